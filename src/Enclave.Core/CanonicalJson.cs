@@ -1,0 +1,254 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Enclave.Core;
+
+/// <summary>
+/// RFC 8785 JSON Canonicalization Scheme (JCS): object members sorted by their UTF-16 code units,
+/// no insignificant whitespace, numbers in ECMAScript shortest form, strings with minimal escaping.
+/// One value has exactly one byte representation, so its digest identifies it.
+/// </summary>
+public static class CanonicalJson
+{
+    /// <summary>Deepest nesting accepted from untrusted input.</summary>
+    public const int DefaultMaxDepth = 64;
+
+    /// <summary>Canonicalizes UTF-8 JSON text. Throws <see cref="EnclaveFormatException"/> on invalid input.</summary>
+    public static byte[] Canonicalize(ReadOnlySpan<byte> utf8Json, int maxDepth = DefaultMaxDepth)
+    {
+        using var document = Parse(utf8Json, maxDepth);
+        return Canonicalize(document.RootElement);
+    }
+
+    /// <summary>Parses JSON strictly: no comments, no trailing commas, no duplicate member names.</summary>
+    public static JsonDocument Parse(ReadOnlySpan<byte> utf8Json, int maxDepth = DefaultMaxDepth)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8Json.ToArray(), new JsonDocumentOptions
+            {
+                MaxDepth = maxDepth,
+                AllowTrailingCommas = false,
+                CommentHandling = JsonCommentHandling.Disallow,
+                AllowDuplicateProperties = false,
+            });
+        }
+        catch (JsonException ex)
+        {
+            throw new EnclaveFormatException($"invalid JSON: {ex.Message}", ex);
+        }
+
+        return document;
+    }
+
+    /// <summary>Canonical bytes of an already parsed element.</summary>
+    public static byte[] Canonicalize(JsonElement element)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Write(element, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes the canonical form of <paramref name="element"/>.</summary>
+    public static void Write(JsonElement element, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                WriteAscii(output, "{");
+                var members = new List<JsonProperty>();
+                foreach (var property in element.EnumerateObject())
+                {
+                    members.Add(property);
+                }
+
+                members.Sort(static (x, y) => string.CompareOrdinal(x.Name, y.Name));
+                for (var i = 0; i < members.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        WriteAscii(output, ",");
+                    }
+
+                    WriteString(members[i].Name, output);
+                    WriteAscii(output, ":");
+                    Write(members[i].Value, output);
+                }
+
+                WriteAscii(output, "}");
+                break;
+            case JsonValueKind.Array:
+                WriteAscii(output, "[");
+                var first = true;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (!first)
+                    {
+                        WriteAscii(output, ",");
+                    }
+
+                    first = false;
+                    Write(item, output);
+                }
+
+                WriteAscii(output, "]");
+                break;
+            case JsonValueKind.String:
+                WriteString(element.GetString()!, output);
+                break;
+            case JsonValueKind.Number:
+                WriteAscii(output, FormatNumber(element.GetDouble()));
+                break;
+            case JsonValueKind.True:
+                WriteAscii(output, "true");
+                break;
+            case JsonValueKind.False:
+                WriteAscii(output, "false");
+                break;
+            case JsonValueKind.Null:
+                WriteAscii(output, "null");
+                break;
+            default:
+                throw new EnclaveFormatException($"unsupported JSON value kind {element.ValueKind}");
+        }
+    }
+
+    /// <summary>ECMAScript Number.prototype.toString for finite doubles (RFC 8785 §3.2.2.3).</summary>
+    public static string FormatNumber(double value)
+    {
+        if (!double.IsFinite(value))
+        {
+            throw new EnclaveFormatException("JSON numbers must be finite");
+        }
+
+        if (value == 0)
+        {
+            return "0"; // also for -0
+        }
+
+        // Shortest round-trip digits and exponent from .NET's "E" form of the "R" value.
+        var r = value.ToString("R", CultureInfo.InvariantCulture);
+        var negative = r[0] == '-';
+        if (negative)
+        {
+            r = r[1..];
+        }
+
+        string mantissa;
+        int exponent;
+        var e = r.IndexOfAny(['E', 'e']);
+        if (e >= 0)
+        {
+            mantissa = r[..e];
+            exponent = int.Parse(r[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            mantissa = r;
+            exponent = 0;
+        }
+
+        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
+        var intPart = dot >= 0 ? mantissa[..dot] : mantissa;
+        var fracPart = dot >= 0 ? mantissa[(dot + 1)..] : string.Empty;
+        var digits = (intPart + fracPart).TrimStart('0');
+        var leadingZeros = (intPart + fracPart).Length - digits.Length;
+        digits = digits.TrimEnd('0');
+        // n: position of the decimal point relative to the start of the significant digits.
+        var n = intPart.Length - leadingZeros + exponent;
+        var k = digits.Length;
+
+        var sb = new StringBuilder(32);
+        if (negative)
+        {
+            sb.Append('-');
+        }
+
+        if (k <= n && n <= 21)
+        {
+            sb.Append(digits).Append('0', n - k);
+        }
+        else if (0 < n && n <= 21)
+        {
+            sb.Append(digits, 0, n).Append('.').Append(digits, n, k - n);
+        }
+        else if (-6 < n && n <= 0)
+        {
+            sb.Append("0.").Append('0', -n).Append(digits);
+        }
+        else
+        {
+            sb.Append(digits[0]);
+            if (k > 1)
+            {
+                sb.Append('.').Append(digits, 1, k - 1);
+            }
+
+            var exp = n - 1;
+            sb.Append('e').Append(exp < 0 ? '-' : '+').Append(Math.Abs(exp).ToString(CultureInfo.InvariantCulture));
+        }
+
+        return sb.ToString();
+    }
+
+    private static void WriteString(string value, IBufferWriter<byte> output)
+    {
+        var sb = new StringBuilder(value.Length + 2);
+        sb.Append('"');
+        foreach (var c in value)
+        {
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\b': sb.Append("\\b"); break;
+                case '\f': sb.Append("\\f"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                default:
+                    if (c < 0x20)
+                    {
+                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        sb.Append(c);
+                    }
+
+                    break;
+            }
+        }
+
+        sb.Append('"');
+        var text = sb.ToString();
+        // Lone surrogates cannot be encoded as UTF-8: refuse rather than silently replace them.
+        var encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        byte[] bytes;
+        try
+        {
+            bytes = encoding.GetBytes(text);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new EnclaveFormatException("JSON string holds an unpaired surrogate", ex);
+        }
+
+        output.Write(bytes);
+    }
+
+    private static void WriteAscii(IBufferWriter<byte> output, string text)
+    {
+        var span = output.GetSpan(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            span[i] = (byte)text[i];
+        }
+
+        output.Advance(text.Length);
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core;
+using Enclave.Core.Storage;
+using Enclave.Ledger;
+using Microsoft.Data.Sqlite;
+
+namespace Enclave.Cli.Commands;
+
+/// <summary>Runs a command body and turns the expected failures into a message and a named exit code.</summary>
+internal static class CommandRunner
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    public static async Task<int> RunAsync(CliContext context, bool json, Func<Task<ExitCode>> body)
+    {
+        ExitCode code;
+        string? message;
+        try
+        {
+            return (int)await body().ConfigureAwait(false);
+        }
+        catch (LedgerVerificationException ex)
+        {
+            (code, message) = (ExitCode.VerificationFailed, $"verification failed ({ex.Failure}): {ex.Message}");
+        }
+        catch (LedgerNotFoundException ex)
+        {
+            (code, message) = (ExitCode.NotFound, ex.Message);
+        }
+        catch (DataDirectoryLockedException ex)
+        {
+            (code, message) = (ExitCode.Locked, ex.Message);
+        }
+        catch (Exception ex) when (ex is EnclaveFormatException or LedgerArgumentException or ArgumentException)
+        {
+            (code, message) = (ExitCode.InvalidInput, ex.Message);
+        }
+        catch (FileNotFoundException ex)
+        {
+            (code, message) = (ExitCode.NotFound, ex.Message);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            (code, message) = (ExitCode.NotFound, ex.Message);
+        }
+        catch (LedgerWriteException ex)
+        {
+            (code, message) = (ExitCode.StorageFailed, ex.Message);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            (code, message) = (ExitCode.StorageFailed, $"storage error: {ex.Message}");
+        }
+
+        if (json)
+        {
+            var error = new JsonObject { ["error"] = new JsonObject { ["code"] = code.ToString(), ["exitCode"] = (int)code, ["message"] = message } };
+            await context.Out.WriteLineAsync(error.ToJsonString(JsonOptions)).ConfigureAwait(false);
+        }
+
+        await context.Error.WriteLineAsync($"error: {message}").ConfigureAwait(false);
+        return (int)code;
+    }
+
+    public static Task WriteJsonAsync(CliContext context, JsonNode node) => context.Out.WriteLineAsync(node.ToJsonString(JsonOptions));
+}

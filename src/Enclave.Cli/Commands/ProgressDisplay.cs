@@ -1,0 +1,24 @@
+using Spectre.Console;
+
+namespace Enclave.Cli.Commands;
+
+/// <summary>A progress bar on standard error for long work, shown only on a terminal.</summary>
+internal static class ProgressDisplay
+{
+    public static T Run<T>(CliContext context, string title, long total, Func<IProgress<long>?, T> work)
+    {
+        if (!context.Interactive || total < 100_000)
+        {
+            return work(null);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        T value = default!;
+        console.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask(title, maxValue: total);
+            value = work(new Progress<long>(done => task.Value = done));
+        });
+        return value;
+    }
+}

@@ -1,0 +1,3 @@
+using Enclave.Cli;
+
+return await EnclaveCli.RunAsync(args, CliContext.FromConsole()).ConfigureAwait(false);

@@ -1,0 +1,231 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Enclave.Core.Audit;
+
+/// <summary>
+/// One audit event: the single schema every component appends to the ledger. Its canonical form
+/// (RFC 8785 JSON, <see cref="ToCanonicalJson"/>) is the exact byte string hashed into the Merkle tree.
+/// </summary>
+public sealed partial record AuditEvent
+{
+    /// <summary>Largest canonical event in bytes; entry bundles prefix entries with a uint16 length.</summary>
+    public const int MaxEncodedSize = ushort.MaxValue;
+
+    /// <summary>Longest type, actor or subject string.</summary>
+    public const int MaxFieldLength = 512;
+
+    /// <summary>Dotted lower-case event type, e.g. <c>request.admitted</c>, <c>import.activated</c>.</summary>
+    public required string Type { get; init; }
+
+    /// <summary>When it happened (UTC, millisecond precision in the canonical form).</summary>
+    public required DateTimeOffset Time { get; init; }
+
+    /// <summary>Who did it: a principal ID such as <c>user:alice</c>, <c>key:ek_4f2a</c> or <c>system</c>.</summary>
+    public required string Actor { get; init; }
+
+    /// <summary>What it was done to: a model, a bundle, a request ID.</summary>
+    public required string Subject { get; init; }
+
+    /// <summary>Type-specific details, a JSON object (canonicalized on encoding).</summary>
+    public JsonElement? Details { get; init; }
+
+    [GeneratedRegex("^[a-z][a-z0-9_-]*(\\.[a-z0-9_-]+)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex TypePattern();
+
+    /// <summary>The canonical JSON bytes: <c>{"actor","details","subject","time","type"}</c> in RFC 8785 form.</summary>
+    public byte[] ToCanonicalJson()
+    {
+        var problems = Validate();
+        if (problems.Count > 0)
+        {
+            throw new EnclaveFormatException("invalid audit event: " + string.Join("; ", problems));
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("actor", Actor);
+            writer.WritePropertyName("details");
+            if (Details is { } details)
+            {
+                details.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteStartObject();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteString("subject", Subject);
+            writer.WriteString("time", FormatTime(Time));
+            writer.WriteString("type", Type);
+            writer.WriteEndObject();
+        }
+
+        var canonical = CanonicalJson.Canonicalize(buffer.WrittenSpan);
+        if (canonical.Length > MaxEncodedSize)
+        {
+            throw new EnclaveFormatException($"audit event is {canonical.Length} bytes; the limit is {MaxEncodedSize}");
+        }
+
+        return canonical;
+    }
+
+    /// <summary>Every schema problem of this event (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrEmpty(Type) || Type.Length > 128 || !TypePattern().IsMatch(Type))
+        {
+            problems.Add($"type '{Truncate(Type)}' must be dotted lower-case words (a-z, 0-9, '-', '_'), at most 128 characters");
+        }
+
+        CheckText(problems, "actor", Actor);
+        CheckText(problems, "subject", Subject);
+        if (Details is { } d && d.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"details must be a JSON object, not {d.ValueKind}");
+        }
+
+        if (Time.Year is < 1970 or > 9999)
+        {
+            problems.Add("time must be between 1970 and 9999");
+        }
+
+        return problems;
+    }
+
+    /// <summary>Parses a canonical event from ledger bytes; rejects anything not in canonical form.</summary>
+    public static AuditEvent Parse(ReadOnlySpan<byte> canonicalJson)
+    {
+        if (canonicalJson.Length > MaxEncodedSize)
+        {
+            throw new EnclaveFormatException($"audit event is {canonicalJson.Length} bytes; the limit is {MaxEncodedSize}");
+        }
+
+        var evt = FromJson(canonicalJson, defaults: null);
+        if (!canonicalJson.SequenceEqual(evt.ToCanonicalJson()))
+        {
+            throw new EnclaveFormatException("audit event is not in canonical form (RFC 8785)");
+        }
+
+        return evt;
+    }
+
+    /// <summary>
+    /// Reads an event from JSON written by a person or a script. An object that has none of the event fields
+    /// is taken as the details of a new event; missing fields come from <paramref name="defaults"/>.
+    /// </summary>
+    public static AuditEvent FromJson(ReadOnlySpan<byte> json, AuditEventDefaults? defaults)
+    {
+        using var document = CanonicalJson.Parse(json);
+        var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new EnclaveFormatException($"an audit event must be a JSON object, not {root.ValueKind}");
+        }
+
+        string[] fields = ["type", "time", "actor", "subject", "details"];
+        var isEvent = fields.Any(f => root.TryGetProperty(f, out _));
+        if (!isEvent)
+        {
+            if (defaults is null)
+            {
+                throw new EnclaveFormatException("audit event lacks the fields type, time, actor, subject");
+            }
+
+            return Build(defaults.Type, defaults.Time, defaults.Actor, defaults.Subject, root.Clone());
+        }
+
+        foreach (var property in root.EnumerateObject())
+        {
+            if (!fields.Contains(property.Name, StringComparer.Ordinal))
+            {
+                throw new EnclaveFormatException($"unknown audit event field '{Truncate(property.Name)}' (allowed: {string.Join(", ", fields)}; put anything else in details)");
+            }
+        }
+
+        var type = ReadString(root, "type") ?? defaults?.Type;
+        if (defaults?.Type is { } requiredType && type != requiredType)
+        {
+            throw new EnclaveFormatException($"event type '{Truncate(type)}' differs from the requested type '{requiredType}'");
+        }
+
+        var timeText = ReadString(root, "time");
+        DateTimeOffset? time = defaults?.Time;
+        if (timeText is not null)
+        {
+            if (!DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+                || !timeText.Contains('T', StringComparison.Ordinal))
+            {
+                throw new EnclaveFormatException($"time '{Truncate(timeText)}' is not an RFC 3339 timestamp");
+            }
+
+            time = parsed;
+        }
+
+        JsonElement? details = root.TryGetProperty("details", out var d) ? d.Clone() : null;
+        return Build(type, time, ReadString(root, "actor") ?? defaults?.Actor, ReadString(root, "subject") ?? defaults?.Subject, details);
+    }
+
+    private static AuditEvent Build(string? type, DateTimeOffset? time, string? actor, string? subject, JsonElement? details)
+    {
+        var missing = new List<string>();
+        if (type is null) { missing.Add("type"); }
+        if (time is null) { missing.Add("time"); }
+        if (actor is null) { missing.Add("actor"); }
+        if (subject is null) { missing.Add("subject"); }
+        if (missing.Count > 0)
+        {
+            throw new EnclaveFormatException("audit event lacks " + string.Join(", ", missing));
+        }
+
+        var evt = new AuditEvent { Type = type!, Time = time!.Value, Actor = actor!, Subject = subject!, Details = details };
+        var problems = evt.Validate();
+        if (problems.Count > 0)
+        {
+            throw new EnclaveFormatException("invalid audit event: " + string.Join("; ", problems));
+        }
+
+        return evt;
+    }
+
+    private static string? ReadString(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()
+            : throw new EnclaveFormatException($"audit event field '{name}' must be a string");
+    }
+
+    private static void CheckText(List<string> problems, string name, string value)
+    {
+        if (value is null || value.Length == 0 || value.Length > MaxFieldLength || value.Any(char.IsControl))
+        {
+            problems.Add($"{name} must be 1 to {MaxFieldLength} characters without control characters");
+        }
+    }
+
+    /// <summary>RFC 3339 UTC with milliseconds, e.g. <c>2026-11-22T20:31:05.123Z</c>.</summary>
+    public static string FormatTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    private static string Truncate(string? s) => s is null ? "(none)" : s.Length <= 64 ? s : s[..64] + "…";
+}
+
+/// <summary>Values used for fields that an event read from JSON does not carry.</summary>
+public sealed record AuditEventDefaults
+{
+    public string? Type { get; init; }
+    public DateTimeOffset? Time { get; init; }
+    public string? Actor { get; init; }
+    public string? Subject { get; init; }
+}

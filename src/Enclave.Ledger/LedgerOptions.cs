@@ -1,0 +1,50 @@
+namespace Enclave.Ledger;
+
+/// <summary>Settings of a ledger writer.</summary>
+public sealed record LedgerOptions
+{
+    /// <summary>The data directory (holds <c>enclave.db</c> and <c>keys/</c>).</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>
+    /// How often a signed checkpoint is published. Zero (the default) publishes one in every batch commit,
+    /// so a checkpoint covering an entry exists as soon as its append returns.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Most entries committed in one transaction (group commit).</summary>
+    public int MaxBatchSize { get; init; } = 4096;
+
+    /// <summary>Most appends waiting for the writer; further callers wait for room.</summary>
+    public int MaxPendingAppends { get; init; } = 65536;
+
+    /// <summary>What the writer tells the holder file it is doing (shown to a refused second writer).</summary>
+    public string Purpose { get; init; } = "enclave ledger writer";
+
+    /// <summary>Every problem with these settings (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            problems.Add("DataDirectory is required");
+        }
+
+        if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromHours(1))
+        {
+            problems.Add("CheckpointInterval must be between 0 and 1 hour");
+        }
+
+        if (MaxBatchSize is < 1 or > 65536)
+        {
+            problems.Add("MaxBatchSize must be between 1 and 65536");
+        }
+
+        if (MaxPendingAppends < MaxBatchSize)
+        {
+            problems.Add("MaxPendingAppends must be at least MaxBatchSize");
+        }
+
+        return problems;
+    }
+}

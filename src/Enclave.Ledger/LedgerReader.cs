@@ -1,0 +1,227 @@
+using System.Globalization;
+using Enclave.Core;
+using Enclave.Ledger.Merkle;
+using Enclave.Ledger.Storage;
+using Enclave.Ledger.Tiles;
+using Microsoft.Data.Sqlite;
+
+namespace Enclave.Ledger;
+
+/// <summary>
+/// Read-only access to a ledger: entries, checkpoints, proofs and export. Takes no lock, so it works beside the
+/// writer (another process or this one); every call reads one consistent snapshot of the database.
+/// </summary>
+public sealed class LedgerReader : IDisposable
+{
+    private readonly SqliteConnection _connection;
+
+    private LedgerReader(SqliteConnection connection, string dataDirectory, string origin)
+    {
+        _connection = connection;
+        DataDirectory = dataDirectory;
+        Origin = origin;
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>The log's origin line.</summary>
+    public string Origin { get; }
+
+    /// <summary>Opens the ledger of <paramref name="dataDirectory"/> read-only.</summary>
+    public static LedgerReader Open(string dataDirectory)
+    {
+        var connection = LedgerDatabase.OpenReader(dataDirectory);
+        try
+        {
+            if (!LedgerDatabase.HasSchema(connection))
+            {
+                throw new LedgerNotFoundException(dataDirectory);
+            }
+
+            var origin = LedgerDatabase.GetMeta(connection, "origin") ?? throw new LedgerNotFoundException(dataDirectory);
+            return new LedgerReader(connection, dataDirectory, origin);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Number of durable entries.</summary>
+    public long TreeSize() => Snapshot(ReadTreeSize);
+
+    /// <summary>The exact bytes of entry <paramref name="index"/> as hashed into the tree.</summary>
+    public byte[] ReadEntry(long index) => Snapshot(tx =>
+    {
+        var size = ReadTreeSize(tx);
+        if (index < 0 || index >= size)
+        {
+            throw new LedgerArgumentException($"index {index} is outside the log (size {size})");
+        }
+
+        var entries = new SqliteTileReader(_connection, tx).ReadEntries(index, 1);
+        return entries.Count == 1 ? entries[0] : throw new LedgerVerificationException(LedgerFailure.EntryMismatch, $"entry {index} is missing from storage");
+    });
+
+    /// <summary>The latest signed checkpoint (a signed note), or null before the first one.</summary>
+    public SignedCheckpoint? LatestCheckpoint() => Snapshot(tx => ReadCheckpoint(_connection, tx));
+
+    /// <summary>Root hash of the tree of <paramref name="size"/> entries.</summary>
+    public Sha256Digest RootHash(long size) => Snapshot(tx =>
+    {
+        CheckSize(size, ReadTreeSize(tx));
+        return MerkleProofs.Root(size, new TileHashSource(new SqliteTileReader(_connection, tx), size));
+    });
+
+    /// <summary>RFC 9162 inclusion proof of entry <paramref name="index"/> in the tree of <paramref name="size"/> entries.</summary>
+    public IReadOnlyList<Sha256Digest> ProveInclusion(long index, long size) => Snapshot(tx =>
+    {
+        CheckSize(size, ReadTreeSize(tx));
+        if (index < 0 || index >= size)
+        {
+            throw new LedgerArgumentException($"index {index} is not in a tree of size {size}");
+        }
+
+        return MerkleProofs.Inclusion(index, size, new TileHashSource(new SqliteTileReader(_connection, tx), size));
+    });
+
+    /// <summary>RFC 9162 consistency proof from the tree of <paramref name="oldSize"/> entries to that of <paramref name="newSize"/>.</summary>
+    public IReadOnlyList<Sha256Digest> ProveConsistency(long oldSize, long newSize) => Snapshot(tx =>
+    {
+        CheckSize(newSize, ReadTreeSize(tx));
+        if (oldSize < 0 || oldSize > newSize)
+        {
+            throw new LedgerArgumentException($"old size {oldSize} must be between 0 and the new size {newSize}");
+        }
+
+        return MerkleProofs.Consistency(oldSize, newSize, new TileHashSource(new SqliteTileReader(_connection, tx), newSize));
+    });
+
+    /// <summary>
+    /// Writes the log as C2SP tlog-tiles static files under <paramref name="outputDirectory"/>: every tile and entry bundle
+    /// of the latest checkpoint's tree, then the checkpoint itself (last, so a reader never sees a checkpoint before its tiles).
+    /// Full tiles already present are kept (they are immutable); files are written to a temporary name and renamed.
+    /// </summary>
+    public ExportResult Export(string outputDirectory, IProgress<long>? progress = null) => Snapshot(tx =>
+    {
+        var checkpoint = ReadCheckpoint(_connection, tx)
+            ?? throw new LedgerArgumentException("the ledger has no checkpoint yet; append an entry or run 'enclave ledger checkpoint'");
+        var size = checkpoint.Size;
+        var reader = new SqliteTileReader(_connection, tx);
+        long written = 0, kept = 0;
+        Directory.CreateDirectory(outputDirectory);
+        for (var level = 0; (size >> (TilePath.TileHeight * level)) > 0; level++)
+        {
+            var full = TilePath.FullTiles(level, size);
+            var partial = TilePath.PartialWidth(level, size);
+            for (long n = 0; n <= full; n++)
+            {
+                var width = n < full ? TilePath.TileWidth : partial;
+                if (width == 0)
+                {
+                    continue;
+                }
+
+                var tile = reader.ReadTile(level, n, width)
+                    ?? throw new LedgerVerificationException(LedgerFailure.TileMissing, $"tile {TilePath.Tile(level, n, width)} is missing from storage");
+                if (WriteResource(outputDirectory, TilePath.Tile(level, n, width), tile, immutable: width == TilePath.TileWidth)) { written++; } else { kept++; }
+                if (level == 0)
+                {
+                    var bundle = reader.ReadEntryBundle(n, width)
+                        ?? throw new LedgerVerificationException(LedgerFailure.EntryMismatch, $"entries of bundle {n} are missing from storage");
+                    if (WriteResource(outputDirectory, TilePath.EntryBundle(n, width), bundle, immutable: width == TilePath.TileWidth)) { written++; } else { kept++; }
+                    progress?.Report(Math.Min(size, (n + 1) * TilePath.TileWidth));
+                }
+            }
+        }
+
+        WriteResource(outputDirectory, "checkpoint", System.Text.Encoding.UTF8.GetBytes(checkpoint.Note), immutable: false);
+        return new ExportResult { TreeSize = size, FilesWritten = written + 1, FilesKept = kept, Checkpoint = checkpoint.Note };
+    });
+
+    private static bool WriteResource(string root, string relative, byte[] content, bool immutable)
+    {
+        var path = Path.Combine(root, relative);
+        if (immutable && File.Exists(path) && new FileInfo(path).Length == content.Length)
+        {
+            return false;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        File.WriteAllBytes(temp, content);
+        File.Move(temp, path, overwrite: true);
+        return true;
+    }
+
+    /// <summary>
+    /// A tile reader over the database for an audit (<see cref="LedgerAuditor.VerifyTiles"/>). It reads whatever is
+    /// committed, so audit a size no larger than the latest checkpoint's.
+    /// </summary>
+    public ITileReader OpenTileReader() => new SqliteTileReader(_connection);
+
+    internal static SignedCheckpoint? ReadCheckpoint(SqliteConnection connection, SqliteTransaction? tx)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT size, note FROM ledger_checkpoint WHERE id = 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? new SignedCheckpoint { Size = reader.GetInt64(0), Note = reader.GetString(1) } : null;
+    }
+
+    private long ReadTreeSize(SqliteTransaction tx) =>
+        long.Parse(LedgerDatabase.GetMeta(_connection, "tree_size", tx) ?? "0", CultureInfo.InvariantCulture);
+
+    private static void CheckSize(long size, long treeSize)
+    {
+        if (size < 1 || size > treeSize)
+        {
+            throw new LedgerArgumentException($"tree size {size} must be between 1 and the log's size {treeSize}");
+        }
+    }
+
+    private T Snapshot<T>(Func<SqliteTransaction, T> read)
+    {
+        using var tx = _connection.BeginTransaction(deferred: true);
+        return read(tx);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _connection.Dispose();
+}
+
+/// <summary>A signed checkpoint as published: the whole signed note and the tree size it commits to.</summary>
+public sealed record SignedCheckpoint
+{
+    public required long Size { get; init; }
+
+    public required string Note { get; init; }
+}
+
+/// <summary>What an export wrote.</summary>
+public sealed record ExportResult
+{
+    public required long TreeSize { get; init; }
+    public required long FilesWritten { get; init; }
+    public required long FilesKept { get; init; }
+    public required string Checkpoint { get; init; }
+}
+
+/// <summary>A request named an index or size the ledger does not have.</summary>
+public sealed class LedgerArgumentException : Exception
+{
+    public LedgerArgumentException(string message)
+        : base(message)
+    {
+    }
+
+    public LedgerArgumentException()
+    {
+    }
+
+    public LedgerArgumentException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Enclave.Ledger.Tests")]
+[assembly: InternalsVisibleTo("Enclave.Cli.Tests")]

@@ -1,0 +1,461 @@
+using System.Globalization;
+using System.Threading.Channels;
+using Enclave.Core;
+using Enclave.Core.Audit;
+using Enclave.Core.Storage;
+using Enclave.Ledger.Checkpoints;
+using Enclave.Ledger.Merkle;
+using Enclave.Ledger.Storage;
+using Enclave.Ledger.Tiles;
+using Enclave.Signing.Notes;
+using Microsoft.Data.Sqlite;
+
+namespace Enclave.Ledger;
+
+/// <summary>
+/// The ledger writer over SQLite. A single sequencer thread takes appends from any number of callers, commits them
+/// in batches (group commit: one transaction and one fsync per batch), updates the Merkle tiles in the same
+/// transaction, signs a checkpoint, and only then completes the callers' tasks. Holds the data directory's
+/// single-writer lock for its lifetime.
+/// </summary>
+public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
+{
+    private readonly LedgerOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly DataDirectoryLock _lock;
+    private readonly LedgerKeys _keys;
+    private readonly SqliteConnection _connection;
+    private readonly LedgerReader _reader;
+    private readonly Channel<Pending> _queue;
+    private readonly Thread _writer;
+    private readonly EdgeTile?[] _edge = new EdgeTile?[8];
+    private CompactRange _range = null!;
+    private long _checkpointSize = -1;
+    private DateTimeOffset _checkpointTime;
+    private long _durableSize;
+    private Exception? _fault;
+    private int _disposed;
+
+    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, SqliteConnection connection, LedgerReader reader)
+    {
+        _options = options;
+        _clock = clock;
+        _lock = dirLock;
+        _keys = keys;
+        _connection = connection;
+        _reader = reader;
+        Origin = reader.Origin;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPendingAppends)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        LoadState();
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "enclave-ledger-sequencer" };
+        _writer.Start();
+    }
+
+    /// <inheritdoc/>
+    public string Origin { get; }
+
+    /// <inheritdoc/>
+    public long Size => Interlocked.Read(ref _durableSize);
+
+    /// <summary>The verifier keys an auditor needs for this log's checkpoints.</summary>
+    public IReadOnlyList<string> VerifierKeys => _keys.VerifierKeys;
+
+    /// <summary>
+    /// Creates a new ledger in <paramref name="dataDirectory"/>: the tables and the signing keys named after
+    /// <paramref name="origin"/>. Fails if one exists already. Returns the verifier keys.
+    /// </summary>
+    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock)
+    {
+        Checkpoint.ValidateOrigin(origin);
+        using var dirLock = DataDirectoryLock.Acquire(dataDirectory, "enclave ledger init", clock);
+        using (var connection = LedgerDatabase.OpenWriter(dataDirectory))
+        {
+            if (LedgerDatabase.HasSchema(connection))
+            {
+                throw new LedgerArgumentException($"'{dataDirectory}' already holds a ledger (origin {LedgerDatabase.GetMeta(connection, "origin")}); nothing was changed");
+            }
+        }
+
+        using var keys = LedgerKeys.Create(dataDirectory, origin, postQuantum, clock);
+        using (var connection = LedgerDatabase.OpenWriter(dataDirectory))
+        {
+            LedgerDatabase.CreateSchema(connection, origin);
+        }
+
+        return keys.VerifierKeys;
+    }
+
+    /// <summary>Opens the ledger for writing, taking the data directory's single-writer lock.</summary>
+    public static SqliteLedger Open(LedgerOptions options, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(clock);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("invalid ledger options: " + string.Join("; ", problems), nameof(options));
+        }
+
+        var dirLock = DataDirectoryLock.Acquire(options.DataDirectory, options.Purpose, clock);
+        LedgerKeys? keys = null;
+        SqliteConnection? connection = null;
+        LedgerReader? reader = null;
+        try
+        {
+            reader = LedgerReader.Open(options.DataDirectory);
+            keys = LedgerKeys.Load(options.DataDirectory, clock);
+            connection = LedgerDatabase.OpenWriter(options.DataDirectory);
+            return new SqliteLedger(options, clock, dirLock, keys, connection, reader);
+        }
+        catch
+        {
+            reader?.Dispose();
+            connection?.Dispose();
+            keys?.Dispose();
+            dirLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask<long> AppendAsync(AuditEvent auditEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(auditEvent);
+        return AppendRawAsync(auditEvent.ToCanonicalJson(), cancellationToken);
+    }
+
+    /// <summary>Appends raw entry bytes (1 to 65,535 bytes). Used by <see cref="AppendAsync"/> and tests.</summary>
+    internal async ValueTask<long> AppendRawAsync(byte[] entry, CancellationToken cancellationToken = default)
+    {
+        if (entry.Length is 0 or > ushort.MaxValue)
+        {
+            throw new LedgerArgumentException($"an entry is 1 to {ushort.MaxValue} bytes; got {entry.Length}");
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var pending = new Pending(entry);
+        await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask<SignedCheckpoint> CheckpointAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var pending = new Pending(null);
+        await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
+        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return _reader.LatestCheckpoint() ?? throw new InvalidOperationException("checkpoint was not stored");
+    }
+
+    /// <summary>The latest published checkpoint, or null before the first.</summary>
+    public SignedCheckpoint? LatestCheckpoint() => _reader.LatestCheckpoint();
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Sha256Digest> ProveInclusion(long index, long treeSize) => _reader.ProveInclusion(index, treeSize);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<Sha256Digest> ProveConsistency(long oldSize, long newSize) => _reader.ProveConsistency(oldSize, newSize);
+
+    /// <inheritdoc/>
+    public byte[] ReadEntry(long index) => _reader.ReadEntry(index);
+
+    private void WriterLoop()
+    {
+        var batch = new List<Pending>(Math.Min(_options.MaxBatchSize, 4096));
+        Task<bool>? waiting = null;
+        while (true)
+        {
+            if (!_queue.Reader.TryRead(out var first))
+            {
+                waiting ??= _queue.Reader.WaitToReadAsync().AsTask();
+                var timeout = CheckpointDueIn();
+                if (!waiting.Wait(timeout))
+                {
+                    PublishDueCheckpoint();
+                    continue;
+                }
+
+                var more = waiting.Result;
+                waiting = null;
+                if (!more)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            batch.Add(first);
+            while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var next))
+            {
+                batch.Add(next);
+            }
+
+            try
+            {
+                if (_fault is not null)
+                {
+                    LoadState(); // storage failed before: start from what is really on disk
+                }
+
+                Commit(batch, forceCheckpoint: false);
+                foreach (var p in batch)
+                {
+                    p.Completion.TrySetResult(p.Index);
+                }
+            }
+            catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException or EnclaveFormatException or LedgerVerificationException)
+            {
+                var failure = new LedgerWriteException($"the ledger could not store {batch.Count} entries; none of them were appended: {ex.Message}", ex);
+                foreach (var p in batch)
+                {
+                    p.Completion.TrySetException(failure);
+                }
+
+                _fault = ex;
+                TryLoadState();
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private TimeSpan CheckpointDueIn()
+    {
+        if (_options.CheckpointInterval <= TimeSpan.Zero || _range.Size == _checkpointSize)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        var due = _checkpointTime + _options.CheckpointInterval - _clock.GetUtcNow();
+        return due <= TimeSpan.Zero ? TimeSpan.Zero : due;
+    }
+
+    private void PublishDueCheckpoint()
+    {
+        try
+        {
+            Commit([], forceCheckpoint: true);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException)
+        {
+            _fault = ex;
+            TryLoadState();
+        }
+    }
+
+    private void Commit(List<Pending> batch, bool forceCheckpoint)
+    {
+        using var tx = _connection.BeginTransaction();
+        var dirty = new HashSet<(int Level, EdgeTile Tile)>();
+        var wantCheckpoint = forceCheckpoint || _options.CheckpointInterval <= TimeSpan.Zero
+            || _clock.GetUtcNow() - _checkpointTime >= _options.CheckpointInterval;
+        if (batch.Count > 0)
+        {
+            using var insert = _connection.CreateCommand();
+            insert.Transaction = tx;
+            insert.CommandText = "INSERT INTO ledger_entries (idx, data) VALUES ($i, $d)";
+            var pIndex = insert.Parameters.Add("$i", SqliteType.Integer);
+            var pData = insert.Parameters.Add("$d", SqliteType.Blob);
+            insert.Prepare();
+            foreach (var p in batch)
+            {
+                if (p.Data is null)
+                {
+                    wantCheckpoint = true;
+                    continue;
+                }
+
+                var index = _range.Size;
+                pIndex.Value = index;
+                pData.Value = p.Data;
+                insert.ExecuteNonQuery();
+                var leaf = MerkleHash.Leaf(p.Data);
+                SetTileHash(0, index, leaf, dirty);
+                _range.Append(leaf, (level, i, hash) =>
+                {
+                    if (level > 0 && level % TilePath.TileHeight == 0)
+                    {
+                        SetTileHash(level / TilePath.TileHeight, i, hash, dirty);
+                    }
+                });
+                p.Index = index;
+            }
+        }
+
+        if (dirty.Count > 0)
+        {
+            using var upsert = _connection.CreateCommand();
+            upsert.Transaction = tx;
+            upsert.CommandText = "INSERT INTO ledger_tiles (level, idx, hashes) VALUES ($l, $i, $h) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes";
+            var pl = upsert.Parameters.Add("$l", SqliteType.Integer);
+            var pi = upsert.Parameters.Add("$i", SqliteType.Integer);
+            var ph = upsert.Parameters.Add("$h", SqliteType.Blob);
+            foreach (var (level, tile) in dirty)
+            {
+                pl.Value = level;
+                pi.Value = tile.Index;
+                ph.Value = tile.Hashes.AsSpan(0, tile.Width * Sha256Digest.Size).ToArray();
+                upsert.ExecuteNonQuery();
+            }
+        }
+
+        LedgerDatabase.SetMeta(_connection, tx, "tree_size", _range.Size.ToString(CultureInfo.InvariantCulture));
+        string? note = null;
+        if (wantCheckpoint && _range.Size != _checkpointSize)
+        {
+            var checkpoint = new Checkpoint { Origin = Origin, Size = _range.Size, RootHash = _range.Root() };
+            note = SignedNote.Sign(checkpoint.Format(), [.. _keys.Signers]);
+            using var store = _connection.CreateCommand();
+            store.Transaction = tx;
+            store.CommandText = "INSERT INTO ledger_checkpoint (id, size, note) VALUES (1, $s, $n) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note";
+            store.Parameters.AddWithValue("$s", _range.Size);
+            store.Parameters.AddWithValue("$n", note);
+            store.ExecuteNonQuery();
+        }
+
+        tx.Commit();
+        if (note is not null)
+        {
+            _checkpointSize = _range.Size;
+            _checkpointTime = _clock.GetUtcNow();
+        }
+
+        Interlocked.Exchange(ref _durableSize, _range.Size);
+        _fault = null;
+    }
+
+    private void SetTileHash(int tileLevel, long hashIndex, Sha256Digest hash, HashSet<(int Level, EdgeTile Tile)> dirty)
+    {
+        var tileIndex = hashIndex / TilePath.TileWidth;
+        var position = (int)(hashIndex % TilePath.TileWidth);
+        var tile = _edge[tileLevel];
+        if (tile is null || tile.Index != tileIndex)
+        {
+            if (position != 0 || (tile is not null && tile.Width != TilePath.TileWidth))
+            {
+                throw new InvalidOperationException($"tile ({tileLevel}, {tileIndex}) out of order at position {position}");
+            }
+
+            tile = new EdgeTile(tileIndex);
+            _edge[tileLevel] = tile;
+        }
+
+        if (position != tile.Width)
+        {
+            throw new InvalidOperationException($"tile ({tileLevel}, {tileIndex}) expects position {tile.Width}, got {position}");
+        }
+
+        hash.CopyTo(tile.Hashes.AsSpan(position * Sha256Digest.Size));
+        tile.Width++;
+        dirty.Add((tileLevel, tile));
+    }
+
+    private void TryLoadState()
+    {
+        try
+        {
+            LoadState();
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException or LedgerVerificationException)
+        {
+            _fault = ex; // retried before the next batch
+        }
+    }
+
+    /// <summary>Rebuilds the in-memory right edge (compact range and partial tiles) from what is committed.</summary>
+    private void LoadState()
+    {
+        using var tx = _connection.BeginTransaction(deferred: true);
+        var size = long.Parse(LedgerDatabase.GetMeta(_connection, "tree_size", tx) ?? "0", CultureInfo.InvariantCulture);
+        var tiles = new SqliteTileReader(_connection, tx);
+        _range = CompactRange.FromSource(size, new TileHashSource(tiles, size));
+        Array.Clear(_edge);
+        for (var level = 0; level < _edge.Length; level++)
+        {
+            var width = TilePath.PartialWidth(level, size);
+            if (width == 0)
+            {
+                continue;
+            }
+
+            var index = TilePath.FullTiles(level, size);
+            var hashes = tiles.ReadTile(level, index, width)
+                ?? throw new LedgerVerificationException(LedgerFailure.TileMissing, $"partial tile {TilePath.Tile(level, index, width)} is missing");
+            var tile = new EdgeTile(index) { Width = width };
+            hashes.CopyTo(tile.Hashes, 0);
+            _edge[level] = tile;
+        }
+
+        var checkpoint = LedgerReader.ReadCheckpoint(_connection, tx);
+        _checkpointSize = checkpoint?.Size ?? -1;
+        _checkpointTime = checkpoint is null ? DateTimeOffset.MinValue : _clock.GetUtcNow();
+        Interlocked.Exchange(ref _durableSize, size);
+        _fault = null;
+    }
+
+    /// <summary>Stops accepting appends, finishes the queued ones, publishes a final checkpoint and releases the lock.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _queue.Writer.TryComplete();
+        await Task.Run(() => _writer.Join()).ConfigureAwait(false);
+        if (_options.CheckpointInterval > TimeSpan.Zero && _range.Size != _checkpointSize)
+        {
+            PublishDueCheckpoint();
+        }
+
+        _reader.Dispose();
+        _connection.Dispose();
+        _keys.Dispose();
+        _lock.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private sealed class Pending(byte[]? data)
+    {
+        public byte[]? Data { get; } = data;
+
+        public long Index { get; set; }
+
+        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class EdgeTile(long index)
+    {
+        public long Index { get; } = index;
+
+        public byte[] Hashes { get; } = new byte[TilePath.TileWidth * Sha256Digest.Size];
+
+        public int Width { get; set; }
+    }
+}
+
+/// <summary>Storage failed while appending; the entries named were not appended.</summary>
+public sealed class LedgerWriteException : Exception
+{
+    public LedgerWriteException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public LedgerWriteException()
+    {
+    }
+
+    public LedgerWriteException(string message)
+        : base(message)
+    {
+    }
+}

@@ -48,7 +48,16 @@ public static class CanonicalJson
     public static byte[] Canonicalize(JsonElement element)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        Write(element, buffer);
+        try
+        {
+            Write(element, buffer);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json refuses to decode strings holding unpaired surrogate escapes.
+            throw new EnclaveFormatException($"invalid JSON string: {ex.Message}", ex);
+        }
+
         return buffer.WrittenSpan.ToArray();
     }
 

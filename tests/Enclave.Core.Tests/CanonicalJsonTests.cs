@@ -1,0 +1,102 @@
+using System.Text;
+using System.Text.Json;
+using Enclave.Core;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Enclave.Core.Tests;
+
+public sealed class CanonicalJsonTests
+{
+    [Fact]
+    public void Canonicalize_MatchesRfc8785Example()
+    {
+        // RFC 8785 §3.2.4 (sorting, number and string serialization).
+        const string input = """{"numbers":[333333333.33333329,1E30,4.50,2e-3,0.000000000000000000000000001],"string":"\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/","literals":[null,true,false]}""";
+        const string expected = """{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}""";
+
+        var canonical = Encoding.UTF8.GetString(CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(input)));
+
+        Assert.Equal(expected, canonical);
+    }
+
+    [Theory]
+    [InlineData(0.0, "0")]
+    [InlineData(1.0, "1")]
+    [InlineData(-1.5, "-1.5")]
+    [InlineData(5e-324, "5e-324")]
+    [InlineData(1.7976931348623157e308, "1.7976931348623157e+308")]
+    [InlineData(9007199254740992.0, "9007199254740992")]
+    [InlineData(1e21, "1e+21")]
+    [InlineData(1e20, "100000000000000000000")]
+    [InlineData(123456789012345680000.0, "123456789012345680000")]
+    [InlineData(0.000001, "0.000001")]
+    [InlineData(1e-7, "1e-7")]
+    [InlineData(0.1, "0.1")]
+    [InlineData(295147905179352830000.0, "295147905179352830000")]
+    public void FormatNumber_FollowsEcmaScript(double value, string expected)
+    {
+        Assert.Equal(expected, CanonicalJson.FormatNumber(value));
+    }
+
+    [Fact]
+    public void FormatNumber_WritesNegativeZeroAsZero()
+    {
+        Assert.Equal("0", CanonicalJson.FormatNumber(-0.0));
+    }
+
+    [Fact]
+    public void Canonicalize_SortsMembersByUtf16CodeUnits()
+    {
+        // RFC 8785 §3.2.3: "\u20ac" (U+20AC) sorts before "\ud83d\ude00" (surrogates D83D) and after "\u00e9".
+        var canonical = Encoding.UTF8.GetString(CanonicalJson.Canonicalize("""{"😀":3,"€":2,"é":1,"a":0}"""u8));
+        Assert.Equal("""{"a":0,"é":1,"€":2,"😀":3}""", canonical);
+    }
+
+    [Theory]
+    [InlineData("""{"a":1,"a":2}""")]
+    [InlineData("""{"a":1,}""")]
+    [InlineData("""{"a":1} // comment""")]
+    [InlineData("""{"a":""")]
+    [InlineData("""{"a":"\ud800"}""")]
+    [InlineData("")]
+    public void Canonicalize_RejectsInvalidOrAmbiguousJson(string input)
+    {
+        Assert.Throws<EnclaveFormatException>(() => CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(input)));
+    }
+
+    [Fact]
+    public void Canonicalize_RejectsNestingDeeperThanTheBound()
+    {
+        var deep = new string('[', 100) + new string(']', 100);
+        Assert.Throws<EnclaveFormatException>(() => CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(deep)));
+    }
+
+    [Property(MaxTest = 500)]
+    public bool FormatNumber_RoundTripsEveryFiniteDouble(NormalFloat value)
+    {
+        var text = CanonicalJson.FormatNumber(value.Get);
+        return double.Parse(text, System.Globalization.CultureInfo.InvariantCulture) == value.Get;
+    }
+
+    [Property(MaxTest = 200)]
+    public bool Canonicalize_IsIdempotentAndOrderIndependent(Dictionary<NonNull<string>, int> members)
+    {
+        var forward = "{" + string.Join(",", members.Select(m => $"{JsonSerializer.Serialize(m.Key.Get)}:{m.Value}")) + "}";
+        var backward = "{" + string.Join(",", members.Reverse().Select(m => $"{JsonSerializer.Serialize(m.Key.Get)}:{m.Value}")) + "}";
+        byte[] once;
+        try
+        {
+            once = CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(forward));
+        }
+        catch (EnclaveFormatException)
+        {
+            return true; // unpaired surrogates in generated keys are rightly refused
+        }
+
+        var twice = CanonicalJson.Canonicalize(once);
+        var reordered = CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(backward));
+        return once.AsSpan().SequenceEqual(twice) && once.AsSpan().SequenceEqual(reordered);
+    }
+}

@@ -227,7 +227,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
     private TimeSpan CheckpointDueIn()
     {
-        if (_options.CheckpointInterval <= TimeSpan.Zero || _range.Size == _checkpointSize)
+        if (_options.CheckpointInterval <= TimeSpan.Zero || _range.Size == _checkpointSize || _range.Size == 0)
         {
             return Timeout.InfiniteTimeSpan;
         }

@@ -30,7 +30,7 @@ public sealed class TileHashSource : IMerkleHashSource
     /// <inheritdoc/>
     public Sha256Digest GetHash(int level, long index)
     {
-        if (level is < 0 or > 62 || index < 0 || ((index + 1) << level) > TreeSize)
+        if (level is < 0 or > 62 || index < 0 || index >= TreeSize >> level)
         {
             throw new ArgumentOutOfRangeException(nameof(index), $"no complete subtree at level {level}, index {index} in a tree of size {TreeSize}");
         }

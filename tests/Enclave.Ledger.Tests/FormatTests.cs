@@ -1,0 +1,102 @@
+using Enclave.Core;
+using Enclave.Ledger.Checkpoints;
+using Enclave.Ledger.Tiles;
+
+namespace Enclave.Ledger.Tests;
+
+public sealed class FormatTests
+{
+    private static readonly Sha256Digest Root = Sha256Digest.Compute("root"u8);
+
+    [Theory]
+    [InlineData(0, "000")]
+    [InlineData(7, "007")]
+    [InlineData(1000, "x001/000")]
+    [InlineData(1234067, "x001/x234/067")]
+    public void TileIndex_EncodesAsC2spPathElements(long index, string expected)
+    {
+        Assert.Equal(expected, TilePath.EncodeIndex(index));
+    }
+
+    [Fact]
+    public void TilePaths_MatchTheC2spExample()
+    {
+        // c2sp.org/tlog-tiles: a tree of 70,000 has 273 full level-0 tiles and one partial of width 112,
+        // one full level-1 tile and a partial of width 17, and a partial level-2 tile of width 1.
+        Assert.Equal(273, TilePath.FullTiles(0, 70_000));
+        Assert.Equal(112, TilePath.PartialWidth(0, 70_000));
+        Assert.Equal(1, TilePath.FullTiles(1, 70_000));
+        Assert.Equal(17, TilePath.PartialWidth(1, 70_000));
+        Assert.Equal(1, TilePath.PartialWidth(2, 70_000));
+        Assert.Equal("tile/0/273.p/112", TilePath.Tile(0, 273, 112));
+        Assert.Equal("tile/entries/x001/234", TilePath.EntryBundle(1234, 256));
+    }
+
+    [Fact]
+    public void Checkpoint_FormatsAndParsesTheC2spLayout()
+    {
+        var checkpoint = new Checkpoint { Origin = "example.com/log", Size = 12345, RootHash = Root, Extensions = ["ext one"] };
+        var text = checkpoint.Format();
+
+        Assert.Equal($"example.com/log\n12345\n{Root.ToBase64()}\next one\n", text);
+        var parsed = Checkpoint.Parse(text);
+        Assert.Equal(checkpoint.Size, parsed.Size);
+        Assert.Equal(checkpoint.RootHash, parsed.RootHash);
+        Assert.Equal(["ext one"], parsed.Extensions);
+    }
+
+    [Theory]
+    [InlineData("example.com/log\n012\nROOT\n")]             // leading zero
+    [InlineData("example.com/log\n-1\nROOT\n")]
+    [InlineData("example.com/log\n99999999999999999999\nROOT\n")] // overflows
+    [InlineData("example.com/log\n12\nnot-base64\n")]
+    [InlineData("example.com/log\n12\n")]                    // no root
+    [InlineData("example.com/log\n12\nROOT")]                // no final newline
+    [InlineData("example.com/log\n12\nROOT\n\n")]            // empty extension line
+    [InlineData("bad origin\n12\nROOT\n")]
+    [InlineData("")]
+    public void Checkpoint_RejectsMalformedText(string template)
+    {
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse(template.Replace("ROOT", Root.ToBase64(), StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Checkpoint_RejectsOversizedText()
+    {
+        var text = $"example.com/log\n1\n{Root.ToBase64()}\n" + string.Concat(Enumerable.Repeat(new string('x', 1000) + "\n", 70));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse(text));
+    }
+
+    [Fact]
+    public void TlogProof_RoundTripsTheC2spLayout()
+    {
+        var proof = new TlogProof { Index = 73894, Proof = [Root, Sha256Digest.Compute("x"u8)], SignedCheckpoint = "example.com/log\n1\nAAAA\n\n— example.com/log sig\n", Extra = [1, 2, 3] };
+        var text = proof.Format();
+
+        Assert.StartsWith("c2sp.org/tlog-proof@v1\nextra AQID\nindex 73894\n", text, StringComparison.Ordinal);
+        var parsed = TlogProof.Parse(text);
+        Assert.Equal(73894, parsed.Index);
+        Assert.Equal(proof.Proof, parsed.Proof);
+        Assert.Equal(proof.SignedCheckpoint, parsed.SignedCheckpoint);
+        Assert.Equal(proof.Extra, parsed.Extra);
+    }
+
+    [Theory]
+    [InlineData("c2sp.org/tlog-proof@v2\nindex 1\n\ncp\n")]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex 01\n\ncp\n")]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex x\n\ncp\n")]
+    [InlineData("c2sp.org/tlog-proof@v1\n\ncp\n")]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex 1\nnot-a-hash\n\ncp\n")]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex 1\n")]
+    public void TlogProof_RejectsMalformedText(string text)
+    {
+        Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse(text));
+    }
+
+    [Fact]
+    public void TlogProof_RejectsTooManyHashes()
+    {
+        var hashes = string.Concat(Enumerable.Repeat(Root.ToBase64() + "\n", 65));
+        Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse($"c2sp.org/tlog-proof@v1\nindex 1\n{hashes}\ncp\n"));
+    }
+}

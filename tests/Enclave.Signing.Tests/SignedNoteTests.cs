@@ -352,6 +352,16 @@ public sealed class SignedNoteTests : IDisposable
         Assert.Equal(text, SignedNote.Open(Encoding.UTF8.GetBytes(SignedNote.Sign(text, _ed)), [_ed.Verifier]).Text);
     }
 
+    [Fact]
+    public void Sign_CanBeCalledConcurrentlyOnOneKey()
+    {
+        var notes = new string[16];
+
+        Parallel.For(0, notes.Length, i => notes[i] = SignedNote.Sign(Checkpoint, _ed, _ml));
+
+        Assert.All(notes, note => Assert.Equal(2, SignedNote.Open(Utf8(note), [_ed.Verifier, _ml.Verifier]).Verified.Count));
+    }
+
     private static NoteVerificationException Reject(byte[] note, INoteVerifier verifier) =>
         Assert.Throws<NoteVerificationException>(() => SignedNote.Open(note, [verifier]));
 }

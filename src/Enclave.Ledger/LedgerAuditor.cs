@@ -55,7 +55,28 @@ public static class LedgerAuditor
             throw new LedgerVerificationException(LedgerFailure.WrongOrigin, $"checkpoint for '{checkpoint.Origin}' is signed by '{opened.Verified[0].Name}', not by the log's key");
         }
 
+        // ML-DSA-44 cosignatures (C2SP type 0x06) sign origin, size and root only, not extension lines: a note that only
+        // such a key verified could carry extension lines added by anyone. Accept extensions only under a signature that covers them.
+        if (checkpoint.Extensions.Count > 0)
+        {
+            var coveringKeys = verifierKeys.Zip(verifiers)
+                .Where(pair => SignatureType(pair.First) == 0x01)
+                .Select(pair => (pair.Second.Name, pair.Second.KeyId))
+                .ToHashSet();
+            if (!opened.Verified.Any(s => coveringKeys.Contains((s.Name, s.KeyId))))
+            {
+                throw new LedgerVerificationException(LedgerFailure.BadCheckpoint, "checkpoint has extension lines that no verified signature covers (ML-DSA-44 cosignatures do not sign them)");
+            }
+        }
+
         return checkpoint;
+    }
+
+    private static byte SignatureType(string verifierKey)
+    {
+        var encoded = verifierKey[(verifierKey.LastIndexOf('+') + 1)..];
+        Span<byte> first = stackalloc byte[3];
+        return Convert.TryFromBase64String(encoded[..Math.Min(4, encoded.Length)], first, out var written) && written > 0 ? first[0] : (byte)0;
     }
 
     /// <summary>Verifies that <paramref name="newer"/> extends <paramref name="older"/> (append-only) with <paramref name="proof"/>.</summary>

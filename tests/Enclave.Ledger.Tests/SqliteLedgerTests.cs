@@ -203,6 +203,24 @@ public sealed class SqliteLedgerTests
     }
 
     [Fact]
+    public async Task PostQuantumOnly_RejectsExtensionLinesItsCosignatureDoesNotCover()
+    {
+        using var t = new TestLedger(postQuantum: true);
+        await using var log = t.Open();
+        await log.AppendAsync(TestLedger.Event(1));
+        var note = log.LatestCheckpoint()!.Note;
+        var body = note[..(note.IndexOf("\n\n", StringComparison.Ordinal) + 1)];
+        var signatures = note[(body.Length + 1)..];
+        var mlDsaLine = signatures.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1];
+        var forged = body + "injected extension\n\n" + mlDsaLine + "\n";
+
+        var ex = Assert.Throws<LedgerVerificationException>(() => LedgerAuditor.VerifyCheckpoint(System.Text.Encoding.UTF8.GetBytes(forged), [t.VerifierKeys[1]]));
+
+        Assert.Equal(LedgerFailure.BadCheckpoint, ex.Failure);
+        Assert.Throws<LedgerVerificationException>(() => LedgerAuditor.VerifyCheckpoint(System.Text.Encoding.UTF8.GetBytes(forged), t.VerifierKeys));
+    }
+
+    [Fact]
     public void Initialize_RefusesAnExistingLedger()
     {
         using var t = new TestLedger();

@@ -1,4 +1,3 @@
-using System.Text;
 using Enclave.Core;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
@@ -237,8 +236,6 @@ public static class LedgerAuditor
 
         return hashes;
     }
-
-    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }
 
 /// <summary>What a tile audit checked.</summary>

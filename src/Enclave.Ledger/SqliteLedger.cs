@@ -209,8 +209,10 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                     p.Completion.TrySetResult(p.Index);
                 }
             }
-            catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException or EnclaveFormatException or LedgerVerificationException)
+            catch (Exception ex)
             {
+                // Whatever went wrong (storage, signing, a bug), the batch's callers must see a failure rather than
+                // wait forever or be acknowledged; the sequencer survives and rebuilds its state from disk.
                 var failure = new LedgerWriteException($"the ledger could not store {batch.Count} entries; none of them were appended: {ex.Message}", ex);
                 foreach (var p in batch)
                 {

@@ -4,6 +4,7 @@ using Enclave.Core.Storage;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
+using Enclave.Ledger.Tiles;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 
@@ -78,6 +79,30 @@ public sealed class SqliteLedgerTests
                     Assert.True(MerkleVerifier.VerifyConsistency(older, size, reader.RootHash(older), root, proof), $"consistency {older} to {size}");
                 }
             }
+        }
+    }
+
+    [Fact]
+    public async Task Proofs_ReadLogarithmicallyManyTiles()
+    {
+        using var t = new TestLedger();
+        await using (var log = t.Open())
+        {
+            await Task.WhenAll(Enumerable.Range(0, 70_000).Select(n => log.AppendAsync(TestLedger.Event(n)).AsTask()));
+        }
+
+        using var reader = LedgerReader.Open(t.Directory);
+        foreach (var index in new long[] { 0, 12_345, 65_535, 69_999 })
+        {
+            // A tree of 70,000 has three tile levels; an inclusion proof touches at most a few tiles per level.
+            var source = new TileHashSource(reader.OpenTileReader(), 70_000);
+            var proof = MerkleProofs.Inclusion(index, 70_000, source);
+            Assert.InRange(source.TileReads, 1, 9);
+            Assert.True(MerkleVerifier.VerifyInclusion(MerkleHash.Leaf(reader.ReadEntry(index)), index, 70_000, proof, reader.RootHash(70_000)));
+
+            var consistencySource = new TileHashSource(reader.OpenTileReader(), 70_000);
+            MerkleProofs.Consistency(Math.Min(index + 1, 69_999), 70_000, consistencySource);
+            Assert.InRange(consistencySource.TileReads, 1, 12);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
@@ -10,7 +11,9 @@ namespace Enclave.Cli.Commands;
 /// <summary>Runs a command body and turns the expected failures into a message and a named exit code.</summary>
 internal static class CommandRunner
 {
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+    // Relaxed escaping writes '+' and '/' of base64 hashes literally, as Go's tlog.Hash JSON decoder requires; the output
+    // is for scripts and terminals, never embedded in HTML.
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static async Task<int> RunAsync(CliContext context, bool json, Func<Task<ExitCode>> body)
     {

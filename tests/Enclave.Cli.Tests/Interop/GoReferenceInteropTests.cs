@@ -141,7 +141,7 @@ public sealed class GoReferenceInteropTests(GoInteropFixture fixture) : IClassFi
     /// 44-character base64 string. The interop checker above decodes JSON strings first, so it is
     /// unaffected; this test is for the output itself.
     /// </summary>
-    [Fact(Skip = "Known interop defect in src/Enclave.Cli/Commands/CommandRunner.cs: JsonOptions uses the default encoder, which escapes '+' as \\u002B; Go's tlog.Hash.UnmarshalJSON rejects that. Fix: JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }, then remove this Skip.")]
+    [Fact]
     public async Task ProofJson_DecodesIntoGoTlogHashes()
     {
         // 9 + 8 proof hashes and 4 stated hashes: the chance that none holds a '+' is about 0.51^21, so the defect shows.

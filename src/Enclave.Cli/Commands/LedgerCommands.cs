@@ -55,7 +55,7 @@ internal static class LedgerCommands
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             var dir = result.GetValue(data)!;
-            var name = result.GetValue(origin) ?? DefaultOrigin();
+            var name = result.GetValue(origin) ?? ServeCommand.DefaultOrigin();
             var keys = SqliteLedger.Initialize(dir, name, result.GetValue(pq), context.Clock);
             if (result.GetValue(json))
             {
@@ -78,12 +78,6 @@ internal static class LedgerCommands
             return ExitCode.Success;
         }));
         return command;
-    }
-
-    private static string DefaultOrigin()
-    {
-        var host = new string([.. Environment.MachineName.ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.')]);
-        return (host.Length == 0 ? "localhost" : host) + "/enclave-ledger";
     }
 
     private static Command Append(CliContext context)

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Enclave.Ledger;
+using Enclave.Server.Auth;
+using Enclave.Server.Hosting;
+using Microsoft.Extensions.Hosting;
+
+namespace Enclave.Cli.Commands;
+
+/// <summary><c>enclave serve</c>: the OpenAI-compatible API, the admin API and health endpoints over one data directory.</summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var data = new Option<string>("--data") { Description = "The data directory (created and initialised on first use).", DefaultValueFactory = _ => "./enclave-data" };
+        var urls = new Option<string[]>("--urls") { Description = "Addresses to listen on (repeatable).", DefaultValueFactory = _ => ["http://127.0.0.1:8080"] };
+        var certificate = new Option<string>("--certificate") { Description = "PEM certificate for https URLs." };
+        var certificateKey = new Option<string>("--certificate-key") { Description = "PEM private key for --certificate." };
+        var insecure = new Option<bool>("--allow-insecure-http") { Description = "Allow plain HTTP on non-loopback addresses (unencrypted API keys and prompts)." };
+        var command = new Command("serve", "Serve the OpenAI-compatible API (/v1), the admin API (/admin/v1) and /healthz, /readyz.")
+        {
+            data, urls, certificate, certificateKey, insecure,
+        };
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, false, async () =>
+        {
+            var settings = new ServerSettings
+            {
+                DataDirectory = result.GetValue(data)!,
+                Urls = result.GetValue(urls)!,
+                CertificatePath = result.GetValue(certificate),
+                CertificateKeyPath = result.GetValue(certificateKey),
+                AllowInsecureHttp = result.GetValue(insecure),
+            };
+            var problems = settings.Validate();
+            if (problems.Count > 0)
+            {
+                throw new ArgumentException("cannot serve:\n- " + string.Join("\n- ", problems));
+            }
+
+            await using var ledger = OpenOrInitialize(context, settings.DataDirectory);
+            var keys = new ApiKeyStore(settings.DataDirectory, context.Clock);
+            if (keys.CountActive() == 0)
+            {
+                var (key, record) = keys.Create("initial admin", "admin");
+                await context.Out.WriteLineAsync($"Created the first admin API key (shown once, store it now): {key}").ConfigureAwait(false);
+                await context.Error.WriteLineAsync($"admin key {record.Id} created").ConfigureAwait(false);
+            }
+
+            var catalog = new ModelCatalog([]);
+            await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock);
+            await app.StartAsync(ct).ConfigureAwait(false);
+            foreach (var address in app.Urls)
+            {
+                await context.Out.WriteLineAsync($"Enclave is listening on {address}").ConfigureAwait(false);
+            }
+
+            await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory)
+    {
+        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave serve" };
+        try
+        {
+            return SqliteLedger.Open(options, context.Clock);
+        }
+        catch (LedgerNotFoundException)
+        {
+            var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, context.Clock);
+            context.Error.WriteLine($"initialised a new ledger in {dataDirectory}; its verifier key: {keys[0]}");
+            return SqliteLedger.Open(options, context.Clock);
+        }
+    }
+
+    internal static string DefaultOrigin()
+    {
+        var host = new string([.. Environment.MachineName.ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.')]);
+        return (host.Length == 0 ? "localhost" : host) + "/enclave-ledger";
+    }
+}

@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core;
+using Enclave.Core.Audit;
+using Enclave.Inference.Backends;
+using Enclave.Ledger;
+
+namespace Enclave.Server.Audit;
+
+/// <summary>
+/// Records every API request in the ledger: <c>request.admitted</c> before any work (durable before a token is
+/// produced) and <c>request.completed</c> after. Only SHA-256 digests of prompts and answers are recorded, never text.
+/// </summary>
+public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
+{
+    public async Task<long> AdmitAsync(AdmittedRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var details = new JsonObject
+        {
+            ["requestId"] = request.RequestId,
+            ["endpoint"] = request.Endpoint,
+            ["model"] = request.Model,
+            ["backend"] = request.Backend,
+            ["stream"] = request.Stream,
+            ["promptSha256"] = request.PromptSha256,
+        };
+        return await ledger.AppendAsync(Event("request.admitted", request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> CompleteAsync(CompletedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var details = new JsonObject
+        {
+            ["requestId"] = request.RequestId,
+            ["admittedIndex"] = request.AdmittedIndex,
+            ["outcome"] = request.Outcome,
+            ["status"] = request.Status,
+            ["backend"] = request.Backend,
+            ["latencyMs"] = Math.Round(request.Latency.TotalMilliseconds, 3),
+        };
+        if (request.ModelDigest is not null)
+        {
+            details["modelDigest"] = request.ModelDigest;
+        }
+
+        if (request.Usage is { } usage)
+        {
+            details["promptTokens"] = usage.PromptTokens;
+            details["completionTokens"] = usage.CompletionTokens;
+        }
+
+        if (request.AnswerSha256 is not null)
+        {
+            details["answerSha256"] = request.AnswerSha256;
+        }
+
+        if (request.Error is not null)
+        {
+            details["error"] = request.Error;
+        }
+
+        // Completion entries are written even when the client went away: the request's fate belongs in the record.
+        return await ledger.AppendAsync(Event("request.completed", request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>SHA-256 (hex) of the canonical JSON of <paramref name="node"/>.</summary>
+    public static string Digest(JsonNode? node)
+    {
+        var bytes = node is null ? "null"u8.ToArray() : CanonicalJson.Canonicalize(JsonSerializer.SerializeToUtf8Bytes(node));
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    private AuditEvent Event(string type, string actor, string subject, JsonObject details) => new()
+    {
+        Type = type,
+        Time = clock.GetUtcNow(),
+        Actor = actor,
+        Subject = subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength],
+        Details = JsonSerializer.SerializeToElement(details),
+    };
+}
+
+public sealed record AdmittedRequest
+{
+    public required string RequestId { get; init; }
+    public required string Actor { get; init; }
+    public required string Endpoint { get; init; }
+    public required string Model { get; init; }
+    public required string Backend { get; init; }
+    public required bool Stream { get; init; }
+    public required string PromptSha256 { get; init; }
+}
+
+public sealed record CompletedRequest
+{
+    public required string RequestId { get; init; }
+    public required string Actor { get; init; }
+    public required string Model { get; init; }
+    public required long AdmittedIndex { get; init; }
+    public required string Outcome { get; init; }
+    public required int Status { get; init; }
+    public required string Backend { get; init; }
+    public required TimeSpan Latency { get; init; }
+    public TokenUsage? Usage { get; init; }
+    public string? ModelDigest { get; init; }
+    public string? AnswerSha256 { get; init; }
+    public string? Error { get; init; }
+}

@@ -1,0 +1,84 @@
+using System.Security.Cryptography.X509Certificates;
+using Enclave.Ledger;
+using Enclave.Server.Audit;
+using Enclave.Server.Auth;
+using Enclave.Server.OpenAi;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>Builds the enclave's web host: OpenAI API on <c>/v1</c>, admin API on <c>/admin/v1</c>, health endpoints.</summary>
+public static class EnclaveServer
+{
+    /// <summary>
+    /// Builds the server over an open ledger (the server holds the data directory's writer lock through it).
+    /// The caller owns <paramref name="ledger"/> and disposes it after the app stops.
+    /// </summary>
+    public static WebApplication Build(ServerSettings settings, SqliteLedger ledger, ModelCatalog catalog, TimeProvider clock, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(ledger);
+        var problems = settings.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("invalid server settings:\n- " + string.Join("\n- ", problems), nameof(settings));
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        if (logging is not null)
+        {
+            logging(builder.Logging);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        }
+
+        builder.WebHost.UseUrls([.. settings.Urls]);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = settings.MaxRequestBytes;
+            if (settings.CertificatePath is { } cert && settings.CertificateKeyPath is { } key)
+            {
+                var certificate = X509Certificate2.CreateFromPemFile(cert, key);
+                kestrel.ConfigureHttpsDefaults(https => https.ServerCertificate = certificate);
+            }
+        });
+
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(clock);
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton<ILedger>(ledger);
+        builder.Services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
+        builder.Services.TryAddSingleton<RequestAuditor>();
+        builder.Services.TryAddSingleton<RequestHandler>();
+        // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+
+        var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", (ILedger log) => Results.Json(new { status = "ready", ledgerSize = log.Size }));
+        app.MapOpenAi();
+        var admin = app.MapGroup("/admin/v1").RequireAuthorization(p => p.RequireRole("admin"));
+        admin.MapGet("/ledger/checkpoint", () => ledger.LatestCheckpoint() is { } cp
+            ? Results.Text(cp.Note, "text/plain; charset=utf-8")
+            : Results.Problem(title: "No checkpoint yet", statusCode: StatusCodes.Status404NotFound));
+        return app;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>How <c>enclave serve</c> runs.</summary>
+public sealed record ServerSettings
+{
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Addresses to listen on, e.g. <c>http://127.0.0.1:8080</c>.</summary>
+    public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:8080"];
+
+    /// <summary>PEM certificate (chain) for https URLs.</summary>
+    public string? CertificatePath { get; init; }
+
+    /// <summary>PEM private key for <see cref="CertificatePath"/>.</summary>
+    public string? CertificateKeyPath { get; init; }
+
+    /// <summary>Permit plain HTTP on addresses other than loopback (traffic and API keys travel unencrypted).</summary>
+    public bool AllowInsecureHttp { get; init; }
+
+    /// <summary>Largest request body accepted.</summary>
+    public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Every problem with these settings (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            problems.Add("a data directory is required (--data)");
+        }
+
+        if (Urls.Count == 0)
+        {
+            problems.Add("at least one URL to listen on is required (--urls)");
+        }
+
+        foreach (var url in Urls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                problems.Add($"'{url}' is not an http:// or https:// URL");
+                continue;
+            }
+
+            if (uri.Scheme == Uri.UriSchemeHttps && (CertificatePath is null || CertificateKeyPath is null))
+            {
+                problems.Add($"'{url}' is https: give --certificate and --certificate-key (PEM files)");
+            }
+
+            if (uri.Scheme == Uri.UriSchemeHttp && !AllowInsecureHttp && !IsLoopback(uri.Host))
+            {
+                problems.Add($"'{url}' is plain HTTP on a non-loopback address: API keys and prompts would cross the network unencrypted. Use https with a certificate, or pass --allow-insecure-http to accept that risk");
+            }
+        }
+
+        if (MaxRequestBytes is < 1024 or > 256L * 1024 * 1024)
+        {
+            problems.Add("MaxRequestBytes must be between 1 KiB and 256 MiB");
+        }
+
+        return problems;
+    }
+
+    internal static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+}

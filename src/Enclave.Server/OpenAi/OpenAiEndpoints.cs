@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core;
+using Enclave.Inference.Backends;
+using Enclave.Server.Audit;
+using Enclave.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Enclave.Server.OpenAi;
+
+/// <summary>The OpenAI-compatible API under <c>/v1</c>.</summary>
+internal static class OpenAiEndpoints
+{
+    public const string LedgerIndexHeader = "Enclave-Ledger-Index";
+
+    public static RouteGroupBuilder MapOpenAi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1").RequireAuthorization();
+        v1.MapGet("/models", (ModelCatalog catalog) =>
+        {
+            var data = new JsonArray([.. catalog.List().Select(m => (JsonNode)new JsonObject
+            {
+                ["id"] = m.Id,
+                ["object"] = "model",
+                ["created"] = m.Created.ToUnixTimeSeconds(),
+                ["owned_by"] = m.OwnedBy,
+            })]);
+            return Results.Json(new JsonObject { ["object"] = "list", ["data"] = data });
+        });
+        v1.MapGet("/models/{id}", (string id, ModelCatalog catalog) => catalog.TryResolve(id, out var m)
+            ? Results.Json(new JsonObject { ["id"] = m.Id, ["object"] = "model", ["created"] = m.Created.ToUnixTimeSeconds(), ["owned_by"] = m.OwnedBy })
+            : OpenAiError.NotFound($"The model '{id}' does not exist or you do not have access to it.", "model"));
+        v1.MapPost("/chat/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Chat));
+        v1.MapPost("/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Completion));
+        v1.MapPost("/embeddings", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Embeddings));
+        return v1;
+    }
+}
+
+internal enum Operation
+{
+    Chat,
+    Completion,
+    Embeddings,
+}
+
+/// <summary>One API request: parse, resolve the model, admit into the ledger, call the backend, record the outcome.</summary>
+internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor auditor, ServerSettings settings, TimeProvider clock)
+{
+    private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation)
+    {
+        var started = clock.GetTimestamp();
+        var (request, error) = await ReadBodyAsync(http).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (request!["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var model) || model.Length == 0)
+        {
+            return OpenAiError.InvalidRequest("you must provide a model parameter", "model", "missing_required_parameter");
+        }
+
+        var (inputName, input) = operation switch
+        {
+            Operation.Chat => ("messages", request["messages"]),
+            Operation.Completion => ("prompt", request["prompt"]),
+            _ => ("input", request["input"]),
+        };
+        if (input is null || (operation == Operation.Chat && (input is not JsonArray messages || messages.Count == 0)))
+        {
+            return OpenAiError.InvalidRequest($"'{inputName}' is required" + (operation == Operation.Chat ? " and must be a non-empty array" : string.Empty), inputName, "missing_required_parameter");
+        }
+
+        if (!catalog.TryResolve(model, out var route))
+        {
+            return OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
+        }
+
+        var wantsEmbedding = operation == Operation.Embeddings;
+        if ((route.Kind == "embedding") != wantsEmbedding)
+        {
+            return OpenAiError.InvalidRequest($"model '{model}' is a {route.Kind} model and does not support this endpoint", "model", "model_not_supported");
+        }
+
+        var stream = request["stream"] is JsonValue s && s.TryGetValue<bool>(out var streaming) && streaming;
+        if (stream && wantsEmbedding)
+        {
+            return OpenAiError.InvalidRequest("embeddings cannot be streamed", "stream");
+        }
+
+        var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
+        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        long admitted;
+        try
+        {
+            admitted = await auditor.AdmitAsync(new AdmittedRequest
+            {
+                RequestId = requestId,
+                Actor = actor,
+                Endpoint = http.Request.Path.Value!,
+                Model = model,
+                Backend = route.Backend.Name,
+                Stream = stream,
+                PromptSha256 = RequestAuditor.Digest(input),
+            }, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return Results.Empty;
+        }
+        catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+        {
+            // Fail closed: no audit record, no answer.
+            return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
+        }
+
+        http.Response.Headers[OpenAiEndpoints.LedgerIndexHeader] = admitted.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.Headers["X-Request-Id"] = requestId;
+        if (route.BackendModel is { } backendModel)
+        {
+            request["model"] = backendModel;
+        }
+
+        var completion = new CompletedRequest
+        {
+            RequestId = requestId,
+            Actor = actor,
+            Model = model,
+            AdmittedIndex = admitted,
+            Backend = route.Backend.Name,
+            ModelDigest = route.Digest,
+            Outcome = "ok",
+            Status = StatusCodes.Status200OK,
+            Latency = TimeSpan.Zero,
+        };
+
+        if (stream)
+        {
+            await StreamAsync(http, operation, route, request, model, completion, started).ConfigureAwait(false);
+            return Results.Empty;
+        }
+
+        try
+        {
+            var response = operation switch
+            {
+                Operation.Chat => await route.Backend.ChatAsync(request, http.RequestAborted).ConfigureAwait(false),
+                Operation.Completion => await route.Backend.CompletionAsync(request, http.RequestAborted).ConfigureAwait(false),
+                _ => await route.Backend.EmbeddingsAsync(request, http.RequestAborted).ConfigureAwait(false),
+            };
+            response.Body["model"] = model;
+            var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
+            await auditor.CompleteAsync(completion with
+            {
+                Latency = clock.GetElapsedTime(started),
+                Usage = response.Usage,
+                AnswerSha256 = RequestAuditor.Digest(answer),
+            }).ConfigureAwait(false);
+            return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
+        }
+        catch (BackendException ex)
+        {
+            await auditor.CompleteAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
+            return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            await auditor.CompleteAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            return Results.Empty;
+        }
+    }
+
+    private async Task StreamAsync(HttpContext http, Operation operation, ModelRoute route, JsonObject request, string model, CompletedRequest completion, long started)
+    {
+        var stream = operation == Operation.Chat
+            ? route.Backend.ChatStreamAsync(request, http.RequestAborted)
+            : route.Backend.CompletionStreamAsync(request, http.RequestAborted);
+        using var answerHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        TokenUsage? usage = null;
+        var started200 = false;
+        try
+        {
+            await foreach (var chunk in stream.ConfigureAwait(false))
+            {
+                if (!started200)
+                {
+                    http.Response.StatusCode = StatusCodes.Status200OK;
+                    http.Response.ContentType = "text/event-stream";
+                    http.Response.Headers.CacheControl = "no-cache";
+                    started200 = true;
+                }
+
+                chunk["model"] = model;
+                if (chunk["usage"] is JsonObject u && u["prompt_tokens"] is JsonValue p && u["completion_tokens"] is JsonValue c)
+                {
+                    usage = new TokenUsage(p.GetValue<int>(), c.GetValue<int>());
+                }
+
+                if (chunk["choices"] is JsonArray { Count: > 0 } choices)
+                {
+                    answerHash.AppendData(CanonicalJson.Canonicalize(JsonSerializer.SerializeToUtf8Bytes(choices)));
+                }
+
+                await http.Response.WriteAsync("data: " + chunk.ToJsonString(Compact) + "\n\n", http.RequestAborted).ConfigureAwait(false);
+                await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            }
+
+            if (!started200)
+            {
+                http.Response.StatusCode = StatusCodes.Status200OK;
+                http.Response.ContentType = "text/event-stream";
+            }
+
+            await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted).ConfigureAwait(false);
+            await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            await auditor.CompleteAsync(completion with
+            {
+                Latency = clock.GetElapsedTime(started),
+                Usage = usage,
+                AnswerSha256 = Convert.ToHexStringLower(answerHash.GetHashAndReset()),
+            }).ConfigureAwait(false);
+        }
+        catch (BackendException ex)
+        {
+            await auditor.CompleteAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
+            if (!started200)
+            {
+                await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
+            }
+            else
+            {
+                // The status line is gone; tell the client in the stream, as OpenAI does, and end it.
+                var error = new JsonObject { ["error"] = new JsonObject { ["message"] = ex.Message, ["type"] = ex.ErrorType, ["param"] = null, ["code"] = null } };
+                await http.Response.WriteAsync("data: " + error.ToJsonString(Compact) + "\n\n", CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            await auditor.CompleteAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+        }
+        catch (IOException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            await auditor.CompleteAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+        }
+
+    }
+
+    private async Task<(JsonObject? Request, IResult? Error)> ReadBodyAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength is > 0 and var length && length > settings.MaxRequestBytes)
+        {
+            return (null, OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"request body is larger than {settings.MaxRequestBytes} bytes"));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > settings.MaxRequestBytes)
+            {
+                return (null, OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"request body is larger than {settings.MaxRequestBytes} bytes"));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            var node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            return node is JsonObject o ? (o, null) : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
+        }
+        catch (JsonException ex)
+        {
+            return (null, OpenAiError.InvalidRequest($"the request body is not valid JSON: {ex.Message}"));
+        }
+    }
+}

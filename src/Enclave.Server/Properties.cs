@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Enclave.Server.Tests")]
+[assembly: InternalsVisibleTo("Enclave.EndToEnd.Tests")]

@@ -204,7 +204,8 @@ public static class CanonicalJson
         return sb.ToString();
     }
 
-    private static void WriteString(string value, IBufferWriter<byte> output)
+    /// <summary>Writes <paramref name="value"/> as an RFC 8785 JSON string.</summary>
+    public static void WriteString(string value, IBufferWriter<byte> output)
     {
         var sb = new StringBuilder(value.Length + 2);
         sb.Append('"');

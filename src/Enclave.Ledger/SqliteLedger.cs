@@ -137,7 +137,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var pending = new Pending(entry);
+        // Hash on the caller's thread: the single sequencer thread is the throughput ceiling.
+        var pending = new Pending(entry) { LeafHash = MerkleHash.Leaf(entry) };
         await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -277,7 +278,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 pIndex.Value = index;
                 pData.Value = p.Data;
                 insert.ExecuteNonQuery();
-                var leaf = MerkleHash.Leaf(p.Data);
+                var leaf = p.LeafHash;
                 SetTileHash(0, index, leaf, dirty);
                 _range.Append(leaf, (level, i, hash) =>
                 {
@@ -428,6 +429,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private sealed class Pending(byte[]? data)
     {
         public byte[]? Data { get; } = data;
+
+        public Sha256Digest LeafHash { get; init; }
 
         public long Index { get; set; }
 

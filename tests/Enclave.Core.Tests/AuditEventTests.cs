@@ -20,6 +20,24 @@ public sealed class AuditEventTests
     }
 
     [Fact]
+    public void ToCanonicalJson_EqualsFullRfc8785CanonicalizationOfTheEvent()
+    {
+        // The envelope is written directly for speed; it must be byte-identical to canonicalizing the whole object.
+        using var details = JsonDocument.Parse("""{"b":[1.50,"\u00e9\n"],"a":{"z":null,"y":1e3},"é":"\ud83d\ude00"}""");
+        var evt = new AuditEvent { Type = "x.y", Time = Time, Actor = "a\"b\\c", Subject = "s/ü", Details = details.RootElement };
+        var naive = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object?>
+        {
+            ["type"] = evt.Type,
+            ["time"] = AuditEvent.FormatTime(evt.Time),
+            ["subject"] = evt.Subject,
+            ["details"] = details.RootElement,
+            ["actor"] = evt.Actor,
+        });
+
+        Assert.Equal(CanonicalJson.Canonicalize(naive), evt.ToCanonicalJson());
+    }
+
+    [Fact]
     public void Parse_RoundTripsCanonicalBytes()
     {
         var evt = new AuditEvent { Type = "import.activated", Time = Time, Actor = "system", Subject = "bundle:42" };

@@ -44,29 +44,36 @@ public sealed partial record AuditEvent
             throw new EnclaveFormatException("invalid audit event: " + string.Join("; ", problems));
         }
 
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        // The envelope's keys are fixed and already in RFC 8785 order, so it is written directly; only the
+        // details object needs canonicalizing. (Half of an append's CPU went to re-parsing the whole event.)
+        var buffer = new ArrayBufferWriter<byte>(512);
+        buffer.Write("{\"actor\":"u8);
+        CanonicalJson.WriteString(Actor, buffer);
+        buffer.Write(",\"details\":"u8);
+        if (Details is { } details)
         {
-            writer.WriteStartObject();
-            writer.WriteString("actor", Actor);
-            writer.WritePropertyName("details");
-            if (Details is { } details)
+            try
             {
-                details.WriteTo(writer);
+                CanonicalJson.Write(details, buffer);
             }
-            else
+            catch (InvalidOperationException ex)
             {
-                writer.WriteStartObject();
-                writer.WriteEndObject();
+                throw new EnclaveFormatException($"invalid audit event details: {ex.Message}", ex);
             }
-
-            writer.WriteString("subject", Subject);
-            writer.WriteString("time", FormatTime(Time));
-            writer.WriteString("type", Type);
-            writer.WriteEndObject();
+        }
+        else
+        {
+            buffer.Write("{}"u8);
         }
 
-        var canonical = CanonicalJson.Canonicalize(buffer.WrittenSpan);
+        buffer.Write(",\"subject\":"u8);
+        CanonicalJson.WriteString(Subject, buffer);
+        buffer.Write(",\"time\":"u8);
+        CanonicalJson.WriteString(FormatTime(Time), buffer);
+        buffer.Write(",\"type\":"u8);
+        CanonicalJson.WriteString(Type, buffer);
+        buffer.Write("}"u8);
+        var canonical = buffer.WrittenSpan.ToArray();
         if (canonical.Length > MaxEncodedSize)
         {
             throw new EnclaveFormatException($"audit event is {canonical.Length} bytes; the limit is {MaxEncodedSize}");

@@ -198,6 +198,30 @@ public sealed class OpenAiApiTests(EnclaveFixture enclave) : IClassFixture<Encla
         LedgerAuditor.VerifyTiles(reader.OpenTileReader(), checkpoint);
     }
 
+    [Fact]
+    public async Task Metrics_AreScrapedInPrometheusFormat_OnlyWithAKey()
+    {
+        await Client().GetChatClient("echo-chat").CompleteChatAsync([new UserChatMessage("count me")]);
+
+        using var http = RawClient();
+        var text = await http.GetStringAsync("/metrics");
+        Assert.Contains("enclave_requests_total", text, StringComparison.Ordinal);
+        Assert.Contains("model=\"echo-chat\"", text, StringComparison.Ordinal);
+        Assert.Contains("enclave_ledger_size", text, StringComparison.Ordinal);
+
+        using var anonymous = new HttpClient { BaseAddress = new Uri(enclave.BaseUrl) };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Fact]
+    public async Task HealthEndpoints_AnswerWithoutAKey()
+    {
+        using var anonymous = new HttpClient { BaseAddress = new Uri(enclave.BaseUrl) };
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/healthz")).StatusCode);
+        using var ready = JsonDocument.Parse(await anonymous.GetStringAsync("/readyz"));
+        Assert.Equal("ready", ready.RootElement.GetProperty("status").GetString());
+    }
+
     private HttpClient RawClient()
     {
         var http = new HttpClient { BaseAddress = new Uri(enclave.BaseUrl) };

@@ -36,6 +36,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         {
             ["requestId"] = request.RequestId,
             ["admittedIndex"] = request.AdmittedIndex,
+            ["endpoint"] = request.Endpoint,
             ["outcome"] = request.Outcome,
             ["status"] = request.Status,
             ["backend"] = request.Backend,
@@ -96,6 +97,7 @@ public sealed record AdmittedRequest
 
 public sealed record CompletedRequest
 {
+    public required string Endpoint { get; init; }
     public required string RequestId { get; init; }
     public required string Actor { get; init; }
     public required string Model { get; init; }

@@ -3,6 +3,10 @@ using Enclave.Ledger;
 using Enclave.Server.Audit;
 using Enclave.Server.Auth;
 using Enclave.Server.OpenAi;
+using Enclave.Server.Telemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
@@ -68,6 +72,25 @@ public static class EnclaveServer
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
+        builder.Services.AddSingleton(sp => new EnclaveTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), () => ledger.Size));
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("enclave"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(EnclaveTelemetry.Name).AddAspNetCoreInstrumentation().AddPrometheusExporter();
+                if (settings.OtlpEndpoint is { } endpoint)
+                {
+                    metrics.AddOtlpExporter(o => o.Endpoint = endpoint);
+                }
+            })
+            .WithTracing(tracing =>
+            {
+                tracing.AddSource(EnclaveTelemetry.Name).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation();
+                if (settings.OtlpEndpoint is { } endpoint)
+                {
+                    tracing.AddOtlpExporter(o => o.Endpoint = endpoint);
+                }
+            });
 
         var app = builder.Build();
         app.UseAuthentication();
@@ -75,6 +98,8 @@ public static class EnclaveServer
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (ILedger log) => Results.Json(new { status = "ready", ledgerSize = log.Size }));
         app.MapOpenAi();
+        // Metrics name models and counts: scraping needs an admin or auditor key (Prometheus: authorization.credentials).
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(p => p.RequireRole("admin", "auditor"));
         var admin = app.MapGroup("/admin/v1").RequireAuthorization(p => p.RequireRole("admin"));
         admin.MapGet("/ledger/checkpoint", () => ledger.LatestCheckpoint() is { } cp
             ? Results.Text(cp.Note, "text/plain; charset=utf-8")

@@ -22,6 +22,9 @@ public sealed record ServerSettings
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>An OpenTelemetry collector inside the enclave to send traces and metrics to (OTLP); none by default.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
     /// <summary>Every problem with these settings (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -51,7 +51,7 @@ internal enum Operation
 }
 
 /// <summary>One API request: parse, resolve the model, admit into the ledger, call the backend, record the outcome.</summary>
-internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor auditor, ServerSettings settings, TimeProvider clock)
+internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor auditor, ServerSettings settings, TimeProvider clock, Telemetry.EnclaveTelemetry telemetry)
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -130,8 +130,13 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
             request["model"] = backendModel;
         }
 
+        using var activity = Telemetry.EnclaveTelemetry.ActivitySource.StartActivity("enclave.inference");
+        activity?.SetTag("enclave.model", model);
+        activity?.SetTag("enclave.backend", route.Backend.Name);
+        activity?.SetTag("enclave.ledger_index", admitted);
         var completion = new CompletedRequest
         {
+            Endpoint = http.Request.Path.Value!,
             RequestId = requestId,
             Actor = actor,
             Model = model,
@@ -159,7 +164,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
             };
             response.Body["model"] = model;
             var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
-            await auditor.CompleteAsync(completion with
+            await FinishAsync(completion with
             {
                 Latency = clock.GetElapsedTime(started),
                 Usage = response.Usage,
@@ -169,12 +174,12 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         }
         catch (BackendException ex)
         {
-            await auditor.CompleteAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
             return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await auditor.CompleteAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
             return Results.Empty;
         }
     }
@@ -222,7 +227,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
             await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted).ConfigureAwait(false);
             await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
-            await auditor.CompleteAsync(completion with
+            await FinishAsync(completion with
             {
                 Latency = clock.GetElapsedTime(started),
                 Usage = usage,
@@ -231,7 +236,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         }
         catch (BackendException ex)
         {
-            await auditor.CompleteAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
             if (!started200)
             {
                 await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
@@ -245,13 +250,19 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await auditor.CompleteAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
         }
         catch (IOException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await auditor.CompleteAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
         }
 
+    }
+
+    private Task<long> FinishAsync(CompletedRequest completed)
+    {
+        telemetry.RecordRequest(completed.Endpoint, completed.Model, completed.Outcome, completed.Status, completed.Latency, completed.Usage?.PromptTokens, completed.Usage?.CompletionTokens);
+        return auditor.CompleteAsync(completed);
     }
 
     private async Task<(JsonObject? Request, IResult? Error)> ReadBodyAsync(HttpContext http)

@@ -111,11 +111,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
                 Backend = route.Backend.Name,
                 Stream = stream,
                 PromptSha256 = RequestAuditor.Digest(input),
-            }, http.RequestAborted).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return Results.Empty;
+            }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
         catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
         {
@@ -181,6 +177,12 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         {
             await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
             return Results.Empty;
+        }
+        catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
+        {
+            // Anything else (a timeout, a bug) is still a recorded outcome; the client gets no internals.
+            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }).ConfigureAwait(false);
+            return OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {requestId}");
         }
     }
 
@@ -255,6 +257,14 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         catch (IOException) when (http.RequestAborted.IsCancellationRequested)
         {
             await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
+        {
+            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }).ConfigureAwait(false);
+            if (!started200)
+            {
+                await OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {completion.RequestId}").ExecuteAsync(http).ConfigureAwait(false);
+            }
         }
 
     }

@@ -29,9 +29,11 @@ internal sealed class OnnxGraphBuilder : IDisposable
     private readonly string _dataLocation;
     private int _nextName;
 
-    public OnnxGraphBuilder(string dataPath)
+    /// <param name="dataPath">The external data file to write.</param>
+    /// <param name="dataLocation">The location written into the tensors; the data file's name unless a tamper test says otherwise.</param>
+    public OnnxGraphBuilder(string dataPath, string? dataLocation = null)
     {
-        _dataLocation = Path.GetFileName(dataPath);
+        _dataLocation = dataLocation ?? Path.GetFileName(dataPath);
         _data = new FileStream(dataPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
     }
 

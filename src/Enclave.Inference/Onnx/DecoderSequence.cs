@@ -1,0 +1,115 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Enclave.Inference.Onnx;
+
+/// <summary>
+/// One sequence's KV cache on a shared session. <see cref="Append"/> runs the model over new tokens only: the prompt
+/// once, then one token per step. The <c>present.*</c> outputs of a run are passed unchanged (no copy) as the
+/// <c>past_key_values.*</c> inputs of the next, and the previous cache is released.
+/// </summary>
+internal sealed class DecoderSequence : IDisposable
+{
+    private readonly OnnxDecoderModel _model;
+    private readonly OrtValue[] _past;
+    private readonly long[] _mask;
+    private readonly float[] _logits;
+    private readonly RunOptions _runOptions = new();
+    private readonly OrtValue[] _inputs;
+    private int _length;
+
+    public DecoderSequence(OnnxDecoderModel model)
+    {
+        _model = model;
+        var config = model.Config;
+        _mask = new long[config.MaxPositions];
+        Array.Fill(_mask, 1L);
+        _logits = new float[config.VocabSize];
+        _past = new OrtValue[config.Layers * 2];
+        for (var i = 0; i < _past.Length; i++)
+        {
+            _past[i] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [1, config.KeyValueHeads, 0, config.HeadDim]);
+        }
+
+        _inputs = new OrtValue[model.InputNames.Length];
+    }
+
+    /// <summary>Tokens in the cache.</summary>
+    public int Length => _length;
+
+    /// <summary>Logits after the last appended token.</summary>
+    public ReadOnlySpan<float> Logits => _logits;
+
+    public void Append(ReadOnlySpan<int> ids, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var count = ids.Length;
+        var total = _length + count;
+        if (count == 0 || total > _mask.Length)
+        {
+            throw new InvalidOperationException($"cannot append {count} tokens to a sequence of {_length} (context {_mask.Length})");
+        }
+
+        var inputIds = new long[count];
+        var positions = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            inputIds[i] = ids[i];
+            positions[i] = _length + i;
+        }
+
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(inputIds, [1, count]);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _mask.AsMemory(0, total), [1, total]);
+        using var positionsValue = OrtValue.CreateTensorValueFromMemory(positions, [1, count]);
+        var next = 0;
+        _inputs[next++] = idsValue;
+        _inputs[next++] = maskValue;
+        if (_model.HasPositionIds)
+        {
+            _inputs[next++] = positionsValue;
+        }
+
+        _past.CopyTo(_inputs, next);
+
+        IDisposableReadOnlyCollection<OrtValue> outputs;
+        using (cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, _runOptions))
+        {
+            try
+            {
+                outputs = _model.Session.Run(_runOptions, _model.InputNames, _inputs, _model.OutputNames);
+            }
+            catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("generation was cancelled while the model ran", cancellationToken);
+            }
+            finally
+            {
+                Array.Clear(_inputs);
+            }
+        }
+
+        // The collection is not disposed: its present.* values become the cache; logits are copied and released.
+        using (var logits = outputs[0])
+        {
+            var vocab = _logits.Length;
+            logits.GetTensorDataAsSpan<float>().Slice((count - 1) * vocab, vocab).CopyTo(_logits);
+        }
+
+        for (var i = 0; i < _past.Length; i++)
+        {
+            _past[i].Dispose();
+            _past[i] = outputs[i + 1];
+        }
+
+        _length = total;
+    }
+
+    public void Dispose()
+    {
+        foreach (var value in _past)
+        {
+            value.Dispose();
+        }
+
+        _runOptions.Dispose();
+    }
+}

@@ -1,0 +1,47 @@
+namespace Enclave.Inference.Onnx;
+
+/// <summary>How the built-in engine runs a model, and the bounds it holds untrusted input to.</summary>
+public sealed record OnnxEngineOptions
+{
+    /// <summary>ONNX Runtime intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core).</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// Whether idle ONNX Runtime worker threads spin. Spinning lowers latency on a dedicated machine and burns the
+    /// cores of a shared one; off by default.
+    /// </summary>
+    public bool AllowSpinning { get; init; }
+
+    /// <summary>Sequences of one model that generate at the same time.</summary>
+    public int MaxConcurrentSequences { get; init; } = 4;
+
+    /// <summary>Requests that may wait for a sequence slot; beyond that the engine answers 503 with Retry-After.</summary>
+    public int MaxQueuedSequences { get; init; } = 16;
+
+    /// <summary>The Retry-After given with a 503.</summary>
+    public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Largest <c>config.json</c>-like file read.</summary>
+    public long MaxConfigBytes { get; init; } = 1 << 20;
+
+    /// <summary>Largest <c>model.onnx</c> (the graph; the weights are in external data). Protobuf's own limit is 2 GiB.</summary>
+    public long MaxGraphBytes { get; init; } = int.MaxValue;
+
+    /// <summary>Most stop sequences a request may give (OpenAI allows 4).</summary>
+    public int MaxStopSequences { get; init; } = 4;
+
+    /// <summary>Longest stop sequence, in characters.</summary>
+    public int MaxStopLength { get; init; } = 256;
+
+    /// <summary>Most inputs in one embeddings call.</summary>
+    public int MaxEmbeddingBatch { get; init; } = 256;
+
+    internal void Validate()
+    {
+        if (IntraOpThreads < 0 || MaxConcurrentSequences < 1 || MaxQueuedSequences < 0 || RetryAfter < TimeSpan.Zero
+            || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
+        {
+            throw new ArgumentException($"invalid engine options: {this}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+namespace Enclave.Inference.Upstream;
+
+/// <summary>What the router tracks of one backend: requests in flight, health, and a shared cool-down from Retry-After.</summary>
+internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimeProvider time) : IDisposable
+{
+    private int _outstanding;
+    private int _health = (int)UpstreamHealth.Unknown;
+    private long _coolUntil = long.MinValue;
+    private int _coolStatus = 503;
+    private long _lastHealthCheckTicks = long.MinValue;
+    private int _checking;
+    private ITimer? _timer;
+
+    public OpenAiUpstreamBackend Backend { get; } = backend;
+
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    public UpstreamHealth Health => (UpstreamHealth)Volatile.Read(ref _health);
+
+    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) before which the backend asked not to be called.</summary>
+    public long CoolUntil => Interlocked.Read(ref _coolUntil);
+
+    public void Enter() => Interlocked.Increment(ref _outstanding);
+
+    public void Exit() => Interlocked.Decrement(ref _outstanding);
+
+    public void MarkSucceeded() => Volatile.Write(ref _health, (int)UpstreamHealth.Up);
+
+    /// <summary>A request failed: an up (or unchecked) backend becomes suspect; a down one stays down.</summary>
+    public void MarkSuspect()
+    {
+        Interlocked.CompareExchange(ref _health, (int)UpstreamHealth.Suspect, (int)UpstreamHealth.Up);
+        Interlocked.CompareExchange(ref _health, (int)UpstreamHealth.Suspect, (int)UpstreamHealth.Unknown);
+    }
+
+    /// <summary>The status (429 or 503) that asked for the cool-down.</summary>
+    public int CoolStatus => Volatile.Read(ref _coolStatus);
+
+    public void CoolDownUntil(long timestamp, int status)
+    {
+        Volatile.Write(ref _coolStatus, status);
+        var current = Interlocked.Read(ref _coolUntil);
+        while (timestamp > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _coolUntil, timestamp, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    public UpstreamBackendStatus Snapshot()
+    {
+        var ticks = Interlocked.Read(ref _lastHealthCheckTicks);
+        return new UpstreamBackendStatus
+        {
+            Name = Backend.Name,
+            Health = Health,
+            Outstanding = Outstanding,
+            LastHealthCheck = ticks == long.MinValue ? null : new DateTimeOffset(ticks, TimeSpan.Zero),
+            Models = Backend.Options.Models,
+            Labels = Backend.Options.Labels,
+        };
+    }
+
+    public void StartHealthChecks(CancellationToken stopping)
+    {
+        _timer = time.CreateTimer(
+            static state =>
+            {
+                var (self, token) = ((UpstreamBackendState, CancellationToken))state!;
+                _ = self.CheckHealthOnceAsync(token, skipIfRunning: true);
+            },
+            (this, stopping),
+            TimeSpan.Zero,
+            Backend.Options.HealthCheckInterval);
+    }
+
+    /// <summary>Runs one health check and records the result; with <paramref name="skipIfRunning"/>, not while one is in flight.</summary>
+    public async Task CheckHealthOnceAsync(CancellationToken stopping, bool skipIfRunning)
+    {
+        if (Interlocked.Exchange(ref _checking, 1) == 1 && skipIfRunning)
+        {
+            return;
+        }
+
+        try
+        {
+            var healthy = await Backend.CheckHealthAsync(stopping).ConfigureAwait(false);
+            if (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Volatile.Write(ref _health, (int)(healthy ? UpstreamHealth.Up : UpstreamHealth.Down));
+            Interlocked.Exchange(ref _lastHealthCheckTicks, time.GetUtcNow().UtcTicks);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // The router is being disposed.
+        }
+        finally
+        {
+            Volatile.Write(ref _checking, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        Backend.Dispose();
+    }
+}

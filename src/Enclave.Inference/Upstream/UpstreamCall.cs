@@ -1,0 +1,38 @@
+namespace Enclave.Inference.Upstream;
+
+/// <summary>
+/// One request through the <see cref="UpstreamRouter"/>: which backends it may reach (decided by policy from their
+/// labels), and afterwards which backend answered and what was tried, for the audit entry. Not thread-safe: one per
+/// request.
+/// </summary>
+public sealed class UpstreamCall
+{
+    private readonly List<UpstreamAttempt> _attempts = [];
+
+    /// <param name="isAllowed">
+    /// Whether the request may reach a backend. Evaluated once per backend per request; neither the first choice nor any
+    /// retry or failover ever goes to a backend it refuses.
+    /// </param>
+    public UpstreamCall(Func<UpstreamBackendOptions, bool> isAllowed)
+    {
+        ArgumentNullException.ThrowIfNull(isAllowed);
+        IsAllowed = isAllowed;
+    }
+
+    public Func<UpstreamBackendOptions, bool> IsAllowed { get; }
+
+    /// <summary>The backend that answered (for a stream: that produced the first chunk); null until then.</summary>
+    public string? Backend { get; private set; }
+
+    /// <summary>Every attempt, in order.</summary>
+    public IReadOnlyList<UpstreamAttempt> Attempts => _attempts;
+
+    internal void Record(UpstreamAttempt attempt)
+    {
+        _attempts.Add(attempt);
+        if (attempt.ErrorType is null)
+        {
+            Backend = attempt.Backend;
+        }
+    }
+}

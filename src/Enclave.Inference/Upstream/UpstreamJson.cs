@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.Net.Http.Headers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Enclave.Inference.Upstream;
+
+/// <summary>How a request body is written to an upstream.</summary>
+internal enum StreamField
+{
+    /// <summary>As the caller gave it (embeddings).</summary>
+    AsGiven,
+
+    /// <summary>Without <c>stream</c> and <c>stream_options</c> (vLLM refuses <c>stream_options</c> without streaming).</summary>
+    NotStreaming,
+
+    /// <summary>With <c>stream: true</c>; <c>stream_options</c> kept.</summary>
+    Streaming,
+}
+
+/// <summary>Writing request bodies and reading response bodies of upstreams, with size bounds.</summary>
+internal static class UpstreamJson
+{
+    /// <summary>Upstream JSON is untrusted: bounded depth, and duplicate keys rejected rather than one silently winning.</summary>
+    internal static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = 64,
+        AllowDuplicateProperties = false,
+    };
+
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        // The body goes to a JSON parser, never into HTML: keep non-ASCII text as UTF-8 instead of \uXXXX escapes.
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json") { CharSet = "utf-8" };
+
+    /// <summary>The request body, with a Content-Length; the caller's object is not modified.</summary>
+    public static HttpContent CreateContent(JsonObject request, StreamField stream)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            if (stream == StreamField.AsGiven)
+            {
+                request.WriteTo(writer);
+            }
+            else
+            {
+                writer.WriteStartObject();
+                foreach (var (name, value) in request)
+                {
+                    if (name == "stream" || (name == "stream_options" && stream == StreamField.NotStreaming))
+                    {
+                        continue;
+                    }
+
+                    writer.WritePropertyName(name);
+                    if (value is null)
+                    {
+                        writer.WriteNullValue();
+                    }
+                    else
+                    {
+                        value.WriteTo(writer);
+                    }
+                }
+
+                if (stream == StreamField.Streaming)
+                {
+                    writer.WriteBoolean("stream", true);
+                }
+
+                writer.WriteEndObject();
+            }
+        }
+
+        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        content.Headers.ContentType = JsonMediaType;
+        return content;
+    }
+
+    /// <summary>Parses one JSON object; <see cref="JsonException"/> when it is not one.</summary>
+    public static JsonObject ParseObject(ReadOnlySpan<byte> utf8)
+    {
+        // JsonNode.Parse over a span copies what it keeps, so the caller may reuse the buffer.
+        return JsonNode.Parse(utf8, nodeOptions: null, DocumentOptions) as JsonObject
+            ?? throw new JsonException("the JSON value is not an object");
+    }
+
+    /// <summary>
+    /// Reads at most <paramref name="maxBytes"/> of <paramref name="content"/> and parses it as a JSON object;
+    /// null when the body is larger (not read further). A Content-Length above the bound is refused without reading.
+    /// </summary>
+    public static async Task<JsonObject?> ReadObjectAsync(HttpContent content, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength is { } declared && declared > maxBytes)
+        {
+            return null;
+        }
+
+        var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var initial = (int)Math.Min(content.Headers.ContentLength ?? 16 * 1024, maxBytes) + 1;
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 256));
+            var length = 0;
+            try
+            {
+                while (true)
+                {
+                    if (length == buffer.Length)
+                    {
+                        if (length > maxBytes)
+                        {
+                            return null;
+                        }
+
+                        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, (long)maxBytes + 1));
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+
+                    var read = await stream.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    length += read;
+                    if (length > maxBytes)
+                    {
+                        return null;
+                    }
+                }
+
+                return ParseObject(buffer.AsSpan(0, length));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Enclave.Inference.Backends;
+using Enclave.Inference.Upstream;
+
+namespace Enclave.Inference.Tests.Upstream;
+
+public sealed class UpstreamParsingTests
+{
+    private static readonly DateTimeOffset Now = new(2030, 1, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData("0", 0)]
+    [InlineData("5", 5)]
+    [InlineData(" 120 ", 120)]
+    [InlineData("Tue, 01 Jan 2030 12:00:30 GMT", 30)]
+    [InlineData("Tue, 01 Jan 2030 11:00:00 GMT", 0)]
+    [InlineData("99999999999999999999999", 86400)]
+    public void RetryAfter_ReadsDeltaSecondsAndHttpDates(string header, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), RetryAfter.Parse(header, Now));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("soon")]
+    [InlineData("-5")]
+    [InlineData("1.5")]
+    [InlineData("5 seconds")]
+    public void RetryAfter_Unreadable_IsNull(string header)
+    {
+        Assert.Null(RetryAfter.Parse(header, Now));
+    }
+
+    [Fact]
+    public void RetryAfterMs_IsPreferredWhenPresent()
+    {
+        using var response = new HttpResponseMessage();
+        response.Headers.TryAddWithoutValidation("Retry-After", "10");
+        response.Headers.TryAddWithoutValidation("retry-after-ms", "1500");
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), RetryAfter.Parse(response.Headers, Now));
+
+        using var plain = new HttpResponseMessage();
+        plain.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(3), RetryAfter.Parse(plain.Headers, Now));
+    }
+
+    [Theory]
+    [InlineData("""{"usage":{"prompt_tokens":7,"completion_tokens":4,"total_tokens":11}}""", 7, 4)]
+    [InlineData("""{"usage":{"prompt_tokens":3,"total_tokens":3}}""", 3, 0)]
+    public void Usage_IsReadFromTheBody(string json, int prompt, int completion)
+    {
+        Assert.Equal(new TokenUsage(prompt, completion), UpstreamUsage.Read(JsonNode.Parse(json)!.AsObject()));
+    }
+
+    [Theory]
+    [InlineData("""{}""")]
+    [InlineData("""{"usage":null}""")]
+    [InlineData("""{"usage":{"prompt_tokens":-1,"completion_tokens":4}}""")]
+    [InlineData("""{"usage":{"prompt_tokens":1.5,"completion_tokens":4}}""")]
+    [InlineData("""{"usage":{"prompt_tokens":"7","completion_tokens":4}}""")]
+    [InlineData("""{"usage":{"prompt_tokens":99999999999,"completion_tokens":4}}""")]
+    [InlineData("""{"usage":{"completion_tokens":4}}""")]
+    public void Usage_AbsentOrImplausible_IsNullSoTheServerCountsLocally(string json)
+    {
+        Assert.Null(UpstreamUsage.Read(JsonNode.Parse(json)!.AsObject()));
+    }
+
+    [Theory]
+    [InlineData("""{"error":{"message":"bad things","type":"invalid_request_error","param":null,"code":null}}""", 400, 400, "invalid_request_error", "bad things")]
+    [InlineData("""{"object":"error","message":"too long","type":"BadRequestError","param":null,"code":400}""", 400, 400, "invalid_request_error", "too long")]
+    [InlineData("""{"error":"model 'x' not found"}""", 404, 404, "invalid_request_error", "model 'x' not found")]
+    [InlineData("""{"error":{"message":"overloaded","type":"server_error"}}""", 503, 503, "server_error", "overloaded")]
+    [InlineData("""{}""", 503, 503, "overloaded", "HTTP 503")]
+    [InlineData("""{}""", 401, 502, "upstream_authentication_error", "HTTP 401")]
+    [InlineData("""{}""", 302, 502, "upstream_error", "HTTP 302")]
+    [InlineData("""{}""", 408, 504, "timeout", "HTTP 408")]
+    public void ErrorObjects_MapToStatusTypeAndMessage(string json, int upstreamStatus, int status, string type, string message)
+    {
+        var error = UpstreamErrors.FromStatus("vllm-a", upstreamStatus, null, JsonNode.Parse(json)!.AsObject());
+
+        Assert.Equal(status, error.StatusCode);
+        Assert.Equal(type, error.ErrorType);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.Contains("vllm-a", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ErrorMessages_AreBoundedAndOnOneLine()
+    {
+        var body = new JsonObject { ["error"] = new JsonObject { ["message"] = "line one\r\nline two " + new string('x', 5000) } };
+
+        var error = UpstreamErrors.FromStatus("vllm-a", 500, null, body);
+
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.True(error.Message.Length < 700, error.Message.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [InlineData("""{"a":1,"a":2}""")]
+    [InlineData("""[1,2,3]""")]
+    [InlineData("""{"a":""")]
+    [InlineData("""{"a":1}x""")]
+    public void UpstreamJson_RejectsDuplicateKeysNonObjectsAndTruncation(string json)
+    {
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => UpstreamJson.ParseObject(System.Text.Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Fact]
+    public void UpstreamJson_RejectsExcessiveNesting()
+    {
+        var json = new string('[', 100) + new string(']', 100);
+
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => UpstreamJson.ParseObject(System.Text.Encoding.UTF8.GetBytes("{\"a\":" + json + "}")));
+    }
+}

@@ -1,8 +1,10 @@
 namespace Enclave.Inference.Onnx;
 
 /// <summary>
-/// Picks the next token from a row of logits: argmax at temperature 0, else temperature, top-k, top-p, and a draw from
-/// the request's own seeded generator. Reuses its scratch arrays across the steps of one sequence.
+/// Picks the next token from a row of logits: argmax at temperature 0 (or top_k 1), else temperature, top-k, top-p,
+/// and a draw from the request's own seeded generator. Only the candidates a cut can keep are sorted: top-k selects
+/// with a k-sized heap, and top-p alone sorts just the tokens of probability at least (1 - p) / V, which always
+/// contain the nucleus (the others together weigh less than 1 - p). Reuses its scratch arrays across steps.
 /// </summary>
 internal sealed class Sampler
 {
@@ -27,74 +29,90 @@ internal sealed class Sampler
             return ArgMax(logits);
         }
 
+        var vocab = logits.Length;
+        if (_indices.Length < vocab)
+        {
+            _indices = new int[vocab];
+            _keys = new float[vocab];
+            _weights = new double[vocab];
+        }
+
         var inverseTemperature = 1.0 / _options.Temperature;
-        var count = logits.Length;
-        var topK = _options.TopK > 0 ? Math.Min(_options.TopK, count) : count;
-        var needsOrder = topK < count || _options.TopP < 1f;
-        if (_indices.Length < count)
+        var max = logits[ArgMax(logits)];
+        int count;
+        var sorted = true;
+        var mass = double.NaN; // the mass top-p cuts: the whole distribution, or the top-k renormalised
+        if (_options.TopK > 0 && _options.TopK < vocab)
         {
-            _indices = new int[count];
-            _keys = new float[count];
-            _weights = new double[count];
+            count = SelectTopK(logits, _options.TopK);
         }
-
-        var indices = _indices.AsSpan(0, count);
-        for (var i = 0; i < count; i++)
+        else if (_options.TopP < 1f)
         {
-            indices[i] = i;
-        }
-
-        if (needsOrder)
-        {
-            // Descending by logit, ties by lower ID, so that the cut is deterministic.
-            var keys = _keys.AsSpan(0, count);
-            for (var i = 0; i < count; i++)
+            var total = 0.0;
+            for (var i = 0; i < vocab; i++)
             {
-                keys[i] = -logits[i];
+                total += _weights[i] = Math.Exp((logits[i] - max) * inverseTemperature);
             }
 
-            keys.Sort(indices);
-            StableTies(keys, indices);
+            mass = total;
+            var floor = (1.0 - _options.TopP) / vocab * total;
+            count = 0;
+            for (var i = 0; i < vocab; i++)
+            {
+                if (_weights[i] >= floor)
+                {
+                    _indices[count++] = i;
+                }
+            }
         }
-
-        var candidates = indices[..topK];
-        var max = double.NegativeInfinity;
-        foreach (var index in candidates)
+        else
         {
-            max = Math.Max(max, logits[index]);
+            count = vocab;
+            for (var i = 0; i < vocab; i++)
+            {
+                _indices[i] = i;
+            }
+
+            sorted = false;
         }
 
-        var weights = _weights.AsSpan(0, topK);
-        var total = 0.0;
-        for (var i = 0; i < topK; i++)
+        var candidates = _indices.AsSpan(0, count);
+        if (sorted)
         {
-            weights[i] = Math.Exp((logits[candidates[i]] - max) * inverseTemperature);
-            total += weights[i];
+            SortDescending(logits, candidates);
         }
 
-        var kept = topK;
+        var weights = _weights.AsSpan(0, count);
+        var sum = 0.0;
+        for (var i = 0; i < count; i++)
+        {
+            sum += weights[i] = Math.Exp((logits[candidates[i]] - max) * inverseTemperature);
+        }
+
+        var kept = count;
         if (_options.TopP < 1f)
         {
+            var target = _options.TopP * (double.IsNaN(mass) ? sum : mass);
             var cumulative = 0.0;
-            for (var i = 0; i < topK; i++)
+            for (var i = 0; i < count; i++)
             {
                 cumulative += weights[i];
-                if (cumulative >= _options.TopP * total)
+                if (cumulative >= target)
                 {
                     kept = i + 1;
                     break;
                 }
             }
 
-            total = 0;
+            sum = 0;
             for (var i = 0; i < kept; i++)
             {
-                total += weights[i];
+                sum += weights[i];
             }
         }
 
 #pragma warning disable CA5394
-        var draw = _random.NextDouble() * total;
+        var draw = _random.NextDouble() * sum;
 #pragma warning restore CA5394
         for (var i = 0; i < kept; i++)
         {
@@ -122,9 +140,83 @@ internal sealed class Sampler
         return best;
     }
 
-    /// <summary>Span.Sort is not stable: order runs of equal keys by index.</summary>
-    private static void StableTies(Span<float> keys, Span<int> indices)
+    /// <summary>Puts the <paramref name="k"/> best tokens (higher logit, then lower ID) in _indices[..k], unordered.</summary>
+    private int SelectTopK(ReadOnlySpan<float> logits, int k)
     {
+        // A min-heap of the best k so far: its root is the worst of them.
+        var heap = _indices.AsSpan(0, k);
+        for (var i = 0; i < k; i++)
+        {
+            heap[i] = i;
+            SiftUp(logits, heap, i);
+        }
+
+        for (var i = k; i < logits.Length; i++)
+        {
+            if (Better(logits, i, heap[0]))
+            {
+                heap[0] = i;
+                SiftDown(logits, heap, 0);
+            }
+        }
+
+        return k;
+    }
+
+    private static bool Better(ReadOnlySpan<float> logits, int a, int b) => logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+
+    private static void SiftUp(ReadOnlySpan<float> logits, Span<int> heap, int i)
+    {
+        while (i > 0)
+        {
+            var parent = (i - 1) / 2;
+            if (!Better(logits, heap[parent], heap[i]))
+            {
+                break;
+            }
+
+            (heap[parent], heap[i]) = (heap[i], heap[parent]);
+            i = parent;
+        }
+    }
+
+    private static void SiftDown(ReadOnlySpan<float> logits, Span<int> heap, int i)
+    {
+        while (true)
+        {
+            var worst = i;
+            var left = (2 * i) + 1;
+            var right = left + 1;
+            if (left < heap.Length && Better(logits, heap[worst], heap[left]))
+            {
+                worst = left;
+            }
+
+            if (right < heap.Length && Better(logits, heap[worst], heap[right]))
+            {
+                worst = right;
+            }
+
+            if (worst == i)
+            {
+                return;
+            }
+
+            (heap[worst], heap[i]) = (heap[i], heap[worst]);
+            i = worst;
+        }
+    }
+
+    /// <summary>Orders candidates by logit, highest first, ties by lower ID (Span.Sort is not stable, so ties are fixed up).</summary>
+    private void SortDescending(ReadOnlySpan<float> logits, Span<int> candidates)
+    {
+        var keys = _keys.AsSpan(0, candidates.Length);
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            keys[i] = -logits[candidates[i]];
+        }
+
+        keys.Sort(candidates);
         var start = 0;
         for (var i = 1; i <= keys.Length; i++)
         {
@@ -132,7 +224,7 @@ internal sealed class Sampler
             {
                 if (i - start > 1)
                 {
-                    indices[start..i].Sort();
+                    candidates[start..i].Sort();
                 }
 
                 start = i;

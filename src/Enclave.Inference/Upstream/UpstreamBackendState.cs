@@ -82,7 +82,8 @@ internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimePr
     /// <summary>Runs one health check and records the result; with <paramref name="skipIfRunning"/>, not while one is in flight.</summary>
     public async Task CheckHealthOnceAsync(CancellationToken stopping, bool skipIfRunning)
     {
-        if (Interlocked.Exchange(ref _checking, 1) == 1 && skipIfRunning)
+        var owner = Interlocked.CompareExchange(ref _checking, 1, 0) == 0;
+        if (!owner && skipIfRunning)
         {
             return;
         }
@@ -102,9 +103,16 @@ internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimePr
         {
             // The router is being disposed.
         }
+        catch (ObjectDisposedException) when (stopping.IsCancellationRequested)
+        {
+            // The router was disposed while the check was in flight.
+        }
         finally
         {
-            Volatile.Write(ref _checking, 0);
+            if (owner)
+            {
+                Volatile.Write(ref _checking, 0);
+            }
         }
     }
 

@@ -252,6 +252,20 @@ public sealed class OpenAiUpstreamBackendTests
     }
 
     [Fact]
+    public async Task ChatStream_AnsweredWithPlainJson_IsABadGatewayBeforeAnyChunk()
+    {
+        await using var stub = await VllmStub.StartAsync("vllm-a");
+        stub.Faults.Enqueue(new StubFault(FaultKind.Malformed));
+        using var backend = new OpenAiUpstreamBackend(OptionsFor(stub), apiKey: null);
+
+        var error = await Assert.ThrowsAsync<BackendException>(() => ToListAsync(backend.ChatStreamAsync(ChatRequest(), CancellationToken.None)));
+
+        Assert.Equal(502, error.StatusCode);
+        Assert.True(error.Retryable);
+        Assert.Contains("not text/event-stream", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ChatStream_OversizedSseLine_IsRejectedWithoutBuffering()
     {
         await using var stub = await VllmStub.StartAsync("vllm-a");

@@ -1,5 +1,5 @@
 using Enclave.Core.Audit;
-using Enclave.Inference.Backends;
+using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
@@ -15,6 +15,7 @@ public sealed class EnclaveFixture : IAsyncLifetime
 {
     private WebApplication? _app;
     private SqliteLedger? _ledger;
+    private UpstreamRouter _router = null!;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("enclave-e2e-").FullName;
 
@@ -32,15 +33,37 @@ public sealed class EnclaveFixture : IAsyncLifetime
         VerifierKeys = SqliteLedger.Initialize(DataDirectory, "e2e.example/ledger", postQuantum: false, TimeProvider.System);
         _ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = DataDirectory, Purpose = "e2e server" }, TimeProvider.System);
         AdminKey = new ApiKeyStore(DataDirectory, TimeProvider.System).Create("e2e admin", "admin").Key;
-        var backend = UpstreamBackends.Create("stub-vllm", Upstream.BaseUrl);
-        var catalog = new ModelCatalog(
-        [
-            new ModelRoute { Id = "echo-chat", Kind = "chat", Backend = backend, Digest = "sha256:" + new string('a', 64) },
-            new ModelRoute { Id = "echo-embed", Kind = "embedding", Backend = backend },
-            new ModelRoute { Id = "overloaded", Kind = "chat", Backend = backend },
-            new ModelRoute { Id = "broken", Kind = "chat", Backend = backend },
-            new ModelRoute { Id = "slow", Kind = "chat", Backend = backend },
-        ]);
+        string[] models = ["echo-chat", "echo-embed", "overloaded", "broken", "slow"];
+        _router = new UpstreamRouter(new UpstreamOptions
+        {
+            // Upstream Retry-After beyond a second goes back to the client instead of being waited out.
+            MaxRetryWait = TimeSpan.FromSeconds(1),
+            RetryBackoff = TimeSpan.FromMilliseconds(10),
+            // A 429's cool-down covers its whole backend, as vLLM's rate limits cover its server: the fault
+            // models get backends of their own (the same stub server) so they don't cool down the others.
+            Backends =
+            [
+                Stub("stub-vllm", ["echo-chat", "echo-embed", "slow"]),
+                Stub("stub-overloaded", ["overloaded"]),
+                Stub("stub-broken", ["broken"]),
+            ],
+        });
+        UpstreamBackendOptions Stub(string name, string[] served) => new()
+        {
+            Name = name,
+            BaseUrl = Upstream.BaseUrl,
+            Models = served,
+            Labels = new UpstreamLabels { Classification = "UNCLASSIFIED", Jurisdiction = "local" },
+        };
+        ModelRoute Route(string id, string kind) => new()
+        {
+            Id = id,
+            Kind = kind,
+            BackendName = "upstream",
+            SelectBackend = () => _router.For(new UpstreamCall(_ => true)),
+            Digest = id == "echo-chat" ? "sha256:" + new string('a', 64) : null,
+        };
+        var catalog = new ModelCatalog([.. models.Select(m => Route(m, m == "echo-embed" ? "embedding" : "chat"))]);
         _app = EnclaveServer.Build(new ServerSettings { DataDirectory = DataDirectory, Urls = ["http://127.0.0.1:0"] }, _ledger, catalog, TimeProvider.System);
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
@@ -108,13 +131,8 @@ public sealed class EnclaveFixture : IAsyncLifetime
             await _ledger.DisposeAsync();
         }
 
+        _router.Dispose();
         await Upstream.DisposeAsync();
         Directory.Delete(DataDirectory, recursive: true);
     }
-}
-
-/// <summary>How the tests build an upstream backend (the server's own configuration path does the same).</summary>
-internal static class UpstreamBackends
-{
-    public static IInferenceBackend Create(string name, string baseUrl) => throw new NotImplementedException($"{name} {baseUrl}");
 }

@@ -5,13 +5,29 @@ namespace Enclave.Server.Hosting;
 /// <summary>A model clients can ask for, and which backend serves it.</summary>
 public sealed record ModelRoute
 {
+    /// <summary>A model served by one fixed backend.</summary>
+    public static ModelRoute Fixed(string id, string kind, IInferenceBackend backend) => new()
+    {
+        Id = id,
+        Kind = kind,
+        BackendName = backend.Name,
+        SelectBackend = () => backend,
+    };
+
     /// <summary>The name clients use (<c>model</c> in requests, <c>id</c> in <c>/v1/models</c>).</summary>
     public required string Id { get; init; }
 
-    /// <summary><c>chat</c> (chat and text completions) or <c>embedding</c>.</summary>
+    /// <summary><c>chat</c> (chat and text completions), <c>embedding</c>, or <c>any</c> when the backend decides.</summary>
     public required string Kind { get; init; }
 
-    public required IInferenceBackend Backend { get; init; }
+    /// <summary>What serves this model, for the admission record (a backend's name, or a router's).</summary>
+    public required string BackendName { get; init; }
+
+    /// <summary>
+    /// Picks the backend for one request. A router returns a per-request view whose <see cref="IInferenceBackend.Name"/>
+    /// is, after the call, the backend that answered.
+    /// </summary>
+    public required Func<IInferenceBackend> SelectBackend { get; init; }
 
     /// <summary>The model's name at the backend (often the same as <see cref="Id"/>).</summary>
     public string? BackendModel { get; init; }

@@ -86,7 +86,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         }
 
         var wantsEmbedding = operation == Operation.Embeddings;
-        if ((route.Kind == "embedding") != wantsEmbedding)
+        if (route.Kind != "any" && (route.Kind == "embedding") != wantsEmbedding)
         {
             return OpenAiError.InvalidRequest($"model '{model}' is a {route.Kind} model and does not support this endpoint", "model", "model_not_supported");
         }
@@ -108,7 +108,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
                 Actor = actor,
                 Endpoint = http.Request.Path.Value!,
                 Model = model,
-                Backend = route.Backend.Name,
+                Backend = route.BackendName,
                 Stream = stream,
                 PromptSha256 = RequestAuditor.Digest(input),
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
@@ -128,7 +128,8 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
         using var activity = Telemetry.EnclaveTelemetry.ActivitySource.StartActivity("enclave.inference");
         activity?.SetTag("enclave.model", model);
-        activity?.SetTag("enclave.backend", route.Backend.Name);
+        var backend = route.SelectBackend();
+        activity?.SetTag("enclave.route", route.BackendName);
         activity?.SetTag("enclave.ledger_index", admitted);
         var completion = new CompletedRequest
         {
@@ -137,7 +138,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
             Actor = actor,
             Model = model,
             AdmittedIndex = admitted,
-            Backend = route.Backend.Name,
+            Backend = route.BackendName,
             ModelDigest = route.Digest,
             Outcome = "ok",
             Status = StatusCodes.Status200OK,
@@ -146,7 +147,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
         if (stream)
         {
-            await StreamAsync(http, operation, route, request, model, completion, started).ConfigureAwait(false);
+            await StreamAsync(http, operation, backend, request, model, completion, started).ConfigureAwait(false);
             return Results.Empty;
         }
 
@@ -154,9 +155,9 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         {
             var response = operation switch
             {
-                Operation.Chat => await route.Backend.ChatAsync(request, http.RequestAborted).ConfigureAwait(false),
-                Operation.Completion => await route.Backend.CompletionAsync(request, http.RequestAborted).ConfigureAwait(false),
-                _ => await route.Backend.EmbeddingsAsync(request, http.RequestAborted).ConfigureAwait(false),
+                Operation.Chat => await backend.ChatAsync(request, http.RequestAborted).ConfigureAwait(false),
+                Operation.Completion => await backend.CompletionAsync(request, http.RequestAborted).ConfigureAwait(false),
+                _ => await backend.EmbeddingsAsync(request, http.RequestAborted).ConfigureAwait(false),
             };
             response.Body["model"] = model;
             var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
@@ -165,32 +166,32 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
                 Latency = clock.GetElapsedTime(started),
                 Usage = response.Usage,
                 AnswerSha256 = RequestAuditor.Digest(answer),
-            }).ConfigureAwait(false);
+            }, backend).ConfigureAwait(false);
             return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
         }
         catch (BackendException ex)
         {
-            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
             return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
             return Results.Empty;
         }
         catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
         {
             // Anything else (a timeout, a bug) is still a recorded outcome; the client gets no internals.
-            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
             return OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {requestId}");
         }
     }
 
-    private async Task StreamAsync(HttpContext http, Operation operation, ModelRoute route, JsonObject request, string model, CompletedRequest completion, long started)
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started)
     {
         var stream = operation == Operation.Chat
-            ? route.Backend.ChatStreamAsync(request, http.RequestAborted)
-            : route.Backend.CompletionStreamAsync(request, http.RequestAborted);
+            ? backend.ChatStreamAsync(request, http.RequestAborted)
+            : backend.CompletionStreamAsync(request, http.RequestAborted);
         using var answerHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         TokenUsage? usage = null;
         var started200 = false;
@@ -234,11 +235,11 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
                 Latency = clock.GetElapsedTime(started),
                 Usage = usage,
                 AnswerSha256 = Convert.ToHexStringLower(answerHash.GetHashAndReset()),
-            }).ConfigureAwait(false);
+            }, backend).ConfigureAwait(false);
         }
         catch (BackendException ex)
         {
-            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
             if (!started200)
             {
                 await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
@@ -252,15 +253,15 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
         }
         catch (IOException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
         {
-            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
             if (!started200)
             {
                 await OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {completion.RequestId}").ExecuteAsync(http).ConfigureAwait(false);
@@ -269,8 +270,9 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
     }
 
-    private Task<long> FinishAsync(CompletedRequest completed)
+    private Task<long> FinishAsync(CompletedRequest completed, IInferenceBackend? answered = null)
     {
+        completed = answered is null ? completed : completed with { Backend = answered.Name };
         telemetry.RecordRequest(completed.Endpoint, completed.Model, completed.Outcome, completed.Status, completed.Latency, completed.Usage?.PromptTokens, completed.Usage?.CompletionTokens);
         return auditor.CompleteAsync(completed);
     }

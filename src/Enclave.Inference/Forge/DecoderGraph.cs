@@ -14,7 +14,7 @@ internal static class DecoderGraph
     public const float RmsNormEpsilon = 1e-6f;
     public const double RopeTheta = 10000.0;
 
-    public static long Write(OnnxGraphBuilder g, ForgeOptions options)
+    public static long Write(OnnxGraphBuilder g, ForgeOptions options, BpeVocabulary vocabulary)
     {
         var hidden = options.Hidden;
         var heads = options.Heads;
@@ -93,8 +93,32 @@ internal static class DecoderGraph
         // A wide LM head (std 2.5/sqrt(hidden)) gives logits with a standard deviation of about 2.5: peaked enough
         // that sampling is not uniform noise, flat enough that top-p and top-k have something to cut.
         var lmHead = g.Weight("lm_head.weight", [hidden, vocab], weights.Normal(hidden * vocab, 2.5 / Math.Sqrt(hidden)));
-        g.Op("MatMul", [final, lmHead], "logits");
+        g.Op("Add", [g.Op("MatMul", [final, lmHead]), g.Weight("lm_head.bias", [vocab], LogitBias(vocabulary, vocab))], "logits");
         return g.ParameterCount;
+    }
+
+    /// <summary>
+    /// A fixed bias on the logits so that the noise a forged model writes is mostly readable: single bytes that are
+    /// not printable ASCII (the pieces of multi-byte characters, control characters) and the padding rows beyond the
+    /// tokenizer's vocabulary are pushed down; merged tokens, learned from an ASCII corpus, are left alone.
+    /// </summary>
+    private static float[] LogitBias(BpeVocabulary vocabulary, int vocab)
+    {
+        var bias = new float[vocab];
+        var tokens = vocabulary.Tokens.Count;
+        for (var id = 0; id < vocab; id++)
+        {
+            if (id >= tokens + 3)
+            {
+                bias[id] = -12f;
+            }
+            else if (id < tokens && vocabulary.Tokens[id].Length == 1 && ByteLevel.ToByte(vocabulary.Tokens[id][0]) is var b && (b >= 0x7F || (b < 0x20 && b != '\n')))
+            {
+                bias[id] = -8f;
+            }
+        }
+
+        return bias;
     }
 
     public static string Past(int layer, string kind) => string.Create(CultureInfo.InvariantCulture, $"past_key_values.{layer}.{kind}");

@@ -32,7 +32,7 @@ public static class ModelForge
         long parameters;
         using (var graph = new OnnxGraphBuilder(Path.Combine(outDir, DataFileName)))
         {
-            parameters = DecoderGraph.Write(graph, options);
+            parameters = DecoderGraph.Write(graph, options, vocabulary);
             graph.Save(Path.Combine(outDir, ModelFileName), "enclave_forged_decoder", DocString);
         }
 

@@ -169,7 +169,7 @@ public sealed class ModelFolderValidationTests
         if (location is not null)
         {
             using var graph = new OnnxGraphBuilder(Path.Combine(dir, "model.onnx_data"), location);
-            DecoderGraph.Write(graph, Small);
+            DecoderGraph.Write(graph, Small, ByteLevelBpeTrainer.Train(ForgeCorpus.Text, Small.Vocab - 3));
             graph.Save(Path.Combine(dir, "model.onnx"), "tampered", "tampered");
         }
 

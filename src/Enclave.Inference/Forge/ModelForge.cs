@@ -17,7 +17,8 @@ public static class ModelForge
 
     /// <summary>
     /// A Qwen2-style causal LM in <paramref name="outDir"/>: <c>config.json</c>, <c>generation_config.json</c>,
-    /// <c>model.onnx</c> + <c>model.onnx_data</c>, <c>tokenizer.json</c>, <c>tokenizer_config.json</c> (ChatML template).
+    /// <c>model.onnx</c> + <c>model.onnx_data</c>, <c>tokenizer.json</c>, <c>tokenizer_config.json</c> (ChatML template),
+    /// and <c>genai_config.json</c> for ONNX Runtime GenAI.
     /// Existing files of those names are replaced.
     /// </summary>
     public static ForgedModel ForgeDecoder(string outDir, ForgeOptions options)
@@ -79,6 +80,8 @@ public static class ModelForge
             json.WriteNumber("top_k", 20);
             json.WriteNumber("top_p", 0.8);
         });
+
+        WriteJson(Path.Combine(outDir, "genai_config.json"), json => WriteGenAiConfig(json, options, specials));
 
         return new ForgedModel
         {
@@ -150,6 +153,60 @@ public static class ModelForge
     }
 
     private const string DocString = "Forged by Enclave: random weights from a seed. Its text is noise; it exists to test the engine.";
+
+    /// <summary>
+    /// The ONNX Runtime GenAI description of the decoder, so the folder also loads in that runtime. The KV cache grows
+    /// by concatenation, so past and present do not share a buffer.
+    /// </summary>
+    private static void WriteGenAiConfig(Utf8JsonWriter json, ForgeOptions options, (int EndOfText, int ImStart, int ImEnd) specials)
+    {
+        json.WriteStartObject("model");
+        json.WriteNumber("bos_token_id", specials.EndOfText);
+        json.WriteNumber("context_length", options.MaxPositions);
+        json.WriteStartObject("decoder");
+        json.WriteStartObject("session_options");
+        json.WriteString("log_id", "onnxruntime-genai");
+        json.WriteStartArray("provider_options");
+        json.WriteEndArray();
+        json.WriteEndObject();
+        json.WriteString("filename", ModelFileName);
+        json.WriteNumber("head_size", options.HeadDim);
+        json.WriteNumber("hidden_size", options.Hidden);
+        json.WriteStartObject("inputs");
+        json.WriteString("input_ids", "input_ids");
+        json.WriteString("attention_mask", "attention_mask");
+        json.WriteString("position_ids", "position_ids");
+        json.WriteString("past_key_names", "past_key_values.%d.key");
+        json.WriteString("past_value_names", "past_key_values.%d.value");
+        json.WriteEndObject();
+        json.WriteStartObject("outputs");
+        json.WriteString("logits", "logits");
+        json.WriteString("present_key_names", "present.%d.key");
+        json.WriteString("present_value_names", "present.%d.value");
+        json.WriteEndObject();
+        json.WriteNumber("num_attention_heads", options.Heads);
+        json.WriteNumber("num_hidden_layers", options.Layers);
+        json.WriteNumber("num_key_value_heads", options.EffectiveKvHeads);
+        json.WriteEndObject();
+        json.WriteStartArray("eos_token_id");
+        json.WriteNumberValue(specials.ImEnd);
+        json.WriteNumberValue(specials.EndOfText);
+        json.WriteEndArray();
+        json.WriteNumber("pad_token_id", specials.EndOfText);
+        json.WriteString("type", "qwen2");
+        json.WriteNumber("vocab_size", options.Vocab);
+        json.WriteEndObject();
+        json.WriteStartObject("search");
+        json.WriteBoolean("do_sample", true);
+        json.WriteNumber("max_length", options.MaxPositions);
+        json.WriteNumber("num_beams", 1);
+        json.WriteBoolean("past_present_share_buffer", false);
+        json.WriteNumber("repetition_penalty", 1.0);
+        json.WriteNumber("temperature", 0.7);
+        json.WriteNumber("top_k", 20);
+        json.WriteNumber("top_p", 0.8);
+        json.WriteEndObject();
+    }
 
     private static void WriteForgeNote(Utf8JsonWriter json, ForgeOptions options, long parameters)
     {

@@ -11,7 +11,9 @@ internal sealed class DecoderSequence : IDisposable
 {
     private readonly OnnxDecoderModel _model;
     private readonly OrtValue[] _past;
-    private readonly long[] _mask;
+    private readonly int _context;
+    private readonly int _chunk;
+    private long[] _mask = [];
     private readonly float[] _logits;
     private readonly RunOptions _runOptions = new();
     private readonly OrtValue[] _inputs;
@@ -21,8 +23,8 @@ internal sealed class DecoderSequence : IDisposable
     {
         _model = model;
         var config = model.Config;
-        _mask = new long[config.MaxPositions];
-        Array.Fill(_mask, 1L);
+        _context = config.MaxPositions;
+        _chunk = model.PrefillChunkTokens;
         _logits = new float[config.VocabSize];
         _past = new OrtValue[config.Layers * 2];
         for (var i = 0; i < _past.Length; i++)
@@ -39,14 +41,30 @@ internal sealed class DecoderSequence : IDisposable
     /// <summary>Logits after the last appended token.</summary>
     public ReadOnlySpan<float> Logits => _logits;
 
+    /// <summary>Runs the model over <paramref name="ids"/> (in pieces of at most the prefill chunk), extending the cache.</summary>
     public void Append(ReadOnlySpan<int> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Length == 0 || _length + ids.Length > _context)
+        {
+            throw new InvalidOperationException($"cannot append {ids.Length} tokens to a sequence of {_length} (context {_context})");
+        }
+
+        for (var start = 0; start < ids.Length; start += _chunk)
+        {
+            Run(ids.Slice(start, Math.Min(_chunk, ids.Length - start)), cancellationToken);
+        }
+    }
+
+    private void Run(ReadOnlySpan<int> ids, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var count = ids.Length;
         var total = _length + count;
-        if (count == 0 || total > _mask.Length)
+        if (_mask.Length < total)
         {
-            throw new InvalidOperationException($"cannot append {count} tokens to a sequence of {_length} (context {_mask.Length})");
+            // The attention mask is all ones (one sequence, no padding); grow it geometrically, never past the context.
+            _mask = new long[Math.Min(_context, Math.Max(total, _mask.Length * 2))];
+            Array.Fill(_mask, 1L);
         }
 
         var inputIds = new long[count];

@@ -59,6 +59,8 @@ public sealed class OnnxDecoderModel : IDisposable
 
     internal bool HasPositionIds { get; }
 
+    internal int PrefillChunkTokens => _options.PrefillChunkTokens;
+
     internal string[] InputNames { get; }
 
     internal string[] OutputNames { get; }

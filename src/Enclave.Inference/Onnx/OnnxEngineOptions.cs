@@ -27,6 +27,13 @@ public sealed record OnnxEngineOptions
     /// <summary>Largest <c>model.onnx</c> (the graph; the weights are in external data). Protobuf's own limit is 2 GiB.</summary>
     public long MaxGraphBytes { get; init; } = int.MaxValue;
 
+    /// <summary>
+    /// Longest piece of a prompt run at once. An export computes logits for every position it is given, so a prompt
+    /// of n tokens run whole needs n × vocabulary floats (32k tokens of a 152k vocabulary: 19 GiB); in pieces it needs
+    /// this many rows at most, and the KV cache makes the result the same.
+    /// </summary>
+    public int PrefillChunkTokens { get; init; } = 256;
+
     /// <summary>Most stop sequences a request may give (OpenAI allows 4).</summary>
     public int MaxStopSequences { get; init; } = 4;
 
@@ -39,7 +46,7 @@ public sealed record OnnxEngineOptions
     internal void Validate()
     {
         if (IntraOpThreads < 0 || MaxConcurrentSequences < 1 || MaxQueuedSequences < 0 || RetryAfter < TimeSpan.Zero
-            || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
+            || PrefillChunkTokens < 1 || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
         {
             throw new ArgumentException($"invalid engine options: {this}");
         }

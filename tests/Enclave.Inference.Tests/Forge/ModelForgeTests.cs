@@ -9,7 +9,7 @@ namespace Enclave.Inference.Tests.Forge;
 public sealed class ModelForgeTests
 {
     private static readonly string[] DecoderFiles =
-        ["config.json", "generation_config.json", "model.onnx", "model.onnx_data", "tokenizer.json", "tokenizer_config.json"];
+        ["config.json", "generation_config.json", "genai_config.json", "model.onnx", "model.onnx_data", "tokenizer.json", "tokenizer_config.json"];
 
     [Fact]
     public void ForgeDecoder_IsByteDeterministicForASeed_AndTheSeedChangesTheWeights()

@@ -68,6 +68,29 @@ public sealed class OnnxDecoderModelTests(ForgedModelsFixture models) : IClassFi
     }
 
     [Fact]
+    public async Task ChunkedPrefill_GivesTheSameLogitsAndTokens_AsAWholePromptRun()
+    {
+        using var chunked = OnnxDecoderModel.Load(models.Forged.Directory, ForgedModelsFixture.EngineOptions with { PrefillChunkTokens = 3 });
+        int[] prompt = [.. Prompt, .. Prompt, 1, 2, 3];
+        var whole = Model.LogitsWithoutCache(prompt);
+        var pieces = chunked.LogitsWithoutCache(prompt);
+        for (var v = 0; v < whole.Length; v++)
+        {
+            Assert.Equal(whole[v], pieces[v], 3);
+        }
+
+        var sampling = new SamplingOptions { Temperature = 0f, MaxTokens = 10, IgnoreEos = true };
+        var expected = await Tokens(prompt, sampling);
+        var actual = new List<int>();
+        await foreach (var token in chunked.GenerateTokensAsync(prompt, sampling))
+        {
+            actual.Add(token.Id);
+        }
+
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
     public async Task TemperatureZero_IsGreedy_WhateverTheSeed()
     {
         var a = await Tokens(Prompt, new SamplingOptions { Temperature = 0f, Seed = 1, MaxTokens = 8, IgnoreEos = true });

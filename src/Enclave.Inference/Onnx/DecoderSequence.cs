@@ -119,6 +119,7 @@ internal sealed class DecoderSequence : IDisposable
         }
 
         _length = total;
+        _model.CountRun(count);
     }
 
     public void Dispose()

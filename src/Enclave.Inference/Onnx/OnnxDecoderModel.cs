@@ -18,6 +18,7 @@ public sealed class OnnxDecoderModel : IDisposable
 {
     private readonly SessionOptions _sessionOptions;
     private readonly OnnxEngineOptions _options;
+    private long _tokensRun;
 
     private OnnxDecoderModel(string directory, DecoderModelConfig config, InferenceSession session, SessionOptions sessionOptions, OnnxEngineOptions options, bool hasPositionIds)
     {
@@ -60,6 +61,11 @@ public sealed class OnnxDecoderModel : IDisposable
     internal bool HasPositionIds { get; }
 
     internal int PrefillChunkTokens => _options.PrefillChunkTokens;
+
+    /// <summary>Token positions this model has run, all sequences together (tests check that nothing is recomputed).</summary>
+    internal long TokensRun => Interlocked.Read(ref _tokensRun);
+
+    internal void CountRun(int tokens) => Interlocked.Add(ref _tokensRun, tokens);
 
     internal string[] InputNames { get; }
 

@@ -68,6 +68,21 @@ public sealed class OnnxDecoderModelTests(ForgedModelsFixture models) : IClassFi
     }
 
     [Fact]
+    public async Task Generation_RunsThePromptOnce_ThenOneTokenPerStep()
+    {
+        using var model = OnnxDecoderModel.Load(models.Forged.Directory, ForgedModelsFixture.EngineOptions);
+        var count = 0;
+        await foreach (var unused in model.GenerateTokensAsync(Prompt, new SamplingOptions { Seed = 4, MaxTokens = 25, IgnoreEos = true }))
+        {
+            count++;
+        }
+
+        // The last token is sampled from the previous step's logits and never run itself.
+        Assert.Equal(25, count);
+        Assert.Equal(Prompt.Length + 25 - 1, model.TokensRun);
+    }
+
+    [Fact]
     public async Task ChunkedPrefill_GivesTheSameLogitsAndTokens_AsAWholePromptRun()
     {
         using var chunked = OnnxDecoderModel.Load(models.Forged.Directory, ForgedModelsFixture.EngineOptions with { PrefillChunkTokens = 3 });

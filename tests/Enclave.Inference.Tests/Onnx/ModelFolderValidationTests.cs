@@ -96,6 +96,33 @@ public sealed class ModelFolderValidationTests
     }
 
     [Fact]
+    public void FlippedBytesInTheGraph_EitherLoadOrAreRefused_NeverAnythingElse()
+    {
+        using var temp = new TempDirectory();
+        var dir = Forge(temp, null);
+        var path = Path.Combine(dir, "model.onnx");
+        var original = File.ReadAllBytes(path);
+        var refused = 0;
+        for (var i = 0; i < 60; i++)
+        {
+            var position = (int)((long)i * 7919 % original.Length);
+            var tampered = (byte[])original.Clone();
+            tampered[position] ^= (byte)(1 << (i % 8));
+            File.WriteAllBytes(path, tampered);
+            try
+            {
+                using var model = OnnxDecoderModel.Load(dir, ForgedModelsFixture.EngineOptions);
+            }
+            catch (InvalidModelException)
+            {
+                refused++;
+            }
+        }
+
+        Assert.InRange(refused, 1, 60);
+    }
+
+    [Fact]
     public void Config_ProblemsAreAllReported()
     {
         using var temp = new TempDirectory();

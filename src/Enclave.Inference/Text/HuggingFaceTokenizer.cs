@@ -70,6 +70,21 @@ internal sealed class HuggingFaceTokenizer : ITextTokenizer
                 $"text rejected: {text.Length} characters is more than the {_maxEncodeChars} a tokenizer encodes at once (TokenizerLimits.MaxEncodeChars)");
         }
 
+        try
+        {
+            return EncodeCore(text, addSpecialTokens);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException e)
+        {
+            throw new TokenizerException(
+                TokenizerError.UnencodableText,
+                $"text rejected: a pre-tokenizer regular expression took longer than {e.MatchTimeout} on it (TokenizerLimits.RegexMatchTimeout); nothing was encoded",
+                e);
+        }
+    }
+
+    private List<int> EncodeCore(string text, bool addSpecialTokens)
+    {
         var ids = new List<int>(text.Length / 3 + 4);
         List<(string Text, AddedToken? Token)> sections = _splitter.Split(text);
         for (int index = 0; index < sections.Count; index++)

@@ -58,6 +58,14 @@ public sealed class JinjaChatTemplate : IChatTemplate
         {
             throw new TokenizerException(TokenizerError.TemplateLimitExceeded, $"chat template rejected: {e.Message}", e);
         }
+        catch (InsufficientExecutionStackException e)
+        {
+            throw new TokenizerException(TokenizerError.TemplateLimitExceeded, "chat template rejected: it nests too deeply for the stack", e);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException e)
+        {
+            throw new TokenizerException(TokenizerError.TemplateLimitExceeded, "chat template rejected: pre-processing its whitespace control took too long", e);
+        }
     }
 
     /// <inheritdoc />

@@ -32,6 +32,7 @@ public sealed class JinjaChatTemplateTests
     [InlineData("{{ messages[1:] | map(attribute='role') | join(',') }}", "user,assistant,user")]
     [InlineData("{{ messages | selectattr('role', 'equalto', 'user') | list | length }}", "2")]
     [InlineData("{% for m in messages[::-1] %}{{ m.role[0] }}{% endfor %}", "uaus")]
+    [InlineData("{{ messages[::1000000000000] | length }}{{ messages[-100000000000:2] | length }}{{ 'abc'[::-1] }}", "12cba")]
     [InlineData("{{ 'a,b,,c'.split(',') | length }}{{ '  x  y '.split() | join('+') }}{{ 'abc'.replace('b', 'X') }}", "4x+yaXc")]
     [InlineData("{{ 'xxhixx'.strip('x') }}|{{ '\n\nhi\n'.lstrip('\n') }}|{{ '  hi  '.rstrip() }}|", "hi|hi\n|  hi|")]
     [InlineData("{%- for i in range(3) -%}\n  {{ i }}\n{%- endfor %}", "012")]
@@ -147,6 +148,7 @@ public sealed class JinjaChatTemplateTests
     [InlineData("{% for c in 'abc' %}{{ c }}{% endfor %}")]
     [InlineData("{{ none.x.y + 1 }}")]
     [InlineData("{{ not_a_function() }}")]
+    [InlineData("{{ messages | selectattr() }}")]
     public void Render_ReportsRuntimeErrors_AsTemplateRuntime(string template)
     {
         TokenizerException e = Assert.Throws<TokenizerException>(() => Render(template));

@@ -31,7 +31,9 @@ internal static class ReferenceFixtures
 
     /// <summary>The family's real tokenizer, loaded once per test run.</summary>
     public static LoadedTokenizer Tokenizer(string family) =>
-        Loaded.GetOrAdd(family, f => new Lazy<LoadedTokenizer>(() => TokenizerLoader.Load(ModelDirectory(f)))).Value;
+        Loaded.GetOrAdd(family, f => new Lazy<LoadedTokenizer>(() => File.Exists(Path.Combine(ModelDirectory(f), "tokenizer.json"))
+            ? TokenizerLoader.Load(ModelDirectory(f))
+            : throw new InvalidOperationException($"{ModelDirectory(f)} has no tokenizer.json: run tests/reference/tokenizers/fetch.sh (CI=true makes a missing fixture a failure, not a skip)"))).Value;
 
     private static string FindRepositoryRoot()
     {

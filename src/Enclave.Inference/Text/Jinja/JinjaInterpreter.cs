@@ -67,6 +67,7 @@ internal sealed class JinjaInterpreter
             return JinjaUndefined.Instance;
         }
 
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         if (++_depth > _limits.MaxDepth * 4)
         {
             throw new ChatTemplateLimitException($"rendering nests deeper than {_limits.MaxDepth} levels (ChatTemplateLimits.MaxDepth)");
@@ -610,7 +611,7 @@ internal sealed class JinjaInterpreter
         }
 
         var result = new List<T>();
-        int stepInt = (int)step;
+        int stepInt = (int)Math.Clamp(step, -(n + 1.0), n + 1.0);
         for (int i = start; direction * i < direction * stop; i += stepInt)
         {
             result.Add(array[i]);
@@ -1085,7 +1086,7 @@ internal sealed class JinjaInterpreter
                             throw new JinjaRuntimeException($"`{name}` can only be applied to array of objects");
                         }
 
-                        if (argNodes.Any(x => x is not StringLiteralNode))
+                        if (argNodes.Count == 0 || argNodes.Any(x => x is not StringLiteralNode))
                         {
                             throw new JinjaRuntimeException($"arguments of `{name}` must be strings");
                         }

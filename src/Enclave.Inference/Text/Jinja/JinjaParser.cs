@@ -97,6 +97,7 @@ internal sealed class JinjaParser
 
     private void Enter()
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         if (++_depth > _maxDepth)
         {
             throw new ChatTemplateLimitException($"the template nests deeper than {_maxDepth} levels (ChatTemplateLimits.MaxDepth)");

@@ -121,6 +121,57 @@ public sealed class ModelForgeTests
     }
 
     [Fact]
+    public void ForgedDecoder_HonoursTheAttentionMask_SoALeftPaddedBatchRowEqualsItsUnpaddedRun()
+    {
+        using var temp = new TempDirectory();
+        ModelForge.ForgeDecoder(temp.Path, new ForgeOptions());
+        using var session = new InferenceSession(Path.Combine(temp.Path, "model.onnx"));
+
+        // Row 0 is [7, 8, 9] left-padded to 5; row 1 is five real tokens.
+        var batched = Logits(session, [0, 0, 7, 8, 9, 1, 2, 3, 4, 5], [0, 0, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 0, 1, 2, 0, 1, 2, 3, 4], batch: 2, length: 5);
+        var single = Logits(session, [7, 8, 9], [1, 1, 1], [0, 1, 2], batch: 1, length: 3);
+        var alone = Logits(session, [1, 2, 3, 4, 5], [1, 1, 1, 1, 1], [0, 1, 2, 3, 4], batch: 1, length: 5);
+
+        for (var position = 0; position < 3; position++)
+        {
+            for (var v = 0; v < 512; v++)
+            {
+                Assert.Equal(single[(position * 512) + v], batched[((2 + position) * 512) + v], 3);
+            }
+        }
+
+        for (var v = 0; v < 5 * 512; v++)
+        {
+            Assert.Equal(alone[v], batched[(5 * 512) + v], 3);
+        }
+    }
+
+    private static float[] Logits(InferenceSession session, long[] ids, long[] mask, long[] positions, int batch, int length)
+    {
+        var inputs = new Dictionary<string, OrtValue>
+        {
+            ["input_ids"] = OrtValue.CreateTensorValueFromMemory(ids, [batch, length]),
+            ["attention_mask"] = OrtValue.CreateTensorValueFromMemory(mask, [batch, length]),
+            ["position_ids"] = OrtValue.CreateTensorValueFromMemory(positions, [batch, length]),
+        };
+        for (var i = 0; i < 2; i++)
+        {
+            inputs[$"past_key_values.{i}.key"] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [batch, 2, 0, 16]);
+            inputs[$"past_key_values.{i}.value"] = OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [batch, 2, 0, 16]);
+        }
+
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, inputs, ["logits"]);
+        var logits = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        foreach (var value in inputs.Values)
+        {
+            value.Dispose();
+        }
+
+        return logits;
+    }
+
+    [Fact]
     public void ForgedTokenizer_IsAByteLevelBpeWhoseMergesAndSpecialTokensFitTheVocabulary()
     {
         using var temp = new TempDirectory();

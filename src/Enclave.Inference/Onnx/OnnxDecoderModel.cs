@@ -90,6 +90,7 @@ public sealed class OnnxDecoderModel : IDisposable
 
         var sessionOptions = CreateSessionOptions(options);
         InferenceSession? session = null;
+        var handedOver = false;
         try
         {
             session = new InferenceSession(modelPath, sessionOptions);
@@ -100,7 +101,7 @@ public sealed class OnnxDecoderModel : IDisposable
             }
 
             var model = new OnnxDecoderModel(full, config, session, sessionOptions, options, hasPositionIds);
-            session = null;
+            handedOver = true;
             return model;
         }
         catch (OnnxRuntimeException e)
@@ -109,9 +110,9 @@ public sealed class OnnxDecoderModel : IDisposable
         }
         finally
         {
-            if (session is not null)
+            if (!handedOver)
             {
-                session.Dispose();
+                session?.Dispose();
                 sessionOptions.Dispose();
             }
         }
@@ -306,7 +307,8 @@ public sealed class OnnxDecoderModel : IDisposable
     private static BackendException Invalid(string message, string parameter) =>
         new(400, "invalid_request_error", $"{message} (parameter '{parameter}')");
 
-    private static SessionOptions CreateSessionOptions(OnnxEngineOptions options)
+    /// <summary>Session options of the engine: CPU, sequential, full graph optimisation, no custom operator libraries.</summary>
+    internal static SessionOptions CreateSessionOptions(OnnxEngineOptions options)
     {
         var sessionOptions = new SessionOptions
         {

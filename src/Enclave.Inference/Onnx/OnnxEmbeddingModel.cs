@@ -67,15 +67,9 @@ public sealed class OnnxEmbeddingModel : IDisposable
             throw new InvalidModelException(full, problems);
         }
 
-        var sessionOptions = new SessionOptions
-        {
-            IntraOpNumThreads = options.IntraOpThreads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
+        var sessionOptions = OnnxDecoderModel.CreateSessionOptions(options);
         InferenceSession? session = null;
+        var handedOver = false;
         try
         {
             session = new InferenceSession(modelPath, sessionOptions);
@@ -104,7 +98,7 @@ public sealed class OnnxEmbeddingModel : IDisposable
             }
 
             var model = new OnnxEmbeddingModel(full, session, sessionOptions, options, hidden, vocab, positions, session.InputMetadata.ContainsKey("token_type_ids"));
-            session = null;
+            handedOver = true;
             return model;
         }
         catch (OnnxRuntimeException e)
@@ -113,9 +107,9 @@ public sealed class OnnxEmbeddingModel : IDisposable
         }
         finally
         {
-            if (session is not null)
+            if (!handedOver)
             {
-                session.Dispose();
+                session?.Dispose();
                 sessionOptions.Dispose();
             }
         }

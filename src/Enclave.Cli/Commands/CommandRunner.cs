@@ -39,6 +39,10 @@ internal static class CommandRunner
         {
             (code, message) = (ExitCode.InvalidInput, ex.Message);
         }
+        catch (Enclave.Inference.Upstream.UpstreamConfigurationException ex)
+        {
+            (code, message) = (ExitCode.InvalidInput, ex.Message);
+        }
         catch (FileNotFoundException ex)
         {
             (code, message) = (ExitCode.NotFound, ex.Message);

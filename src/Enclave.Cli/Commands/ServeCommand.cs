@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
@@ -16,9 +17,10 @@ internal static class ServeCommand
         var certificate = new Option<string>("--certificate") { Description = "PEM certificate for https URLs." };
         var certificateKey = new Option<string>("--certificate-key") { Description = "PEM private key for --certificate." };
         var insecure = new Option<bool>("--allow-insecure-http") { Description = "Allow plain HTTP on non-loopback addresses (unencrypted API keys and prompts)." };
+        var config = new Option<string>("--config") { Description = "JSON configuration (Upstream backends, Models); ENCLAVE__ environment variables override it." };
         var command = new Command("serve", "Serve the OpenAI-compatible API (/v1), the admin API (/admin/v1) and /healthz, /readyz.")
         {
-            data, urls, certificate, certificateKey, insecure,
+            data, urls, certificate, certificateKey, insecure, config,
         };
         command.SetAction((result, ct) => CommandRunner.RunAsync(context, false, async () =>
         {
@@ -30,6 +32,8 @@ internal static class ServeCommand
                 CertificateKeyPath = result.GetValue(certificateKey),
                 AllowInsecureHttp = result.GetValue(insecure),
             };
+            var configuration = EnclaveConfiguration.Load(result.GetValue(config));
+            var upstream = EnclaveConfiguration.Upstream(configuration);
             var problems = settings.Validate();
             if (problems.Count > 0)
             {
@@ -45,7 +49,9 @@ internal static class ServeCommand
                 await context.Error.WriteLineAsync($"admin key {record.Id} created").ConfigureAwait(false);
             }
 
-            var catalog = new ModelCatalog([]);
+            using var router = upstream.Backends.Count > 0 ? new UpstreamRouter(upstream, context.Clock) : null;
+            router?.StartHealthChecks();
+            var catalog = new ModelCatalog(router is null ? [] : EnclaveConfiguration.UpstreamRoutes(router, upstream, configuration));
             await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock);
             await app.StartAsync(ct).ConfigureAwait(false);
             foreach (var address in app.Urls)

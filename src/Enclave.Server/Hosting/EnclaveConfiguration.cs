@@ -1,0 +1,65 @@
+using Enclave.Inference.Upstream;
+using Microsoft.Extensions.Configuration;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>
+/// Server configuration: an optional JSON file (<c>--config</c>) overlaid by <c>ENCLAVE__</c> environment variables
+/// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy) and
+/// <c>Models</c> (per-model settings such as <c>Kind</c>).
+/// </summary>
+public static class EnclaveConfiguration
+{
+    public static IConfiguration Load(string? path)
+    {
+        var builder = new ConfigurationBuilder();
+        if (path is not null)
+        {
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"configuration file '{path}' does not exist", path);
+            }
+
+            builder.AddJsonFile(Path.GetFullPath(path), optional: false, reloadOnChange: false);
+        }
+
+        return builder.AddEnvironmentVariables("ENCLAVE__").Build();
+    }
+
+    /// <summary>The upstream settings, validated (all problems at once).</summary>
+    public static UpstreamOptions Upstream(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions();
+        var problems = options.Validate();
+        return problems.Count == 0 ? options : throw new UpstreamConfigurationException(problems);
+    }
+
+    /// <summary>
+    /// One route per model the upstream backends serve. Each request gets the router's per-call view; the policy
+    /// component will narrow <c>isAllowed</c> to the backends a request's labels permit.
+    /// </summary>
+    public static IEnumerable<ModelRoute> UpstreamRoutes(UpstreamRouter router, UpstreamOptions options, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(router);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        foreach (var model in options.Backends.SelectMany(b => b.Models).Distinct(StringComparer.Ordinal))
+        {
+            var kind = configuration[$"Models:{model}:Kind"] ?? "any";
+            if (kind is not ("chat" or "embedding" or "any"))
+            {
+                throw new UpstreamConfigurationException([$"Models:{model}:Kind must be chat, embedding or any (was '{kind}')"]);
+            }
+
+            yield return new ModelRoute
+            {
+                Id = model,
+                Kind = kind,
+                BackendName = "upstream",
+                SelectBackend = () => router.For(new UpstreamCall(_ => true)),
+                OwnedBy = "upstream",
+            };
+        }
+    }
+}

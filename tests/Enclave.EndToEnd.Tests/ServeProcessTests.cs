@@ -1,0 +1,132 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Enclave.EndToEnd.Tests;
+
+/// <summary>The real <c>enclave serve</c> process, configured from a JSON file, in front of a vLLM-like upstream.</summary>
+public sealed class ServeProcessTests : IAsyncLifetime
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("enclave-serve-").FullName;
+    private VllmStub _upstream = null!;
+
+    public async Task InitializeAsync() => _upstream = await VllmStub.StartAsync();
+
+    [Fact]
+    public async Task Serve_WithUpstreamConfig_AnswersTheOpenAiClient_AndPrintsAKeyOnce()
+    {
+        var config = Path.Combine(_root, "enclave.json");
+        File.WriteAllText(config, new JsonObject
+        {
+            ["Upstream"] = new JsonObject
+            {
+                ["Backends"] = new JsonArray(new JsonObject
+                {
+                    ["Name"] = "vllm-a",
+                    ["BaseUrl"] = _upstream.BaseUrl,
+                    ["Models"] = new JsonArray("echo-chat"),
+                    ["Labels"] = new JsonObject { ["Classification"] = "UNCLASSIFIED", ["Jurisdiction"] = "local" },
+                }),
+            },
+            ["Models"] = new JsonObject { ["echo-chat"] = new JsonObject { ["Kind"] = "chat" } },
+        }.ToJsonString());
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var data = Path.Combine(_root, "data");
+
+        var key = await RunServerAsync(data, url, config, async key =>
+        {
+            var client = new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(url + "/v1"), RetryPolicy = new ClientRetryPolicy(0) });
+            var answer = await client.GetChatClient("echo-chat").CompleteChatAsync([new UserChatMessage("over the wire")]);
+            Assert.Equal("echo: over the wire", answer.Value.Content[0].Text);
+        });
+        Assert.StartsWith("ek_", key, StringComparison.Ordinal);
+
+        // A second start finds the key store populated and prints no new key; the old key still works.
+        var second = await RunServerAsync(data, url, config, async _ =>
+        {
+            using var http = new HttpClient();
+            http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(url + "/v1/models")).StatusCode);
+        });
+        Assert.Null(second);
+    }
+
+    [Fact]
+    public async Task Serve_WithAnInvalidConfig_ExitsInvalidInputListingEveryProblem()
+    {
+        var config = Path.Combine(_root, "bad.json");
+        File.WriteAllText(config, """{"Upstream":{"Backends":[{"Name":"x","BaseUrl":"ftp://nowhere"}]}}""");
+        using var process = Start("serve", "--data", Path.Combine(_root, "data"), "--config", config);
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(3, process.ExitCode);
+        Assert.Contains("BaseUrl", stderr, StringComparison.Ordinal);
+        Assert.Contains("Classification", stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<string?> RunServerAsync(string data, string url, string config, Func<string, Task> whileRunning)
+    {
+        using var process = Start("serve", "--data", data, "--urls", url, "--config", config);
+        try
+        {
+            string? key = null;
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            {
+                if (line.Contains("ek_", StringComparison.Ordinal))
+                {
+                    key = line[line.IndexOf("ek_", StringComparison.Ordinal)..].Trim();
+                }
+
+                if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
+                {
+                    break;
+                }
+            }
+
+            if (process.HasExited)
+            {
+                Assert.Fail("enclave serve exited: " + await process.StandardError.ReadToEndAsync());
+            }
+
+            await whileRunning(key ?? string.Empty);
+            return key;
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "enclave.dll"));
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        return Process.Start(info)!;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _upstream.DisposeAsync();
+        Directory.Delete(_root, true);
+    }
+}

@@ -9,7 +9,9 @@ public static class EnclaveCli
     public static RootCommand Build(CliContext context)
     {
         var root = new RootCommand("Enclave: sovereign AI for disconnected networks. Serve models offline, bring artifacts across the air gap, prove every action.");
+        root.Subcommands.Add(UpCommand.Create(context));
         root.Subcommands.Add(ServeCommand.Create(context));
+        root.Subcommands.Add(ModelsCommands.Create(context));
         root.Subcommands.Add(LedgerCommands.Create(context));
         return root;
     }

@@ -10,6 +10,8 @@ namespace Enclave.Cli.Commands;
 /// <summary><c>enclave serve</c>: the OpenAI-compatible API, the admin API and health endpoints over one data directory.</summary>
 internal static class ServeCommand
 {
+    internal sealed record ServerStart(IReadOnlyList<string> Urls, ModelCatalog Catalog, ApiKeyStore Keys);
+
     public static Command Create(CliContext context)
     {
         var data = new Option<string>("--data") { Description = "The data directory (created and initialised on first use).", DefaultValueFactory = _ => "./enclave-data" };
@@ -32,37 +34,75 @@ internal static class ServeCommand
                 CertificateKeyPath = result.GetValue(certificateKey),
                 AllowInsecureHttp = result.GetValue(insecure),
             };
-            var configuration = EnclaveConfiguration.Load(result.GetValue(config));
-            var upstream = EnclaveConfiguration.Upstream(configuration);
-            var problems = settings.Validate();
-            if (problems.Count > 0)
-            {
-                throw new ArgumentException("cannot serve:\n- " + string.Join("\n- ", problems));
-            }
+            await RunAsync(context, settings, result.GetValue(config), onReady: null, ct).ConfigureAwait(false);
+            return ExitCode.Success;
+        }));
+        return command;
+    }
 
-            await using var ledger = OpenOrInitialize(context, settings.DataDirectory);
-            var keys = new ApiKeyStore(settings.DataDirectory, context.Clock);
-            if (keys.CountActive() == 0)
+    /// <summary>
+    /// Opens (or initialises) the data directory, loads local and upstream models, makes sure an admin key exists,
+    /// starts the server and runs it until shutdown. <paramref name="onReady"/> runs once it listens.
+    /// </summary>
+    internal static async Task RunAsync(CliContext context, ServerSettings settings, string? configPath, Func<ServerStart, Task>? onReady, CancellationToken ct)
+    {
+        var configuration = EnclaveConfiguration.Load(configPath);
+        var upstream = EnclaveConfiguration.Upstream(configuration);
+        var problems = settings.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("cannot serve:\n- " + string.Join("\n- ", problems));
+        }
+
+        await using var ledger = OpenOrInitialize(context, settings.DataDirectory);
+        var keys = new ApiKeyStore(settings.DataDirectory, context.Clock);
+        if (keys.CountActive() == 0)
+        {
+            var (key, record) = keys.Create("initial admin", "admin");
+            await context.Out.WriteLineAsync($"Created the first admin API key (shown once, store it now): {key}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"admin key {record.Id} created").ConfigureAwait(false);
+        }
+
+        var local = new List<LoadedLocalModel>();
+        try
+        {
+            foreach (var record in new LocalModelRegistry(settings.DataDirectory, context.Clock).List())
             {
-                var (key, record) = keys.Create("initial admin", "admin");
-                await context.Out.WriteLineAsync($"Created the first admin API key (shown once, store it now): {key}").ConfigureAwait(false);
-                await context.Error.WriteLineAsync($"admin key {record.Id} created").ConfigureAwait(false);
+                local.Add(LocalModelRegistry.Load(record, context.Clock));
             }
 
             using var router = upstream.Backends.Count > 0 ? new UpstreamRouter(upstream, context.Clock) : null;
             router?.StartHealthChecks();
-            var catalog = new ModelCatalog(router is null ? [] : EnclaveConfiguration.UpstreamRoutes(router, upstream, configuration));
+            IEnumerable<ModelRoute> routes = local.Select(m => m.Route);
+            if (router is not null)
+            {
+                routes = routes.Concat(EnclaveConfiguration.UpstreamRoutes(router, upstream, configuration));
+            }
+
+            var catalog = new ModelCatalog(routes);
             await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock);
             await app.StartAsync(ct).ConfigureAwait(false);
-            foreach (var address in app.Urls)
+            if (onReady is not null)
             {
-                await context.Out.WriteLineAsync($"Enclave is listening on {address}").ConfigureAwait(false);
+                await onReady(new ServerStart(app.Urls.ToList(), catalog, keys)).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var address in app.Urls)
+                {
+                    await context.Out.WriteLineAsync($"Enclave is listening on {address}").ConfigureAwait(false);
+                }
             }
 
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
-            return ExitCode.Success;
-        }));
-        return command;
+        }
+        finally
+        {
+            foreach (var model in local)
+            {
+                model.Dispose();
+            }
+        }
     }
 
     private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory)

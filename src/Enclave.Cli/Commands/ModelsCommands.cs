@@ -1,0 +1,165 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core.Storage;
+using Enclave.Inference.Forge;
+using Enclave.Inference.Text;
+using Enclave.Server.Hosting;
+
+namespace Enclave.Cli.Commands;
+
+/// <summary><c>enclave models ...</c>: forge test models, register local models (development), inspect tokenizers.</summary>
+internal static class ModelsCommands
+{
+    public static Command Create(CliContext context)
+    {
+        var models = new Command("models", "Models served by the built-in ONNX engine.");
+        models.Subcommands.Add(Forge(context));
+        models.Subcommands.Add(Add(context));
+        models.Subcommands.Add(List(context));
+        models.Subcommands.Add(Tokenize(context));
+        return models;
+    }
+
+    private static Command Forge(CliContext context)
+    {
+        var output = new Option<string>("--out") { Description = "Folder to write the model to (must not exist or be empty).", Required = true };
+        var layers = new Option<int>("--layers") { Description = "Decoder layers.", DefaultValueFactory = _ => 2 };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden size.", DefaultValueFactory = _ => 64 };
+        var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 4 };
+        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 512 };
+        var seed = new Option<int>("--seed") { Description = "Seed: the same seed gives the same bytes.", DefaultValueFactory = _ => 1 };
+        var embedding = new Option<bool>("--embedding") { Description = "Forge a BERT-style embedding model instead of a decoder." };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object for scripts." };
+        var command = new Command("forge", "Write a small random-weight model in the Hugging Face Optimum ONNX layout, for tests and demos. Its text is noise.")
+        {
+            output, layers, hidden, heads, vocab, seed, embedding, json,
+        };
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            var options = new ForgeOptions
+            {
+                Layers = result.GetValue(layers),
+                Hidden = result.GetValue(hidden),
+                Heads = result.GetValue(heads),
+                Vocab = result.GetValue(vocab),
+                Seed = result.GetValue(seed),
+            };
+            var dir = result.GetValue(output)!;
+            var forged = result.GetValue(embedding) ? ModelForge.ForgeEmbedding(dir, options) : ModelForge.ForgeDecoder(dir, options);
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, JsonSerializer.SerializeToNode(forged)!).ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Out.WriteLineAsync($"forged a {(result.GetValue(embedding) ? "embedding" : "decoder")} model in {dir} ({forged.Parameters:N0} parameters); its output is noise").ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command Add(CliContext context)
+    {
+        var data = new Option<string>("--data") { Description = "The data directory.", DefaultValueFactory = _ => "./enclave-data" };
+        var name = new Option<string>("--name") { Description = "The model name clients will use.", Required = true };
+        var kind = new Option<string>("--kind") { Description = "chat or embedding.", DefaultValueFactory = _ => "chat" };
+        var dev = new Option<bool>("--dev") { Description = "Required: registering a folder bypasses the airlock, so it is for development only." };
+        var dir = new Argument<string>("DIR") { Description = "A model folder in the Optimum ONNX layout." };
+        var command = new Command("add", "Register a local model folder (development only, until models arrive through the airlock). The server must be stopped.")
+        {
+            data, name, kind, dev, dir,
+        };
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, false, async () =>
+        {
+            if (!result.GetValue(dev))
+            {
+                throw new ArgumentException("models enter the enclave through the airlock; registering a folder directly needs --dev (development only)");
+            }
+
+            var dataDir = result.GetValue(data)!;
+            using var writer = DataDirectoryLock.Acquire(dataDir, "enclave models add", context.Clock);
+            var record = new LocalModelRegistry(dataDir, context.Clock).Add(result.GetValue(name)!, result.GetValue(kind)!, result.GetValue(dir)!, "dev:folder");
+            await context.Out.WriteLineAsync($"registered {record.Kind} model '{record.Id}' ({record.Digest}) from {record.Path}").ConfigureAwait(false);
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var data = new Option<string>("--data") { Description = "The data directory.", DefaultValueFactory = _ => "./enclave-data" };
+        var json = new Option<bool>("--json") { Description = "Print JSON for scripts." };
+        var command = new Command("list", "List registered local models.") { data, json };
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            var records = new LocalModelRegistry(result.GetValue(data)!, context.Clock).List();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, new JsonObject { ["models"] = JsonSerializer.SerializeToNode(records) }).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var r in records)
+                {
+                    await context.Out.WriteLineAsync($"{r.Id}\t{r.Kind}\t{r.Digest}\t{r.Path}").ConfigureAwait(false);
+                }
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command Tokenize(CliContext context)
+    {
+        var model = new Option<string>("--model") { Description = "Model folder with tokenizer.json (and tokenizer_config.json).", Required = true };
+        var chat = new Option<string>("--chat") { Description = "A JSON file with an array of {role, content} messages: render the chat template first." };
+        var text = new Argument<string>("TEXT") { Description = "Text to tokenize (ignored with --chat).", Arity = ArgumentArity.ZeroOrOne };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object." };
+        var command = new Command("tokenize", "Print the token IDs of a text, or the rendered chat prompt and its IDs, for comparison with reference tokenizers.")
+        {
+            model, chat, text, json,
+        };
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            var loaded = TokenizerLoader.Load(result.GetValue(model)!, timeProvider: context.Clock);
+            string input;
+            if (result.GetValue(chat) is { } chatFile)
+            {
+                var messages = JsonSerializer.Deserialize<List<ChatMessageJson>>(File.ReadAllText(chatFile), JsonOptions)
+                    ?? throw new ArgumentException($"'{chatFile}' holds no messages");
+                var template = loaded.ChatTemplate ?? throw new ArgumentException("the model has no chat template");
+                input = template.Render([.. messages.Select(m => new ChatMessage(m.Role, m.Content))], addGenerationPrompt: true);
+            }
+            else
+            {
+                input = result.GetValue(text) ?? throw new ArgumentException("give TEXT or --chat FILE");
+            }
+
+            var ids = loaded.Tokenizer.Encode(input, addSpecialTokens: result.GetValue(chat) is null);
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, new JsonObject { ["text"] = input, ["ids"] = new JsonArray([.. ids.Select(i => JsonValue.Create(i))]) }).ConfigureAwait(false);
+            }
+            else
+            {
+                if (result.GetValue(chat) is not null)
+                {
+                    await context.Out.WriteLineAsync(input).ConfigureAwait(false);
+                }
+
+                await context.Out.WriteLineAsync(string.Join(' ', ids)).ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = true };
+
+    private sealed record ChatMessageJson(string Role, string Content);
+}

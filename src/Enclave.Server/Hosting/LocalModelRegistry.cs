@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Enclave.Inference.Onnx;
+using Enclave.Inference.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>
+/// Models served by the built-in ONNX engine, recorded in the data directory's database with the digest of their
+/// files. The airlock fills it once it exists; until then <c>enclave models add --dev</c> registers a local folder.
+/// </summary>
+public sealed class LocalModelRegistry
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _clock;
+
+    public LocalModelRegistry(string dataDirectory, TimeProvider clock)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "enclave.db"), DefaultTimeout = 30 }.ToString();
+        _clock = clock;
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            CREATE TABLE IF NOT EXISTS local_models (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('chat', 'embedding')),
+                path TEXT NOT NULL, digest TEXT NOT NULL, source TEXT NOT NULL, added TEXT NOT NULL) WITHOUT ROWID;
+            """;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Registers (or re-registers) a model folder after checking that it loads.</summary>
+    public LocalModelRecord Add(string id, string kind, string directory, string source)
+    {
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 128 || id.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            throw new ArgumentException($"model name '{id}' must be 1 to 128 characters without spaces");
+        }
+
+        if (kind is not ("chat" or "embedding"))
+        {
+            throw new ArgumentException($"model kind must be chat or embedding, not '{kind}'");
+        }
+
+        var full = Path.GetFullPath(directory);
+        using (Load(full, kind))
+        {
+            // Loading validates the config, the graph, its external data and the tokenizer.
+        }
+
+        var record = new LocalModelRecord { Id = id, Kind = kind, Path = full, Digest = Digest(full), Source = source, Added = _clock.GetUtcNow() };
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO local_models (id, kind, path, digest, source, added) VALUES ($id, $k, $p, $d, $s, $a)
+            ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, path = excluded.path, digest = excluded.digest, source = excluded.source, added = excluded.added
+            """;
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$k", kind);
+        command.Parameters.AddWithValue("$p", full);
+        command.Parameters.AddWithValue("$d", record.Digest);
+        command.Parameters.AddWithValue("$s", source);
+        command.Parameters.AddWithValue("$a", record.Added.ToString("O", CultureInfo.InvariantCulture));
+        command.ExecuteNonQuery();
+        return record;
+    }
+
+    public IReadOnlyList<LocalModelRecord> List()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, kind, path, digest, source, added FROM local_models ORDER BY id";
+        using var reader = command.ExecuteReader();
+        var records = new List<LocalModelRecord>();
+        while (reader.Read())
+        {
+            records.Add(new LocalModelRecord
+            {
+                Id = reader.GetString(0),
+                Kind = reader.GetString(1),
+                Path = reader.GetString(2),
+                Digest = reader.GetString(3),
+                Source = reader.GetString(4),
+                Added = DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
+            });
+        }
+
+        return records;
+    }
+
+    /// <summary>Loads a registered model into the ONNX engine, refusing one whose files changed since registration.</summary>
+    public static LoadedLocalModel Load(LocalModelRecord record, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var digest = Digest(record.Path);
+        if (digest != record.Digest)
+        {
+            throw new InvalidOperationException($"model '{record.Id}' in {record.Path} changed since it was registered (digest {digest}, registered {record.Digest}); register it again or restore it");
+        }
+
+        var loaded = Load(record.Path, record.Kind, clock);
+        return loaded with { Route = loaded.Route with { Id = record.Id, Digest = record.Digest, Created = record.Added } };
+    }
+
+    private static LoadedLocalModel Load(string directory, string kind, TimeProvider? clock = null)
+    {
+        var tokenizer = TokenizerLoader.Load(directory, timeProvider: clock);
+        var name = "onnx:" + System.IO.Path.GetFileName(directory.TrimEnd(System.IO.Path.DirectorySeparatorChar));
+        IDisposable model;
+        OnnxInferenceBackend backend;
+        if (kind == "chat")
+        {
+            var decoder = OnnxDecoderModel.Load(directory);
+            model = decoder;
+            backend = new OnnxInferenceBackend(name, new LocalChatModel(decoder, tokenizer.Tokenizer, tokenizer.ChatTemplate), null, clock);
+        }
+        else
+        {
+            var encoder = OnnxEmbeddingModel.Load(directory);
+            model = encoder;
+            backend = new OnnxInferenceBackend(name, null, new LocalEmbeddingModel(encoder, tokenizer.Tokenizer), clock);
+        }
+
+        return new LoadedLocalModel(ModelRoute.Fixed(name, kind, backend), model);
+    }
+
+    /// <summary>SHA-256 over the folder's files (names and contents, sorted), as <c>sha256:hex</c>.</summary>
+    public static string Digest(string directory)
+    {
+        using var manifest = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in Directory.GetFiles(directory).Order(StringComparer.Ordinal))
+        {
+            using var stream = File.OpenRead(file);
+            var hash = Convert.ToHexStringLower(SHA256.HashData(stream));
+            manifest.AppendData(Encoding.UTF8.GetBytes($"{System.IO.Path.GetFileName(file)} {hash}\n"));
+        }
+
+        return "sha256:" + Convert.ToHexStringLower(manifest.GetHashAndReset());
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+}
+
+public sealed record LocalModelRecord
+{
+    public required string Id { get; init; }
+    public required string Kind { get; init; }
+    public required string Path { get; init; }
+    public required string Digest { get; init; }
+    public required string Source { get; init; }
+    public required DateTimeOffset Added { get; init; }
+}
+
+/// <summary>A model loaded into the engine: its route and the engine objects to dispose at shutdown.</summary>
+public sealed record LoadedLocalModel(ModelRoute Route, IDisposable Model) : IDisposable
+{
+    public void Dispose() => Model.Dispose();
+}

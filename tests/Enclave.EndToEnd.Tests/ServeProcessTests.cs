@@ -57,6 +57,44 @@ public sealed class ServeProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Up_Json_ServesTheForgedDemoModels_ToTheOpenAiClient()
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        using var process = Start("up", "--data", Path.Combine(_root, "up-data"), "--urls", url, "--json");
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            var line = await process.StandardOutput.ReadLineAsync(deadline.Token);
+            if (line is null)
+            {
+                Assert.Fail("enclave up printed nothing: " + await process.StandardError.ReadToEndAsync());
+            }
+
+            var ready = JsonNode.Parse(line!)!.AsObject();
+            Assert.Equal(url, ready["url"]!.GetValue<string>());
+            var client = new OpenAIClient(new ApiKeyCredential(ready["apiKey"]!.GetValue<string>()), new OpenAIClientOptions { Endpoint = new Uri(url + "/v1"), RetryPolicy = new ClientRetryPolicy(0) });
+
+            var chatModel = ready["chatModel"]!.GetValue<string>();
+            var options = new ChatCompletionOptions { MaxOutputTokenCount = 8, Temperature = 0 };
+            var first = (await client.GetChatClient(chatModel).CompleteChatAsync([new UserChatMessage("Hello")], options)).Value;
+            var second = (await client.GetChatClient(chatModel).CompleteChatAsync([new UserChatMessage("Hello")], options)).Value;
+            Assert.Equal(first.Content[0].Text, second.Content[0].Text); // greedy decoding of the same prompt is deterministic
+            Assert.Equal(8, first.Usage.OutputTokenCount);
+
+            var vector = (await client.GetEmbeddingClient(ready["embeddingModel"]!.GetValue<string>()).GenerateEmbeddingAsync("Hello")).Value.ToFloats();
+            Assert.Equal(1.0, Math.Sqrt(vector.ToArray().Sum(v => (double)v * v)), 3);
+
+            var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value.Select(m => m.Id).ToList();
+            Assert.Contains(chatModel, models);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Serve_WithAnInvalidConfig_ExitsInvalidInputListingEveryProblem()
     {
         var config = Path.Combine(_root, "bad.json");

@@ -48,6 +48,7 @@ public static class EnclaveServer
         }
 
         builder.WebHost.UseUrls([.. settings.Urls]);
+        builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves https:// addresses unsupported otherwise
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

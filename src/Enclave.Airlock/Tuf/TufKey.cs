@@ -1,0 +1,177 @@
+using System.Security.Cryptography;
+using Enclave.Core;
+using Org.BouncyCastle.Math.EC.Rfc8032;
+
+namespace Enclave.Airlock.Tuf;
+
+/// <summary>
+/// A public key from root or delegations metadata (spec §4.2): ed25519 (hex), ecdsa-sha2-nistp256 (PEM, DER
+/// signatures) or rsassa-pss-sha256 (PEM, salt length = 32). Keys of other types parse but never verify.
+/// </summary>
+public sealed record TufKey
+{
+    /// <summary>The key ID: SHA-256 hex of the key object's canonical JSON.</summary>
+    public required string KeyId { get; init; }
+
+    /// <summary><c>ed25519</c>, <c>ecdsa</c>, <c>ecdsa-sha2-nistp256</c> or <c>rsa</c>.</summary>
+    public required string KeyType { get; init; }
+
+    /// <summary><c>ed25519</c>, <c>ecdsa-sha2-nistp256</c> or <c>rsassa-pss-sha256</c>.</summary>
+    public required string Scheme { get; init; }
+
+    /// <summary><c>keyval.public</c> as it appears in the metadata.</summary>
+    public required string PublicValue { get; init; }
+
+    /// <summary>Whether this implementation can verify signatures by this key.</summary>
+    public bool IsSupported => Kind != KeyKind.Unsupported;
+
+    internal KeyKind Kind { get; init; }
+
+    internal byte[] Ed25519PublicKey { get; init; } = [];
+
+    internal enum KeyKind
+    {
+        Unsupported,
+        Ed25519,
+        EcdsaP256,
+        RsaPss,
+    }
+
+    /// <summary>Parses a key object; checks that <paramref name="keyId"/> is its canonical hash when required.</summary>
+    internal static TufKey Parse(string keyId, object? value, bool requireKeyIdMatch, string where)
+    {
+        var obj = TufFields.Object(value, where);
+        var keyType = TufFields.String(obj, "keytype", where);
+        var scheme = TufFields.String(obj, "scheme", where);
+        var keyval = TufFields.Object(TufFields.Required(obj, "keyval", where), where + ".keyval");
+        var publicValue = TufFields.String(keyval, "public", where + ".keyval");
+
+        if (requireKeyIdMatch)
+        {
+            var actual = Sha256Digest.Compute(TufJson.Canonicalize(obj)).ToHex();
+            if (!string.Equals(actual, keyId, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} has key ID {Short(keyId)} but the key hashes to {Short(actual)}; key IDs must be the SHA-256 of the key's canonical JSON");
+            }
+        }
+
+        var kind = (keyType, scheme) switch
+        {
+            ("ed25519", "ed25519") => KeyKind.Ed25519,
+            ("ecdsa" or "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => KeyKind.EcdsaP256,
+            ("rsa", "rsassa-pss-sha256") => KeyKind.RsaPss,
+            _ => KeyKind.Unsupported,
+        };
+
+        var ed = Array.Empty<byte>();
+        try
+        {
+            switch (kind)
+            {
+                case KeyKind.Ed25519:
+                    ed = Convert.FromHexString(publicValue);
+                    if (ed.Length != Ed25519.PublicKeySize || !Ed25519.ValidatePublicKeyPartial(ed, 0))
+                    {
+                        throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} is not a valid Ed25519 public key");
+                    }
+
+                    break;
+                case KeyKind.EcdsaP256:
+                    using (var ecdsa = ImportEcdsa(publicValue))
+                    {
+                    }
+
+                    break;
+                case KeyKind.RsaPss:
+                    using (var rsa = ImportRsa(publicValue))
+                    {
+                    }
+
+                    break;
+                default:
+                    break;
+            }
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or CryptographicException)
+        {
+            throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} public value is not a valid {scheme} key ({e.Message})", e);
+        }
+
+        return new TufKey { KeyId = keyId, KeyType = keyType, Scheme = scheme, PublicValue = publicValue, Kind = kind, Ed25519PublicKey = ed };
+    }
+
+    /// <summary>Verifies <paramref name="signature"/> over <paramref name="data"/>. Fails closed on any error.</summary>
+    internal bool Verify(byte[] data, byte[] signature)
+    {
+        try
+        {
+            switch (Kind)
+            {
+                case KeyKind.Ed25519:
+                    return signature.Length == Ed25519.SignatureSize
+                        && Ed25519.Verify(signature, 0, Ed25519PublicKey, 0, data, 0, data.Length);
+                case KeyKind.EcdsaP256:
+                    using (var ecdsa = ImportEcdsa(PublicValue))
+                    {
+                        return ecdsa.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+                    }
+
+                case KeyKind.RsaPss:
+                    using (var rsa = ImportRsa(PublicValue))
+                    {
+                        return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
+                    }
+
+                default:
+                    return false;
+            }
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException or FormatException)
+        {
+            return false;
+        }
+    }
+
+    internal static string Short(string keyId) => keyId.Length > 12 ? keyId[..12] : keyId;
+
+    private static ECDsa ImportEcdsa(string pem)
+    {
+        var ecdsa = ECDsa.Create();
+        try
+        {
+            ecdsa.ImportFromPem(pem);
+            var curve = ecdsa.ExportParameters(false).Curve;
+            if (!curve.IsNamed || curve.Oid.Value != "1.2.840.10045.3.1.7")
+            {
+                throw new CryptographicException("the key is not on curve P-256");
+            }
+
+            return ecdsa;
+        }
+        catch
+        {
+            ecdsa.Dispose();
+            throw;
+        }
+    }
+
+    private static RSA ImportRsa(string pem)
+    {
+        var rsa = RSA.Create();
+        try
+        {
+            rsa.ImportFromPem(pem);
+            if (rsa.KeySize < 2048)
+            {
+                throw new CryptographicException($"RSA keys shorter than 2048 bits are refused (got {rsa.KeySize})");
+            }
+
+            return rsa;
+        }
+        catch
+        {
+            rsa.Dispose();
+            throw;
+        }
+    }
+}

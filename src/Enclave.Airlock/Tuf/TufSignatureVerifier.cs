@@ -1,0 +1,134 @@
+using System.Security.Cryptography;
+
+namespace Enclave.Airlock.Tuf;
+
+/// <summary>
+/// Threshold verification (spec §5): counts distinct authorised key IDs whose signature verifies over the
+/// canonical form of <c>signed</c>. A key ID listed twice counts once; keys the role does not authorise are ignored.
+/// </summary>
+internal static class TufSignatureVerifier
+{
+    /// <summary>The outcome of counting: valid distinct keys, and what went wrong with the others.</summary>
+    internal readonly record struct Count(int Valid, int Threshold, bool AuthorisedSignatureFailed, bool SignedOverNonCanonicalBody, string? FailedKeyId);
+
+    public static Count CountValid(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role)
+    {
+        var valid = new HashSet<string>(StringComparer.Ordinal);
+        var failed = false;
+        var nonCanonical = false;
+        string? failedKeyId = null;
+        var rawDiffers = !metadata.RawSigned.AsSpan().SequenceEqual(metadata.CanonicalSigned);
+        foreach (var signature in metadata.Signatures)
+        {
+            if (!role.KeyIds.Contains(signature.KeyId) || valid.Contains(signature.KeyId) || !keys.TryGetValue(signature.KeyId, out var key))
+            {
+                continue;
+            }
+
+            byte[] sig;
+            try
+            {
+                sig = Convert.FromHexString(signature.SignatureHex);
+            }
+            catch (FormatException)
+            {
+                failed = true;
+                failedKeyId ??= signature.KeyId;
+                continue;
+            }
+
+            if (key.Verify(metadata.CanonicalSigned, sig))
+            {
+                valid.Add(signature.KeyId);
+            }
+            else
+            {
+                failed = true;
+                failedKeyId ??= signature.KeyId;
+                nonCanonical |= rawDiffers && key.Verify(metadata.RawSigned, sig);
+            }
+        }
+
+        return new Count(valid.Count, role.Threshold, failed, nonCanonical, failedKeyId);
+    }
+
+    /// <summary>Throws unless a threshold of <paramref name="role"/>'s keys signed <paramref name="metadata"/>.</summary>
+    public static void Verify(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role, string signerDescription)
+    {
+        var count = CountValid(metadata, keys, role);
+        if (count.Valid >= count.Threshold)
+        {
+            return;
+        }
+
+        throw Rejection(count, metadata, signerDescription, null);
+    }
+
+    public static AirlockRejectedException Rejection(Count count, TufMetadata metadata, string signerDescription, AirlockRejection? forced)
+    {
+        var what = $"{metadata.RoleName} version {metadata.Version} has {count.Valid} of {count.Threshold} required signatures by {signerDescription}";
+        if (count.SignedOverNonCanonicalBody)
+        {
+            return new(forced ?? AirlockRejection.NonCanonical, $"non-canonical: {what}; key {TufKey.Short(count.FailedKeyId ?? "")} signed a non-canonical encoding of the body, and signatures must be over canonical JSON");
+        }
+
+        if (count.AuthorisedSignatureFailed)
+        {
+            return new(forced ?? AirlockRejection.BadSignature, $"bad signature: {what}; the signature by key {TufKey.Short(count.FailedKeyId ?? "")} does not verify (the body was altered or another key signed)");
+        }
+
+        return new(forced ?? AirlockRejection.BelowThreshold, $"below threshold: {what}");
+    }
+
+    /// <summary>Checks a metadata file's bytes against the length and hashes its parent lists.</summary>
+    public static void CheckMetaFile(byte[] bytes, MetaFile meta, string name)
+    {
+        if (meta.Length is { } length && bytes.LongLength != length)
+        {
+            throw new AirlockRejectedException(AirlockRejection.LengthMismatch, $"length mismatch: {name} is {bytes.LongLength} bytes but its parent lists {length}");
+        }
+
+        if (meta.Hashes is null)
+        {
+            return;
+        }
+
+        var checkedAny = false;
+        foreach (var (algorithm, hex) in meta.Hashes)
+        {
+            byte[] actual;
+            switch (algorithm)
+            {
+                case "sha256":
+                    actual = SHA256.HashData(bytes);
+                    break;
+                case "sha512":
+                    actual = SHA512.HashData(bytes);
+                    break;
+                default:
+                    continue;
+            }
+
+            checkedAny = true;
+            byte[] expected;
+            try
+            {
+                expected = Convert.FromHexString(hex);
+            }
+            catch (FormatException e)
+            {
+                throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: the {algorithm} hash listed for {name} is not hex", e);
+            }
+
+            if (!CryptographicOperations.FixedTimeEquals(actual, expected))
+            {
+                throw new AirlockRejectedException(AirlockRejection.HashMismatch, $"hash mismatch: {name} has {algorithm} {Convert.ToHexStringLower(actual)[..16]}… but its parent lists {hex[..Math.Min(16, hex.Length)]}…");
+            }
+        }
+
+        if (!checkedAny)
+        {
+            throw new AirlockRejectedException(AirlockRejection.HashMismatch, $"hash mismatch: none of the hash algorithms listed for {name} ({string.Join(", ", meta.Hashes.Keys)}) is supported (sha256, sha512)");
+        }
+    }
+}

@@ -50,7 +50,35 @@ public sealed class Updater
     /// </summary>
     public TargetFile? FindTarget(string targetPath)
     {
+        var found = Lookup(targetPath, out var updated);
+        if (updated is not null)
+        {
+            Commit(updated);
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Like <see cref="FindTarget"/>, but a missing target is a rejection (<see cref="AirlockRejection.UnknownTarget"/>)
+    /// and then nothing is committed.
+    /// </summary>
+    public TargetFile RequireTarget(string targetPath)
+    {
+        var found = Lookup(targetPath, out var updated)
+            ?? throw new AirlockRejectedException(AirlockRejection.UnknownTarget, $"unknown target: no trusted targets role lists \"{targetPath}\" (or a terminating delegation hides it); nothing was imported");
+        if (updated is not null)
+        {
+            Commit(updated);
+        }
+
+        return found;
+    }
+
+    private TargetFile? Lookup(string targetPath, out TrustedState? updated)
+    {
         ArgumentNullException.ThrowIfNull(targetPath);
+        updated = null;
         var state = Trusted;
         if (state.Targets is null || state.Snapshot is null)
         {
@@ -132,15 +160,11 @@ public sealed class Updater
 
         if (delegated.Count != state.Delegated.Count || delegated.Any(d => !state.Delegated.TryGetValue(d.Key, out var old) || !ReferenceEquals(old, d.Value)))
         {
-            Commit(state with { Delegated = delegated });
+            updated = state with { Delegated = delegated };
         }
 
         return found;
     }
-
-    /// <summary>Like <see cref="FindTarget"/>, but a missing target is a rejection (<see cref="AirlockRejection.UnknownTarget"/>).</summary>
-    public TargetFile RequireTarget(string targetPath) =>
-        FindTarget(targetPath) ?? throw new AirlockRejectedException(AirlockRejection.UnknownTarget, $"unknown target: no trusted targets role lists \"{targetPath}\" (or a terminating delegation hides it); nothing was imported");
 
     private void Commit(TrustedState state)
     {

@@ -80,10 +80,11 @@ public sealed class RequestLabelExtractorTests
     }
 
     [Fact]
-    public void UnparseableMarking_CountsAtItsLevel_AndIsReported()
+    public void UnparseableMarking_FailsClosedAtItsLevel_AndIsReported()
     {
-        RequestLabel r = new RequestLabelExtractor(Scheme).Extract(null, ["SECRET//ZZZ spelled wrongly"]);
-        Assert.Equal(Scheme.ParseBanner("SECRET"), r.Label);
+        RequestLabel r = new RequestLabelExtractor(Scheme).Extract(null, ["SECRET//ZZZ spelled wrongly", "(U) fine"]);
+        Assert.Equal(new SecurityLabel(2, Scheme.Highest.CompartmentMask, unrestricted: false, 0), r.Label);
+        Assert.False(Scheme.ParseBanner("TOP SECRET//SI/TK/HCS/G//NOFORN").Dominates(r.Label));
         Assert.Contains(r.Problems, p => p.Contains("unknown compartment 'ZZZ'", StringComparison.Ordinal));
     }
 

@@ -45,11 +45,14 @@ internal sealed class MarkingScanner
             string? problem = null;
             if (error != MarkingError.None)
             {
-                // The level matched the scheme (the pattern requires it); keep at least that much.
+                // The level matched the scheme (the pattern requires it), but a compartment or caveat did not:
+                // fail closed at that level with every compartment and releasable to nobody, so the request is
+                // never under-labelled because of a marking the scheme does not know.
                 string levelText = value[(portion ? 1 : 0)..];
                 int cut = levelText.IndexOf("//", StringComparison.Ordinal);
                 levelText = cut >= 0 ? levelText[..cut] : levelText.TrimEnd(')');
-                _ = _scheme.TryParse(portion ? "(" + levelText + ")" : levelText, portion, out label, out _);
+                _ = _scheme.TryParse(portion ? "(" + levelText + ")" : levelText, portion, out SecurityLabel level, out _);
+                label = new SecurityLabel(level.Level, _scheme.Highest.CompartmentMask, unrestricted: false, 0);
                 problem = message;
             }
 

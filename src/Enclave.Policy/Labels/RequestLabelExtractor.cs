@@ -81,7 +81,7 @@ public sealed class RequestLabelExtractor
         {
             if (m.Problem is not null)
             {
-                problems.Add($"message {m.MessageIndex} at {m.Start}: {m.Problem}; counted at its level");
+                problems.Add($"message {m.MessageIndex} at {m.Start}: {m.Problem}; counted at its level with every compartment and no releasability (fail closed); correct the marking");
             }
         }
 

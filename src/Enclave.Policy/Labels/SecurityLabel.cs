@@ -20,6 +20,8 @@ namespace Enclave.Policy.Labels;
 /// of releasabilities; <see cref="Meet"/> the lower level, the intersection of compartments and the union of
 /// releasabilities. Joining disjoint releasabilities (REL TO GBR with NOFORN) gives an empty REL TO set:
 /// releasable to nobody, which no ordinary clearance dominates, so such data is denied everywhere.</para>
+/// <para><c>default(SecurityLabel)</c> is the lowest level releasable to nobody; use
+/// <see cref="LabelScheme.Lowest"/> for "UNCLASSIFIED, no caveat".</para>
 /// </remarks>
 public readonly record struct SecurityLabel
 {

@@ -224,4 +224,15 @@ public sealed class EgressGuardTests
     {
         Assert.Equal(expected, EgressGuard.LooksRandom(value, 3.5));
     }
+    [Theory]
+    [MemberData(nameof(SecretSamples))]
+    public void RedactedOutput_HasNothingLeftToFind(string text, string rule, string secret)
+    {
+        var guard = new EgressGuard(Scheme);
+        EgressVerdict v = guard.Inspect(["before " + text + " after"], EgressAction.Redact);
+        Assert.True(v.Allowed);
+        Assert.Contains("[REDACTED:" + rule + "]", v.Messages[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(secret.TrimEnd('"'), v.Messages[0], StringComparison.Ordinal);
+        Assert.Empty(guard.Inspect(v.Messages, EgressAction.Block).Findings);
+    }
 }

@@ -1,4 +1,5 @@
 using Enclave.Policy.Labels;
+using FsCheck.Xunit;
 
 namespace Enclave.Policy.Tests;
 
@@ -104,5 +105,34 @@ public sealed class RequestLabelExtractorTests
         var x = new RequestLabelExtractor(Scheme, new LabelExtractionOptions { MaxMarkings = 3, MaxMessages = 2 });
         Assert.Equal(LabelSource.Escalated, x.Extract(null, ["(U) (U) (U) (U)"]).Source);
         Assert.Equal(LabelSource.Escalated, x.Extract(null, ["a", "b", "c"]).Source);
+    }
+    [Property(MaxTest = 300)]
+    public bool Extraction_IsTheJoinOfEveryMarking(byte[] raw, bool[] portions)
+    {
+        var s = TestSchemes.Small;
+        var labels = new List<SecurityLabel>();
+        var messages = new List<string>();
+        for (int i = 0; raw is not null && i + 3 < raw.Length && labels.Count < 12; i += 4)
+        {
+            SecurityLabel label = TestSchemes.Label(raw[i], raw[i + 1], raw[i + 2], (raw[i + 3] & 1) == 1);
+            if (!label.IsUnrestricted && label.ReleasabilityMask == 0)
+            {
+                continue;
+            }
+
+            bool portion = portions is not null && portions.Length > 0 && portions[labels.Count % portions.Length];
+            string marking = portion ? s.FormatPortion(label) : s.FormatBanner(label);
+            labels.Add(label);
+            messages.Add($"note {i}:\n{marking} the text of paragraph {i} follows, e.g. file(s) and the secret plan.\n");
+        }
+
+        RequestLabel r = new RequestLabelExtractor(s).Extract(null, messages);
+        if (labels.Count == 0)
+        {
+            return r.Source == LabelSource.Default && r.Label == s.Lowest;
+        }
+
+        SecurityLabel expected = labels.Aggregate((a, b) => a.Join(b));
+        return r.Source == LabelSource.Markings && r.Label == expected && r.Markings.Count == labels.Count && r.Problems.Count == 0;
     }
 }

@@ -1,0 +1,37 @@
+namespace Enclave.Airlock.Scanners;
+
+/// <summary>Runs every scanner that applies on each quarantined file and collects all findings.</summary>
+public sealed class ContentScanPipeline
+{
+    private readonly IReadOnlyList<IContentScanner> _scanners;
+
+    public ContentScanPipeline(IEnumerable<IContentScanner> scanners)
+    {
+        ArgumentNullException.ThrowIfNull(scanners);
+        _scanners = [.. scanners];
+    }
+
+    /// <summary>The pickle, ONNX, safetensors and GGUF scanners plus a deny-list.</summary>
+    public static ContentScanPipeline CreateDefault(DigestDenyListScanner denyList, ContentScanOptions? options = null) =>
+        new([new PickleScanner(options), new OnnxScanner(options), new SafetensorsScanner(options), new GgufScanner(options), denyList]);
+
+    /// <summary>Scans the files; the result lists every scanner's result for every file it applied to.</summary>
+    public IReadOnlyList<ScanResult> Scan(IEnumerable<string> paths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var results = new List<ScanResult>();
+        foreach (var path in paths)
+        {
+            foreach (var scanner in _scanners)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (scanner.Applies(path))
+                {
+                    results.Add(scanner.Scan(path, cancellationToken));
+                }
+            }
+        }
+
+        return results;
+    }
+}

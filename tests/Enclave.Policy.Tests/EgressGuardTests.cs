@@ -64,6 +64,15 @@ public sealed class EgressGuardTests
     }
 
     [Fact]
+    public void FindingsInSeveralMessages_KeepTheirOwnIndexes()
+    {
+        string[] messages = ["clean", "(S) first", "clean too", "id " + AwsKeyId];
+        EgressVerdict v = new EgressGuard(Scheme).Inspect(messages, EgressAction.Redact);
+        Assert.Equal([(1, EgressRules.Marking, 0), (3, EgressRules.AwsAccessKeyId, 3)], v.Findings.Select(f => (f.MessageIndex, f.RuleId, f.Start)));
+        Assert.Equal(["clean", "[REDACTED:marking.classification] first", "clean too", "id [REDACTED:secret.aws-access-key-id]"], v.Messages);
+    }
+
+    [Fact]
     public void EcAndRsaPrivateKeys_AreFound_ButPublicKeysAreNot()
     {
         using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -30,10 +30,12 @@ public sealed class EgressGuard
 
         TimeSpan t = _options.MatchTimeout;
         const RegexOptions o = RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture;
+        // A private key block without its END line runs to the end of the message, so a truncated or
+        // oversized key is redacted whole rather than in part.
         var detectors = new List<Detector>
         {
             new(EgressRules.PrivateKey, new Regex(
-                @"-----BEGIN (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----END )){0,262144}(?:-----END (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?", o, t)),
+                @"-----BEGIN (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----END ))*(?:-----END (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?", o, t)),
             new(EgressRules.AwsAccessKeyId, new Regex(
                 @"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])", o, t)),
             new(EgressRules.AwsSecretKey, new Regex(

@@ -27,6 +27,9 @@ public sealed record TufKey
 
     internal KeyKind Kind { get; init; }
 
+    /// <summary>What makes two key entries the same key, whatever IDs they are listed under.</summary>
+    internal string Identity => $"{Scheme}\n{PublicValue.Trim()}";
+
     internal byte[] Ed25519PublicKey { get; init; } = [];
 
     internal enum KeyKind
@@ -49,7 +52,7 @@ public sealed record TufKey
         if (requireKeyIdMatch)
         {
             var actual = Sha256Digest.Compute(TufJson.Canonicalize(obj)).ToHex();
-            if (!string.Equals(actual, keyId, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(actual, keyId, StringComparison.Ordinal))
             {
                 throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} has key ID {Short(keyId)} but the key hashes to {Short(actual)}; key IDs must be the SHA-256 of the key's canonical JSON");
             }

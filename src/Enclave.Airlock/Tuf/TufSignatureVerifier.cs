@@ -13,14 +13,16 @@ internal static class TufSignatureVerifier
 
     public static Count CountValid(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role)
     {
+        // Distinct keys, not distinct IDs: one key listed under two IDs must not count twice.
         var valid = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var failed = false;
         var nonCanonical = false;
         string? failedKeyId = null;
         var rawDiffers = !metadata.RawSigned.AsSpan().SequenceEqual(metadata.CanonicalSigned);
         foreach (var signature in metadata.Signatures)
         {
-            if (!role.KeyIds.Contains(signature.KeyId) || valid.Contains(signature.KeyId) || !keys.TryGetValue(signature.KeyId, out var key))
+            if (!role.KeyIds.Contains(signature.KeyId) || !seen.Add(signature.KeyId) || !keys.TryGetValue(signature.KeyId, out var key))
             {
                 continue;
             }
@@ -39,7 +41,7 @@ internal static class TufSignatureVerifier
 
             if (key.Verify(metadata.CanonicalSigned, sig))
             {
-                valid.Add(signature.KeyId);
+                valid.Add(key.Identity);
             }
             else
             {

@@ -111,9 +111,13 @@ public sealed class Updater
             }
             else
             {
-                if (!delegated.TryGetValue(role, out var loaded) || !IsCurrent(loaded, state.Snapshot))
+                // A cached role is reused only while the snapshot still lists its version and the current
+                // delegation (whose keys may have changed with a new parent version) still authorises it.
+                var cached = delegated.GetValueOrDefault(role);
+                var loaded = cached;
+                if (loaded is null || !IsCurrent(loaded, state.Snapshot) || !StillAuthorised(loaded, parent, delegation!, now))
                 {
-                    loaded = LoadDelegated(state, role, parent, delegation!, now, delegated.GetValueOrDefault(role));
+                    loaded = LoadDelegated(state, role, parent, delegation!, now, cached);
                     delegated[role] = loaded;
                 }
 
@@ -170,6 +174,14 @@ public sealed class Updater
     {
         _store?.Commit(state);
         Trusted = state;
+    }
+
+    private bool StillAuthorised(TargetsMetadata metadata, TargetsMetadata parent, DelegatedRole delegation, DateTimeOffset now)
+    {
+        var count = TufSignatureVerifier.CountValid(metadata, parent.Delegations!.Keys, delegation.Role);
+        return count.Valid >= count.Threshold
+            && !metadata.IsExpired(now)
+            && (!_options.RejectTargetsOutsideDelegatedPaths || metadata.Targets.Keys.All(delegation.IsDelegatedPath));
     }
 
     private static bool IsCurrent(TargetsMetadata metadata, SnapshotMetadata snapshot) =>
@@ -343,7 +355,9 @@ public sealed class Updater
         var targets = FetchTargets("targets", meta, state.Root.ConsistentSnapshot);
         TufSignatureVerifier.Verify(targets, state.Root.Keys, state.Root.Roles["targets"], $"root {state.Root.Version}'s targets keys");
         CheckTargetsVersion(targets, meta, snapshot, state.Targets, now);
-        return state with { Targets = targets, Delegated = new Dictionary<string, TargetsMetadata>(StringComparer.Ordinal) };
+        // Delegated roles stay cached: each is re-checked against the new delegations before it is used,
+        // and their versions keep bounding what later snapshots may list.
+        return state with { Targets = targets };
     }
 
     private TargetsMetadata LoadDelegated(TrustedState state, string role, TargetsMetadata parent, DelegatedRole delegation, DateTimeOffset now, TargetsMetadata? trusted)

@@ -4,6 +4,7 @@ namespace Enclave.Airlock.Tuf;
 /// The TUF client workflow (spec §5) over an <see cref="ITufMetadataSource"/>: root rotation chain, timestamp,
 /// snapshot, targets and delegations, with thresholds, expiry, rollback, freeze and mix-and-match checks.
 /// Work happens on a copy; <see cref="Trusted"/> and the store change only when everything verified.
+/// Not thread-safe: one import at a time per updater.
 /// </summary>
 public sealed class Updater
 {
@@ -193,7 +194,12 @@ public sealed class Updater
         var root = original;
         for (var rotation = 0; ; rotation++)
         {
-            var next = checked(root.Version + 1);
+            if (root.Version == int.MaxValue)
+            {
+                break;
+            }
+
+            var next = root.Version + 1;
             var bytes = _source.Fetch("root", next, _options.MaxRootBytes);
             if (bytes is null)
             {

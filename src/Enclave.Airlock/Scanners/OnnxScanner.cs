@@ -50,10 +50,15 @@ public sealed class OnnxScanner : IContentScanner
         var walker = new Walker(file, _options, path, findings, cancellationToken);
         try
         {
-            var sawGraph = walker.WalkModel();
-            if (!sawGraph)
+            var (graphs, opsets) = walker.WalkModel();
+            if (graphs != 1)
             {
-                findings.Add($"{path}: no graph in the model; not an ONNX model, refused");
+                findings.Add($"{path}: the model has {graphs} graphs instead of one; not an ONNX model, refused");
+            }
+
+            if (opsets == 0)
+            {
+                findings.Add($"{path}: the model imports no operator set; not a valid ONNX model, refused");
             }
         }
         catch (ScanFormatException e)
@@ -97,11 +102,16 @@ public sealed class OnnxScanner : IContentScanner
 
         public long Position => file.Position;
 
-        public bool WalkModel()
+        public (int Graphs, int Opsets) WalkModel()
         {
-            var sawGraph = false;
-            Walk(Kind.Model, file.Length, 0, (field, _) => sawGraph |= field == 7);
-            return sawGraph;
+            var graphs = 0;
+            var opsets = 0;
+            Walk(Kind.Model, file.Length, 0, (field, _) =>
+            {
+                graphs += field == 7 ? 1 : 0;
+                opsets += field == 8 ? 1 : 0;
+            });
+            return (graphs, opsets);
         }
 
         private void Walk(Kind kind, long end, int depth, Action<int, Kind>? onChild = null)

@@ -137,6 +137,10 @@ public sealed class PickleScanner : IContentScanner
         {
             findings.Add($"{path}: malformed zip ({e.Message}); refused");
         }
+        catch (NotSupportedException e)
+        {
+            findings.Add($"{path}: zip uses an unsupported feature ({e.Message}); refused");
+        }
     }
 
     private void ScanStream(Stream stream, long length, string where, bool strict, List<string> findings, CancellationToken cancellationToken)

@@ -82,6 +82,11 @@ public sealed class SafetensorsScanner : IContentScanner
         file.ReadExactly(header);
         var dataLength = file.Length - 8 - (long)headerLength;
 
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw new ScanFormatException("header is not valid UTF-8");
+        }
+
         using var document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
@@ -194,6 +199,7 @@ public sealed class SafetensorsScanner : IContentScanner
                     break;
                 case "data_offsets":
                     if (field.Value.ValueKind != JsonValueKind.Array || field.Value.GetArrayLength() != 2
+                        || field.Value[0].ValueKind != JsonValueKind.Number || field.Value[1].ValueKind != JsonValueKind.Number
                         || !field.Value[0].TryGetInt64(out begin) || !field.Value[1].TryGetInt64(out end))
                     {
                         throw new ScanFormatException($"tensor '{name}' data_offsets is not two integers");

@@ -71,7 +71,8 @@ public sealed class OnnxScannerTests : IDisposable
     [Fact]
     public void Scan_RejectsFileWithoutGraph()
     {
-        Assert.False(_scanner.Scan(_files.Write("m/model.onnx", Varint(1, 8))).IsClean);
+        Assert.False(_scanner.Scan(_files.Write("m/model.onnx", Concat(Varint(1, 8), Message(8, Opset(""))))).IsClean);
+        Assert.False(_scanner.Scan(_files.Write("m/model2.onnx", Concat(Varint(1, 8), Message(7, [])))).IsClean);
     }
 
     [Fact]

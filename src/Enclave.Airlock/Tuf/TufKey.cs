@@ -6,7 +6,7 @@ namespace Enclave.Airlock.Tuf;
 
 /// <summary>
 /// A public key from root or delegations metadata (spec §4.2): ed25519 (hex), ecdsa-sha2-nistp256 (PEM, DER
-/// signatures) or rsassa-pss-sha256 (PEM, salt length = 32). Keys of other types parse but never verify.
+/// signatures) or rsassa-pss-sha256 (PEM, salt length 32 or the maximum). Keys of other types parse but never verify.
 /// </summary>
 public sealed record TufKey
 {
@@ -122,17 +122,37 @@ public sealed record TufKey
                 case KeyKind.RsaPss:
                     using (var rsa = ImportRsa(PublicValue))
                     {
-                        return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
+                        // Salt = digest length (what .NET, python-tuf and go-tuf sign with) first; then the
+                        // maximum salt length, which older securesystemslib signers used.
+                        return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss)
+                            || VerifyPssMaxSalt(rsa, data, signature);
                     }
 
                 default:
                     return false;
             }
         }
-        catch (Exception e) when (e is CryptographicException or ArgumentException or FormatException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException or FormatException or InvalidOperationException or Org.BouncyCastle.Crypto.CryptoException)
         {
             return false;
         }
+    }
+
+    private static bool VerifyPssMaxSalt(RSA rsa, byte[] data, byte[] signature)
+    {
+        var key = (Org.BouncyCastle.Crypto.Parameters.RsaKeyParameters)Org.BouncyCastle.Security.PublicKeyFactory.CreateKey(rsa.ExportSubjectPublicKeyInfo());
+        var emLength = (key.Modulus.BitLength - 1 + 7) / 8;
+        var maxSalt = emLength - 32 - 2;
+        if (maxSalt <= 32)
+        {
+            return false;
+        }
+
+        var signer = new Org.BouncyCastle.Crypto.Signers.PssSigner(
+            new Org.BouncyCastle.Crypto.Engines.RsaBlindedEngine(), new Org.BouncyCastle.Crypto.Digests.Sha256Digest(), maxSalt);
+        signer.Init(false, key);
+        signer.BlockUpdate(data, 0, data.Length);
+        return signer.VerifySignature(signature);
     }
 
     internal static string Short(string keyId) => keyId.Length > 12 ? keyId[..12] : keyId;

@@ -71,3 +71,22 @@ internal abstract class TestKey
         public override byte[] SignRaw(byte[] data) => Shared.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
     }
 }
+
+/// <summary>An RSA-PSS key that signs with the maximum salt length, as older securesystemslib did.</summary>
+internal sealed class RsaMaxSaltTestKey : TestKey
+{
+    private static readonly System.Security.Cryptography.RSA Shared = System.Security.Cryptography.RSA.Create(2048);
+    private readonly Dictionary<string, object?> _key = Key("rsa", "rsassa-pss-sha256", Shared.ExportSubjectPublicKeyInfoPem());
+
+    public override Dictionary<string, object?> KeyObject => _key;
+
+    public override byte[] SignRaw(byte[] data)
+    {
+        var pair = Org.BouncyCastle.Security.DotNetUtilities.GetRsaKeyPair(Shared);
+        var signer = new Org.BouncyCastle.Crypto.Signers.PssSigner(
+            new Org.BouncyCastle.Crypto.Engines.RsaBlindedEngine(), new Org.BouncyCastle.Crypto.Digests.Sha256Digest(), 256 - 32 - 2);
+        signer.Init(true, pair.Private);
+        signer.BlockUpdate(data, 0, data.Length);
+        return signer.GenerateSignature();
+    }
+}

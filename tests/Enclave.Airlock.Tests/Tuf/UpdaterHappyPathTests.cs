@@ -153,4 +153,16 @@ public sealed class UpdaterHappyPathTests : UpdaterTestBase
 
         Assert.False(state.Root.Keys[oddId].IsSupported);
     }
+
+    [Fact]
+    public void Refresh_AcceptsRsaPssSignaturesWithMaximumSaltLength()
+    {
+        Repo.Keys["targets"] = [new RsaMaxSaltTestKey()];
+        Repo.PublishRoot();
+        Repo.Publish();
+
+        var state = Repo.NewUpdater(Store).Refresh();
+
+        Assert.Equal(1, state.Targets!.Version);
+    }
 }

@@ -136,11 +136,6 @@ public sealed class Updater
                 continue;
             }
 
-            if (depth >= _options.MaxDelegationDepth)
-            {
-                throw new AirlockRejectedException(AirlockRejection.LimitExceeded, $"delegation limit: \"{targetPath}\" is delegated deeper than {_options.MaxDelegationDepth} levels below targets");
-            }
-
             var children = new List<(string, TargetsMetadata?, DelegatedRole?, int)>();
             foreach (var child in metadata.Delegations.Roles)
             {
@@ -155,6 +150,11 @@ public sealed class Updater
                     stack.Clear();
                     break;
                 }
+            }
+
+            if (children.Count > 0 && depth >= _options.MaxDelegationDepth)
+            {
+                throw new AirlockRejectedException(AirlockRejection.LimitExceeded, $"delegation limit: \"{targetPath}\" is delegated deeper than {_options.MaxDelegationDepth} levels below targets");
             }
 
             for (var i = children.Count - 1; i >= 0; i--)

@@ -499,12 +499,15 @@ public sealed class UpdaterAttackTests : UpdaterTestBase
     public void RequireTarget_RejectsDelegationChainsDeeperThanTheBound()
     {
         Repo.Delegations.Add(new TestDelegation { Name = "d1", Paths = ["x/*"] });
-        Repo.Delegations.Add(new TestDelegation { Name = "d2", Parent = "d1", Paths = ["x/*"] });
+        var d2 = new TestDelegation { Name = "d2", Parent = "d1", Paths = ["x/*"] };
+        d2.Targets["x/found"] = [1];
+        Repo.Delegations.Add(d2);
         Repo.Delegations.Add(new TestDelegation { Name = "d3", Parent = "d2", Paths = ["x/*"] });
         Repo.Publish();
         var updater = Refreshed(new TufUpdaterOptions { MaxDelegationDepth = 2 });
 
         Rejected(updater, AirlockRejection.LimitExceeded, () => updater.RequireTarget("x/y"));
+        Assert.Equal("d2", updater.RequireTarget("x/found").Role); // within the bound, still found
     }
 
     [Fact]

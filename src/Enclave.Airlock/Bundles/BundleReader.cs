@@ -21,6 +21,9 @@ public sealed class BundleReader
     private const int BlockSize = 512;
     private const int CopyBufferSize = 1024 * 1024;
     private const int MaxSegmentBytes = 255;
+
+    /// <summary>Written last, after every target is in place: a quarantine directory without it is debris.</summary>
+    internal const string CompleteMarker = ".read-complete";
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly BundleReaderOptions _options;
@@ -91,6 +94,33 @@ public sealed class BundleReader
                 DeleteQuarantine(quarantine);
             }
         }
+    }
+
+    /// <summary>
+    /// Deletes quarantine directories that a reader did not finish (the process was killed while copying), so
+    /// that nothing of an interrupted bundle survives a restart. Call at startup while holding the data
+    /// directory lock, before any import runs. Returns the directories removed.
+    /// </summary>
+    public static IReadOnlyList<string> SweepIncomplete(string dataDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        var root = Path.Combine(Path.GetFullPath(dataDirectory), "quarantine");
+        if (!Directory.Exists(root))
+        {
+            return [];
+        }
+
+        var removed = new List<string>();
+        foreach (var directory in Directory.EnumerateDirectories(root))
+        {
+            if (!File.Exists(Path.Combine(directory, CompleteMarker)))
+            {
+                Directory.Delete(directory, recursive: true);
+                removed.Add(directory);
+            }
+        }
+
+        return removed;
     }
 
     private static void DeleteQuarantine(string quarantine)
@@ -198,7 +228,7 @@ public sealed class BundleReader
                     case (byte)'1':
                     case (byte)'2':
                     case (byte)'K':
-                        throw Reject(BundleRejection.Link, $"entry {Describe(pax, longName, headerOffset)} at byte {headerOffset} is a {(type == (byte)'1' ? "hard" : "symbolic")} link; bundles hold regular files only");
+                        throw Reject(BundleRejection.Link, $"entry {Describe(pax, longName, headerOffset)} at byte {headerOffset} is a {(type == (byte)'1' ? "hard" : type == (byte)'2' ? "symbolic" : "long-named")} link; bundles hold regular files only");
                     case (byte)'3':
                     case (byte)'4':
                     case (byte)'6':
@@ -263,6 +293,12 @@ public sealed class BundleReader
             }
 
             Directory.Delete(_incoming);
+            using (var marker = new FileStream(Path.Combine(quarantine, CompleteMarker), FileMode.CreateNew, FileAccess.Write))
+            {
+                marker.Flush(flushToDisk: true);
+            }
+
+            progress?.Report(_position);
             return new BundleContents
             {
                 QuarantineDirectory = quarantine,
@@ -331,55 +367,97 @@ public sealed class BundleReader
             }
 
             var tempPath = Path.Combine(_incoming, _targets.Count.ToString(CultureInfo.InvariantCulture));
-            Sha256Digest actual;
-            var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-            try
+            var actual = CopyAndHash(name, size, tempPath);
+            Span<byte> digest = stackalloc byte[Sha256Digest.Size];
+            actual.CopyTo(digest);
+            Span<byte> wanted = stackalloc byte[Sha256Digest.Size];
+            expected.Sha256.CopyTo(wanted);
+            if (!CryptographicOperations.FixedTimeEquals(digest, wanted))
             {
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                using (var file = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
-                {
-                    file.SetLength(size);
-                    var remaining = size;
-                    while (remaining > 0)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        var chunk = (int)Math.Min(remaining, CopyBufferSize);
-                        var read = archive.Read(buffer, 0, chunk);
-                        if (read == 0)
-                        {
-                            throw Reject(BundleRejection.Truncated, $"entry {name} is cut short: {size - remaining} of {size} bytes present");
-                        }
-
-                        hash.AppendData(buffer, 0, read);
-                        file.Write(buffer, 0, read);
-                        remaining -= read;
-                        _position += read;
-                        progress?.Report(_position);
-                    }
-
-                    file.Flush(flushToDisk: true);
-                }
-
-                Span<byte> digest = stackalloc byte[Sha256Digest.Size];
-                hash.GetHashAndReset(digest);
-                Span<byte> wanted = stackalloc byte[Sha256Digest.Size];
-                expected.Sha256.CopyTo(wanted);
-                if (!CryptographicOperations.FixedTimeEquals(digest, wanted))
-                {
-                    throw Reject(BundleRejection.HashMismatch, $"entry {name} has SHA-256 {Convert.ToHexStringLower(digest)} but the targets metadata says {expected.Sha256}");
-                }
-
-                actual = new Sha256Digest(digest);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
+                throw Reject(BundleRejection.HashMismatch, $"entry {name} has SHA-256 {actual} but the targets metadata says {expected.Sha256}");
             }
 
             SkipPadding(size, name);
             Directory.CreateDirectory(Path.GetDirectoryName(finalPath)!);
             File.Move(tempPath, finalPath, overwrite: false);
             _targets.Add(new QuarantinedTarget { Name = name, Path = finalPath, Length = size, Sha256 = actual });
+        }
+
+        // Streams size bytes into tempPath while hashing them. Two buffers: the write of chunk k runs on the
+        // thread pool while chunk k+1 is read and hashed here, so disk writes overlap hashing.
+        private Sha256Digest CopyAndHash(string name, long size, string tempPath)
+        {
+            byte[][] buffers = [ArrayPool<byte>.Shared.Rent(CopyBufferSize), ArrayPool<byte>.Shared.Rent(CopyBufferSize)];
+            Task? pendingWrite = null;
+            try
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                using var file = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+                try
+                {
+                    file.SetLength(size);
+                    var remaining = size;
+                    var current = 0;
+                    while (remaining > 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        var buffer = buffers[current];
+                        var chunk = (int)Math.Min(remaining, CopyBufferSize);
+                        var read = ReadFull(buffer.AsSpan(0, chunk));
+                        if (read < chunk)
+                        {
+                            throw Reject(BundleRejection.Truncated, $"entry {name} is cut short: {size - remaining + read} of {size} bytes present");
+                        }
+
+                        hash.AppendData(buffer, 0, read);
+                        pendingWrite?.GetAwaiter().GetResult();
+                        pendingWrite = Task.Run(() => file.Write(buffer, 0, read), CancellationToken.None);
+                        remaining -= read;
+                        current ^= 1;
+                        progress?.Report(_position);
+                    }
+
+                    pendingWrite?.GetAwaiter().GetResult();
+                    pendingWrite = null;
+                    file.Flush(flushToDisk: true);
+                }
+                finally
+                {
+                    WaitQuietly(pendingWrite);
+                }
+
+                Span<byte> digest = stackalloc byte[Sha256Digest.Size];
+                hash.GetHashAndReset(digest);
+                return new Sha256Digest(digest);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffers[0]);
+                ArrayPool<byte>.Shared.Return(buffers[1]);
+            }
+        }
+
+        // On the failure path only: the write must finish before the file is closed and the buffer returned;
+        // its own error is secondary to the one already propagating.
+        private static void WaitQuietly(Task? write)
+        {
+            if (write is null)
+            {
+                return;
+            }
+
+            try
+            {
+                write.GetAwaiter().GetResult();
+            }
+            catch (IOException)
+            {
+                // Secondary to the failure being propagated.
+            }
+            catch (ObjectDisposedException)
+            {
+                // As above.
+            }
         }
 
         private void CheckFileConflicts(string name)

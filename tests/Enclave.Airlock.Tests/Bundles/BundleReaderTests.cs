@@ -348,6 +348,36 @@ public sealed class BundleReaderTests : IDisposable
         AssertQuarantineEmpty();
     }
 
+    [Fact]
+    public void SweepIncomplete_RemovesAQuarantineLeftByAKilledImport_AndAReimportSucceeds()
+    {
+        var archive = new BundleTestArchive().Target("models/a.bin", 5000);
+        var path = WriteBundle(archive.ToArray());
+        var kept = new BundleReader().Read(path, archive.Expected, DataDirectory);
+
+        // What a kill during the copy leaves behind: a quarantine with a partial temp file and no marker.
+        var crashed = Path.Combine(QuarantineRoot, "0123456789abcdef0123456789abcdef");
+        Directory.CreateDirectory(Path.Combine(crashed, ".incoming"));
+        File.WriteAllBytes(Path.Combine(crashed, ".incoming", "0"), new byte[1234]);
+
+        var removed = BundleReader.SweepIncomplete(DataDirectory);
+
+        Assert.Equal([crashed], removed);
+        Assert.True(Directory.Exists(kept.QuarantineDirectory));
+        var again = new BundleReader().Read(path, archive.Expected, DataDirectory);
+        Assert.Single(again.Targets);
+        Assert.Empty(BundleReader.SweepIncomplete(DataDirectory));
+    }
+
+    [Fact]
+    public void Read_CopiesMultiMegabyteTargets_Exactly()
+    {
+        var archive = new BundleTestArchive().Target("models/big.bin", (3 * 1024 * 1024) + 12345).Target("models/small.bin", 7);
+        var contents = new BundleReader().Read(WriteBundle(archive.ToArray()), archive.Expected, DataDirectory);
+        Assert.Equal((3 * 1024 * 1024) + 12345, new FileInfo(contents.Targets[0].Path).Length);
+        Assert.Equal(BundleTestArchive.Content("models/big.bin", (3 * 1024 * 1024) + 12345), File.ReadAllBytes(contents.Targets[0].Path));
+    }
+
     private string WriteBundle(byte[] bytes)
     {
         var path = Path.Combine(_root, Guid.NewGuid().ToString("N") + ".tar");

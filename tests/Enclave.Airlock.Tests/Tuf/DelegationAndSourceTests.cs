@@ -130,4 +130,14 @@ public sealed class DelegationAndSourceTests : UpdaterTestBase
         Assert.Equal("{\"kind\":\"model\",\"label\":\"SECRET\"}", updater.RequireTarget("models/demo.onnx").CustomJson);
         Assert.Equal(16, Encoding.UTF8.GetByteCount("demo model bytes"));
     }
+
+    [Fact]
+    public void InMemorySource_ServesBundleMetadata_ByTufFileNames()
+    {
+        var source = new InMemoryMetadataSource(new Dictionary<string, byte[]>(Repo.Source.Files));
+        var updater = new Updater(TrustedState.FromRoot(Repo.RootV1), source, Repo.Clock);
+
+        Assert.Equal("models/demo.onnx", updater.Refresh().Targets!.Targets.Keys.Single());
+        Assert.Null(source.Fetch("root", 2, 1024));
+    }
 }

@@ -52,7 +52,7 @@ public sealed record TufKey
         if (requireKeyIdMatch)
         {
             var actual = Sha256Digest.Compute(TufJson.Canonicalize(obj)).ToHex();
-            if (!string.Equals(actual, keyId, StringComparison.Ordinal))
+            if (!string.Equals(actual, keyId, StringComparison.Ordinal) && !string.Equals(LegacyKeyId(obj), keyId, StringComparison.Ordinal))
             {
                 throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} has key ID {Short(keyId)} but the key hashes to {Short(actual)}; key IDs must be the SHA-256 of the key's canonical JSON");
             }
@@ -136,6 +136,25 @@ public sealed record TufKey
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// The key ID securesystemslib computed before 0.26: over the key with <c>keyid_hash_algorithms</c>
+    /// ["sha256","sha512"] added, even where the metadata omits that field. Repositories made by python-tuf then
+    /// (including long-lived roots) carry these IDs, so both forms are accepted; either is a hash of the key.
+    /// </summary>
+    private static string? LegacyKeyId(Dictionary<string, object?> obj)
+    {
+        if (obj.ContainsKey("keyid_hash_algorithms"))
+        {
+            return null;
+        }
+
+        var legacy = new Dictionary<string, object?>(obj, StringComparer.Ordinal)
+        {
+            ["keyid_hash_algorithms"] = new List<object?> { "sha256", "sha512" },
+        };
+        return Sha256Digest.Compute(TufJson.Canonicalize(legacy)).ToHex();
     }
 
     private static bool VerifyPssMaxSalt(RSA rsa, byte[] data, byte[] signature)

@@ -295,7 +295,7 @@ public sealed class BundleReader
             Directory.Delete(_incoming);
             using (var marker = new FileStream(Path.Combine(quarantine, CompleteMarker), FileMode.CreateNew, FileAccess.Write))
             {
-                marker.Flush(flushToDisk: true);
+                marker.Flush(flushToDisk: options.FlushToDisk);
             }
 
             progress?.Report(_position);
@@ -419,7 +419,7 @@ public sealed class BundleReader
 
                     pendingWrite?.GetAwaiter().GetResult();
                     pendingWrite = null;
-                    file.Flush(flushToDisk: true);
+                    file.Flush(flushToDisk: options.FlushToDisk);
                 }
                 finally
                 {

@@ -30,6 +30,9 @@ public sealed record BundleReaderOptions
     /// </summary>
     public string MetadataFolder { get; init; } = "metadata/";
 
+    /// <summary>Whether targets and the completion marker are flushed to disk (off only in tests that import thousands of times).</summary>
+    internal bool FlushToDisk { get; init; } = true;
+
     /// <summary>The default bounds.</summary>
     public static BundleReaderOptions Default { get; } = new();
 }

@@ -128,4 +128,106 @@ public sealed class InteropVectorTests
         var e = Assert.Throws<AirlockRejectedException>(() => TrustedState.FromRoot(Encoding.UTF8.GetBytes(tampered)));
         Assert.Equal(AirlockRejection.BadSignature, e.Reason);
     }
+
+    /// <summary>Sigstore staging root 5 (github.com/sigstore/root-signing-staging): ECDSA P-256, DER signatures, two root keys.</summary>
+    private const string SigstoreStagingRoot5 = """
+{
+ "signatures": [
+  {
+   "keyid": "c8e09a68b5821b75462ae0df52151c81deb7f1838246dc1da8c34cc91ec12bda",
+   "sig": "30440220658cdfd99f8920fabe6f7b3a8a25711d5bd2865f956562c74b4a964440bca1dc022029d3794d5db60e786197b4101266b06bc6d89eba839a406af95666494f4a2be7"
+  },
+  {
+   "keyid": "762cb22caca65de5e9b7b6baecb84ca989d337280ce6914b6440aea95769ad93",
+   "sig": "304402203c1478ea95e759b41ff1e73a6a747121f76e553bb6d5588d83411fb4d31f1106022011e1b887c2acb076ea0a351d3e6d2116b94e4a7b05eb4c3ca72d3b2cb3aa6ee5"
+  }
+ ],
+ "signed": {
+  "_type": "root",
+  "consistent_snapshot": true,
+  "expires": "2034-01-19T13:29:13Z",
+  "keys": {
+   "5416a7a35ef827abc651e200ac11f3d23e9db74ef890b1fedb69fb2a152ebac5": {
+    "keytype": "ecdsa",
+    "keyval": {
+     "public": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAExxmEtmhF5U+i+v/6he4BcSLzCgMx\n/0qSrvDg6bUWwUrkSKS2vDpcJrhGy5fmmhRrGawjPp1ALpC3y1kqFTpXDg==\n-----END PUBLIC KEY-----\n"
+    },
+    "scheme": "ecdsa-sha2-nistp256",
+    "x-tuf-on-ci-online-uri": "gcpkms:projects/projectsigstore-staging/locations/global/keyRings/tuf-keyring/cryptoKeys/tuf-key/cryptoKeyVersions/2"
+   },
+   "762cb22caca65de5e9b7b6baecb84ca989d337280ce6914b6440aea95769ad93": {
+    "keytype": "ecdsa",
+    "keyval": {
+     "public": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEohqIdE+yTl4OxpX8ZxNUPrg3SL9H\nBDnhZuceKkxy2oMhUOxhWweZeG3bfM1T4ZLnJimC6CAYVU5+F5jZCoftRw==\n-----END PUBLIC KEY-----\n"
+    },
+    "scheme": "ecdsa-sha2-nistp256",
+    "x-tuf-on-ci-keyowner": "@jku"
+   },
+   "c8e09a68b5821b75462ae0df52151c81deb7f1838246dc1da8c34cc91ec12bda": {
+    "keyid_hash_algorithms": [
+     "sha256",
+     "sha512"
+    ],
+    "keytype": "ecdsa-sha2-nistp256",
+    "keyval": {
+     "public": "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEL3vL/VeaH6nBbo4rekyO4cc/QthS\n+nlyJXCXSnyIMAtLmVTa8Pf0qG6YIVaR0TmLkyk9YoSVsZakxuMTuaEwrg==\n-----END PUBLIC KEY-----\n"
+    },
+    "scheme": "ecdsa-sha2-nistp256",
+    "x-tuf-on-ci-keyowner": "@-repo-import"
+   }
+  },
+  "roles": {
+   "root": {
+    "keyids": [
+     "c8e09a68b5821b75462ae0df52151c81deb7f1838246dc1da8c34cc91ec12bda",
+     "762cb22caca65de5e9b7b6baecb84ca989d337280ce6914b6440aea95769ad93"
+    ],
+    "threshold": 1
+   },
+   "snapshot": {
+    "keyids": [
+     "5416a7a35ef827abc651e200ac11f3d23e9db74ef890b1fedb69fb2a152ebac5"
+    ],
+    "threshold": 1,
+    "x-tuf-on-ci-expiry-period": 3650,
+    "x-tuf-on-ci-signing-period": 365
+   },
+   "targets": {
+    "keyids": [
+     "762cb22caca65de5e9b7b6baecb84ca989d337280ce6914b6440aea95769ad93"
+    ],
+    "threshold": 1
+   },
+   "timestamp": {
+    "keyids": [
+     "5416a7a35ef827abc651e200ac11f3d23e9db74ef890b1fedb69fb2a152ebac5"
+    ],
+    "threshold": 1,
+    "x-tuf-on-ci-expiry-period": 14,
+    "x-tuf-on-ci-signing-period": 7
+   }
+  },
+  "spec_version": "1.0",
+  "version": 5,
+  "x-tuf-on-ci-expiry-period": 3650,
+  "x-tuf-on-ci-signing-period": 365
+ }
+}
+""";
+
+    [Fact]
+    public void SigstoreStagingRoot_EcdsaSignaturesByBothRootKeysVerify_WhenKeyIdsAreNotRequiredToBeHashes()
+    {
+        // Its online key's ID is neither hash form (the key object was edited after the ID was assigned), as
+        // python-tuf tolerates: interoperating with such repositories (tuf-client) needs the check off.
+        var bytes = Encoding.UTF8.GetBytes(SigstoreStagingRoot5);
+        var strict = Assert.Throws<AirlockRejectedException>(() => TrustedState.FromRoot(bytes));
+        Assert.Equal(AirlockRejection.Malformed, strict.Reason);
+
+        var state = TrustedState.FromRoot(bytes, new TufUpdaterOptions { RequireKeyIdMatchesKey = false });
+        var count = TufSignatureVerifier.CountValid(state.Root, state.Root.Keys, state.Root.Roles["root"]);
+
+        Assert.Equal(2, count.Valid);
+        Assert.False(count.AuthorisedSignatureFailed);
+    }
 }

@@ -81,6 +81,24 @@ public sealed class BundleReaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData(TarEntryFormat.Pax)]
+    [InlineData(TarEntryFormat.Gnu)]
+    public void Read_RejectsTraversalHiddenInPaxPathOrGnuLongName(TarEntryFormat format)
+    {
+        // Longer than the 100-byte name field, so the real name travels in a pax record or a GNU 'L' entry.
+        var name = "models/" + new string('x', 120) + "/../../../../etc/cron.d/evil";
+        var archive = new BundleTestArchive(format).Target(name, 10);
+        AssertRejected(BundleRejection.PathTraversal, archive.ToArray(), archive.Expected);
+    }
+
+    [Fact]
+    public void Read_RejectsSymlinkWithTraversingTarget_AsLink()
+    {
+        var archive = new BundleTestArchive().Entry(TarEntryType.SymbolicLink, "models/weights.bin", e => e.LinkName = "../../../../etc/passwd");
+        AssertRejected(BundleRejection.Link, archive.ToArray(), new Dictionary<string, ExpectedEntry>());
+    }
+
+    [Theory]
     [InlineData("/etc/passwd")]
     [InlineData("C:/Windows/evil.dll")]
     public void Read_RejectsAbsolutePath(string name)

@@ -45,6 +45,8 @@ public sealed class BundleReaderTests : IDisposable
 
         Assert.Equal(bytes.Length, contents.ArchiveBytes);
         Assert.NotEmpty(reported);
+        Assert.Equal(bytes.Length, reported[^1]);
+        Assert.Equal(reported.Order().ToList(), reported);
         Assert.False(Directory.Exists(Path.Combine(contents.QuarantineDirectory, ".incoming")));
     }
 
@@ -144,6 +146,18 @@ public sealed class BundleReaderTests : IDisposable
                 }
             });
         AssertRejected(BundleRejection.DeviceFile, archive.ToArray(), archive.Expected);
+    }
+
+    [Fact]
+    public void Read_Cancelled_RemovesQuarantine()
+    {
+        var archive = new BundleTestArchive().Target("models/a.bin", 10);
+        var path = WriteBundle(archive.ToArray());
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => new BundleReader().Read(path, archive.Expected, DataDirectory, cancellationToken: cancelled.Token));
+        AssertQuarantineEmpty();
     }
 
     [Fact]

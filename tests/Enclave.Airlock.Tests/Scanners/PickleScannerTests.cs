@@ -92,6 +92,26 @@ public sealed class PickleScannerTests : IDisposable
         Assert.False(result.IsClean);
     }
 
+    [Theory]
+    [InlineData("os", "system", true)]
+    [InlineData("posix", "system", true)]
+    [InlineData("nt", "system", true)]
+    [InlineData("subprocess", "check_output", true)]
+    [InlineData("builtins", "exec", true)]
+    [InlineData("__builtin__", "eval", true)]
+    [InlineData("builtins", "getattr", true)]
+    [InlineData("runpy", "run_path", true)]
+    [InlineData("operator", "attrgetter", true)]
+    [InlineData("torch.hub", "load", true)]
+    [InlineData("collections", "OrderedDict", false)]
+    [InlineData("torch._utils", "_rebuild_tensor_v2", false)]
+    [InlineData("builtins", "set", false)]
+    [InlineData("osx_helpers", "anything", false)]
+    public void IsDangerous_MatchesTheDenyTable(string module, string name, bool dangerous)
+    {
+        Assert.Equal(dangerous, PickleScanner.IsDangerous(module, name));
+    }
+
     [Fact]
     public void Scan_PassesBenignPickle()
     {

@@ -263,8 +263,8 @@ public sealed class OnnxScanner : IContentScanner
             (Kind.Node, 5) => Kind.Attribute,
             (Kind.Attribute, 5) => Kind.Tensor,
             (Kind.Attribute, 6) => Kind.Graph,
-            (Kind.Attribute, 10) => Kind.Graph,
-            (Kind.Attribute, 11) => Kind.Tensor,
+            (Kind.Attribute, 10) => Kind.Tensor, // tensors
+            (Kind.Attribute, 11) => Kind.Graph, // graphs
             (Kind.Attribute, 22) => Kind.SparseTensor,
             (Kind.Attribute, 23) => Kind.SparseTensor,
             (Kind.Tensor, 13) => Kind.StringEntry,

@@ -39,6 +39,17 @@ public sealed class OnnxScannerTests : IDisposable
         Assert.False(_scanner.Scan(_files.Write("m/model.onnx", model)).IsClean);
     }
 
+    [Theory]
+    [InlineData(5)] // AttributeProto.t
+    [InlineData(10)] // AttributeProto.tensors
+    public void Scan_FindsExternalDataInAttributeTensors(int field)
+    {
+        var attribute = Concat(Str(1, "value"), Message(field, Tensor("/etc/shadow")));
+        var node = Concat(Str(4, "Constant"), Message(5, attribute));
+        var model = Concat(Varint(1, 8), Message(8, Opset("")), Message(7, Message(1, node)));
+        Assert.Contains(_scanner.Scan(_files.Write("m/model.onnx", model)).Findings, f => f.Contains("/etc/shadow", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Scan_RejectsCustomOpDomainInOpsetImport()
     {

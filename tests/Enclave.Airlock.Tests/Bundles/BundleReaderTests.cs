@@ -294,6 +294,37 @@ public sealed class BundleReaderTests : IDisposable
         AssertRejected(BundleRejection.Malformed, archive.ToArray(), expected);
     }
 
+    [Theory]
+    [InlineData('x', "path=models/a.bin", "path=models/b.bin", BundleRejection.Malformed)]
+    [InlineData('x', "size=5", "size=0", BundleRejection.Malformed)]
+    [InlineData('x', "GNU.sparse.map=0,10", "comment=x", BundleRejection.Malformed)]
+    [InlineData('g', "path=models/a.bin", "comment=x", BundleRejection.Malformed)]
+    [InlineData('x', "path=models/a.bin\0.sh", "comment=x", BundleRejection.PathTraversal)]
+    public void Read_RejectsHostilePaxRecords(char type, string first, string second, BundleRejection reason)
+    {
+        var records = PaxRecord(first.Replace("\\0", "\0", StringComparison.Ordinal)) + PaxRecord(second);
+        var pax = Encoding.UTF8.GetBytes(records);
+        var header = BundleTestArchive.UstarHeader(Encoding.ASCII.GetBytes("PaxHeaders/a"), type, pax.Length);
+        var padded = new byte[(pax.Length + 511) / 512 * 512];
+        pax.CopyTo(padded, 0);
+        var file = BundleTestArchive.UstarHeader(Encoding.ASCII.GetBytes("models/a.bin"), '0', 0);
+        var archive = new BundleTestArchive().Raw(header).Raw(padded).Raw(file);
+        var expected = new Dictionary<string, ExpectedEntry> { ["models/a.bin"] = BundleTestArchive.ExpectedFor([]) };
+        AssertRejected(reason, archive.ToArray(), expected);
+    }
+
+    private static string PaxRecord(string keyValue)
+    {
+        var body = " " + keyValue + "\n";
+        var length = body.Length + 1;
+        while ((length.ToString(System.Globalization.CultureInfo.InvariantCulture) + body).Length != length)
+        {
+            length++;
+        }
+
+        return length.ToString(System.Globalization.CultureInfo.InvariantCulture) + body;
+    }
+
     [Fact]
     public void Read_RejectsMetadataLargerThanTheBound()
     {

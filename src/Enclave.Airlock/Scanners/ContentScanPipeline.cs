@@ -25,13 +25,28 @@ public sealed class ContentScanPipeline
             foreach (var scanner in _scanners)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (scanner.Applies(path))
+                try
                 {
-                    results.Add(scanner.Scan(path, cancellationToken));
+                    if (scanner.Applies(path))
+                    {
+                        results.Add(scanner.Scan(path, cancellationToken));
+                    }
+                }
+                catch (IOException e)
+                {
+                    results.Add(Unreadable(scanner, path, e));
+                }
+                catch (UnauthorizedAccessException e)
+                {
+                    results.Add(Unreadable(scanner, path, e));
                 }
             }
         }
 
         return results;
     }
+
+    // Fail closed: a file a scanner cannot read is a file it has not cleared.
+    private static ScanResult Unreadable(IContentScanner scanner, string path, Exception e) =>
+        ScanResult.Of(scanner.Name, path, [$"{path}: could not be read by the {scanner.Name} scanner ({e.GetType().Name}: {e.Message}); refused"]);
 }

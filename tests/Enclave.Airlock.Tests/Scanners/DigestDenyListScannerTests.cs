@@ -30,6 +30,19 @@ public sealed class DigestDenyListScannerTests : IDisposable
     }
 
     [Fact]
+    public void Pipeline_FailsClosed_OnAFileItCannotRead()
+    {
+        var notAFile = Path.Combine(_files.Root, "weights.pkl");
+        Directory.CreateDirectory(notAFile);
+        var pipeline = ContentScanPipeline.CreateDefault(new DigestDenyListScanner([]));
+
+        var results = pipeline.Scan([notAFile]);
+
+        Assert.NotEmpty(results);
+        Assert.All(results, r => Assert.False(r.IsClean));
+    }
+
+    [Fact]
     public void Pipeline_RunsEveryApplicableScanner_AndCollectsFindings()
     {
         var evil = _files.Write("m/model.pkl", "cos\nsystem\n(S'id'\ntR."u8.ToArray());

@@ -1,0 +1,62 @@
+using Enclave.Inference.Upstream;
+using Enclave.Ledger;
+using Enclave.Server.Auth;
+using Enclave.Server.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Enclave.Bench.Gateway;
+
+/// <summary>
+/// The enclave server as <c>enclave serve</c> runs it, in front of the stub: a fresh ledger (default options, so every
+/// commit signs a checkpoint, unless a checkpoint interval is given for an A/B run) and key store in a scratch data
+/// directory, one admin key, one upstream backend serving <see cref="BenchSettings.Model"/> through the
+/// <see cref="UpstreamRouter"/>. Auth and durable audit are on; nothing is switched off for the benchmark.
+/// </summary>
+internal static class GatewayHost
+{
+    public static async Task<int> RunAsync(int port, Uri upstream, string dataDirectory, TimeSpan checkpointInterval)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        SqliteLedger.Initialize(dataDirectory, BenchSettings.Origin, postQuantum: false, TimeProvider.System);
+        await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = dataDirectory, Purpose = "gateway benchmark", CheckpointInterval = checkpointInterval }, TimeProvider.System);
+        var key = new ApiKeyStore(dataDirectory, TimeProvider.System).Create("bench", "admin").Key;
+        using var router = new UpstreamRouter(new UpstreamOptions
+        {
+            Backends =
+            [
+                new UpstreamBackendOptions
+                {
+                    Name = "stub",
+                    BaseUrl = new Uri(upstream, "v1").ToString(),
+                    Models = [BenchSettings.Model],
+                    Labels = new UpstreamLabels { Classification = "UNCLASSIFIED", Jurisdiction = "local" },
+                },
+            ],
+        }, TimeProvider.System);
+        router.StartHealthChecks(); // as `enclave serve` does: every 15 s, off the request path
+        var catalog = new ModelCatalog(
+        [
+            new ModelRoute
+            {
+                Id = BenchSettings.Model,
+                Kind = "chat",
+                BackendName = "upstream",
+                SelectBackend = () => router.For(new UpstreamCall(_ => true)),
+            },
+        ]);
+        var settings = new ServerSettings { DataDirectory = dataDirectory, Urls = [$"http://127.0.0.1:{port}"] };
+        await using var app = EnclaveServer.Build(settings, ledger, catalog, TimeProvider.System, logging =>
+        {
+            logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+            logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        });
+        await app.StartAsync().ConfigureAwait(false);
+        await ChildControl.ServeUntilStdinClosesAsync(
+            new ChildReady { Url = app.Urls.First(), ApiKey = key, DataDirectory = dataDirectory },
+            () => ChildStats.Take(ledger.Size)).ConfigureAwait(false);
+        await app.StopAsync().ConfigureAwait(false);
+        return 0;
+    }
+}

@@ -26,4 +26,10 @@ public enum ExitCode
 
     /// <summary>Storage failed while writing; what was not acknowledged was not written.</summary>
     StorageFailed = 7,
+
+    /// <summary>The server refused the credentials or the role does not allow the action.</summary>
+    Denied = 8,
+
+    /// <summary>The enclave server could not be reached or is not ready.</summary>
+    Unavailable = 9,
 }

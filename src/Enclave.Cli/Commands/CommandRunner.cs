@@ -23,6 +23,10 @@ internal static class CommandRunner
         {
             return (int)await body().ConfigureAwait(false);
         }
+        catch (Admin.AdminApiException ex)
+        {
+            (code, message) = (ex.ExitCode, ex.Message);
+        }
         catch (LedgerVerificationException ex)
         {
             (code, message) = (ExitCode.VerificationFailed, $"verification failed ({ex.Failure}): {ex.Message}");

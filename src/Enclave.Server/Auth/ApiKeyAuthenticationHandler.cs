@@ -17,7 +17,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
-    public const string KeyIdClaim = "enclave:key_id";
+    public const string KeyIdClaim = Enclave.Policy.Identity.EnclaveClaims.KeyId;
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {

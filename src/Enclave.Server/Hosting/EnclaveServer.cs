@@ -1,5 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Enclave.Ledger;
+using Enclave.Policy.Identity;
+using Enclave.Server.Admin;
 using Enclave.Server.Audit;
 using Enclave.Server.Auth;
 using Enclave.Server.OpenAi;
@@ -63,6 +65,7 @@ public static class EnclaveServer
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(ledger);
         builder.Services.AddSingleton<ILedger>(ledger);
         builder.Services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
         builder.Services.TryAddSingleton<RequestAuditor>();
@@ -99,11 +102,8 @@ public static class EnclaveServer
         app.MapGet("/readyz", (ILedger log) => Results.Json(new { status = "ready", ledgerSize = log.Size }));
         app.MapOpenAi();
         // Metrics name models and counts: scraping needs an admin or auditor key (Prometheus: authorization.credentials).
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(p => p.RequireRole("admin", "auditor"));
-        var admin = app.MapGroup("/admin/v1").RequireAuthorization(p => p.RequireRole("admin"));
-        admin.MapGet("/ledger/checkpoint", () => ledger.LatestCheckpoint() is { } cp
-            ? Results.Text(cp.Note, "text/plain; charset=utf-8")
-            : Results.Problem(title: "No checkpoint yet", statusCode: StatusCodes.Status404NotFound));
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Auditor));
+        app.MapAdminApi();
         return app;
     }
 }

@@ -1,0 +1,33 @@
+using Enclave.Ledger;
+using Enclave.Policy.Identity;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Enclave.Server.Admin;
+
+/// <summary>
+/// The admin API under <c>/admin/v1</c>: every endpoint needs an authenticated principal and names the roles it
+/// accepts; errors are RFC 9457 problem details. Each area (ledger, users and keys, airlock, policy) maps its
+/// endpoints in its own file through a <c>Map...(RouteGroupBuilder)</c> method called from here.
+/// </summary>
+public static class AdminApi
+{
+    public const string Prefix = "/admin/v1";
+
+    public static RouteGroupBuilder MapAdminApi(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var admin = app.MapGroup(Prefix).RequireAuthorization();
+        MapLedger(admin);
+        return admin;
+    }
+
+    private static void MapLedger(RouteGroupBuilder admin)
+    {
+        admin.MapGet("/ledger/checkpoint", (SqliteLedger ledger) => ledger.LatestCheckpoint() is { } cp
+                ? Results.Text(cp.Note, "text/plain; charset=utf-8")
+                : Results.Problem(title: "No checkpoint yet", statusCode: StatusCodes.Status404NotFound))
+            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Auditor));
+    }
+}

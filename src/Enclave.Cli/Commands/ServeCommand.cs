@@ -48,6 +48,7 @@ internal static class ServeCommand
     {
         var configuration = EnclaveConfiguration.Load(configPath);
         var upstream = EnclaveConfiguration.Upstream(configuration);
+        settings = settings with { Retention = EnclaveConfiguration.Retention(configuration) };
         var problems = settings.Validate();
         if (problems.Count > 0)
         {

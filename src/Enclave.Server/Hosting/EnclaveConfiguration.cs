@@ -26,6 +26,13 @@ public static class EnclaveConfiguration
         return builder.AddEnvironmentVariables("ENCLAVE__").Build();
     }
 
+    /// <summary>The <c>Retention</c> section (content retention; off unless configured).</summary>
+    public static Retention.RetentionOptions Retention(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetSection("Retention").Get<Retention.RetentionOptions>() ?? new Retention.RetentionOptions();
+    }
+
     /// <summary>The upstream settings, validated (all problems at once).</summary>
     public static UpstreamOptions Upstream(IConfiguration configuration)
     {

@@ -5,6 +5,7 @@ using Enclave.Server.Admin;
 using Enclave.Server.Audit;
 using Enclave.Server.Auth;
 using Enclave.Server.OpenAi;
+using Enclave.Server.Retention;
 using Enclave.Server.Telemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -69,6 +70,12 @@ public static class EnclaveServer
         builder.Services.AddSingleton<ILedger>(ledger);
         builder.Services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
         builder.Services.TryAddSingleton<RequestAuditor>();
+        if (settings.Retention.Enabled)
+        {
+            builder.Services.AddSingleton(_ => new ContentRetentionStore(settings.DataDirectory, RetentionKey.Load(settings.Retention.KeyFile!), TimeSpan.FromDays(settings.Retention.Days), clock));
+            builder.Services.AddHostedService<RetentionPurgeService>();
+        }
+
         builder.Services.TryAddSingleton<RequestHandler>();
         // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();

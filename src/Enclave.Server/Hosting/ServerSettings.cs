@@ -25,6 +25,9 @@ public sealed record ServerSettings
     /// <summary>An OpenTelemetry collector inside the enclave to send traces and metrics to (OTLP); none by default.</summary>
     public Uri? OtlpEndpoint { get; init; }
 
+    /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
+    public Retention.RetentionOptions Retention { get; init; } = new();
+
     /// <summary>Every problem with these settings (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -63,6 +66,7 @@ public sealed record ServerSettings
             problems.Add("MaxRequestBytes must be between 1 KiB and 256 MiB");
         }
 
+        problems.AddRange(Retention.Validate());
         return problems;
     }
 

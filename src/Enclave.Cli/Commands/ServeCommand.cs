@@ -19,10 +19,11 @@ internal static class ServeCommand
         var certificate = new Option<string>("--certificate") { Description = "PEM certificate for https URLs." };
         var certificateKey = new Option<string>("--certificate-key") { Description = "PEM private key for --certificate." };
         var insecure = new Option<bool>("--allow-insecure-http") { Description = "Allow plain HTTP on non-loopback addresses (unencrypted API keys and prompts)." };
+        var checkpointInterval = new Option<double>("--checkpoint-interval") { Description = "Seconds between signed ledger checkpoints while entries arrive (0: sign in every commit). Entries are durable either way.", DefaultValueFactory = _ => 1.0 };
         var config = new Option<string>("--config") { Description = "JSON configuration (Upstream backends, Models); ENCLAVE__ environment variables override it." };
         var command = new Command("serve", "Serve the OpenAI-compatible API (/v1), the admin API (/admin/v1) and /healthz, /readyz.")
         {
-            data, urls, certificate, certificateKey, insecure, config,
+            data, urls, certificate, certificateKey, insecure, checkpointInterval, config,
         };
         command.SetAction((result, ct) => CommandRunner.RunAsync(context, false, async () =>
         {
@@ -33,6 +34,9 @@ internal static class ServeCommand
                 CertificatePath = result.GetValue(certificate),
                 CertificateKeyPath = result.GetValue(certificateKey),
                 AllowInsecureHttp = result.GetValue(insecure),
+                CheckpointInterval = result.GetValue(checkpointInterval) is var seconds && double.IsFinite(seconds) && seconds is >= 0 and <= 3600
+                    ? TimeSpan.FromSeconds(seconds)
+                    : throw new ArgumentException("--checkpoint-interval must be between 0 and 3600 seconds"),
             };
             await RunAsync(context, settings, result.GetValue(config), onReady: null, ct).ConfigureAwait(false);
             return ExitCode.Success;
@@ -55,7 +59,7 @@ internal static class ServeCommand
             throw new ArgumentException("cannot serve:\n- " + string.Join("\n- ", problems));
         }
 
-        await using var ledger = OpenOrInitialize(context, settings.DataDirectory);
+        await using var ledger = OpenOrInitialize(context, settings.DataDirectory, settings.CheckpointInterval);
         var keys = new ApiKeyStore(settings.DataDirectory, context.Clock);
         if (keys.CountActive() == 0)
         {
@@ -106,9 +110,9 @@ internal static class ServeCommand
         }
     }
 
-    private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory)
+    private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)
     {
-        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave serve" };
+        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave serve", CheckpointInterval = checkpointInterval };
         try
         {
             return SqliteLedger.Open(options, context.Clock);

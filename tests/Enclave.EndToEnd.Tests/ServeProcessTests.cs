@@ -86,6 +86,13 @@ public sealed class ServeProcessTests : IAsyncLifetime
 
             var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value.Select(m => m.Id).ToList();
             Assert.Contains(chatModel, models);
+
+            // The ledger's first entry after start names every served model with its digest and origin.
+            using var reader = Enclave.Ledger.LedgerReader.Open(Path.Combine(_root, "up-data"));
+            var started = JsonNode.Parse(reader.ReadEntry(0))!;
+            Assert.Equal("server.started", started["type"]!.GetValue<string>());
+            var served = started["details"]!["models"]!.AsArray();
+            Assert.Contains(served, m => m!["id"]!.GetValue<string>() == chatModel && m["source"]!.GetValue<string>() == "demo:forged" && m["digest"]!.GetValue<string>().StartsWith("sha256:", StringComparison.Ordinal));
         }
         finally
         {

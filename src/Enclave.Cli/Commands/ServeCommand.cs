@@ -1,4 +1,7 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
@@ -71,7 +74,8 @@ internal static class ServeCommand
         var local = new List<LoadedLocalModel>();
         try
         {
-            foreach (var record in new LocalModelRegistry(settings.DataDirectory, context.Clock).List())
+            var records = new LocalModelRegistry(settings.DataDirectory, context.Clock).List();
+            foreach (var record in records)
             {
                 local.Add(LocalModelRegistry.Load(record, context.Clock));
             }
@@ -85,6 +89,7 @@ internal static class ServeCommand
             }
 
             var catalog = new ModelCatalog(routes);
+            await RecordStartAsync(ledger, context.Clock, settings, records, upstream).ConfigureAwait(false);
             await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock);
             await app.StartAsync(ct).ConfigureAwait(false);
             if (onReady is not null)
@@ -108,6 +113,29 @@ internal static class ServeCommand
                 model.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// One <c>server.started</c> entry naming every model the server will answer for, with its digest and where it
+    /// came from (<c>dev:folder</c> marks a folder registered past the airlock), and every upstream backend.
+    /// </summary>
+    private static async Task RecordStartAsync(SqliteLedger ledger, TimeProvider clock, ServerSettings settings, IReadOnlyList<LocalModelRecord> records, UpstreamOptions upstream)
+    {
+        var details = new JsonObject
+        {
+            ["urls"] = new JsonArray([.. settings.Urls.Select(u => JsonValue.Create(u))]),
+            ["models"] = new JsonArray([.. records.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["kind"] = r.Kind, ["digest"] = r.Digest, ["source"] = r.Source })]),
+            ["upstreamBackends"] = new JsonArray([.. upstream.Backends.Select(b => (JsonNode)new JsonObject { ["name"] = b.Name, ["baseUrl"] = b.BaseUrl, ["models"] = new JsonArray([.. b.Models.Select(m => JsonValue.Create(m))]) })]),
+            ["retention"] = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
+        };
+        await ledger.AppendAsync(new AuditEvent
+        {
+            Type = "server.started",
+            Time = clock.GetUtcNow(),
+            Actor = "system",
+            Subject = "server",
+            Details = JsonSerializer.SerializeToElement(details),
+        }).ConfigureAwait(false);
     }
 
     private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)

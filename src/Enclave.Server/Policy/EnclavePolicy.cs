@@ -282,7 +282,8 @@ public sealed class EnclavePolicy
     /// <c>policy explain</c>: the decision for a principal's clearance, a model and a request label (default when
     /// null), optionally on one backend only, without a request body (so without egress findings).
     /// </summary>
-    /// <exception cref="ArgumentException">A marking is invalid, or the model or backend is unknown; the message says which.</exception>
+    /// <exception cref="ArgumentException">The request label is not a valid marking.</exception>
+    /// <exception cref="KeyNotFoundException">The model, or the backend for that model, is unknown; the message says which.</exception>
     public PolicyOutcome Explain(string? clearanceMarking, string model, string? requestLabel, string? backend)
     {
         ArgumentNullException.ThrowIfNull(model);

@@ -43,7 +43,8 @@ internal static class GatewayHost
                 Id = BenchSettings.Model,
                 Kind = "chat",
                 BackendName = "upstream",
-                SelectBackend = () => router.For(new UpstreamCall(_ => true)),
+                Backends = [new RouteBackend("stub", "UNCLASSIFIED", "local", LeavesEnclave: false)],
+                SelectBackend = selection => router.For(new UpstreamCall(b => selection.IsAllowed(b.Name), (b, body) => selection.BodyFor(b.Name, body))),
             },
         ]);
         var settings = new ServerSettings { DataDirectory = dataDirectory, Urls = [$"http://127.0.0.1:{port}"] };

@@ -14,6 +14,7 @@ public static class EnclaveCli
         root.Subcommands.Add(ModelsCommands.Create(context));
         root.Subcommands.Add(LedgerCommands.Create(context));
         root.Subcommands.Add(RetentionCommands.Create(context));
+        root.Subcommands.Add(PolicyCommands.Create(context));
         return root;
     }
 

@@ -60,7 +60,8 @@ public sealed class EnclaveFixture : IAsyncLifetime
             Id = id,
             Kind = kind,
             BackendName = "upstream",
-            SelectBackend = () => _router.For(new UpstreamCall(_ => true)),
+            Backends = [new RouteBackend(id switch { "overloaded" => "stub-overloaded", "broken" => "stub-broken", _ => "stub-vllm" }, "UNCLASSIFIED", "local", LeavesEnclave: false)],
+            SelectBackend = selection => _router.For(new UpstreamCall(b => selection.IsAllowed(b.Name), (b, body) => selection.BodyFor(b.Name, body))),
             Digest = id == "echo-chat" ? "sha256:" + new string('a', 64) : null,
         };
         var catalog = new ModelCatalog([.. models.Select(m => Route(m, m == "echo-embed" ? "embedding" : "chat"))]);

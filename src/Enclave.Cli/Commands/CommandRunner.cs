@@ -47,6 +47,10 @@ internal static class CommandRunner
         {
             (code, message) = (ExitCode.InvalidInput, ex.Message);
         }
+        catch (Enclave.Server.Policy.PolicyConfigurationException ex)
+        {
+            (code, message) = (ExitCode.InvalidInput, ex.Message);
+        }
         catch (FileNotFoundException ex)
         {
             (code, message) = (ExitCode.NotFound, ex.Message);

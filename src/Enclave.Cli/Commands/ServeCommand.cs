@@ -23,7 +23,7 @@ internal static class ServeCommand
         var certificateKey = new Option<string>("--certificate-key") { Description = "PEM private key for --certificate." };
         var insecure = new Option<bool>("--allow-insecure-http") { Description = "Allow plain HTTP on non-loopback addresses (unencrypted API keys and prompts)." };
         var checkpointInterval = new Option<double>("--checkpoint-interval") { Description = "Seconds between signed ledger checkpoints while entries arrive (0: sign in every commit). Entries are durable either way.", DefaultValueFactory = _ => 1.0 };
-        var config = new Option<string>("--config") { Description = "JSON configuration (Upstream backends, Models); ENCLAVE__ environment variables override it." };
+        var config = new Option<string>("--config") { Description = "JSON configuration (Upstream backends, Models, Policy, Quotas); ENCLAVE__ environment variables override it." };
         var command = new Command("serve", "Serve the OpenAI-compatible API (/v1), the admin API (/admin/v1) and /healthz, /readyz.")
         {
             data, urls, certificate, certificateKey, insecure, checkpointInterval, config,
@@ -90,7 +90,7 @@ internal static class ServeCommand
 
             var catalog = new ModelCatalog(routes);
             await RecordStartAsync(ledger, context.Clock, settings, records, upstream).ConfigureAwait(false);
-            await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock);
+            await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock, configuration: configuration);
             await app.StartAsync(ct).ConfigureAwait(false);
             if (onReady is not null)
             {

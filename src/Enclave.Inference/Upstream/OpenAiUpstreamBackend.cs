@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -165,20 +167,52 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         }
     }
 
-    /// <summary>The handler every backend uses: no proxy from the environment, no redirects, no cookies, bounded headers.</summary>
-    internal static SocketsHttpHandler CreateHandler(UpstreamBackendOptions options) => new()
+    /// <summary>
+    /// The handler every backend uses: no proxy from the environment, no redirects, no cookies, bounded headers; with
+    /// <see cref="UpstreamBackendOptions.CaCertificatePath"/>, certificates must chain to those CAs (host name still checked).
+    /// </summary>
+    internal static SocketsHttpHandler CreateHandler(UpstreamBackendOptions options)
     {
-        UseProxy = false,
-        Proxy = null,
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-        MaxResponseHeadersLength = 64,
-        MaxResponseDrainSize = 64 * 1024,
-    };
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            Proxy = null,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            ConnectTimeout = options.Timeout < TimeSpan.FromSeconds(10) ? options.Timeout : TimeSpan.FromSeconds(10),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            MaxResponseHeadersLength = 64,
+            MaxResponseDrainSize = 64 * 1024,
+        };
+        if (options.CaCertificatePath is { } caPath)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(caPath);
+            if (roots.Count == 0)
+            {
+                throw new UpstreamConfigurationException([$"upstream backend '{options.Name}': CaCertificatePath '{caPath}' holds no PEM certificate"]);
+            }
+
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+                {
+                    return false; // no certificate, or a name mismatch: never accepted
+                }
+
+                using var leaf = new X509Certificate2(certificate);
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(leaf);
+            };
+        }
+
+        return handler;
+    }
 
     private async Task<BackendResponse> PostAsync(Uri uri, JsonObject request, StreamField stream, CancellationToken cancellationToken)
     {

@@ -23,6 +23,13 @@ public sealed record UpstreamBackendOptions
     /// </summary>
     public string? ApiKeyReference { get; init; }
 
+    /// <summary>
+    /// A PEM file of CA certificates to trust for this backend's https certificate (a private CA, or the TLS proxy a
+    /// disconnected network routes approved cloud traffic through). Null: the system's trust store. The host name is
+    /// checked either way.
+    /// </summary>
+    public string? CaCertificatePath { get; init; }
+
     /// <summary>The model names this backend serves (its own names, as in its <c>/v1/models</c>).</summary>
     public IReadOnlyList<string> Models { get; init; } = [];
 
@@ -117,6 +124,11 @@ public sealed record UpstreamBackendOptions
             {
                 problems.Add($"{where}: Labels.Jurisdiction is required (where the backend runs)");
             }
+        }
+
+        if (CaCertificatePath is not null && !File.Exists(CaCertificatePath))
+        {
+            problems.Add($"{where}: CaCertificatePath '{CaCertificatePath}' does not exist");
         }
 
         CheckRange(where, problems, nameof(Timeout), Timeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace Enclave.Inference.Upstream;
 
 /// <summary>
@@ -13,19 +15,30 @@ public sealed class UpstreamCall
     /// Whether the request may reach a backend. Evaluated once per backend per request; neither the first choice nor any
     /// retry or failover ever goes to a backend it refuses.
     /// </param>
-    public UpstreamCall(Func<UpstreamBackendOptions, bool> isAllowed)
+    /// <param name="prepareBody">
+    /// The body to send to an allowed backend, given the caller's body: for a backend that leaves the enclave, the
+    /// egress guard's redacted copy. Null sends the caller's body unchanged. Called once per attempt.
+    /// </param>
+    public UpstreamCall(Func<UpstreamBackendOptions, bool> isAllowed, Func<UpstreamBackendOptions, JsonObject, JsonObject>? prepareBody = null)
     {
         ArgumentNullException.ThrowIfNull(isAllowed);
         IsAllowed = isAllowed;
+        PrepareBody = prepareBody;
     }
 
     public Func<UpstreamBackendOptions, bool> IsAllowed { get; }
+
+    /// <summary>Rewrites the body per backend (egress redaction); null when the body goes out unchanged.</summary>
+    public Func<UpstreamBackendOptions, JsonObject, JsonObject>? PrepareBody { get; }
 
     /// <summary>The backend that answered (for a stream: that produced the first chunk); null until then.</summary>
     public string? Backend { get; private set; }
 
     /// <summary>Every attempt, in order.</summary>
     public IReadOnlyList<UpstreamAttempt> Attempts => _attempts;
+
+    internal JsonObject BodyFor(UpstreamBackendOptions backend, JsonObject request) =>
+        PrepareBody is null ? request : PrepareBody(backend, request);
 
     internal void Record(UpstreamAttempt attempt)
     {

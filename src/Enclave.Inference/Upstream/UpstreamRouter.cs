@@ -179,7 +179,7 @@ public sealed class UpstreamRouter : IDisposable
         Func<OpenAiUpstreamBackend, JsonObject, CancellationToken, Task<BackendResponse>> send,
         CancellationToken cancellationToken)
     {
-        var (state, response) = await RouteAsync(request, call, (s, token) => send(s.Backend, request, token), cancellationToken).ConfigureAwait(false);
+        var (state, response) = await RouteAsync(request, call, (s, token) => send(s.Backend, call.BodyFor(s.Backend.Options, request), token), cancellationToken).ConfigureAwait(false);
         state.Exit();
         return response;
     }
@@ -193,7 +193,7 @@ public sealed class UpstreamRouter : IDisposable
         var (state, started) = await RouteAsync(
             request,
             call,
-            (s, token) => StartStreamAsync(open(s.Backend, request, token), token),
+            (s, token) => StartStreamAsync(open(s.Backend, call.BodyFor(s.Backend.Options, request), token), token),
             cancellationToken).ConfigureAwait(false);
         try
         {

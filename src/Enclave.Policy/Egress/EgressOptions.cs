@@ -34,6 +34,8 @@ public sealed record EgressOptions
     /// <summary>Most findings collected; more blocks the request.</summary>
     public int MaxFindings { get; init; } = 1024;
 
-    /// <summary>Timeout of each regular-expression match; a timeout blocks the request.</summary>
-    public TimeSpan MatchTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>Timeout of each regular-expression match; a timeout blocks the request. A backstop against
+    /// pathological input, not a latency bound: it is wall-clock time, so a busy machine that deschedules the matching thread
+    /// must not trip it (250 ms did, under test load on two cores).</summary>
+    public TimeSpan MatchTimeout { get; init; } = TimeSpan.FromSeconds(2);
 }

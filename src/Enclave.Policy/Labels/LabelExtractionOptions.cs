@@ -15,6 +15,8 @@ public sealed record LabelExtractionOptions
     /// <summary>Most markings collected; more escalates the label.</summary>
     public int MaxMarkings { get; init; } = 4096;
 
-    /// <summary>Timeout for each regular-expression match; a timeout escalates the label.</summary>
-    public TimeSpan MatchTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>Timeout for each regular-expression match; a timeout escalates the label. A backstop against
+    /// pathological input, not a latency bound: it is wall-clock time, so a busy machine that deschedules the matching thread
+    /// must not trip it (250 ms did, under test load on two cores).</summary>
+    public TimeSpan MatchTimeout { get; init; } = TimeSpan.FromSeconds(2);
 }

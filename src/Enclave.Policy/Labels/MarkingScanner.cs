@@ -22,7 +22,7 @@ internal sealed class MarkingScanner
         string pattern =
             $@"(?<banner>(?<![A-Za-z0-9/(])(?:{names}){caveats}(?![A-Za-z0-9]))"
             + $@"|(?<portion>(?<![A-Za-z0-9])\((?:{abbreviations}){caveats}\))";
-        _regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, matchTimeout);
+        _regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture | RegexOptions.Compiled, matchTimeout);
     }
 
     /// <summary>

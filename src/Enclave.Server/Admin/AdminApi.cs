@@ -21,6 +21,7 @@ public static class AdminApi
         var admin = app.MapGroup(Prefix).RequireAuthorization();
         MapLedger(admin);
         RetentionAdminEndpoints.MapRetention(admin);
+        PolicyAdminEndpoints.MapPolicy(admin);
         return admin;
     }
 

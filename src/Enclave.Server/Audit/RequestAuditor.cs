@@ -26,7 +26,36 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             ["stream"] = request.Stream,
             ["promptSha256"] = request.PromptSha256,
         };
+        if (request.Policy is not null)
+        {
+            details["policy"] = request.Policy;
+        }
+
         return await ledger.AppendAsync(Event("request.admitted", request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records a request that policy or a quota refused, durable before the caller is answered: the rule, every
+    /// reason and the decision's inputs (labels, never text).
+    /// </summary>
+    public async Task<long> DenyAsync(DeniedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var details = new JsonObject
+        {
+            ["requestId"] = request.RequestId,
+            ["endpoint"] = request.Endpoint,
+            ["model"] = request.Model,
+            ["status"] = request.Status,
+            ["rule"] = request.Rule,
+            ["promptSha256"] = request.PromptSha256,
+        };
+        if (request.Policy is not null)
+        {
+            details["policy"] = request.Policy;
+        }
+
+        return await ledger.AppendAsync(Event("request.denied", request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
 
     public async Task<long> CompleteAsync(CompletedRequest request)
@@ -93,6 +122,24 @@ public sealed record AdmittedRequest
     public required string Backend { get; init; }
     public required bool Stream { get; init; }
     public required string PromptSha256 { get; init; }
+
+    /// <summary>The policy decision that admitted it (rule results, labels, backends, egress findings).</summary>
+    public JsonObject? Policy { get; init; }
+}
+
+/// <summary>A request refused by policy or a quota.</summary>
+public sealed record DeniedRequest
+{
+    public required string RequestId { get; init; }
+    public required string Actor { get; init; }
+    public required string Endpoint { get; init; }
+    public required string Model { get; init; }
+    public required int Status { get; init; }
+    public required string Rule { get; init; }
+    public required string PromptSha256 { get; init; }
+
+    /// <summary>The decision with every reason.</summary>
+    public JsonObject? Policy { get; init; }
 }
 
 public sealed record CompletedRequest

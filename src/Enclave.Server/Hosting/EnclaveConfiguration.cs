@@ -5,8 +5,9 @@ namespace Enclave.Server.Hosting;
 
 /// <summary>
 /// Server configuration: an optional JSON file (<c>--config</c>) overlaid by <c>ENCLAVE__</c> environment variables
-/// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy) and
-/// <c>Models</c> (per-model settings such as <c>Kind</c>).
+/// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
+/// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
+/// jurisdictions, egress) and <c>Quotas</c> (rates and budgets per principal and role).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -43,8 +44,9 @@ public static class EnclaveConfiguration
     }
 
     /// <summary>
-    /// One route per model the upstream backends serve. Each request gets the router's per-call view; the policy
-    /// component will narrow <c>isAllowed</c> to the backends a request's labels permit.
+    /// One route per model the upstream backends serve, listing the backends that serve it with their labels and the
+    /// model's label (<c>Models:{id}:Label</c>, lowest level when absent). Each request gets the router's per-call view,
+    /// restricted to the backends policy allows for it, with the body policy prepared for each (egress redaction).
     /// </summary>
     public static IEnumerable<ModelRoute> UpstreamRoutes(UpstreamRouter router, UpstreamOptions options, IConfiguration configuration)
     {
@@ -64,7 +66,16 @@ public static class EnclaveConfiguration
                 Id = model,
                 Kind = kind,
                 BackendName = "upstream",
-                SelectBackend = () => router.For(new UpstreamCall(_ => true)),
+                Label = configuration[$"Models:{model}:Label"],
+                Backends =
+                [
+                    .. options.Backends
+                        .Where(b => b.Models.Contains(model, StringComparer.Ordinal))
+                        .Select(b => new RouteBackend(b.Name, b.Labels.Classification, b.Labels.Jurisdiction, b.Labels.LeavesEnclave)),
+                ],
+                SelectBackend = selection => router.For(new UpstreamCall(
+                    backend => selection.IsAllowed(backend.Name),
+                    (backend, body) => selection.BodyFor(backend.Name, body))),
                 OwnedBy = "upstream",
             };
         }

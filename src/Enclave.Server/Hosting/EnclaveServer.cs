@@ -6,6 +6,7 @@ using Enclave.Server.Audit;
 using Enclave.Server.Auth;
 using Enclave.Server.OpenAi;
 using Enclave.Server.Retention;
+using Enclave.Server.Policy;
 using Enclave.Server.Telemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -15,6 +16,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -27,9 +29,18 @@ public static class EnclaveServer
 {
     /// <summary>
     /// Builds the server over an open ledger (the server holds the data directory's writer lock through it).
-    /// The caller owns <paramref name="ledger"/> and disposes it after the app stops.
+    /// The caller owns <paramref name="ledger"/> and disposes it after the app stops. <paramref name="configuration"/>
+    /// is the enclave configuration (<c>Policy</c>, <c>Quotas</c>; null: defaults only); <paramref name="services"/> adds
+    /// registrations (tests, embedding hosts) after the enclave's own.
     /// </summary>
-    public static WebApplication Build(ServerSettings settings, SqliteLedger ledger, ModelCatalog catalog, TimeProvider clock, Action<ILoggingBuilder>? logging = null)
+    public static WebApplication Build(
+        ServerSettings settings,
+        SqliteLedger ledger,
+        ModelCatalog catalog,
+        TimeProvider clock,
+        Action<ILoggingBuilder>? logging = null,
+        IConfiguration? configuration = null,
+        Action<IServiceCollection>? services = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -77,6 +88,7 @@ public static class EnclaveServer
         }
 
         builder.Services.TryAddSingleton<RequestHandler>();
+        builder.Services.AddEnclavePolicy(configuration ?? new ConfigurationBuilder().Build(), catalog, settings.DataDirectory, clock);
         // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         builder.Services.AddProblemDetails();
@@ -102,6 +114,7 @@ public static class EnclaveServer
                 .AddOtlpExporter(o => o.Endpoint = traceEndpoint));
         }
 
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseAuthentication();
         app.UseAuthorization();

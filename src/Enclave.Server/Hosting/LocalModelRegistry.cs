@@ -9,7 +9,9 @@ namespace Enclave.Server.Hosting;
 
 /// <summary>
 /// Models served by the built-in ONNX engine, recorded in the data directory's database with the digest of their
-/// files. The airlock fills it once it exists; until then <c>enclave models add --dev</c> registers a local folder.
+/// files and their label. The airlock fills it once it exists; until then <c>enclave models add --dev</c> registers a
+/// local folder. A model registered without a label (every dev-registered model so far) carries the label scheme's
+/// lowest level (UNCLASSIFIED by default), so policy lets only requests at that level reach it.
 /// </summary>
 public sealed class LocalModelRegistry
 {
@@ -25,14 +27,25 @@ public sealed class LocalModelRegistry
         command.CommandText = """
             CREATE TABLE IF NOT EXISTS local_models (
                 id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('chat', 'embedding')),
-                path TEXT NOT NULL, digest TEXT NOT NULL, source TEXT NOT NULL, added TEXT NOT NULL) WITHOUT ROWID;
+                path TEXT NOT NULL, digest TEXT NOT NULL, source TEXT NOT NULL, added TEXT NOT NULL, label TEXT) WITHOUT ROWID;
             """;
         command.ExecuteNonQuery();
+        command.CommandText = "SELECT count(*) FROM pragma_table_info('local_models') WHERE name = 'label'";
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            // Databases from before labels: the column is added empty (lowest level).
+            command.CommandText = "ALTER TABLE local_models ADD COLUMN label TEXT";
+            command.ExecuteNonQuery();
+        }
     }
 
-    /// <summary>Registers (or re-registers) a model folder after checking that it loads.</summary>
-    public LocalModelRecord Add(string id, string kind, string directory, string source)
+    /// <summary>
+    /// Registers (or re-registers) a model folder after checking that it loads. <paramref name="label"/> is the model's
+    /// label in marking syntax (null: the lowest level); the server checks it against its label scheme at start.
+    /// </summary>
+    public LocalModelRecord Add(string id, string kind, string directory, string source, string? label = null)
     {
+        label = string.IsNullOrWhiteSpace(label) ? null : label.Trim();
         if (string.IsNullOrWhiteSpace(id) || id.Length > 128 || id.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
         {
             throw new ArgumentException($"model name '{id}' must be 1 to 128 characters without spaces");
@@ -49,12 +62,12 @@ public sealed class LocalModelRegistry
             // Loading validates the config, the graph, its external data and the tokenizer.
         }
 
-        var record = new LocalModelRecord { Id = id, Kind = kind, Path = full, Digest = Digest(full), Source = source, Added = _clock.GetUtcNow() };
+        var record = new LocalModelRecord { Id = id, Kind = kind, Path = full, Digest = Digest(full), Source = source, Added = _clock.GetUtcNow(), Label = label };
         using var connection = Open();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO local_models (id, kind, path, digest, source, added) VALUES ($id, $k, $p, $d, $s, $a)
-            ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, path = excluded.path, digest = excluded.digest, source = excluded.source, added = excluded.added
+            INSERT INTO local_models (id, kind, path, digest, source, added, label) VALUES ($id, $k, $p, $d, $s, $a, $l)
+            ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, path = excluded.path, digest = excluded.digest, source = excluded.source, added = excluded.added, label = excluded.label
             """;
         command.Parameters.AddWithValue("$id", id);
         command.Parameters.AddWithValue("$k", kind);
@@ -62,6 +75,7 @@ public sealed class LocalModelRegistry
         command.Parameters.AddWithValue("$d", record.Digest);
         command.Parameters.AddWithValue("$s", source);
         command.Parameters.AddWithValue("$a", record.Added.ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$l", (object?)label ?? DBNull.Value);
         command.ExecuteNonQuery();
         return record;
     }
@@ -70,7 +84,7 @@ public sealed class LocalModelRegistry
     {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, kind, path, digest, source, added FROM local_models ORDER BY id";
+        command.CommandText = "SELECT id, kind, path, digest, source, added, label FROM local_models ORDER BY id";
         using var reader = command.ExecuteReader();
         var records = new List<LocalModelRecord>();
         while (reader.Read())
@@ -83,6 +97,7 @@ public sealed class LocalModelRegistry
                 Digest = reader.GetString(3),
                 Source = reader.GetString(4),
                 Added = DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
+                Label = reader.IsDBNull(6) ? null : reader.GetString(6),
             });
         }
 
@@ -100,7 +115,7 @@ public sealed class LocalModelRegistry
         }
 
         var loaded = Load(record.Path, record.Kind, clock);
-        return loaded with { Route = loaded.Route with { Id = record.Id, Digest = record.Digest, Created = record.Added } };
+        return loaded with { Route = loaded.Route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label } };
     }
 
     private static LoadedLocalModel Load(string directory, string kind, TimeProvider? clock = null)
@@ -155,6 +170,9 @@ public sealed record LocalModelRecord
     public required string Digest { get; init; }
     public required string Source { get; init; }
     public required DateTimeOffset Added { get; init; }
+
+    /// <summary>The model's label in marking syntax; null means the label scheme's lowest level.</summary>
+    public string? Label { get; init; }
 }
 
 /// <summary>A model loaded into the engine: its route and the engine objects to dispose at shutdown.</summary>

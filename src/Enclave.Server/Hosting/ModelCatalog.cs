@@ -1,17 +1,25 @@
+using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
 
 namespace Enclave.Server.Hosting;
 
-/// <summary>A model clients can ask for, and which backend serves it.</summary>
+/// <summary>A model clients can ask for, which backends may serve it, and the label it carries.</summary>
 public sealed record ModelRoute
 {
-    /// <summary>A model served by one fixed backend.</summary>
-    public static ModelRoute Fixed(string id, string kind, IInferenceBackend backend) => new()
+    /// <summary>
+    /// A model served by one fixed backend inside the enclave (the built-in engine): accredited at
+    /// <c>Policy:LocalAccreditation</c>, jurisdiction <see cref="RouteBackend.LocalJurisdiction"/>.
+    /// </summary>
+    public static ModelRoute Fixed(string id, string kind, IInferenceBackend backend, string? label = null) => new()
     {
         Id = id,
         Kind = kind,
         BackendName = backend.Name,
-        SelectBackend = () => backend,
+        Label = label,
+        Backends = [new RouteBackend(backend.Name, Accreditation: null, RouteBackend.LocalJurisdiction, LeavesEnclave: false)],
+        SelectBackend = selection => selection.IsAllowed(backend.Name)
+            ? backend
+            : throw new InvalidOperationException($"policy did not allow backend '{backend.Name}'; the request must not reach it"),
     };
 
     /// <summary>The name clients use (<c>model</c> in requests, <c>id</c> in <c>/v1/models</c>).</summary>
@@ -24,10 +32,23 @@ public sealed record ModelRoute
     public required string BackendName { get; init; }
 
     /// <summary>
-    /// Picks the backend for one request. A router returns a per-request view whose <see cref="IInferenceBackend.Name"/>
-    /// is, after the call, the backend that answered.
+    /// The backends that may serve this model, with their labels, in order of preference. Policy decides from these
+    /// which of them a request may reach; <see cref="SelectBackend"/> must never use a backend not listed here.
     /// </summary>
-    public required Func<IInferenceBackend> SelectBackend { get; init; }
+    public required IReadOnlyList<RouteBackend> Backends { get; init; }
+
+    /// <summary>
+    /// Picks the backend for one request, restricted to what <see cref="RouteSelection"/> allows (retries and
+    /// fail-over included). A router returns a per-request view whose <see cref="IInferenceBackend.Name"/> is, after
+    /// the call, the backend that answered.
+    /// </summary>
+    public required Func<RouteSelection, IInferenceBackend> SelectBackend { get; init; }
+
+    /// <summary>
+    /// The model's label in marking syntax (<c>SECRET//NOFORN</c>), given at import or by <c>Models:{id}:Label</c>;
+    /// null means the label scheme's lowest level.
+    /// </summary>
+    public string? Label { get; init; }
 
     /// <summary>The model's name at the backend (often the same as <see cref="Id"/>).</summary>
     public string? BackendModel { get; init; }
@@ -38,6 +59,45 @@ public sealed record ModelRoute
     public string OwnedBy { get; init; } = "enclave";
 
     public DateTimeOffset Created { get; init; } = DateTimeOffset.UnixEpoch;
+}
+
+/// <summary>A backend that may serve a model, with what it is accredited for.</summary>
+/// <param name="Name">The backend's name (an upstream's configured name, or the built-in engine's).</param>
+/// <param name="Accreditation">The highest label it may process, in marking syntax; null for the built-in engine (<c>Policy:LocalAccreditation</c>).</param>
+/// <param name="Jurisdiction">Where it runs (<c>local</c> inside the enclave, or a country or organisation code).</param>
+/// <param name="LeavesEnclave">Whether requests to it leave the enclave; the egress guard then inspects what is sent.</param>
+public sealed record RouteBackend(string Name, string? Accreditation, string Jurisdiction, bool LeavesEnclave)
+{
+    /// <summary>The jurisdiction of backends inside the enclave.</summary>
+    public const string LocalJurisdiction = "local";
+}
+
+/// <summary>
+/// What policy allows for one request: which backends it may reach and, per backend, the body to send (the egress
+/// guard's redacted copy for a backend that leaves the enclave, when its route redacts).
+/// </summary>
+public sealed class RouteSelection
+{
+    private readonly Func<string, bool> _isAllowed;
+    private readonly Func<string, JsonObject, JsonObject> _bodyFor;
+
+    /// <param name="isAllowed">Whether the request may reach the backend with this name.</param>
+    /// <param name="bodyFor">The body to send to an allowed backend, given the body as the client sent it.</param>
+    public RouteSelection(Func<string, bool> isAllowed, Func<string, JsonObject, JsonObject> bodyFor)
+    {
+        ArgumentNullException.ThrowIfNull(isAllowed);
+        ArgumentNullException.ThrowIfNull(bodyFor);
+        _isAllowed = isAllowed;
+        _bodyFor = bodyFor;
+    }
+
+    /// <summary>Whether the request may reach <paramref name="backend"/>.</summary>
+    public bool IsAllowed(string backend) => _isAllowed(backend);
+
+    /// <summary>The body to send to <paramref name="backend"/>; refuses a backend that is not allowed.</summary>
+    public JsonObject BodyFor(string backend, JsonObject body) => _isAllowed(backend)
+        ? _bodyFor(backend, body)
+        : throw new InvalidOperationException($"policy did not allow backend '{backend}'; nothing may be sent to it");
 }
 
 /// <summary>The models this server serves.</summary>

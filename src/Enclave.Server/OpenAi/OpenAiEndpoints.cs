@@ -7,7 +7,9 @@ using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Inference.Backends;
 using Enclave.Server.Audit;
+using Enclave.Policy.Labels;
 using Enclave.Server.Hosting;
+using Enclave.Server.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -50,8 +52,18 @@ internal enum Operation
     Embeddings,
 }
 
-/// <summary>One API request: parse, resolve the model, admit into the ledger, call the backend, record the outcome.</summary>
-internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor auditor, ServerSettings settings, TimeProvider clock, Telemetry.EnclaveTelemetry telemetry)
+/// <summary>
+/// One API request: parse, resolve the model, decide by policy (labels, clearance, backends, egress) and quota, admit
+/// into the ledger with the decision (or record the denial), call an allowed backend, record the outcome.
+/// </summary>
+internal sealed class RequestHandler(
+    ModelCatalog catalog,
+    RequestAuditor auditor,
+    ServerSettings settings,
+    TimeProvider clock,
+    Telemetry.EnclaveTelemetry telemetry,
+    EnclavePolicy policy,
+    QuotaService quotas)
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -99,6 +111,32 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
         var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
         var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var header = http.Request.Headers[RequestLabelExtractor.HeaderName];
+        var outcome = policy.Evaluate(http.User, header.Count == 0 ? null : header.ToString(), request, route);
+        if (!outcome.Allowed)
+        {
+            return await DenyAsync(http, requestId, actor, model, input, outcome.Status, outcome.Rule!, outcome.ToLedger(policy.Scheme),
+                OpenAiError.Result(
+                    outcome.Status,
+                    outcome.Status == StatusCodes.Status400BadRequest ? "invalid_request_error" : "permission_error",
+                    outcome.Message!,
+                    param: outcome.Status == StatusCodes.Status400BadRequest ? RequestLabelExtractor.HeaderName : null,
+                    code: outcome.Status == StatusCodes.Status400BadRequest ? "invalid_classification" : "policy_denied")).ConfigureAwait(false);
+        }
+
+        var quota = quotas.TryAdmit(http.User);
+        if (!quota.Allowed)
+        {
+            var perMinute = quota.Rule is QuotaService.RequestsPerMinute or QuotaService.TokensPerMinute;
+            return await DenyAsync(http, requestId, actor, model, input, StatusCodes.Status429TooManyRequests, quota.Rule!, outcome.ToLedger(policy.Scheme),
+                OpenAiError.Result(
+                    StatusCodes.Status429TooManyRequests,
+                    perMinute ? "rate_limit_exceeded" : "insufficient_quota",
+                    quota.Message!,
+                    code: perMinute ? "rate_limit_exceeded" : "insufficient_quota",
+                    retryAfter: quota.RetryAfter)).ConfigureAwait(false);
+        }
+
         long admitted;
         try
         {
@@ -111,12 +149,13 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
                 Backend = route.BackendName,
                 Stream = stream,
                 PromptSha256 = RequestAuditor.Digest(input),
+                Policy = outcome.ToLedger(policy.Scheme),
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
         catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
         {
             // Fail closed: no audit record, no answer.
-            return OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
+            return LedgerUnavailable();
         }
 
         http.Response.Headers[OpenAiEndpoints.LedgerIndexHeader] = admitted.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -128,7 +167,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
         using var activity = Telemetry.EnclaveTelemetry.ActivitySource.StartActivity("enclave.inference");
         activity?.SetTag("enclave.model", model);
-        var backend = route.SelectBackend();
+        var backend = route.SelectBackend(outcome.Selection());
         activity?.SetTag("enclave.route", route.BackendName);
         activity?.SetTag("enclave.ledger_index", admitted);
         var completion = new CompletedRequest
@@ -194,6 +233,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
             : backend.CompletionStreamAsync(request, http.RequestAborted);
         using var answerHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         TokenUsage? usage = null;
+        long chunks = 0;
         var started200 = false;
         try
         {
@@ -215,6 +255,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
                 if (chunk["choices"] is JsonArray { Count: > 0 } choices)
                 {
+                    chunks++;
                     answerHash.AppendData(CanonicalJson.Canonicalize(JsonSerializer.SerializeToUtf8Bytes(choices)));
                 }
 
@@ -235,7 +276,7 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
                 Latency = clock.GetElapsedTime(started),
                 Usage = usage,
                 AnswerSha256 = Convert.ToHexStringLower(answerHash.GetHashAndReset()),
-            }, backend).ConfigureAwait(false);
+            }, backend, estimatedTokens: chunks + ((http.Request.ContentLength ?? 0) / 4)).ConfigureAwait(false);
         }
         catch (BackendException ex)
         {
@@ -253,11 +294,11 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend, estimatedTokens: chunks + ((http.Request.ContentLength ?? 0) / 4)).ConfigureAwait(false);
         }
         catch (IOException) when (http.RequestAborted.IsCancellationRequested)
         {
-            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
+            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend, estimatedTokens: chunks + ((http.Request.ContentLength ?? 0) / 4)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
         {
@@ -270,9 +311,46 @@ internal sealed class RequestHandler(ModelCatalog catalog, RequestAuditor audito
 
     }
 
-    private Task<long> FinishAsync(CompletedRequest completed, IInferenceBackend? answered = null)
+    private static IResult LedgerUnavailable() =>
+        OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
+
+    /// <summary>Records the denial (durable before the answer), then answers with <paramref name="error"/>.</summary>
+    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonNode input, int status, string rule, JsonObject decision, IResult error)
+    {
+        long index;
+        try
+        {
+            index = await auditor.DenyAsync(new DeniedRequest
+            {
+                RequestId = requestId,
+                Actor = actor,
+                Endpoint = http.Request.Path.Value!,
+                Model = model,
+                Status = status,
+                Rule = rule,
+                PromptSha256 = RequestAuditor.Digest(input),
+                Policy = decision,
+            }).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+        {
+            return LedgerUnavailable();
+        }
+
+        telemetry.RecordRequest(http.Request.Path.Value!, model, "denied", status, TimeSpan.Zero, null, null);
+        http.Response.Headers[OpenAiEndpoints.LedgerIndexHeader] = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        http.Response.Headers["X-Request-Id"] = requestId;
+        return error;
+    }
+
+    private Task<long> FinishAsync(CompletedRequest completed, IInferenceBackend? answered = null, long? estimatedTokens = null)
     {
         completed = answered is null ? completed : completed with { Backend = answered.Name };
+        if ((completed.Usage?.TotalTokens ?? estimatedTokens) is { } tokens)
+        {
+            quotas.Charge(completed.Actor, tokens);
+        }
+
         telemetry.RecordRequest(completed.Endpoint, completed.Model, completed.Outcome, completed.Status, completed.Latency, completed.Usage?.PromptTokens, completed.Usage?.CompletionTokens);
         return auditor.CompleteAsync(completed);
     }

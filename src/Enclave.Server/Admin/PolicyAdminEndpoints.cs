@@ -1,0 +1,134 @@
+using System.Text.Json.Nodes;
+using Enclave.Policy.Decisions;
+using Enclave.Policy.Identity;
+using Enclave.Server.Policy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Enclave.Server.Admin;
+
+/// <summary>
+/// <c>POST /admin/v1/policy/explain</c> (admin, auditor): the decision policy would take for a principal, a model, a
+/// request label and optionally one backend, with every reason, without sending anything.
+/// </summary>
+public static class PolicyAdminEndpoints
+{
+    /// <summary>Rule of a disabled principal in an explanation.</summary>
+    public const string DisabledRule = "identity.disabled";
+
+    /// <summary>Maps the policy endpoints on the admin group.</summary>
+    public static void MapPolicy(RouteGroupBuilder admin)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        admin.MapPost("/policy/explain", Explain)
+            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Auditor));
+    }
+
+    private static async Task<IResult> Explain(HttpContext http, EnclavePolicy policy, IPrincipalDirectory directory)
+    {
+        JsonObject? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            return Problem(400, "Invalid request", $"the body is not valid JSON: {ex.Message}");
+        }
+
+        if (body is null
+            || !TryString(body, "user", required: true, out var user)
+            || !TryString(body, "model", required: true, out var model)
+            || !TryString(body, "label", required: false, out var label)
+            || !TryString(body, "backend", required: false, out var backend))
+        {
+            return Problem(400, "Invalid request", "send a JSON object {\"user\": ID or name, \"model\": model, \"label\": marking (optional), \"backend\": name (optional)}, all strings");
+        }
+
+        var principal = directory.Find(user!);
+        if (principal is null)
+        {
+            return Problem(404, "Unknown user", $"no user or service account '{user}' is known to this enclave");
+        }
+
+        PolicyOutcome outcome;
+        try
+        {
+            outcome = policy.Explain(principal.Clearance, model!, label, backend);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            return Problem(404, "Not found", ex.Message);
+        }
+        catch (ArgumentException ex)
+        {
+            return Problem(400, "Invalid label", ex.Message);
+        }
+
+        if (principal.Disabled)
+        {
+            var message = $"request denied by {DisabledRule}: '{principal.Id}' is disabled; its keys and tokens are refused before policy is consulted";
+            outcome = outcome with
+            {
+                Allowed = false,
+                Status = 403,
+                Rule = DisabledRule,
+                Message = message,
+                Reasons = [new PolicyReason(DisabledRule, message), .. outcome.Reasons],
+                Backends = [],
+            };
+        }
+
+        var scheme = policy.Scheme;
+        var allowed = outcome.Backends.ToHashSet(StringComparer.Ordinal);
+        var answer = new JsonObject
+        {
+            ["allowed"] = outcome.Allowed,
+            ["rule"] = outcome.Rule,
+            ["message"] = outcome.Message,
+            ["user"] = new JsonObject
+            {
+                ["id"] = principal.Id,
+                ["name"] = principal.Name,
+                ["roles"] = new JsonArray([.. principal.Roles.Select(r => (JsonNode)r)]),
+                ["clearance"] = principal.Clearance ?? scheme.FormatBanner(scheme.Lowest),
+                ["disabled"] = principal.Disabled,
+            },
+            ["model"] = model,
+            ["modelLabel"] = scheme.FormatBanner(outcome.ModelLabel),
+            ["requestLabel"] = outcome.RequestLabel is { } l ? scheme.FormatBanner(l.Label) : null,
+            ["labelSource"] = outcome.RequestLabel is { } s ? (s.Source == Enclave.Policy.Labels.LabelSource.Default ? "default" : "given") : null,
+            ["backends"] = new JsonArray([.. outcome.Candidates.Select(c => (JsonNode)new JsonObject
+            {
+                ["name"] = c.Id,
+                ["accreditation"] = scheme.FormatBanner(c.Accreditation),
+                ["jurisdiction"] = c.Jurisdiction,
+                ["leavesEnclave"] = c.LeavesEnclave,
+                ["egressAction"] = c.LeavesEnclave ? policy.EgressActionFor(c.Id).ToString().ToLowerInvariant() : null,
+                ["allowed"] = allowed.Contains(c.Id),
+            })]),
+            ["reasons"] = new JsonArray([.. outcome.Reasons.Select(r => (JsonNode)PolicyOutcome.Reason(r))]),
+        };
+        return Results.Text(answer.ToJsonString(), "application/json");
+    }
+
+    private static bool TryString(JsonObject body, string name, bool required, out string? value)
+    {
+        value = null;
+        if (!body.TryGetPropertyValue(name, out var node) || node is null)
+        {
+            return !required;
+        }
+
+        if (node is JsonValue v && v.TryGetValue<string>(out var text) && text.Length is > 0 and <= 512)
+        {
+            value = text;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static IResult Problem(int status, string title, string detail) => Results.Problem(title: title, detail: detail, statusCode: status);
+}

@@ -13,6 +13,8 @@ public static class EnclaveCli
         root.Subcommands.Add(ServeCommand.Create(context));
         root.Subcommands.Add(ModelsCommands.Create(context));
         root.Subcommands.Add(LedgerCommands.Create(context));
+        root.Subcommands.Add(TrustCommands.Create(context));
+        root.Subcommands.Add(BundleCommands.Create(context));
         return root;
     }
 

@@ -151,7 +151,7 @@ internal sealed class BundleWriter(
             }
         }
 
-        var selector = TufJson.Canonicalize(new Dictionary<string, object?>(StringComparer.Ordinal)
+        var selector = MetadataJson.Serialize(new Dictionary<string, object?>(StringComparer.Ordinal)
         {
             ["format"] = BundleTar.Format,
             ["kind"] = options.Kind,

@@ -87,13 +87,13 @@ public static class KeyFile
         }
     }
 
-    /// <summary>The public key file's content: the TUF key object plus its <c>keyid</c>, as canonical JSON.</summary>
+    /// <summary>The public key file's content: the TUF key object plus its <c>keyid</c>.</summary>
     public static byte[] PublicKeyJson(RepositoryKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
         var obj = key.KeyObjectCopy();
         obj["keyid"] = key.KeyId;
-        return [.. TufJson.Canonicalize(obj), (byte)'\n'];
+        return MetadataJson.Serialize(obj);
     }
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace Enclave.Airlock.Repository;
 
 /// <summary>
 /// Builds and signs TUF metadata envelopes with the verifier's own canonical JSON (<see cref="TufJson"/>): a
-/// signature is over the canonical bytes of <c>signed</c>, and files are written canonical as a whole.
+/// signature is over the canonical bytes of <c>signed</c>; files are written as ordinary JSON (<see cref="MetadataJson"/>).
 /// </summary>
 internal static class TufMetadataBuilder
 {
@@ -76,6 +76,6 @@ internal static class TufMetadataBuilder
             });
         }
 
-        return TufJson.Canonicalize(new Dictionary<string, object?>(StringComparer.Ordinal) { ["signed"] = signed, ["signatures"] = signatures });
+        return MetadataJson.Serialize(new Dictionary<string, object?>(StringComparer.Ordinal) { ["signed"] = signed, ["signatures"] = signatures });
     }
 }

@@ -45,7 +45,14 @@ public static class BundleSigner
             }
 
             var bytes = new byte[entry.Length];
-            entry.DataStream?.ReadExactly(bytes);
+            try
+            {
+                entry.DataStream?.ReadExactly(bytes);
+            }
+            catch (EndOfStreamException e)
+            {
+                throw new TrustRepositoryException(TrustRepositoryError.BundleInvalid, $"bundle invalid: metadata entry {entry.Name} is cut short; nothing was changed", e);
+            }
             if (!files.TryAdd(name, bytes))
             {
                 throw Invalid($"metadata entry {entry.Name} appears twice");
@@ -55,7 +62,7 @@ public static class BundleSigner
         }
 
         var (kind, artifactName, version) = ReadSelector(files);
-        var state = RepositoryMetadata.FromFiles(files.Where(f => f.Key != BundleTar.SelectorFile).ToDictionary(StringComparer.Ordinal), bundlePath, requireAllKinds: false);
+        var state = ParseMetadata(files, bundlePath);
         if (!state.KindRoles.TryGetValue(kind, out var kindRole))
         {
             throw Invalid($"the bundle carries {kind} {artifactName} {version} but no {RepositoryMetadata.KindFile(kind)}");
@@ -83,7 +90,7 @@ public static class BundleSigner
         }
 
         signedFiles["root.json"] = signedFiles[$"{state.Roots.Count}.root.json"];
-        var signedState = RepositoryMetadata.FromFiles(signedFiles.Where(f => f.Key != BundleTar.SelectorFile).ToDictionary(StringComparer.Ordinal), bundlePath, requireAllKinds: false);
+        var signedState = ParseMetadata(signedFiles, bundlePath);
         var prefix = $"{kind}/{artifactName}/{version}/";
         var expected = kindRole.Targets.Where(t => t.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -144,6 +151,18 @@ public static class BundleSigner
             Files = written, KeyId = key.KeyId, Kind = kind, Name = artifactName, Version = version,
             SignedFiles = authorised, Unchanged = false, Signatures = status,
         };
+    }
+
+    private static RepositoryMetadata ParseMetadata(Dictionary<string, byte[]> files, string bundlePath)
+    {
+        try
+        {
+            return RepositoryMetadata.FromFiles(files.Where(f => f.Key != BundleTar.SelectorFile).ToDictionary(StringComparer.Ordinal), bundlePath, requireAllKinds: false);
+        }
+        catch (TrustRepositoryException e) when (e.Error == TrustRepositoryError.RepositoryInvalid)
+        {
+            throw new TrustRepositoryException(TrustRepositoryError.BundleInvalid, $"bundle invalid: {e.Message}; nothing was changed", e);
+        }
     }
 
     private static Stream OpenInput(string path)

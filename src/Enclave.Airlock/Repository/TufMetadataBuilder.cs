@@ -12,7 +12,7 @@ internal static class TufMetadataBuilder
     /// <summary>The TUF specification version written into every file.</summary>
     public const string SpecVersion = "1.0.31";
 
-    /// <summary>Largest metadata file parsed back (the repository's own or a bundle's).</summary>
+    /// <summary>Deepest JSON nesting accepted when an envelope is parsed back (the repository's own or a bundle's).</summary>
     public const int MaxJsonDepth = 32;
 
     public static Dictionary<string, object?> Common(string type, int version, DateTimeOffset expires) => new(StringComparer.Ordinal)

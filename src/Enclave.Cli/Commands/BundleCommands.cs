@@ -178,7 +178,7 @@ internal static class BundleCommands
     private static long SourceBytes(BundleCreateOptions options)
     {
         long total = 0;
-        foreach (var source in options.Sources)
+        foreach (var source in options.Sources.Append(options.Sbom).Append(options.Provenance).OfType<string>())
         {
             if (File.Exists(source))
             {

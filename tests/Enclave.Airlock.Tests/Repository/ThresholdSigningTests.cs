@@ -101,6 +101,9 @@ public sealed class ThresholdSigningTests(TemplateRepositories templates) : Repo
         File.WriteAllBytes(bundle, bytes[..(bytes.Length / 2)]);
         Assert.Equal(TrustRepositoryError.BundleInvalid, Assert.Throws<TrustRepositoryException>(() => Sign(bundle, Key(repo, "model-1"))).Error);
 
+        File.WriteAllBytes(bundle, bytes[..3000]);
+        Assert.Equal(TrustRepositoryError.BundleInvalid, Assert.Throws<TrustRepositoryException>(() => Sign(bundle, Key(repo, "model-1"))).Error);
+
         var foreign = WriteFile("foreign.tar", BundleWriterTests.RandomBytes(4096));
         Assert.Equal(TrustRepositoryError.BundleInvalid, Assert.Throws<TrustRepositoryException>(() => Sign(foreign, Key(repo, "model-1"))).Error);
     }

@@ -51,7 +51,7 @@ public sealed record TufKey
 
         if (requireKeyIdMatch)
         {
-            var actual = Sha256Digest.Compute(TufJson.Canonicalize(obj)).ToHex();
+            var actual = ComputeKeyId(obj);
             if (!string.Equals(actual, keyId, StringComparison.Ordinal) && !string.Equals(LegacyKeyId(obj), keyId, StringComparison.Ordinal))
             {
                 throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} has key ID {Short(keyId)} but the key hashes to {Short(actual)}; key IDs must be the SHA-256 of the key's canonical JSON");
@@ -102,6 +102,10 @@ public sealed record TufKey
 
         return new TufKey { KeyId = keyId, KeyType = keyType, Scheme = scheme, PublicValue = publicValue, Kind = kind, Ed25519PublicKey = ed };
     }
+
+    /// <summary>The key ID of a key object (spec §4.2): SHA-256 hex of its canonical JSON. Shared with the repository writer.</summary>
+    internal static string ComputeKeyId(IReadOnlyDictionary<string, object?> keyObject) =>
+        Sha256Digest.Compute(TufJson.Canonicalize(keyObject)).ToHex();
 
     /// <summary>Verifies <paramref name="signature"/> over <paramref name="data"/>. Fails closed on any error.</summary>
     internal bool Verify(byte[] data, byte[] signature)

@@ -1,0 +1,20 @@
+namespace Enclave.Airlock.Repository;
+
+/// <summary>What <see cref="TrustRepository.RotateRoot"/> makes.</summary>
+public sealed record RootRotationOptions
+{
+    /// <summary>Number of new root keys; default the current number.</summary>
+    public int? RootKeys { get; init; }
+
+    /// <summary>Threshold of the new root; default the current threshold.</summary>
+    public int? RootThreshold { get; init; }
+
+    /// <summary>Algorithm of the new root keys.</summary>
+    public SigningKeyType KeyType { get; init; } = SigningKeyType.Ed25519;
+
+    /// <summary>Expiry of the new root; default one year from now.</summary>
+    public DateTimeOffset? Expires { get; init; }
+
+    /// <summary>Old root key files to sign with; default every key in the repository's <c>keys/</c>.</summary>
+    public IReadOnlyList<string>? KeyFiles { get; init; }
+}

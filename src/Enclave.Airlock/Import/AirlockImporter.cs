@@ -223,7 +223,7 @@ public sealed class AirlockImporter
                 using (var transaction = connection.BeginTransaction())
                 {
                     TrustStore.Commit(plan!.Updater.Trusted, connection, transaction);
-                    InsertImport(connection, transaction, record, contents.QuarantineDirectory);
+                    InsertImport(connection, transaction, record, contents);
                     Fault("import.commit");
                     transaction.Commit();
                 }
@@ -621,7 +621,7 @@ public sealed class AirlockImporter
         return versions;
     }
 
-    private static void InsertImport(SqliteConnection connection, SqliteTransaction transaction, ImportRecord record, string quarantine)
+    private static void InsertImport(SqliteConnection connection, SqliteTransaction transaction, ImportRecord record, BundleContents contents)
     {
         ImportDatabase.NonQuery(
             connection,
@@ -645,20 +645,22 @@ public sealed class AirlockImporter
             ("$manifest", record.ManifestSha256.ToHex()),
             ("$bytes", record.ArchiveBytes),
             ("$tuf", JsonSerializer.Serialize(record.TufVersions, ImportJson.Default.IReadOnlyDictionaryStringInt32)),
-            ("$quarantine", quarantine),
+            ("$quarantine", contents.QuarantineDirectory),
             ("$received", ImportDatabase.Time(record.Received)),
             ("$verified", ImportDatabase.Time(record.Verified)));
+        var quarantined = contents.Targets.ToDictionary(t => t.Name, t => Path.GetRelativePath(contents.QuarantineDirectory, t.Path), StringComparer.Ordinal);
         foreach (var target in record.Targets)
         {
             ImportDatabase.NonQuery(
                 connection,
                 transaction,
-                "INSERT INTO airlock_import_targets (import_id, path, type, sha256, length) VALUES ($id, $p, $t, $d, $l)",
+                "INSERT INTO airlock_import_targets (import_id, path, type, sha256, length, quarantined) VALUES ($id, $p, $t, $d, $l, $q)",
                 ("$id", record.Id),
                 ("$p", target.Path),
                 ("$t", target.Type),
                 ("$d", target.Sha256.ToHex()),
-                ("$l", target.Length));
+                ("$l", target.Length),
+                ("$q", quarantined["targets/" + target.Path]));
         }
     }
 
@@ -771,11 +773,8 @@ public sealed class AirlockImporter
     {
         var subject = "import:" + record.Id;
         var quarantine = QuarantineOf(record.Id);
-        var sources = record.Targets.ToDictionary(
-            t => t.Path,
-            t => quarantine is null ? null : Path.Combine(quarantine, "targets", t.Path.Replace('/', Path.DirectorySeparatorChar)),
-            StringComparer.Ordinal);
-        if (quarantine is null || sources.Values.Any(p => !File.Exists(p)))
+        var sources = quarantine is null ? [] : QuarantinedFiles(record.Id, quarantine);
+        if (quarantine is null || sources.Count != record.Targets.Count || sources.Values.Any(p => !File.Exists(p)))
         {
             throw new ImportWorkflowException(ImportWorkflowError.QuarantineLost, $"the quarantined files of {record.Id} are missing; it cannot be activated, only rejected (and the bundle imported again)");
         }
@@ -808,7 +807,7 @@ public sealed class AirlockImporter
             Fault("promote.journal");
             foreach (var target in record.Targets.DistinctBy(t => t.Sha256))
             {
-                Blobs.PutFile(sources[target.Path]!, target.Sha256, cancellationToken);
+                Blobs.PutFile(sources[target.Path], target.Sha256, cancellationToken);
             }
 
             Fault("promote.blobs");
@@ -1178,6 +1177,25 @@ public sealed class AirlockImporter
         using var connection = ImportDatabase.Open(_data);
         using var command = ImportDatabase.Command(connection, null, "SELECT quarantine FROM airlock_imports WHERE id = $id", ("$id", id));
         return command.ExecuteScalar() as string;
+    }
+
+    private Dictionary<string, string> QuarantinedFiles(string id, string quarantine)
+    {
+        var root = Path.GetFullPath(quarantine) + Path.DirectorySeparatorChar;
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var connection = ImportDatabase.Open(_data);
+        using var command = ImportDatabase.Command(connection, null, "SELECT path, quarantined FROM airlock_import_targets WHERE import_id = $id", ("$id", id));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var full = Path.GetFullPath(Path.Combine(root, reader.GetString(1)));
+            if (full.StartsWith(root, StringComparison.Ordinal))
+            {
+                files[reader.GetString(0)] = full;
+            }
+        }
+
+        return files;
     }
 
     private static Sha256Digest Digest(string hex) =>

@@ -29,7 +29,8 @@ internal static class ImportDatabase
             WHERE state <> 'rejected';
         CREATE TABLE IF NOT EXISTS airlock_import_targets (
             import_id TEXT NOT NULL REFERENCES airlock_imports (id), path TEXT NOT NULL, type TEXT NOT NULL,
-            sha256 TEXT NOT NULL, length INTEGER NOT NULL, PRIMARY KEY (import_id, path)) WITHOUT ROWID;
+            sha256 TEXT NOT NULL, length INTEGER NOT NULL, quarantined TEXT NOT NULL,
+            PRIMARY KEY (import_id, path)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS airlock_approvals (
             import_id TEXT NOT NULL REFERENCES airlock_imports (id), approver TEXT NOT NULL, approved TEXT NOT NULL,
             PRIMARY KEY (import_id, approver)) WITHOUT ROWID;

@@ -342,6 +342,17 @@ internal static class OnnxTestModel
         return Concat([0x08, 0x08], Message(7, graph), Message(8, Concat(Message(1, []), [0x10, 0x11])));
     }
 
+    /// <summary>A graph whose initializer keeps its data in an external file at <paramref name="location"/>.</summary>
+    public static byte[] WithExternalData(string location)
+    {
+        var tensor = Concat(
+            Message(8, "w"u8.ToArray()),
+            Message(13, Concat(Message(1, "location"u8.ToArray()), Message(2, Encoding.UTF8.GetBytes(location)))),
+            [0x70, 0x01]); // data_location = EXTERNAL
+        var graph = Concat(Message(2, "g"u8.ToArray()), Message(5, tensor), Message(12, Message(1, "logits"u8.ToArray())));
+        return Concat([0x08, 0x08], Message(7, graph), Message(8, Concat(Message(1, []), [0x10, 0x11])));
+    }
+
     private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
 
     private static byte[] Message(int field, byte[] body) => Concat(Varint((ulong)((field << 3) | 2)), Varint((ulong)body.Length), body);

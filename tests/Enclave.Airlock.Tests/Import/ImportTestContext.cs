@@ -154,8 +154,9 @@ public sealed class ImportTestContext : IAsyncDisposable
             return "";
         }
 
-        return string.Join("\n", Directory.EnumerateFileSystemEntries(directory, "*", SearchOption.AllDirectories)
-            .Select(p => Path.GetRelativePath(directory, p) + (File.Exists(p) ? " " + new FileInfo(p).Length : "/"))
+        // Files only: an empty shard folder left behind holds nothing.
+        return string.Join("\n", Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(directory, p) + " " + new FileInfo(p).Length)
             .Order(StringComparer.Ordinal));
     }
 

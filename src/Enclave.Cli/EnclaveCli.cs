@@ -13,6 +13,7 @@ public static class EnclaveCli
         root.Subcommands.Add(ServeCommand.Create(context));
         root.Subcommands.Add(ModelsCommands.Create(context));
         root.Subcommands.Add(LedgerCommands.Create(context));
+        root.Subcommands.Add(TufClientCommand.Create(context));
         return root;
     }
 

@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Enclave.Airlock.Tests")]
+[assembly: InternalsVisibleTo("Enclave.Cli.Tests")]

@@ -4,3 +4,5 @@ using System.Runtime.CompilerServices;
 
 // The crash-test child process sets the import pipeline's internal fault point (where to stop before SIGKILL).
 [assembly: InternalsVisibleTo("Enclave.Airlock.ImportHost")]
+[assembly: InternalsVisibleTo("Enclave.Cli.Tests")]
+[assembly: InternalsVisibleTo("Enclave.Bench.Airlock")]

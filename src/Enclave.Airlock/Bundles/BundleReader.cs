@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Enclave.Core;
 
 namespace Enclave.Airlock.Bundles;
@@ -15,12 +17,26 @@ namespace Enclave.Airlock.Bundles;
 /// <remarks>
 /// A hand-written header parser rather than <c>System.Formats.Tar</c>: it must see the entry type, name and
 /// size before any data is read or buffered, refuse pax records by size, and never materialise link targets.
+/// Each target is copied by a three-stage pipeline (read, SHA-256, write) with a few chunks in flight, so that
+/// hashing (the bottleneck, one core per file) never waits for I/O. When the archive is one seekable file, the
+/// header walk seeks past each large target's data and several targets are copied at once, each reading its own
+/// byte range: a bundle of several large files uses several cores. Memory stays bounded by the chunks in flight.
+/// Failures are reported in archive order, as a sequential reader would: a bad earlier target wins over
+/// whatever is wrong after it.
 /// </remarks>
 public sealed class BundleReader
 {
     private const int BlockSize = 512;
-    private const int CopyBufferSize = 1024 * 1024;
     private const int MaxSegmentBytes = 255;
+
+    /// <summary>Bytes per read, hash and write step of a target copy.</summary>
+    private const int ChunkSize = 2 * 1024 * 1024;
+
+    /// <summary>Chunks in flight per target copy (read ahead of hashing, hashed ahead of writing): bounds its memory.</summary>
+    private const int ChunksPerCopy = 8;
+
+    /// <summary>Most targets copied at once when the archive is one seekable file (memory: this × ChunksPerCopy × ChunkSize).</summary>
+    private static readonly int MaxParallelCopies = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
     /// <summary>Written last, after every target is in place: a quarantine directory without it is debris.</summary>
     internal const string CompleteMarker = ".read-complete";
@@ -154,7 +170,9 @@ public sealed class BundleReader
     {
         private readonly byte[] _header = new byte[BlockSize];
         private readonly Dictionary<string, ReadOnlyMemory<byte>> _metadata = new(StringComparer.Ordinal);
-        private readonly List<QuarantinedTarget> _targets = [];
+        private readonly List<PendingCopy> _copies = [];
+        private readonly SemaphoreSlim _copySlots = new(MaxParallelCopies, MaxParallelCopies);
+        private readonly Microsoft.Win32.SafeHandles.SafeFileHandle? _seekableHandle = archive is FileStream { CanSeek: true } file ? file.SafeFileHandle : null;
         private readonly HashSet<string> _names = new(StringComparer.Ordinal);
         private readonly HashSet<string> _fileNames = new(StringComparer.Ordinal);
         private readonly HashSet<string> _parentNames = new(StringComparer.Ordinal);
@@ -165,11 +183,50 @@ public sealed class BundleReader
         private long _metadataBytes;
         private int _entries;
         private int _headers;
+        private long _reported;
+        private volatile bool _copyFailed;
 
         public BundleContents Run()
         {
             Directory.CreateDirectory(_targetsRoot);
             Directory.CreateDirectory(_incoming);
+            ExceptionDispatchInfo? failure = null;
+            try
+            {
+                ReadEntries();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+
+            // Copies still running must end before the caller may delete the quarantine directory.
+            var copyFailure = WaitForCopies();
+            var cancelled = failure?.SourceException is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            if (copyFailure is not null && !cancelled)
+            {
+                copyFailure.Throw();
+            }
+
+            failure?.Throw();
+            Directory.Delete(_incoming);
+            using (var marker = new FileStream(Path.Combine(quarantine, CompleteMarker), FileMode.CreateNew, FileAccess.Write))
+            {
+                marker.Flush(flushToDisk: options.FlushToDisk);
+            }
+
+            progress?.Report(_position);
+            return new BundleContents
+            {
+                QuarantineDirectory = quarantine,
+                Metadata = _metadata,
+                Targets = _copies.Select(c => new QuarantinedTarget { Name = c.Name, Path = c.FinalPath, Length = c.Size, Sha256 = c.Digest!.Value }).ToList(),
+                ArchiveBytes = _position,
+            };
+        }
+
+        private void ReadEntries()
+        {
             Dictionary<string, string>? pax = null;
             string? longName = null;
             var maxHeaders = checked((options.MaxEntries * 3) + 3);
@@ -177,6 +234,7 @@ public sealed class BundleReader
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                ThrowIfACopyFailed();
                 var headerOffset = _position;
                 var read = ReadFull(_header);
                 if (read == 0)
@@ -291,21 +349,6 @@ public sealed class BundleReader
                     BundleRejection.MissingEntry,
                     $"the targets metadata names {missing.Count} target(s) the archive lacks: {string.Join(", ", missing.Take(5))}");
             }
-
-            Directory.Delete(_incoming);
-            using (var marker = new FileStream(Path.Combine(quarantine, CompleteMarker), FileMode.CreateNew, FileAccess.Write))
-            {
-                marker.Flush(flushToDisk: options.FlushToDisk);
-            }
-
-            progress?.Report(_position);
-            return new BundleContents
-            {
-                QuarantineDirectory = quarantine,
-                Metadata = _metadata,
-                Targets = _targets,
-                ArchiveBytes = _position,
-            };
         }
 
         private IReadOnlyDictionary<string, ExpectedEntry> Resolve() =>
@@ -366,97 +409,307 @@ public sealed class BundleReader
                 throw Reject(BundleRejection.PathTraversal, $"entry {name} resolves outside the quarantine directory");
             }
 
-            var tempPath = Path.Combine(_incoming, _targets.Count.ToString(CultureInfo.InvariantCulture));
-            var actual = CopyAndHash(name, size, tempPath);
-            Span<byte> digest = stackalloc byte[Sha256Digest.Size];
-            actual.CopyTo(digest);
-            Span<byte> wanted = stackalloc byte[Sha256Digest.Size];
-            expected.Sha256.CopyTo(wanted);
-            if (!CryptographicOperations.FixedTimeEquals(digest, wanted))
+            var copy = new PendingCopy
             {
-                throw Reject(BundleRejection.HashMismatch, $"entry {name} has SHA-256 {actual} but the targets metadata says {expected.Sha256}");
+                Name = name,
+                Size = size,
+                Expected = expected.Sha256,
+                TempPath = Path.Combine(_incoming, _copies.Count.ToString(CultureInfo.InvariantCulture)),
+                FinalPath = finalPath,
+            };
+            _copies.Add(copy);
+            if (_seekableHandle is { } handle && size > ChunkSize)
+            {
+                Dispatch(copy, handle);
+                return;
             }
 
+            // Small targets, or an archive that can only be read forward: copied here, in archive order.
+            copy.Digest = size <= ChunkSize
+                ? CopySmall(copy)
+                : CopyAsync(copy, (buffer, _) => ReadFull(buffer.Span), reportProgress: true).GetAwaiter().GetResult();
+            Finish(copy);
             SkipPadding(size, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(finalPath)!);
-            File.Move(tempPath, finalPath, overwrite: false);
-            _targets.Add(new QuarantinedTarget { Name = name, Path = finalPath, Length = size, Sha256 = actual });
+            ReportProgress();
         }
 
-        // Streams size bytes into tempPath while hashing them. Two buffers: the write of chunk k runs on the
-        // thread pool while chunk k+1 is read and hashed here, so disk writes overlap hashing.
-        private Sha256Digest CopyAndHash(string name, long size, string tempPath)
+        // The header walk seeks past the data; a worker copies it from its own byte range of the file.
+        private void Dispatch(PendingCopy copy, Microsoft.Win32.SafeHandles.SafeFileHandle handle)
         {
-            byte[][] buffers = [ArrayPool<byte>.Shared.Rent(CopyBufferSize), ArrayPool<byte>.Shared.Rent(CopyBufferSize)];
-            Task? pendingWrite = null;
-            try
+            while (!_copySlots.Wait(100, cancellationToken))
             {
-                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                using var file = new FileStream(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+                ThrowIfACopyFailed();
+                ReportProgress();
+            }
+
+            ThrowIfACopyFailed();
+            var dataOffset = archive.Position;
+            copy.Task = Task.Run(
+                async () =>
+                {
+                    try
+                    {
+                        copy.Digest = await CopyAsync(copy, (buffer, offset) => ReadAt(handle, buffer.Span, dataOffset + offset), reportProgress: false).ConfigureAwait(false);
+                        Finish(copy);
+                    }
+                    catch
+                    {
+                        _copyFailed = true;
+                        throw;
+                    }
+                    finally
+                    {
+                        _copySlots.Release();
+                    }
+                },
+                CancellationToken.None);
+            var padded = checked(copy.Size + ((BlockSize - (copy.Size % BlockSize)) % BlockSize));
+            archive.Seek(padded, SeekOrigin.Current);
+            _position += padded;
+            ReportProgress();
+        }
+
+        private static int ReadAt(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> buffer, long offset)
+        {
+            var total = 0;
+            while (total < buffer.Length)
+            {
+                var read = RandomAccess.Read(handle, buffer[total..], offset + total);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+            }
+
+            return total;
+        }
+
+        private void Finish(PendingCopy copy)
+        {
+            Span<byte> digest = stackalloc byte[Sha256Digest.Size];
+            copy.Digest!.Value.CopyTo(digest);
+            Span<byte> wanted = stackalloc byte[Sha256Digest.Size];
+            copy.Expected.CopyTo(wanted);
+            if (!CryptographicOperations.FixedTimeEquals(digest, wanted))
+            {
+                throw Reject(BundleRejection.HashMismatch, $"entry {copy.Name} has SHA-256 {copy.Digest} but the targets metadata says {copy.Expected}");
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(copy.FinalPath)!);
+            File.Move(copy.TempPath, copy.FinalPath, overwrite: false);
+        }
+
+        private void ThrowIfACopyFailed()
+        {
+            if (_copyFailed)
+            {
+                // Run reports the failed copy itself (the earliest in archive order).
+                throw new OperationCanceledException("a target copy failed");
+            }
+        }
+
+        // Waits for every dispatched copy; returns the failure of the earliest failed target, if any.
+        private ExceptionDispatchInfo? WaitForCopies()
+        {
+            foreach (var copy in _copies)
+            {
+                if (copy.Task is null)
+                {
+                    continue;
+                }
+
                 try
                 {
-                    file.SetLength(size);
-                    var remaining = size;
-                    var current = 0;
-                    while (remaining > 0)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        var buffer = buffers[current];
-                        var chunk = (int)Math.Min(remaining, CopyBufferSize);
-                        var read = ReadFull(buffer.AsSpan(0, chunk));
-                        if (read < chunk)
-                        {
-                            throw Reject(BundleRejection.Truncated, $"entry {name} is cut short: {size - remaining + read} of {size} bytes present");
-                        }
+                    copy.Task.GetAwaiter().GetResult();
+                }
+                catch (Exception e)
+                {
+                    copy.Failure ??= ExceptionDispatchInfo.Capture(e);
+                }
+            }
 
-                        hash.AppendData(buffer, 0, read);
-                        pendingWrite?.GetAwaiter().GetResult();
-                        pendingWrite = Task.Run(() => file.Write(buffer, 0, read), CancellationToken.None);
-                        remaining -= read;
-                        current ^= 1;
-                        progress?.Report(_position);
-                    }
+            return _copies.FirstOrDefault(c => c.Failure is not null)?.Failure;
+        }
 
-                    pendingWrite?.GetAwaiter().GetResult();
-                    pendingWrite = null;
+        // Progress counts bytes read here plus bytes the workers have hashed; only this thread reports, in order.
+        private void ReportProgress()
+        {
+            if (progress is null)
+            {
+                return;
+            }
+
+            var pending = _copies.Where(c => c.Task is not null).Sum(c => c.Size - Interlocked.Read(ref c.Hashed));
+            var done = _position - pending;
+            if (done > _reported)
+            {
+                _reported = done;
+                progress.Report(done);
+            }
+        }
+
+        // A target of at most one chunk: read, hash and write here, without handing off.
+        private Sha256Digest CopySmall(PendingCopy copy)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(copy.Size, 1));
+            try
+            {
+                var length = (int)copy.Size;
+                var read = ReadFull(buffer.AsSpan(0, length));
+                if (read < length)
+                {
+                    throw Reject(BundleRejection.Truncated, $"entry {copy.Name} is cut short: {read} of {copy.Size} bytes present");
+                }
+
+                using (var file = new FileStream(copy.TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0))
+                {
+                    file.Write(buffer, 0, length);
                     file.Flush(flushToDisk: options.FlushToDisk);
                 }
-                finally
-                {
-                    WaitQuietly(pendingWrite);
-                }
 
-                Span<byte> digest = stackalloc byte[Sha256Digest.Size];
-                hash.GetHashAndReset(digest);
-                return new Sha256Digest(digest);
+                return new Sha256Digest(SHA256.HashData(buffer.AsSpan(0, length)));
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffers[0]);
-                ArrayPool<byte>.Shared.Return(buffers[1]);
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 
-        // On the failure path only: the write must finish before the file is closed and the buffer returned;
-        // its own error is secondary to the one already propagating.
-        private static void WaitQuietly(Task? write)
+        // Streams copy.Size bytes into copy.TempPath in three stages with ChunksPerCopy chunks in flight: read (this
+        // thread, through read(buffer, offsetInEntry)), SHA-256 and write (each its own task), so that the hash never
+        // waits for a read or a write. Returns the digest; the file is complete (and flushed) when it returns.
+        private async Task<Sha256Digest> CopyAsync(PendingCopy copy, Func<Memory<byte>, long, int> read, bool reportProgress)
         {
-            if (write is null)
+            var chunk = (int)Math.Min(ChunkSize, Math.Max(copy.Size, 1));
+            var count = copy.Size <= ChunkSize ? 1 : ChunksPerCopy;
+            var buffers = new byte[count][];
+            for (var i = 0; i < count; i++)
+            {
+                buffers[i] = ArrayPool<byte>.Shared.Rent(chunk);
+            }
+
+            var free = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            foreach (var buffer in buffers)
+            {
+                free.Writer.TryWrite(buffer);
+            }
+
+            var toHash = Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var toWrite = Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            Task? hashing = null;
+            Task? writing = null;
+            FileStream? file = null;
+            try
+            {
+                file = new FileStream(copy.TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
+                file.SetLength(copy.Size);
+                hashing = Task.Run(
+                    async () =>
+                    {
+                        try
+                        {
+                            await foreach (var item in toHash.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                            {
+                                hash.AppendData(item.Buffer, 0, item.Length);
+                                Interlocked.Add(ref copy.Hashed, item.Length);
+                                toWrite.Writer.TryWrite(item);
+                            }
+                        }
+                        finally
+                        {
+                            toWrite.Writer.TryComplete();
+                        }
+                    },
+                    CancellationToken.None);
+                writing = Task.Run(
+                    async () =>
+                    {
+                        try
+                        {
+                            await foreach (var item in toWrite.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                            {
+                                file.Write(item.Buffer, 0, item.Length);
+                                free.Writer.TryWrite(item.Buffer);
+                            }
+                        }
+                        catch
+                        {
+                            await stop.CancelAsync().ConfigureAwait(false);
+                            throw;
+                        }
+                    },
+                    CancellationToken.None);
+
+                long done = 0;
+                while (done < copy.Size)
+                {
+                    var buffer = await free.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
+                    var want = (int)Math.Min(chunk, copy.Size - done);
+                    var got = read(buffer.AsMemory(0, want), done);
+                    if (got < want)
+                    {
+                        throw Reject(BundleRejection.Truncated, $"entry {copy.Name} is cut short: {done + got} of {copy.Size} bytes present");
+                    }
+
+                    toHash.Writer.TryWrite((buffer, got));
+                    done += got;
+                    if (reportProgress)
+                    {
+                        ReportProgress();
+                    }
+                }
+
+                toHash.Writer.TryComplete();
+                await hashing.ConfigureAwait(false);
+                await writing.ConfigureAwait(false);
+                file.Flush(flushToDisk: options.FlushToDisk);
+                return new Sha256Digest(hash.GetHashAndReset());
+            }
+            catch (OperationCanceledException) when (writing is { IsFaulted: true } && !cancellationToken.IsCancellationRequested)
+            {
+                // The write failed and stopped the other stages: its error is the one to report.
+                await writing.ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                // Every stage must be done with the buffers (and the file) before they go back.
+                toHash.Writer.TryComplete();
+                await stop.CancelAsync().ConfigureAwait(false);
+                await WaitQuietly(hashing).ConfigureAwait(false);
+                await WaitQuietly(writing).ConfigureAwait(false);
+                if (file is not null)
+                {
+                    await file.DisposeAsync().ConfigureAwait(false);
+                }
+
+                foreach (var buffer in buffers)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+
+        // On the failure path only: a stage must finish before the buffers are returned; its own error is
+        // secondary to the one already propagating.
+        private static async Task WaitQuietly(Task? stage)
+        {
+            if (stage is null)
             {
                 return;
             }
 
             try
             {
-                write.GetAwaiter().GetResult();
+                await stage.ConfigureAwait(false);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or UnauthorizedAccessException)
             {
                 // Secondary to the failure being propagated.
-            }
-            catch (ObjectDisposedException)
-            {
-                // As above.
             }
         }
 
@@ -810,6 +1063,29 @@ public sealed class BundleReader
 
             _position += total;
             return total;
+        }
+
+        /// <summary>A target being copied into quarantine, in archive order.</summary>
+        private sealed class PendingCopy
+        {
+            public required string Name { get; init; }
+
+            public required long Size { get; init; }
+
+            public required Sha256Digest Expected { get; init; }
+
+            public required string TempPath { get; init; }
+
+            public required string FinalPath { get; init; }
+
+            public Sha256Digest? Digest { get; set; }
+
+            public Task? Task { get; set; }
+
+            public ExceptionDispatchInfo? Failure { get; set; }
+
+            /// <summary>Bytes hashed so far by a worker (for progress; written with Interlocked).</summary>
+            public long Hashed;
         }
 
         private static bool IsZero(ReadOnlySpan<byte> block) => !block.ContainsAnyExcept((byte)0);

@@ -6,7 +6,8 @@ namespace Enclave.Airlock.Tuf;
 
 /// <summary>
 /// A public key from root or delegations metadata (spec §4.2): ed25519 (hex), ecdsa-sha2-nistp256 (PEM, DER
-/// signatures) or rsassa-pss-sha256 (PEM, salt length 32 or the maximum). Keys of other types parse but never verify.
+/// signatures), rsassa-pss-sha256 (PEM, salt length 32 or the maximum) or rsa-pkcs1v15-sha256 (PEM; the
+/// securesystemslib scheme that tuf-conformance's repository signs with). Keys of other types parse but never verify.
 /// </summary>
 public sealed record TufKey
 {
@@ -16,7 +17,7 @@ public sealed record TufKey
     /// <summary><c>ed25519</c>, <c>ecdsa</c>, <c>ecdsa-sha2-nistp256</c> or <c>rsa</c>.</summary>
     public required string KeyType { get; init; }
 
-    /// <summary><c>ed25519</c>, <c>ecdsa-sha2-nistp256</c> or <c>rsassa-pss-sha256</c>.</summary>
+    /// <summary><c>ed25519</c>, <c>ecdsa-sha2-nistp256</c>, <c>rsassa-pss-sha256</c> or <c>rsa-pkcs1v15-sha256</c>.</summary>
     public required string Scheme { get; init; }
 
     /// <summary><c>keyval.public</c> as it appears in the metadata.</summary>
@@ -38,6 +39,7 @@ public sealed record TufKey
         Ed25519,
         EcdsaP256,
         RsaPss,
+        RsaPkcs1,
     }
 
     /// <summary>Parses a key object; checks that <paramref name="keyId"/> is its canonical hash when required.</summary>
@@ -63,6 +65,7 @@ public sealed record TufKey
             ("ed25519", "ed25519") => KeyKind.Ed25519,
             ("ecdsa" or "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => KeyKind.EcdsaP256,
             ("rsa", "rsassa-pss-sha256") => KeyKind.RsaPss,
+            ("rsa", "rsa-pkcs1v15-sha256") => KeyKind.RsaPkcs1,
             _ => KeyKind.Unsupported,
         };
 
@@ -85,7 +88,7 @@ public sealed record TufKey
                     }
 
                     break;
-                case KeyKind.RsaPss:
+                case KeyKind.RsaPss or KeyKind.RsaPkcs1:
                     using (var rsa = ImportRsa(publicValue))
                     {
                     }
@@ -130,6 +133,12 @@ public sealed record TufKey
                         // maximum salt length, which older securesystemslib signers used.
                         return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pss)
                             || VerifyPssMaxSalt(rsa, data, signature);
+                    }
+
+                case KeyKind.RsaPkcs1:
+                    using (var rsa = ImportRsa(PublicValue))
+                    {
+                        return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
                     }
 
                 default:

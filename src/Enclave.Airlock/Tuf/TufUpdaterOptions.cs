@@ -45,6 +45,14 @@ public sealed record TufUpdaterOptions
     /// </summary>
     public bool RejectTargetsOutsideDelegatedPaths { get; init; } = true;
 
+    /// <summary>
+    /// Commit (to the store and <see cref="Updater.Trusted"/>) after every verified step of a refresh (each new
+    /// root version, then timestamp, snapshot and targets) as the TUF client workflow persists each role, instead
+    /// of once when the whole refresh verified. Off for the airlock, whose imports are all-or-nothing; on for
+    /// <c>enclave tuf-client</c>, which the tuf-conformance suite checks role by role.
+    /// </summary>
+    public bool CommitEachStep { get; init; }
+
     /// <summary>Defaults.</summary>
     public static TufUpdaterOptions Default { get; } = new();
 }

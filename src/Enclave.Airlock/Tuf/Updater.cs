@@ -38,7 +38,9 @@ public sealed class Updater
         var now = _time.GetUtcNow();
         var state = UpdateRoot(Trusted, now);
         state = UpdateTimestamp(state, now);
+        CommitStep(state);
         state = UpdateSnapshot(state, now);
+        CommitStep(state);
         state = UpdateTargets(state, now);
         Commit(state);
         return state;
@@ -177,6 +179,16 @@ public sealed class Updater
         Trusted = state;
     }
 
+    // With CommitEachStep, every verified step is kept even when a later one fails (the spec's client persists
+    // each role as it verifies it); otherwise only a whole refresh is committed.
+    private void CommitStep(TrustedState state)
+    {
+        if (_options.CommitEachStep)
+        {
+            Commit(state);
+        }
+    }
+
     private bool StillAuthorised(TargetsMetadata metadata, TargetsMetadata parent, DelegatedRole delegation, DateTimeOffset now)
     {
         var count = TufSignatureVerifier.CountValid(metadata, parent.Delegations!.Keys, delegation.Role);
@@ -192,6 +204,7 @@ public sealed class Updater
     {
         var original = state.Root;
         var root = original;
+        var updated = state;
         for (var rotation = 0; ; rotation++)
         {
             if (root.Version == int.MaxValue)
@@ -230,6 +243,17 @@ public sealed class Updater
             }
 
             root = candidate;
+            if (_options.CommitEachStep)
+            {
+                // Each verified root is kept before the next is fetched and before the expiry check (§5.3.8).
+                updated = WithRoot(updated, root);
+                Commit(updated);
+            }
+        }
+
+        if (!ReferenceEquals(updated.Root, root))
+        {
+            updated = WithRoot(updated, root);
         }
 
         if (root.IsExpired(now))
@@ -237,11 +261,13 @@ public sealed class Updater
             throw new AirlockRejectedException(AirlockRejection.Expired, $"expired: root version {root.Version} expired at {root.Expires:u} (now {now:u}); a newer root must be brought in");
         }
 
-        if (ReferenceEquals(root, original))
-        {
-            return state;
-        }
+        return updated;
+    }
 
+    // Trusts root, applying fast-forward recovery against the root that state trusted until now.
+    private static TrustedState WithRoot(TrustedState state, RootMetadata root)
+    {
+        var original = state.Root;
         var updated = state with { Root = root };
         var timestampRotated = !root.Roles["timestamp"].SameKeysAs(original.Roles["timestamp"]);
         var snapshotRotated = !root.Roles["snapshot"].SameKeysAs(original.Roles["snapshot"]);

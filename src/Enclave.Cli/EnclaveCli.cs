@@ -13,6 +13,8 @@ public static class EnclaveCli
         root.Subcommands.Add(ServeCommand.Create(context));
         root.Subcommands.Add(ModelsCommands.Create(context));
         root.Subcommands.Add(LedgerCommands.Create(context));
+        root.Subcommands.Add(UsersCommands.Create(context));
+        root.Subcommands.Add(KeysCommands.Create(context));
         return root;
     }
 

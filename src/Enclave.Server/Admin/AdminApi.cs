@@ -20,6 +20,7 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(app);
         var admin = app.MapGroup(Prefix).RequireAuthorization();
         MapLedger(admin);
+        admin.MapIdentity();
         return admin;
     }
 

@@ -5,8 +5,8 @@ namespace Enclave.Server.Hosting;
 
 /// <summary>
 /// Server configuration: an optional JSON file (<c>--config</c>) overlaid by <c>ENCLAVE__</c> environment variables
-/// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy) and
-/// <c>Models</c> (per-model settings such as <c>Kind</c>).
+/// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy),
+/// <c>Models</c> (per-model settings such as <c>Kind</c>) and <c>Identity:Oidc</c> (single sign-on, <see cref="Auth.OidcOptions"/>).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -33,6 +33,21 @@ public static class EnclaveConfiguration
         var options = configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions();
         var problems = options.Validate();
         return problems.Count == 0 ? options : throw new UpstreamConfigurationException(problems);
+    }
+
+    /// <summary>The single sign-on settings (section <c>Identity:Oidc</c>), validated (all problems at once); null when the section is absent.</summary>
+    public static Auth.OidcOptions? Oidc(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection("Identity:Oidc");
+        if (!section.Exists())
+        {
+            return null;
+        }
+
+        var options = section.Get<Auth.OidcOptions>() ?? new Auth.OidcOptions();
+        var problems = options.Validate();
+        return problems.Count == 0 ? options : throw new ArgumentException("invalid configuration:\n- " + string.Join("\n- ", problems));
     }
 
     /// <summary>

@@ -67,14 +67,12 @@ public static class EnclaveServer
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton(ledger);
         builder.Services.AddSingleton<ILedger>(ledger);
-        builder.Services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
         builder.Services.TryAddSingleton<RequestAuditor>();
         builder.Services.TryAddSingleton<RequestHandler>();
         // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         builder.Services.AddProblemDetails();
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddEnclaveAuthentication(settings, clock);
         builder.Services.AddAuthorization();
         builder.Services.AddSingleton(sp => new EnclaveTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), () => ledger.Size));
         var telemetry = builder.Services.AddOpenTelemetry()

@@ -25,6 +25,9 @@ public sealed record ServerSettings
     /// <summary>An OpenTelemetry collector inside the enclave to send traces and metrics to (OTLP); none by default.</summary>
     public Uri? OtlpEndpoint { get; init; }
 
+    /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
+    public Auth.OidcOptions? Oidc { get; init; }
+
     /// <summary>Every problem with these settings (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -61,6 +64,11 @@ public sealed record ServerSettings
         if (MaxRequestBytes is < 1024 or > 256L * 1024 * 1024)
         {
             problems.Add("MaxRequestBytes must be between 1 KiB and 256 MiB");
+        }
+
+        if (Oidc is not null)
+        {
+            problems.AddRange(Oidc.Validate());
         }
 
         return problems;

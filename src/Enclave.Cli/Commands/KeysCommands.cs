@@ -132,7 +132,7 @@ internal static class KeysCommands
         ArgumentNullException.ThrowIfNull(text);
         text = text.Trim();
         DateTimeOffset expiry;
-        if (text.Length is >= 2 and <= 8 && char.IsAsciiLetterLower(text[^1])
+        if (text.Length is >= 2 and <= 10 && char.IsAsciiLetterLower(text[^1])
             && int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var amount) && amount > 0)
         {
             var unit = text[^1] switch

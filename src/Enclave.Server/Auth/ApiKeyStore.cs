@@ -678,6 +678,22 @@ public sealed class ApiKeyStore : IPrincipalDirectory
             return false;
         }
 
+        // 43 characters carry 258 bits: the last one's two low bits must be zero, so each key has exactly one text.
+        var last = presented[^1];
+        var lastValue = last switch
+        {
+            >= 'A' and <= 'Z' => last - 'A',
+            >= 'a' and <= 'z' => last - 'a' + 26,
+            >= '0' and <= '9' => last - '0' + 52,
+            '-' => 62,
+            '_' => 63,
+            _ => -1,
+        };
+        if (lastValue < 0 || (lastValue & 3) != 0)
+        {
+            return false;
+        }
+
         Span<byte> secret = stackalloc byte[33];
         if (!TryFromBase64Url(presented[(Prefix.Length + IdLength + 1)..], secret, out var written) || written != 32)
         {

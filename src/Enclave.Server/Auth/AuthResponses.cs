@@ -64,7 +64,8 @@ internal static partial class AuthResponses
         SecurityTokenInvalidAlgorithmException => ("algorithm_not_allowed", "the token's signature algorithm is not allowed"),
         SecurityTokenSignatureKeyNotFoundException => ("unknown_key", "the token is signed with a key that is not in the enclave's JWKS (kid)"),
         SecurityTokenInvalidSignatureException => ("bad_signature", "the token's signature is not valid"),
-        SecurityTokenMalformedException => ("malformed_token", "the token is not a well-formed JWT"),
+        // IdentityModel reports a header or payload it cannot decode as an ArgumentException.
+        SecurityTokenMalformedException or ArgumentException => ("malformed_token", "the token is not a well-formed JWT"),
         SecurityTokenException => ("invalid_token", "the token is not valid"),
         _ => ("invalid_token", "the credentials are not valid"),
     };
@@ -77,6 +78,12 @@ internal static partial class AuthResponses
             ["reason"] = reason,
             ["method"] = context.Request.Method,
         };
+        if (reason == "invalid_token")
+        {
+            // An unexpected kind of failure: its type tells an operator where to look (its message may quote the token).
+            details["exception"] = failure.GetType().Name;
+        }
+
         if (failure is AuthenticationRejectedException { KeyId: { } keyId })
         {
             details["keyId"] = keyId;

@@ -52,6 +52,18 @@ internal static class OidcTokens
         };
         options.Events = new JwtBearerEvents
         {
+            // The allowed-algorithm check runs before anything else looks at the token (IdentityModel checks again):
+            // 'none' and HMAC never reach signature validation, and the ledger says why they were refused.
+            OnMessageReceived = context =>
+            {
+                if (EnclaveAuthentication.TryGetBearer(context.Request.Headers.Authorization.ToString(), out var token)
+                    && HeaderAlgorithm(token) is { } algorithm && !oidc.EffectiveAlgorithms.Contains(algorithm, StringComparer.Ordinal))
+                {
+                    context.Fail(new AuthenticationRejectedException("algorithm_not_allowed", $"the token's signature algorithm is not allowed (accepted: {string.Join(", ", oidc.EffectiveAlgorithms)})"));
+                }
+
+                return Task.CompletedTask;
+            },
             OnTokenValidated = context =>
             {
                 var store = context.HttpContext.RequestServices.GetRequiredService<ApiKeyStore>();
@@ -80,6 +92,28 @@ internal static class OidcTokens
             },
             OnForbidden = context => AuthResponses.ForbiddenAsync(context.HttpContext),
         };
+    }
+
+    /// <summary>The <c>alg</c> of a JWS header, "" when it has none; null when the header cannot be read (left to the validator).</summary>
+    internal static string? HeaderAlgorithm(string token)
+    {
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || dot > 4096)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var header = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token[..dot]), new JsonDocumentOptions { MaxDepth = 8 });
+            return header.RootElement.ValueKind != JsonValueKind.Object ? null
+                : header.RootElement.TryGetProperty("alg", out var alg) && alg.ValueKind == JsonValueKind.String ? alg.GetString() ?? string.Empty
+                : string.Empty;
+        }
+        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The enclave's claims for a validated token.</summary>

@@ -25,8 +25,8 @@ public static class EnclaveAuthentication
     public const string OidcScheme = "Oidc";
 
     /// <summary>Adds the store, the directory and the schemes.</summary>
-    /// <exception cref="ArgumentException">The <c>Identity:Oidc</c> options are invalid; the message lists every problem.</exception>
-    /// <exception cref="InvalidDataException">The JWKS file is not usable.</exception>
+    /// <exception cref="ArgumentException">The <c>Identity:Oidc</c> options or the JWKS file are invalid; the message lists every problem.</exception>
+    /// <exception cref="FileNotFoundException">The JWKS file does not exist.</exception>
     public static AuthenticationBuilder AddEnclaveAuthentication(this IServiceCollection services, ServerSettings settings, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -40,7 +40,18 @@ public static class EnclaveAuthentication
         }
 
         // Read at start-up, so that a bad file stops the server with a clear message instead of refusing every token.
-        var signingKeys = oidc.Enabled ? JwksFile.Load(oidc.JwksFile!) : [];
+        IReadOnlyList<SecurityKey> signingKeys = [];
+        if (oidc.Enabled)
+        {
+            try
+            {
+                signingKeys = JwksFile.Load(oidc.JwksFile!);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new ArgumentException("invalid single sign-on settings: " + ex.Message, nameof(settings), ex);
+            }
+        }
 
         services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
         services.TryAddSingleton<IPrincipalDirectory>(sp => sp.GetRequiredService<ApiKeyStore>());

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Cli;
+using Enclave.Policy.Identity;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enclave.EndToEnd.Tests.Identity;
 
@@ -222,6 +224,22 @@ public sealed class IdentityAdminTests(IdentityFixture enclave) : IClassFixture<
         Assert.Contains("0123456789ab", unknown.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("AAAAAAAA", unknown.Error, StringComparison.Ordinal);
         Assert.Equal((int)ExitCode.NotFound, malformed.Code);
+    }
+
+    [Fact]
+    public async Task PrincipalDirectory_IsRegistered_AndSeesChangesMadeThroughTheAdminApi()
+    {
+        var directory = enclave.App.Services.GetRequiredService<IPrincipalDirectory>();
+        await enclave.AddUserWithKeyAsync("nina", [Roles.Analyst], "TOP SECRET//SI/TK");
+
+        var nina = directory.Find("user:nina")!;
+
+        Assert.Equal(("user:nina", "nina", "TOP SECRET//SI/TK", false), (nina.Id, nina.Name, nina.Clearance, nina.Disabled));
+        Assert.Equal([Roles.Analyst], nina.Roles);
+        Assert.Equal([Roles.Admin], directory.Find("admin")!.Roles);
+        Assert.Null(directory.Find("oidc:someone"));
+        await CliAsync(enclave.AdminKey, "users", "disable", "nina");
+        Assert.True(directory.Find("nina")!.Disabled);
     }
 
     private async Task<(int Code, string Out, string Error)> CliAsync(string apiKey, params string[] args)

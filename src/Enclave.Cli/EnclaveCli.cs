@@ -18,6 +18,8 @@ public static class EnclaveCli
         root.Subcommands.Add(TrustCommands.Create(context));
         root.Subcommands.Add(BundleCommands.Create(context));
         root.Subcommands.Add(TufClientCommand.Create(context));
+        root.Subcommands.Add(UsersCommands.Create(context));
+        root.Subcommands.Add(KeysCommands.Create(context));
         return root;
     }
 

@@ -28,7 +28,6 @@ public sealed class PolicyEnclave : IAsyncLifetime
     private UpstreamRouter? _router;
     private IConfiguration _configuration = null!;
     private ModelCatalog _catalog = null!;
-    private readonly Dictionary<string, string> _clearances = new(StringComparer.Ordinal);
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("enclave-policy-").FullName;
 
@@ -62,17 +61,24 @@ public sealed class PolicyEnclave : IAsyncLifetime
         await File.WriteAllTextAsync(caPath, Cloud.CertificatePem);
         SqliteLedger.Initialize(DataDirectory, "e2e.example/policy", postQuantum: false, TimeProvider.System);
         _ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = DataDirectory, Purpose = "policy e2e" }, TimeProvider.System);
+        // Real principals in the identity store: each with its own roles and clearance, so quotas are per principal.
         var keys = new ApiKeyStore(DataDirectory, TimeProvider.System);
-        AdminKey = keys.Create("admin", Roles.Admin).Key;
-        var secret = keys.Create("secret analyst", Roles.User);
-        SecretKey = secret.Key;
-        _clearances["key:" + secret.Record.Id] = "SECRET//NOFORN";
-        var rate = keys.Create("rate limited", Roles.User);
-        RateKey = rate.Key;
-        var budget = keys.Create("budgeted", Roles.User);
-        BudgetKey = budget.Key;
-        AuditorKey = keys.Create("auditor", Roles.Auditor).Key;
-        UserKey = keys.Create("plain user", Roles.User).Key;
+        async Task<string> KeyFor(string name, string role, string? clearance = null)
+        {
+            await keys.AddPrincipalAsync(name, PrincipalKind.User, [role], clearance);
+            return (await keys.CreateKeyAsync(name, null, null)).Key;
+        }
+
+        AdminKey = await KeyFor("admin", Roles.Admin);
+        SecretKey = await KeyFor("secret-analyst", Roles.User, "SECRET//NOFORN");
+        RateKey = await KeyFor("rate-limited", Roles.User);
+        BudgetKey = await KeyFor("budgeted", Roles.User);
+        AuditorKey = await KeyFor("auditor", Roles.Auditor);
+        UserKey = await KeyFor("plain-user", Roles.User);
+        await keys.AddPrincipalAsync("sam", PrincipalKind.User, [Roles.Analyst], "SECRET//NOFORN");
+        await keys.AddPrincipalAsync("una", PrincipalKind.User, [Roles.User], null);
+        await keys.AddPrincipalAsync("old", PrincipalKind.User, [Roles.User], "TOP SECRET//NOFORN");
+        await keys.DisablePrincipalAsync("old");
 
         var upstream = new UpstreamOptions
         {
@@ -121,9 +127,9 @@ public sealed class PolicyEnclave : IAsyncLifetime
             ["Policy:Jurisdictions:SECRET:0"] = "local",
             ["Policy:Jurisdictions:TOP SECRET:0"] = "local",
             ["Policy:Egress:Routes:cloud-redact"] = "Redact",
-            ["Quotas:Principals:0:Id"] = "key:" + rate.Record.Id,
+            ["Quotas:Principals:0:Id"] = "user:rate-limited",
             ["Quotas:Principals:0:RequestsPerMinute"] = "2",
-            ["Quotas:Principals:1:Id"] = "key:" + budget.Record.Id,
+            ["Quotas:Principals:1:Id"] = "user:budgeted",
             ["Quotas:Principals:1:RequestsPerDay"] = "2",
         }).Build();
         _router = new UpstreamRouter(upstream, TimeProvider.System);
@@ -146,12 +152,7 @@ public sealed class PolicyEnclave : IAsyncLifetime
             _ledger!,
             _catalog,
             TimeProvider.System,
-            configuration: _configuration,
-            services: services =>
-            {
-                services.AddSingleton<IClaimsTransformation>(new TestClearances(_clearances));
-                services.AddSingleton<IPrincipalDirectory>(new TestDirectory());
-            });
+            configuration: _configuration);
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
     }
@@ -213,32 +214,5 @@ public sealed class PolicyEnclave : IAsyncLifetime
         await Internal.DisposeAsync();
         await Cloud.DisposeAsync();
         Directory.Delete(DataDirectory, recursive: true);
-    }
-
-    /// <summary>Adds the clearance claim the identity component would give, by principal ID.</summary>
-    private sealed class TestClearances(IReadOnlyDictionary<string, string> clearances) : IClaimsTransformation
-    {
-        public Task<ClaimsPrincipal> TransformAsync(ClaimsPrincipal principal)
-        {
-            if (principal.FindFirstValue(ClaimTypes.NameIdentifier) is { } id && clearances.TryGetValue(id, out var clearance)
-                && !principal.HasClaim(c => c.Type == EnclaveClaims.Clearance))
-            {
-                principal.AddIdentity(new ClaimsIdentity([new Claim(EnclaveClaims.Clearance, clearance)]));
-            }
-
-            return Task.FromResult(principal);
-        }
-    }
-
-    private sealed class TestDirectory : IPrincipalDirectory
-    {
-        private static readonly PrincipalInfo[] People =
-        [
-            new("user:sam", "sam", [Roles.Analyst], "SECRET//NOFORN", Disabled: false),
-            new("user:una", "una", [Roles.User], null, Disabled: false),
-            new("user:old", "old", [Roles.User], "TOP SECRET//NOFORN", Disabled: true),
-        ];
-
-        public PrincipalInfo? Find(string idOrName) => People.FirstOrDefault(p => p.Id == idOrName || p.Name == idOrName);
     }
 }

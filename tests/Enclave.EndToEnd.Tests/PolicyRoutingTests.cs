@@ -138,7 +138,7 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
         var denied = enclave.Entry(response);
         Assert.Equal("request.denied", denied.Type);
         Assert.Equal("policy.clearance", denied.Details!.Value.GetProperty("rule").GetString());
-        Assert.StartsWith("key:", denied.Actor, StringComparison.Ordinal);
+        Assert.Equal("user:admin", denied.Actor);
         var reasons = denied.Details!.Value.GetProperty("policy").GetProperty("reasons").EnumerateArray().Select(r => r.GetProperty("rule").GetString()).ToList();
         Assert.Contains("policy.clearance", reasons);
     }

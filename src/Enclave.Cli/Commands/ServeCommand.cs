@@ -13,7 +13,7 @@ namespace Enclave.Cli.Commands;
 /// <summary><c>enclave serve</c>: the OpenAI-compatible API, the admin API and health endpoints over one data directory.</summary>
 internal static class ServeCommand
 {
-    internal sealed record ServerStart(IReadOnlyList<string> Urls, ModelCatalog Catalog, ApiKeyStore Keys);
+    internal sealed record ServerStart(IReadOnlyList<string> Urls, ModelCatalog Catalog, ApiKeyStore Keys, string? AdminKey);
 
     public static Command Create(CliContext context)
     {
@@ -48,14 +48,16 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// Opens (or initialises) the data directory, loads local and upstream models, makes sure an admin key exists,
-    /// starts the server and runs it until shutdown. <paramref name="onReady"/> runs once it listens.
+    /// Opens (or initialises) the data directory, loads local and upstream models, makes sure an admin key exists
+    /// (kept in <paramref name="adminKeyFile"/> when given), starts the server and runs it until shutdown.
+    /// <paramref name="onReady"/> runs once it listens.
     /// </summary>
-    internal static async Task RunAsync(CliContext context, ServerSettings settings, string? configPath, Func<ServerStart, Task>? onReady, CancellationToken ct)
+    internal static async Task RunAsync(CliContext context, ServerSettings settings, string? configPath, Func<ServerStart, Task>? onReady, CancellationToken ct, string? adminKeyFile = null)
     {
         var configuration = EnclaveConfiguration.Load(configPath);
         var upstream = EnclaveConfiguration.Upstream(configuration);
         settings = settings with { Retention = EnclaveConfiguration.Retention(configuration) };
+        settings = settings with { Oidc = EnclaveConfiguration.Oidc(configuration) };
         var problems = settings.Validate();
         if (problems.Count > 0)
         {
@@ -64,11 +66,15 @@ internal static class ServeCommand
 
         await using var ledger = OpenOrInitialize(context, settings.DataDirectory, settings.CheckpointInterval);
         var keys = new ApiKeyStore(settings.DataDirectory, context.Clock);
-        if (keys.CountActive() == 0)
+        var admin = await IdentityBootstrap.EnsureAdminKeyAsync(keys, ledger, context.Clock, adminKeyFile, ct).ConfigureAwait(false);
+        if (admin.Problem is not null)
         {
-            var (key, record) = keys.Create("initial admin", "admin");
-            await context.Out.WriteLineAsync($"Created the first admin API key (shown once, store it now): {key}").ConfigureAwait(false);
-            await context.Error.WriteLineAsync($"admin key {record.Id} created").ConfigureAwait(false);
+            await context.Error.WriteLineAsync("warning: " + admin.Problem).ConfigureAwait(false);
+        }
+        else if (admin.Created is { } created && adminKeyFile is null)
+        {
+            await context.Out.WriteLineAsync($"Created the first admin API key (shown once, store it now): {admin.Key}").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"admin key {created.Id} of user '{IdentityBootstrap.AdminUser}' created").ConfigureAwait(false);
         }
 
         var local = new List<LoadedLocalModel>();
@@ -94,7 +100,7 @@ internal static class ServeCommand
             await app.StartAsync(ct).ConfigureAwait(false);
             if (onReady is not null)
             {
-                await onReady(new ServerStart(app.Urls.ToList(), catalog, keys)).ConfigureAwait(false);
+                await onReady(new ServerStart(app.Urls.ToList(), catalog, keys, admin.Key)).ConfigureAwait(false);
             }
             else
             {

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Enclave.Core.Storage;
 using Enclave.Inference.Forge;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 
 namespace Enclave.Cli.Commands;
@@ -15,6 +14,8 @@ internal static class UpCommand
 {
     public const string ChatModel = "enclave-demo-chat";
     public const string EmbeddingModel = "enclave-demo-embed";
+
+    /// <summary>The demo's admin key, kept (owner-only) under keys/ in the data directory so each <c>up</c> prints a working key.</summary>
     private const string DemoKeyFile = "demo-api-key";
 
     public static Command Create(CliContext context)
@@ -34,16 +35,15 @@ internal static class UpCommand
                 throw new ArgumentException("cannot start:\n- " + string.Join("\n- ", problems));
             }
 
-            string apiKey;
             using (DataDirectoryLock.Acquire(dataDir, "enclave up (preparing)", context.Clock))
             {
                 PrepareDemoModels(context, dataDir);
-                apiKey = DemoKey(context, dataDir);
             }
 
             await ServeCommand.RunAsync(context, settings, result.GetValue(config), async start =>
             {
                 var url = start.Urls[0];
+                var apiKey = start.AdminKey ?? "(none: see the warning above)";
                 if (result.GetValue(json))
                 {
                     await CommandRunner.WriteJsonAsync(context, new JsonObject
@@ -71,7 +71,7 @@ internal static class UpCommand
                     The demo model has random weights: its answers are noise. The README shows how to serve a real model.
                     Press Ctrl+C to stop.
                     """).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
+            }, ct, adminKeyFile: Path.Combine(dataDir, "keys", DemoKeyFile)).ConfigureAwait(false);
             return ExitCode.Success;
         }));
         return command;
@@ -98,31 +98,5 @@ internal static class UpCommand
 
             registry.Add(id, kind, dir, "demo:forged");
         }
-    }
-
-    /// <summary>The demo's API key, kept (owner-only) in the data directory so each <c>up</c> can print a working key.</summary>
-    private static string DemoKey(CliContext context, string dataDir)
-    {
-        var keys = new ApiKeyStore(dataDir, context.Clock);
-        var path = Path.Combine(dataDir, "keys", DemoKeyFile);
-        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } existing && keys.Validate(existing) is not null)
-        {
-            return existing;
-        }
-
-        var (key, _) = keys.Create("enclave up demo", "admin");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var writer = new StreamWriter(path, options))
-        {
-            writer.WriteLine(key);
-        }
-
-        return key;
     }
 }

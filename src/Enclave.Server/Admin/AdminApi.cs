@@ -22,6 +22,7 @@ public static class AdminApi
         MapLedger(admin);
         RetentionAdminEndpoints.MapRetention(admin);
         PolicyAdminEndpoints.MapPolicy(admin);
+        admin.MapIdentity();
         return admin;
     }
 

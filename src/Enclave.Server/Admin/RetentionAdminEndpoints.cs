@@ -17,8 +17,13 @@ internal static class RetentionAdminEndpoints
 {
     public static void MapRetention(RouteGroupBuilder admin)
     {
-        admin.MapGet("/retention/{index:long}", async (long index, HttpContext http, ILedger ledger, TimeProvider clock) =>
+        admin.MapGet("/retention/{index}", async (string index, HttpContext http, ILedger ledger, TimeProvider clock) =>
         {
+            if (!long.TryParse(index, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ledgerIndex))
+            {
+                return Results.Problem(title: "Invalid ledger index", detail: "the index must be a non-negative integer (a request's Enclave-Ledger-Index)", statusCode: StatusCodes.Status400BadRequest);
+            }
+
             var store = http.RequestServices.GetService<ContentRetentionStore>();
             if (store is null)
             {
@@ -28,7 +33,7 @@ internal static class RetentionAdminEndpoints
             RetainedRecord? record;
             try
             {
-                record = store.Read(index);
+                record = store.Read(ledgerIndex);
             }
             catch (RetentionIntegrityException ex)
             {
@@ -37,7 +42,7 @@ internal static class RetentionAdminEndpoints
 
             if (record is null)
             {
-                return Results.Problem(title: "Not retained", detail: $"no content is kept for ledger index {index} (never retained, or past its retention period)", statusCode: StatusCodes.Status404NotFound);
+                return Results.Problem(title: "Not retained", detail: $"no content is kept for ledger index {ledgerIndex} (never retained, or past its retention period)", statusCode: StatusCodes.Status404NotFound);
             }
 
             // Reading someone's prompt is itself an auditable act, recorded durably before the content leaves.
@@ -46,7 +51,7 @@ internal static class RetentionAdminEndpoints
                 Type = "retention.read",
                 Time = clock.GetUtcNow(),
                 Actor = http.User.PrincipalId(),
-                Subject = "ledger:" + index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Subject = "ledger:" + ledgerIndex.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 Details = JsonSerializer.SerializeToElement(new JsonObject { ["requestId"] = record.RequestId }),
             }, http.RequestAborted).ConfigureAwait(false);
             http.Response.Headers["Enclave-Ledger-Index"] = read.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -1,70 +1,92 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
-using System.Text.Json.Nodes;
+using Enclave.Policy.Identity;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Enclave.Server.Auth;
 
-/// <summary>Bearer API keys: <c>Authorization: Bearer ek_...</c>, checked against the hashed key store.</summary>
+/// <summary>
+/// Bearer API keys: <c>Authorization: Bearer ek_...</c>, checked against the identity store's in-memory index. The
+/// principal gets the claims of <see cref="EnclaveClaims"/>: its ID (<c>user:alice</c>), name, roles and clearance, and
+/// the key's ID.
+/// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    ApiKeyStore keys)
+    ApiKeyStore keys,
+    OidcOptions oidc)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
-    public const string KeyIdClaim = Enclave.Policy.Identity.EnclaveClaims.KeyId;
+    public const string KeyIdClaim = EnclaveClaims.KeyId;
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var header = Request.Headers.Authorization.ToString();
-        if (string.IsNullOrEmpty(header))
+        var header = Request.Headers.Authorization;
+        if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        if (!header.StartsWith("Bearer ", StringComparison.Ordinal))
+        if (header.Count > 1 || !EnclaveAuthentication.TryGetBearer(header[0]!, out var token))
         {
-            return Task.FromResult(AuthenticateResult.Fail("the Authorization header must be 'Bearer <api key>'"));
+            return Fail("malformed_header", "the Authorization header must be 'Bearer <api key>'");
         }
 
-        var record = keys.Validate(header["Bearer ".Length..].Trim());
-        if (record is null)
+        if (!token.StartsWith(ApiKeyStore.Prefix, StringComparison.Ordinal) && EnclaveAuthentication.LooksLikeJwt(token))
         {
-            return Task.FromResult(AuthenticateResult.Fail("the API key is not valid, revoked or expired"));
+            return oidc.Enabled
+                ? Fail("malformed_token", "the bearer token is neither an API key nor a well-formed JWT")
+                : Fail("oidc_not_configured", "single sign-on is not configured on this enclave (Identity:Oidc); send an API key");
         }
 
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, "key:" + record.Id), new Claim(KeyIdClaim, record.Id), new Claim(ClaimTypes.Name, record.Name), new Claim(ClaimTypes.Role, record.Role)],
-            SchemeName);
+        if (!keys.TryValidate(token, out var valid, out var rejection))
+        {
+            var reason = rejection switch
+            {
+                KeyRejection.Malformed => "malformed_key",
+                KeyRejection.UnknownKey => "unknown_key",
+                KeyRejection.WrongSecret => "wrong_secret",
+                KeyRejection.Revoked => "revoked",
+                KeyRejection.Expired => "expired",
+                KeyRejection.PrincipalDisabled => "principal_disabled",
+                _ => "invalid",
+            };
+            return Fail(reason, "the API key is not valid, revoked or expired", ApiKeyStore.PresentedKeyId(token));
+        }
+
+        var principal = valid.Principal;
+        var claims = new List<Claim>(5 + principal.Roles.Count)
+        {
+            new(ClaimTypes.NameIdentifier, principal.Id),
+            new(ClaimTypes.Name, principal.Name),
+            new(KeyIdClaim, valid.Key.Id),
+        };
+        foreach (var role in principal.Roles)
+        {
+            claims.Add(new Claim(ClaimTypes.Role, role));
+        }
+
+        if (principal.Clearance is { } clearance)
+        {
+            claims.Add(new Claim(EnclaveClaims.Clearance, clearance));
+        }
+
+        var identity = new ClaimsIdentity(claims, SchemeName, ClaimTypes.Name, ClaimTypes.Role);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.Headers.WWWAuthenticate = "Bearer";
-        var failure = (await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false)).Failure?.Message;
-        var message = failure ?? "missing API key: send 'Authorization: Bearer <api key>'";
-        if (Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
-        {
-            Response.ContentType = "application/json";
-            var body = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error", ["param"] = null, ["code"] = "invalid_api_key" } };
-            await Response.WriteAsync(body.ToJsonString(OpenAi.OpenAiError.Json), Context.RequestAborted).ConfigureAwait(false);
-        }
-        else
-        {
-            await Results.Problem(title: "Unauthorized", detail: message, statusCode: StatusCodes.Status401Unauthorized).ExecuteAsync(Context).ConfigureAwait(false);
-        }
+        var failure = (await HandleAuthenticateOnceSafeAsync().ConfigureAwait(false)).Failure;
+        await AuthResponses.ChallengeAsync(Context, SchemeName, failure, "missing credentials: send 'Authorization: Bearer <api key>'").ConfigureAwait(false);
     }
 
-    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = StatusCodes.Status403Forbidden;
-        await Results.Problem(title: "Forbidden", detail: "this key's role may not use this endpoint", statusCode: StatusCodes.Status403Forbidden).ExecuteAsync(Context).ConfigureAwait(false);
-    }
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => AuthResponses.ForbiddenAsync(Context);
+
+    private static Task<AuthenticateResult> Fail(string reason, string message, string? keyId = null) =>
+        Task.FromResult(AuthenticateResult.Fail(new AuthenticationRejectedException(reason, message) { KeyId = keyId }));
 }

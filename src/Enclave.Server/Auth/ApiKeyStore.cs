@@ -1,22 +1,68 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
+using Enclave.Policy.Identity;
+using Enclave.Policy.Labels;
 using Microsoft.Data.Sqlite;
 
 namespace Enclave.Server.Auth;
 
 /// <summary>
-/// API keys: 256 random bits behind a visible prefix ID (<c>ek_&lt;id&gt;_&lt;secret&gt;</c>). Only the SHA-256 of the secret
-/// is stored (the secret has full entropy, so a slow hash adds nothing); lookups go by ID and compare the hash in
-/// constant time. The key text is shown once, at creation.
+/// The enclave's principals (users and service accounts: roles, clearance, disabled flag) and their API keys, in the
+/// data directory's <c>enclave.db</c>.
 /// </summary>
-public sealed class ApiKeyStore
+/// <remarks>
+/// <para>
+/// An API key is 256 random bits behind a visible prefix ID (<c>ek_&lt;12 hex id&gt;_&lt;43 base64url&gt;</c>). Only the
+/// SHA-256 of the secret is stored (the secret has full entropy, so a slow hash adds nothing); the presented hash is
+/// compared in constant time. The key text is returned once, at creation.
+/// </para>
+/// <para>
+/// Validation is served from memory: every principal and key is loaded when the store opens, and every change made
+/// through this store updates memory as it commits, so a revoked key or a disabled principal is refused from the
+/// next request on; expiry is checked against the clock on every request. The server is the single writer of this
+/// state. A key ID not in memory is looked up in the database once (a key created by a start-up tool after the store
+/// opened), so a request with an unknown ID costs one indexed SQLite read.
+/// </para>
+/// <para>
+/// Changes are serialised. Each takes a <c>record</c> callback that runs after the change is validated and before it is
+/// written: the admin API appends the ledger entry there, so a change is never made without its entry, and a
+/// failed append leaves everything as it was.
+/// </para>
+/// <para>
+/// Keys created by an earlier version belonged to a role, not a principal. Opening the store attaches each to the
+/// principal of its role: <c>admin</c> keys to the user <c>admin</c> (role admin), a key of another known role R to the user
+/// R holding role R, a key of an unknown role to the user <c>legacy-&lt;role&gt;</c> with no role.
+/// </para>
+/// </remarks>
+public sealed class ApiKeyStore : IPrincipalDirectory
 {
-    private const string Prefix = "ek_";
+    /// <summary>The visible prefix of every API key.</summary>
+    public const string Prefix = "ek_";
+
+    /// <summary>Length of a key's hexadecimal ID.</summary>
+    public const int IdLength = 12;
+
+    /// <summary>Length of a whole key: prefix, ID, '_', 43 base64url characters of 32 bytes.</summary>
+    public const int KeyLength = 3 + IdLength + 1 + 43;
+
+    /// <summary>Longest key name (a label such as "grafana scraper").</summary>
+    public const int MaxKeyNameLength = 128;
+
     private readonly string _connectionString;
     private readonly TimeProvider _clock;
+    private readonly LabelScheme _labels;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<string, KeyEntry> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KeyEntry>.AlternateLookup<ReadOnlySpan<char>> _keysBySpan;
+    private readonly ConcurrentDictionary<string, PrincipalRecord> _principals = new(StringComparer.Ordinal);
 
-    public ApiKeyStore(string dataDirectory, TimeProvider clock)
+    /// <summary>Opens (creating or migrating the tables when needed) the store in <paramref name="dataDirectory"/>.</summary>
+    public ApiKeyStore(string dataDirectory, TimeProvider clock, LabelScheme? labels = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        ArgumentNullException.ThrowIfNull(clock);
+        Directory.CreateDirectory(dataDirectory);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(dataDirectory, "enclave.db"),
@@ -24,37 +70,340 @@ public sealed class ApiKeyStore
             DefaultTimeout = 30,
         }.ToString();
         _clock = clock;
+        _labels = labels ?? LabelScheme.Default;
+        _keysBySpan = _keys.GetAlternateLookup<ReadOnlySpan<char>>();
         using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS api_keys (
-                id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
-                created TEXT NOT NULL, expires TEXT, revoked TEXT) WITHOUT ROWID;
-            """;
-        command.ExecuteNonQuery();
+        Migrate(connection);
+        LoadAll(connection);
     }
 
-    /// <summary>Creates a key and returns its full text (shown once) with its record.</summary>
+    /// <summary>The label scheme clearances are checked against.</summary>
+    public LabelScheme Labels => _labels;
+
+    // ---------------------------------------------------------------- principals
+
+    /// <inheritdoc />
+    public PrincipalInfo? Find(string idOrName) => GetPrincipal(idOrName)?.ToInfo();
+
+    /// <summary>The principal with this ID (<c>user:alice</c>, <c>service:ci</c>) or name (<c>alice</c>); null when unknown.</summary>
+    public PrincipalRecord? GetPrincipal(string? idOrName)
+    {
+        if (idOrName is null)
+        {
+            return null;
+        }
+
+        if (PrincipalNames.TryParseId(idOrName, out var kind, out var name))
+        {
+            return _principals.TryGetValue(name, out var byId) && byId.Kind == kind ? byId : null;
+        }
+
+        return _principals.GetValueOrDefault(idOrName);
+    }
+
+    /// <summary>All principals, by name.</summary>
+    public IReadOnlyList<PrincipalRecord> ListPrincipals() => [.. _principals.Values.OrderBy(p => p.Name, StringComparer.Ordinal)];
+
+    /// <summary>
+    /// Adds a principal. Roles must be from <see cref="Roles.All"/>; the clearance, when given, a marking of the label
+    /// scheme (stored in its canonical banner form).
+    /// </summary>
+    /// <exception cref="IdentityException">The name, a role or the clearance is invalid, or the name is taken.</exception>
+    public async Task<PrincipalRecord> AddPrincipalAsync(
+        string name, PrincipalKind kind, IEnumerable<string> roles, string? clearance, Func<PrincipalRecord, ValueTask>? record = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(roles);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var principal = PreparePrincipal(name, kind, roles, clearance);
+            if (record is not null)
+            {
+                await record(principal).ConfigureAwait(false);
+            }
+
+            InsertPrincipal(principal);
+            return principal;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Disables a principal: from now on its keys and its single sign-on tokens are refused.</summary>
+    /// <exception cref="IdentityException">No such principal, it is already disabled, or it is the last enabled admin.</exception>
+    public async Task<PrincipalRecord> DisablePrincipalAsync(string idOrName, Func<PrincipalRecord, ValueTask>? record = null, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = GetPrincipal(idOrName) ?? throw new IdentityException(IdentityError.NotFound, $"there is no user or service account '{Shorten(idOrName)}'");
+            if (current.Disabled is not null)
+            {
+                throw new IdentityException(IdentityError.Conflict, $"'{current.Name}' is already disabled (since {current.Disabled:O})");
+            }
+
+            if (current.Roles.Contains(Roles.Admin) && !_principals.Values.Any(p => p.Name != current.Name && p.Disabled is null && p.Roles.Contains(Roles.Admin)))
+            {
+                throw new IdentityException(IdentityError.Conflict, $"'{current.Name}' is the last enabled admin; add another admin before disabling it");
+            }
+
+            var disabled = current with { Disabled = _clock.GetUtcNow() };
+            if (record is not null)
+            {
+                await record(disabled).ConfigureAwait(false);
+            }
+
+            using (var connection = Open())
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "UPDATE principals SET disabled = $d WHERE id = $id AND disabled IS NULL";
+                command.Parameters.AddWithValue("$d", Format(disabled.Disabled!.Value));
+                command.Parameters.AddWithValue("$id", current.Id);
+                command.ExecuteNonQuery();
+            }
+
+            _principals[current.Name] = disabled;
+            return disabled;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // ---------------------------------------------------------------- keys
+
+    /// <summary>
+    /// Creates an API key for a principal and returns its full text (shown once) with its record.
+    /// </summary>
+    /// <exception cref="IdentityException">No such principal, it is disabled, the expiry is not in the future, or the name is too long.</exception>
+    public async Task<(string Key, ApiKeyRecord Record)> CreateKeyAsync(
+        string principal, string? name, DateTimeOffset? expires, Func<ApiKeyRecord, ValueTask>? record = null, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var owner = GetPrincipal(principal) ?? throw new IdentityException(IdentityError.NotFound, $"there is no user or service account '{Shorten(principal)}'");
+            return await CreateKeyLockedAsync(owner, name, expires, record).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Revokes a key (by its ID, with or without the <c>ek_</c> prefix): it is refused from the next request on.</summary>
+    /// <exception cref="IdentityException">No such key, or it is already revoked.</exception>
+    public async Task<ApiKeyRecord> RevokeKeyAsync(string id, Func<ApiKeyRecord, ValueTask>? record = null, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var normalized = NormalizeId(id);
+            if (normalized is null || Lookup(normalized) is not { } entry)
+            {
+                throw new IdentityException(IdentityError.NotFound, $"there is no API key with ID '{Shorten(id)}' (an ID is 12 hexadecimal digits, optionally after 'ek_')");
+            }
+
+            if (entry.Record.Revoked is not null)
+            {
+                throw new IdentityException(IdentityError.Conflict, $"API key {normalized} is already revoked (since {entry.Record.Revoked:O})");
+            }
+
+            var revoked = entry.Record with { Revoked = _clock.GetUtcNow() };
+            if (record is not null)
+            {
+                await record(revoked).ConfigureAwait(false);
+            }
+
+            using (var connection = Open())
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "UPDATE api_keys SET revoked = $r WHERE id = $id AND revoked IS NULL";
+                command.Parameters.AddWithValue("$r", Format(revoked.Revoked!.Value));
+                command.Parameters.AddWithValue("$id", normalized);
+                command.ExecuteNonQuery();
+            }
+
+            _keys[normalized] = entry with { Record = revoked };
+            return revoked;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The key with this ID (with or without <c>ek_</c>), revoked or not; null when unknown.</summary>
+    public ApiKeyRecord? GetKey(string id) => NormalizeId(id) is { } normalized ? Lookup(normalized)?.Record : null;
+
+    /// <summary>All keys, or those of one principal (by ID), newest first; revoked and expired ones included.</summary>
+    public IReadOnlyList<ApiKeyRecord> ListKeys(string? principalId = null) =>
+    [
+        .. _keys.Values.Select(k => k.Record)
+            .Where(r => principalId is null || r.PrincipalId == principalId)
+            .OrderByDescending(r => r.Created).ThenBy(r => r.Id, StringComparer.Ordinal),
+    ];
+
+    /// <summary>
+    /// Checks a presented key: well-formed, known, secret hash equal (constant time), not revoked, not expired, its
+    /// principal enabled. Served from memory; never throws for bad input.
+    /// </summary>
+    public bool TryValidate(ReadOnlySpan<char> presented, out ValidatedKey key, out KeyRejection rejection)
+    {
+        key = default;
+        if (!TryParse(presented, out var id, out var hash))
+        {
+            rejection = KeyRejection.Malformed;
+            return false;
+        }
+
+        var entry = _keysBySpan.TryGetValue(id, out var cached) ? cached : LoadKey(id.ToString());
+        if (entry is null)
+        {
+            rejection = KeyRejection.UnknownKey;
+            return false;
+        }
+
+        if (!CryptographicOperations.FixedTimeEquals(entry.Hash, hash))
+        {
+            rejection = KeyRejection.WrongSecret;
+            return false;
+        }
+
+        if (entry.Record.Revoked is not null)
+        {
+            rejection = KeyRejection.Revoked;
+            return false;
+        }
+
+        if (entry.Record.Expires is { } expires && expires <= _clock.GetUtcNow())
+        {
+            rejection = KeyRejection.Expired;
+            return false;
+        }
+
+        if (GetPrincipal(entry.Record.PrincipalId) is not { } principal)
+        {
+            rejection = KeyRejection.UnknownKey;
+            return false;
+        }
+
+        if (principal.Disabled is not null)
+        {
+            rejection = KeyRejection.PrincipalDisabled;
+            return false;
+        }
+
+        key = new ValidatedKey(entry.Record, principal);
+        rejection = KeyRejection.None;
+        return true;
+    }
+
+    /// <summary>The record of a presented key when it is valid, active, unexpired and its principal enabled; otherwise null.</summary>
+    public ApiKeyRecord? Validate(string presented) =>
+        presented is not null && TryValidate(presented, out var key, out _) ? key.Key : null;
+
+    /// <summary>
+    /// The 12-hex key ID of a presented key when it has the shape of an Enclave key (for the audit record of a failed
+    /// attempt; the ID is not secret); otherwise null.
+    /// </summary>
+    public static string? PresentedKeyId(ReadOnlySpan<char> presented) =>
+        presented.Length == KeyLength && presented.StartsWith(Prefix, StringComparison.Ordinal) && IsHexId(presented.Slice(Prefix.Length, IdLength))
+            ? presented.Slice(Prefix.Length, IdLength).ToString()
+            : null;
+
+    /// <summary>Number of keys that are neither revoked nor expired and whose principal is enabled.</summary>
+    public int CountActive()
+    {
+        var now = _clock.GetUtcNow();
+        return _keys.Values.Count(k => k.Record.Revoked is null && (k.Record.Expires is null || k.Record.Expires > now) && GetPrincipal(k.Record.PrincipalId) is { Disabled: null });
+    }
+
+    /// <summary>Whether an enabled principal holding <see cref="Roles.Admin"/> has a key that is neither revoked nor expired.</summary>
+    public bool HasUsableAdminKey()
+    {
+        var now = _clock.GetUtcNow();
+        return _keys.Values.Any(k => k.Record.Revoked is null && (k.Record.Expires is null || k.Record.Expires > now)
+            && GetPrincipal(k.Record.PrincipalId) is { Disabled: null } p && p.Roles.Contains(Roles.Admin));
+    }
+
+    /// <summary>
+    /// Creates a key for the principal that stands for <paramref name="role"/> (for <c>admin</c> the user <c>admin</c>),
+    /// adding that principal when missing, and names the key <paramref name="name"/>. The form keys had before they
+    /// belonged to principals; start-up tools, tests and benchmarks use it.
+    /// </summary>
     public (string Key, ApiKeyRecord Record) Create(string name, string role, DateTimeOffset? expires = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(role);
-        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        _gate.Wait();
+        try
+        {
+            var owner = EnsureRolePrincipal(role);
+            return CreateKeyLockedAsync(owner, name, expires, record: null).AsTask().GetAwaiter().GetResult();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    private async ValueTask<(string Key, ApiKeyRecord Record)> CreateKeyLockedAsync(PrincipalRecord owner, string? name, DateTimeOffset? expires, Func<ApiKeyRecord, ValueTask>? record)
+    {
+        if (owner.Disabled is not null)
+        {
+            throw new IdentityException(IdentityError.Conflict, $"'{owner.Name}' is disabled; a disabled principal gets no new keys");
+        }
+
+        name = string.IsNullOrWhiteSpace(name) ? "key of " + owner.Name : name.Trim();
+        if (name.Length > MaxKeyNameLength || name.Any(char.IsControl))
+        {
+            throw new IdentityException(IdentityError.Invalid, $"a key name is at most {MaxKeyNameLength} characters without control characters");
+        }
+
+        var now = _clock.GetUtcNow();
+        if (expires is { } e && e <= now)
+        {
+            throw new IdentityException(IdentityError.Invalid, $"the expiry {e:O} is not in the future");
+        }
+
+        string id;
+        do
+        {
+            id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(IdLength / 2));
+        }
+        while (Lookup(id) is not null);
+
         var secret = RandomNumberGenerator.GetBytes(32);
         try
         {
-            var record = new ApiKeyRecord { Id = id, Name = name, Role = role, Created = _clock.GetUtcNow(), Expires = expires };
-            using var connection = Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO api_keys (id, secret_hash, name, role, created, expires) VALUES ($id, $h, $n, $r, $c, $e)";
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$h", SHA256.HashData(secret));
-            command.Parameters.AddWithValue("$n", name);
-            command.Parameters.AddWithValue("$r", role);
-            command.Parameters.AddWithValue("$c", record.Created.ToString("O", CultureInfo.InvariantCulture));
-            command.Parameters.AddWithValue("$e", (object?)expires?.ToString("O", CultureInfo.InvariantCulture) ?? DBNull.Value);
-            command.ExecuteNonQuery();
-            return ($"{Prefix}{id}_{Base64Url(secret)}", record);
+            var created = new ApiKeyRecord { Id = id, Name = name, PrincipalId = owner.Id, Created = now, Expires = expires };
+            if (record is not null)
+            {
+                await record(created).ConfigureAwait(false);
+            }
+
+            var hash = SHA256.HashData(secret);
+            using (var connection = Open())
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "INSERT INTO api_keys (id, secret_hash, name, role, created, expires, principal) VALUES ($id, $h, $n, '', $c, $e, $p)";
+                command.Parameters.AddWithValue("$id", id);
+                command.Parameters.AddWithValue("$h", hash);
+                command.Parameters.AddWithValue("$n", name);
+                command.Parameters.AddWithValue("$c", Format(now));
+                command.Parameters.AddWithValue("$e", expires is { } x ? Format(x) : DBNull.Value);
+                command.Parameters.AddWithValue("$p", owner.Id);
+                command.ExecuteNonQuery();
+            }
+
+            _keys[id] = new KeyEntry(created, hash);
+            return ($"{Prefix}{id}_{Base64Url(secret)}", created);
         }
         finally
         {
@@ -62,38 +411,113 @@ public sealed class ApiKeyStore
         }
     }
 
-    /// <summary>Number of keys that are neither revoked nor expired.</summary>
-    public int CountActive()
+    private PrincipalRecord PreparePrincipal(string name, PrincipalKind kind, IEnumerable<string> roles, string? clearance)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM api_keys WHERE revoked IS NULL AND (expires IS NULL OR expires > $now)";
-        command.Parameters.AddWithValue("$now", _clock.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
-        return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        var problems = new List<string>();
+        if (!PrincipalNames.IsValid(name))
+        {
+            problems.Add($"'{Shorten(name)}' is not a valid name: 1 to {PrincipalNames.MaxLength} lower-case letters, digits, '.', '_', '-', '@', starting with a letter or digit");
+        }
+        else if (_principals.ContainsKey(name))
+        {
+            throw new IdentityException(IdentityError.Conflict, $"'{name}' already exists");
+        }
+
+        var roleSet = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var role in roles)
+        {
+            if (!Roles.IsKnown(role))
+            {
+                problems.Add($"unknown role '{Shorten(role)}' (roles: {string.Join(", ", Roles.All)})");
+            }
+
+            roleSet.Add(role);
+        }
+
+        string? canonicalClearance = null;
+        if (clearance is not null)
+        {
+            var error = _labels.TryParse(clearance, portion: false, out var label, out var message);
+            if (error != MarkingError.None)
+            {
+                problems.Add($"clearance '{Shorten(clearance)}' is not a valid marking: {message}");
+            }
+            else
+            {
+                canonicalClearance = _labels.FormatBanner(label);
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new IdentityException(IdentityError.Invalid, string.Join("; ", problems));
+        }
+
+        return new PrincipalRecord
+        {
+            Name = name,
+            Kind = kind,
+            Roles = [.. Roles.All.Where(roleSet.Contains)],
+            Clearance = canonicalClearance,
+            Created = _clock.GetUtcNow(),
+        };
     }
 
-    /// <summary>The record of a presented key when it is valid, active and unexpired; otherwise null.</summary>
-    public ApiKeyRecord? Validate(string presented)
+    private void InsertPrincipal(PrincipalRecord principal)
     {
-        // ek_ + 12 hex + _ + 43 base64url
-        if (presented.Length != Prefix.Length + 12 + 1 + 43 || !presented.StartsWith(Prefix, StringComparison.Ordinal) || presented[Prefix.Length + 12] != '_')
+        using (var connection = Open())
+        using (var command = connection.CreateCommand())
         {
-            return null;
+            command.CommandText = "INSERT INTO principals (id, name, kind, roles, clearance, created) VALUES ($id, $n, $k, $r, $c, $t)";
+            command.Parameters.AddWithValue("$id", principal.Id);
+            command.Parameters.AddWithValue("$n", principal.Name);
+            command.Parameters.AddWithValue("$k", PrincipalNames.KindName(principal.Kind));
+            command.Parameters.AddWithValue("$r", string.Join(' ', principal.Roles));
+            command.Parameters.AddWithValue("$c", (object?)principal.Clearance ?? DBNull.Value);
+            command.Parameters.AddWithValue("$t", Format(principal.Created));
+            command.ExecuteNonQuery();
         }
 
-        var id = presented.Substring(Prefix.Length, 12);
-        Span<byte> secret = stackalloc byte[33];
-        if (!TryFromBase64Url(presented.AsSpan(Prefix.Length + 13), secret, out var written) || written != 32)
+        _principals[principal.Name] = principal;
+    }
+
+    private PrincipalRecord EnsureRolePrincipal(string role)
+    {
+        var name = RolePrincipalName(role);
+        if (_principals.TryGetValue(name, out var existing))
         {
-            return null;
+            return existing;
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(secret[..32], hash);
-        CryptographicOperations.ZeroMemory(secret);
+        var principal = PreparePrincipal(name, PrincipalKind.User, Roles.IsKnown(role) ? [role] : [], clearance: null);
+        InsertPrincipal(principal);
+        return principal;
+    }
+
+    /// <summary>The principal name a pre-principal key of <paramref name="role"/> belongs to.</summary>
+    internal static string RolePrincipalName(string role)
+    {
+        if (Roles.IsKnown(role))
+        {
+            return role;
+        }
+
+        var cleaned = new string([.. role.ToLowerInvariant().Select(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) ? c : '-')]).Trim('-');
+        var name = cleaned.Length == 0 ? "legacy" : "legacy-" + cleaned;
+        return name.Length <= PrincipalNames.MaxLength ? name : name[..PrincipalNames.MaxLength].TrimEnd('-');
+    }
+
+    private KeyEntry? Lookup(string id) => _keys.TryGetValue(id, out var entry) ? entry : LoadKey(id);
+
+    private KeyEntry? LoadKey(string id)
+    {
         using var connection = Open();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT secret_hash, name, role, created, expires, revoked FROM api_keys WHERE id = $id";
+        command.CommandText = """
+            SELECT k.id, k.secret_hash, k.name, k.principal, k.created, k.expires, k.revoked,
+                   p.id, p.name, p.kind, p.roles, p.clearance, p.created, p.disabled
+            FROM api_keys k JOIN principals p ON p.id = k.principal WHERE k.id = $id
+            """;
         command.Parameters.AddWithValue("$id", id);
         using var reader = command.ExecuteReader();
         if (!reader.Read())
@@ -101,26 +525,135 @@ public sealed class ApiKeyStore
             return null;
         }
 
-        var stored = (byte[])reader.GetValue(0);
-        if (!CryptographicOperations.FixedTimeEquals(stored, hash) || !reader.IsDBNull(5))
+        var principal = ReadPrincipal(reader, 7);
+        _principals.TryAdd(principal.Name, principal);
+        var entry = ReadKey(reader);
+        return _keys.GetOrAdd(entry.Record.Id, entry);
+    }
+
+    private void LoadAll(SqliteConnection connection)
+    {
+        using (var command = connection.CreateCommand())
         {
-            return null;
+            command.CommandText = "SELECT id, name, kind, roles, clearance, created, disabled FROM principals";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var principal = ReadPrincipal(reader, 0);
+                _principals[principal.Name] = principal;
+            }
         }
 
-        var expires = reader.IsDBNull(4) ? (DateTimeOffset?)null : DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture);
-        if (expires is { } e && e <= _clock.GetUtcNow())
+        using (var command = connection.CreateCommand())
         {
-            return null;
+            command.CommandText = "SELECT id, secret_hash, name, principal, created, expires, revoked FROM api_keys WHERE principal IS NOT NULL";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var entry = ReadKey(reader);
+                _keys[entry.Record.Id] = entry;
+            }
+        }
+    }
+
+    private static KeyEntry ReadKey(SqliteDataReader reader) => new(
+        new ApiKeyRecord
+        {
+            Id = reader.GetString(0),
+            Name = reader.GetString(2),
+            PrincipalId = reader.GetString(3),
+            Created = Parse(reader.GetString(4)),
+            Expires = reader.IsDBNull(5) ? null : Parse(reader.GetString(5)),
+            Revoked = reader.IsDBNull(6) ? null : Parse(reader.GetString(6)),
+        },
+        (byte[])reader.GetValue(1));
+
+    private static PrincipalRecord ReadPrincipal(SqliteDataReader reader, int first)
+    {
+        var name = reader.GetString(first + 1);
+        if (!PrincipalNames.TryParseKind(reader.GetString(first + 2), out var kind))
+        {
+            throw new InvalidDataException($"principal '{name}' in enclave.db has an unknown kind '{reader.GetString(first + 2)}'");
         }
 
-        return new ApiKeyRecord
+        var roles = reader.GetString(first + 3).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return new PrincipalRecord
         {
-            Id = id,
-            Name = reader.GetString(1),
-            Role = reader.GetString(2),
-            Created = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture),
-            Expires = expires,
+            Name = name,
+            Kind = kind,
+            // A role this version does not know grants nothing.
+            Roles = [.. Roles.All.Where(roles.Contains)],
+            Clearance = reader.IsDBNull(first + 4) ? null : reader.GetString(first + 4),
+            Created = Parse(reader.GetString(first + 5)),
+            Disabled = reader.IsDBNull(first + 6) ? null : Parse(reader.GetString(first + 6)),
         };
+    }
+
+    private void Migrate(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        Execute(connection, transaction, """
+            CREATE TABLE IF NOT EXISTS principals (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, roles TEXT NOT NULL, clearance TEXT,
+                created TEXT NOT NULL, disabled TEXT) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+                created TEXT NOT NULL, expires TEXT, revoked TEXT) WITHOUT ROWID;
+            """);
+        var hasPrincipalColumn = false;
+        using (var info = connection.CreateCommand())
+        {
+            info.Transaction = transaction;
+            info.CommandText = "SELECT count(*) FROM pragma_table_info('api_keys') WHERE name = 'principal'";
+            hasPrincipalColumn = Convert.ToInt64(info.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        }
+
+        if (!hasPrincipalColumn)
+        {
+            Execute(connection, transaction, "ALTER TABLE api_keys ADD COLUMN principal TEXT; CREATE INDEX IF NOT EXISTS api_keys_principal ON api_keys (principal);");
+        }
+
+        // Keys from before principals existed: attach each to its role's principal.
+        var legacy = new List<(string Id, string Role)>();
+        using (var select = connection.CreateCommand())
+        {
+            select.Transaction = transaction;
+            select.CommandText = "SELECT id, role FROM api_keys WHERE principal IS NULL";
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                legacy.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        var now = Format(_clock.GetUtcNow());
+        foreach (var (id, role) in legacy)
+        {
+            var name = RolePrincipalName(role);
+            var principalId = PrincipalNames.IdOf(PrincipalKind.User, name);
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO principals (id, name, kind, roles, clearance, created) VALUES ($id, $n, 'user', $r, NULL, $t) ON CONFLICT DO NOTHING;
+                UPDATE api_keys SET principal = (SELECT id FROM principals WHERE name = $n) WHERE id = $key;
+                """;
+            insert.Parameters.AddWithValue("$id", principalId);
+            insert.Parameters.AddWithValue("$n", name);
+            insert.Parameters.AddWithValue("$r", Roles.IsKnown(role) ? role : string.Empty);
+            insert.Parameters.AddWithValue("$t", now);
+            insert.Parameters.AddWithValue("$key", id);
+            insert.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     private SqliteConnection Open()
@@ -128,6 +661,79 @@ public sealed class ApiKeyStore
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
         return connection;
+    }
+
+    private static bool TryParse(ReadOnlySpan<char> presented, out ReadOnlySpan<char> id, out byte[] hash)
+    {
+        id = default;
+        hash = [];
+        if (presented.Length != KeyLength || !presented.StartsWith(Prefix, StringComparison.Ordinal) || presented[Prefix.Length + IdLength] != '_')
+        {
+            return false;
+        }
+
+        id = presented.Slice(Prefix.Length, IdLength);
+        if (!IsHexId(id))
+        {
+            return false;
+        }
+
+        // 43 characters carry 258 bits: the last one's two low bits must be zero, so each key has exactly one text.
+        var last = presented[^1];
+        var lastValue = last switch
+        {
+            >= 'A' and <= 'Z' => last - 'A',
+            >= 'a' and <= 'z' => last - 'a' + 26,
+            >= '0' and <= '9' => last - '0' + 52,
+            '-' => 62,
+            '_' => 63,
+            _ => -1,
+        };
+        if (lastValue < 0 || (lastValue & 3) != 0)
+        {
+            return false;
+        }
+
+        Span<byte> secret = stackalloc byte[33];
+        if (!TryFromBase64Url(presented[(Prefix.Length + IdLength + 1)..], secret, out var written) || written != 32)
+        {
+            CryptographicOperations.ZeroMemory(secret);
+            return false;
+        }
+
+        hash = SHA256.HashData(secret[..32]);
+        CryptographicOperations.ZeroMemory(secret);
+        return true;
+    }
+
+    private static bool IsHexId(ReadOnlySpan<char> id)
+    {
+        foreach (var c in id)
+        {
+            if (!char.IsAsciiDigit(c) && c is not (>= 'a' and <= 'f'))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A key ID from user input: 12 lower-case hex digits, optionally after <c>ek_</c>; null otherwise.</summary>
+    internal static string? NormalizeId(string? id)
+    {
+        if (id is null)
+        {
+            return null;
+        }
+
+        var text = id.Trim();
+        if (text.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            text = text[Prefix.Length..];
+        }
+
+        return text.Length == IdLength && IsHexId(text) ? text : null;
     }
 
     private static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
@@ -154,14 +760,12 @@ public sealed class ApiKeyStore
 
         return Convert.TryFromBase64Chars(padded[..length], output, out written);
     }
-}
 
-/// <summary>What is known about an API key (never its secret).</summary>
-public sealed record ApiKeyRecord
-{
-    public required string Id { get; init; }
-    public required string Name { get; init; }
-    public required string Role { get; init; }
-    public required DateTimeOffset Created { get; init; }
-    public DateTimeOffset? Expires { get; init; }
+    private static string Format(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+
+    private static string Shorten(string? text) => text is null ? "(none)" : text.Length <= 64 ? text : text[..64] + "…";
+
+    private sealed record KeyEntry(ApiKeyRecord Record, byte[] Hash);
 }

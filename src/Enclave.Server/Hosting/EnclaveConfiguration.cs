@@ -7,7 +7,8 @@ namespace Enclave.Server.Hosting;
 /// Server configuration: an optional JSON file (<c>--config</c>) overlaid by <c>ENCLAVE__</c> environment variables
 /// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
-/// jurisdictions, egress) and <c>Quotas</c> (rates and budgets per principal and role).
+/// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
+/// <see cref="Auth.OidcOptions"/>) and <c>Retention</c> (encrypted content retention).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -41,6 +42,21 @@ public static class EnclaveConfiguration
         var options = configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions();
         var problems = options.Validate();
         return problems.Count == 0 ? options : throw new UpstreamConfigurationException(problems);
+    }
+
+    /// <summary>The single sign-on settings (section <c>Identity:Oidc</c>), validated (all problems at once); null when the section is absent.</summary>
+    public static Auth.OidcOptions? Oidc(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection("Identity:Oidc");
+        if (!section.Exists())
+        {
+            return null;
+        }
+
+        var options = section.Get<Auth.OidcOptions>() ?? new Auth.OidcOptions();
+        var problems = options.Validate();
+        return problems.Count == 0 ? options : throw new ArgumentException("invalid configuration:\n- " + string.Join("\n- ", problems));
     }
 
     /// <summary>

@@ -11,7 +11,6 @@ using Enclave.Server.Telemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting;
@@ -79,7 +78,6 @@ public static class EnclaveServer
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton(ledger);
         builder.Services.AddSingleton<ILedger>(ledger);
-        builder.Services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
         builder.Services.TryAddSingleton<RequestAuditor>();
         if (settings.Retention.Enabled)
         {
@@ -92,8 +90,7 @@ public static class EnclaveServer
         // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         builder.Services.AddProblemDetails();
-        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddEnclaveAuthentication(settings, clock);
         builder.Services.AddAuthorization();
         builder.Services.AddSingleton(sp => new EnclaveTelemetry(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), () => ledger.Size));
         var telemetry = builder.Services.AddOpenTelemetry()

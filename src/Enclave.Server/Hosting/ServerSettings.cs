@@ -34,6 +34,8 @@ public sealed record ServerSettings
 
     /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
     public Retention.RetentionOptions Retention { get; init; } = new();
+    /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
+    public Auth.OidcOptions? Oidc { get; init; }
 
     /// <summary>Every problem with these settings (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
@@ -79,6 +81,11 @@ public sealed record ServerSettings
         }
 
         problems.AddRange(Retention.Validate());
+        if (Oidc is not null)
+        {
+            problems.AddRange(Oidc.Validate());
+        }
+
         return problems;
     }
 

@@ -34,7 +34,6 @@ public static class PolicyServices
         services.TryAddSingleton(policy);
         services.TryAddSingleton(_ => quotas); // a factory, so the container disposes its rate limiters
         services.AddHostedService<QuotaFlusher>();
-        services.TryAddSingleton<IPrincipalDirectory, EmptyPrincipalDirectory>();
         return services;
     }
 }

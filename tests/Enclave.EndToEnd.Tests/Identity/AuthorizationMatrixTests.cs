@@ -1,0 +1,130 @@
+using System.Net;
+using System.Text;
+using Enclave.Policy.Identity;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Enclave.EndToEnd.Tests.Identity;
+
+/// <summary>
+/// The authorization matrix: every endpoint of the running app (read from its <see cref="EndpointDataSource"/>) ×
+/// every role, a principal with no role, and anonymous, through both API keys and OIDC tokens. An endpoint the table
+/// does not list fails the test: whoever adds an endpoint must say here who may call it.
+/// </summary>
+public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFixture<IdentityFixture>
+{
+    /// <summary>Callable without credentials.</summary>
+    private static readonly string[] Public = ["anonymous"];
+
+    /// <summary>Any authenticated principal, whatever its roles.</summary>
+    private static readonly string[] Authenticated = ["authenticated"];
+
+    /// <summary>
+    /// Who may call what. Keys are "METHOD pattern" as routing reports them ("*" for an endpoint that accepts every
+    /// method); values are <see cref="Public"/>, <see cref="Authenticated"/> or the roles allowed.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> Matrix = new(StringComparer.Ordinal)
+    {
+        ["GET /healthz"] = Public,
+        ["GET /readyz"] = Public,
+        ["* /metrics"] = [Roles.Admin, Roles.Auditor],
+
+        ["GET /v1/models"] = Authenticated,
+        ["GET /v1/models/{id}"] = Authenticated,
+        ["POST /v1/chat/completions"] = Authenticated,
+        ["POST /v1/completions"] = Authenticated,
+        ["POST /v1/embeddings"] = Authenticated,
+
+        ["GET /admin/v1/ledger/checkpoint"] = [Roles.Admin, Roles.Auditor],
+        ["GET /admin/v1/whoami"] = Authenticated,
+        ["GET /admin/v1/users"] = [Roles.Admin],
+        ["GET /admin/v1/users/{name}"] = [Roles.Admin],
+        ["POST /admin/v1/users"] = [Roles.Admin],
+        ["POST /admin/v1/users/{name}/disable"] = [Roles.Admin],
+        ["GET /admin/v1/keys"] = Authenticated,
+        ["POST /admin/v1/keys"] = [Roles.Admin],
+        ["DELETE /admin/v1/keys/{id}"] = [Roles.Admin],
+        ["GET /admin/v1/retention/{index}"] = [Roles.Admin, Roles.Auditor],
+        ["POST /admin/v1/policy/explain"] = [Roles.Admin, Roles.Auditor],
+    };
+
+    [Fact]
+    public void EveryEndpointOfTheApp_IsInTheMatrix_AndEveryMatrixRowIsAnEndpoint()
+    {
+        var endpoints = Endpoints().Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+
+        var unlisted = endpoints.Except(Matrix.Keys).Order(StringComparer.Ordinal).ToList();
+        var stale = Matrix.Keys.Except(endpoints).Order(StringComparer.Ordinal).ToList();
+
+        Assert.True(unlisted.Count == 0, "endpoints missing from the authorization matrix (add a row saying who may call each): " + string.Join(", ", unlisted));
+        Assert.True(stale.Count == 0, "matrix rows with no endpoint (remove them): " + string.Join(", ", stale));
+    }
+
+    [Fact]
+    public async Task EveryPrincipal_TimesEveryEndpoint_IsAllowedOrDeniedAsTheMatrixSays()
+    {
+        var callers = new List<(string Label, string[] Roles, string? Bearer)> { ("anonymous", [], null) };
+        foreach (var role in Roles.All.Append("none"))
+        {
+            string[] roles = role == "none" ? [] : [role];
+            var key = await enclave.AddUserWithKeyAsync("matrix-" + role, roles);
+            callers.Add(($"key of a principal with role {role}", roles, key));
+            // The same roles from a single sign-on token of a user not in the directory.
+            callers.Add(($"OIDC token with realm role {role}", roles, enclave.Tokens.Rs256(TestTokens.Payload("matrix-sub-" + role, "sso-" + role, roles, null))));
+        }
+
+        var failures = new List<string>();
+        foreach (var (key, method, path) in Endpoints())
+        {
+            var allowed = Matrix.GetValueOrDefault(key) ?? throw new InvalidOperationException($"'{key}' is not in the matrix (see the other test)");
+            foreach (var (label, roles, bearer) in callers)
+            {
+                using var http = enclave.Client(bearer);
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                if (method is "POST" or "PUT" or "PATCH")
+                {
+                    // An empty object: allowed callers get a validation error, never a change.
+                    request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+                }
+
+                using var response = await http.SendAsync(request);
+                var status = (int)response.StatusCode;
+                var mayCall = allowed == Public || (bearer is not null && (allowed == Authenticated || roles.Any(allowed.Contains)));
+                var expected = mayCall ? "not 401/403" : bearer is null ? "401" : "403";
+                var ok = mayCall ? status is not (401 or 403) : status == (bearer is null ? 401 : 403);
+                if (!ok)
+                {
+                    failures.Add($"{key} as {label}: expected {expected}, got {status}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, "authorization matrix violations:\n" + string.Join("\n", failures));
+    }
+
+    /// <summary>The app's endpoints as (matrix key, method to call, a concrete path).</summary>
+    private List<(string Key, string Method, string Path)> Endpoints()
+    {
+        var source = enclave.App.Services.GetRequiredService<EndpointDataSource>();
+        var result = new List<(string, string, string)>();
+        foreach (var endpoint in source.Endpoints.OfType<RouteEndpoint>())
+        {
+            var pattern = "/" + endpoint.RoutePattern.RawText!.TrimStart('/');
+            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
+            var path = string.Join('/', pattern.Split('/').Select(segment => segment.StartsWith('{') ? "matrix-probe" : segment));
+            if (methods is null || methods.Count == 0)
+            {
+                result.Add(("* " + pattern, "GET", path));
+                continue;
+            }
+
+            foreach (var method in methods)
+            {
+                result.Add(($"{method} {pattern}", method, path));
+            }
+        }
+
+        return result;
+    }
+}

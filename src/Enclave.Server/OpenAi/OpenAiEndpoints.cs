@@ -13,6 +13,7 @@ using Enclave.Server.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.OpenAi;
 
@@ -63,7 +64,8 @@ internal sealed class RequestHandler(
     TimeProvider clock,
     Telemetry.EnclaveTelemetry telemetry,
     EnclavePolicy policy,
-    QuotaService quotas)
+    QuotaService quotas,
+    ILogger<RequestHandler> logger)
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -200,12 +202,16 @@ internal sealed class RequestHandler(
             };
             response.Body["model"] = model;
             var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
-            await FinishAsync(completion with
+            // The completion entry is queued before the answer leaves and written by the ledger's next group commit,
+            // but the answer does not wait for that fsync: the admission entry is already durable, and holding the
+            // answer for a second fsync doubled the added latency (docs/benchmarks.md). A completion the ledger
+            // cannot write is logged; the request's admission stays on record.
+            ObserveCompletion(FinishAsync(completion with
             {
                 Latency = clock.GetElapsedTime(started),
                 Usage = response.Usage,
                 AnswerSha256 = RequestAuditor.Digest(answer),
-            }, backend).ConfigureAwait(false);
+            }, backend), requestId);
             return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
         }
         catch (BackendException ex)
@@ -311,6 +317,20 @@ internal sealed class RequestHandler(
 
     }
 
+    private void ObserveCompletion(Task<long> completion, string requestId)
+    {
+        if (completion.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        _ = completion.ContinueWith(
+            t => logger.LogError(t.Exception, "the ledger could not record the completion of request {RequestId}", requestId),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
     private static IResult LedgerUnavailable() =>
         OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
 
@@ -362,27 +382,42 @@ internal sealed class RequestHandler(
             return (null, OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"request body is larger than {settings.MaxRequestBytes} bytes"));
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > settings.MaxRequestBytes)
-            {
-                return (null, OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"request body is larger than {settings.MaxRequestBytes} bytes"));
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
+        // One pooled buffer sized by Content-Length when given (grown by doubling otherwise), returned after parsing:
+        // the body's bytes are not kept, only the parsed object.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(http.Request.ContentLength ?? 4096, 256) + 1, settings.MaxRequestBytes + 1));
+        var filled = 0;
         try
         {
-            var node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(buffer.AsMemory(filled), http.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                filled += read;
+                if (filled > settings.MaxRequestBytes)
+                {
+                    return (null, OpenAiError.Result(StatusCodes.Status413PayloadTooLarge, "invalid_request_error", $"request body is larger than {settings.MaxRequestBytes} bytes"));
+                }
+
+                if (filled == buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, settings.MaxRequestBytes + 1));
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+
+            var node = JsonNode.Parse(buffer.AsSpan(0, filled), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
             return node is JsonObject o ? (o, null) : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
         }
         catch (JsonException ex)
         {
             return (null, OpenAiError.InvalidRequest($"the request body is not valid JSON: {ex.Message}"));
+        }
+        finally
+        {
+            // Prompts may be sensitive: clear what was read before the buffer goes back to the shared pool.
+            buffer.AsSpan(0, filled).Clear();
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 }

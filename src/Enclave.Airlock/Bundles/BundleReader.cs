@@ -522,6 +522,12 @@ public sealed class BundleReader
 
                 try
                 {
+                    // Keep reporting while workers copy: the header walk ends long before a large target is done.
+                    while (Task.WaitAny([copy.Task], TimeSpan.FromMilliseconds(100)) < 0)
+                    {
+                        ReportProgress();
+                    }
+
                     copy.Task.GetAwaiter().GetResult();
                 }
                 catch (Exception e)

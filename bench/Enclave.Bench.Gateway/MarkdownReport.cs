@@ -18,7 +18,7 @@ internal sealed class MarkdownReport
         Line($"{Environment.ProcessorCount} CPUs, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; "
             + $"gateway data directory under `{settings.Root}`. Request: `POST {ChatRequest.Path}`, {Encoding.UTF8.GetByteCount(ChatRequest.Body)} bytes, "
             + $"non-streaming; the stub answers {ChatRequest.Completion.Length} bytes. Processes run at nice {ProcessCpu.Nice(Environment.ProcessId)}. "
-            + $"Gateway ledger: {(settings.GatewayCheckpointInterval > TimeSpan.Zero ? $"a signed checkpoint every {settings.GatewayCheckpointInterval.TotalSeconds:0.###} s" : "a signed checkpoint per commit (as `enclave serve`)")}"
+            + $"Gateway ledger: {(settings.GatewayCheckpointInterval > TimeSpan.Zero ? $"a signed checkpoint at most every {settings.GatewayCheckpointInterval.TotalSeconds:0.###} s (`enclave serve` default: 1 s)" : "a signed checkpoint per commit")}"
             + (settings.GatewayEnvironment.Count == 0 ? "." : $"; gateway environment {string.Join(' ', settings.GatewayEnvironment.Select(kv => $"`{kv.Key}={kv.Value}`"))}."));
         Line();
     }

@@ -24,7 +24,7 @@ var gatewayEnvOption = new Option<string[]>("--gateway-env") { Description = "NA
 
 var profileWritersOption = new Option<int[]>("--profile-writers") { Description = "Concurrent writers for the durable-append part of the profile", DefaultValueFactory = _ => [64, 128], AllowMultipleArgumentsPerToken = true, Recursive = true };
 
-var checkpointOption = new Option<double>("--gateway-checkpoint-interval") { Description = "Seconds between the gateway ledger's signed checkpoints (0, the default of `enclave serve`: one per commit), for A/B runs", DefaultValueFactory = _ => 0, Recursive = true };
+var checkpointOption = new Option<double>("--gateway-checkpoint-interval") { Description = "Seconds between the gateway ledger's signed checkpoints (1, the default of `enclave serve`; 0: one per commit), for A/B runs", DefaultValueFactory = _ => 1, Recursive = true };
 var appendRateOption = new Option<int>("--profile-append-rate") { Description = "Appends/s for the durable-append latency part of the profile (two per request)", DefaultValueFactory = _ => 2000, Recursive = true };
 
 var portOption = new Option<int>("--port") { Description = "Loopback port to listen on (0: any free one)", DefaultValueFactory = _ => 0 };

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Enclave.Core;
 
@@ -123,6 +124,126 @@ public static class CanonicalJson
                 break;
             default:
                 throw new EnclaveFormatException($"unsupported JSON value kind {element.ValueKind}");
+        }
+    }
+
+    /// <summary>
+    /// Writes the canonical form of a <see cref="JsonNode"/> tree directly (null is JSON null), without serializing it
+    /// and parsing it back: the same bytes as <see cref="Canonicalize(ReadOnlySpan{byte}, int)"/> of its JSON text.
+    /// </summary>
+    /// <exception cref="EnclaveFormatException">A number is not finite, or a string holds an unpaired surrogate.</exception>
+    public static void Write(JsonNode? node, IBufferWriter<byte> output, int maxDepth = DefaultMaxDepth)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        WriteNode(node, output, maxDepth);
+    }
+
+    /// <summary>Canonical bytes of a <see cref="JsonNode"/> tree (see <see cref="Write(JsonNode?, IBufferWriter{byte}, int)"/>).</summary>
+    public static byte[] Canonicalize(JsonNode? node, int maxDepth = DefaultMaxDepth)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Write(node, buffer, maxDepth);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteNode(JsonNode? node, IBufferWriter<byte> output, int depth)
+    {
+        if (depth <= 0)
+        {
+            throw new EnclaveFormatException($"JSON nested deeper than {DefaultMaxDepth} levels");
+        }
+
+        switch (node)
+        {
+            case null:
+                WriteAscii(output, "null");
+                break;
+            case JsonObject obj:
+                var members = new KeyValuePair<string, JsonNode?>[obj.Count];
+                var n = 0;
+                foreach (var member in obj)
+                {
+                    members[n++] = member;
+                }
+
+                Array.Sort(members, static (x, y) => string.CompareOrdinal(x.Key, y.Key));
+                WriteAscii(output, "{");
+                for (var i = 0; i < members.Length; i++)
+                {
+                    if (i > 0)
+                    {
+                        WriteAscii(output, ",");
+                    }
+
+                    WriteString(members[i].Key, output);
+                    WriteAscii(output, ":");
+                    WriteNode(members[i].Value, output, depth - 1);
+                }
+
+                WriteAscii(output, "}");
+                break;
+            case JsonArray array:
+                WriteAscii(output, "[");
+                for (var i = 0; i < array.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        WriteAscii(output, ",");
+                    }
+
+                    WriteNode(array[i], output, depth - 1);
+                }
+
+                WriteAscii(output, "]");
+                break;
+            case JsonValue value:
+                WriteValue(value, output);
+                break;
+            default:
+                throw new EnclaveFormatException($"unsupported JSON node {node.GetType().Name}");
+        }
+    }
+
+    private static void WriteValue(JsonValue value, IBufferWriter<byte> output)
+    {
+        if (value.TryGetValue<JsonElement>(out var element))
+        {
+            Write(element, output);
+            return;
+        }
+
+        switch (value.GetValueKind())
+        {
+            case JsonValueKind.String when value.TryGetValue<string>(out var text):
+                WriteString(text, output);
+                break;
+            case JsonValueKind.Number:
+                // An int, long, decimal... held by the node: its JSON text read as the IEEE double RFC 8785 numbers are.
+                var number = value.TryGetValue<double>(out var d) ? d : double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
+                if (!double.IsFinite(number))
+                {
+                    throw new EnclaveFormatException("JSON numbers must be finite");
+                }
+
+                WriteAscii(output, FormatNumber(number));
+                break;
+            case JsonValueKind.True:
+                WriteAscii(output, "true");
+                break;
+            case JsonValueKind.False:
+                WriteAscii(output, "false");
+                break;
+            case JsonValueKind.Null:
+                WriteAscii(output, "null");
+                break;
+            default:
+                // Any other CLR value (a DateTimeOffset, a Guid): its JSON form, canonicalized.
+                using (var document = JsonDocument.Parse(value.ToJsonString()))
+                {
+                    Write(document.RootElement, output);
+                }
+
+                break;
         }
     }
 

@@ -94,4 +94,26 @@ public sealed class AuditEventTests
         var evt = new AuditEvent { Type = "a.b", Time = Time, Actor = "a", Subject = "s", Details = details.RootElement };
         Assert.Throws<EnclaveFormatException>(evt.ToCanonicalJson);
     }
+
+    [Fact]
+    public void Create_FromAJsonObject_EncodesExactlyAsTheElementPath()
+    {
+        var details = new System.Text.Json.Nodes.JsonObject
+        {
+            ["requestId"] = "req_1",
+            ["latencyMs"] = 12.345,
+            ["admittedIndex"] = 7L,
+            ["policy"] = new System.Text.Json.Nodes.JsonObject { ["z"] = true, ["a"] = new System.Text.Json.Nodes.JsonArray("x", 1) },
+            ["nothing"] = null,
+        };
+        var time = new DateTimeOffset(2026, 11, 22, 10, 0, 0, 123, TimeSpan.Zero);
+        var created = AuditEvent.Create("request.completed", time, "user:alice", "model:m", details);
+        var viaElement = new AuditEvent { Type = "request.completed", Time = time, Actor = "user:alice", Subject = "model:m", Details = System.Text.Json.JsonSerializer.SerializeToElement(details) };
+
+        Assert.Equal(viaElement.ToCanonicalJson(), created.ToCanonicalJson());
+        Assert.Equal(7, created.Details!.Value.GetProperty("admittedIndex").GetInt64());
+        Assert.Equal(created.ToCanonicalJson(), AuditEvent.Parse(created.ToCanonicalJson()).ToCanonicalJson());
+        Assert.Throws<EnclaveFormatException>(() => AuditEvent.Create("x.y", time, "a", "s", new System.Text.Json.Nodes.JsonObject { ["bad"] = double.PositiveInfinity }));
+        Assert.Throws<EnclaveFormatException>(() => AuditEvent.Create("Bad Type", time, "a", "s", details).ToCanonicalJson());
+    }
 }

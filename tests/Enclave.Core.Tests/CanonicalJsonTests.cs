@@ -99,4 +99,66 @@ public sealed class CanonicalJsonTests
         var reordered = CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(backward));
         return once.AsSpan().SequenceEqual(twice) && once.AsSpan().SequenceEqual(reordered);
     }
+
+    [Property(MaxTest = 300)]
+    public bool NodeWriter_EqualsCanonicalizingTheNodesJsonText(Dictionary<NonNull<string>, int> ints, NormalFloat number, bool flag, NonNull<string> text)
+    {
+        var node = new System.Text.Json.Nodes.JsonObject
+        {
+            ["n"] = number.Get,
+            ["b"] = flag,
+            ["s"] = text.Get,
+            ["z"] = null,
+            ["a"] = new System.Text.Json.Nodes.JsonArray(1, 2.5, "x", null, new System.Text.Json.Nodes.JsonObject { ["k"] = -0.0 }),
+            ["l"] = long.MaxValue,
+            ["d"] = 1.10m,
+        };
+        foreach (var (key, value) in ints)
+        {
+            node["m" + key.Get] = value;
+        }
+
+        byte[] expected;
+        try
+        {
+            expected = CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(node.ToJsonString()));
+        }
+        catch (EnclaveFormatException)
+        {
+            return Throws(() => CanonicalJson.Canonicalize(node)); // unpaired surrogates: refused both ways
+        }
+
+        return CanonicalJson.Canonicalize(node).AsSpan().SequenceEqual(expected);
+    }
+
+    [Fact]
+    public void NodeWriter_ReadsParsedNodes_AndRefusesTooDeepTrees()
+    {
+        const string Json = "{\"b\":[1e2,\"\\u00e9\",true,null],\"a\":{\"y\":0.5,\"x\":-1}}";
+        var parsed = System.Text.Json.Nodes.JsonNode.Parse(Json);
+        Assert.Equal(CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(Json)), CanonicalJson.Canonicalize(parsed));
+        Assert.Equal("null"u8.ToArray(), CanonicalJson.Canonicalize((System.Text.Json.Nodes.JsonNode?)null));
+
+        System.Text.Json.Nodes.JsonNode deep = new System.Text.Json.Nodes.JsonArray();
+        for (var i = 0; i < 100; i++)
+        {
+            deep = new System.Text.Json.Nodes.JsonArray(deep);
+        }
+
+        Assert.Throws<EnclaveFormatException>(() => CanonicalJson.Canonicalize(deep));
+        Assert.Throws<EnclaveFormatException>(() => CanonicalJson.Canonicalize(new System.Text.Json.Nodes.JsonObject { ["x"] = double.NaN }));
+    }
+
+    private static bool Throws(Action action)
+    {
+        try
+        {
+            action();
+            return false;
+        }
+        catch (EnclaveFormatException)
+        {
+            return true;
+        }
+    }
 }

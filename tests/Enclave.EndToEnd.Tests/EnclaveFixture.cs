@@ -65,7 +65,16 @@ public sealed class EnclaveFixture : IAsyncLifetime
             Digest = id == "echo-chat" ? "sha256:" + new string('a', 64) : null,
         };
         var catalog = new ModelCatalog([.. models.Select(m => Route(m, m == "echo-embed" ? "embedding" : "chat"))]);
-        _app = EnclaveServer.Build(new ServerSettings { DataDirectory = DataDirectory, Urls = ["http://127.0.0.1:0"] }, _ledger, catalog, TimeProvider.System);
+        // Content retention on, as a deployment that must keep prompts would run (RetentionTests reads it back).
+        var retentionKey = Path.Combine(DataDirectory, "retention.key");
+        Enclave.Server.Retention.RetentionKey.Generate(retentionKey);
+        var settings = new ServerSettings
+        {
+            DataDirectory = DataDirectory,
+            Urls = ["http://127.0.0.1:0"],
+            Retention = new Enclave.Server.Retention.RetentionOptions { Enabled = true, Days = 30, KeyFile = retentionKey },
+        };
+        _app = EnclaveServer.Build(settings, _ledger, catalog, TimeProvider.System);
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
     }

@@ -97,20 +97,16 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     }
 
     /// <summary>SHA-256 (hex) of the canonical JSON of <paramref name="node"/>.</summary>
-    public static string Digest(JsonNode? node)
-    {
-        var bytes = node is null ? "null"u8.ToArray() : CanonicalJson.Canonicalize(JsonSerializer.SerializeToUtf8Bytes(node));
-        return Convert.ToHexStringLower(SHA256.HashData(bytes));
-    }
+    public static string Digest(JsonNode? node) => Digest(CanonicalBytes(node));
 
-    private AuditEvent Event(string type, string actor, string subject, JsonObject details) => new()
-    {
-        Type = type,
-        Time = clock.GetUtcNow(),
-        Actor = actor,
-        Subject = subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength],
-        Details = JsonSerializer.SerializeToElement(details),
-    };
+    /// <summary>The RFC 8785 canonical bytes of <paramref name="node"/>: what the ledger's digests are taken over.</summary>
+    public static byte[] CanonicalBytes(JsonNode? node) => CanonicalJson.Canonicalize(node);
+
+    /// <summary>SHA-256 (hex) of bytes already canonical.</summary>
+    public static string Digest(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
+
+    private AuditEvent Event(string type, string actor, string subject, JsonObject details) =>
+        AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
 }
 
 public sealed record AdmittedRequest

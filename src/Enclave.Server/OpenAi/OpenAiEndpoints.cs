@@ -65,7 +65,8 @@ internal sealed class RequestHandler(
     Telemetry.EnclaveTelemetry telemetry,
     EnclavePolicy policy,
     QuotaService quotas,
-    ILogger<RequestHandler> logger)
+    ILogger<RequestHandler> logger,
+    Retention.ContentRetentionStore? retention = null)
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -139,6 +140,7 @@ internal sealed class RequestHandler(
                     retryAfter: quota.RetryAfter)).ConfigureAwait(false);
         }
 
+        var promptBytes = RequestAuditor.CanonicalBytes(input);
         long admitted;
         try
         {
@@ -150,7 +152,7 @@ internal sealed class RequestHandler(
                 Model = model,
                 Backend = route.BackendName,
                 Stream = stream,
-                PromptSha256 = RequestAuditor.Digest(input),
+                PromptSha256 = RequestAuditor.Digest(promptBytes),
                 Policy = outcome.ToLedger(policy.Scheme),
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
@@ -188,7 +190,7 @@ internal sealed class RequestHandler(
 
         if (stream)
         {
-            await StreamAsync(http, operation, backend, request, model, completion, started).ConfigureAwait(false);
+            await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes).ConfigureAwait(false);
             return Results.Empty;
         }
 
@@ -202,6 +204,8 @@ internal sealed class RequestHandler(
             };
             response.Body["model"] = model;
             var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
+            var answerBytes = RequestAuditor.CanonicalBytes(answer);
+            await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
             // The completion entry is queued before the answer leaves and written by the ledger's next group commit,
             // but the answer does not wait for that fsync: the admission entry is already durable, and holding the
             // answer for a second fsync doubled the added latency (docs/benchmarks.md). A completion the ledger
@@ -210,7 +214,7 @@ internal sealed class RequestHandler(
             {
                 Latency = clock.GetElapsedTime(started),
                 Usage = response.Usage,
-                AnswerSha256 = RequestAuditor.Digest(answer),
+                AnswerSha256 = RequestAuditor.Digest(answerBytes),
             }, backend), requestId);
             return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
         }
@@ -232,8 +236,10 @@ internal sealed class RequestHandler(
         }
     }
 
-    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started)
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes)
     {
+        // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.
+        using var retained = retention is null ? null : new MemoryStream();
         var stream = operation == Operation.Chat
             ? backend.ChatStreamAsync(request, http.RequestAborted)
             : backend.CompletionStreamAsync(request, http.RequestAborted);
@@ -262,7 +268,9 @@ internal sealed class RequestHandler(
                 if (chunk["choices"] is JsonArray { Count: > 0 } choices)
                 {
                     chunks++;
-                    answerHash.AppendData(CanonicalJson.Canonicalize(JsonSerializer.SerializeToUtf8Bytes(choices)));
+                    var canonical = RequestAuditor.CanonicalBytes(choices);
+                    answerHash.AppendData(canonical);
+                    retained?.Write(canonical);
                 }
 
                 await http.Response.WriteAsync("data: " + chunk.ToJsonString(Compact) + "\n\n", http.RequestAborted).ConfigureAwait(false);
@@ -277,6 +285,7 @@ internal sealed class RequestHandler(
 
             await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted).ConfigureAwait(false);
             await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            await RetainAsync(completion, promptBytes, retained?.ToArray()).ConfigureAwait(false);
             await FinishAsync(completion with
             {
                 Latency = clock.GetElapsedTime(started),
@@ -316,6 +325,12 @@ internal sealed class RequestHandler(
         }
 
     }
+
+    /// <summary>With content retention on, queues the prompt and answer to be sealed (off the request path).</summary>
+    private ValueTask RetainAsync(CompletedRequest completion, byte[] prompt, byte[]? answer) =>
+        retention is null
+            ? ValueTask.CompletedTask
+            : retention.RecordAsync(new Retention.RetainedContent { AdmittedIndex = completion.AdmittedIndex, RequestId = completion.RequestId, Actor = completion.Actor, Prompt = prompt, Answer = answer });
 
     private void ObserveCompletion(Task<long> completion, string requestId)
     {

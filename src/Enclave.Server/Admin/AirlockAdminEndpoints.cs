@@ -91,6 +91,12 @@ public static partial class AirlockAdminEndpoints
             size.MaxRequestBodySize = settings.MaxImportBytes;
         }
 
+        // The bundle reader is synchronous (on a worker thread of its own, never a request thread); allow it to read the body.
+        if (http.Features.Get<IHttpBodyControlFeature>() is { } body)
+        {
+            body.AllowSynchronousIO = true;
+        }
+
         var actor = http.User.PrincipalId();
         ImportRecord record;
         try

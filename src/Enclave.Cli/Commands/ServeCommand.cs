@@ -166,7 +166,7 @@ internal static class ServeCommand
         }).ConfigureAwait(false);
     }
 
-    private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)
+    internal static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)
     {
         var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave serve", CheckpointInterval = checkpointInterval };
         try

@@ -80,6 +80,17 @@ public sealed class LocalModelRegistry
         return record;
     }
 
+    /// <summary>Removes a registration (the folder stays); true when there was one.</summary>
+    public bool Remove(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM local_models WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteNonQuery() > 0;
+    }
+
     public IReadOnlyList<LocalModelRecord> List()
     {
         using var connection = Open();

@@ -78,6 +78,8 @@ internal static class UpCommand
                     Enclave is running at {url}
                       API key:  {apiKey}
                       models:   {ChatModel} (chat), {EmbeddingModel} (embeddings)
+                      airlock:  the demo models came in through the airlock, signed by a DEMO trust root in {Path.Combine(Path.GetFullPath(dataDir), DemoTrustFolder)}
+                                (never for production) and approved by demo-approver-1 and demo-approver-2; 'enclave airlock list' shows them
                       ledger:   every request is recorded in {Path.GetFullPath(dataDir)}; audit with 'enclave ledger verify --data {dataDir}'
 
                     Try it:

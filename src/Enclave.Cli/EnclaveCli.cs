@@ -17,6 +17,7 @@ public static class EnclaveCli
         root.Subcommands.Add(PolicyCommands.Create(context));
         root.Subcommands.Add(TrustCommands.Create(context));
         root.Subcommands.Add(BundleCommands.Create(context));
+        root.Subcommands.Add(AirlockCommands.Create(context));
         root.Subcommands.Add(TufClientCommand.Create(context));
         root.Subcommands.Add(UsersCommands.Create(context));
         root.Subcommands.Add(KeysCommands.Create(context));

@@ -87,12 +87,18 @@ public sealed class ServeProcessTests : IAsyncLifetime
             var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value.Select(m => m.Id).ToList();
             Assert.Contains(chatModel, models);
 
-            // The ledger's first entry after start names every served model with its digest and origin.
+            // The demo models came through the airlock: imported, approved by two demo approvers, activated; the server
+            // serves the activated artifact (its source names the import).
             using var reader = Enclave.Ledger.LedgerReader.Open(Path.Combine(_root, "up-data"));
-            var started = Enumerable.Range(0, (int)Math.Min(reader.TreeSize(), 20)).Select(i => JsonNode.Parse(reader.ReadEntry(i))!)
-                .First(e => e["type"]!.GetValue<string>() == "server.started");
+            var entries = Enumerable.Range(0, (int)reader.TreeSize()).Select(i => JsonNode.Parse(reader.ReadEntry(i))!).ToList();
+            var activated = entries.Single(e => e["type"]!.GetValue<string>() == "import.activated" && e["details"]!["name"]!.GetValue<string>() == chatModel);
+            var importId = activated["subject"]!.GetValue<string>()["import:".Length..];
+            var approvals = entries.Where(e => e["type"]!.GetValue<string>() == "import.approved" && e["subject"]!.GetValue<string>() == "import:" + importId);
+            Assert.Equal(["user:demo-approver-1", "user:demo-approver-2"], approvals.Select(e => e["actor"]!.GetValue<string>()).Order().ToArray());
+            Assert.Contains(entries, e => e["type"]!.GetValue<string>() == "import.verified" && e["subject"]!.GetValue<string>() == "import:" + importId);
+            var started = entries.First(e => e["type"]!.GetValue<string>() == "server.started");
             var served = started["details"]!["models"]!.AsArray();
-            Assert.Contains(served, m => m!["id"]!.GetValue<string>() == chatModel && m["source"]!.GetValue<string>() == "demo:forged" && m["digest"]!.GetValue<string>().StartsWith("sha256:", StringComparison.Ordinal));
+            Assert.Contains(served, m => m!["id"]!.GetValue<string>() == chatModel && m["source"]!.GetValue<string>() == "airlock:" + importId && m["digest"]!.GetValue<string>().StartsWith("sha256:", StringComparison.Ordinal));
         }
         finally
         {

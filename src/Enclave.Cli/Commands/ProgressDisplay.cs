@@ -21,4 +21,20 @@ internal static class ProgressDisplay
         });
         return value;
     }
+
+    /// <summary>As <see cref="Run{T}"/>, for asynchronous work (an upload).</summary>
+    public static async Task<T> RunAsync<T>(CliContext context, string title, long total, Func<IProgress<long>?, Task<T>> work)
+    {
+        if (!context.Interactive || total < 100_000)
+        {
+            return await work(null).ConfigureAwait(false);
+        }
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        return await console.Progress().AutoClear(true).StartAsync(async ctx =>
+        {
+            var task = ctx.AddTask(title, maxValue: total);
+            return await work(new Progress<long>(done => task.Value = done)).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
 }

@@ -77,12 +77,33 @@ internal static class ServeCommand
             await context.Error.WriteLineAsync($"admin key {created.Id} of user '{IdentityBootstrap.AdminUser}' created").ConfigureAwait(false);
         }
 
+        // The airlock recovers from any crash before anything reads its state or the server listens.
+        var airlock = AirlockHosting.CreateImporter(settings.DataDirectory, ledger, context.Clock);
+        if (AirlockHosting.Describe(await AirlockHosting.RecoverAsync(airlock, ct).ConfigureAwait(false)) is { } recovered)
+        {
+            await context.Error.WriteLineAsync(recovered).ConfigureAwait(false);
+        }
+
         var local = new List<LoadedLocalModel>();
         try
         {
+            // Models activated through the airlock (the version activated last of each name), then dev-registered
+            // folders, which an airlock model of the same name overrides.
+            foreach (var activated in AirlockModels.ToServe(airlock))
+            {
+                local.Add(AirlockModels.Load(activated, context.Clock));
+            }
+
+            var airlockNames = local.Select(m => m.Route.Id).ToHashSet(StringComparer.Ordinal);
             var records = new LocalModelRegistry(settings.DataDirectory, context.Clock).List();
             foreach (var record in records)
             {
+                if (airlockNames.Contains(record.Id))
+                {
+                    await context.Error.WriteLineAsync($"warning: the dev-registered model '{record.Id}' ({record.Path}) is not served: a model of that name came through the airlock").ConfigureAwait(false);
+                    continue;
+                }
+
                 local.Add(LocalModelRegistry.Load(record, context.Clock));
             }
 
@@ -95,8 +116,8 @@ internal static class ServeCommand
             }
 
             var catalog = new ModelCatalog(routes);
-            await RecordStartAsync(ledger, context.Clock, settings, records, upstream).ConfigureAwait(false);
-            await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock, configuration: configuration);
+            await RecordStartAsync(ledger, context.Clock, settings, local, upstream).ConfigureAwait(false);
+            await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock, configuration: configuration, airlock: airlock);
             await app.StartAsync(ct).ConfigureAwait(false);
             if (onReady is not null)
             {
@@ -123,14 +144,15 @@ internal static class ServeCommand
 
     /// <summary>
     /// One <c>server.started</c> entry naming every model the server will answer for, with its digest and where it
-    /// came from (<c>dev:folder</c> marks a folder registered past the airlock), and every upstream backend.
+    /// came from (<c>airlock:IMPORT-ID</c> for an airlock import, <c>dev:folder</c> for a folder registered past the
+    /// airlock), and every upstream backend.
     /// </summary>
-    private static async Task RecordStartAsync(SqliteLedger ledger, TimeProvider clock, ServerSettings settings, IReadOnlyList<LocalModelRecord> records, UpstreamOptions upstream)
+    private static async Task RecordStartAsync(SqliteLedger ledger, TimeProvider clock, ServerSettings settings, IReadOnlyList<LoadedLocalModel> models, UpstreamOptions upstream)
     {
         var details = new JsonObject
         {
             ["urls"] = new JsonArray([.. settings.Urls.Select(u => JsonValue.Create(u))]),
-            ["models"] = new JsonArray([.. records.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["kind"] = r.Kind, ["digest"] = r.Digest, ["source"] = r.Source })]),
+            ["models"] = new JsonArray([.. models.Select(m => m.Route).Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["kind"] = r.Kind, ["digest"] = r.Digest, ["source"] = r.Source })]),
             ["upstreamBackends"] = new JsonArray([.. upstream.Backends.Select(b => (JsonNode)new JsonObject { ["name"] = b.Name, ["baseUrl"] = b.BaseUrl, ["models"] = new JsonArray([.. b.Models.Select(m => JsonValue.Create(m))]) })]),
             ["retention"] = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
         };
@@ -144,7 +166,7 @@ internal static class ServeCommand
         }).ConfigureAwait(false);
     }
 
-    private static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)
+    internal static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)
     {
         var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave serve", CheckpointInterval = checkpointInterval };
         try

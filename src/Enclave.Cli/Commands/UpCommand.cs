@@ -1,14 +1,23 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
 using System.Text.Json.Nodes;
-using Enclave.Core.Storage;
+using Enclave.Airlock.Import;
+using Enclave.Airlock.Repository;
+using Enclave.Core.Audit;
 using Enclave.Inference.Forge;
+using Enclave.Ledger;
+using Enclave.Policy.Identity;
+using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 
 namespace Enclave.Cli.Commands;
 
 /// <summary>
-/// <c>enclave up</c>: the whole enclave with embedded defaults. Forges the demo models on first use, registers them,
-/// starts the server and prints the URL, an API key and a working curl line.
+/// <c>enclave up</c>: the whole enclave with embedded defaults. On first use forges the demo models and brings them in
+/// through the airlock under a demo trust root (see <see cref="PrepareDemoModelsAsync"/>), then starts the server and
+/// prints the URL, an API key and a working curl line.
 /// </summary>
 internal static class UpCommand
 {
@@ -17,6 +26,15 @@ internal static class UpCommand
 
     /// <summary>The demo's admin key, kept (owner-only) under keys/ in the data directory so each <c>up</c> prints a working key.</summary>
     private const string DemoKeyFile = "demo-api-key";
+
+    /// <summary>The demo TUF repository and its passphrase, inside the data directory.</summary>
+    private const string DemoTrustFolder = "demo-trust";
+
+    private const string SystemActor = "system";
+
+    private static readonly (string Id, string Kind)[] DemoModels = [(ChatModel, "chat"), (EmbeddingModel, "embedding")];
+
+    private static readonly string[] DemoApprovers = ["demo-approver-1", "demo-approver-2"];
 
     public static Command Create(CliContext context)
     {
@@ -35,10 +53,7 @@ internal static class UpCommand
                 throw new ArgumentException("cannot start:\n- " + string.Join("\n- ", problems));
             }
 
-            using (DataDirectoryLock.Acquire(dataDir, "enclave up (preparing)", context.Clock))
-            {
-                PrepareDemoModels(context, dataDir);
-            }
+            await PrepareDemoModelsAsync(context, dataDir, ct).ConfigureAwait(false);
 
             await ServeCommand.RunAsync(context, settings, result.GetValue(config), async start =>
             {
@@ -63,6 +78,8 @@ internal static class UpCommand
                     Enclave is running at {url}
                       API key:  {apiKey}
                       models:   {ChatModel} (chat), {EmbeddingModel} (embeddings)
+                      airlock:  the demo models came in through the airlock, signed by a DEMO trust root in {Path.Combine(Path.GetFullPath(dataDir), DemoTrustFolder)}
+                                (never for production) and approved by demo-approver-1 and demo-approver-2; 'enclave airlock list' shows them
                       ledger:   every request is recorded in {Path.GetFullPath(dataDir)}; audit with 'enclave ledger verify --data {dataDir}'
 
                     Try it:
@@ -77,26 +94,155 @@ internal static class UpCommand
         return command;
     }
 
-    private static void PrepareDemoModels(CliContext context, string dataDir)
+    /// <summary>
+    /// Brings the demo models in through the airlock, as production models come in: a demo TUF repository in
+    /// <c>DATA/demo-trust</c> (Ed25519 keys under a random passphrase kept owner-only beside it: a DEMO root, never for
+    /// production), the forged models bundled and signed, the demo root pinned, the bundles imported (by <c>system</c>,
+    /// the enclave bootstrapping itself) and approved by two demo approvers, users <c>demo-approver-1</c> and
+    /// <c>demo-approver-2</c> with the airlock-approver role. Every step is in the ledger. Idempotent: a later run finds
+    /// the models activated and does nothing.
+    /// </summary>
+    private static async Task PrepareDemoModelsAsync(CliContext context, string dataDir, CancellationToken ct)
     {
+        await using var ledger = ServeCommand.OpenOrInitialize(context, dataDir, TimeSpan.FromSeconds(1));
+        var airlock = AirlockHosting.CreateImporter(dataDir, ledger, context.Clock);
+        await AirlockHosting.RecoverAsync(airlock, ct).ConfigureAwait(false);
         var registry = new LocalModelRegistry(dataDir, context.Clock);
-        var registered = registry.List().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var (id, kind) in new[] { (ChatModel, "chat"), (EmbeddingModel, "embedding") })
+        var missing = DemoModels.Where(m => !AirlockModels.ToServe(airlock).Any(a => a.Name == m.Id)).ToList();
+        foreach (var (id, _) in DemoModels.Except(missing))
         {
-            if (registered.Contains(id))
+            // Data directories from before the airlock registered the demo models past it; the airlock's copy now serves.
+            if (registry.List().Any(r => r.Id == id && r.Source == "demo:forged"))
             {
-                continue;
+                registry.Remove(id);
+            }
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var trustDir = Path.Combine(dataDir, DemoTrustFolder);
+        using var passphrase = DemoPassphrase(trustDir);
+        var repoDir = Path.Combine(trustDir, "repository");
+        TrustRepository repo;
+        if (File.Exists(Path.Combine(repoDir, "metadata", "1.root.json")))
+        {
+            repo = TrustRepository.Open(repoDir);
+        }
+        else
+        {
+            context.Error.WriteLine($"creating a DEMO trust root in {repoDir} (demonstration only, never for production: its key passphrase is stored beside it)");
+            TrustRepository.Initialize(new TrustInitOptions { Directory = repoDir, RootKeys = 1, RootThreshold = 1, KeyType = SigningKeyType.Ed25519 }, passphrase, context.Clock);
+            repo = TrustRepository.Open(repoDir);
+        }
+
+        try
+        {
+            await airlock.PinTrustAsync(File.ReadAllBytes(Path.Combine(repoDir, "metadata", "1.root.json")), SystemActor, force: false, ct).ConfigureAwait(false);
+        }
+        catch (ImportWorkflowException e) when (e.Error == ImportWorkflowError.TrustConflict)
+        {
+            throw new ArgumentException($"this data directory pins a TUF root other than the demo root of 'enclave up', so the demo models cannot come through the airlock: {e.Message}. Use 'enclave serve' with models imported under your own root.", e);
+        }
+
+        var approvers = await EnsureDemoApproversAsync(dataDir, ledger, context.Clock, ct).ConfigureAwait(false);
+        foreach (var (id, kind) in missing)
+        {
+            var pending = airlock.List(ImportState.Verified).FirstOrDefault(r => r.Kind == "model" && r.Name == id);
+            if (pending is null)
+            {
+                var dir = Path.Combine(dataDir, "models", id);
+                if (!Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any())
+                {
+                    context.Error.WriteLine($"forging the demo {kind} model in {dir} (random weights, for demonstration only)");
+                    var options = new ForgeOptions { Seed = 2026 };
+                    _ = kind == "chat" ? ModelForge.ForgeDecoder(dir, options) : ModelForge.ForgeEmbedding(dir, options);
+                }
+
+                // A new version for every attempt: versions are immutable, and an earlier attempt may have been rejected.
+                var version = "1." + airlock.List().Count(r => r.Kind == "model" && r.Name == id).ToString(CultureInfo.InvariantCulture);
+                var bundles = Path.Combine(trustDir, "bundles");
+                Directory.CreateDirectory(bundles);
+                var bundle = Path.Combine(bundles, $"{id}-{version}.tar");
+                File.Delete(bundle);
+                context.Error.WriteLine($"bringing the demo {kind} model in through the airlock (bundle {bundle}, approved by demo approvers)");
+                repo.CreateBundle(
+                    new BundleCreateOptions { Kind = "model", Name = id, Version = version, Label = "UNCLASSIFIED", Task = kind, Sources = [dir], Output = bundle },
+                    passphrase,
+                    context.Clock,
+                    cancellationToken: ct);
+                pending = await airlock.ImportAsync(bundle, SystemActor, cancellationToken: ct).ConfigureAwait(false);
+                File.Delete(bundle);
             }
 
-            var dir = Path.Combine(dataDir, "models", id);
-            if (!Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any())
+            foreach (var approver in approvers)
             {
-                context.Error.WriteLine($"forging the demo {kind} model in {dir} (random weights, for demonstration only)");
-                var options = new ForgeOptions { Seed = 2026 };
-                _ = kind == "chat" ? ModelForge.ForgeDecoder(dir, options) : ModelForge.ForgeEmbedding(dir, options);
+                await airlock.ApproveAsync(pending.Id, approver, ct).ConfigureAwait(false);
             }
 
-            registry.Add(id, kind, dir, "demo:forged");
+            registry.Remove(id);
         }
     }
+
+    /// <summary>The demo key passphrase: random, created once, owner-only in <c>DATA/demo-trust/passphrase</c>.</summary>
+    private static Passphrase DemoPassphrase(string trustDir)
+    {
+        Directory.CreateDirectory(trustDir);
+        var path = Path.Combine(trustDir, "passphrase");
+        if (!File.Exists(path))
+        {
+            File.WriteAllText(Path.Combine(trustDir, "README.txt"), """
+                DEMO trust root of 'enclave up'. NEVER use it for production.
+
+                Its signing keys are encrypted under a random passphrase that is stored right here (file 'passphrase'),
+                so anyone who can read this folder can sign bundles this enclave accepts. Production roots are made on
+                the connected side with 'enclave trust init', their keys kept offline, and pinned with
+                'enclave airlock trust ROOT.json'.
+                """);
+            var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using var file = new StreamWriter(path, System.Text.Encoding.ASCII, options);
+            file.Write(secret);
+        }
+
+        return Passphrase.FromString(File.ReadAllText(path).Trim());
+    }
+
+    /// <summary>Users <c>demo-approver-1</c> and <c>demo-approver-2</c> (airlock-approver), created once and recorded in the ledger.</summary>
+    private static async Task<IReadOnlyList<string>> EnsureDemoApproversAsync(string dataDir, SqliteLedger ledger, TimeProvider clock, CancellationToken ct)
+    {
+        var store = new ApiKeyStore(dataDir, clock);
+        var ids = new List<string>();
+        foreach (var name in DemoApprovers)
+        {
+            var principal = store.GetPrincipal(name) ?? await store.AddPrincipalAsync(name, PrincipalKind.User, [Roles.AirlockApprover], clearance: null, p => Record(ledger, clock, p), ct).ConfigureAwait(false);
+            ids.Add(principal.Id);
+        }
+
+        return ids;
+    }
+
+    private static async ValueTask Record(SqliteLedger ledger, TimeProvider clock, PrincipalRecord principal) =>
+        await ledger.AppendAsync(new AuditEvent
+        {
+            Type = "user.added",
+            Time = clock.GetUtcNow(),
+            Actor = SystemActor,
+            Subject = principal.Id,
+            Details = JsonSerializer.SerializeToElement(new JsonObject
+            {
+                ["name"] = principal.Name,
+                ["kind"] = "user",
+                ["roles"] = new JsonArray(Roles.AirlockApprover),
+                ["clearance"] = null,
+                ["purpose"] = "enclave up demo approver",
+            }),
+        }).ConfigureAwait(false);
 }

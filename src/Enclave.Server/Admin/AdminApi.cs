@@ -23,6 +23,7 @@ public static class AdminApi
         RetentionAdminEndpoints.MapRetention(admin);
         PolicyAdminEndpoints.MapPolicy(admin);
         admin.MapIdentity();
+        admin.MapAirlock();
         return admin;
     }
 

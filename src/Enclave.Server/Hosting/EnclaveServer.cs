@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Enclave.Airlock.Import;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
 using Enclave.Server.Admin;
@@ -30,7 +31,9 @@ public static class EnclaveServer
     /// Builds the server over an open ledger (the server holds the data directory's writer lock through it).
     /// The caller owns <paramref name="ledger"/> and disposes it after the app stops. <paramref name="configuration"/>
     /// is the enclave configuration (<c>Policy</c>, <c>Quotas</c>; null: defaults only); <paramref name="services"/> adds
-    /// registrations (tests, embedding hosts) after the enclave's own.
+    /// registrations (tests, embedding hosts) after the enclave's own. <paramref name="airlock"/> is the data directory's
+    /// airlock importer, already recovered (<see cref="AirlockHosting.RecoverAsync"/>) by a caller that read its activated
+    /// models into <paramref name="catalog"/>; when null the server creates one and recovers it before it listens.
     /// </summary>
     public static WebApplication Build(
         ServerSettings settings,
@@ -39,7 +42,8 @@ public static class EnclaveServer
         TimeProvider clock,
         Action<ILoggingBuilder>? logging = null,
         IConfiguration? configuration = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        AirlockImporter? airlock = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -87,6 +91,14 @@ public static class EnclaveServer
 
         builder.Services.TryAddSingleton<RequestHandler>();
         builder.Services.AddEnclavePolicy(configuration ?? new ConfigurationBuilder().Build(), catalog, settings.DataDirectory, clock);
+        var importer = airlock ?? AirlockHosting.CreateImporter(settings.DataDirectory, ledger, clock);
+        builder.Services.AddSingleton(importer);
+        builder.Services.AddSingleton(sp => new AirlockModels(catalog, sp.GetRequiredService<EnclavePolicy>(), clock));
+        if (airlock is null)
+        {
+            builder.Services.AddHostedService(_ => new AirlockHosting.Recovery(importer));
+        }
+
         // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         builder.Services.AddProblemDetails();

@@ -9,8 +9,8 @@ namespace Enclave.Server.Hosting;
 
 /// <summary>
 /// Models served by the built-in ONNX engine, recorded in the data directory's database with the digest of their
-/// files and their label. The airlock fills it once it exists; until then <c>enclave models add --dev</c> registers a
-/// local folder. A model registered without a label (every dev-registered model so far) carries the label scheme's
+/// files and their label, registered past the airlock by <c>enclave models add --dev</c> (for development; models for
+/// production come through the airlock, see <see cref="AirlockModels"/>). A model registered without a label (every dev-registered model so far) carries the label scheme's
 /// lowest level (UNCLASSIFIED by default), so policy lets only requests at that level reach it.
 /// </summary>
 public sealed class LocalModelRegistry
@@ -57,7 +57,7 @@ public sealed class LocalModelRegistry
         }
 
         var full = Path.GetFullPath(directory);
-        using (Load(full, kind))
+        using (LoadFolder(full, kind))
         {
             // Loading validates the config, the graph, its external data and the tokenizer.
         }
@@ -78,6 +78,17 @@ public sealed class LocalModelRegistry
         command.Parameters.AddWithValue("$l", (object?)label ?? DBNull.Value);
         command.ExecuteNonQuery();
         return record;
+    }
+
+    /// <summary>Removes a registration (the folder stays); true when there was one.</summary>
+    public bool Remove(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM local_models WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        return command.ExecuteNonQuery() > 0;
     }
 
     public IReadOnlyList<LocalModelRecord> List()
@@ -114,14 +125,25 @@ public sealed class LocalModelRegistry
             throw new InvalidOperationException($"model '{record.Id}' in {record.Path} changed since it was registered (digest {digest}, registered {record.Digest}); register it again or restore it");
         }
 
-        var loaded = Load(record.Path, record.Kind, clock);
-        return loaded with { Route = loaded.Route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label } };
+        return LoadFolder(record.Path, record.Kind, clock, route => route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label, Source = record.Source });
     }
 
-    private static LoadedLocalModel Load(string directory, string kind, TimeProvider? clock = null)
+    /// <summary>
+    /// Loads a model folder (ONNX Runtime GenAI / Optimum layout with <c>tokenizer.json</c>) into the built-in engine:
+    /// a decoder for <paramref name="kind"/> <c>chat</c>, an encoder for <c>embedding</c>. <paramref name="describe"/>
+    /// completes the route (ID, label, digest, source); dev-registered and airlock models both load through here.
+    /// The engine is named <paramref name="backendName"/> (default <c>onnx:FOLDER-NAME</c>) in routes and audit entries.
+    /// </summary>
+    public static LoadedLocalModel LoadFolder(string directory, string kind, TimeProvider? clock = null, Func<ModelRoute, ModelRoute>? describe = null, string? backendName = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (kind is not ("chat" or "embedding"))
+        {
+            throw new ArgumentException($"model kind must be chat or embedding, not '{kind}'", nameof(kind));
+        }
+
         var tokenizer = TokenizerLoader.Load(directory, timeProvider: clock);
-        var name = "onnx:" + System.IO.Path.GetFileName(directory.TrimEnd(System.IO.Path.DirectorySeparatorChar));
+        var name = backendName ?? "onnx:" + System.IO.Path.GetFileName(directory.TrimEnd(System.IO.Path.DirectorySeparatorChar));
         IDisposable model;
         OnnxInferenceBackend backend;
         if (kind == "chat")
@@ -137,7 +159,8 @@ public sealed class LocalModelRegistry
             backend = new OnnxInferenceBackend(name, null, new LocalEmbeddingModel(encoder, tokenizer.Tokenizer), clock);
         }
 
-        return new LoadedLocalModel(ModelRoute.Fixed(name, kind, backend), model);
+        var route = ModelRoute.Fixed(name, kind, backend);
+        return new LoadedLocalModel(describe is null ? route : describe(route), model);
     }
 
     /// <summary>SHA-256 over the folder's files (names and contents, sorted), as <c>sha256:hex</c>.</summary>

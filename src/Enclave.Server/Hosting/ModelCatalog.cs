@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
 
@@ -56,6 +57,13 @@ public sealed record ModelRoute
     /// <summary>Digest of the model's weights when known (recorded in audit entries).</summary>
     public string? Digest { get; init; }
 
+    /// <summary>
+    /// Where the model came from, for operators and the ledger: <c>airlock:IMPORT-ID</c> for a model activated through
+    /// the airlock, the registry's source (<c>demo:forged</c>, <c>dev:folder</c>) for a dev-registered folder, null for
+    /// a configured upstream model.
+    /// </summary>
+    public string? Source { get; init; }
+
     public string OwnedBy { get; init; } = "enclave";
 
     public DateTimeOffset Created { get; init; } = DateTimeOffset.UnixEpoch;
@@ -100,25 +108,72 @@ public sealed class RouteSelection
         : throw new InvalidOperationException($"policy did not allow backend '{backend}'; nothing may be sent to it");
 }
 
-/// <summary>The models this server serves.</summary>
+/// <summary>
+/// The models this server serves. Reads (<see cref="TryResolve"/>, <see cref="List"/>) take an immutable snapshot and
+/// never lock; a change (a model activated by the airlock) builds a new snapshot and swaps it in atomically, so a
+/// request sees either the catalog before the change or after it, never a mix.
+/// </summary>
 public sealed class ModelCatalog
 {
-    private readonly Dictionary<string, ModelRoute> _routes;
+    private readonly Lock _writeLock = new();
+    private volatile Snapshot _snapshot;
 
+    /// <summary>A catalog of <paramref name="routes"/>; two routes with the same ID are refused.</summary>
     public ModelCatalog(IEnumerable<ModelRoute> routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
-        _routes = new Dictionary<string, ModelRoute>(StringComparer.Ordinal);
+        var map = new Dictionary<string, ModelRoute>(StringComparer.Ordinal);
         foreach (var route in routes)
         {
-            if (!_routes.TryAdd(route.Id, route))
+            if (!map.TryAdd(route.Id, route))
             {
                 throw new ArgumentException($"model '{route.Id}' is configured twice", nameof(routes));
             }
         }
+
+        _snapshot = new Snapshot(map);
     }
 
-    public IReadOnlyList<ModelRoute> List() => [.. _routes.Values.OrderBy(r => r.Id, StringComparer.Ordinal)];
+    /// <summary>Every model, ordered by ID (a snapshot: later changes do not alter it).</summary>
+    public IReadOnlyList<ModelRoute> List() => _snapshot.Sorted;
 
-    public bool TryResolve(string id, out ModelRoute route) => _routes.TryGetValue(id, out route!);
+    /// <summary>The route of model <paramref name="id"/>, lock-free.</summary>
+    public bool TryResolve(string id, out ModelRoute route) => _snapshot.Routes.TryGetValue(id, out route!);
+
+    /// <summary>
+    /// Adds <paramref name="route"/>, or replaces the route with its ID when <paramref name="mayReplace"/> allows it
+    /// (null: never). Requests already resolved keep the route they resolved; later ones get the new one.
+    /// </summary>
+    /// <returns>The route replaced, or null when the ID was new.</returns>
+    /// <exception cref="InvalidOperationException">A route with that ID exists and may not be replaced; nothing changed.</exception>
+    public ModelRoute? AddOrReplace(ModelRoute route, Func<ModelRoute, bool>? mayReplace = null)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        lock (_writeLock)
+        {
+            var current = _snapshot;
+            current.Routes.TryGetValue(route.Id, out var existing);
+            if (existing is not null && (mayReplace is null || !mayReplace(existing)))
+            {
+                throw new InvalidOperationException($"model '{route.Id}' is already served by {existing.Source ?? existing.BackendName} and cannot be replaced by {route.Source ?? route.BackendName}");
+            }
+
+            var map = new Dictionary<string, ModelRoute>(current.Routes, StringComparer.Ordinal) { [route.Id] = route };
+            _snapshot = new Snapshot(map);
+            return existing;
+        }
+    }
+
+    private sealed class Snapshot
+    {
+        public Snapshot(Dictionary<string, ModelRoute> routes)
+        {
+            Routes = routes.ToFrozenDictionary(StringComparer.Ordinal);
+            Sorted = Array.AsReadOnly([.. routes.Values.OrderBy(r => r.Id, StringComparer.Ordinal)]);
+        }
+
+        public FrozenDictionary<string, ModelRoute> Routes { get; }
+
+        public IReadOnlyList<ModelRoute> Sorted { get; }
+    }
 }

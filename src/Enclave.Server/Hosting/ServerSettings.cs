@@ -22,6 +22,12 @@ public sealed record ServerSettings
     /// <summary>Largest request body accepted.</summary>
     public long MaxRequestBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Largest bundle <c>POST /admin/v1/airlock/imports</c> accepts (default 64 GiB); only that endpoint lifts
+    /// <see cref="MaxRequestBytes"/>, and only for a caller allowed to import.
+    /// </summary>
+    public long MaxImportBytes { get; init; } = 64L * 1024 * 1024 * 1024;
+
     /// <summary>An OpenTelemetry collector inside the enclave to send traces and metrics to (OTLP); none by default.</summary>
     public Uri? OtlpEndpoint { get; init; }
 
@@ -73,6 +79,11 @@ public sealed record ServerSettings
         if (MaxRequestBytes is < 1024 or > 256L * 1024 * 1024)
         {
             problems.Add("MaxRequestBytes must be between 1 KiB and 256 MiB");
+        }
+
+        if (MaxImportBytes is < 1024 or > 16L * 1024 * 1024 * 1024 * 1024)
+        {
+            problems.Add("MaxImportBytes must be between 1 KiB and 16 TiB");
         }
 
         if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromHours(1))

@@ -14,7 +14,8 @@ namespace Enclave.Server.Policy;
 /// <summary>
 /// The policy every API request passes, whichever backend serves it: the request's label (header, markings, default),
 /// the caller's clearance, the model's label, each backend's accreditation and jurisdiction, and the egress guard for
-/// backends that leave the enclave. Built once at start-up from configuration and the model catalog; deciding is
+/// backends that leave the enclave. Built once at start-up from configuration and the model catalog (models activated later are added by
+/// <see cref="Admit"/>); deciding is
 /// synchronous and does no I/O.
 /// </summary>
 public sealed class EnclavePolicy
@@ -27,7 +28,9 @@ public sealed class EnclavePolicy
     private readonly RequestLabelExtractor _extractor;
     private readonly PolicyDecider _decider;
     private readonly EgressGuard _guard;
-    private readonly FrozenDictionary<string, ModelPolicy> _models;
+    private readonly SecurityLabel _localAccreditation;
+    private readonly Lock _admitLock = new();
+    private volatile FrozenDictionary<string, ModelPolicy> _models;
     private readonly FrozenDictionary<string, EgressAction> _routes;
     private readonly EgressAction _defaultAction;
     private readonly int _maxStrings;
@@ -39,6 +42,7 @@ public sealed class EnclavePolicy
         RequestLabelExtractor extractor,
         PolicyDecider decider,
         EgressGuard guard,
+        SecurityLabel localAccreditation,
         FrozenDictionary<string, ModelPolicy> models,
         FrozenDictionary<string, EgressAction> routes,
         EgressAction defaultAction,
@@ -49,6 +53,7 @@ public sealed class EnclavePolicy
         _extractor = extractor;
         _decider = decider;
         _guard = guard;
+        _localAccreditation = localAccreditation;
         _models = models;
         _routes = routes;
         _defaultAction = defaultAction;
@@ -142,16 +147,8 @@ public sealed class EnclavePolicy
         var backendNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var route in catalog.List())
         {
-            var modelLabel = Parse(route.Label, scheme.Lowest, $"model '{route.Id}' label (Models:{route.Id}:Label or the registry)");
-            var candidates = new List<BackendCandidate>(route.Backends.Count);
-            foreach (var backend in route.Backends)
-            {
-                backendNames.Add(backend.Name);
-                var accreditation = Parse(backend.Accreditation, local, $"backend '{backend.Name}' accreditation (Labels.Classification)");
-                candidates.Add(new BackendCandidate(backend.Name, accreditation, backend.Jurisdiction, backend.LeavesEnclave));
-            }
-
-            models[route.Id] = new ModelPolicy(modelLabel, [.. candidates]);
+            backendNames.UnionWith(route.Backends.Select(b => b.Name));
+            models[route.Id] = BuildModel(route, scheme, local, problems);
         }
 
         var egress = settings.Egress ?? new EgressSettings();
@@ -189,6 +186,7 @@ public sealed class EnclavePolicy
             new RequestLabelExtractor(scheme, extraction),
             new PolicyDecider(scheme, jurisdictions!),
             guard!,
+            local,
             models.ToFrozenDictionary(StringComparer.Ordinal),
             (egress.Routes ?? new Dictionary<string, EgressAction>()).ToFrozenDictionary(StringComparer.Ordinal),
             egress.Action ?? EgressAction.Block,
@@ -230,7 +228,7 @@ public sealed class EnclavePolicy
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(route);
-        var model = Model(route.Id);
+        var model = Model(route);
         var (clearance, clearanceProblem) = ClearanceOf(user);
         var text = RequestText.Collect(body, _maxStrings);
         RequestLabel label;
@@ -464,9 +462,74 @@ public sealed class EnclavePolicy
         Backends = [],
     };
 
-    private ModelPolicy Model(string id) => _models.TryGetValue(id, out var m)
-        ? m
-        : throw new InvalidOperationException($"model '{id}' is not in the catalog the policy was built from");
+    /// <summary>
+    /// Admits a model added to the catalog after start (a model the airlock activated): checks its label and its
+    /// backends' accreditations against the label scheme and, when they are valid, decides its requests from now on.
+    /// Call it before the route enters the catalog, so that no request finds a route the policy does not know.
+    /// </summary>
+    /// <exception cref="PolicyConfigurationException">The label or an accreditation is not a valid marking; nothing changed.</exception>
+    public void Admit(ModelRoute route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        var problems = new List<string>();
+        var model = BuildModel(route, Scheme, _localAccreditation, problems);
+        if (problems.Count > 0)
+        {
+            throw new PolicyConfigurationException(problems);
+        }
+
+        lock (_admitLock)
+        {
+            _models = new Dictionary<string, ModelPolicy>(_models, StringComparer.Ordinal) { [route.Id] = model }.ToFrozenDictionary(StringComparer.Ordinal);
+        }
+    }
+
+    private ModelPolicy Model(ModelRoute route)
+    {
+        if (_models.TryGetValue(route.Id, out var m) && ReferenceEquals(m.Route, route))
+        {
+            return m;
+        }
+
+        // A route resolved just before it was replaced (or never admitted): decide from the route itself, unchanged.
+        var problems = new List<string>();
+        var model = BuildModel(route, Scheme, _localAccreditation, problems);
+        return problems.Count == 0
+            ? model
+            : throw new InvalidOperationException($"model '{route.Id}' was not admitted by the policy: {string.Join("; ", problems)}");
+    }
+
+    private static ModelPolicy BuildModel(ModelRoute route, LabelScheme scheme, SecurityLabel local, List<string> problems)
+    {
+        SecurityLabel Parse(string? marking, SecurityLabel fallback, string where)
+        {
+            if (marking is null)
+            {
+                return fallback;
+            }
+
+            try
+            {
+                return scheme.ParseMarking(marking);
+            }
+            catch (MarkingParseException ex)
+            {
+                problems.Add($"{where}: {ex.Message}");
+                return fallback;
+            }
+        }
+
+        var modelLabel = Parse(route.Label, scheme.Lowest, $"model '{route.Id}' label (Models:{route.Id}:Label, the registry or the airlock import)");
+        var candidates = new BackendCandidate[route.Backends.Count];
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            var backend = route.Backends[i];
+            var accreditation = Parse(backend.Accreditation, local, $"backend '{backend.Name}' accreditation (Labels.Classification)");
+            candidates[i] = new BackendCandidate(backend.Name, accreditation, backend.Jurisdiction, backend.LeavesEnclave);
+        }
+
+        return new ModelPolicy(route, modelLabel, candidates);
+    }
 
     private Parsed ParseClearance(string marking)
     {
@@ -494,7 +557,7 @@ public sealed class EnclavePolicy
         return parsed;
     }
 
-    private sealed record ModelPolicy(SecurityLabel Label, BackendCandidate[] Candidates);
+    private sealed record ModelPolicy(ModelRoute Route, SecurityLabel Label, BackendCandidate[] Candidates);
 
     private readonly record struct Parsed(SecurityLabel Label, string? Problem);
 }

@@ -47,6 +47,12 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["DELETE /admin/v1/keys/{id}"] = [Roles.Admin],
         ["GET /admin/v1/retention/{index}"] = [Roles.Admin, Roles.Auditor],
         ["POST /admin/v1/policy/explain"] = [Roles.Admin, Roles.Auditor],
+        ["POST /admin/v1/airlock/trust"] = [Roles.Admin],
+        ["POST /admin/v1/airlock/imports"] = [Roles.Admin, Roles.AirlockImporter],
+        ["GET /admin/v1/airlock/imports"] = [Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor],
+        ["GET /admin/v1/airlock/imports/{id}"] = [Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor],
+        ["POST /admin/v1/airlock/imports/{id}/approve"] = [Roles.Admin, Roles.AirlockApprover],
+        ["POST /admin/v1/airlock/imports/{id}/reject"] = [Roles.Admin, Roles.AirlockApprover],
     };
 
     [Fact]

@@ -1,0 +1,443 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Enclave.Cli.Admin;
+
+namespace Enclave.Cli.Commands;
+
+/// <summary>
+/// <c>enclave airlock ...</c>: the disconnected side of the airlock, through the server's admin API. <c>trust</c> pins
+/// the TUF root (admin), <c>import</c> streams a bundle to the server, which verifies it (airlock-importer or admin),
+/// <c>list</c> and <c>show</c> report imports, <c>approve</c> and <c>reject</c> decide them (airlock-approver or admin;
+/// never the importer). Every step is authenticated and recorded in the ledger by the server.
+/// </summary>
+internal static class AirlockCommands
+{
+    /// <summary>Most parts of a split bundle read (<c>FILE.000</c> ... <c>FILE.999</c>).</summary>
+    private const int MaxParts = 1000;
+
+    public static Command Create(CliContext context)
+    {
+        var airlock = new Command("airlock", "Bring bundles into the enclave: pin the trusted root, import, list, approve, reject (calls the server's admin API).");
+        airlock.Subcommands.Add(Trust(context));
+        airlock.Subcommands.Add(Import(context));
+        airlock.Subcommands.Add(List(context));
+        airlock.Subcommands.Add(Show(context));
+        airlock.Subcommands.Add(Approve(context));
+        airlock.Subcommands.Add(Reject(context));
+        return airlock;
+    }
+
+    private static Command Trust(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var root = new Argument<string>("ROOT.json") { Description = "The TUF root from the connected side (e.g. metadata/1.root.json of 'enclave trust init')." };
+        var force = new Option<bool>("--force") { Description = "Replace a different pinned root; this resets the trusted version of every role." };
+        var json = new Option<bool>("--json") { Description = "Print the pin as one JSON object." };
+        var command = new Command("trust", "Pin the TUF root every bundle must chain to (admin).") { root, force, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            var path = result.GetValue(root)!;
+            var info = new FileInfo(path);
+            if (!info.Exists)
+            {
+                throw new FileNotFoundException($"root file {path} not found", path);
+            }
+
+            if (info.Length > 512 * 1024)
+            {
+                throw new ArgumentException($"{path} is {info.Length} bytes; a TUF root is at most 512 KiB");
+            }
+
+            using var client = connection.CreateClient(result);
+            await using var file = File.OpenRead(path);
+            var pinned = (await client.PostStreamAsync("airlock/trust" + (result.GetValue(force) ? "?force=true" : string.Empty), file, "application/json", ct).ConfigureAwait(false))!.AsObject();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, pinned).ConfigureAwait(false);
+            }
+            else if (pinned["changed"]!.GetValue<bool>())
+            {
+                var replaced = pinned["replacedSha256"]?.GetValue<string>() is { } old ? $", replacing {old}" : string.Empty;
+                await context.Out.WriteLineAsync($"pinned root version {pinned["rootVersion"]} (sha256 {pinned["rootSha256"]}){replaced}").ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Out.WriteLineAsync($"root version {pinned["rootVersion"]} (sha256 {pinned["rootSha256"]}) is already pinned; nothing changed").ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command Import(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var file = new Argument<string>("FILE") { Description = "The bundle, or a split bundle's base name or first part (FILE.000, FILE.001... are sent in order)." };
+        var json = new Option<bool>("--json") { Description = "Print the import (or the rejection) as one JSON object." };
+        var command = new Command("import", "Send a bundle to the enclave: TUF verification, quarantine, scanners; it then waits for approval (airlock-importer or admin).") { file, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            var parts = BundleParts(result.GetValue(file)!);
+            var total = parts.Sum(p => new FileInfo(p).Length);
+            using var client = connection.CreateClient(result);
+            JsonObject record;
+            try
+            {
+                record = (await ProgressDisplay.RunAsync(context, "sending and verifying the bundle", total, async progress =>
+                {
+                    await using var upload = new PartsStream(parts, progress);
+                    return await client.PostStreamAsync("airlock/imports", upload, "application/x-tar", ct).ConfigureAwait(false);
+                }).ConfigureAwait(false))!.AsObject();
+            }
+            catch (AdminApiException e) when (e.Status == 422)
+            {
+                // The bundle was refused: the title names the attack ("Bundle rejected: rollback").
+                var code = e.Title.StartsWith("Bundle rejected: ", StringComparison.Ordinal) ? e.Title["Bundle rejected: ".Length..] : "rejected";
+                if (result.GetValue(json))
+                {
+                    await CommandRunner.WriteJsonAsync(context, new JsonObject
+                    {
+                        ["error"] = new JsonObject
+                        {
+                            ["code"] = nameof(ExitCode.VerificationFailed),
+                            ["exitCode"] = (int)ExitCode.VerificationFailed,
+                            ["rejection"] = code,
+                            ["message"] = e.Detail,
+                        },
+                    }).ConfigureAwait(false);
+                }
+
+                await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {e.Detail}").ConfigureAwait(false);
+                return ExitCode.VerificationFailed;
+            }
+
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, record).ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Out.WriteLineAsync($"import {record["id"]}: {record["kind"]} {record["name"]} {record["version"]} (label {record["label"]}) {record["state"]}").ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"  {record["approvalsNeeded"]} approval(s) needed from airlock approvers other than {record["importer"]}: enclave airlock approve {record["id"]}").ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var state = new Option<string>("--state") { Description = "Only imports in this state." };
+        state.AcceptOnlyFromAmong("verified", "activated", "rejected");
+        var json = new Option<bool>("--json") { Description = "Print {\"imports\":[...]} for scripts." };
+        var command = new Command("list", "List imports that passed verification, newest first: pending (verified), activated, rejected.") { state, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            using var client = connection.CreateClient(result);
+            var filter = result.GetValue(state) is { } s ? "?state=" + s : string.Empty;
+            var answer = (await client.GetAsync("airlock/imports" + filter, ct).ConfigureAwait(false))!.AsObject();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, answer).ConfigureAwait(false);
+                return ExitCode.Success;
+            }
+
+            var rows = answer["imports"]!.AsArray().Select(i => i!.AsObject()).Select(i => new[]
+            {
+                Text(i, "id"),
+                Text(i, "state"),
+                Text(i, "kind"),
+                Text(i, "name"),
+                Text(i, "version"),
+                Text(i, "label"),
+                $"{i["approvers"]!.AsArray().Count}/{i["requiredApprovals"]}",
+                Text(i, "importer"),
+            }).ToList();
+            await context.Out.WriteAsync(UsersCommands.Table(["ID", "STATE", "KIND", "NAME", "VERSION", "LABEL", "APPROVALS", "IMPORTER"], rows)).ConfigureAwait(false);
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command Show(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var id = new Argument<string>("ID") { Description = "The import ID (imp_...)." };
+        var json = new Option<bool>("--json") { Description = "Print the import as one JSON object." };
+        var command = new Command("show", "Show one import: artifact, label, digests, signers, approvals, targets.") { id, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            using var client = connection.CreateClient(result);
+            var record = (await client.GetAsync("airlock/imports/" + Uri.EscapeDataString(result.GetValue(id)!), ct).ConfigureAwait(false))!.AsObject();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, record).ConfigureAwait(false);
+                return ExitCode.Success;
+            }
+
+            var lines = new List<string>
+            {
+                $"import      {Text(record, "id")}",
+                $"state       {Text(record, "state")}" + (record["decidedBy"] is { } by ? $" by {by} at {record["decided"]}" : string.Empty),
+                $"artifact    {Text(record, "kind")} {Text(record, "name")} {Text(record, "version")}" + (record["task"] is { } task ? $" ({task})" : string.Empty),
+                $"label       {Text(record, "label")}",
+                $"imported by {Text(record, "importer")} at {Text(record, "received")}",
+                $"approvals   {record["approvers"]!.AsArray().Count} of {record["requiredApprovals"]}" + (record["approvers"]!.AsArray().Count > 0 ? ": " + string.Join(", ", record["approvers"]!.AsArray().Select(a => a!.GetValue<string>())) : string.Empty),
+                $"signed by   {string.Join(", ", record["signerKeyIds"]!.AsArray().Select(k => k!.GetValue<string>()))}",
+                $"manifest    sha256:{Text(record, "manifestSha256")}",
+                $"sbom        {(record["sbomSha256"] is { } sbom ? "sha256:" + sbom : "-")}",
+                $"provenance  {(record["provenanceSha256"] is { } provenance ? "sha256:" + provenance : "-")}",
+                $"size        {record["archiveBytes"]} bytes",
+            };
+            foreach (var reason in record["reasons"]!.AsArray())
+            {
+                lines.Add($"reason      {reason}");
+            }
+
+            lines.Add("targets");
+            foreach (var target in record["targets"]!.AsArray().Select(t => t!.AsObject()))
+            {
+                lines.Add($"  {Text(target, "path")}  {target["length"]} bytes  sha256:{Text(target, "sha256")}");
+            }
+
+            await context.Out.WriteLineAsync(string.Join('\n', lines)).ConfigureAwait(false);
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command Approve(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var id = new Argument<string>("ID") { Description = "The import ID (imp_...)." };
+        var json = new Option<bool>("--json") { Description = "Print the import as one JSON object." };
+        var command = new Command("approve", "Approve a pending import (airlock-approver or admin; not its importer). The last approval needed activates it.") { id, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            using var client = connection.CreateClient(result);
+            var record = (await client.PostAsync($"airlock/imports/{Uri.EscapeDataString(result.GetValue(id)!)}/approve", null, ct).ConfigureAwait(false))!.AsObject();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, record).ConfigureAwait(false);
+                return ExitCode.Success;
+            }
+
+            var approvals = $"{record["approvers"]!.AsArray().Count} of {record["requiredApprovals"]} approvals";
+            if (Text(record, "state") == "activated")
+            {
+                await context.Out.WriteLineAsync($"import {record["id"]} activated ({approvals}): {record["kind"]} {record["name"]} {record["version"]}").ConfigureAwait(false);
+                if (record["served"] is JsonObject served)
+                {
+                    await context.Out.WriteLineAsync($"  served as model '{served["model"]}' ({served["kind"]}) in /v1/models").ConfigureAwait(false);
+                }
+
+                if (record["warning"] is { } warning)
+                {
+                    await context.Error.WriteLineAsync("warning: " + warning).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await context.Out.WriteLineAsync($"import {record["id"]} approved ({approvals}); {record["approvalsNeeded"]} more needed from other approvers").ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    private static Command Reject(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var id = new Argument<string>("ID") { Description = "The import ID (imp_...)." };
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledger).", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the import as one JSON object." };
+        var command = new Command("reject", "Reject a pending import: its quarantined files are removed and it can never be activated.") { id, reason, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            using var client = connection.CreateClient(result);
+            var record = (await client.PostAsync($"airlock/imports/{Uri.EscapeDataString(result.GetValue(id)!)}/reject", new JsonObject { ["reason"] = result.GetValue(reason) }, ct).ConfigureAwait(false))!.AsObject();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, record).ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Out.WriteLineAsync($"import {record["id"]} rejected by {record["decidedBy"]}; its files were removed").ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// The files to send: <paramref name="path"/> itself, or the contiguous parts <c>BASE.000</c>, <c>BASE.001</c>...
+    /// when it names a first part or a base name with no file of its own. A gap before a later part is refused.
+    /// </summary>
+    internal static IReadOnlyList<string> BundleParts(string path)
+    {
+        string basePath;
+        if (path.EndsWith(".000", StringComparison.Ordinal))
+        {
+            basePath = path[..^4];
+        }
+        else if (File.Exists(path))
+        {
+            return [path];
+        }
+        else if (File.Exists(path + ".000"))
+        {
+            basePath = path;
+        }
+        else
+        {
+            throw new FileNotFoundException($"bundle {path} not found (nor its first part {path}.000)", path);
+        }
+
+        var parts = new List<string>();
+        while (File.Exists(Part(basePath, parts.Count)))
+        {
+            if (parts.Count >= MaxParts)
+            {
+                throw new ArgumentException($"bundle {basePath} has more than {MaxParts} parts");
+            }
+
+            parts.Add(Part(basePath, parts.Count));
+        }
+
+        if (parts.Count == 0)
+        {
+            throw new FileNotFoundException($"bundle part {path} not found", path);
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(basePath))!;
+        var prefix = Path.GetFileName(basePath) + ".";
+        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
+        {
+            var suffix = Path.GetFileName(file)[prefix.Length..];
+            if (suffix.Length >= 3 && suffix.All(char.IsAsciiDigit) && int.TryParse(suffix, CultureInfo.InvariantCulture, out var index) && index > parts.Count)
+            {
+                throw new ArgumentException($"part {Part(basePath, parts.Count)} of bundle {basePath} is missing, but {file} exists; copy every part from the media");
+            }
+        }
+
+        return parts;
+    }
+
+    private static string Part(string basePath, int index) => $"{basePath}.{index.ToString("D3", CultureInfo.InvariantCulture)}";
+
+    private static string Text(JsonObject node, string name) => node[name]?.GetValue<string>() ?? "-";
+
+    /// <summary>The parts of a bundle read one after another as one forward-only stream, reporting bytes read.</summary>
+    private sealed class PartsStream(IReadOnlyList<string> parts, IProgress<long>? progress) : Stream
+    {
+        private int _next;
+        private FileStream? _current;
+        private long _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            while (true)
+            {
+                if (_current is null)
+                {
+                    if (_next == parts.Count)
+                    {
+                        return 0;
+                    }
+
+                    _current = new FileStream(parts[_next++], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+                }
+
+                var n = _current.Read(buffer);
+                if (n > 0)
+                {
+                    _read += n;
+                    progress?.Report(_read);
+                    return n;
+                }
+
+                _current.Dispose();
+                _current = null;
+            }
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            while (true)
+            {
+                if (_current is null)
+                {
+                    if (_next == parts.Count)
+                    {
+                        return 0;
+                    }
+
+                    _current = new FileStream(parts[_next++], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
+                }
+
+                var n = await _current.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (n > 0)
+                {
+                    _read += n;
+                    progress?.Report(_read);
+                    return n;
+                }
+
+                await _current.DisposeAsync().ConfigureAwait(false);
+                _current = null;
+            }
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _current?.Dispose();
+                _current = null;
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,330 @@
+using System.Text.Json.Nodes;
+using Enclave.Airlock.Import;
+using Enclave.Core.Audit;
+using Enclave.Policy.Identity;
+using Enclave.Policy.Labels;
+using Enclave.Server.Hosting;
+using Enclave.Server.Policy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Server.Admin;
+
+/// <summary>
+/// The airlock under <c>/admin/v1/airlock</c>: pin the trusted TUF root (admin), stream a bundle into the import
+/// pipeline (airlock-importer or admin), list and show imports, approve (airlock-approver or admin; never the importer)
+/// and reject. The pipeline (<see cref="AirlockImporter"/>) records every step in the ledger with the caller as actor.
+/// A refused bundle is a 422 problem whose <c>code</c> names the attack (<c>rollback</c>, <c>path-traversal</c>...);
+/// workflow errors are 404 (no such import) or 409 (not pending, self-approval, a different root pinned). An approval
+/// that activates a model makes it visible in <c>/v1/models</c> at once (<see cref="AirlockModels"/>).
+/// </summary>
+public static partial class AirlockAdminEndpoints
+{
+    /// <summary>Content types a bundle upload may declare.</summary>
+    public static readonly IReadOnlyList<string> BundleContentTypes = ["application/x-tar", "application/octet-stream"];
+
+    private const int MaxReasonBodyBytes = 16 * 1024;
+
+    /// <summary>Maps <c>/airlock/trust</c> and <c>/airlock/imports...</c> onto the admin group.</summary>
+    public static RouteGroupBuilder MapAirlock(this RouteGroupBuilder admin)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        admin.MapPost("/airlock/trust", PinTrustAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        admin.MapPost("/airlock/imports", ImportAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter));
+        admin.MapGet("/airlock/imports", List).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor));
+        admin.MapGet("/airlock/imports/{id}", Show).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor));
+        admin.MapPost("/airlock/imports/{id}/approve", ApproveAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockApprover));
+        admin.MapPost("/airlock/imports/{id}/reject", RejectAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockApprover));
+        return admin;
+    }
+
+    private static async Task<IResult> PinTrustAsync(HttpContext http, AirlockImporter importer, bool? force)
+    {
+        var limit = Airlock.Tuf.TufUpdaterOptions.Default.MaxRootBytes;
+        var (root, tooLarge) = await ReadLimitedAsync(http, limit).ConfigureAwait(false);
+        if (tooLarge)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Root too large", $"a TUF root is at most {limit} bytes; nothing was pinned");
+        }
+
+        try
+        {
+            var pinned = await importer.PinTrustAsync(root, http.User.PrincipalId(), force ?? false, http.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new JsonObject
+            {
+                ["rootSha256"] = pinned.Pin.RootSha256.ToHex(),
+                ["rootVersion"] = pinned.Pin.RootVersion,
+                ["changed"] = pinned.Changed,
+                ["replacedSha256"] = pinned.Replaced?.ToHex(),
+                ["pinnedBy"] = pinned.Pin.Actor,
+                ["pinned"] = AuditEvent.FormatTime(pinned.Pin.Pinned),
+            });
+        }
+        catch (ImportWorkflowException e)
+        {
+            return Workflow(e);
+        }
+    }
+
+    private static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings, ILoggerFactory logs)
+    {
+        var contentType = http.Request.ContentType?.Split(';')[0].Trim();
+        if (contentType is null || !BundleContentTypes.Contains(contentType, StringComparer.OrdinalIgnoreCase))
+        {
+            return Problem(
+                StatusCodes.Status415UnsupportedMediaType,
+                "Not a bundle upload",
+                $"send the bundle file itself as the request body with Content-Type {string.Join(" or ", BundleContentTypes)} (was '{contentType ?? "none"}'); nothing was imported");
+        }
+
+        if (http.Request.ContentLength > settings.MaxImportBytes)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Bundle too large", $"the bundle is {http.Request.ContentLength} bytes; this enclave accepts at most {settings.MaxImportBytes} (MaxImportBytes); nothing was imported");
+        }
+
+        // Only this endpoint, and only for a caller allowed to import, lifts the server-wide body limit.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = settings.MaxImportBytes;
+        }
+
+        // The bundle reader is synchronous (on a worker thread of its own, never a request thread); allow it to read the body.
+        if (http.Features.Get<IHttpBodyControlFeature>() is { } body)
+        {
+            body.AllowSynchronousIO = true;
+        }
+
+        var actor = http.User.PrincipalId();
+        ImportRecord record;
+        try
+        {
+            // Streamed straight from the request into the pipeline: no temporary copy of the bundle.
+            record = await importer.ImportAsync(http.Request.Body, actor, progress: null, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ImportRejectedException e)
+        {
+            return Rejected(e);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Bundle too large", $"the bundle exceeds {settings.MaxImportBytes} bytes (MaxImportBytes); nothing was imported");
+        }
+
+        // A label this enclave's scheme cannot read could never be served or decided: refuse it now, not at activation.
+        if (LabelProblem(policy, record.Label) is { } problem)
+        {
+            var reason = $"label '{record.Label}' is not a valid marking in this enclave's label scheme: {problem}";
+            await importer.RejectAsync(record.Id, "system", reason, CancellationToken.None).ConfigureAwait(false);
+            Log.LabelRefused(logs.CreateLogger(typeof(AirlockAdminEndpoints)), record.Id);
+            return Results.Problem(
+                title: "Bundle rejected: label",
+                detail: $"import {record.Id} rejected (label): {reason}; nothing was imported",
+                statusCode: StatusCodes.Status422UnprocessableEntity,
+                extensions: new Dictionary<string, object?> { ["code"] = "label", ["reason"] = "Label", ["importId"] = record.Id });
+        }
+
+        return Results.Json(ToJson(record), statusCode: StatusCodes.Status201Created);
+    }
+
+    private static IResult List(AirlockImporter importer, string? state)
+    {
+        ImportState? filter = null;
+        if (state is not null)
+        {
+            if (!Enum.TryParse<ImportState>(state, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed) || int.TryParse(state, out _))
+            {
+                return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"state must be verified, activated or rejected, not '{Shorten(state)}'");
+            }
+
+            filter = parsed;
+        }
+
+        return Results.Json(new JsonObject { ["imports"] = new JsonArray([.. importer.List(filter).Select(r => (JsonNode)ToJson(r))]) });
+    }
+
+    private static IResult Show(string id, AirlockImporter importer) => importer.Get(id) is { } record
+        ? Results.Json(ToJson(record))
+        : NotFound(id);
+
+    private static async Task<IResult> ApproveAsync(string id, HttpContext http, AirlockImporter importer, AirlockModels models, ILoggerFactory logs)
+    {
+        ImportRecord record;
+        try
+        {
+            record = await importer.ApproveAsync(id, http.User.PrincipalId(), http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ImportWorkflowException e)
+        {
+            return Workflow(e);
+        }
+
+        var json = ToJson(record);
+        if (record.State == ImportState.Activated && record.Kind == "model")
+        {
+            var artifact = importer.ListActivated("model").SingleOrDefault(a => a.ImportId == record.Id);
+            try
+            {
+                var (served, replaced) = models.Serve(artifact ?? throw new InvalidOperationException($"import {record.Id} is activated but not in the registry"));
+                json["served"] = new JsonObject { ["model"] = served.Id, ["kind"] = served.Kind, ["replaced"] = replaced?.Source ?? replaced?.BackendName };
+            }
+            catch (Exception e) when (e is InvalidOperationException or PolicyConfigurationException or IOException or UnauthorizedAccessException or ArgumentException or Inference.Onnx.InvalidModelException or Inference.Text.TokenizerException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            {
+                // The artifact is activated (approved by the people required); serving it failed here and is retried at the next start.
+                Log.NotServed(logs.CreateLogger(typeof(AirlockAdminEndpoints)), record.Id, e.GetType().Name);
+                json["served"] = null;
+                json["warning"] = $"activated, but not served yet: {e.Message}; fix the cause and restart the server";
+            }
+        }
+
+        return Results.Json(json);
+    }
+
+    private static async Task<IResult> RejectAsync(string id, HttpContext http, AirlockImporter importer)
+    {
+        var (body, tooLarge) = await ReadLimitedAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
+        string? reason = null;
+        if (!tooLarge && body.Length > 0)
+        {
+            try
+            {
+                reason = (JsonNode.Parse(body) as JsonObject)?["reason"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                reason = null;
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", "the body must be {\"reason\": \"why the import is rejected\"} (at most 1000 characters); nothing was changed");
+        }
+
+        try
+        {
+            var record = await importer.RejectAsync(id, http.User.PrincipalId(), reason, http.RequestAborted).ConfigureAwait(false);
+            return Results.Json(ToJson(record));
+        }
+        catch (ImportWorkflowException e)
+        {
+            return Workflow(e);
+        }
+        catch (ArgumentException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", e.Message + "; nothing was changed");
+        }
+    }
+
+    private static IResult Rejected(ImportRejectedException e) => Results.Problem(
+        title: $"Bundle rejected: {e.Code}",
+        detail: e.Message,
+        statusCode: StatusCodes.Status422UnprocessableEntity,
+        extensions: new Dictionary<string, object?>
+        {
+            ["code"] = e.Code,
+            ["reason"] = e.Reason.ToString(),
+            ["findings"] = e.Findings,
+        });
+
+    private static IResult Workflow(ImportWorkflowException e) => e.Error switch
+    {
+        ImportWorkflowError.NotFound => Problem(StatusCodes.Status404NotFound, "Not found", e.Message),
+        ImportWorkflowError.InvalidRoot => Problem(StatusCodes.Status422UnprocessableEntity, "Invalid root", e.Message, "invalid-root"),
+        ImportWorkflowError.SelfApproval => Problem(StatusCodes.Status409Conflict, "Self-approval refused", e.Message, "self-approval"),
+        ImportWorkflowError.TrustConflict => Problem(StatusCodes.Status409Conflict, "A different root is pinned", e.Message, "trust-conflict"),
+        ImportWorkflowError.NotPending => Problem(StatusCodes.Status409Conflict, "Not pending", e.Message, "not-pending"),
+        _ => Problem(StatusCodes.Status409Conflict, "Conflict", e.Message, e.Error.ToString()),
+    };
+
+    private static IResult NotFound(string id) => Problem(StatusCodes.Status404NotFound, "Not found", $"there is no import '{Shorten(id)}'");
+
+    private static IResult Problem(int status, string title, string detail, string? code = null) => Results.Problem(
+        title: title,
+        detail: detail,
+        statusCode: status,
+        extensions: code is null ? null : new Dictionary<string, object?> { ["code"] = code });
+
+    private static string? LabelProblem(EnclavePolicy policy, string label)
+    {
+        try
+        {
+            _ = policy.Scheme.ParseMarking(label);
+            return null;
+        }
+        catch (MarkingParseException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static async Task<(byte[] Body, bool TooLarge)> ReadLimitedAsync(HttpContext http, long limit)
+    {
+        if (http.Request.ContentLength > limit)
+        {
+            return ([], true);
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return ([], true);
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return (buffer.ToArray(), false);
+    }
+
+    /// <summary>An import as the admin API shows it.</summary>
+    internal static JsonObject ToJson(ImportRecord record) => new()
+    {
+        ["id"] = record.Id,
+        ["kind"] = record.Kind,
+        ["name"] = record.Name,
+        ["version"] = record.Version,
+        ["label"] = record.Label,
+        ["task"] = record.Task,
+        ["state"] = record.State.ToString().ToLowerInvariant(),
+        ["importer"] = record.Importer,
+        ["approvers"] = new JsonArray([.. record.Approvers.Select(a => (JsonNode)a)]),
+        ["requiredApprovals"] = record.RequiredApprovals,
+        ["approvalsNeeded"] = record.State == ImportState.Verified ? Math.Max(0, record.RequiredApprovals - record.Approvers.Count) : 0,
+        ["signerKeyIds"] = new JsonArray([.. record.SignerKeyIds.Select(k => (JsonNode)k)]),
+        ["manifestSha256"] = record.ManifestSha256.ToHex(),
+        ["sbomSha256"] = record.SbomSha256?.ToHex(),
+        ["provenanceSha256"] = record.ProvenanceSha256?.ToHex(),
+        ["archiveBytes"] = record.ArchiveBytes,
+        ["tufVersions"] = new JsonObject(record.TufVersions.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        ["targets"] = new JsonArray([.. record.Targets.Select(t => (JsonNode)new JsonObject
+        {
+            ["path"] = t.RelativePath,
+            ["type"] = t.Type,
+            ["sha256"] = t.Sha256.ToHex(),
+            ["length"] = t.Length,
+        })]),
+        ["reasons"] = new JsonArray([.. record.Reasons.Select(r => (JsonNode)r)]),
+        ["received"] = AuditEvent.FormatTime(record.Received),
+        ["verified"] = AuditEvent.FormatTime(record.Verified),
+        ["decided"] = record.Decided is { } d ? AuditEvent.FormatTime(d) : null,
+        ["decidedBy"] = record.DecidedBy,
+    };
+
+    private static string Shorten(string text) => text.Length <= 64 ? text : text[..64] + "…";
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Airlock import {ImportId} refused after verification: its label is not valid in this enclave's label scheme")]
+        public static partial void LabelRefused(ILogger logger, string importId);
+
+        [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Airlock import {ImportId} is activated but could not be served ({Error}); it is loaded again at the next start")]
+        public static partial void NotServed(ILogger logger, string importId, string error);
+    }
+}

@@ -1,0 +1,63 @@
+using Enclave.Airlock.Import;
+using Enclave.Ledger;
+using Microsoft.Extensions.Hosting;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>The server's airlock importer: one per data directory, recovered before the server listens.</summary>
+public static class AirlockHosting
+{
+    /// <summary>The importer over the server's data directory and ledger (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
+    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        return new AirlockImporter(new AirlockImportOptions { DataDirectory = dataDirectory }, ledger, clock);
+    }
+
+    /// <summary>
+    /// Crash recovery, once at start-up while the ledger (the data directory's lock) is held and before the server
+    /// listens: sweeps interrupted bundle reads (<c>BundleReader.SweepIncomplete</c>), temporary blobs and orphan
+    /// quarantines, undoes unfinished promotions and rejects pending imports whose quarantine vanished.
+    /// </summary>
+    public static Task<ImportRecoveryReport> RecoverAsync(AirlockImporter importer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(importer);
+        return importer.RecoverAsync(cancellationToken);
+    }
+
+    /// <summary>What recovery did, in one line for the operator; null when there was nothing to do.</summary>
+    public static string? Describe(ImportRecoveryReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var parts = new List<string>();
+        if (report.QuarantinesRemoved.Count > 0)
+        {
+            parts.Add($"{report.QuarantinesRemoved.Count} interrupted quarantine(s) removed");
+        }
+
+        if (report.PromotionsUndone.Count > 0)
+        {
+            parts.Add($"unfinished activation(s) undone: {string.Join(", ", report.PromotionsUndone)} (approve again to activate)");
+        }
+
+        if (report.TemporaryBlobsRemoved > 0)
+        {
+            parts.Add($"{report.TemporaryBlobsRemoved} temporary blob file(s) removed");
+        }
+
+        if (report.ImportsLost.Count > 0)
+        {
+            parts.Add($"pending import(s) rejected because their quarantine vanished: {string.Join(", ", report.ImportsLost)}");
+        }
+
+        return parts.Count == 0 ? null : "airlock recovery: " + string.Join("; ", parts);
+    }
+
+    /// <summary>Runs <see cref="RecoverAsync"/> as the host starts, before Kestrel listens (hosted services start first).</summary>
+    internal sealed class Recovery(AirlockImporter importer) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => RecoverAsync(importer, cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

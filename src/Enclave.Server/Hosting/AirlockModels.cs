@@ -1,0 +1,140 @@
+using Enclave.Airlock.Import;
+using Enclave.Server.Policy;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>
+/// Serves the models the airlock activated. At start the server loads <see cref="ToServe"/> (one per name); when an
+/// approval activates a model while the server runs, <see cref="Serve"/> loads it, has the policy admit its label and
+/// swaps it into the <see cref="ModelCatalog"/>. Until then nothing of an import is visible in <c>/v1/models</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Versions.</b> Of several activated versions of one model name, the one activated <i>last</i> is served under the
+/// name (no version-string ordering is assumed: versions are free-form). Activating a new version therefore replaces
+/// the one served, without a restart; going back to an older version means importing and approving it again, a
+/// deliberate act of two people like any other activation. Requests already running finish on the version they
+/// started with; a replaced version stays loaded until the server stops (it is not served again).
+/// </para>
+/// <para>
+/// An airlock model may replace a model from the airlock or a dev-registered folder of the same name (the airlock's
+/// word wins over a development shortcut), never a model configured on an upstream backend.
+/// </para>
+/// </remarks>
+public sealed class AirlockModels : IDisposable
+{
+    /// <summary>Prefix of <see cref="ModelRoute.Source"/> for models from the airlock: <c>airlock:IMPORT-ID</c>.</summary>
+    public const string SourcePrefix = "airlock:";
+
+    private readonly ModelCatalog _catalog;
+    private readonly EnclavePolicy _policy;
+    private readonly TimeProvider _clock;
+    private readonly Lock _lock = new();
+    private readonly List<LoadedLocalModel> _loaded = [];
+    private bool _disposed;
+
+    /// <summary>Serves activated models into <paramref name="catalog"/>, admitted by <paramref name="policy"/>.</summary>
+    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(clock);
+        _catalog = catalog;
+        _policy = policy;
+        _clock = clock;
+    }
+
+    /// <summary>The activated models to serve: per name, the version activated last.</summary>
+    public static IReadOnlyList<ActivatedArtifact> ToServe(AirlockImporter importer)
+    {
+        ArgumentNullException.ThrowIfNull(importer);
+        return [.. importer.ListActivated("model")
+            .Where(a => a.Task is not null)
+            .GroupBy(a => a.Name, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(a => a.Activated).ThenBy(a => a.ImportId, StringComparer.Ordinal).Last())
+            .OrderBy(a => a.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Loads an activated model into the built-in engine as route <c>NAME</c> with the import's label, the manifest
+    /// digest and source <c>airlock:IMPORT-ID</c>.
+    /// </summary>
+    public static LoadedLocalModel Load(ActivatedArtifact model, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Kind != "model" || model.Task is null)
+        {
+            throw new ArgumentException($"{model.Kind} {model.Name} {model.Version} is not a model with a task; only models are served", nameof(model));
+        }
+
+        return LocalModelRegistry.LoadFolder(
+            model.Folder,
+            model.Task,
+            clock,
+            route => route with
+            {
+                Id = model.Name,
+                Label = model.Label,
+                Digest = "sha256:" + model.ManifestSha256.ToHex(),
+                Source = SourcePrefix + model.ImportId,
+                Created = model.Activated,
+            },
+            backendName: $"onnx:{model.Name}@{model.Version}");
+    }
+
+    /// <summary>Whether an airlock model may take the place of <paramref name="existing"/> (see the remarks).</summary>
+    public static bool MayReplace(ModelRoute existing)
+    {
+        ArgumentNullException.ThrowIfNull(existing);
+        return existing.Source is not null;
+    }
+
+    /// <summary>
+    /// Serves a model just activated: loads it, has the policy admit it, and swaps it into the catalog (replacing the
+    /// version served so far). On any failure nothing is served and the exception says why.
+    /// </summary>
+    /// <returns>The route now served, and the one it replaced (null when the name is new).</returns>
+    /// <exception cref="PolicyConfigurationException">The label is not a valid marking in this enclave's scheme.</exception>
+    /// <exception cref="InvalidOperationException">The name is taken by an upstream model.</exception>
+    public (ModelRoute Served, ModelRoute? Replaced) Serve(ActivatedArtifact model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var loaded = Load(model, _clock);
+        try
+        {
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (_catalog.TryResolve(model.Name, out var existing) && !MayReplace(existing))
+                {
+                    throw new InvalidOperationException($"model name '{model.Name}' is taken by a model configured on an upstream backend ({existing.BackendName}); the airlock model is activated but not served");
+                }
+
+                _policy.Admit(loaded.Route);
+                var replaced = _catalog.AddOrReplace(loaded.Route, MayReplace);
+                _loaded.Add(loaded);
+                return (loaded.Route, replaced);
+            }
+        }
+        catch (Exception)
+        {
+            loaded.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Unloads the models activated while the server ran (call after the server stopped).</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            foreach (var model in _loaded)
+            {
+                model.Dispose();
+            }
+
+            _loaded.Clear();
+        }
+    }
+}

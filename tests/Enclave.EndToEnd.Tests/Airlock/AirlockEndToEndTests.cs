@@ -1,0 +1,309 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Enclave.Airlock.Repository;
+using Enclave.Cli;
+using Enclave.Core.Audit;
+using Enclave.Inference.Forge;
+using Enclave.Ledger;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace Enclave.EndToEnd.Tests.Airlock;
+
+/// <summary>
+/// The airlock from the connected side to a served model: a TUF repository and signed bundles (library), a real
+/// <c>enclave serve</c> process on loopback, the <c>enclave airlock</c> commands as the people who import and approve,
+/// the official OpenAI client once the model is active, and the ledger an auditor reads.
+/// </summary>
+public sealed class AirlockEndToEndTests : IDisposable
+{
+    private const string Secret = "airlock end-to-end passphrase";
+    private const string ModelName = "airlock-chat";
+
+    private readonly string _root = Directory.CreateTempSubdirectory("enclave-airlock-e2e-").FullName;
+
+    private string Data => Path.Combine(_root, "data");
+
+    [Fact]
+    public async Task Bundle_ImportedAndApprovedByTwoOthers_IsServed_TamperAndRollbackAreRefused_AndItSurvivesARestart()
+    {
+        // Connected side: a TUF repository and a forged chat model, bundled as four successive bundles.
+        using var passphrase = Passphrase.FromString(Secret);
+        var trust = TrustRepository.Initialize(new TrustInitOptions { Directory = Path.Combine(_root, "repo"), RootKeys = 1, RootThreshold = 1 }, passphrase, TimeProvider.System);
+        var repo = TrustRepository.Open(trust.Directory);
+        var modelDir = Path.Combine(_root, "forged");
+        ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 7 });
+        string Bundle(string name, string version)
+        {
+            var output = Path.Combine(_root, $"{name}-{version}.tar");
+            var created = repo.CreateBundle(
+                new BundleCreateOptions { Kind = "model", Name = name, Version = version, Label = "UNCLASSIFIED", Task = "chat", Sources = [modelDir], Output = output },
+                passphrase,
+                TimeProvider.System);
+            Assert.True(created.IsComplete);
+            return output;
+        }
+
+        var good = Bundle(ModelName, "1.0");
+        var tampered = Bundle("tampered-chat", "1.0");
+        var older = Bundle("rollback-chat", "1.0");
+        var newer = Bundle("newer-chat", "1.0");
+        FlipAByteInside(tampered, "model.onnx");
+
+        var url = $"http://127.0.0.1:{FreePort()}";
+        await using (var server = await ServeAsync(url))
+        {
+            var adminKey = server.AdminKey!;
+            var importer = await AddUserAsync(url, adminKey, "ingrid", ["airlock-importer", "airlock-approver"]);
+            var approver1 = await AddUserAsync(url, adminKey, "alice", ["airlock-approver"]);
+            var approver2 = await AddUserAsync(url, adminKey, "bob", ["airlock-approver"]);
+            var admin = KeyFile("admin", adminKey);
+
+            // The enclave pins the root from the connected side.
+            var pinned = await CliAsync(admin, "airlock", "trust", trust.RootPath);
+            Assert.Equal(0, pinned.Code);
+            Assert.Contains("pinned root version 1", pinned.Out, StringComparison.Ordinal);
+
+            // A bundle that is not a tar upload is refused before anything is recorded.
+            using (var http = Http(url, importer.Key))
+            {
+                var before = LedgerSize();
+                var notTar = await http.PostAsync("/admin/v1/airlock/imports", new StringContent("{}", Encoding.UTF8, "application/json"));
+                Assert.Equal(HttpStatusCode.UnsupportedMediaType, notTar.StatusCode);
+                Assert.Equal(before, LedgerSize());
+            }
+
+            // The importer sends the bundle; it verifies and waits for approval, invisible.
+            var imported = await CliAsync(importer.File, "airlock", "import", good, "--json");
+            Assert.True(imported.Code == 0, imported.Error);
+            var record = JsonNode.Parse(imported.Out)!.AsObject();
+            var id = record["id"]!.GetValue<string>();
+            Assert.Equal("verified", record["state"]!.GetValue<string>());
+            Assert.Equal(2, record["approvalsNeeded"]!.GetValue<int>());
+            Assert.Equal("user:ingrid", record["importer"]!.GetValue<string>());
+            Assert.DoesNotContain(ModelName, await ModelsAsync(url, adminKey));
+
+            // The importer may not approve its own import, even holding the approver role.
+            var self = await CliAsync(importer.File, "airlock", "approve", id);
+            Assert.Equal((int)ExitCode.InvalidInput, self.Code);
+            Assert.Contains("cannot approve", self.Error, StringComparison.Ordinal);
+
+            var first = await CliAsync(approver1.File, "airlock", "approve", id);
+            Assert.True(first.Code == 0, first.Error);
+            Assert.Contains("1 more needed", first.Out, StringComparison.Ordinal);
+            Assert.DoesNotContain(ModelName, await ModelsAsync(url, adminKey));
+
+            var second = await CliAsync(approver2.File, "airlock", "approve", id);
+            Assert.True(second.Code == 0, second.Error);
+            Assert.Contains("activated", second.Out, StringComparison.Ordinal);
+            Assert.Contains($"served as model '{ModelName}'", second.Out, StringComparison.Ordinal);
+            Assert.Contains(ModelName, await ModelsAsync(url, adminKey));
+            await ChatAsync(url, adminKey);
+
+            var trail = Entries().Where(e => e.Subject == "import:" + id).ToList();
+            Assert.Equal(
+                ["import.received", "import.verified", "import.approval-refused", "import.approved", "import.approved", "import.activated"],
+                trail.Select(e => e.Type).ToArray());
+            Assert.Equal(["user:ingrid", "user:ingrid", "user:ingrid", "user:alice", "user:bob", "user:bob"], trail.Select(e => e.Actor).ToArray());
+
+            var listed = await CliAsync(approver1.File, "airlock", "list", "--state", "activated", "--json");
+            Assert.Equal(id, Assert.Single(JsonNode.Parse(listed.Out)!["imports"]!.AsArray())!["id"]!.GetValue<string>());
+
+            // A target altered in transit: refused, the attack named, nothing visible.
+            var sizeBefore = LedgerSize();
+            var bad = await CliAsync(importer.File, "airlock", "import", tampered);
+            Assert.Equal((int)ExitCode.VerificationFailed, bad.Code);
+            Assert.Contains("bundle rejected (hash-mismatch)", bad.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("tampered-chat", await ModelsAsync(url, adminKey));
+            Assert.DoesNotContain("tampered-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
+            Assert.Equal(["import.received", "import.rejected"], Entries().Skip((int)sizeBefore).Where(e => e.Type.StartsWith("import.", StringComparison.Ordinal)).Select(e => e.Type).ToArray());
+
+            // Rollback: after a newer bundle verified, an older one is refused as a rollback.
+            var newest = await CliAsync(importer.File, "airlock", "import", newer, "--json");
+            Assert.True(newest.Code == 0, newest.Error);
+            var rollback = await CliAsync(importer.File, "airlock", "import", older, "--json");
+            Assert.Equal((int)ExitCode.VerificationFailed, rollback.Code);
+            Assert.Equal("rollback", JsonNode.Parse(rollback.Out)!["error"]!["rejection"]!.GetValue<string>());
+            Assert.Contains("rollback", rollback.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("rollback-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
+            Assert.DoesNotContain("rollback-chat", await ModelsAsync(url, adminKey));
+        }
+
+        // After a restart the activated model is loaded from the airlock's artifacts and still answers.
+        await using (var restarted = await ServeAsync(url))
+        {
+            var adminKey = File.ReadAllText(Path.Combine(_root, "admin.key")).Trim();
+            Assert.Contains(ModelName, await ModelsAsync(url, adminKey));
+            await ChatAsync(url, adminKey);
+            var started = Entries().Last(e => e.Type == "server.started");
+            var served = JsonNode.Parse(started.Details!.Value.GetRawText())!["models"]!.AsArray();
+            Assert.Contains(served, m => m!["id"]!.GetValue<string>() == ModelName && m["source"]!.GetValue<string>().StartsWith("airlock:imp_", StringComparison.Ordinal));
+        }
+    }
+
+    private static async Task ChatAsync(string url, string key)
+    {
+        var client = new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = new Uri(url + "/v1"), RetryPolicy = new ClientRetryPolicy(0) });
+        var answer = (await client.GetChatClient(ModelName).CompleteChatAsync([new UserChatMessage("Hello")], new ChatCompletionOptions { MaxOutputTokenCount = 4, Temperature = 0 })).Value;
+        Assert.Equal(ModelName, answer.Model);
+        Assert.Equal(4, answer.Usage.OutputTokenCount);
+    }
+
+    private static async Task<List<string>> ModelsAsync(string url, string key)
+    {
+        using var http = Http(url, key);
+        var models = await http.GetFromJsonAsync<JsonObject>("/v1/models");
+        return [.. models!["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>())];
+    }
+
+    private async Task<(string Key, string File)> AddUserAsync(string url, string adminKey, string name, string[] roles)
+    {
+        using var http = Http(url, adminKey);
+        var added = await http.PostAsJsonAsync("/admin/v1/users", new JsonObject { ["name"] = name, ["roles"] = new JsonArray([.. roles.Select(r => (JsonNode)r)]) });
+        Assert.True(added.IsSuccessStatusCode, await added.Content.ReadAsStringAsync());
+        var created = await http.PostAsJsonAsync("/admin/v1/keys", new JsonObject { ["user"] = name });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var key = (await created.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+        return (key, KeyFile(name, key));
+    }
+
+    private string KeyFile(string name, string key)
+    {
+        var path = Path.Combine(_root, name + ".key");
+        File.WriteAllText(path, key);
+        return path;
+    }
+
+    /// <summary>Runs an <c>enclave</c> command in this process against the server, with the key in a file.</summary>
+    private async Task<(int Code, string Out, string Error)> CliAsync(string keyFile, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var context = new CliContext { Out = output, Error = error, In = TextReader.Null, OpenStandardOutput = () => Stream.Null };
+        string[] connection = ["--server", _serverUrl!, "--api-key-file", keyFile];
+        var code = await EnclaveCli.RunAsync([.. args, .. connection], context);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string? _serverUrl;
+
+    private async Task<ServerProcess> ServeAsync(string url)
+    {
+        _serverUrl = url;
+        var server = ServerProcess.Start("serve", "--data", Data, "--urls", url);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        while (await server.Process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+        {
+            if (line.Contains("ek_", StringComparison.Ordinal))
+            {
+                server.AdminKey = line[line.IndexOf("ek_", StringComparison.Ordinal)..].Trim();
+                File.WriteAllText(Path.Combine(_root, "admin.key"), server.AdminKey);
+            }
+
+            if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
+            {
+                return server;
+            }
+        }
+
+        var stderr = await server.Process.StandardError.ReadToEndAsync();
+        await server.DisposeAsync();
+        Assert.Fail("enclave serve did not start: " + stderr);
+        return null!;
+    }
+
+    private long LedgerSize()
+    {
+        using var reader = LedgerReader.Open(Data);
+        return reader.TreeSize();
+    }
+
+    private List<AuditEvent> Entries()
+    {
+        using var reader = LedgerReader.Open(Data);
+        var size = reader.TreeSize();
+        var result = new List<AuditEvent>();
+        for (long i = 0; i < size; i++)
+        {
+            result.Add(AuditEvent.Parse(reader.ReadEntry(i)));
+        }
+
+        return result;
+    }
+
+    private static HttpClient Http(string url, string key)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(url) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
+
+    /// <summary>Flips one byte in the middle of the data of the bundle entry whose name ends with <paramref name="suffix"/>.</summary>
+    private static void FlipAByteInside(string bundle, string suffix)
+    {
+        long offset;
+        using (var stream = File.OpenRead(bundle))
+        using (var reader = new TarReader(stream))
+        {
+            TarEntry? entry;
+            while ((entry = reader.GetNextEntry()) is not null && !entry.Name.EndsWith(suffix, StringComparison.Ordinal))
+            {
+            }
+
+            Assert.NotNull(entry);
+            offset = entry!.DataOffset + (entry.Length / 2);
+        }
+
+        using var file = File.Open(bundle, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = offset;
+        var b = file.ReadByte();
+        file.Position = offset;
+        file.WriteByte((byte)(b ^ 0x01));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    /// <summary>A real <c>enclave</c> process, killed when disposed.</summary>
+    private sealed class ServerProcess : IAsyncDisposable
+    {
+        private ServerProcess(Process process) => Process = process;
+
+        public Process Process { get; }
+
+        public string? AdminKey { get; set; }
+
+        public static ServerProcess Start(params string[] args)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "enclave.dll"));
+            foreach (var arg in args)
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            return new ServerProcess(Process.Start(info)!);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Process.Kill(entireProcessTree: true);
+            await Process.WaitForExitAsync();
+            Process.Dispose();
+        }
+    }
+}

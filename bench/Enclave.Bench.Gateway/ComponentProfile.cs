@@ -50,7 +50,7 @@ internal static class ComponentProfile
             }));
             rows.Add(Measure(log, "request body: `JsonNode.Parse`", $"{body.Length} bytes into a JsonObject (ReadBodyAsync)", () => JsonNode.Parse(body, documentOptions: RequestOptions)));
             rows.Add(Measure(log, "request ID: `RandomNumberGenerator.GetBytes(12)` + hex", "one per request", () => _ = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12))));
-            rows.Add(Measure(log, "prompt digest: `RequestAuditor.Digest(messages)`", "serialize the node, re-parse and canonicalize (RFC 8785), SHA-256", () => RequestAuditor.Digest(messages)));
+            rows.Add(Measure(log, "prompt digest: `RequestAuditor.Digest(messages)`", "canonical JSON (RFC 8785) written straight from the node, SHA-256", () => RequestAuditor.Digest(messages)));
 
             var encodeOnly = new EncodeOnlyLedger();
             var auditor = new RequestAuditor(encodeOnly, TimeProvider.System);
@@ -64,7 +64,7 @@ internal static class ComponentProfile
                 Stream = false,
                 PromptSha256 = RequestAuditor.Digest(messages),
             };
-            rows.Add(Measure(log, "admitted entry: `RequestAuditor.AdmitAsync`, no storage", "details JsonObject → JsonElement, validation, canonical JSON, leaf hash (what SqliteLedger does on the caller's thread)", () => auditor.AdmitAsync(admitted, CancellationToken.None).GetAwaiter().GetResult()));
+            rows.Add(Measure(log, "admitted entry: `RequestAuditor.AdmitAsync`, no storage", "details JsonObject written once as canonical JSON, validation, envelope, leaf hash (what SqliteLedger does on the caller's thread)", () => auditor.AdmitAsync(admitted, CancellationToken.None).GetAwaiter().GetResult()));
             var admittedBytes = encodeOnly.LastEntryBytes;
             rows.Add(Measure(log, "upstream request body (as `UpstreamJson.CreateContent`)", "JsonObject written with Utf8JsonWriter, minus `stream`", () =>
             {
@@ -100,7 +100,7 @@ internal static class ComponentProfile
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(CancellationToken.None, timeout.Token);
             }));
             rows.Add(Measure(log, "upstream answer: `JsonNode.Parse` (duplicate keys refused)", $"{ChatRequest.Completion.Length} bytes (UpstreamJson.ParseObject)", () => JsonNode.Parse(ChatRequest.Completion, documentOptions: UpstreamOptions)));
-            rows.Add(Measure(log, "answer digest: `RequestAuditor.Digest(choices)`", "serialize, canonicalize, SHA-256", () => RequestAuditor.Digest(choices)));
+            rows.Add(Measure(log, "answer digest: `RequestAuditor.Digest(choices)`", "canonical JSON written from the node, SHA-256", () => RequestAuditor.Digest(choices)));
             var completed = new CompletedRequest
             {
                 Endpoint = ChatRequest.Path,

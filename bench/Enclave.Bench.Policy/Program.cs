@@ -79,12 +79,18 @@ static string Run(TimeSpan duration, TimeSpan warmup, int batch, string argument
         "(S) The convoy leaves at 0400. (U) Weather is clear. " + Filler(900),
         "Understood.",
         "SECRET//NOFORN: which route avoids the bridge?");
+    var numbers = Chat(
+        "You are a careful assistant for logistics planners. Answer briefly and cite the documents you were given.",
+        "Summarise the attached maintenance report for convoy 12-B (vehicles 4417, 4418 and 4420) and list the three most urgent repairs by 2026-11-30. " + Filler(900),
+        "Parts on order: 7 brake pads (ref 88-1204), 2 coolant hoses; the depot is on 555-0100, ext. 214, or depot-ops@example.org.",
+        "Which of these must be fixed before Tuesday's 0400 movement, and how long will each repair take?");
     var cases = new (string Name, string Description, ModelRoute Route, JsonObject Body, string? Header)[]
     {
         ("typical chat, no marking", "4 messages, 1.3 KB of text, no header, no marking (default label); two internal backends", inside, typical, null),
         ("typical chat, header", "same body with Enclave-Classification: SECRET (header decides, no scan)", inside, typical, "SECRET"),
         ("chat with markings", "4 messages with a banner and two portion markings (label from the markings)", inside, marked, null),
         ("typical chat, cloud route", "same as the first, one backend leaves the enclave: egress guard inspects the body", mixed, typical, null),
+        ("chat with numbers, cloud route", "like the first, with dates, part numbers, a phone extension and an email address (every PII expression runs), one backend leaves the enclave", mixed, numbers, null),
     };
 
     var sb = new StringBuilder();

@@ -244,4 +244,22 @@ public sealed class EgressGuardTests
         Assert.DoesNotContain(secret.TrimEnd('"'), v.Messages[0], StringComparison.Ordinal);
         Assert.Empty(guard.Inspect(v.Messages, EgressAction.Block).Findings);
     }
+
+    [Theory]
+    [InlineData("to\u212Aen = 9fK2mQ7xL4pR8sT1vW3yZ6aBq", "secret.generic-api-key")]   // Kelvin sign for 'k'
+    [InlineData("BEARER abcdefghijklmnopqrstuvwxyz0123", "secret.bearer-token")]
+    [InlineData("Api-Key=9fK2mQ7xL4pR8sT1vW3yZ6aBq", "secret.generic-api-key")]
+    public void The_literal_shortcut_never_hides_what_the_expression_finds(string text, string rule)
+    {
+        // The case-insensitive expressions match these spellings; the guard must find them even though an ordinal
+        // ignore-case search for the keyword would not (the shortcut is off for such text).
+        var expected = new System.Text.RegularExpressions.Regex(rule switch
+        {
+            "secret.bearer-token" => @"(?i)bearer",
+            _ => @"(?i)(?:api[_-]?key|secret|token)",
+        }, System.Text.RegularExpressions.RegexOptions.CultureInvariant).IsMatch(text);
+        Assert.True(expected, "the test's own premise: the expression's keyword matches this spelling");
+        EgressVerdict v = new EgressGuard(Scheme).Inspect([text], EgressAction.Block);
+        Assert.Contains(v.Findings, f => f.RuleId == rule);
+    }
 }

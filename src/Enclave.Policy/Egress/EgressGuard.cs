@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 using Enclave.Policy.Labels;
@@ -36,22 +37,30 @@ public sealed class EgressGuard
         var detectors = new List<Detector>
         {
             new(EgressRules.PrivateKey, new Regex(
-                @"-----BEGIN (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----END ))*(?:-----END (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?", o, t)),
+                @"-----BEGIN (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----(?:[^-]|-(?!----END ))*(?:-----END (?:[A-Z0-9]{1,16} ){0,4}PRIVATE KEY(?: BLOCK)?-----)?", o, t),
+                Trigger: Literals(StringComparison.Ordinal, "-----BEGIN ")),
             new(EgressRules.AwsAccessKeyId, new Regex(
-                @"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])", o, t)),
+                @"(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ABIA|ACCA)[A-Z2-7]{16}(?![A-Za-z0-9])", o, t),
+                Trigger: Literals(StringComparison.Ordinal, "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "ABIA", "ACCA")),
             new(EgressRules.AwsSecretKey, new Regex(
-                @"(?i)aws_?secret_?(?:access_?)?key[""']?\s{0,8}[:=]\s{0,8}[""']?(?<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])", o, t)),
+                @"(?i)aws_?secret_?(?:access_?)?key[""']?\s{0,8}[:=]\s{0,8}[""']?(?<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])", o, t),
+                Trigger: Literals(StringComparison.OrdinalIgnoreCase, "aws")),
             new(EgressRules.GitHubToken, new Regex(
-                @"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])", o, t)),
+                @"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])", o, t),
+                Trigger: Literals(StringComparison.Ordinal, "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
             new(EgressRules.SlackToken, new Regex(
-                @"(?<![A-Za-z0-9])xox[abposre]-[A-Za-z0-9-]{10,255}", o, t)),
+                @"(?<![A-Za-z0-9])xox[abposre]-[A-Za-z0-9-]{10,255}", o, t),
+                Trigger: Literals(StringComparison.Ordinal, "xox")),
             new(EgressRules.BearerToken, new Regex(
-                @"(?i)(?<![A-Za-z0-9])bearer\s{1,8}(?<value>[A-Za-z0-9._~+/-]{20,8192}=*)", o, t)),
+                @"(?i)(?<![A-Za-z0-9])bearer\s{1,8}(?<value>[A-Za-z0-9._~+/-]{20,8192}=*)", o, t),
+                Trigger: Literals(StringComparison.OrdinalIgnoreCase, "bearer")),
             new(EgressRules.BearerToken, new Regex(
-                @"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096}", o, t)),
+                @"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4096}\.eyJ[A-Za-z0-9_-]{8,8192}\.[A-Za-z0-9_-]{8,4096}", o, t),
+                Trigger: Literals(StringComparison.Ordinal, "eyJ")),
             new(EgressRules.GenericApiKey, new Regex(
                 @"(?i)(?<![A-Za-z0-9])(?:api[_-]?key|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?token|auth[_-]?token|token|passw(?:or)?d)[""']?\s{0,8}[:=]\s{0,8}[""']?(?<value>[A-Za-z0-9_+/=.-]{20,200})(?![A-Za-z0-9_+/=.-])", o, t),
-                Accept: LooksRandom),
+                Accept: LooksRandom,
+                Trigger: Literals(StringComparison.OrdinalIgnoreCase, "api", "secret", "token", "passw")),
         };
 
         var problems = new List<string>();
@@ -65,7 +74,7 @@ public sealed class EgressGuard
 
             try
             {
-                detectors.Add(new Detector(pii.RuleId, new Regex(pii.Pattern, o, t)));
+                detectors.Add(new Detector(pii.RuleId, new Regex(pii.Pattern, o, t), Trigger: pii.Triggers is { Count: > 0 } triggers ? Literals(StringComparison.Ordinal, [.. triggers]) : null));
             }
             catch (ArgumentException e)
             {
@@ -124,8 +133,17 @@ public sealed class EgressGuard
                     }
                 }
 
+                // Case-insensitive regexes also match a few non-ASCII letters (the Kelvin sign for k, the long s for s,
+                // dotted and dotless i) that an ordinal ignore-case search does not: text holding any of them gets
+                // every expression, so the literal shortcut never changes a verdict.
+                bool useTriggers = text.AsSpan().IndexOfAny(CaseFoldingOutliers) < 0;
                 foreach (Detector d in _detectors)
                 {
+                    if (useTriggers && d.Trigger is { } trigger && text.AsSpan().IndexOfAny(trigger) < 0)
+                    {
+                        continue;
+                    }
+
                     for (Match m = d.Regex.Match(text); m.Success; m = m.NextMatch())
                     {
                         Group g = m.Groups["value"];
@@ -279,5 +297,17 @@ public sealed class EgressGuard
         return entropy >= minEntropy;
     }
 
-    private sealed record Detector(string RuleId, Regex Regex, Func<string, double, bool>? Accept = null);
+    private static readonly SearchValues<char> CaseFoldingOutliers = SearchValues.Create("\u212A\u017F\u0130\u0131\u212B");
+
+    private static SearchValues<string> Literals(StringComparison comparison, params string[] literals) => SearchValues.Create(literals, comparison);
+
+    /// <summary>One detector: the rule it reports, its expression, an optional check of the matched value.</summary>
+    /// <param name="RuleId">The rule reported for a match.</param>
+    /// <param name="Regex">The expression.</param>
+    /// <param name="Accept">A further check of the matched value (entropy for generic keys); null accepts every match.</param>
+    /// <param name="Trigger">
+    /// Literals at least one of which every match contains: when the text holds none, the expression cannot match and
+    /// is not run (a vectorised search instead of a regex pass; most prompts hold no secret at all).
+    /// </param>
+    private sealed record Detector(string RuleId, Regex Regex, Func<string, double, bool>? Accept = null, SearchValues<string>? Trigger = null);
 }

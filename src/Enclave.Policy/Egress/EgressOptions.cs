@@ -8,9 +8,9 @@ public sealed record EgressOptions
     /// <summary>Email, North American phone number and US social security number.</summary>
     public static IReadOnlyList<PiiDetector> DefaultPiiDetectors { get; } =
     [
-        new("pii.email", @"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])"),
-        new("pii.phone", @"(?<![0-9A-Za-z.-])(?:\+1[ .-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}(?![0-9A-Za-z.-])"),
-        new("pii.us-ssn", @"(?<![0-9A-Za-z-])(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![0-9A-Za-z-])"),
+        new("pii.email", @"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-])", ["@"]),
+        new("pii.phone", @"(?<![0-9A-Za-z.-])(?:\+1[ .-]?)?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .-])[0-9]{3}[ .-][0-9]{4}(?![0-9A-Za-z.-])", ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]),
+        new("pii.us-ssn", @"(?<![0-9A-Za-z-])(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}(?![0-9A-Za-z-])", ["-"]),
     ];
 
     /// <summary>PII patterns to apply, each with its rule ID; replace the list to configure national IDs.</summary>

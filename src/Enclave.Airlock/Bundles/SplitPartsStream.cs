@@ -4,7 +4,7 @@ namespace Enclave.Airlock.Bundles;
 /// Reads the parts of a split bundle (<c>FILE.000</c>, <c>FILE.001</c>...) as one forward-only stream,
 /// holding one part open at a time.
 /// </summary>
-internal sealed class SplitPartsStream : Stream
+public sealed class SplitPartsStream : Stream
 {
     private readonly IReadOnlyList<string> _parts;
     private int _index;
@@ -33,6 +33,20 @@ internal sealed class SplitPartsStream : Stream
     /// </summary>
     public static Stream Open(string path, int maxParts)
     {
+        var parts = Parts(path, maxParts);
+        return parts.Count == 1 && string.Equals(parts[0], path, StringComparison.Ordinal) && !path.EndsWith(".000", StringComparison.Ordinal)
+            ? OpenPart(path)
+            : new SplitPartsStream(parts);
+    }
+
+    /// <summary>
+    /// The files that make up the bundle at <paramref name="path"/>, in order (see <see cref="Open"/>): the file itself,
+    /// or its contiguous parts. A later part beyond a gap, or more than <paramref name="maxParts"/> parts, is refused.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither the file nor its first part exists.</exception>
+    /// <exception cref="BundleRejectedException">Too many parts, or a part missing before a later one.</exception>
+    public static IReadOnlyList<string> Parts(string path, int maxParts)
+    {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string basePath;
         if (path.EndsWith(".000", StringComparison.Ordinal))
@@ -41,7 +55,7 @@ internal sealed class SplitPartsStream : Stream
         }
         else if (File.Exists(path))
         {
-            return OpenPart(path);
+            return [path];
         }
         else if (File.Exists(path + ".000"))
         {
@@ -83,7 +97,7 @@ internal sealed class SplitPartsStream : Stream
             }
         }
 
-        return new SplitPartsStream(parts);
+        return parts;
     }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));

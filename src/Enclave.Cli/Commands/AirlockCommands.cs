@@ -81,7 +81,7 @@ internal static class AirlockCommands
         connection.AddTo(command);
         command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
-            var parts = BundleParts(result.GetValue(file)!);
+            var parts = Enclave.Airlock.Bundles.SplitPartsStream.Parts(result.GetValue(file)!, MaxParts);
             var total = parts.Sum(p => new FileInfo(p).Length);
             using var client = connection.CreateClient(result);
             JsonObject record;
@@ -281,61 +281,6 @@ internal static class AirlockCommands
         return command;
     }
 
-    /// <summary>
-    /// The files to send: <paramref name="path"/> itself, or the contiguous parts <c>BASE.000</c>, <c>BASE.001</c>...
-    /// when it names a first part or a base name with no file of its own. A gap before a later part is refused.
-    /// </summary>
-    internal static IReadOnlyList<string> BundleParts(string path)
-    {
-        string basePath;
-        if (path.EndsWith(".000", StringComparison.Ordinal))
-        {
-            basePath = path[..^4];
-        }
-        else if (File.Exists(path))
-        {
-            return [path];
-        }
-        else if (File.Exists(path + ".000"))
-        {
-            basePath = path;
-        }
-        else
-        {
-            throw new FileNotFoundException($"bundle {path} not found (nor its first part {path}.000)", path);
-        }
-
-        var parts = new List<string>();
-        while (File.Exists(Part(basePath, parts.Count)))
-        {
-            if (parts.Count >= MaxParts)
-            {
-                throw new ArgumentException($"bundle {basePath} has more than {MaxParts} parts");
-            }
-
-            parts.Add(Part(basePath, parts.Count));
-        }
-
-        if (parts.Count == 0)
-        {
-            throw new FileNotFoundException($"bundle part {path} not found", path);
-        }
-
-        var directory = Path.GetDirectoryName(Path.GetFullPath(basePath))!;
-        var prefix = Path.GetFileName(basePath) + ".";
-        foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
-        {
-            var suffix = Path.GetFileName(file)[prefix.Length..];
-            if (suffix.Length >= 3 && suffix.All(char.IsAsciiDigit) && int.TryParse(suffix, CultureInfo.InvariantCulture, out var index) && index > parts.Count)
-            {
-                throw new ArgumentException($"part {Part(basePath, parts.Count)} of bundle {basePath} is missing, but {file} exists; copy every part from the media");
-            }
-        }
-
-        return parts;
-    }
-
-    private static string Part(string basePath, int index) => $"{basePath}.{index.ToString("D3", CultureInfo.InvariantCulture)}";
 
     private static string Text(JsonObject node, string name) => node[name]?.GetValue<string>() ?? "-";
 

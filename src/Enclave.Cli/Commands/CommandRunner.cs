@@ -27,6 +27,11 @@ internal static class CommandRunner
         {
             (code, message) = (ex.ExitCode, ex.Message);
         }
+        catch (Enclave.Airlock.Bundles.BundleRejectedException ex)
+        {
+            // A bundle on local media that cannot even be sent (a part missing, too many parts).
+            (code, message) = (ExitCode.InvalidInput, ex.Message);
+        }
         catch (LedgerVerificationException ex)
         {
             (code, message) = (ExitCode.VerificationFailed, $"verification failed ({ex.Failure}): {ex.Message}");

@@ -74,6 +74,9 @@ public sealed class AirlockImporter
     /// <summary>The durable TUF trusted state.</summary>
     public SqliteTrustedStateStore TrustStore { get; }
 
+    /// <summary>The options this importer runs with (the mirror pull reads its TUF and bundle bounds).</summary>
+    internal AirlockImportOptions Options => _options;
+
     /// <summary>The blob store activated artifacts live in.</summary>
     public BlobStore Blobs { get; }
 

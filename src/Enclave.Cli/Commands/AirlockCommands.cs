@@ -21,6 +21,7 @@ internal static class AirlockCommands
         var airlock = new Command("airlock", "Bring bundles into the enclave: pin the trusted root, import, list, approve, reject (calls the server's admin API).");
         airlock.Subcommands.Add(Trust(context));
         airlock.Subcommands.Add(Import(context));
+        airlock.Subcommands.Add(Pull(context));
         airlock.Subcommands.Add(List(context));
         airlock.Subcommands.Add(Show(context));
         airlock.Subcommands.Add(Approve(context));
@@ -95,39 +96,84 @@ internal static class AirlockCommands
             }
             catch (AdminApiException e) when (e.Status == 422)
             {
-                // The bundle was refused: the title names the attack ("Bundle rejected: rollback").
-                var code = e.Title.StartsWith("Bundle rejected: ", StringComparison.Ordinal) ? e.Title["Bundle rejected: ".Length..] : "rejected";
-                if (result.GetValue(json))
-                {
-                    await CommandRunner.WriteJsonAsync(context, new JsonObject
-                    {
-                        ["error"] = new JsonObject
-                        {
-                            ["code"] = nameof(ExitCode.VerificationFailed),
-                            ["exitCode"] = (int)ExitCode.VerificationFailed,
-                            ["rejection"] = code,
-                            ["message"] = e.Detail,
-                        },
-                    }).ConfigureAwait(false);
-                }
-
-                await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {e.Detail}").ConfigureAwait(false);
-                return ExitCode.VerificationFailed;
+                return await RejectedAsync(context, result.GetValue(json), e).ConfigureAwait(false);
             }
 
-            if (result.GetValue(json))
-            {
-                await CommandRunner.WriteJsonAsync(context, record).ConfigureAwait(false);
-            }
-            else
-            {
-                await context.Out.WriteLineAsync($"import {record["id"]}: {record["kind"]} {record["name"]} {record["version"]} (label {record["label"]}) {record["state"]}").ConfigureAwait(false);
-                await context.Out.WriteLineAsync($"  {record["approvalsNeeded"]} approval(s) needed from airlock approvers other than {record["importer"]}: enclave airlock approve {record["id"]}").ConfigureAwait(false);
-            }
-
-            return ExitCode.Success;
+            return await ImportedAsync(context, result.GetValue(json), record).ConfigureAwait(false);
         }));
         return command;
+    }
+
+    private static Command Pull(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var mirror = new Option<string>("--mirror") { Description = "Base URL of the TUF repository mirror inside the enclave (BASE/metadata/, BASE/targets/).", Required = true };
+        var kind = new Option<string>("--kind") { Description = "model, update, intel or dataset.", Required = true };
+        var name = new Option<string>("--name") { Description = "The artifact's name.", Required = true };
+        var version = new Option<string>("--version") { Description = "The artifact's version.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the import (or the rejection) as one JSON object." };
+        var command = new Command("pull", "Have the enclave pull an artifact from a TUF mirror inside the enclave, verified exactly like an imported bundle; it then waits for approval (airlock-importer or admin).") { mirror, kind, name, version, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            using var client = connection.CreateClient(result);
+            JsonObject record;
+            try
+            {
+                var body = new JsonObject
+                {
+                    ["mirror"] = result.GetValue(mirror),
+                    ["kind"] = result.GetValue(kind),
+                    ["name"] = result.GetValue(name),
+                    ["version"] = result.GetValue(version),
+                };
+                record = (await client.PostAsync("airlock/pulls", body, ct).ConfigureAwait(false))!.AsObject();
+            }
+            catch (AdminApiException e) when (e.Status == 422)
+            {
+                return await RejectedAsync(context, result.GetValue(json), e).ConfigureAwait(false);
+            }
+
+            return await ImportedAsync(context, result.GetValue(json), record).ConfigureAwait(false);
+        }));
+        return command;
+    }
+
+    // The bundle was refused: the title names the attack ("Bundle rejected: rollback").
+    private static async Task<ExitCode> RejectedAsync(CliContext context, bool json, AdminApiException e)
+    {
+        var code = e.Title.StartsWith("Bundle rejected: ", StringComparison.Ordinal) ? e.Title["Bundle rejected: ".Length..] : "rejected";
+        if (json)
+        {
+            await CommandRunner.WriteJsonAsync(context, new JsonObject
+            {
+                ["error"] = new JsonObject
+                {
+                    ["code"] = nameof(ExitCode.VerificationFailed),
+                    ["exitCode"] = (int)ExitCode.VerificationFailed,
+                    ["rejection"] = code,
+                    ["message"] = e.Detail,
+                },
+            }).ConfigureAwait(false);
+        }
+
+        await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {e.Detail}").ConfigureAwait(false);
+        return ExitCode.VerificationFailed;
+    }
+
+    private static async Task<ExitCode> ImportedAsync(CliContext context, bool json, JsonObject record)
+    {
+        if (json)
+        {
+            await CommandRunner.WriteJsonAsync(context, record).ConfigureAwait(false);
+        }
+        else
+        {
+            await context.Out.WriteLineAsync($"import {record["id"]}: {record["kind"]} {record["name"]} {record["version"]} (label {record["label"]}) {record["state"]}").ConfigureAwait(false);
+            await context.Out.WriteLineAsync($"  {record["approvalsNeeded"]} approval(s) needed from airlock approvers other than {record["importer"]}: enclave airlock approve {record["id"]}").ConfigureAwait(false);
+        }
+
+        return ExitCode.Success;
     }
 
     private static Command List(CliContext context)

@@ -34,6 +34,7 @@ public static partial class AirlockAdminEndpoints
         ArgumentNullException.ThrowIfNull(admin);
         admin.MapPost("/airlock/trust", PinTrustAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin));
         admin.MapPost("/airlock/imports", ImportAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter));
+        admin.MapPost("/airlock/pulls", PullAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter));
         admin.MapGet("/airlock/imports", List).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor));
         admin.MapGet("/airlock/imports/{id}", Show).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor));
         admin.MapPost("/airlock/imports/{id}/approve", ApproveAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.AirlockApprover));
@@ -113,6 +114,11 @@ public static partial class AirlockAdminEndpoints
             return Problem(StatusCodes.Status413PayloadTooLarge, "Bundle too large", $"the bundle exceeds {settings.MaxImportBytes} bytes (MaxImportBytes); nothing was imported");
         }
 
+        return await Imported(record, importer, policy, logs).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> Imported(ImportRecord record, AirlockImporter importer, EnclavePolicy policy, ILoggerFactory logs)
+    {
         // A label this enclave's scheme cannot read could never be served or decided: refuse it now, not at activation.
         if (LabelProblem(policy, record.Label) is { } problem)
         {
@@ -127,6 +133,53 @@ public static partial class AirlockAdminEndpoints
         }
 
         return Results.Json(ToJson(record), statusCode: StatusCodes.Status201Created);
+    }
+
+    // POST /airlock/pulls {"mirror": URL, "kind", "name", "version"}: the artifact from a TUF mirror inside the enclave,
+    // verified by the same import pipeline as an upload; the answers are the import's (201, 422 naming the attack).
+    private static async Task<IResult> PullAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ILoggerFactory logs)
+    {
+        var (body, tooLarge) = await ReadLimitedAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
+        JsonObject? request = null;
+        if (!tooLarge)
+        {
+            try
+            {
+                request = JsonNode.Parse(body) as JsonObject;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                request = null;
+            }
+        }
+
+        string? Field(string name) => request?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+        var (mirror, kind, name, version) = (Field("mirror"), Field("kind"), Field("name"), Field("version"));
+        if (mirror is null || string.IsNullOrEmpty(kind) || string.IsNullOrEmpty(name) || string.IsNullOrEmpty(version))
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", "the body must be {\"mirror\": \"https://mirror.enclave/\", \"kind\": \"model\", \"name\": \"NAME\", \"version\": \"VERSION\"}; nothing was imported");
+        }
+
+        if (!Uri.TryCreate(mirror, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps) || url.Query.Length > 0 || url.Fragment.Length > 0)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"mirror must be an absolute http or https URL without query or fragment, not '{Shorten(mirror)}'; nothing was imported");
+        }
+
+        ImportRecord record;
+        try
+        {
+            record = await importer.PullAsync(url, kind, name, version, http.User.PrincipalId(), client: null, progress: null, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ImportRejectedException e)
+        {
+            return Rejected(e);
+        }
+        catch (MirrorPullException e)
+        {
+            return Problem(StatusCodes.Status502BadGateway, "Mirror failed", e.Message, "mirror-failed");
+        }
+
+        return await Imported(record, importer, policy, logs).ConfigureAwait(false);
     }
 
     private static IResult List(AirlockImporter importer, string? state)

@@ -49,6 +49,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /admin/v1/policy/explain"] = [Roles.Admin, Roles.Auditor],
         ["POST /admin/v1/airlock/trust"] = [Roles.Admin],
         ["POST /admin/v1/airlock/imports"] = [Roles.Admin, Roles.AirlockImporter],
+        ["POST /admin/v1/airlock/pulls"] = [Roles.Admin, Roles.AirlockImporter],
         ["GET /admin/v1/airlock/imports"] = [Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor],
         ["GET /admin/v1/airlock/imports/{id}"] = [Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor],
         ["POST /admin/v1/airlock/imports/{id}/approve"] = [Roles.Admin, Roles.AirlockApprover],

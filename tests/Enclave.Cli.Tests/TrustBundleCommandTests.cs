@@ -71,6 +71,33 @@ public sealed class TrustBundleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task PostQuantum_InitAddsMlDsaKeys_AndBundleSignWithTheMlDsaKeySatisfiesAnEnclaveThatRequiresIt()
+    {
+        var init = await Ok("trust", "init", "--out", Repo, "--root-keys", "1", "--threshold", "1", "--post-quantum", "--json");
+        using (var doc = JsonDocument.Parse(init.StdoutText))
+        {
+            var types = doc.RootElement.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("type").GetString()).ToList();
+            Assert.Equal(8, types.Count(t => t == "ed25519"));
+            Assert.Equal(8, types.Count(t => t == "ml-dsa-65"));
+        }
+
+        var pinned = File.ReadAllBytes(Path.Combine(Repo, "metadata", "1.root.json"));
+        File.WriteAllBytes(Path.Combine(_root, "model.onnx"), [1, 2, 3, 4]);
+        var bundle = Path.Combine(_root, "pq.tar");
+        await Ok("bundle", "create", "--repo", Repo, "--kind", "model", "--name", "demo", "--version", "1.0.0", "--label", "UNCLASSIFIED",
+            "--out", bundle, "--keys", $"{Key("snapshot")},{Key("timestamp")},{Key("snapshot-ml-dsa-65")},{Key("timestamp-ml-dsa-65")},{Key("model")}",
+            Path.Combine(_root, "model.onnx"));
+        var requirePq = TufUpdaterOptions.Default with { RequirePostQuantumSignature = true };
+        Assert.Equal(AirlockRejection.MissingPostQuantumSignature, Assert.Throws<AirlockRejectedException>(() => Import(bundle, pinned, requirePq)).Reason);
+
+        await Ok("bundle", "sign", "--key", Key("model-ml-dsa-65"), bundle);
+        Assert.Single(Import(bundle, pinned, requirePq).Targets);
+
+        var rotated = await Ok("trust", "rotate", "--repo", Repo, "--post-quantum", "--json");
+        Assert.Contains("ml-dsa-65", rotated.StdoutText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Errors_AreClear_AndUseNamedExitCodes()
     {
         var noPassphrase = await Run(["trust", "init", "--out", Repo, "--root-keys", "1", "--threshold", "1"], passphrase: null);
@@ -128,12 +155,12 @@ public sealed class TrustBundleCommandTests : IDisposable
 
     private string Key(string name) => Path.Combine(Repo, "keys", name + ".pem");
 
-    private BundleContents Import(string bundle, byte[] pinnedRoot) => new BundleReader().Read(
+    private BundleContents Import(string bundle, byte[] pinnedRoot, TufUpdaterOptions? options = null) => new BundleReader().Read(
         bundle,
         metadata =>
         {
             var files = metadata.ToDictionary(m => m.Key["metadata/".Length..], m => m.Value.ToArray(), StringComparer.Ordinal);
-            var updater = new Updater(TrustedState.FromRoot(pinnedRoot), new InMemoryMetadataSource(files), TimeProvider.System);
+            var updater = new Updater(TrustedState.FromRoot(pinnedRoot), new InMemoryMetadataSource(files), TimeProvider.System, options);
             updater.Refresh();
             using var selector = JsonDocument.Parse(files["bundle.json"]);
             var kind = selector.RootElement.GetProperty("kind").GetString()!;

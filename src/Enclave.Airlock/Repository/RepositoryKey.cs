@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
 using Enclave.Airlock.Tuf;
+using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Math.EC.Rfc8032;
+using Org.BouncyCastle.Pkcs;
+using Org.BouncyCastle.Security;
 
 namespace Enclave.Airlock.Repository;
 
@@ -17,16 +20,19 @@ public sealed class RepositoryKey : IDisposable
     private readonly byte[]? _ed25519Seed;
     private readonly ECDsa? _ecdsa;
     private readonly RSA? _rsa;
+    private readonly MLDsaPrivateKeyParameters? _mlDsa;
     private readonly Dictionary<string, object?> _keyObject;
 
-    private RepositoryKey(SigningKeyType type, byte[]? seed, ECDsa? ecdsa, RSA? rsa)
+    private RepositoryKey(SigningKeyType type, byte[]? seed, ECDsa? ecdsa, RSA? rsa, MLDsaPrivateKeyParameters? mlDsa = null)
     {
         Type = type;
         _ed25519Seed = seed;
         _ecdsa = ecdsa;
         _rsa = rsa;
+        _mlDsa = mlDsa;
         _keyObject = type switch
         {
+            SigningKeyType.MlDsa65 => KeyObjectFor(MlDsa65.KeyType, MlDsa65.Scheme, Convert.ToHexStringLower(mlDsa!.GetPublicKeyEncoded())),
             SigningKeyType.Ed25519 => KeyObjectFor("ed25519", "ed25519", Convert.ToHexStringLower(Ed25519Public(seed!))),
             SigningKeyType.EcdsaP256 => KeyObjectFor("ecdsa", "ecdsa-sha2-nistp256", ecdsa!.ExportSubjectPublicKeyInfoPem()),
             _ => KeyObjectFor("rsa", "rsassa-pss-sha256", rsa!.ExportSubjectPublicKeyInfoPem()),
@@ -52,6 +58,7 @@ public sealed class RepositoryKey : IDisposable
         SigningKeyType.Ed25519 => new RepositoryKey(type, RandomNumberGenerator.GetBytes(Ed25519.SecretKeySize), null, null),
         SigningKeyType.EcdsaP256 => new RepositoryKey(type, null, ECDsa.Create(ECCurve.NamedCurves.nistP256), null),
         SigningKeyType.RsaPss => new RepositoryKey(type, null, null, RSA.Create(RsaBits)),
+        SigningKeyType.MlDsa65 => new RepositoryKey(type, null, null, null, MlDsa65.PrivateKeyFromSeed(RandomNumberGenerator.GetBytes(MlDsa65.SeedSize))),
         _ => throw new ArgumentOutOfRangeException(nameof(type)),
     };
 
@@ -72,6 +79,8 @@ public sealed class RepositoryKey : IDisposable
                 return signature;
             case SigningKeyType.EcdsaP256:
                 return _ecdsa!.SignData(data, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+            case SigningKeyType.MlDsa65:
+                return MlDsa65.Sign(_mlDsa!, data);
             default:
                 // RSASignaturePadding.Pss uses a salt as long as the digest (32 bytes), MGF1 with the same hash.
                 return _rsa!.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pss);
@@ -104,6 +113,9 @@ public sealed class RepositoryKey : IDisposable
 
             case SigningKeyType.EcdsaP256:
                 return _ecdsa!.ExportPkcs8PrivateKey();
+            case SigningKeyType.MlDsa65:
+                // RFC 9881 PrivateKeyInfo { id-ml-dsa-65, seed [0] } (the 32-byte seed form), as BouncyCastle writes it.
+                return PrivateKeyInfoFactory.CreatePrivateKeyInfo(_mlDsa!).GetEncoded();
             default:
                 return _rsa!.ExportPkcs8PrivateKey();
         }
@@ -171,11 +183,22 @@ public sealed class RepositoryKey : IDisposable
                         }
                     }
 
+                case MlDsa65.Oid:
+                    {
+                        // Any of RFC 9881's forms (seed, expanded key, both); BouncyCastle checks that they agree.
+                        if (PrivateKeyFactory.CreateKey(pkcs8) is not MLDsaPrivateKeyParameters mlDsa || mlDsa.Parameters != MLDsaParameters.ml_dsa_65)
+                        {
+                            throw new CryptographicException("the key is not an ML-DSA-65 private key");
+                        }
+
+                        return new RepositoryKey(SigningKeyType.MlDsa65, null, null, null, mlDsa);
+                    }
+
                 default:
-                    throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} holds a key of algorithm {algorithmOid}; supported are Ed25519, ECDSA P-256 and RSA (PSS)");
+                    throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} holds a key of algorithm {algorithmOid}; supported are Ed25519, ECDSA P-256, RSA (PSS) and ML-DSA-65");
             }
         }
-        catch (Exception e) when (e is CryptographicException or System.Formats.Asn1.AsnContentException)
+        catch (Exception e) when (e is CryptographicException or System.Formats.Asn1.AsnContentException or ArgumentException or InvalidOperationException or Org.BouncyCastle.Crypto.CryptoException or IOException)
         {
             throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} does not hold a valid private key ({e.Message}); the file was altered or damaged", e);
         }

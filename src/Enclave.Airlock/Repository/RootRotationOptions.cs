@@ -12,6 +12,9 @@ public sealed record RootRotationOptions
     /// <summary>Algorithm of the new root keys.</summary>
     public SigningKeyType KeyType { get; init; } = SigningKeyType.Ed25519;
 
+    /// <summary>Also give the new root one ML-DSA-65 key (see <see cref="TrustInitOptions.PostQuantum"/>); without it the new root has none.</summary>
+    public bool PostQuantum { get; init; }
+
     /// <summary>Expiry of the new root; default one year from now.</summary>
     public DateTimeOffset? Expires { get; init; }
 

@@ -21,6 +21,13 @@ public sealed record TrustInitOptions
     /// <summary>Algorithm of every generated key.</summary>
     public SigningKeyType KeyType { get; init; } = SigningKeyType.Ed25519;
 
+    /// <summary>
+    /// Also create one ML-DSA-65 key per top-level role and per kind role, listed in the role's key IDs, and sign
+    /// with it wherever the role signs. Thresholds stay what the classical keys meet, so clients that ignore the
+    /// unknown key type still verify.
+    /// </summary>
+    public bool PostQuantum { get; init; }
+
     /// <summary>Expiry of root, targets and the kind roles; default one year from now.</summary>
     public DateTimeOffset? Expires { get; init; }
 }

@@ -16,6 +16,7 @@ public sealed class TrustRepository
     public static readonly TimeSpan DefaultRootLifetime = TimeSpan.FromDays(365);
 
     private const int MaxKeys = 32;
+    private const string PostQuantumKeySuffix = "ml-dsa-65";
     private static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(366 * 10);
 
     private TrustRepository(string directory) => Directory = directory;
@@ -103,6 +104,14 @@ public sealed class TrustRepository
                 }
             }
 
+            if (options.PostQuantum)
+            {
+                foreach (var role in new[] { "root", "targets", "snapshot", "timestamp" }.Concat(Kinds))
+                {
+                    keys.Add((role, $"{role}-{PostQuantumKeySuffix}", RepositoryKey.Generate(SigningKeyType.MlDsa65)));
+                }
+            }
+
             var infos = new List<RepositoryKeyInfo>();
             foreach (var (role, name, key) in keys)
             {
@@ -167,7 +176,7 @@ public sealed class TrustRepository
         var state = RepositoryMetadata.LoadDirectory(MetadataDirectory);
         var oldRoot = state.Root;
         var oldRole = oldRoot.Roles["root"];
-        var count = options.RootKeys ?? oldRole.KeyIds.Count;
+        var count = options.RootKeys ?? oldRole.KeyIds.Count(id => !(oldRoot.Keys.TryGetValue(id, out var k) && k.IsPostQuantum));
         var threshold = options.RootThreshold ?? Math.Min(oldRole.Threshold, count);
         CheckThreshold("root", count, threshold);
         KeyFile.CheckNewPassphrase(passphrase);
@@ -190,6 +199,11 @@ public sealed class TrustRepository
             for (var i = 0; i < count; i++)
             {
                 newKeys.Add(RepositoryKey.Generate(options.KeyType));
+            }
+
+            if (options.PostQuantum)
+            {
+                newKeys.Add(RepositoryKey.Generate(SigningKeyType.MlDsa65));
             }
 
             var version = oldRoot.Version + 1;
@@ -225,7 +239,8 @@ public sealed class TrustRepository
             var infos = new List<RepositoryKeyInfo>();
             for (var i = 0; i < newKeys.Count; i++)
             {
-                var path = Path.Combine(KeysDirectory, $"root-v{version}-{i + 1}{KeyFile.PrivateExtension}");
+                var name = newKeys[i].Type == SigningKeyType.MlDsa65 ? $"root-v{version}-{PostQuantumKeySuffix}" : $"root-v{version}-{i + 1}";
+                var path = Path.Combine(KeysDirectory, name + KeyFile.PrivateExtension);
                 KeyFile.Write(path, newKeys[i], passphrase);
                 written.Add(path);
                 written.Add(KeyFile.PublicPath(path));

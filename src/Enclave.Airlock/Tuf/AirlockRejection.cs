@@ -50,4 +50,10 @@ public enum AirlockRejection
 
     /// <summary>A configured bound (root rotations, delegations, depth) was exceeded.</summary>
     LimitExceeded,
+
+    /// <summary>
+    /// The enclave requires a post-quantum signature (<see cref="TufUpdaterOptions.RequirePostQuantumSignature"/>)
+    /// and a role's metadata carries no valid <c>ml-dsa-65</c> signature by a key authorised for that role.
+    /// </summary>
+    MissingPostQuantumSignature,
 }

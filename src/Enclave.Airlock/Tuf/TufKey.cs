@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Enclave.Core;
+using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Math.EC.Rfc8032;
 
 namespace Enclave.Airlock.Tuf;
@@ -7,7 +8,9 @@ namespace Enclave.Airlock.Tuf;
 /// <summary>
 /// A public key from root or delegations metadata (spec §4.2): ed25519 (hex), ecdsa-sha2-nistp256 (PEM, DER
 /// signatures), rsassa-pss-sha256 (PEM, salt length 32 or the maximum) or rsa-pkcs1v15-sha256 (PEM; the
-/// securesystemslib scheme that tuf-conformance's repository signs with). Keys of other types parse but never verify.
+/// securesystemslib scheme that tuf-conformance's repository signs with), or ml-dsa-65 (hex of the FIPS 204 public
+/// key; pure ML-DSA-65 with an empty context, this project's post-quantum key type, which TUF does not register).
+/// Keys of other types parse but never verify.
 /// </summary>
 public sealed record TufKey
 {
@@ -26,12 +29,17 @@ public sealed record TufKey
     /// <summary>Whether this implementation can verify signatures by this key.</summary>
     public bool IsSupported => Kind != KeyKind.Unsupported;
 
+    /// <summary>Whether this is a post-quantum (<c>ml-dsa-65</c>) key.</summary>
+    public bool IsPostQuantum => Kind == KeyKind.MlDsa65;
+
     internal KeyKind Kind { get; init; }
 
     /// <summary>What makes two key entries the same key, whatever IDs they are listed under.</summary>
     internal string Identity => $"{Scheme}\n{PublicValue.Trim()}";
 
     internal byte[] Ed25519PublicKey { get; init; } = [];
+
+    internal MLDsaPublicKeyParameters? MlDsa65PublicKey { get; init; }
 
     internal enum KeyKind
     {
@@ -40,6 +48,7 @@ public sealed record TufKey
         EcdsaP256,
         RsaPss,
         RsaPkcs1,
+        MlDsa65,
     }
 
     /// <summary>Parses a key object; checks that <paramref name="keyId"/> is its canonical hash when required.</summary>
@@ -66,10 +75,12 @@ public sealed record TufKey
             ("ecdsa" or "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => KeyKind.EcdsaP256,
             ("rsa", "rsassa-pss-sha256") => KeyKind.RsaPss,
             ("rsa", "rsa-pkcs1v15-sha256") => KeyKind.RsaPkcs1,
+            (MlDsa65.KeyType, MlDsa65.Scheme) => KeyKind.MlDsa65,
             _ => KeyKind.Unsupported,
         };
 
         var ed = Array.Empty<byte>();
+        MLDsaPublicKeyParameters? mlDsa = null;
         try
         {
             switch (kind)
@@ -94,6 +105,15 @@ public sealed record TufKey
                     }
 
                     break;
+                case KeyKind.MlDsa65:
+                    var encoded = Convert.FromHexString(publicValue);
+                    if (encoded.Length != MlDsa65.PublicKeySize)
+                    {
+                        throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} is not a valid ML-DSA-65 public key ({encoded.Length} bytes; FIPS 204 ML-DSA-65 public keys are {MlDsa65.PublicKeySize})");
+                    }
+
+                    mlDsa = MlDsa65.PublicKey(encoded);
+                    break;
                 default:
                     break;
             }
@@ -103,7 +123,7 @@ public sealed record TufKey
             throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} public value is not a valid {scheme} key ({e.Message})", e);
         }
 
-        return new TufKey { KeyId = keyId, KeyType = keyType, Scheme = scheme, PublicValue = publicValue, Kind = kind, Ed25519PublicKey = ed };
+        return new TufKey { KeyId = keyId, KeyType = keyType, Scheme = scheme, PublicValue = publicValue, Kind = kind, Ed25519PublicKey = ed, MlDsa65PublicKey = mlDsa };
     }
 
     /// <summary>The key ID of a key object (spec §4.2): SHA-256 hex of its canonical JSON. Shared with the repository writer.</summary>
@@ -141,6 +161,8 @@ public sealed record TufKey
                         return rsa.VerifyData(data, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
                     }
 
+                case KeyKind.MlDsa65:
+                    return MlDsa65.Verify(MlDsa65PublicKey!, data, signature);
                 default:
                     return false;
             }

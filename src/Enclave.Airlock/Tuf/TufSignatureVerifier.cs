@@ -5,11 +5,13 @@ namespace Enclave.Airlock.Tuf;
 /// <summary>
 /// Threshold verification (spec §5): counts distinct authorised key IDs whose signature verifies over the
 /// canonical form of <c>signed</c>. A key ID listed twice counts once; keys the role does not authorise are ignored.
+/// ML-DSA-65 keys count like any other; whether a valid one signed is reported separately, for
+/// <see cref="TufUpdaterOptions.RequirePostQuantumSignature"/>.
 /// </summary>
 internal static class TufSignatureVerifier
 {
     /// <summary>The outcome of counting: valid distinct keys, and what went wrong with the others.</summary>
-    internal readonly record struct Count(int Valid, int Threshold, bool AuthorisedSignatureFailed, bool SignedOverNonCanonicalBody, string? FailedKeyId);
+    internal readonly record struct Count(int Valid, int Threshold, bool AuthorisedSignatureFailed, bool SignedOverNonCanonicalBody, string? FailedKeyId, bool PostQuantumValid = false, string? FailedPostQuantumKeyId = null);
 
     public static Count CountValid(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role)
     {
@@ -18,7 +20,9 @@ internal static class TufSignatureVerifier
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var failed = false;
         var nonCanonical = false;
+        var postQuantum = false;
         string? failedKeyId = null;
+        string? failedPostQuantum = null;
         var rawDiffers = !metadata.RawSigned.AsSpan().SequenceEqual(metadata.CanonicalSigned);
         foreach (var signature in metadata.Signatures)
         {
@@ -36,34 +40,63 @@ internal static class TufSignatureVerifier
             {
                 failed = true;
                 failedKeyId ??= signature.KeyId;
+                failedPostQuantum ??= key.IsPostQuantum ? signature.KeyId : null;
                 continue;
             }
 
             if (key.Verify(metadata.CanonicalSigned, sig))
             {
                 valid.Add(key.Identity);
+                postQuantum |= key.IsPostQuantum;
             }
             else
             {
                 failed = true;
                 failedKeyId ??= signature.KeyId;
+                failedPostQuantum ??= key.IsPostQuantum ? signature.KeyId : null;
                 nonCanonical |= rawDiffers && key.Verify(metadata.RawSigned, sig);
             }
         }
 
-        return new Count(valid.Count, role.Threshold, failed, nonCanonical, failedKeyId);
+        return new Count(valid.Count, role.Threshold, failed, nonCanonical, failedKeyId, postQuantum, failedPostQuantum);
     }
 
-    /// <summary>Throws unless a threshold of <paramref name="role"/>'s keys signed <paramref name="metadata"/>.</summary>
-    public static void Verify(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role, string signerDescription)
+    /// <summary>
+    /// Throws unless a threshold of <paramref name="role"/>'s keys signed <paramref name="metadata"/> and, when
+    /// <paramref name="requirePostQuantum"/>, one of them is a valid ML-DSA-65 signature.
+    /// </summary>
+    public static void Verify(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role, string signerDescription, bool requirePostQuantum = false)
     {
         var count = CountValid(metadata, keys, role);
-        if (count.Valid >= count.Threshold)
+        if (count.Valid < count.Threshold)
+        {
+            throw Rejection(count, metadata, signerDescription, null);
+        }
+
+        if (requirePostQuantum)
+        {
+            RequirePostQuantum(count, metadata, signerDescription);
+        }
+    }
+
+    /// <summary>
+    /// Unless a valid ML-DSA-65 signature counted, throws <see cref="AirlockRejection.BadSignature"/> when an
+    /// authorised ML-DSA-65 signature is present but does not verify, else
+    /// <see cref="AirlockRejection.MissingPostQuantumSignature"/>.
+    /// </summary>
+    public static void RequirePostQuantum(Count count, TufMetadata metadata, string signerDescription)
+    {
+        if (count.PostQuantumValid)
         {
             return;
         }
 
-        throw Rejection(count, metadata, signerDescription, null);
+        if (count.FailedPostQuantumKeyId is { } failed)
+        {
+            throw new AirlockRejectedException(AirlockRejection.BadSignature, $"bad signature: the {MlDsa65.Scheme} signature on {metadata.RoleName} version {metadata.Version} by key {TufKey.Short(failed)} ({signerDescription}) does not verify (the body was altered, the signature damaged, or another key signed), and this enclave requires a post-quantum signature on every role");
+        }
+
+        throw new AirlockRejectedException(AirlockRejection.MissingPostQuantumSignature, $"missing post-quantum signature: {metadata.RoleName} version {metadata.Version} carries no {MlDsa65.Scheme} signature by {signerDescription}, and this enclave requires one on every role (RequirePostQuantumSignature); sign the repository with --post-quantum keys, or pin a root that lists them");
     }
 
     public static AirlockRejectedException Rejection(Count count, TufMetadata metadata, string signerDescription, AirlockRejection? forced)

@@ -53,6 +53,15 @@ public sealed record TufUpdaterOptions
     /// </summary>
     public bool CommitEachStep { get; init; }
 
+    /// <summary>
+    /// Require, besides each role's threshold, at least one valid <c>ml-dsa-65</c> (FIPS 204) signature by a key
+    /// authorised for that role, on every root (by the trusted and the new root's keys on rotation), timestamp,
+    /// snapshot, targets and delegated role; otherwise <see cref="AirlockRejection.MissingPostQuantumSignature"/>.
+    /// Off by default: ML-DSA-65 signatures then count toward thresholds like any other key's. Turn it on only
+    /// once the pinned root lists ML-DSA-65 keys (<c>enclave trust init --post-quantum</c>).
+    /// </summary>
+    public bool RequirePostQuantumSignature { get; init; }
+
     /// <summary>Defaults.</summary>
     public static TufUpdaterOptions Default { get; } = new();
 }

@@ -193,6 +193,7 @@ public sealed class Updater
     {
         var count = TufSignatureVerifier.CountValid(metadata, parent.Delegations!.Keys, delegation.Role);
         return count.Valid >= count.Threshold
+            && (count.PostQuantumValid || !_options.RequirePostQuantumSignature)
             && !metadata.IsExpired(now)
             && (!_options.RejectTargetsOutsideDelegatedPaths || metadata.Targets.Keys.All(delegation.IsDelegatedPath));
     }
@@ -231,10 +232,20 @@ public sealed class Updater
                 throw new AirlockRejectedException(AirlockRejection.BadRootRotation, $"bad root rotation: root version {candidate.Version} has {byOld.Valid} of {byOld.Threshold} required signatures by the keys of trusted root version {root.Version}", TufSignatureVerifier.Rejection(byOld, candidate, $"root {root.Version}'s keys", null));
             }
 
+            if (_options.RequirePostQuantumSignature)
+            {
+                TufSignatureVerifier.RequirePostQuantum(byOld, candidate, $"the root keys of trusted root version {root.Version}");
+            }
+
             var byNew = TufSignatureVerifier.CountValid(candidate, candidate.Keys, candidate.Roles["root"]);
             if (byNew.Valid < byNew.Threshold)
             {
                 throw new AirlockRejectedException(AirlockRejection.BadRootRotation, $"bad root rotation: root version {candidate.Version} has {byNew.Valid} of {byNew.Threshold} required signatures by its own root keys", TufSignatureVerifier.Rejection(byNew, candidate, "its own keys", null));
+            }
+
+            if (_options.RequirePostQuantumSignature)
+            {
+                TufSignatureVerifier.RequirePostQuantum(byNew, candidate, "its own root keys");
             }
 
             if (candidate.Version != next)
@@ -292,7 +303,7 @@ public sealed class Updater
         var bytes = _source.Fetch("timestamp", null, _options.MaxTimestampBytes)
             ?? throw new AirlockRejectedException(AirlockRejection.UnknownRole, "unknown role: the source has no timestamp metadata");
         var timestamp = TufMetadataParser.ParseTimestamp(bytes, _options);
-        TufSignatureVerifier.Verify(timestamp, state.Root.Keys, state.Root.Roles["timestamp"], $"root {state.Root.Version}'s timestamp keys");
+        TufSignatureVerifier.Verify(timestamp, state.Root.Keys, state.Root.Roles["timestamp"], $"root {state.Root.Version}'s timestamp keys", _options.RequirePostQuantumSignature);
 
         if (state.Timestamp is { } trusted)
         {
@@ -335,7 +346,7 @@ public sealed class Updater
         CheckBounded(bytes, meta, "snapshot.json", _options.MaxSnapshotBytes);
         TufSignatureVerifier.CheckMetaFile(bytes, meta, "snapshot.json");
         var snapshot = TufMetadataParser.ParseSnapshot(bytes, Math.Max(maxBytes, _options.MaxSnapshotBytes), _options);
-        TufSignatureVerifier.Verify(snapshot, state.Root.Keys, state.Root.Roles["snapshot"], $"root {state.Root.Version}'s snapshot keys");
+        TufSignatureVerifier.Verify(snapshot, state.Root.Keys, state.Root.Roles["snapshot"], $"root {state.Root.Version}'s snapshot keys", _options.RequirePostQuantumSignature);
 
         if (state.Snapshot is { } trusted)
         {
@@ -385,7 +396,7 @@ public sealed class Updater
         }
 
         var targets = FetchTargets("targets", meta, state.Root.ConsistentSnapshot);
-        TufSignatureVerifier.Verify(targets, state.Root.Keys, state.Root.Roles["targets"], $"root {state.Root.Version}'s targets keys");
+        TufSignatureVerifier.Verify(targets, state.Root.Keys, state.Root.Roles["targets"], $"root {state.Root.Version}'s targets keys", _options.RequirePostQuantumSignature);
         CheckTargetsVersion(targets, meta, snapshot, state.Targets, now);
         // Delegated roles stay cached: each is re-checked against the new delegations before it is used,
         // and their versions keep bounding what later snapshots may list.
@@ -401,7 +412,7 @@ public sealed class Updater
         }
 
         var targets = FetchTargets(role, meta, state.Root.ConsistentSnapshot);
-        TufSignatureVerifier.Verify(targets, parent.Delegations!.Keys, delegation.Role, $"the keys {parent.RoleName} delegates to {role}");
+        TufSignatureVerifier.Verify(targets, parent.Delegations!.Keys, delegation.Role, $"the keys {parent.RoleName} delegates to {role}", _options.RequirePostQuantumSignature);
         CheckTargetsVersion(targets, meta, snapshot, trusted, now);
         if (_options.RejectTargetsOutsideDelegatedPaths)
         {

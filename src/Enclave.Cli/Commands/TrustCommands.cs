@@ -26,11 +26,12 @@ internal static class TrustCommands
         var kindKeys = new Option<int>("--kind-keys") { Description = "Keys per artifact kind role (model, update, intel, dataset), for signing by several holders.", DefaultValueFactory = _ => 1 };
         var kindThreshold = new Option<int>("--kind-threshold") { Description = "Signatures each kind role requires (of --kind-keys).", DefaultValueFactory = _ => 1 };
         var keyType = KeyTypeOption();
+        var postQuantum = PostQuantumOption("Also create one ML-DSA-65 (FIPS 204) key per role and sign with it everywhere; thresholds stay what the classical keys meet.");
         var expires = new Option<string>("--expires") { Description = "Expiry of root and targets: a duration (365d, 52w, 1y, 12h) or a UTC date (2027-01-31 or 2027-01-31T00:00:00Z). Default 365d." };
         var json = JsonOption();
         var command = new Command("init", "Create a TUF repository: root keys (threshold), keys for targets, snapshot, timestamp and the kind roles, encrypted in DIR/keys; metadata in DIR/metadata.")
         {
-            output, rootKeys, threshold, kindKeys, kindThreshold, keyType, expires, json,
+            output, rootKeys, threshold, kindKeys, kindThreshold, keyType, postQuantum, expires, json,
         };
         command.SetAction((result, _) => RunAsync(context, result.GetValue(json), async () =>
         {
@@ -44,6 +45,7 @@ internal static class TrustCommands
                     KindKeys = result.GetValue(kindKeys),
                     KindThreshold = result.GetValue(kindThreshold),
                     KeyType = SigningKeyTypes.Parse(result.GetValue(keyType)!),
+                    PostQuantum = result.GetValue(postQuantum),
                     Expires = ParseExpiry(result.GetValue(expires), context.Clock),
                 },
                 passphrase,
@@ -85,12 +87,13 @@ internal static class TrustCommands
         var rootKeys = new Option<int?>("--root-keys") { Description = "Number of new root keys (default: as now)." };
         var threshold = new Option<int?>("--threshold") { Description = "Threshold of the new root (default: as now)." };
         var keyType = KeyTypeOption();
+        var postQuantum = PostQuantumOption("Also give the new root one ML-DSA-65 (FIPS 204) key; without it the new root has none.");
         var keys = KeysOption("Old root key files to sign with (repeatable); default: every key in DIR/keys.");
         var expires = new Option<string>("--expires") { Description = "Expiry of the new root (duration or UTC date). Default 365d." };
         var json = JsonOption();
         var command = new Command("rotate", "Make root version N+1 with new root keys, signed by a threshold of the old and of the new root keys (TUF 5.3.4); the chain files stay.")
         {
-            repo, rootKeys, threshold, keyType, keys, expires, json,
+            repo, rootKeys, threshold, keyType, postQuantum, keys, expires, json,
         };
         command.SetAction((result, _) => RunAsync(context, result.GetValue(json), async () =>
         {
@@ -102,6 +105,7 @@ internal static class TrustCommands
                     RootKeys = result.GetValue(rootKeys),
                     RootThreshold = result.GetValue(threshold),
                     KeyType = SigningKeyTypes.Parse(result.GetValue(keyType)!),
+                    PostQuantum = result.GetValue(postQuantum),
                     Expires = ParseExpiry(result.GetValue(expires), context.Clock),
                     KeyFiles = KeyFiles(result.GetValue(keys)),
                 },
@@ -146,6 +150,8 @@ internal static class TrustCommands
     internal static Option<bool> JsonOption() => new("--json") { Description = "Print one JSON object for scripts." };
 
     internal static Option<string[]> KeysOption(string description) => new("--keys") { Description = description };
+
+    private static Option<bool> PostQuantumOption(string description) => new("--post-quantum") { Description = description };
 
     private static Option<string> KeyTypeOption()
     {

@@ -16,11 +16,13 @@ public sealed class TemplateRepositories : IDisposable
     private readonly string _root = Directory.CreateTempSubdirectory("enclave-repo-templates-").FullName;
     private readonly Lazy<string> _basic;
     private readonly Lazy<string> _multi;
+    private readonly Lazy<string> _postQuantum;
 
     public TemplateRepositories()
     {
         _basic = new(() => Create("basic", rootKeys: 1, rootThreshold: 1, kindKeys: 1, kindThreshold: 1));
         _multi = new(() => Create("multi", rootKeys: 3, rootThreshold: 2, kindKeys: 3, kindThreshold: 2));
+        _postQuantum = new(() => Create("post-quantum", rootKeys: 2, rootThreshold: 2, kindKeys: 1, kindThreshold: 1, postQuantum: true));
     }
 
     /// <summary>One root key, one key per role, thresholds 1.</summary>
@@ -29,15 +31,18 @@ public sealed class TemplateRepositories : IDisposable
     /// <summary>Three root keys (threshold 2), three keys per kind role (threshold 2).</summary>
     public string Multi => _multi.Value;
 
+    /// <summary>Two root keys (threshold 2), one key per other role, plus one ML-DSA-65 key per role (<c>--post-quantum</c>).</summary>
+    public string PostQuantum => _postQuantum.Value;
+
     public static Passphrase Passphrase() => Airlock.Repository.Passphrase.FromString(Secret);
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private string Create(string name, int rootKeys, int rootThreshold, int kindKeys, int kindThreshold)
+    private string Create(string name, int rootKeys, int rootThreshold, int kindKeys, int kindThreshold, bool postQuantum = false)
     {
         using var passphrase = Passphrase();
         return TrustRepository.Initialize(
-            new TrustInitOptions { Directory = Path.Combine(_root, name), RootKeys = rootKeys, RootThreshold = rootThreshold, KindKeys = kindKeys, KindThreshold = kindThreshold },
+            new TrustInitOptions { Directory = Path.Combine(_root, name), RootKeys = rootKeys, RootThreshold = rootThreshold, KindKeys = kindKeys, KindThreshold = kindThreshold, PostQuantum = postQuantum },
             passphrase,
             TimeProvider.System).Directory;
     }
@@ -119,7 +124,7 @@ public abstract class RepositoryTestBase : IDisposable
     /// goes through the TUF client pinned to <paramref name="pinnedRoot"/>, the selector picks verified targets, and
     /// the reader streams exactly those into quarantine with length and hash checks.
     /// </summary>
-    protected ImportedBundle Import(string bundlePath, byte[] pinnedRoot)
+    protected ImportedBundle Import(string bundlePath, byte[] pinnedRoot, TufUpdaterOptions? options = null)
     {
         Updater? updater = null;
         JsonElement selector = default;
@@ -129,7 +134,7 @@ public abstract class RepositoryTestBase : IDisposable
             metadata =>
             {
                 var files = metadata.ToDictionary(m => m.Key["metadata/".Length..], m => m.Value.ToArray(), StringComparer.Ordinal);
-                updater = new Updater(TrustedState.FromRoot(pinnedRoot), new InMemoryMetadataSource(files), TimeProvider.System);
+                updater = new Updater(TrustedState.FromRoot(pinnedRoot), new InMemoryMetadataSource(files), TimeProvider.System, options);
                 updater.Refresh();
                 selector = JsonDocument.Parse(files["bundle.json"]).RootElement.Clone();
                 Assert.Equal("enclave-bundle/v1", selector.GetProperty("format").GetString());

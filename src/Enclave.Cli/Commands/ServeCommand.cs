@@ -56,7 +56,7 @@ internal static class ServeCommand
     {
         var configuration = EnclaveConfiguration.Load(configPath);
         var upstream = EnclaveConfiguration.Upstream(configuration);
-        settings = settings with { Retention = EnclaveConfiguration.Retention(configuration) };
+        settings = settings with { Retention = EnclaveConfiguration.Retention(configuration), Airlock = EnclaveConfiguration.Airlock(configuration) };
         settings = settings with { Oidc = EnclaveConfiguration.Oidc(configuration) };
         var problems = settings.Validate();
         if (problems.Count > 0)
@@ -78,7 +78,7 @@ internal static class ServeCommand
         }
 
         // The airlock recovers from any crash before anything reads its state or the server listens.
-        var airlock = AirlockHosting.CreateImporter(settings.DataDirectory, ledger, context.Clock);
+        var airlock = AirlockHosting.CreateImporter(settings.DataDirectory, ledger, context.Clock, settings.Airlock);
         if (AirlockHosting.Describe(await AirlockHosting.RecoverAsync(airlock, ct).ConfigureAwait(false)) is { } recovered)
         {
             await context.Error.WriteLineAsync(recovered).ConfigureAwait(false);

@@ -7,11 +7,11 @@ namespace Enclave.Server.Hosting;
 /// <summary>The server's airlock importer: one per data directory, recovered before the server listens.</summary>
 public static class AirlockHosting
 {
-    /// <summary>The importer over the server's data directory and ledger (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
-    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock)
+    /// <summary>The importer over the server's data directory and ledger, under the <c>Airlock</c> settings (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
+    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        return new AirlockImporter(new AirlockImportOptions { DataDirectory = dataDirectory }, ledger, clock);
+        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory), ledger, clock);
     }
 
     /// <summary>

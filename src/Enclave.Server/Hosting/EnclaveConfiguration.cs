@@ -8,7 +8,7 @@ namespace Enclave.Server.Hosting;
 /// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
-/// <see cref="Auth.OidcOptions"/>) and <c>Retention</c> (encrypted content retention).
+/// <see cref="Auth.OidcOptions"/>) and <c>Retention</c> (encrypted content retention) and <c>Airlock</c> (approvals, signature requirements).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -26,6 +26,13 @@ public static class EnclaveConfiguration
         }
 
         return builder.AddEnvironmentVariables("ENCLAVE__").Build();
+    }
+
+    /// <summary>The <c>Airlock</c> section (approvals per kind, post-quantum signatures, required attestations).</summary>
+    public static AirlockSettings Airlock(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetSection("Airlock").Get<AirlockSettings>() ?? new AirlockSettings();
     }
 
     /// <summary>The <c>Retention</c> section (content retention; off unless configured).</summary>

@@ -91,7 +91,7 @@ public static class EnclaveServer
 
         builder.Services.TryAddSingleton<RequestHandler>();
         builder.Services.AddEnclavePolicy(configuration ?? new ConfigurationBuilder().Build(), catalog, settings.DataDirectory, clock);
-        var importer = airlock ?? AirlockHosting.CreateImporter(settings.DataDirectory, ledger, clock);
+        var importer = airlock ?? AirlockHosting.CreateImporter(settings.DataDirectory, ledger, clock, settings.Airlock);
         builder.Services.AddSingleton(importer);
         builder.Services.AddSingleton(sp => new AirlockModels(catalog, sp.GetRequiredService<EnclavePolicy>(), clock));
         if (airlock is null)

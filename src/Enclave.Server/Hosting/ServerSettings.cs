@@ -38,6 +38,9 @@ public sealed record ServerSettings
     /// </summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The airlock's approvals per kind and signature requirements (configuration section <c>Airlock</c>).</summary>
+    public AirlockSettings Airlock { get; init; } = new();
+
     /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
     public Retention.RetentionOptions Retention { get; init; } = new();
     /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
@@ -92,6 +95,7 @@ public sealed record ServerSettings
         }
 
         problems.AddRange(Retention.Validate());
+        problems.AddRange(Airlock.Validate());
         if (Oidc is not null)
         {
             problems.AddRange(Oidc.Validate());

@@ -22,11 +22,14 @@ internal sealed class QuarantineFile : IDisposable
     private const int OExcl = 0x80;
     private const int OCloexec = 0x80000;
     private const int EInval = 22;
+    private const int FGetfl = 3;
+    private const int FSetfl = 4;
     private const int Mode = 0x1B6; // 0666 & ~umask, as FileStream creates files
 
     private readonly SafeFileHandle _handle;
     private readonly long _length;
     private long _written;
+    private bool _padded;
 
     private QuarantineFile(SafeFileHandle handle, long length, bool direct)
     {
@@ -35,8 +38,8 @@ internal sealed class QuarantineFile : IDisposable
         IsDirect = direct;
     }
 
-    /// <summary>Whether writes bypass the page cache (and so must be aligned).</summary>
-    public bool IsDirect { get; }
+    /// <summary>Whether writes bypass the page cache (and so must be aligned); false after a direct write was refused.</summary>
+    public bool IsDirect { get; private set; }
 
     /// <summary>
     /// Creates <paramref name="path"/> (which must not exist) for <paramref name="length"/> bytes, with direct writes
@@ -75,7 +78,18 @@ internal sealed class QuarantineFile : IDisposable
             buffer.Span[length..count].Clear();
         }
 
-        RandomAccess.Write(_handle, buffer.Span[..count], _written);
+        try
+        {
+            RandomAccess.Write(_handle, buffer.Span[..count], _written);
+        }
+        catch (IOException e) when (IsDirect && e.HResult == EInval && ClearDirect())
+        {
+            // The filesystem took O_DIRECT at open but refuses this write (an alignment it needs beyond ours):
+            // the same bytes again through the page cache, and every later write too.
+            RandomAccess.Write(_handle, buffer.Span[..count], _written);
+        }
+
+        _padded |= count != length;
         _written += length;
     }
 
@@ -87,7 +101,7 @@ internal sealed class QuarantineFile : IDisposable
             throw new InvalidOperationException($"target completed after {_written} of {_length} bytes");
         }
 
-        if (IsDirect)
+        if (_padded)
         {
             RandomAccess.SetLength(_handle, _length);
         }
@@ -142,9 +156,27 @@ internal sealed class QuarantineFile : IDisposable
         return null;
     }
 
+    // Turns O_DIRECT off on the open file (Linux allows F_SETFL to change it).
+    private bool ClearDirect()
+    {
+        var fd = (int)_handle.DangerousGetHandle();
+        var flags = Fcntl(fd, FGetfl, 0);
+        if (flags < 0 || Fcntl(fd, FSetfl, flags & ~DirectFlag) < 0)
+        {
+            return false;
+        }
+
+        IsDirect = false;
+        return true;
+    }
+
 #pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code, which this assembly does not allow.
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+    [DllImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Fcntl(int fd, int command, int argument);
 #pragma warning restore SYSLIB1054
 }

@@ -147,6 +147,34 @@ public sealed class BundleReaderDirectWriteTests : IDisposable
     }
 
     [Fact]
+    public void QuarantineFile_DirectWriteRefused_FallsBackToThePageCache_AndWritesExactly()
+    {
+        // A misaligned buffer makes a real filesystem refuse the direct write (EINVAL), as one needing a larger
+        // alignment would: the file switches to ordinary writes and the bytes are still exact.
+        var path = Path.Combine(_root, "refused");
+        var length = (2 * 4096) + 10;
+        var content = BundleTestArchive.Content("r", length);
+        using (var file = QuarantineFile.Create(path, length, tryDirect: true))
+        {
+            if (!file.IsDirect)
+            {
+                return; // no direct writes on this platform: nothing to refuse
+            }
+
+            var misaligned = QuarantineFile.AllocateAligned(length + 4096 + 1)[1..];
+            content.AsSpan(0, 4096).CopyTo(misaligned.Span);
+            file.Append(misaligned, 4096);
+            Assert.False(file.IsDirect);
+            content.AsSpan(4096).CopyTo(misaligned.Span);
+            misaligned.Span[(length - 4096)..].Fill(0xEE);
+            file.Append(misaligned, length - 4096);
+            file.Complete(flushToDisk: true);
+        }
+
+        Assert.Equal(content, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void QuarantineFile_WithoutDirect_IsAnOrdinaryFile()
     {
         var path = Path.Combine(_root, "plain");

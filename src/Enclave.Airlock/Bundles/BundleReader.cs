@@ -38,6 +38,9 @@ public sealed class BundleReader
     /// <summary>Most targets copied at once when the archive is one seekable file (memory: this × ChunksPerCopy × ChunkSize).</summary>
     private static readonly int MaxParallelCopies = Math.Clamp(Environment.ProcessorCount, 1, 4);
 
+    /// <summary>Aligned full-size chunk buffers kept for the next copy (at most the chunks of all parallel copies).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Memory<byte>> AlignedChunks = [];
+
     /// <summary>Written last, after every target is in place: a quarantine directory without it is debris.</summary>
     internal const string CompleteMarker = ".read-complete";
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -590,29 +593,32 @@ public sealed class BundleReader
         {
             var chunk = (int)Math.Min(ChunkSize, Math.Max(copy.Size, 1));
             var count = copy.Size <= ChunkSize ? 1 : ChunksPerCopy;
-            var buffers = new byte[count][];
+
+            // Aligned (pinned) buffers so that the writer can hand them to an O_DIRECT file; room for the padding
+            // of a partial last chunk. Same number of chunks in flight as before: memory stays bounded.
+            var capacity = checked((chunk + QuarantineFile.Alignment - 1) / QuarantineFile.Alignment * QuarantineFile.Alignment);
+            var buffers = new Memory<byte>[count];
             for (var i = 0; i < count; i++)
             {
-                buffers[i] = ArrayPool<byte>.Shared.Rent(chunk);
+                buffers[i] = capacity == ChunkSize && AlignedChunks.TryTake(out var pooled) ? pooled : QuarantineFile.AllocateAligned(capacity);
             }
 
-            var free = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var free = Channel.CreateUnbounded<Memory<byte>>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             foreach (var buffer in buffers)
             {
                 free.Writer.TryWrite(buffer);
             }
 
-            var toHash = Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            var toWrite = Channel.CreateUnbounded<(byte[] Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var toHash = Channel.CreateUnbounded<(Memory<byte> Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            var toWrite = Channel.CreateUnbounded<(Memory<byte> Buffer, int Length)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             Task? hashing = null;
             Task? writing = null;
-            FileStream? file = null;
+            QuarantineFile? file = null;
             try
             {
-                file = new FileStream(copy.TempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0);
-                file.SetLength(copy.Size);
+                file = QuarantineFile.Create(copy.TempPath, copy.Size, options.DirectWrites);
                 hashing = Task.Run(
                     async () =>
                     {
@@ -620,7 +626,7 @@ public sealed class BundleReader
                         {
                             await foreach (var item in toHash.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                             {
-                                hash.AppendData(item.Buffer, 0, item.Length);
+                                hash.AppendData(item.Buffer.Span[..item.Length]);
                                 Interlocked.Add(ref copy.Hashed, item.Length);
                                 toWrite.Writer.TryWrite(item);
                             }
@@ -638,7 +644,7 @@ public sealed class BundleReader
                         {
                             await foreach (var item in toWrite.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
                             {
-                                file.Write(item.Buffer, 0, item.Length);
+                                file.Append(item.Buffer, item.Length);
                                 free.Writer.TryWrite(item.Buffer);
                             }
                         }
@@ -655,7 +661,7 @@ public sealed class BundleReader
                 {
                     var buffer = await free.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
                     var want = (int)Math.Min(chunk, copy.Size - done);
-                    var got = read(buffer.AsMemory(0, want), done);
+                    var got = read(buffer[..want], done);
                     if (got < want)
                     {
                         throw Reject(BundleRejection.Truncated, $"entry {copy.Name} is cut short: {done + got} of {copy.Size} bytes present");
@@ -672,7 +678,7 @@ public sealed class BundleReader
                 toHash.Writer.TryComplete();
                 await hashing.ConfigureAwait(false);
                 await writing.ConfigureAwait(false);
-                file.Flush(flushToDisk: options.FlushToDisk);
+                file.Complete(options.FlushToDisk);
                 return new Sha256Digest(hash.GetHashAndReset());
             }
             catch (OperationCanceledException) when (writing is { IsFaulted: true } && !cancellationToken.IsCancellationRequested)
@@ -688,14 +694,13 @@ public sealed class BundleReader
                 await stop.CancelAsync().ConfigureAwait(false);
                 await WaitQuietly(hashing).ConfigureAwait(false);
                 await WaitQuietly(writing).ConfigureAwait(false);
-                if (file is not null)
-                {
-                    await file.DisposeAsync().ConfigureAwait(false);
-                }
-
+                file?.Dispose();
                 foreach (var buffer in buffers)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    if (buffer.Length == ChunkSize && AlignedChunks.Count < MaxParallelCopies * ChunksPerCopy)
+                    {
+                        AlignedChunks.Add(buffer);
+                    }
                 }
             }
         }

@@ -33,6 +33,12 @@ public sealed record BundleReaderOptions
     /// <summary>Whether targets and the completion marker are flushed to disk (off only in tests that import thousands of times).</summary>
     internal bool FlushToDisk { get; init; } = true;
 
+    /// <summary>
+    /// Whether large targets are written with <c>O_DIRECT</c> where the platform and filesystem allow it (Linux);
+    /// off only in tests of the ordinary path, which is what a filesystem refusing <c>O_DIRECT</c> gets.
+    /// </summary>
+    internal bool DirectWrites { get; init; } = true;
+
     /// <summary>The default bounds.</summary>
     public static BundleReaderOptions Default { get; } = new();
 }

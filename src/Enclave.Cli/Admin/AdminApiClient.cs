@@ -130,7 +130,7 @@ public sealed class AdminApiException(int status, string title, string detail) :
         401 or 403 => ExitCode.Denied,
         404 => ExitCode.NotFound,
         400 or 409 or 413 or 422 => ExitCode.InvalidInput,
-        503 => ExitCode.Unavailable,
+        502 or 503 or 504 => ExitCode.Unavailable,
         _ => ExitCode.Failure,
     };
 }

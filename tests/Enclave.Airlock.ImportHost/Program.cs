@@ -41,7 +41,10 @@ try
     {
         var pauseAt = long.Parse(pause, CultureInfo.InvariantCulture);
         var progress = new PauseAt(pauseAt, bytes => Pause(bytes.ToString(CultureInfo.InvariantCulture)));
-        var record = await importer.ImportAsync(target, actor, progress);
+        // Forward-only, as the server reads an upload: the reader copies on its own thread chunk by chunk, so the pause
+        // lands mid-copy. (From a seekable file, parallel workers with O_DIRECT finish 64 MiB before a report is due.)
+        await using var bundle = new ForwardOnly(File.OpenRead(target));
+        var record = await importer.ImportAsync(bundle, actor, progress);
         Console.Out.WriteLine("done " + record.Id);
     }
     else
@@ -72,5 +75,46 @@ internal sealed class PauseAt(long threshold, Action<long> pause) : IProgress<lo
         {
             pause(value);
         }
+    }
+}
+
+internal sealed class ForwardOnly(Stream inner) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override int Read(Span<byte> buffer) => inner.Read(buffer);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 }

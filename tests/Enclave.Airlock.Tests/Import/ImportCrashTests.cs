@@ -72,10 +72,10 @@ public sealed class ImportCrashTests
         {
             await WaitUntilPausedAsync(child);
 
-            // Killed mid-read: a quarantine without its completion marker. (Parallel copy workers may still finish the
-            // large file while the reading thread is paused, so whether it is still under .incoming is not asserted.)
+            // Killed mid-copy: a quarantine without its completion marker, the large file still incoming.
             var quarantine = Assert.Single(Directory.GetDirectories(Path.Combine(context.Data, "quarantine")));
             Assert.False(File.Exists(Path.Combine(quarantine, ".read-complete")));
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(quarantine, ".incoming")));
             await KillAsync(child);
         }
 

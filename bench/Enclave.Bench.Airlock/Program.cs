@@ -5,7 +5,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Enclave.Airlock.Bundles;
-using Enclave.Bench.Airlock;
 using Enclave.Core;
 
 // Airlock import benchmark: BundleReader (stream the tar, check lengths and SHA-256, copy into quarantine) against
@@ -20,14 +19,13 @@ var roundsOption = new Option<int>("--rounds") { Description = "Interleaved roun
 var fsyncOption = new Option<string[]>("--fsync") { Description = "Modes to run: on (each target fsynced, as imports do), off (page cache only)", DefaultValueFactory = _ => ["on", "off"], AllowMultipleArgumentsPerToken = true };
 var outOption = new Option<FileInfo?>("--out") { Description = "Also write the markdown report to this file" };
 var keepOption = new Option<bool>("--keep") { Description = "Keep the bundles" };
-var baselineOption = new Option<bool>("--baseline") { Description = "Also run the reader as it was before the parallel pipeline (A/B, interleaved)" };
-var root = new RootCommand("Enclave airlock import benchmark") { dirOption, sizeOption, filesOption, roundsOption, fsyncOption, outOption, keepOption, baselineOption };
+var root = new RootCommand("Enclave airlock import benchmark") { dirOption, sizeOption, filesOption, roundsOption, fsyncOption, outOption, keepOption };
 root.SetAction(result => Run(
     Path.GetFullPath(result.GetValue(dirOption)!), result.GetValue(sizeOption), result.GetValue(filesOption)!, result.GetValue(roundsOption),
-    result.GetValue(fsyncOption)!, result.GetValue(outOption), result.GetValue(keepOption), result.GetValue(baselineOption), string.Join(' ', args)));
+    result.GetValue(fsyncOption)!, result.GetValue(outOption), result.GetValue(keepOption), string.Join(' ', args)));
 return root.Parse(args).Invoke();
 
-static int Run(string dir, int sizeMb, int[] fileCounts, int rounds, string[] fsyncModes, FileInfo? output, bool keep, bool withBaseline, string commandLine)
+static int Run(string dir, int sizeMb, int[] fileCounts, int rounds, string[] fsyncModes, FileInfo? output, bool keep, string commandLine)
 {
     var scratch = Directory.CreateDirectory(Path.Combine(dir, $"enclave-bench-airlock-{Environment.ProcessId}")).FullName;
     var report = new StringBuilder();
@@ -35,8 +33,8 @@ static int Run(string dir, int sizeMb, int[] fileCounts, int rounds, string[] fs
     report.AppendLine();
     report.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} logical CPUs ({CpuModel()}), SHA-NI: {(File.ReadAllText("/proc/cpuinfo").Contains(" sha_ni", StringComparison.Ordinal) ? "yes" : "no")}, {Environment.OSVersion}, .NET {Environment.Version}, {OpenSslVersion()}; load average at start {File.ReadAllText("/proc/loadavg").Trim()}");
     report.AppendLine();
-    report.AppendLine("| targets | round | openssl dgst -sha256 | .NET read + SHA-256, one thread | fsync | reader | import | ratio to openssl | CPU cores busy | peak RSS |");
-    report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    report.AppendLine("| targets | round | openssl dgst -sha256 | .NET read + SHA-256, one thread | fsync | import | ratio to openssl | CPU cores busy | peak RSS |");
+    report.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     try
     {
         foreach (var files in fileCounts)
@@ -49,15 +47,12 @@ static int Run(string dir, int sizeMb, int[] fileCounts, int rounds, string[] fs
             {
                 foreach (var mode in fsyncModes)
                 {
-                    foreach (var baseline in withBaseline ? new[] { false, true } : [false])
-                    {
-                        var openssl = OpenSsl(bundle);
-                        var dotnet = HashOnly(bundle);
-                        var ours = Import(bundle, expected, Path.Combine(scratch, "data"), flush: mode == "on", baseline);
-                        var line = $"| {files} × {sizeMb / files} MiB | {round} | {Rate(bytes, openssl)} | {Rate(bytes, dotnet)} | {mode} | {(baseline ? "before (cce6770)" : "now")} | {Rate(bytes, ours.Elapsed)} | {openssl.TotalSeconds / ours.Elapsed.TotalSeconds:0.00} | {ours.Cpu.TotalSeconds / ours.Elapsed.TotalSeconds:0.00} | {ours.PeakRssBytes / (1024.0 * 1024):0} MiB |";
-                        report.AppendLine(line);
-                        Console.Error.WriteLine(line);
-                    }
+                    var openssl = OpenSsl(bundle);
+                    var dotnet = HashOnly(bundle);
+                    var ours = Import(bundle, expected, Path.Combine(scratch, "data"), flush: mode == "on");
+                    var line = $"| {files} × {sizeMb / files} MiB | {round} | {Rate(bytes, openssl)} | {Rate(bytes, dotnet)} | {mode} | {Rate(bytes, ours.Elapsed)} | {openssl.TotalSeconds / ours.Elapsed.TotalSeconds:0.00} | {ours.Cpu.TotalSeconds / ours.Elapsed.TotalSeconds:0.00} | {ours.PeakRssBytes / (1024.0 * 1024):0} MiB |";
+                    report.AppendLine(line);
+                    Console.Error.WriteLine(line);
                 }
             }
 
@@ -144,7 +139,7 @@ static TimeSpan HashOnly(string path)
     return watch.Elapsed;
 }
 
-static (TimeSpan Elapsed, TimeSpan Cpu, long PeakRssBytes) Import(string bundle, Dictionary<string, ExpectedEntry> expected, string data, bool flush, bool baseline)
+static (TimeSpan Elapsed, TimeSpan Cpu, long PeakRssBytes) Import(string bundle, Dictionary<string, ExpectedEntry> expected, string data, bool flush)
 {
     GC.Collect();
     ResetPeakRss();
@@ -152,7 +147,7 @@ static (TimeSpan Elapsed, TimeSpan Cpu, long PeakRssBytes) Import(string bundle,
     var cpuBefore = self.TotalProcessorTime;
     var watch = Stopwatch.StartNew();
     var options = new BundleReaderOptions { FlushToDisk = flush };
-    var contents = baseline ? new BaselineBundleReader(options).Read(bundle, expected, data) : new BundleReader(options).Read(bundle, expected, data);
+    var contents = new BundleReader(options).Read(bundle, expected, data);
     watch.Stop();
     self.Refresh();
     var cpu = self.TotalProcessorTime - cpuBefore;

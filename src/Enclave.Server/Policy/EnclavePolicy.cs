@@ -108,23 +108,7 @@ public sealed class EnclavePolicy
             }
         }
 
-        SecurityLabel Parse(string? marking, SecurityLabel fallback, string where)
-        {
-            if (marking is null)
-            {
-                return fallback;
-            }
-
-            try
-            {
-                return scheme.ParseMarking(marking);
-            }
-            catch (MarkingParseException ex)
-            {
-                problems.Add($"{where}: {ex.Message}");
-                return fallback;
-            }
-        }
+        SecurityLabel Parse(string? marking, SecurityLabel fallback, string where) => ParseOrNote(scheme, marking, fallback, where, problems);
 
         var defaultLabel = Parse(settings.DefaultRequestLabel, scheme.Lowest, "Policy:DefaultRequestLabel");
         var local = Parse(settings.LocalAccreditation, scheme.Highest, "Policy:LocalAccreditation");
@@ -499,25 +483,28 @@ public sealed class EnclavePolicy
             : throw new InvalidOperationException($"model '{route.Id}' was not admitted by the policy: {string.Join("; ", problems)}");
     }
 
+    /// <summary>The label a configured marking names; a bad marking is noted in <paramref name="problems"/> and the fallback used.</summary>
+    private static SecurityLabel ParseOrNote(LabelScheme scheme, string? marking, SecurityLabel fallback, string where, List<string> problems)
+    {
+        if (marking is null)
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return scheme.ParseMarking(marking);
+        }
+        catch (MarkingParseException ex)
+        {
+            problems.Add($"{where}: {ex.Message}");
+            return fallback;
+        }
+    }
+
     private static ModelPolicy BuildModel(ModelRoute route, LabelScheme scheme, SecurityLabel local, List<string> problems)
     {
-        SecurityLabel Parse(string? marking, SecurityLabel fallback, string where)
-        {
-            if (marking is null)
-            {
-                return fallback;
-            }
-
-            try
-            {
-                return scheme.ParseMarking(marking);
-            }
-            catch (MarkingParseException ex)
-            {
-                problems.Add($"{where}: {ex.Message}");
-                return fallback;
-            }
-        }
+        SecurityLabel Parse(string? marking, SecurityLabel fallback, string where) => ParseOrNote(scheme, marking, fallback, where, problems);
 
         var modelLabel = Parse(route.Label, scheme.Lowest, $"model '{route.Id}' label (Models:{route.Id}:Label, the registry or the airlock import)");
         var candidates = new BackendCandidate[route.Backends.Count];

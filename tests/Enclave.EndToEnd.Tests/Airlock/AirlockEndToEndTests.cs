@@ -56,6 +56,7 @@ public sealed class AirlockEndToEndTests : IDisposable
         var tampered = Bundle("tampered-chat", "1.0");
         var older = Bundle("rollback-chat", "1.0");
         var newer = Bundle("newer-chat", "1.0");
+        var mirrored = Bundle("mirror-chat", "1.0"); // the newest metadata: served later by a mirror inside the enclave
         FlipAByteInside(tampered, "model.onnx");
 
         var url = $"http://127.0.0.1:{FreePort()}";
@@ -135,6 +136,26 @@ public sealed class AirlockEndToEndTests : IDisposable
             Assert.Contains("rollback", rollback.Error, StringComparison.Ordinal);
             Assert.DoesNotContain("rollback-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
             Assert.DoesNotContain("rollback-chat", await ModelsAsync(url, adminKey));
+
+            // A mirror inside the enclave: the server pulls the artifact, verifies it like a bundle, waits for approval.
+            await using var mirror = await Enclave.Airlock.Tests.Import.MirrorServer.StartAsync();
+            mirror.Publish(mirrored);
+            var pulled = await CliAsync(importer.File, "airlock", "pull", "--mirror", mirror.BaseUrl.ToString(), "--kind", "model", "--name", "mirror-chat", "--version", "1.0", "--json");
+            Assert.True(pulled.Code == 0, pulled.Error);
+            var pulledRecord = JsonNode.Parse(pulled.Out)!.AsObject();
+            Assert.Equal("verified", pulledRecord["state"]!.GetValue<string>());
+            Assert.DoesNotContain("mirror-chat", await ModelsAsync(url, adminKey));
+            var pulledId = pulledRecord["id"]!.GetValue<string>();
+            Assert.Equal(0, (await CliAsync(approver1.File, "airlock", "approve", pulledId)).Code);
+            Assert.Equal(0, (await CliAsync(approver2.File, "airlock", "approve", pulledId)).Code);
+            Assert.Contains("mirror-chat", await ModelsAsync(url, adminKey));
+            Assert.Contains(mirror.Requests, r => r.StartsWith("targets/model/mirror-chat/1.0/", StringComparison.Ordinal));
+
+            // A mirror that cannot be reached: the CLI says the enclave could not get it, nothing is recorded.
+            var beforeUnreachable = LedgerSize();
+            var unreachable = await CliAsync(importer.File, "airlock", "pull", "--mirror", $"http://127.0.0.1:{FreePort()}/", "--kind", "model", "--name", "mirror-chat", "--version", "2.0");
+            Assert.Equal((int)ExitCode.Unavailable, unreachable.Code);
+            Assert.Equal(beforeUnreachable, LedgerSize());
         }
 
         // After a restart the activated model is loaded from the airlock's artifacts and still answers.

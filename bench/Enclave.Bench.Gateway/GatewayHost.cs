@@ -1,7 +1,9 @@
+using System.Globalization;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
@@ -9,8 +11,8 @@ using Microsoft.Extensions.Logging.Console;
 namespace Enclave.Bench.Gateway;
 
 /// <summary>
-/// The enclave server as <c>enclave serve</c> runs it, in front of the stub: a fresh ledger (default options, so every
-/// commit signs a checkpoint, unless a checkpoint interval is given for an A/B run) and key store in a scratch data
+/// The enclave server as <c>enclave serve</c> runs it (built by the composition root, <see cref="EnclaveHost.Create"/>),
+/// in front of the stub: a fresh ledger (signing a checkpoint at the given interval; zero signs in every commit) and key store in a scratch data
 /// directory, one admin key, one upstream backend serving <see cref="BenchSettings.Model"/> through the
 /// <see cref="UpstreamRouter"/>. Auth and durable audit are on; nothing is switched off for the benchmark.
 /// </summary>
@@ -20,7 +22,6 @@ internal static class GatewayHost
     {
         Directory.CreateDirectory(dataDirectory);
         SqliteLedger.Initialize(dataDirectory, BenchSettings.Origin, postQuantum: false, TimeProvider.System);
-        await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = dataDirectory, Purpose = "gateway benchmark", CheckpointInterval = checkpointInterval }, TimeProvider.System);
         var key = new ApiKeyStore(dataDirectory, TimeProvider.System).Create("bench", "admin").Key;
         using var router = new UpstreamRouter(new UpstreamOptions
         {
@@ -47,13 +48,22 @@ internal static class GatewayHost
                 SelectBackend = selection => router.For(new UpstreamCall(b => selection.IsAllowed(b.Name), (b, body) => selection.BodyFor(b.Name, body))),
             },
         ]);
-        var settings = new ServerSettings { DataDirectory = dataDirectory, Urls = [$"http://127.0.0.1:{port}"] };
-        await using var app = EnclaveServer.Build(settings, ledger, catalog, TimeProvider.System, logging =>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-            logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        });
+            ["Server:DataDirectory"] = dataDirectory,
+            ["Server:Urls:0"] = $"http://127.0.0.1:{port}",
+            ["Server:CheckpointInterval"] = checkpointInterval.ToString("c", CultureInfo.InvariantCulture),
+        }).Build();
+        await using var app = EnclaveHost.Create(
+            configuration,
+            services => services.AddSingleton(catalog),
+            logging =>
+            {
+                logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+                logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            });
         await app.StartAsync().ConfigureAwait(false);
+        var ledger = app.Services.GetRequiredService<SqliteLedger>();
         await ChildControl.ServeUntilStdinClosesAsync(
             new ChildReady { Url = app.Urls.First(), ApiKey = key, DataDirectory = dataDirectory },
             () => ChildStats.Take(ledger.Size)).ConfigureAwait(false);

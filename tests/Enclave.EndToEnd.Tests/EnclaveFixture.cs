@@ -4,6 +4,8 @@ using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enclave.EndToEnd.Tests;
 
@@ -14,7 +16,6 @@ namespace Enclave.EndToEnd.Tests;
 public sealed class EnclaveFixture : IAsyncLifetime
 {
     private WebApplication? _app;
-    private SqliteLedger? _ledger;
     private UpstreamRouter _router = null!;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("enclave-e2e-").FullName;
@@ -31,7 +32,6 @@ public sealed class EnclaveFixture : IAsyncLifetime
     {
         Upstream = await VllmStub.StartAsync();
         VerifierKeys = SqliteLedger.Initialize(DataDirectory, "e2e.example/ledger", postQuantum: false, TimeProvider.System);
-        _ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = DataDirectory, Purpose = "e2e server" }, TimeProvider.System);
         AdminKey = new ApiKeyStore(DataDirectory, TimeProvider.System).Create("e2e admin", "admin").Key;
         string[] models = ["echo-chat", "echo-embed", "overloaded", "broken", "slow"];
         _router = new UpstreamRouter(new UpstreamOptions
@@ -68,13 +68,16 @@ public sealed class EnclaveFixture : IAsyncLifetime
         // Content retention on, as a deployment that must keep prompts would run (RetentionTests reads it back).
         var retentionKey = Path.Combine(DataDirectory, "retention.key");
         Enclave.Server.Retention.RetentionKey.Generate(retentionKey);
-        var settings = new ServerSettings
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            DataDirectory = DataDirectory,
-            Urls = ["http://127.0.0.1:0"],
-            Retention = new Enclave.Server.Retention.RetentionOptions { Enabled = true, Days = 30, KeyFile = retentionKey },
-        };
-        _app = EnclaveServer.Build(settings, _ledger, catalog, TimeProvider.System);
+            ["Server:DataDirectory"] = DataDirectory,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Retention:Enabled"] = "true",
+            ["Retention:Days"] = "30",
+            ["Retention:KeyFile"] = retentionKey,
+        }).Build();
+        // The routes to the stub are the fixture's own (a digest for echo-chat, no health checks): it replaces the catalog.
+        _app = EnclaveHost.Create(configuration, services => services.AddSingleton(catalog));
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
     }
@@ -134,11 +137,6 @@ public sealed class EnclaveFixture : IAsyncLifetime
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
-        }
-
-        if (_ledger is not null)
-        {
-            await _ledger.DisposeAsync();
         }
 
         _router.Dispose();

@@ -24,7 +24,6 @@ namespace Enclave.EndToEnd.Tests;
 public sealed class PolicyEnclave : IAsyncLifetime
 {
     private WebApplication? _app;
-    private SqliteLedger? _ledger;
     private UpstreamRouter? _router;
     private IConfiguration _configuration = null!;
     private ModelCatalog _catalog = null!;
@@ -60,7 +59,6 @@ public sealed class PolicyEnclave : IAsyncLifetime
         var caPath = Path.Combine(DataDirectory, "cloud-ca.pem");
         await File.WriteAllTextAsync(caPath, Cloud.CertificatePem);
         SqliteLedger.Initialize(DataDirectory, "e2e.example/policy", postQuantum: false, TimeProvider.System);
-        _ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = DataDirectory, Purpose = "policy e2e" }, TimeProvider.System);
         // Real principals in the identity store: each with its own roles and clearance, so quotas are per principal.
         var keys = new ApiKeyStore(DataDirectory, TimeProvider.System);
         async Task<string> KeyFor(string name, string role, string? clearance = null)
@@ -116,6 +114,8 @@ public sealed class PolicyEnclave : IAsyncLifetime
         };
         _configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
+            ["Server:DataDirectory"] = DataDirectory,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
             ["Models:chat-m:Kind"] = "chat",
             ["Models:chat-m:Label"] = "SECRET//NOFORN",
             ["Models:embed-m:Kind"] = "embedding",
@@ -147,12 +147,8 @@ public sealed class PolicyEnclave : IAsyncLifetime
 
     private async Task StartAsync()
     {
-        _app = EnclaveServer.Build(
-            new ServerSettings { DataDirectory = DataDirectory, Urls = ["http://127.0.0.1:0"] },
-            _ledger!,
-            _catalog,
-            TimeProvider.System,
-            configuration: _configuration);
+        // Policy, quotas and model labels from the configuration; the routes to the two upstreams are the fixture's.
+        _app = EnclaveHost.Create(_configuration, services => services.AddSingleton(_catalog));
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
     }
@@ -203,11 +199,6 @@ public sealed class PolicyEnclave : IAsyncLifetime
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
-        }
-
-        if (_ledger is not null)
-        {
-            await _ledger.DisposeAsync();
         }
 
         _router?.Dispose();

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace Enclave.EndToEnd.Tests;
 
@@ -26,10 +27,15 @@ public sealed class TransportSecurityTests : IDisposable
         File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
         var data = Path.Combine(_dir, "data");
         SqliteLedger.Initialize(data, "tls.example/ledger", false, TimeProvider.System);
-        await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = data }, TimeProvider.System);
         var apiKey = new ApiKeyStore(data, TimeProvider.System).Create("tls", "admin").Key;
-        var settings = new ServerSettings { DataDirectory = data, Urls = ["https://127.0.0.1:0"], CertificatePath = certPath, CertificateKeyPath = keyPath };
-        await using var app = EnclaveServer.Build(settings, ledger, new ModelCatalog([]), TimeProvider.System);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "https://127.0.0.1:0",
+            ["Server:CertificatePath"] = certPath,
+            ["Server:CertificateKeyPath"] = keyPath,
+        }).Build();
+        await using var app = EnclaveHost.Create(configuration);
         await app.StartAsync();
 
         X509Certificate2? presented = null;

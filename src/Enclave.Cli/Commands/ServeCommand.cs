@@ -1,11 +1,10 @@
 using System.CommandLine;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using Enclave.Core.Audit;
-using Enclave.Inference.Upstream;
-using Enclave.Ledger;
+using System.Globalization;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Server.Hosting.Startup;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Enclave.Cli.Commands;
@@ -13,7 +12,7 @@ namespace Enclave.Cli.Commands;
 /// <summary><c>enclave serve</c>: the OpenAI-compatible API, the admin API and health endpoints over one data directory.</summary>
 internal static class ServeCommand
 {
-    internal sealed record ServerStart(IReadOnlyList<string> Urls, ModelCatalog Catalog, ApiKeyStore Keys, string? AdminKey);
+    internal sealed record ServerStart(IReadOnlyList<string> Urls, string? AdminKey);
 
     public static Command Create(CliContext context)
     {
@@ -48,142 +47,72 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// Opens (or initialises) the data directory, loads local and upstream models, makes sure an admin key exists
-    /// (kept in <paramref name="adminKeyFile"/> when given), starts the server and runs it until shutdown.
-    /// <paramref name="onReady"/> runs once it listens.
+    /// Builds the server through the composition root (<see cref="EnclaveHost.Create"/> over the configuration file,
+    /// <c>ENCLAVE__</c> variables and the command line's settings, which win), starts it — the start-up stages open or
+    /// initialise the data directory, recover the airlock, load the models and make sure an admin key exists (kept in
+    /// <paramref name="adminKeyFile"/> when given) — and runs it until shutdown. <paramref name="onReady"/> runs once it listens.
     /// </summary>
     internal static async Task RunAsync(CliContext context, ServerSettings settings, string? configPath, Func<ServerStart, Task>? onReady, CancellationToken ct, string? adminKeyFile = null)
     {
-        var configuration = EnclaveConfiguration.Load(configPath);
-        var upstream = EnclaveConfiguration.Upstream(configuration);
-        settings = settings with { Retention = EnclaveConfiguration.Retention(configuration), Airlock = EnclaveConfiguration.Airlock(configuration) };
-        settings = settings with { Oidc = EnclaveConfiguration.Oidc(configuration) };
-        var problems = settings.Validate();
-        if (problems.Count > 0)
+        var configuration = new ConfigurationBuilder()
+            .AddConfiguration(EnclaveConfiguration.Load(configPath))
+            .AddInMemoryCollection(CommandLineSettings(settings, adminKeyFile))
+            .Build();
+        var report = new EnclaveStartupReport(notice => context.Error.WriteLine(notice));
+        await using var app = EnclaveHost.Create(configuration, services =>
         {
-            throw new ArgumentException("cannot serve:\n- " + string.Join("\n- ", problems));
+            services.AddSingleton(context.Clock);
+            services.AddSingleton(report);
+        });
+        try
+        {
+            await app.StartAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (EnclaveHost.Problems(ex) is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("cannot serve:\n- " + string.Join("\n- ", problems), ex);
         }
 
-        await using var ledger = OpenOrInitialize(context, settings.DataDirectory, settings.CheckpointInterval);
-        var keys = new ApiKeyStore(settings.DataDirectory, context.Clock);
-        var admin = await IdentityBootstrap.EnsureAdminKeyAsync(keys, ledger, context.Clock, adminKeyFile, ct).ConfigureAwait(false);
-        if (admin.Problem is not null)
-        {
-            await context.Error.WriteLineAsync("warning: " + admin.Problem).ConfigureAwait(false);
-        }
-        else if (admin.Created is { } created && adminKeyFile is null)
+        var admin = report.AdminKey ?? new AdminKeyResult();
+        if (admin.Created is { } created && adminKeyFile is null)
         {
             await context.Out.WriteLineAsync($"Created the first admin API key (shown once, store it now): {admin.Key}").ConfigureAwait(false);
             await context.Error.WriteLineAsync($"admin key {created.Id} of user '{IdentityBootstrap.AdminUser}' created").ConfigureAwait(false);
         }
 
-        // The airlock recovers from any crash before anything reads its state or the server listens.
-        var airlock = AirlockHosting.CreateImporter(settings.DataDirectory, ledger, context.Clock, settings.Airlock);
-        if (AirlockHosting.Describe(await AirlockHosting.RecoverAsync(airlock, ct).ConfigureAwait(false)) is { } recovered)
+        if (onReady is not null)
         {
-            await context.Error.WriteLineAsync(recovered).ConfigureAwait(false);
+            await onReady(new ServerStart([.. app.Urls], admin.Key)).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var address in app.Urls)
+            {
+                await context.Out.WriteLineAsync($"Enclave is listening on {address}").ConfigureAwait(false);
+            }
         }
 
-        var local = new List<LoadedLocalModel>();
-        try
-        {
-            // Models activated through the airlock (the version activated last of each name), then dev-registered
-            // folders, which an airlock model of the same name overrides.
-            foreach (var activated in AirlockModels.ToServe(airlock))
-            {
-                local.Add(AirlockModels.Load(activated, context.Clock));
-            }
-
-            var airlockNames = local.Select(m => m.Route.Id).ToHashSet(StringComparer.Ordinal);
-            var records = new LocalModelRegistry(settings.DataDirectory, context.Clock).List();
-            foreach (var record in records)
-            {
-                if (airlockNames.Contains(record.Id))
-                {
-                    await context.Error.WriteLineAsync($"warning: the dev-registered model '{record.Id}' ({record.Path}) is not served: a model of that name came through the airlock").ConfigureAwait(false);
-                    continue;
-                }
-
-                local.Add(LocalModelRegistry.Load(record, context.Clock));
-            }
-
-            using var router = upstream.Backends.Count > 0 ? new UpstreamRouter(upstream, context.Clock) : null;
-            router?.StartHealthChecks();
-            IEnumerable<ModelRoute> routes = local.Select(m => m.Route);
-            if (router is not null)
-            {
-                routes = routes.Concat(EnclaveConfiguration.UpstreamRoutes(router, upstream, configuration));
-            }
-
-            var catalog = new ModelCatalog(routes);
-            await RecordStartAsync(ledger, context.Clock, settings, local, upstream).ConfigureAwait(false);
-            await using var app = EnclaveServer.Build(settings, ledger, catalog, context.Clock, configuration: configuration, airlock: airlock);
-            await app.StartAsync(ct).ConfigureAwait(false);
-            if (onReady is not null)
-            {
-                await onReady(new ServerStart(app.Urls.ToList(), catalog, keys, admin.Key)).ConfigureAwait(false);
-            }
-            else
-            {
-                foreach (var address in app.Urls)
-                {
-                    await context.Out.WriteLineAsync($"Enclave is listening on {address}").ConfigureAwait(false);
-                }
-            }
-
-            await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            foreach (var model in local)
-            {
-                model.Dispose();
-            }
-        }
+        await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// One <c>server.started</c> entry naming every model the server will answer for, with its digest and where it
-    /// came from (<c>airlock:IMPORT-ID</c> for an airlock import, <c>dev:folder</c> for a folder registered past the
-    /// airlock), and every upstream backend.
-    /// </summary>
-    private static async Task RecordStartAsync(SqliteLedger ledger, TimeProvider clock, ServerSettings settings, IReadOnlyList<LoadedLocalModel> models, UpstreamOptions upstream)
+    /// <summary>The command line's settings as configuration keys of the <c>Server</c> section.</summary>
+    private static Dictionary<string, string?> CommandLineSettings(ServerSettings settings, string? adminKeyFile)
     {
-        var details = new JsonObject
+        const string server = EnclaveConfiguration.ServerSection + ":";
+        var keys = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
         {
-            ["urls"] = new JsonArray([.. settings.Urls.Select(u => JsonValue.Create(u))]),
-            ["models"] = new JsonArray([.. models.Select(m => m.Route).Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["kind"] = r.Kind, ["digest"] = r.Digest, ["source"] = r.Source })]),
-            ["upstreamBackends"] = new JsonArray([.. upstream.Backends.Select(b => (JsonNode)new JsonObject { ["name"] = b.Name, ["baseUrl"] = b.BaseUrl, ["models"] = new JsonArray([.. b.Models.Select(m => JsonValue.Create(m))]) })]),
-            ["retention"] = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
+            [server + "DataDirectory"] = settings.DataDirectory,
+            [server + "CertificatePath"] = settings.CertificatePath,
+            [server + "CertificateKeyPath"] = settings.CertificateKeyPath,
+            [server + "AllowInsecureHttp"] = settings.AllowInsecureHttp ? "true" : "false",
+            [server + "CheckpointInterval"] = settings.CheckpointInterval.ToString("c", CultureInfo.InvariantCulture),
+            [server + "AdminKeyFile"] = adminKeyFile,
         };
-        await ledger.AppendAsync(new AuditEvent
+        for (var i = 0; i < settings.Urls.Count; i++)
         {
-            Type = "server.started",
-            Time = clock.GetUtcNow(),
-            Actor = "system",
-            Subject = "server",
-            Details = JsonSerializer.SerializeToElement(details),
-        }).ConfigureAwait(false);
-    }
-
-    internal static SqliteLedger OpenOrInitialize(CliContext context, string dataDirectory, TimeSpan checkpointInterval)
-    {
-        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave serve", CheckpointInterval = checkpointInterval };
-        try
-        {
-            return SqliteLedger.Open(options, context.Clock);
+            keys[server + "Urls:" + i.ToString(CultureInfo.InvariantCulture)] = settings.Urls[i];
         }
-        catch (LedgerNotFoundException)
-        {
-            var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, context.Clock);
-            context.Error.WriteLine($"initialised a new ledger in {dataDirectory}; its verifier key: {keys[0]}");
-            return SqliteLedger.Open(options, context.Clock);
-        }
-    }
 
-    internal static string DefaultOrigin()
-    {
-        var host = new string([.. Environment.MachineName.ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.')]);
-        return (host.Length == 0 ? "localhost" : host) + "/enclave-ledger";
+        return keys;
     }
 }

@@ -104,7 +104,7 @@ internal static class UpCommand
     /// </summary>
     private static async Task PrepareDemoModelsAsync(CliContext context, string dataDir, CancellationToken ct)
     {
-        await using var ledger = ServeCommand.OpenOrInitialize(context, dataDir, TimeSpan.FromSeconds(1));
+        await using var ledger = LedgerServices.OpenOrInitialize(dataDir, TimeSpan.FromSeconds(1), context.Clock, context.Error.WriteLine);
         var airlock = AirlockHosting.CreateImporter(dataDir, ledger, context.Clock);
         await AirlockHosting.RecoverAsync(airlock, ct).ConfigureAwait(false);
         var registry = new LocalModelRegistry(dataDir, context.Clock);

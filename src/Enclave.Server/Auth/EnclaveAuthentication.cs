@@ -24,24 +24,20 @@ public static class EnclaveAuthentication
     /// <summary>OIDC bearer JWTs validated against the configured JWKS file.</summary>
     public const string OidcScheme = "Oidc";
 
-    /// <summary>Adds the store, the directory and the schemes.</summary>
-    /// <exception cref="ArgumentException">The <c>Identity:Oidc</c> options or the JWKS file are invalid; the message lists every problem.</exception>
+    /// <summary>
+    /// Adds the store, the directory and the schemes. <paramref name="oidc"/> is the <c>Identity:Oidc</c> section (null:
+    /// single sign-on off); its problems are listed by <see cref="ServerSettings.Validate"/> when the host starts, and a
+    /// valid section's JWKS file is read now, so that a bad file stops the server with a clear message instead of
+    /// refusing every token.
+    /// </summary>
+    /// <exception cref="ArgumentException">The JWKS file is invalid.</exception>
     /// <exception cref="FileNotFoundException">The JWKS file does not exist.</exception>
-    public static AuthenticationBuilder AddEnclaveAuthentication(this IServiceCollection services, ServerSettings settings, TimeProvider clock)
+    public static AuthenticationBuilder AddEnclaveAuthentication(this IServiceCollection services, OidcOptions? oidc)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(clock);
-        var oidc = settings.Oidc ?? new OidcOptions();
-        var problems = oidc.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("invalid single sign-on settings:\n- " + string.Join("\n- ", problems), nameof(settings));
-        }
-
-        // Read at start-up, so that a bad file stops the server with a clear message instead of refusing every token.
+        oidc ??= new OidcOptions();
         IReadOnlyList<SecurityKey> signingKeys = [];
-        if (oidc.Enabled)
+        if (oidc.Enabled && oidc.Validate().Count == 0)
         {
             try
             {
@@ -49,11 +45,12 @@ public static class EnclaveAuthentication
             }
             catch (InvalidDataException ex)
             {
-                throw new ArgumentException("invalid single sign-on settings: " + ex.Message, nameof(settings), ex);
+                throw new ArgumentException("invalid single sign-on settings: " + ex.Message, nameof(oidc), ex);
             }
         }
 
-        services.TryAddSingleton(sp => new ApiKeyStore(settings.DataDirectory, clock));
+        // A factory, so that the state layer can take over the store with a small edit.
+        services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IPrincipalDirectory>(sp => sp.GetRequiredService<ApiKeyStore>());
         services.TryAddSingleton(oidc);
         var builder = services.AddAuthentication(Scheme)
@@ -65,7 +62,8 @@ public static class EnclaveAuthentication
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyScheme, null);
         if (oidc.Enabled)
         {
-            builder.AddJwtBearer(OidcScheme, o => OidcTokens.Configure(o, oidc, signingKeys, clock));
+            builder.AddJwtBearer(OidcScheme, _ => { });
+            services.AddOptions<JwtBearerOptions>(OidcScheme).Configure<TimeProvider>((o, clock) => OidcTokens.Configure(o, oidc, signingKeys, clock));
         }
 
         return builder;

@@ -1,10 +1,9 @@
 using Enclave.Airlock.Import;
 using Enclave.Ledger;
-using Microsoft.Extensions.Hosting;
 
 namespace Enclave.Server.Hosting;
 
-/// <summary>The server's airlock importer: one per data directory, recovered before the server listens.</summary>
+/// <summary>The server's airlock importer: one per data directory, recovered before the server listens (start-up stage 2, <see cref="Startup.AirlockRecoveryStartup"/>).</summary>
 public static class AirlockHosting
 {
     /// <summary>The importer over the server's data directory and ledger, under the <c>Airlock</c> settings (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
@@ -51,13 +50,5 @@ public static class AirlockHosting
         }
 
         return parts.Count == 0 ? null : "airlock recovery: " + string.Join("; ", parts);
-    }
-
-    /// <summary>Runs <see cref="RecoverAsync"/> as the host starts, before Kestrel listens (hosted services start first).</summary>
-    internal sealed class Recovery(AirlockImporter importer) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => RecoverAsync(importer, cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Enclave.Inference.Upstream;
 using Microsoft.Extensions.Configuration;
 
@@ -6,6 +7,7 @@ namespace Enclave.Server.Hosting;
 /// <summary>
 /// Server configuration: an optional JSON file (<c>--config</c>) overlaid by <c>ENCLAVE__</c> environment variables
 /// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
+/// <c>Server</c> (<see cref="ServerSettings"/>: data directory, URLs, certificate; the CLI's options land here),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
 /// <see cref="Auth.OidcOptions"/>) and <c>Retention</c> (encrypted content retention) and <c>Airlock</c> (approvals, signature requirements).
@@ -26,6 +28,83 @@ public static class EnclaveConfiguration
         }
 
         return builder.AddEnvironmentVariables("ENCLAVE__").Build();
+    }
+
+    /// <summary>The configuration section of <see cref="ServerSettings"/>'s own values.</summary>
+    public const string ServerSection = "Server";
+
+    /// <summary>
+    /// The server settings: the <c>Server</c> section (<c>DataDirectory</c>, <c>Urls</c>, <c>CertificatePath</c>,
+    /// <c>CertificateKeyPath</c>, <c>AllowInsecureHttp</c>, <c>MaxRequestBytes</c>, <c>MaxImportBytes</c>,
+    /// <c>OtlpEndpoint</c>, <c>CheckpointInterval</c>, <c>AdminKeyFile</c>) with the <c>Retention</c>, <c>Airlock</c> and
+    /// <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
+    /// <see cref="ServerSettings.Validate"/> lists with the others (the root validates at start).
+    /// </summary>
+    public static ServerSettings Server(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var problems = new List<string>();
+        var section = configuration.GetSection(ServerSection);
+        var defaults = new ServerSettings { DataDirectory = string.Empty };
+        var urls = section.GetSection("Urls").GetChildren().Select(c => c.Value).OfType<string>().ToList();
+        var otlp = section["OtlpEndpoint"];
+        Uri? otlpEndpoint = null;
+        if (!string.IsNullOrEmpty(otlp) && !Uri.TryCreate(otlp, UriKind.Absolute, out otlpEndpoint))
+        {
+            problems.Add($"{ServerSection}:OtlpEndpoint '{otlp}' is not an absolute URL");
+        }
+
+        return new ServerSettings
+        {
+            DataDirectory = section["DataDirectory"] ?? string.Empty,
+            Urls = urls.Count > 0 ? urls : defaults.Urls,
+            CertificatePath = NullIfEmpty(section["CertificatePath"]),
+            CertificateKeyPath = NullIfEmpty(section["CertificateKeyPath"]),
+            AllowInsecureHttp = Parse(section, "AllowInsecureHttp", bool.Parse, defaults.AllowInsecureHttp, problems),
+            MaxRequestBytes = Parse(section, "MaxRequestBytes", v => long.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture), defaults.MaxRequestBytes, problems),
+            MaxImportBytes = Parse(section, "MaxImportBytes", v => long.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture), defaults.MaxImportBytes, problems),
+            OtlpEndpoint = otlpEndpoint,
+            CheckpointInterval = Parse(section, "CheckpointInterval", v => TimeSpan.Parse(v, CultureInfo.InvariantCulture), defaults.CheckpointInterval, problems),
+            AdminKeyFile = NullIfEmpty(section["AdminKeyFile"]),
+            Retention = Bind(configuration, "Retention", () => new Retention.RetentionOptions(), problems),
+            Airlock = Bind(configuration, "Airlock", () => new AirlockSettings(), problems),
+            Oidc = configuration.GetSection("Identity:Oidc").Exists() ? Bind(configuration, "Identity:Oidc", () => new Auth.OidcOptions(), problems) : null,
+            ConfigurationProblems = problems,
+        };
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static T Parse<T>(IConfigurationSection section, string key, Func<string, T> parse, T fallback, List<string> problems)
+    {
+        var value = section[key];
+        if (string.IsNullOrEmpty(value))
+        {
+            return fallback;
+        }
+
+        try
+        {
+            return parse(value);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException)
+        {
+            problems.Add($"{section.Path}:{key} '{value}' is not a valid {typeof(T).Name}");
+            return fallback;
+        }
+    }
+
+    private static T Bind<T>(IConfiguration configuration, string path, Func<T> fallback, List<string> problems)
+    {
+        try
+        {
+            return configuration.GetSection(path).Get<T>() ?? fallback();
+        }
+        catch (InvalidOperationException ex)
+        {
+            problems.Add($"{path}: {ex.Message}");
+            return fallback();
+        }
     }
 
     /// <summary>The <c>Airlock</c> section (approvals per kind, post-quantum signatures, required attestations).</summary>

@@ -46,10 +46,19 @@ public sealed record ServerSettings
     /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
     public Auth.OidcOptions? Oidc { get; init; }
 
+    /// <summary>
+    /// Where start-up keeps the first admin key (owner-only) instead of printing it once: <c>enclave up</c>'s demo key
+    /// file, reused while it is valid. Null (the default): a key is created only when no enabled admin has one.
+    /// </summary>
+    public string? AdminKeyFile { get; init; }
+
+    /// <summary>Values in the configuration that did not parse (<see cref="EnclaveConfiguration.Server"/>); listed by <see cref="Validate"/>.</summary>
+    public IReadOnlyList<string> ConfigurationProblems { get; init; } = [];
+
     /// <summary>Every problem with these settings (empty when valid).</summary>
     public IReadOnlyList<string> Validate()
     {
-        var problems = new List<string>();
+        var problems = new List<string>(ConfigurationProblems);
         if (string.IsNullOrWhiteSpace(DataDirectory))
         {
             problems.Add("a data directory is required (--data)");

@@ -1,4 +1,3 @@
-using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,29 +9,32 @@ namespace Enclave.Server.Policy;
 public static class PolicyServices
 {
     /// <summary>
-    /// Builds <see cref="EnclavePolicy"/> from the <c>Policy</c> section and the catalog, and <see cref="QuotaService"/>
-    /// from the <c>Quotas</c> section with its counters in <paramref name="dataDirectory"/>; both validate now, so a
-    /// bad configuration stops the server at start with every problem listed.
+    /// <see cref="EnclavePolicy"/> from the <c>Policy</c> section and the model catalog (built by start-up stage 3 once
+    /// the catalog is complete), <see cref="QuotaService"/> from the <c>Quotas</c> section with its counters in the data
+    /// directory (<see cref="QuotaStore"/>), and <see cref="QuotaFlusher"/>. Both validate when built, so a bad
+    /// configuration stops the server at start with every problem listed (<see cref="PolicyConfigurationException"/>).
     /// </summary>
-    /// <exception cref="PolicyConfigurationException">Every problem with the configuration.</exception>
-    public static IServiceCollection AddEnclavePolicy(this IServiceCollection services, IConfiguration configuration, ModelCatalog catalog, string dataDirectory, TimeProvider clock)
+    public static IServiceCollection AddEnclavePolicy(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var policy = EnclavePolicy.Create(configuration, catalog);
-        QuotaSettings quotaSettings;
-        try
+        services.TryAddSingleton(sp => EnclavePolicy.Create(configuration, sp.GetRequiredService<ModelCatalog>()));
+        services.TryAddSingleton(sp => new QuotaStore(sp.GetRequiredService<ServerSettings>().DataDirectory));
+        services.TryAddSingleton(sp =>
         {
-            quotaSettings = configuration.GetSection("Quotas").Get<QuotaSettings>() ?? new QuotaSettings();
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new PolicyConfigurationException([$"Quotas: {ex.Message}"]);
-        }
+            QuotaSettings quotaSettings;
+            try
+            {
+                quotaSettings = configuration.GetSection("Quotas").Get<QuotaSettings>() ?? new QuotaSettings();
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new PolicyConfigurationException([$"Quotas: {ex.Message}"]);
+            }
 
-        var quotas = new QuotaService(quotaSettings, quotaSettings.Any ? new QuotaStore(dataDirectory) : null, clock);
-        services.TryAddSingleton(policy);
-        services.TryAddSingleton(_ => quotas); // a factory, so the container disposes its rate limiters
+            // A factory, so the container disposes its rate limiters.
+            return new QuotaService(quotaSettings, quotaSettings.Any ? sp.GetRequiredService<QuotaStore>() : null, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddHostedService<QuotaFlusher>();
         return services;
     }

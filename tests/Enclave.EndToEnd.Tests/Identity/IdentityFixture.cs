@@ -6,7 +6,10 @@ using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Server.Hosting.Startup;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enclave.EndToEnd.Tests.Identity;
 
@@ -16,7 +19,6 @@ namespace Enclave.EndToEnd.Tests.Identity;
 /// </summary>
 public sealed class IdentityFixture : IAsyncLifetime
 {
-    private SqliteLedger? _ledger;
     private UpstreamRouter? _router;
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("enclave-identity-").FullName;
@@ -35,8 +37,6 @@ public sealed class IdentityFixture : IAsyncLifetime
     {
         Upstream = await VllmStub.StartAsync();
         SqliteLedger.Initialize(DataDirectory, "identity.example/ledger", postQuantum: false, TimeProvider.System);
-        _ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = DataDirectory, Purpose = "identity e2e" }, TimeProvider.System);
-        AdminKey = (await IdentityBootstrap.EnsureAdminKeyAsync(new ApiKeyStore(DataDirectory, TimeProvider.System), _ledger, TimeProvider.System)).Key!;
         var jwks = Path.Combine(DataDirectory, "sso-jwks.json");
         File.WriteAllText(jwks, Tokens.Jwks().ToJsonString());
         _router = new UpstreamRouter(new UpstreamOptions
@@ -60,22 +60,21 @@ public sealed class IdentityFixture : IAsyncLifetime
             Backends = [new RouteBackend("stub-vllm", "UNCLASSIFIED", "local", LeavesEnclave: false)],
             SelectBackend = selection => _router.For(new UpstreamCall(b => selection.IsAllowed(b.Name), (b, body) => selection.BodyFor(b.Name, body))),
         })]);
-        var settings = new ServerSettings
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            DataDirectory = DataDirectory,
-            Urls = ["http://127.0.0.1:0"],
-            Oidc = new OidcOptions
-            {
-                Issuer = TestTokens.Issuer,
-                Audience = TestTokens.Audience,
-                JwksFile = jwks,
-                RoleClaim = "realm_access.roles",
-                ClearanceClaim = "clearance",
-            },
-        };
-        App = EnclaveServer.Build(settings, _ledger, catalog, TimeProvider.System);
+            ["Server:DataDirectory"] = DataDirectory,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Identity:Oidc:Issuer"] = TestTokens.Issuer,
+            ["Identity:Oidc:Audience"] = TestTokens.Audience,
+            ["Identity:Oidc:JwksFile"] = jwks,
+            ["Identity:Oidc:RoleClaim"] = "realm_access.roles",
+            ["Identity:Oidc:ClearanceClaim"] = "clearance",
+        }).Build();
+        App = EnclaveHost.Create(configuration, services => services.AddSingleton(catalog));
         await App.StartAsync();
         BaseUrl = App.Urls.First();
+        // A fresh enclave: start-up's identity bootstrap created the first admin key.
+        AdminKey = App.Services.GetRequiredService<EnclaveStartupReport>().AdminKey!.Key!;
     }
 
     /// <summary>An HTTP client for the enclave sending <paramref name="bearer"/> (none when null).</summary>
@@ -133,10 +132,6 @@ public sealed class IdentityFixture : IAsyncLifetime
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        if (_ledger is not null)
-        {
-            await _ledger.DisposeAsync();
-        }
 
         _router?.Dispose();
         await Upstream.DisposeAsync();

@@ -1,0 +1,30 @@
+using Enclave.Airlock.Import;
+using Enclave.Ledger;
+using Enclave.Server.Hosting.Startup;
+using Enclave.Server.Policy;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>Registers the airlock: the import pipeline of the data directory and the serving of activated models.</summary>
+public static class AirlockServices
+{
+    /// <summary>
+    /// <see cref="AirlockImporter"/> over the data directory and the ledger under the <c>Airlock</c> settings,
+    /// <see cref="AirlockModels"/> (serves a model the moment an approval activates it), and start-up stage 2,
+    /// <see cref="AirlockRecoveryStartup"/> (crash recovery before anything reads the airlock's state).
+    /// </summary>
+    public static IServiceCollection AddEnclaveAirlock(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<ServerSettings>();
+            return AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock);
+        });
+        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<AirlockRecoveryStartup>();
+        return services;
+    }
+}

@@ -1,0 +1,68 @@
+using Enclave.Server.Audit;
+using Enclave.Server.Hosting.Startup;
+using Enclave.Server.OpenAi;
+using Enclave.Server.Policy;
+using Enclave.Server.Retention;
+using Enclave.Server.Telemetry;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>The composition root: every service of the enclave server, from one configuration.</summary>
+public static class EnclaveServices
+{
+    /// <summary>
+    /// Registers the whole enclave server from <paramref name="configuration"/> (sections in
+    /// <see cref="EnclaveConfiguration"/>): <see cref="ServerSettings"/> and <c>Upstream</c> validated on start (every
+    /// problem listed), then one registration per component (<c>AddEnclaveLedger</c>, <c>AddEnclaveAirlock</c>,
+    /// <c>AddEnclaveInference</c>, <c>AddEnclaveIdentity</c>, <c>AddEnclavePolicy</c>, <c>AddEnclaveRetention</c>,
+    /// <c>AddEnclaveTelemetry</c>). Every service is added with <c>TryAdd*</c>: a host that registered a service
+    /// before (a clock, a model catalog, an <see cref="EnclaveStartupReport"/>) keeps its own and nothing else changes.
+    /// </summary>
+    /// <remarks>
+    /// Start-up runs as hosted services in this order, each finished before the next begins, and all before the
+    /// server listens (the web host starts its server after the hosted services registered here):
+    /// <list type="number">
+    /// <item><see cref="LedgerStartup"/>: the ledger open (initialised when new), holding the data directory's lock.</item>
+    /// <item><see cref="AirlockRecoveryStartup"/>: airlock crash recovery.</item>
+    /// <item><see cref="ModelLoadingStartup"/>: activated and dev-registered models and upstream routes into the
+    /// catalog; then the policy and quotas built and validated over it.</item>
+    /// <item><see cref="IdentityBootstrapStartup"/>: the first admin key of a fresh enclave.</item>
+    /// <item><see cref="ServerStartedStartup"/>: the <c>server.started</c> ledger entry.</item>
+    /// </list>
+    /// Background services (quota flushing, retention purge) start after them.
+    /// </remarks>
+    public static IServiceCollection AddEnclave(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        // Read once without validating, for what decides the shape of the registrations (single sign-on, retention,
+        // an OTLP collector); the same values are validated, all problems at once, when the host starts.
+        var settings = EnclaveConfiguration.Server(configuration);
+        services.AddValidatedRecord(() => EnclaveConfiguration.Server(configuration), s => s.Validate());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => new EnclaveStartupReport());
+
+        // Order matters only for the start-up stages each registers (see the remarks).
+        services.AddEnclaveLedger();
+        services.AddEnclaveAirlock();
+        services.AddEnclaveInference(configuration);
+        services.AddEnclaveIdentity(settings);
+        services.AddHostedService<ServerStartedStartup>();
+        services.AddEnclavePolicy(configuration);
+        services.AddEnclaveRetention(settings);
+        services.AddEnclaveTelemetry(settings);
+
+        services.TryAddSingleton<RequestAuditor>();
+        services.TryAddSingleton<RequestHandler>();
+
+        // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        services.AddProblemDetails();
+        return services;
+    }
+}

@@ -1,0 +1,31 @@
+using Enclave.Inference.Upstream;
+using Enclave.Server.Hosting.Startup;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>Registers inference: the model catalog, the dev model registry, the upstream settings and model loading.</summary>
+public static class InferenceServices
+{
+    /// <summary>
+    /// An empty <see cref="ModelCatalog"/> (a test may register its own, with routes of its own, before
+    /// <see cref="EnclaveServices.AddEnclave"/>), <see cref="LocalModelRegistry"/>, <see cref="UpstreamOptions"/> bound from
+    /// the <c>Upstream</c> section and validated at start, and start-up stage 3, <see cref="ModelLoadingStartup"/>: the
+    /// airlock's activated models, dev-registered folders and upstream routes (<c>Models:{id}:Kind</c>,
+    /// <c>Models:{id}:Label</c> of <paramref name="configuration"/>) into the catalog.
+    /// </summary>
+    public static IServiceCollection AddEnclaveInference(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(_ => new ModelCatalog([]));
+        services.TryAddSingleton(sp => new LocalModelRegistry(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        services.AddValidatedRecord(
+            () => configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions(),
+            options => options.Validate());
+        services.AddHostedService(sp => new ModelLoadingStartup(sp, configuration));
+        return services;
+    }
+}

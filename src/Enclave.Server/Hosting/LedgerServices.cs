@@ -1,0 +1,63 @@
+using Enclave.Core.Audit;
+using Enclave.Ledger;
+using Enclave.Server.Hosting.Startup;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Enclave.Server.Hosting;
+
+/// <summary>Registers the audit ledger of the data directory.</summary>
+public static class LedgerServices
+{
+    /// <summary>What the server writes in the data directory's lock while it holds the ledger.</summary>
+    public const string Purpose = "enclave serve";
+
+    /// <summary>
+    /// <see cref="SqliteLedger"/> (and <see cref="ILedger"/>) over <see cref="ServerSettings.DataDirectory"/>, opened, or
+    /// initialised with a new key pair when the directory has no ledger yet, when first resolved (start-up stage 1,
+    /// <see cref="LedgerStartup"/>). The container owns it: it closes the ledger, and releases the directory's lock,
+    /// when the host is disposed.
+    /// </summary>
+    public static IServiceCollection AddEnclaveLedger(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<ServerSettings>();
+            var report = sp.GetRequiredService<EnclaveStartupReport>();
+            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice);
+        });
+        services.TryAddSingleton<ILedger>(sp => sp.GetRequiredService<SqliteLedger>());
+        services.AddHostedService<LedgerStartup>();
+        return services;
+    }
+
+    /// <summary>
+    /// Opens the ledger of <paramref name="dataDirectory"/> as the server's writer, initialising it first (origin
+    /// <see cref="DefaultOrigin"/>, one Ed25519 key) when there is none; <paramref name="notice"/> gets the new verifier key.
+    /// </summary>
+    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        ArgumentNullException.ThrowIfNull(clock);
+        ArgumentNullException.ThrowIfNull(notice);
+        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = Purpose, CheckpointInterval = checkpointInterval };
+        try
+        {
+            return SqliteLedger.Open(options, clock);
+        }
+        catch (LedgerNotFoundException)
+        {
+            var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, clock);
+            notice($"initialised a new ledger in {dataDirectory}; its verifier key: {keys[0]}");
+            return SqliteLedger.Open(options, clock);
+        }
+    }
+
+    /// <summary>The origin of a ledger the server initialises: <c>HOSTNAME/enclave-ledger</c>.</summary>
+    public static string DefaultOrigin()
+    {
+        var host = new string([.. Environment.MachineName.ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.')]);
+        return (host.Length == 0 ? "localhost" : host) + "/enclave-ledger";
+    }
+}

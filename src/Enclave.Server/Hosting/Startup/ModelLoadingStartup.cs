@@ -1,0 +1,87 @@
+using Enclave.Airlock.Import;
+using Enclave.Inference.Upstream;
+using Enclave.Server.Policy;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Enclave.Server.Hosting.Startup;
+
+/// <summary>
+/// Start-up stage 3: fills the <see cref="ModelCatalog"/>. Models activated through the airlock (per name, the version
+/// activated last) and dev-registered folders, which an airlock model of the same name overrides, are loaded into the
+/// built-in engine; the upstream backends' models become routes through one <see cref="UpstreamRouter"/>, whose health
+/// checks start now. Then the request policy and the quotas are built over the complete catalog, so a bad
+/// <c>Policy</c> or <c>Quotas</c> section, or a model label the scheme does not know, stops the start with every problem
+/// listed (<see cref="PolicyConfigurationException"/>). The stage owns the loaded models and the router and releases
+/// them when the host is disposed, after the server stopped.
+/// </summary>
+internal sealed class ModelLoadingStartup(IServiceProvider services, IConfiguration configuration) : IHostedService, IDisposable
+{
+    private readonly List<LoadedLocalModel> _local = [];
+    private UpstreamRouter? _router;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var clock = services.GetRequiredService<TimeProvider>();
+        var report = services.GetRequiredService<EnclaveStartupReport>();
+        var catalog = services.GetRequiredService<ModelCatalog>();
+        var upstream = services.GetRequiredService<UpstreamOptions>();
+        foreach (var activated in AirlockModels.ToServe(services.GetRequiredService<AirlockImporter>()))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            _local.Add(AirlockModels.Load(activated, clock));
+        }
+
+        var airlockNames = _local.Select(m => m.Route.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var record in services.GetRequiredService<LocalModelRegistry>().List())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (airlockNames.Contains(record.Id))
+            {
+                report.Notice($"warning: the dev-registered model '{record.Id}' ({record.Path}) is not served: a model of that name came through the airlock");
+                continue;
+            }
+
+            _local.Add(LocalModelRegistry.Load(record, clock));
+        }
+
+        IEnumerable<ModelRoute> routes = _local.Select(m => m.Route);
+        if (upstream.Backends.Count > 0)
+        {
+            _router = new UpstreamRouter(upstream, clock);
+            _router.StartHealthChecks();
+            routes = routes.Concat(EnclaveConfiguration.UpstreamRoutes(_router, upstream, configuration));
+        }
+
+        foreach (var route in routes)
+        {
+            if (catalog.TryResolve(route.Id, out _))
+            {
+                throw new ArgumentException($"model '{route.Id}' is configured twice");
+            }
+
+            catalog.AddOrReplace(route);
+        }
+
+        report.Models = [.. _local.Select(m => m.Route)];
+
+        // The policy admits every model's label now that the catalog is complete; the quotas read their section.
+        _ = services.GetRequiredService<EnclavePolicy>();
+        _ = services.GetRequiredService<QuotaService>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose()
+    {
+        _router?.Dispose();
+        foreach (var model in _local)
+        {
+            model.Dispose();
+        }
+
+        _local.Clear();
+    }
+}

@@ -1,0 +1,41 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
+using Enclave.Inference.Upstream;
+using Enclave.Ledger;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Enclave.Server.Hosting.Startup;
+
+/// <summary>
+/// Start-up stage 5, the last before the server listens: one <c>server.started</c> entry naming every model the
+/// built-in engine serves, with its digest and where it came from (<c>airlock:IMPORT-ID</c> for an airlock import,
+/// <c>dev:folder</c> for a folder registered past the airlock), and every upstream backend.
+/// </summary>
+internal sealed class ServerStartedStartup(IServiceProvider services) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = services.GetRequiredService<ServerSettings>();
+        var upstream = services.GetRequiredService<UpstreamOptions>();
+        var models = services.GetRequiredService<EnclaveStartupReport>().Models ?? [];
+        var details = new JsonObject
+        {
+            ["urls"] = new JsonArray([.. settings.Urls.Select(u => JsonValue.Create(u))]),
+            ["models"] = new JsonArray([.. models.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["kind"] = r.Kind, ["digest"] = r.Digest, ["source"] = r.Source })]),
+            ["upstreamBackends"] = new JsonArray([.. upstream.Backends.Select(b => (JsonNode)new JsonObject { ["name"] = b.Name, ["baseUrl"] = b.BaseUrl, ["models"] = new JsonArray([.. b.Models.Select(m => JsonValue.Create(m))]) })]),
+            ["retention"] = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
+        };
+        await services.GetRequiredService<ILedger>().AppendAsync(new AuditEvent
+        {
+            Type = "server.started",
+            Time = services.GetRequiredService<TimeProvider>().GetUtcNow(),
+            Actor = "system",
+            Subject = "server",
+            Details = JsonSerializer.SerializeToElement(details),
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,5 +1,9 @@
 using Enclave.State.Ledger;
 using Enclave.State.Migrations;
+using Enclave.State.Models;
+using Enclave.State.Principals;
+using Enclave.State.Quotas;
+using Enclave.State.Retention;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -20,6 +24,16 @@ public static class StateServiceCollectionExtensions
         services.TryAddSingleton(sp => EnclaveState.Open(dataDirectory, sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new StateUpgrades(sp.GetRequiredService<SqliteConnectionFactory>()));
         services.TryAddSingleton<ILedgerStore>(sp => new SqliteLedgerStore(sp.GetRequiredService<SqliteConnectionFactory>()));
+        services.TryAddSingleton<IPrincipalStore>(sp => new SqlitePrincipalStore(sp.GetRequiredService<SqliteConnectionFactory>()));
+        services.TryAddSingleton<IQuotaStore>(sp => new SqliteQuotaStore(sp.GetRequiredService<SqliteConnectionFactory>()));
+        services.TryAddSingleton<IModelRegistryStore>(sp => new SqliteModelRegistryStore(sp.GetRequiredService<SqliteConnectionFactory>()));
+        services.TryAddSingleton<IRetentionStore>(sp =>
+        {
+            // retention.db is migrated on its own; the factory is the same data directory's.
+            var factory = sp.GetRequiredService<SqliteConnectionFactory>();
+            StateMigrator.Migrate(factory, StateDatabase.Retention, sp.GetRequiredService<TimeProvider>());
+            return new SqliteRetentionStore(factory);
+        });
         return services;
     }
 }

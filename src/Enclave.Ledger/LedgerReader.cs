@@ -3,7 +3,8 @@ using Enclave.Core;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Ledger;
 
 namespace Enclave.Ledger;
 
@@ -13,9 +14,9 @@ namespace Enclave.Ledger;
 /// </summary>
 public sealed class LedgerReader : IDisposable
 {
-    private readonly SqliteConnection _connection;
+    private readonly ILedgerConnection _connection;
 
-    private LedgerReader(SqliteConnection connection, string dataDirectory, string origin)
+    private LedgerReader(ILedgerConnection connection, string dataDirectory, string origin)
     {
         _connection = connection;
         DataDirectory = dataDirectory;
@@ -30,15 +31,11 @@ public sealed class LedgerReader : IDisposable
     /// <summary>Opens the ledger of <paramref name="dataDirectory"/> read-only.</summary>
     public static LedgerReader Open(string dataDirectory)
     {
-        var connection = LedgerDatabase.OpenReader(dataDirectory);
+        var store = new SqliteLedgerStore(new SqliteConnectionFactory(dataDirectory));
+        var connection = store.OpenReader() ?? throw new LedgerNotFoundException(dataDirectory);
         try
         {
-            if (!LedgerDatabase.HasSchema(connection))
-            {
-                throw new LedgerNotFoundException(dataDirectory);
-            }
-
-            var origin = LedgerDatabase.GetMeta(connection, "origin") ?? throw new LedgerNotFoundException(dataDirectory);
+            var origin = store.Origin() ?? throw new LedgerNotFoundException(dataDirectory);
             return new LedgerReader(connection, dataDirectory, origin);
         }
         catch
@@ -60,18 +57,18 @@ public sealed class LedgerReader : IDisposable
             throw new LedgerArgumentException($"index {index} is outside the log (size {size})");
         }
 
-        var entries = new SqliteTileReader(_connection, tx).ReadEntries(index, 1);
+        var entries = tx.ReadEntries(index, 1);
         return entries.Count == 1 ? entries[0] : throw new LedgerVerificationException(LedgerFailure.EntryMismatch, $"entry {index} is missing from storage");
     });
 
     /// <summary>The latest signed checkpoint (a signed note), or null before the first one.</summary>
-    public SignedCheckpoint? LatestCheckpoint() => Snapshot(tx => ReadCheckpoint(_connection, tx));
+    public SignedCheckpoint? LatestCheckpoint() => Snapshot(ReadCheckpoint);
 
     /// <summary>Root hash of the tree of <paramref name="size"/> entries.</summary>
     public Sha256Digest RootHash(long size) => Snapshot(tx =>
     {
         CheckSize(size, ReadTreeSize(tx));
-        return MerkleProofs.Root(size, new TileHashSource(new SqliteTileReader(_connection, tx), size));
+        return MerkleProofs.Root(size, new TileHashSource(new StoreTileReader(tx), size));
     });
 
     /// <summary>RFC 9162 inclusion proof of entry <paramref name="index"/> in the tree of <paramref name="size"/> entries.</summary>
@@ -83,7 +80,7 @@ public sealed class LedgerReader : IDisposable
             throw new LedgerArgumentException($"index {index} is not in a tree of size {size}");
         }
 
-        return MerkleProofs.Inclusion(index, size, new TileHashSource(new SqliteTileReader(_connection, tx), size));
+        return MerkleProofs.Inclusion(index, size, new TileHashSource(new StoreTileReader(tx), size));
     });
 
     /// <summary>RFC 9162 consistency proof from the tree of <paramref name="oldSize"/> entries to that of <paramref name="newSize"/>.</summary>
@@ -95,7 +92,7 @@ public sealed class LedgerReader : IDisposable
             throw new LedgerArgumentException($"old size {oldSize} must be between 0 and the new size {newSize}");
         }
 
-        return MerkleProofs.Consistency(oldSize, newSize, new TileHashSource(new SqliteTileReader(_connection, tx), newSize));
+        return MerkleProofs.Consistency(oldSize, newSize, new TileHashSource(new StoreTileReader(tx), newSize));
     });
 
     /// <summary>
@@ -105,10 +102,10 @@ public sealed class LedgerReader : IDisposable
     /// </summary>
     public ExportResult Export(string outputDirectory, IProgress<long>? progress = null) => Snapshot(tx =>
     {
-        var checkpoint = ReadCheckpoint(_connection, tx)
+        var checkpoint = ReadCheckpoint(tx)
             ?? throw new LedgerArgumentException("the ledger has no checkpoint yet; append an entry or run 'enclave ledger checkpoint'");
         var size = checkpoint.Size;
-        var reader = new SqliteTileReader(_connection, tx);
+        var reader = new StoreTileReader(tx);
         long written = 0, kept = 0;
         Directory.CreateDirectory(outputDirectory);
         for (var level = 0; (size >> (TilePath.TileHeight * level)) > 0; level++)
@@ -159,19 +156,12 @@ public sealed class LedgerReader : IDisposable
     /// A tile reader over the database for an audit (<see cref="LedgerAuditor.VerifyTiles"/>). It reads whatever is
     /// committed, so audit a size no larger than the latest checkpoint's.
     /// </summary>
-    public ITileReader OpenTileReader() => new SqliteTileReader(_connection);
+    public ITileReader OpenTileReader() => new StoreTileReader(_connection);
 
-    internal static SignedCheckpoint? ReadCheckpoint(SqliteConnection connection, SqliteTransaction? tx)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = "SELECT size, note FROM ledger_checkpoint WHERE id = 1";
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? new SignedCheckpoint { Size = reader.GetInt64(0), Note = reader.GetString(1) } : null;
-    }
+    internal static SignedCheckpoint? ReadCheckpoint(ILedgerView view) =>
+        view.ReadCheckpoint() is { } stored ? new SignedCheckpoint { Size = stored.Size, Note = stored.Note } : null;
 
-    private long ReadTreeSize(SqliteTransaction tx) =>
-        long.Parse(LedgerDatabase.GetMeta(_connection, "tree_size", tx) ?? "0", CultureInfo.InvariantCulture);
+    private static long ReadTreeSize(ILedgerView view) => view.TreeSize();
 
     private static void CheckSize(long size, long treeSize)
     {
@@ -181,10 +171,10 @@ public sealed class LedgerReader : IDisposable
         }
     }
 
-    private T Snapshot<T>(Func<SqliteTransaction, T> read)
+    private T Snapshot<T>(Func<ILedgerSnapshot, T> read)
     {
-        using var tx = _connection.BeginTransaction(deferred: true);
-        return read(tx);
+        using var snapshot = _connection.BeginSnapshot();
+        return read(snapshot);
     }
 
     /// <inheritdoc/>

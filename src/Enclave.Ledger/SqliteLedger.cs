@@ -1,4 +1,5 @@
-using System.Globalization;
+using System.Data.Common;
+using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Enclave.Core;
 using Enclave.Core.Audit;
@@ -8,7 +9,9 @@ using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
 using Enclave.Signing.Notes;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Ledger;
+using Enclave.State.Migrations;
 
 namespace Enclave.Ledger;
 
@@ -24,7 +27,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private readonly TimeProvider _clock;
     private readonly DataDirectoryLock _lock;
     private readonly LedgerKeys _keys;
-    private readonly SqliteConnection _connection;
+    private readonly ILedgerWriter _connection;
     private readonly LedgerReader _reader;
     private readonly Channel<Pending> _queue;
     private readonly Thread _writer;
@@ -36,7 +39,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private Exception? _fault;
     private int _disposed;
 
-    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, SqliteConnection connection, LedgerReader reader)
+    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, LedgerReader reader)
     {
         _options = options;
         _clock = clock;
@@ -72,19 +75,14 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     {
         Checkpoint.ValidateOrigin(origin);
         using var dirLock = DataDirectoryLock.Acquire(dataDirectory, "enclave ledger init", clock);
-        using (var connection = LedgerDatabase.OpenWriter(dataDirectory))
+        var store = new SqliteLedgerStore(EnclaveState.Open(dataDirectory, clock));
+        if (store.Origin() is { } existing)
         {
-            if (LedgerDatabase.HasSchema(connection))
-            {
-                throw new LedgerArgumentException($"'{dataDirectory}' already holds a ledger (origin {LedgerDatabase.GetMeta(connection, "origin")}); nothing was changed");
-            }
+            throw new LedgerArgumentException($"'{dataDirectory}' already holds a ledger (origin {existing}); nothing was changed");
         }
 
         using var keys = LedgerKeys.Create(dataDirectory, origin, postQuantum, clock);
-        using (var connection = LedgerDatabase.OpenWriter(dataDirectory))
-        {
-            LedgerDatabase.CreateSchema(connection, origin);
-        }
+        store.Create(origin);
 
         return keys.VerifierKeys;
     }
@@ -102,22 +100,54 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         var dirLock = DataDirectoryLock.Acquire(options.DataDirectory, options.Purpose, clock);
         LedgerKeys? keys = null;
-        SqliteConnection? connection = null;
+        ILedgerWriter? connection = null;
         LedgerReader? reader = null;
+        SqliteLedger? ledger = null;
         try
         {
+            var factory = EnclaveState.Open(options.DataDirectory, clock);
             reader = LedgerReader.Open(options.DataDirectory);
             keys = LedgerKeys.Load(options.DataDirectory, clock);
-            connection = LedgerDatabase.OpenWriter(options.DataDirectory);
-            return new SqliteLedger(options, clock, dirLock, keys, connection, reader);
+            connection = new SqliteLedgerStore(factory).OpenWriter();
+            ledger = new SqliteLedger(options, clock, dirLock, keys, connection, reader);
+            ledger.RecordStateUpgrades(new StateUpgrades(factory));
+            return ledger;
         }
         catch
         {
-            reader?.Dispose();
-            connection?.Dispose();
-            keys?.Dispose();
-            dirLock.Dispose();
+            if (ledger is not null)
+            {
+                ledger.Dispose();
+            }
+            else
+            {
+                reader?.Dispose();
+                connection?.Dispose();
+                keys?.Dispose();
+                dirLock.Dispose();
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes a <c>state.migrated</c> entry for every upgrade of the data directory's databases that the ledger has
+    /// not recorded yet (a migration may have run in a process without the ledger writer), then marks it recorded.
+    /// </summary>
+    private void RecordStateUpgrades(StateUpgrades upgrades)
+    {
+        foreach (var upgrade in upgrades.Pending())
+        {
+            var details = new JsonObject
+            {
+                ["database"] = upgrade.Database,
+                ["from_version"] = upgrade.From,
+                ["to_version"] = upgrade.To,
+            };
+            var entry = AuditEvent.Create("state.migrated", _clock.GetUtcNow(), "system", upgrade.Database, details);
+            AppendAsync(entry).AsTask().GetAwaiter().GetResult();
+            upgrades.MarkRecorded(upgrade);
         }
     }
 
@@ -245,7 +275,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         {
             Commit([], forceCheckpoint: true);
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is DbException or IOException or InvalidOperationException)
         {
             _fault = ex;
             TryLoadState();
@@ -254,18 +284,12 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
     private void Commit(List<Pending> batch, bool forceCheckpoint)
     {
-        using var tx = _connection.BeginTransaction();
+        using var tx = _connection.BeginBatch();
         var dirty = new HashSet<(int Level, EdgeTile Tile)>();
         var wantCheckpoint = forceCheckpoint || _options.CheckpointInterval <= TimeSpan.Zero
             || _clock.GetUtcNow() - _checkpointTime >= _options.CheckpointInterval;
         if (batch.Count > 0)
         {
-            using var insert = _connection.CreateCommand();
-            insert.Transaction = tx;
-            insert.CommandText = "INSERT INTO ledger_entries (idx, data) VALUES ($i, $d)";
-            var pIndex = insert.Parameters.Add("$i", SqliteType.Integer);
-            var pData = insert.Parameters.Add("$d", SqliteType.Blob);
-            insert.Prepare();
             foreach (var p in batch)
             {
                 if (p.Data is null)
@@ -275,9 +299,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 }
 
                 var index = _range.Size;
-                pIndex.Value = index;
-                pData.Value = p.Data;
-                insert.ExecuteNonQuery();
+                tx.AppendEntry(index, p.Data);
                 var leaf = p.LeafHash;
                 SetTileHash(0, index, leaf, dirty);
                 _range.Append(leaf, (level, i, hash) =>
@@ -293,33 +315,19 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         if (dirty.Count > 0)
         {
-            using var upsert = _connection.CreateCommand();
-            upsert.Transaction = tx;
-            upsert.CommandText = "INSERT INTO ledger_tiles (level, idx, hashes) VALUES ($l, $i, $h) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes";
-            var pl = upsert.Parameters.Add("$l", SqliteType.Integer);
-            var pi = upsert.Parameters.Add("$i", SqliteType.Integer);
-            var ph = upsert.Parameters.Add("$h", SqliteType.Blob);
             foreach (var (level, tile) in dirty)
             {
-                pl.Value = level;
-                pi.Value = tile.Index;
-                ph.Value = tile.Hashes.AsSpan(0, tile.Width * Sha256Digest.Size).ToArray();
-                upsert.ExecuteNonQuery();
+                tx.PutTile(level, tile.Index, tile.Hashes.AsSpan(0, tile.Width * Sha256Digest.Size).ToArray());
             }
         }
 
-        LedgerDatabase.SetMeta(_connection, tx, "tree_size", _range.Size.ToString(CultureInfo.InvariantCulture));
+        tx.SetTreeSize(_range.Size);
         string? note = null;
         if (wantCheckpoint && _range.Size != _checkpointSize)
         {
             var checkpoint = new Checkpoint { Origin = Origin, Size = _range.Size, RootHash = _range.Root() };
             note = SignedNote.Sign(checkpoint.Format(), [.. _keys.Signers]);
-            using var store = _connection.CreateCommand();
-            store.Transaction = tx;
-            store.CommandText = "INSERT INTO ledger_checkpoint (id, size, note) VALUES (1, $s, $n) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note";
-            store.Parameters.AddWithValue("$s", _range.Size);
-            store.Parameters.AddWithValue("$n", note);
-            store.ExecuteNonQuery();
+            tx.PutCheckpoint(_range.Size, note);
         }
 
         tx.Commit();
@@ -365,7 +373,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         {
             LoadState();
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or InvalidOperationException or LedgerVerificationException)
+        catch (Exception ex) when (ex is DbException or IOException or InvalidOperationException or LedgerVerificationException)
         {
             _fault = ex; // retried before the next batch
         }
@@ -374,9 +382,9 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     /// <summary>Rebuilds the in-memory right edge (compact range and partial tiles) from what is committed.</summary>
     private void LoadState()
     {
-        using var tx = _connection.BeginTransaction(deferred: true);
-        var size = long.Parse(LedgerDatabase.GetMeta(_connection, "tree_size", tx) ?? "0", CultureInfo.InvariantCulture);
-        var tiles = new SqliteTileReader(_connection, tx);
+        using var tx = _connection.BeginSnapshot();
+        var size = tx.TreeSize();
+        var tiles = new StoreTileReader(tx);
         _range = CompactRange.FromSource(size, new TileHashSource(tiles, size));
         Array.Clear(_edge);
         for (var level = 0; level < _edge.Length; level++)
@@ -395,7 +403,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             _edge[level] = tile;
         }
 
-        var checkpoint = LedgerReader.ReadCheckpoint(_connection, tx);
+        var checkpoint = LedgerReader.ReadCheckpoint(tx);
         _checkpointSize = checkpoint?.Size ?? -1;
         _checkpointTime = checkpoint is null ? DateTimeOffset.MinValue : _clock.GetUtcNow();
         Interlocked.Exchange(ref _durableSize, size);

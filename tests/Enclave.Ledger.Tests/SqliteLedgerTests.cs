@@ -3,7 +3,6 @@ using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
-using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
@@ -141,10 +140,10 @@ public sealed class SqliteLedgerTests
         }
 
         var before = log.LatestCheckpoint()!;
-        using (var saboteur = new SqliteConnection($"Data Source={LedgerDatabase.PathIn(t.Directory)}"))
+        using (var saboteur = new SqliteConnection($"Data Source={Path.Combine(t.Directory, "enclave.db")}"))
         {
             saboteur.Open();
-            LedgerDatabase.Execute(saboteur, "CREATE TRIGGER sabotage BEFORE INSERT ON ledger_entries WHEN NEW.idx >= 12 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;");
+            using (var sql = saboteur.CreateCommand()) { sql.CommandText = "CREATE TRIGGER sabotage BEFORE INSERT ON ledger_entries WHEN NEW.idx >= 12 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END;"; sql.ExecuteNonQuery(); }
         }
 
         // One batch of three (indices 10, 11, 12) fails as a whole: nothing of it is acknowledged or stored.
@@ -164,10 +163,10 @@ public sealed class SqliteLedgerTests
             }
         }
 
-        using (var repair = new SqliteConnection($"Data Source={LedgerDatabase.PathIn(t.Directory)}"))
+        using (var repair = new SqliteConnection($"Data Source={Path.Combine(t.Directory, "enclave.db")}"))
         {
             repair.Open();
-            LedgerDatabase.Execute(repair, "DROP TRIGGER sabotage;");
+            using (var sql = repair.CreateCommand()) { sql.CommandText = "DROP TRIGGER sabotage;"; sql.ExecuteNonQuery(); }
         }
 
         var next = await log.AppendAsync(TestLedger.Event(99));

@@ -1,6 +1,5 @@
 using System.Text;
 using Enclave.Ledger.Checkpoints;
-using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
 using Microsoft.Data.Sqlite;
 
@@ -77,7 +76,7 @@ public sealed class TamperTests : IDisposable
     public async Task ChangedEntryInTheDatabase_IsDetected()
     {
         await FillAndExportAsync();
-        using (var connection = new SqliteConnection($"Data Source={LedgerDatabase.PathIn(_ledger.Directory)}"))
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_ledger.Directory, "enclave.db")}"))
         {
             connection.Open();
             using var command = connection.CreateCommand();
@@ -96,7 +95,7 @@ public sealed class TamperTests : IDisposable
     public async Task ChangedTileInTheDatabase_IsDetected()
     {
         await FillAndExportAsync();
-        using (var connection = new SqliteConnection($"Data Source={LedgerDatabase.PathIn(_ledger.Directory)}"))
+        using (var connection = new SqliteConnection($"Data Source={Path.Combine(_ledger.Directory, "enclave.db")}"))
         {
             connection.Open();
             byte[] hashes;

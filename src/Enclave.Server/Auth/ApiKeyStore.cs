@@ -3,7 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Principals;
 
 namespace Enclave.Server.Auth;
 
@@ -49,7 +50,7 @@ public sealed class ApiKeyStore : IPrincipalDirectory
     /// <summary>Longest key name (a label such as "grafana scraper").</summary>
     public const int MaxKeyNameLength = 128;
 
-    private readonly string _connectionString;
+    private readonly IPrincipalStore _store;
     private readonly TimeProvider _clock;
     private readonly LabelScheme _labels;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -62,19 +63,12 @@ public sealed class ApiKeyStore : IPrincipalDirectory
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         ArgumentNullException.ThrowIfNull(clock);
-        Directory.CreateDirectory(dataDirectory);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataDirectory, "enclave.db"),
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            DefaultTimeout = 30,
-        }.ToString();
         _clock = clock;
         _labels = labels ?? LabelScheme.Default;
         _keysBySpan = _keys.GetAlternateLookup<ReadOnlySpan<char>>();
-        using var connection = Open();
-        Migrate(connection);
-        LoadAll(connection);
+        _store = new SqlitePrincipalStore(EnclaveState.Open(dataDirectory, clock));
+        AttachLegacyKeys();
+        LoadAll();
     }
 
     /// <summary>The label scheme clearances are checked against.</summary>
@@ -155,14 +149,7 @@ public sealed class ApiKeyStore : IPrincipalDirectory
                 await record(disabled).ConfigureAwait(false);
             }
 
-            using (var connection = Open())
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "UPDATE principals SET disabled = $d WHERE id = $id AND disabled IS NULL";
-                command.Parameters.AddWithValue("$d", Format(disabled.Disabled!.Value));
-                command.Parameters.AddWithValue("$id", current.Id);
-                command.ExecuteNonQuery();
-            }
+            _store.DisablePrincipal(current.Id, disabled.Disabled!.Value);
 
             _principals[current.Name] = disabled;
             return disabled;
@@ -218,14 +205,7 @@ public sealed class ApiKeyStore : IPrincipalDirectory
                 await record(revoked).ConfigureAwait(false);
             }
 
-            using (var connection = Open())
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "UPDATE api_keys SET revoked = $r WHERE id = $id AND revoked IS NULL";
-                command.Parameters.AddWithValue("$r", Format(revoked.Revoked!.Value));
-                command.Parameters.AddWithValue("$id", normalized);
-                command.ExecuteNonQuery();
-            }
+            _store.RevokeKey(normalized, revoked.Revoked!.Value);
 
             _keys[normalized] = entry with { Record = revoked };
             return revoked;
@@ -389,18 +369,7 @@ public sealed class ApiKeyStore : IPrincipalDirectory
             }
 
             var hash = SHA256.HashData(secret);
-            using (var connection = Open())
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "INSERT INTO api_keys (id, secret_hash, name, role, created, expires, principal) VALUES ($id, $h, $n, '', $c, $e, $p)";
-                command.Parameters.AddWithValue("$id", id);
-                command.Parameters.AddWithValue("$h", hash);
-                command.Parameters.AddWithValue("$n", name);
-                command.Parameters.AddWithValue("$c", Format(now));
-                command.Parameters.AddWithValue("$e", expires is { } x ? Format(x) : DBNull.Value);
-                command.Parameters.AddWithValue("$p", owner.Id);
-                command.ExecuteNonQuery();
-            }
+            _store.AddKey(new ApiKeyRow(id, hash, name, owner.Id, now, expires, null));
 
             _keys[id] = new KeyEntry(created, hash);
             return ($"{Prefix}{id}_{Base64Url(secret)}", created);
@@ -465,18 +434,8 @@ public sealed class ApiKeyStore : IPrincipalDirectory
 
     private void InsertPrincipal(PrincipalRecord principal)
     {
-        using (var connection = Open())
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "INSERT INTO principals (id, name, kind, roles, clearance, created) VALUES ($id, $n, $k, $r, $c, $t)";
-            command.Parameters.AddWithValue("$id", principal.Id);
-            command.Parameters.AddWithValue("$n", principal.Name);
-            command.Parameters.AddWithValue("$k", PrincipalNames.KindName(principal.Kind));
-            command.Parameters.AddWithValue("$r", string.Join(' ', principal.Roles));
-            command.Parameters.AddWithValue("$c", (object?)principal.Clearance ?? DBNull.Value);
-            command.Parameters.AddWithValue("$t", Format(principal.Created));
-            command.ExecuteNonQuery();
-        }
+        _store.AddPrincipal(new PrincipalRow(
+            principal.Id, principal.Name, PrincipalNames.KindName(principal.Kind), string.Join(' ', principal.Roles), principal.Clearance, principal.Created, null));
 
         _principals[principal.Name] = principal;
     }
@@ -511,156 +470,73 @@ public sealed class ApiKeyStore : IPrincipalDirectory
 
     private KeyEntry? LoadKey(string id)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT k.id, k.secret_hash, k.name, k.principal, k.created, k.expires, k.revoked,
-                   p.id, p.name, p.kind, p.roles, p.clearance, p.created, p.disabled
-            FROM api_keys k JOIN principals p ON p.id = k.principal WHERE k.id = $id
-            """;
-        command.Parameters.AddWithValue("$id", id);
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
+        if (_store.FindKey(id) is not var (keyRow, principalRow))
         {
             return null;
         }
 
-        var principal = ReadPrincipal(reader, 7);
+        var principal = ToPrincipal(principalRow);
         _principals.TryAdd(principal.Name, principal);
-        var entry = ReadKey(reader);
+        var entry = ToKey(keyRow);
         return _keys.GetOrAdd(entry.Record.Id, entry);
     }
 
-    private void LoadAll(SqliteConnection connection)
+    private void LoadAll()
     {
-        using (var command = connection.CreateCommand())
+        foreach (var row in _store.ListPrincipals())
         {
-            command.CommandText = "SELECT id, name, kind, roles, clearance, created, disabled FROM principals";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var principal = ReadPrincipal(reader, 0);
-                _principals[principal.Name] = principal;
-            }
+            var principal = ToPrincipal(row);
+            _principals[principal.Name] = principal;
         }
 
-        using (var command = connection.CreateCommand())
+        foreach (var row in _store.ListKeys())
         {
-            command.CommandText = "SELECT id, secret_hash, name, principal, created, expires, revoked FROM api_keys WHERE principal IS NOT NULL";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var entry = ReadKey(reader);
-                _keys[entry.Record.Id] = entry;
-            }
+            var entry = ToKey(row);
+            _keys[entry.Record.Id] = entry;
         }
     }
 
-    private static KeyEntry ReadKey(SqliteDataReader reader) => new(
+    private static KeyEntry ToKey(ApiKeyRow row) => new(
         new ApiKeyRecord
         {
-            Id = reader.GetString(0),
-            Name = reader.GetString(2),
-            PrincipalId = reader.GetString(3),
-            Created = Parse(reader.GetString(4)),
-            Expires = reader.IsDBNull(5) ? null : Parse(reader.GetString(5)),
-            Revoked = reader.IsDBNull(6) ? null : Parse(reader.GetString(6)),
+            Id = row.Id,
+            Name = row.Name,
+            PrincipalId = row.PrincipalId,
+            Created = row.Created,
+            Expires = row.Expires,
+            Revoked = row.Revoked,
         },
-        (byte[])reader.GetValue(1));
+        row.SecretHash);
 
-    private static PrincipalRecord ReadPrincipal(SqliteDataReader reader, int first)
+    private static PrincipalRecord ToPrincipal(PrincipalRow row)
     {
-        var name = reader.GetString(first + 1);
-        if (!PrincipalNames.TryParseKind(reader.GetString(first + 2), out var kind))
+        if (!PrincipalNames.TryParseKind(row.Kind, out var kind))
         {
-            throw new InvalidDataException($"principal '{name}' in enclave.db has an unknown kind '{reader.GetString(first + 2)}'");
+            throw new InvalidDataException($"principal '{row.Name}' in enclave.db has an unknown kind '{row.Kind}'");
         }
 
-        var roles = reader.GetString(first + 3).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var roles = row.Roles.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return new PrincipalRecord
         {
-            Name = name,
+            Name = row.Name,
             Kind = kind,
             // A role this version does not know grants nothing.
             Roles = [.. Roles.All.Where(roles.Contains)],
-            Clearance = reader.IsDBNull(first + 4) ? null : reader.GetString(first + 4),
-            Created = Parse(reader.GetString(first + 5)),
-            Disabled = reader.IsDBNull(first + 6) ? null : Parse(reader.GetString(first + 6)),
+            Clearance = row.Clearance,
+            Created = row.Created,
+            Disabled = row.Disabled,
         };
     }
 
-    private void Migrate(SqliteConnection connection)
+    /// <summary>Keys from before principals existed: attach each to its role's principal.</summary>
+    private void AttachLegacyKeys()
     {
-        using var transaction = connection.BeginTransaction(deferred: false);
-        Execute(connection, transaction, """
-            CREATE TABLE IF NOT EXISTS principals (
-                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, roles TEXT NOT NULL, clearance TEXT,
-                created TEXT NOT NULL, disabled TEXT) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS api_keys (
-                id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
-                created TEXT NOT NULL, expires TEXT, revoked TEXT) WITHOUT ROWID;
-            """);
-        var hasPrincipalColumn = false;
-        using (var info = connection.CreateCommand())
-        {
-            info.Transaction = transaction;
-            info.CommandText = "SELECT count(*) FROM pragma_table_info('api_keys') WHERE name = 'principal'";
-            hasPrincipalColumn = Convert.ToInt64(info.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
-        }
-
-        if (!hasPrincipalColumn)
-        {
-            Execute(connection, transaction, "ALTER TABLE api_keys ADD COLUMN principal TEXT; CREATE INDEX IF NOT EXISTS api_keys_principal ON api_keys (principal);");
-        }
-
-        // Keys from before principals existed: attach each to its role's principal.
-        var legacy = new List<(string Id, string Role)>();
-        using (var select = connection.CreateCommand())
-        {
-            select.Transaction = transaction;
-            select.CommandText = "SELECT id, role FROM api_keys WHERE principal IS NULL";
-            using var reader = select.ExecuteReader();
-            while (reader.Read())
-            {
-                legacy.Add((reader.GetString(0), reader.GetString(1)));
-            }
-        }
-
-        var now = Format(_clock.GetUtcNow());
-        foreach (var (id, role) in legacy)
+        var now = _clock.GetUtcNow();
+        _store.AttachUnownedKeys(role =>
         {
             var name = RolePrincipalName(role);
-            var principalId = PrincipalNames.IdOf(PrincipalKind.User, name);
-            using var insert = connection.CreateCommand();
-            insert.Transaction = transaction;
-            insert.CommandText = """
-                INSERT INTO principals (id, name, kind, roles, clearance, created) VALUES ($id, $n, 'user', $r, NULL, $t) ON CONFLICT DO NOTHING;
-                UPDATE api_keys SET principal = (SELECT id FROM principals WHERE name = $n) WHERE id = $key;
-                """;
-            insert.Parameters.AddWithValue("$id", principalId);
-            insert.Parameters.AddWithValue("$n", name);
-            insert.Parameters.AddWithValue("$r", Roles.IsKnown(role) ? role : string.Empty);
-            insert.Parameters.AddWithValue("$t", now);
-            insert.Parameters.AddWithValue("$key", id);
-            insert.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
-    }
-
-    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
+            return new PrincipalRow(PrincipalNames.IdOf(PrincipalKind.User, name), name, "user", Roles.IsKnown(role) ? role : string.Empty, null, now, null);
+        });
     }
 
     private static bool TryParse(ReadOnlySpan<char> presented, out ReadOnlySpan<char> id, out byte[] hash)
@@ -760,10 +636,6 @@ public sealed class ApiKeyStore : IPrincipalDirectory
 
         return Convert.TryFromBase64Chars(padded[..length], output, out written);
     }
-
-    private static string Format(DateTimeOffset time) => time.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Parse(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
 
     private static string Shorten(string? text) => text is null ? "(none)" : text.Length <= 64 ? text : text[..64] + "…";
 

@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Text;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Models;
 
 namespace Enclave.Server.Hosting;
 
@@ -15,28 +16,13 @@ namespace Enclave.Server.Hosting;
 /// </summary>
 public sealed class LocalModelRegistry
 {
-    private readonly string _connectionString;
+    private readonly IModelRegistryStore _store;
     private readonly TimeProvider _clock;
 
     public LocalModelRegistry(string dataDirectory, TimeProvider clock)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "enclave.db"), DefaultTimeout = 30 }.ToString();
         _clock = clock;
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS local_models (
-                id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('chat', 'embedding')),
-                path TEXT NOT NULL, digest TEXT NOT NULL, source TEXT NOT NULL, added TEXT NOT NULL, label TEXT) WITHOUT ROWID;
-            """;
-        command.ExecuteNonQuery();
-        command.CommandText = "SELECT count(*) FROM pragma_table_info('local_models') WHERE name = 'label'";
-        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
-        {
-            // Databases from before labels: the column is added empty (lowest level).
-            command.CommandText = "ALTER TABLE local_models ADD COLUMN label TEXT";
-            command.ExecuteNonQuery();
-        }
+        _store = new SqliteModelRegistryStore(EnclaveState.Open(dataDirectory, clock));
     }
 
     /// <summary>
@@ -63,20 +49,7 @@ public sealed class LocalModelRegistry
         }
 
         var record = new LocalModelRecord { Id = id, Kind = kind, Path = full, Digest = Digest(full), Source = source, Added = _clock.GetUtcNow(), Label = label };
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO local_models (id, kind, path, digest, source, added, label) VALUES ($id, $k, $p, $d, $s, $a, $l)
-            ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, path = excluded.path, digest = excluded.digest, source = excluded.source, added = excluded.added, label = excluded.label
-            """;
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$k", kind);
-        command.Parameters.AddWithValue("$p", full);
-        command.Parameters.AddWithValue("$d", record.Digest);
-        command.Parameters.AddWithValue("$s", source);
-        command.Parameters.AddWithValue("$a", record.Added.ToString("O", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$l", (object?)label ?? DBNull.Value);
-        command.ExecuteNonQuery();
+        _store.Upsert(new LocalModelRow(id, kind, full, record.Digest, source, record.Added, label));
         return record;
     }
 
@@ -84,35 +57,21 @@ public sealed class LocalModelRegistry
     public bool Remove(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM local_models WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        return command.ExecuteNonQuery() > 0;
+        return _store.Remove(id);
     }
 
     public IReadOnlyList<LocalModelRecord> List()
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, kind, path, digest, source, added, label FROM local_models ORDER BY id";
-        using var reader = command.ExecuteReader();
-        var records = new List<LocalModelRecord>();
-        while (reader.Read())
+        return [.. _store.List().Select(m => new LocalModelRecord
         {
-            records.Add(new LocalModelRecord
-            {
-                Id = reader.GetString(0),
-                Kind = reader.GetString(1),
-                Path = reader.GetString(2),
-                Digest = reader.GetString(3),
-                Source = reader.GetString(4),
-                Added = DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
-                Label = reader.IsDBNull(6) ? null : reader.GetString(6),
-            });
-        }
-
-        return records;
+            Id = m.Id,
+            Kind = m.Kind,
+            Path = m.Path,
+            Digest = m.Digest,
+            Source = m.Source,
+            Added = m.Added,
+            Label = m.Label,
+        })];
     }
 
     /// <summary>Loads a registered model into the ONNX engine, refusing one whose files changed since registration.</summary>
@@ -175,13 +134,6 @@ public sealed class LocalModelRegistry
         }
 
         return "sha256:" + Convert.ToHexStringLower(manifest.GetHashAndReset());
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
     }
 }
 

@@ -1,4 +1,5 @@
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Quotas;
 
 namespace Enclave.Server.Policy;
 
@@ -9,87 +10,30 @@ namespace Enclave.Server.Policy;
 /// </summary>
 public sealed class QuotaStore
 {
-    private readonly string _connectionString;
+    private readonly IQuotaStore _store;
 
+    /// <summary>Opens the counters of <paramref name="dataDirectory"/> (migrating its database when needed).</summary>
     public QuotaStore(string dataDirectory)
+        : this(new SqliteQuotaStore(EnclaveState.Open(dataDirectory, TimeProvider.System)))
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataDirectory, "enclave.db"),
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            DefaultTimeout = 30,
-        }.ToString();
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS quota_usage (
-                principal TEXT NOT NULL, period TEXT NOT NULL,
-                requests INTEGER NOT NULL CHECK (requests >= 0), tokens INTEGER NOT NULL CHECK (tokens >= 0),
-                PRIMARY KEY (principal, period)) WITHOUT ROWID;
-            """;
-        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Counters kept in <paramref name="store"/>.</summary>
+    public QuotaStore(IQuotaStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        _store = store;
     }
 
     /// <summary>The counters of the given periods (e.g. today's <c>d:2026-03-01</c> and this month's <c>m:2026-03</c>).</summary>
-    public IReadOnlyList<QuotaUsage> Load(IReadOnlyCollection<string> periods)
-    {
-        ArgumentNullException.ThrowIfNull(periods);
-        var result = new List<QuotaUsage>();
-        using var connection = Open();
-        foreach (var period in periods)
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT principal, requests, tokens FROM quota_usage WHERE period = $p";
-            command.Parameters.AddWithValue("$p", period);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                result.Add(new QuotaUsage(reader.GetString(0), period, reader.GetInt64(1), reader.GetInt64(2)));
-            }
-        }
-
-        return result;
-    }
+    public IReadOnlyList<QuotaUsage> Load(IReadOnlyCollection<string> periods) =>
+        [.. _store.Load(periods).Select(c => new QuotaUsage(c.Principal, c.Period, c.Requests, c.Tokens))];
 
     /// <summary>Adds the increments, all or none.</summary>
     public void Add(IReadOnlyCollection<QuotaUsage> increments)
     {
         ArgumentNullException.ThrowIfNull(increments);
-        if (increments.Count == 0)
-        {
-            return;
-        }
-
-        using var connection = Open();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO quota_usage (principal, period, requests, tokens) VALUES ($u, $p, $r, $t)
-            ON CONFLICT (principal, period) DO UPDATE SET requests = requests + excluded.requests, tokens = tokens + excluded.tokens
-            """;
-        var u = command.Parameters.Add("$u", SqliteType.Text);
-        var p = command.Parameters.Add("$p", SqliteType.Text);
-        var r = command.Parameters.Add("$r", SqliteType.Integer);
-        var t = command.Parameters.Add("$t", SqliteType.Integer);
-        foreach (var increment in increments)
-        {
-            u.Value = increment.Principal;
-            p.Value = increment.Period;
-            r.Value = increment.Requests;
-            t.Value = increment.Tokens;
-            command.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
-    }
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        return connection;
+        _store.Add([.. increments.Select(i => new QuotaCounter(i.Principal, i.Period, i.Requests, i.Tokens))]);
     }
 }
 

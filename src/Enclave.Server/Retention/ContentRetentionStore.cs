@@ -3,7 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Retention;
 
 namespace Enclave.Server.Retention;
 
@@ -19,7 +20,7 @@ public sealed class ContentRetentionStore : IAsyncDisposable
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
-    private readonly string _connectionString;
+    private readonly IRetentionStore _store;
     private readonly byte[] _key;
     private readonly string _keyId;
     private readonly TimeProvider _clock;
@@ -46,26 +47,7 @@ public sealed class ContentRetentionStore : IAsyncDisposable
         _keyId = RetentionKey.Id(_key);
         _clock = clock;
         _period = period;
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = Path.Combine(dataDirectory, "retention.db"),
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            DefaultTimeout = 30,
-            Pooling = true,
-        }.ToString();
-        using (var connection = Open())
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = """
-                PRAGMA journal_mode = WAL;
-                CREATE TABLE IF NOT EXISTS retained (
-                    admitted_index INTEGER PRIMARY KEY, request_id TEXT NOT NULL, actor TEXT NOT NULL,
-                    created TEXT NOT NULL, expires TEXT NOT NULL, key_id TEXT NOT NULL,
-                    prompt BLOB NOT NULL, answer BLOB);
-                CREATE INDEX IF NOT EXISTS retained_expires ON retained (expires);
-                """;
-            command.ExecuteNonQuery();
-        }
+        _store = new SqliteRetentionStore(EnclaveState.Open(dataDirectory, StateDatabase.Retention, clock));
 
         _writer = Task.Run(WriteLoopAsync);
     }
@@ -100,65 +82,37 @@ public sealed class ContentRetentionStore : IAsyncDisposable
     /// <exception cref="RetentionIntegrityException">The record was sealed with another key or does not open (tampered).</exception>
     public RetainedRecord? Read(long admittedIndex)
     {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT request_id, actor, created, expires, key_id, prompt, answer FROM retained WHERE admitted_index = $i AND expires > $now";
-        command.Parameters.AddWithValue("$i", admittedIndex);
-        command.Parameters.AddWithValue("$now", Format(_clock.GetUtcNow()));
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
+        if (_store.Find(admittedIndex, _clock.GetUtcNow()) is not { } row)
         {
             return null;
         }
 
-        var requestId = reader.GetString(0);
-        var keyId = reader.GetString(4);
+        var requestId = row.RequestId;
+        var keyId = row.KeyId;
         if (!string.Equals(keyId, _keyId, StringComparison.Ordinal))
         {
             throw new RetentionIntegrityException($"the record at index {admittedIndex} was sealed with key {keyId}; the configured key is {_keyId}");
         }
 
-        var prompt = Open(admittedIndex, requestId, "prompt", (byte[])reader.GetValue(5));
-        var answer = reader.IsDBNull(6) ? null : Open(admittedIndex, requestId, "answer", (byte[])reader.GetValue(6));
+        var prompt = Open(admittedIndex, requestId, "prompt", row.Prompt);
+        var answer = row.Answer is null ? null : Open(admittedIndex, requestId, "answer", row.Answer);
         return new RetainedRecord
         {
             AdmittedIndex = admittedIndex,
             RequestId = requestId,
-            Actor = reader.GetString(1),
-            Created = DateTimeOffset.Parse(reader.GetString(2), CultureInfo.InvariantCulture),
-            Expires = DateTimeOffset.Parse(reader.GetString(3), CultureInfo.InvariantCulture),
+            Actor = row.Actor,
+            Created = row.Created,
+            Expires = row.Expires,
             Prompt = prompt,
             Answer = answer,
         };
     }
 
     /// <summary>Deletes every record whose retention period has ended; returns how many.</summary>
-    public int Purge()
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM retained WHERE expires <= $now";
-        command.Parameters.AddWithValue("$now", Format(_clock.GetUtcNow()));
-        var deleted = command.ExecuteNonQuery();
-        if (deleted > 0)
-        {
-            // Push the deleted pages out of the WAL into the (zero-overwritten) main file.
-            using var checkpoint = connection.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-            checkpoint.ExecuteNonQuery();
-        }
-
-        return deleted;
-    }
+    public int Purge() => _store.Purge(_clock.GetUtcNow());
 
     /// <summary>Number of records kept (expired ones included until purged).</summary>
-    public long Count()
-    {
-        using var connection = Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM retained";
-        return (long)command.ExecuteScalar()!;
-    }
+    public long Count() => _store.Count();
 
     /// <summary>Stores what is queued, then stops the writer.</summary>
     public async ValueTask DisposeAsync()
@@ -188,7 +142,7 @@ public sealed class ContentRetentionStore : IAsyncDisposable
                     failure = null;
                     break;
                 }
-                catch (Exception ex) when (ex is SqliteException or IOException)
+                catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
                 {
                     failure = ex;
                     await Task.Delay(TimeSpan.FromMilliseconds(100 << attempt)).ConfigureAwait(false);
@@ -218,37 +172,16 @@ public sealed class ContentRetentionStore : IAsyncDisposable
 
     private void Store(IEnumerable<RetainedContent> items)
     {
-        using var connection = Open();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT OR REPLACE INTO retained (admitted_index, request_id, actor, created, expires, key_id, prompt, answer)
-            VALUES ($i, $r, $a, $c, $e, $k, $p, $n)
-            """;
-        var index = command.Parameters.Add("$i", SqliteType.Integer);
-        var request = command.Parameters.Add("$r", SqliteType.Text);
-        var actor = command.Parameters.Add("$a", SqliteType.Text);
-        var created = command.Parameters.Add("$c", SqliteType.Text);
-        var expires = command.Parameters.Add("$e", SqliteType.Text);
-        var key = command.Parameters.Add("$k", SqliteType.Text);
-        var prompt = command.Parameters.Add("$p", SqliteType.Blob);
-        var answer = command.Parameters.Add("$n", SqliteType.Blob);
         var now = _clock.GetUtcNow();
-        foreach (var item in items)
-        {
-            index.Value = item.AdmittedIndex;
-            request.Value = item.RequestId;
-            actor.Value = item.Actor;
-            created.Value = Format(now);
-            expires.Value = Format(now + _period);
-            key.Value = _keyId;
-            prompt.Value = Seal(item.AdmittedIndex, item.RequestId, "prompt", item.Prompt);
-            answer.Value = item.Answer is { } a ? Seal(item.AdmittedIndex, item.RequestId, "answer", a) : DBNull.Value;
-            command.ExecuteNonQuery();
-        }
-
-        transaction.Commit();
+        _store.Put(items.Select(item => new RetainedRow(
+            item.AdmittedIndex,
+            item.RequestId,
+            item.Actor,
+            now,
+            now + _period,
+            _keyId,
+            Seal(item.AdmittedIndex, item.RequestId, "prompt", item.Prompt),
+            item.Answer is { } a ? Seal(item.AdmittedIndex, item.RequestId, "answer", a) : null)));
     }
 
     private byte[] Seal(long index, string requestId, string part, ReadOnlySpan<byte> plaintext)
@@ -291,17 +224,6 @@ public sealed class ContentRetentionStore : IAsyncDisposable
         return data;
     }
 
-    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA secure_delete = ON; PRAGMA synchronous = NORMAL;";
-        pragma.ExecuteNonQuery();
-        return connection;
-    }
 }
 
 /// <summary>What to keep of one request: the exact bytes whose digests the ledger recorded.</summary>

@@ -1,0 +1,84 @@
+namespace Enclave.State.Ledger;
+
+/// <summary>
+/// The ledger's storage: entries by index, Merkle tiles by (level, index) holding the tile's hashes so far (a
+/// partial tile grows in place), the latest signed checkpoint, and the log's origin and durable size. The ledger
+/// (Merkle maths, signing, sequencing) lives in <c>Enclave.Ledger</c>; this is only where its bytes are kept.
+/// </summary>
+public interface ILedgerStore
+{
+    /// <summary>Whether a ledger was created here (its origin is set).</summary>
+    bool Exists();
+
+    /// <summary>The origin of the ledger, or null when none was created.</summary>
+    string? Origin();
+
+    /// <summary>Creates the ledger's meta (origin, size 0). Fails if one exists already.</summary>
+    void Create(string origin);
+
+    /// <summary>Opens a writer: one connection held for the writer's lifetime, with its statements prepared once.</summary>
+    ILedgerWriter OpenWriter();
+
+    /// <summary>Opens a read-only connection, or returns null when the data directory has no ledger.</summary>
+    ILedgerConnection? OpenReader();
+}
+
+/// <summary>Reads of ledger storage; on a snapshot every read sees the same committed state.</summary>
+public interface ILedgerView
+{
+    /// <summary>The durable number of entries.</summary>
+    long TreeSize();
+
+    /// <summary>The first <paramref name="width"/> hashes (32 bytes each) of a tile, or null when it has fewer.</summary>
+    byte[]? ReadTile(int level, long index, int width);
+
+    /// <summary>Up to <paramref name="count"/> consecutive entries from <paramref name="start"/>, stopping at a gap.</summary>
+    List<byte[]> ReadEntries(long start, int count);
+
+    /// <summary>The latest stored checkpoint (its size and whole signed note), or null before the first.</summary>
+    StoredCheckpoint? ReadCheckpoint();
+}
+
+/// <summary>A connection to ledger storage. Reads outside a snapshot each see the latest commit.</summary>
+public interface ILedgerConnection : ILedgerView, IDisposable
+{
+    /// <summary>Starts a consistent read snapshot; dispose it to end it.</summary>
+    ILedgerSnapshot BeginSnapshot();
+}
+
+/// <summary>A consistent read snapshot.</summary>
+public interface ILedgerSnapshot : ILedgerView, IDisposable
+{
+}
+
+/// <summary>The writer's connection. One batch at a time; each batch is one transaction (one fsync).</summary>
+public interface ILedgerWriter : ILedgerConnection
+{
+    /// <summary>Starts a batch (a write transaction).</summary>
+    ILedgerBatch BeginBatch();
+}
+
+/// <summary>
+/// One group commit. The statements are the writer's, prepared once; a batch only binds values. Disposing an
+/// uncommitted batch rolls it back.
+/// </summary>
+public interface ILedgerBatch : IDisposable
+{
+    /// <summary>Stores entry <paramref name="index"/>.</summary>
+    void AppendEntry(long index, byte[] data);
+
+    /// <summary>Stores (or grows) a tile: its hashes so far.</summary>
+    void PutTile(int level, long index, byte[] hashes);
+
+    /// <summary>Sets the durable size.</summary>
+    void SetTreeSize(long size);
+
+    /// <summary>Replaces the latest checkpoint.</summary>
+    void PutCheckpoint(long size, string note);
+
+    /// <summary>Commits everything in the batch at once.</summary>
+    void Commit();
+}
+
+/// <summary>A stored checkpoint: the tree size it commits to and the whole signed note.</summary>
+public sealed record StoredCheckpoint(long Size, string Note);

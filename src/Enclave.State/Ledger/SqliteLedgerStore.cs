@@ -1,0 +1,305 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Enclave.State.Ledger;
+
+/// <summary>The ledger's tables in <c>enclave.db</c>: <c>ledger_meta</c>, <c>ledger_entries</c>, <c>ledger_tiles</c>, <c>ledger_checkpoint</c>.</summary>
+public sealed class SqliteLedgerStore : ILedgerStore
+{
+    /// <summary>The ledger storage format written in <c>ledger_meta</c> (independent of the schema version).</summary>
+    public const int FormatVersion = 1;
+
+    private const string SetMetaSql = "INSERT INTO ledger_meta (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+    private readonly SqliteConnectionFactory _factory;
+
+    /// <summary>A store over the factory's <c>enclave.db</c>; the caller has migrated it (<see cref="EnclaveState"/>).</summary>
+    public SqliteLedgerStore(SqliteConnectionFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _factory = factory;
+    }
+
+    /// <inheritdoc/>
+    public bool Exists() => Origin() is not null;
+
+    /// <inheritdoc/>
+    public string? Origin()
+    {
+        using var connection = _factory.OpenReader(StateDatabase.Enclave);
+        return connection is null ? null : ReadOrigin(_factory.Dialect, connection);
+    }
+
+    /// <inheritdoc/>
+    public void Create(string origin)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(origin);
+        using var connection = _factory.OpenWriter(StateDatabase.Enclave);
+        using var transaction = connection.BeginTransaction();
+        if (GetMeta(_factory.Dialect, connection, transaction, "origin") is { } existing)
+        {
+            throw new InvalidOperationException($"the data directory already holds a ledger (origin {existing})");
+        }
+
+        SetMeta(_factory.Dialect, connection, transaction, "schema_version", FormatVersion.ToString(CultureInfo.InvariantCulture));
+        SetMeta(_factory.Dialect, connection, transaction, "origin", origin);
+        SetMeta(_factory.Dialect, connection, transaction, "tree_size", "0");
+        transaction.Commit();
+    }
+
+    /// <inheritdoc/>
+    public ILedgerWriter OpenWriter() => new Writer(_factory.Dialect, _factory.OpenWriter(StateDatabase.Enclave));
+
+    /// <inheritdoc/>
+    public ILedgerConnection? OpenReader()
+    {
+        var connection = _factory.OpenReader(StateDatabase.Enclave);
+        if (connection is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            Migrations.StateMigrator.CheckReadable(_factory, StateDatabase.Enclave, connection);
+            if (ReadOrigin(_factory.Dialect, connection) is null)
+            {
+                connection.Dispose();
+                return null;
+            }
+
+            return new Connection(_factory.Dialect, connection);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static string? ReadOrigin(SqlDialect dialect, SqliteConnection connection) =>
+        dialect.TableExists(connection, null, "ledger_meta") ? GetMeta(dialect, connection, null, "origin") : null;
+
+    private static string? GetMeta(SqlDialect dialect, SqliteConnection connection, SqliteTransaction? transaction, string key) =>
+        dialect.Scalar(connection, transaction, "SELECT value FROM ledger_meta WHERE key = $k", ("$k", key)) as string;
+
+    private static void SetMeta(SqlDialect dialect, SqliteConnection connection, SqliteTransaction transaction, string key, string value) =>
+        dialect.NonQuery(connection, transaction, SetMetaSql, ("$k", key), ("$v", value));
+
+    /// <summary>Reads over a connection and an optional snapshot transaction.</summary>
+    private class View(SqlDialect dialect, SqliteConnection connection) : ILedgerView
+    {
+        protected SqlDialect Dialect { get; } = dialect;
+
+        protected SqliteConnection Db { get; } = connection;
+
+        protected SqliteTransaction? Snapshot { get; set; }
+
+        public long TreeSize() =>
+            long.Parse(GetMeta(Dialect, Db, Snapshot, "tree_size") ?? "0", CultureInfo.InvariantCulture);
+
+        public byte[]? ReadTile(int level, long index, int width)
+        {
+            using var command = Dialect.Command(Db, Snapshot, "SELECT hashes FROM ledger_tiles WHERE level = $l AND idx = $i", ("$l", level), ("$i", index));
+            const int hashSize = 32;
+            if (command.ExecuteScalar() is not byte[] hashes || hashes.Length < width * hashSize)
+            {
+                return null;
+            }
+
+            return hashes.Length == width * hashSize ? hashes : hashes.AsSpan(0, width * hashSize).ToArray();
+        }
+
+        public List<byte[]> ReadEntries(long start, int count)
+        {
+            using var command = Dialect.Command(Db, Snapshot, "SELECT idx, data FROM ledger_entries WHERE idx >= $s AND idx < $e ORDER BY idx", ("$s", start), ("$e", start + count));
+            using var reader = command.ExecuteReader();
+            var entries = new List<byte[]>(count);
+            var expected = start;
+            while (reader.Read())
+            {
+                if (reader.GetInt64(0) != expected)
+                {
+                    break;
+                }
+
+                entries.Add((byte[])reader.GetValue(1));
+                expected++;
+            }
+
+            return entries;
+        }
+
+        public StoredCheckpoint? ReadCheckpoint()
+        {
+            using var command = Dialect.Command(Db, Snapshot, "SELECT size, note FROM ledger_checkpoint WHERE id = 1");
+            using var reader = command.ExecuteReader();
+            return reader.Read() ? new StoredCheckpoint(reader.GetInt64(0), reader.GetString(1)) : null;
+        }
+    }
+
+    private sealed class SnapshotView : View, ILedgerSnapshot
+    {
+        public SnapshotView(SqlDialect dialect, SqliteConnection connection)
+            : base(dialect, connection) => Snapshot = connection.BeginTransaction(deferred: true);
+
+        public void Dispose() => Snapshot?.Dispose();
+    }
+
+    private class Connection(SqlDialect dialect, SqliteConnection connection) : View(dialect, connection), ILedgerConnection
+    {
+        public ILedgerSnapshot BeginSnapshot() => new SnapshotView(Dialect, Db);
+
+        public virtual void Dispose() => Db.Dispose();
+    }
+
+    /// <summary>
+    /// The writer: its four statements are created and prepared once and reused by every batch (the sequencer's hot
+    /// path binds values and executes, nothing more). The batch object is reused too.
+    /// </summary>
+    private sealed class Writer : Connection, ILedgerWriter
+    {
+        private readonly SqliteCommand _insertEntry;
+        private readonly SqliteParameter _entryIndex;
+        private readonly SqliteParameter _entryData;
+        private readonly SqliteCommand _upsertTile;
+        private readonly SqliteParameter _tileLevel;
+        private readonly SqliteParameter _tileIndex;
+        private readonly SqliteParameter _tileHashes;
+        private readonly SqliteCommand _setSize;
+        private readonly SqliteParameter _size;
+        private readonly SqliteCommand _putCheckpoint;
+        private readonly SqliteParameter _checkpointSize;
+        private readonly SqliteParameter _checkpointNote;
+        private readonly Batch _batchView;
+        private SqliteTransaction? _batch;
+
+        public Writer(SqlDialect dialect, SqliteConnection connection)
+            : base(dialect, connection)
+        {
+            _insertEntry = connection.CreateCommand();
+            _insertEntry.CommandText = "INSERT INTO ledger_entries (idx, data) VALUES ($i, $d)";
+            _entryIndex = _insertEntry.Parameters.Add("$i", SqliteType.Integer);
+            _entryData = _insertEntry.Parameters.Add("$d", SqliteType.Blob);
+
+            _upsertTile = connection.CreateCommand();
+            _upsertTile.CommandText = "INSERT INTO ledger_tiles (level, idx, hashes) VALUES ($l, $i, $h) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes";
+            _tileLevel = _upsertTile.Parameters.Add("$l", SqliteType.Integer);
+            _tileIndex = _upsertTile.Parameters.Add("$i", SqliteType.Integer);
+            _tileHashes = _upsertTile.Parameters.Add("$h", SqliteType.Blob);
+
+            _setSize = connection.CreateCommand();
+            _setSize.CommandText = SetMetaSql;
+            _setSize.Parameters.AddWithValue("$k", "tree_size");
+            _size = _setSize.Parameters.Add("$v", SqliteType.Text);
+
+            _putCheckpoint = connection.CreateCommand();
+            _putCheckpoint.CommandText = "INSERT INTO ledger_checkpoint (id, size, note) VALUES (1, $s, $n) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note";
+            _checkpointSize = _putCheckpoint.Parameters.Add("$s", SqliteType.Integer);
+            _checkpointNote = _putCheckpoint.Parameters.Add("$n", SqliteType.Text);
+
+            foreach (var command in (SqliteCommand[])[_insertEntry, _upsertTile, _setSize, _putCheckpoint])
+            {
+                command.Prepare();
+            }
+
+            _batchView = new Batch(this);
+        }
+
+        public ILedgerBatch BeginBatch()
+        {
+            if (_batch is not null)
+            {
+                throw new InvalidOperationException("a ledger batch is already open");
+            }
+
+            _batch = Db.BeginTransaction();
+            _insertEntry.Transaction = _batch;
+            _upsertTile.Transaction = _batch;
+            _setSize.Transaction = _batch;
+            _putCheckpoint.Transaction = _batch;
+            return _batchView;
+        }
+
+        public override void Dispose()
+        {
+            EndBatch();
+            _insertEntry.Dispose();
+            _upsertTile.Dispose();
+            _setSize.Dispose();
+            _putCheckpoint.Dispose();
+            Db.Dispose();
+        }
+
+        private void AppendEntry(long index, byte[] data)
+        {
+            _entryIndex.Value = index;
+            _entryData.Value = data;
+            _insertEntry.ExecuteNonQuery();
+        }
+
+        private void PutTile(int level, long index, byte[] hashes)
+        {
+            _tileLevel.Value = level;
+            _tileIndex.Value = index;
+            _tileHashes.Value = hashes;
+            _upsertTile.ExecuteNonQuery();
+        }
+
+        private void SetTreeSize(long size)
+        {
+            _size.Value = size.ToString(CultureInfo.InvariantCulture);
+            _setSize.ExecuteNonQuery();
+        }
+
+        private void PutCheckpoint(long size, string note)
+        {
+            _checkpointSize.Value = size;
+            _checkpointNote.Value = note;
+            _putCheckpoint.ExecuteNonQuery();
+        }
+
+        private void Commit()
+        {
+            var batch = _batch ?? throw new InvalidOperationException("no ledger batch is open");
+            batch.Commit();
+            EndBatch();
+        }
+
+        private void EndBatch()
+        {
+            var batch = _batch;
+            _batch = null;
+            _insertEntry.Transaction = null;
+            _upsertTile.Transaction = null;
+            _setSize.Transaction = null;
+            _putCheckpoint.Transaction = null;
+            batch?.Dispose();
+        }
+
+        private void DisposeWriter()
+        {
+            _insertEntry.Dispose();
+            _upsertTile.Dispose();
+            _setSize.Dispose();
+            _putCheckpoint.Dispose();
+            Db.Dispose();
+        }
+
+        /// <summary>The writer's one batch handle (reused): binds values into the prepared statements.</summary>
+        private sealed class Batch(Writer writer) : ILedgerBatch
+        {
+            public void AppendEntry(long index, byte[] data) => writer.AppendEntry(index, data);
+
+            public void PutTile(int level, long index, byte[] hashes) => writer.PutTile(level, index, hashes);
+
+            public void SetTreeSize(long size) => writer.SetTreeSize(size);
+
+            public void PutCheckpoint(long size, string note) => writer.PutCheckpoint(size, note);
+
+            public void Commit() => writer.Commit();
+
+            /// <summary>Rolls back an uncommitted batch; after <see cref="Commit"/> it does nothing.</summary>
+            public void Dispose() => writer.EndBatch();
+        }
+    }
+}

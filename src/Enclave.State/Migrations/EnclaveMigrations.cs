@@ -1,0 +1,98 @@
+namespace Enclave.State.Migrations;
+
+/// <summary>
+/// The schema of <c>enclave.db</c>, step by step. Migration 1 is the schema the releases before versioned migrations
+/// created table by table (each component with its own <c>CREATE TABLE IF NOT EXISTS</c>): on a fresh directory it
+/// creates exactly that schema; on a directory made by such a release (tables, no version) it creates whatever is
+/// missing and adopts the rest. Add a step by appending a <see cref="Migration"/> with the next version; never edit a
+/// released one.
+/// </summary>
+internal static class EnclaveMigrations
+{
+    public static IReadOnlyList<Migration> All { get; } =
+    [
+        new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
+    ];
+
+    private static void Initial(MigrationContext context)
+    {
+        // Ledger: entries by index, Merkle tiles by (level, index), the latest signed checkpoint, and meta
+        // (origin, tree size, ledger format version).
+        context.Execute("""
+            CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS ledger_entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS ledger_tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, hashes BLOB NOT NULL,
+                PRIMARY KEY (level, idx)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS ledger_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), size INTEGER NOT NULL, note TEXT NOT NULL);
+            """);
+
+        // Airlock: TUF trusted state and pins, imports with their targets and approvals, activated artifacts,
+        // promotions in flight.
+        context.Execute("""
+            CREATE TABLE IF NOT EXISTS airlock_trust (
+                file TEXT PRIMARY KEY, role TEXT NOT NULL, version INTEGER NOT NULL, bytes BLOB NOT NULL,
+                committed TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS airlock_trust_pins (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, root_sha256 TEXT NOT NULL, root_version INTEGER NOT NULL,
+                actor TEXT NOT NULL, forced INTEGER NOT NULL, pinned TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS airlock_imports (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, label TEXT NOT NULL,
+                task TEXT, state TEXT NOT NULL CHECK (state IN ('verified', 'rejected', 'activated')),
+                importer TEXT NOT NULL, signer_key_ids TEXT NOT NULL, sbom_sha256 TEXT, provenance_sha256 TEXT,
+                manifest_sha256 TEXT NOT NULL, archive_bytes INTEGER NOT NULL, tuf_versions TEXT NOT NULL,
+                quarantine TEXT, reasons TEXT NOT NULL, received TEXT NOT NULL, verified TEXT NOT NULL,
+                decided TEXT, decided_by TEXT) WITHOUT ROWID;
+            CREATE UNIQUE INDEX IF NOT EXISTS airlock_imports_live ON airlock_imports (kind, name, version)
+                WHERE state <> 'rejected';
+            CREATE TABLE IF NOT EXISTS airlock_import_targets (
+                import_id TEXT NOT NULL REFERENCES airlock_imports (id), path TEXT NOT NULL, type TEXT NOT NULL,
+                sha256 TEXT NOT NULL, length INTEGER NOT NULL, quarantined TEXT NOT NULL,
+                PRIMARY KEY (import_id, path)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS airlock_approvals (
+                import_id TEXT NOT NULL REFERENCES airlock_imports (id), approver TEXT NOT NULL, approved TEXT NOT NULL,
+                PRIMARY KEY (import_id, approver)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS airlock_artifacts (
+                kind TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, label TEXT NOT NULL, task TEXT,
+                import_id TEXT NOT NULL UNIQUE REFERENCES airlock_imports (id), folder TEXT NOT NULL,
+                manifest_sha256 TEXT NOT NULL, activated TEXT NOT NULL, PRIMARY KEY (kind, name, version)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS airlock_promotions (
+                import_id TEXT PRIMARY KEY, folder TEXT NOT NULL, staging TEXT NOT NULL, created_blobs TEXT NOT NULL,
+                started TEXT NOT NULL) WITHOUT ROWID;
+            """);
+
+        // Principals and API keys. Keys predate principals: the column that links them was added later, and the
+        // releases before versioning added it with ALTER TABLE; doing the same keeps the stored schema identical.
+        context.Execute("""
+            CREATE TABLE IF NOT EXISTS principals (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, roles TEXT NOT NULL, clearance TEXT,
+                created TEXT NOT NULL, disabled TEXT) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS api_keys (
+                id TEXT PRIMARY KEY, secret_hash BLOB NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL,
+                created TEXT NOT NULL, expires TEXT, revoked TEXT) WITHOUT ROWID;
+            """);
+        if (!context.ColumnExists("api_keys", "principal"))
+        {
+            context.Execute("ALTER TABLE api_keys ADD COLUMN principal TEXT; CREATE INDEX IF NOT EXISTS api_keys_principal ON api_keys (principal);");
+        }
+
+        // Local models registered with 'enclave models add'.
+        context.Execute("""
+            CREATE TABLE IF NOT EXISTS local_models (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('chat', 'embedding')),
+                path TEXT NOT NULL, digest TEXT NOT NULL, source TEXT NOT NULL, added TEXT NOT NULL, label TEXT) WITHOUT ROWID;
+            """);
+        if (!context.ColumnExists("local_models", "label"))
+        {
+            // Databases from before labels: the column is added empty (lowest level).
+            context.Execute("ALTER TABLE local_models ADD COLUMN label TEXT");
+        }
+
+        // Quota usage counters per principal and period.
+        context.Execute("""
+            CREATE TABLE IF NOT EXISTS quota_usage (
+                principal TEXT NOT NULL, period TEXT NOT NULL,
+                requests INTEGER NOT NULL CHECK (requests >= 0), tokens INTEGER NOT NULL CHECK (tokens >= 0),
+                PRIMARY KEY (principal, period)) WITHOUT ROWID;
+            """);
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Data.Sqlite;
+
+namespace Enclave.State.Quotas;
+
+/// <summary>The <c>quota_usage</c> table of <c>enclave.db</c>.</summary>
+public sealed class SqliteQuotaStore(SqliteConnectionFactory factory) : IQuotaStore
+{
+    /// <inheritdoc/>
+    public IReadOnlyList<QuotaCounter> Load(IReadOnlyCollection<string> periods)
+    {
+        ArgumentNullException.ThrowIfNull(periods);
+        var result = new List<QuotaCounter>();
+        using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+        foreach (var period in periods)
+        {
+            using var command = factory.Dialect.Command(connection, null, "SELECT principal, requests, tokens FROM quota_usage WHERE period = $p", ("$p", period));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                result.Add(new QuotaCounter(reader.GetString(0), period, reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc/>
+    public void Add(IReadOnlyCollection<QuotaCounter> increments)
+    {
+        ArgumentNullException.ThrowIfNull(increments);
+        if (increments.Count == 0)
+        {
+            return;
+        }
+
+        using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO quota_usage (principal, period, requests, tokens) VALUES ($u, $p, $r, $t)
+            ON CONFLICT (principal, period) DO UPDATE SET requests = quota_usage.requests + excluded.requests, tokens = quota_usage.tokens + excluded.tokens
+            """;
+        var u = command.Parameters.Add("$u", SqliteType.Text);
+        var p = command.Parameters.Add("$p", SqliteType.Text);
+        var r = command.Parameters.Add("$r", SqliteType.Integer);
+        var t = command.Parameters.Add("$t", SqliteType.Integer);
+        foreach (var increment in increments)
+        {
+            u.Value = increment.Principal;
+            p.Value = increment.Period;
+            r.Value = increment.Requests;
+            t.Value = increment.Tokens;
+            command.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+}

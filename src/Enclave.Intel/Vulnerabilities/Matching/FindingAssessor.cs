@@ -15,15 +15,22 @@ public static class FindingAssessor
     {
         ArgumentNullException.ThrowIfNull(findings);
         var result = new List<AssessedFinding>();
+        var scores = new Dictionary<string, CvssScore?>(StringComparer.Ordinal); // one score per advisory
         foreach (var finding in findings)
         {
             var advisory = finding.Advisory;
+            if (!scores.TryGetValue(advisory.Id, out var score))
+            {
+                score = Severity(advisory);
+                scores[advisory.Id] = score;
+            }
+
             var ids = new[] { advisory.Id }.Concat(advisory.Aliases).ToList();
             var statement = vex?.Find(finding.Component, finding.Version, ids);
             result.Add(new AssessedFinding
             {
                 Finding = finding,
-                Severity = Severity(advisory),
+                Severity = score,
                 Kev = kev is null ? null : ids.Concat(advisory.Related).Select(kev.Find).FirstOrDefault(e => e is not null),
                 Status = statement?.Status ?? VexStatus.Affected,
                 Vex = statement,

@@ -15,48 +15,112 @@ namespace Enclave.Intel.Vulnerabilities.Matching;
 /// </summary>
 public static class OsvEvaluator
 {
+    /// <summary>Evaluates one version against one affected entry.</summary>
     public static AffectedEvaluation Evaluate(OsvAffected affected, string ecosystemBase, string version)
     {
         ArgumentNullException.ThrowIfNull(affected);
         ArgumentNullException.ThrowIfNull(version);
-        if (IsListed(affected.Versions, ecosystemBase, version))
+        var cache = new ComponentVersion(version);
+        return PreparedAffected.Create(affected, ecosystemBase).Evaluate(ref cache);
+    }
+
+    /// <summary>One SEMVER or ECOSYSTEM range.</summary>
+    public static AffectedEvaluation EvaluateRange(OsvRange range, VersionScheme scheme, string version)
+    {
+        ArgumentNullException.ThrowIfNull(range);
+        ArgumentNullException.ThrowIfNull(scheme);
+        var cache = new ComponentVersion(version);
+        return PreparedRange.Create(range, scheme).Evaluate(ref cache);
+    }
+}
+
+/// <summary>A component's version, parsed at most once per scheme while its candidates are evaluated.</summary>
+internal struct ComponentVersion(string text)
+{
+    private VersionScheme? _scheme;
+    private IComparable? _parsed;
+
+    public string Text { get; } = text;
+
+    public IComparable? Parse(VersionScheme scheme)
+    {
+        if (!ReferenceEquals(scheme, _scheme))
         {
-            return new AffectedEvaluation(AffectedState.Affected, null, FixedVersions(affected));
+            _scheme = scheme;
+            _parsed = scheme.TryParse(Text, out var parsed) ? parsed : null;
         }
 
-        string? unknown = null;
-        var decidable = affected.Versions.Count > 0;
+        return _parsed;
+    }
+}
+
+/// <summary>An affected entry with its ranges parsed and sorted once.</summary>
+internal sealed class PreparedAffected
+{
+    private readonly OsvAffected _affected;
+    private readonly string _ecosystemBase;
+    private readonly PreparedRange[] _ranges;
+    private readonly string? _otherRange;
+    private readonly bool _git;
+    private readonly bool _decidable;
+    private IReadOnlyList<string>? _fixed;
+
+    private PreparedAffected(OsvAffected affected, string ecosystemBase, PreparedRange[] ranges, string? otherRange, bool git)
+    {
+        _affected = affected;
+        _ecosystemBase = ecosystemBase;
+        _ranges = ranges;
+        _otherRange = otherRange;
+        _git = git;
+        _decidable = affected.Versions.Count > 0 || ranges.Length > 0;
+    }
+
+    public static PreparedAffected Create(OsvAffected affected, string ecosystemBase)
+    {
+        ArgumentNullException.ThrowIfNull(affected);
+        ArgumentNullException.ThrowIfNull(ecosystemBase);
+        var ranges = new List<PreparedRange>();
+        string? other = null;
         var git = false;
         foreach (var range in affected.Ranges)
         {
-            VersionScheme? scheme;
             switch (range.Type)
             {
                 case OsvRangeType.Git:
                     git = true;
-                    continue;
+                    break;
                 case OsvRangeType.Other:
-                    unknown ??= $"range type \"{range.TypeName}\" is not one Enclave evaluates";
-                    continue;
+                    other ??= $"range type \"{range.TypeName}\" is not one Enclave evaluates";
+                    break;
                 case OsvRangeType.Semver:
-                    scheme = ecosystemBase == "Go" ? SemVerScheme.Go : SemVerScheme.Strict;
+                    ranges.Add(PreparedRange.Create(range, ecosystemBase == "Go" ? SemVerScheme.Go : SemVerScheme.Strict));
                     break;
                 default:
-                    scheme = Ecosystems.SchemeFor(ecosystemBase);
-                    if (scheme is null)
-                    {
-                        unknown ??= $"Enclave has no version ordering for ecosystem \"{ecosystemBase}\"";
-                        continue;
-                    }
-
+                    var scheme = Ecosystems.SchemeFor(ecosystemBase);
+                    ranges.Add(scheme is null
+                        ? PreparedRange.Unorderable($"Enclave has no version ordering for ecosystem \"{ecosystemBase}\"")
+                        : PreparedRange.Create(range, scheme));
                     break;
             }
+        }
 
-            decidable = true;
-            var result = EvaluateRange(range, scheme, version);
+        return new PreparedAffected(affected, ecosystemBase, [.. ranges], other, git);
+    }
+
+    internal AffectedEvaluation Evaluate(ref ComponentVersion version)
+    {
+        if (IsListed(version.Text))
+        {
+            return new AffectedEvaluation(AffectedState.Affected, null, FixedVersions());
+        }
+
+        var unknown = _otherRange;
+        foreach (var range in _ranges)
+        {
+            var result = range.Evaluate(ref version);
             if (result.State == AffectedState.Affected)
             {
-                return new AffectedEvaluation(AffectedState.Affected, null, FixedVersions(affected));
+                return new AffectedEvaluation(AffectedState.Affected, null, FixedVersions());
             }
 
             if (result.State == AffectedState.Unknown)
@@ -70,60 +134,123 @@ public static class OsvEvaluator
             return AffectedEvaluation.Unknown(unknown);
         }
 
-        return git && !decidable
+        return _git && !_decidable
             ? AffectedEvaluation.Unknown("only GIT ranges (commits), which cannot be compared with a package version")
             : AffectedEvaluation.NotAffected;
     }
 
-    /// <summary>One SEMVER or ECOSYSTEM range.</summary>
-    public static AffectedEvaluation EvaluateRange(OsvRange range, VersionScheme scheme, string version)
+    private bool IsListed(string version)
     {
-        ArgumentNullException.ThrowIfNull(range);
-        ArgumentNullException.ThrowIfNull(scheme);
-        if (!scheme.TryParse(version, out var v))
+        var versions = _affected.Versions;
+        if (versions.Count == 0)
         {
-            return AffectedEvaluation.Unknown($"\"{OsvParser.Clip(version)}\" is not a {scheme.Name} version");
+            return false;
         }
 
+        var bare = _ecosystemBase == "Go" && version.StartsWith('v') ? version[1..] : version;
+        foreach (var listed in versions)
+        {
+            if (listed == version || listed == bare)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private IReadOnlyList<string> FixedVersions() => _fixed ??=
+        _affected.Ranges
+            .Where(r => r.Type is OsvRangeType.Semver or OsvRangeType.Ecosystem)
+            .SelectMany(r => r.Events)
+            .Where(e => e.Kind == OsvEventKind.Fixed && e.Version.Length > 0)
+            .Select(e => e.Version)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+}
+
+/// <summary>A SEMVER or ECOSYSTEM range with its events parsed and sorted (or the reason it cannot be ordered).</summary>
+internal sealed class PreparedRange
+{
+    private readonly VersionScheme? _scheme;
+    private readonly string? _unknown;
+    private readonly (Bound Bound, OsvEventKind Kind)[] _events;
+    private readonly Bound[] _limits;
+
+    private PreparedRange(VersionScheme? scheme, string? unknown, (Bound, OsvEventKind)[] events, Bound[] limits)
+    {
+        _scheme = scheme;
+        _unknown = unknown;
+        _events = events;
+        _limits = limits;
+    }
+
+    public static PreparedRange Unorderable(string reason) => new(null, reason, [], []);
+
+    public static PreparedRange Create(OsvRange range, VersionScheme scheme)
+    {
         var events = new List<(Bound Bound, OsvEventKind Kind)>(range.Events.Count);
         foreach (var evt in range.Events)
         {
             if (evt.Kind == OsvEventKind.Introduced && evt.Version == "0")
             {
                 events.Add((Bound.Min, evt.Kind));
-                continue;
             }
-
-            if (evt.Kind == OsvEventKind.Limit && evt.Version == "*")
+            else if (evt.Kind == OsvEventKind.Limit && evt.Version == "*")
             {
                 events.Add((Bound.Max, evt.Kind));
-                continue;
             }
-
-            if (evt.Kind == OsvEventKind.Fixed && evt.Version.Length == 0)
+            else if (evt.Kind == OsvEventKind.Fixed && evt.Version.Length == 0)
             {
-                continue; // "no fix"
+                // "no fix"
             }
-
-            if (!scheme.TryParse(evt.Version, out var parsed))
+            else if (scheme.TryParse(evt.Version, out var parsed))
             {
-                return AffectedEvaluation.Unknown($"event {Name(evt.Kind)} \"{OsvParser.Clip(evt.Version)}\" is not a {scheme.Name} version");
+                events.Add((new Bound(parsed, 0), evt.Kind));
             }
-
-            events.Add((new Bound(parsed, 0), evt.Kind));
+            else
+            {
+                return new PreparedRange(scheme, $"event {Name(evt.Kind)} \"{OsvParser.Clip(evt.Version)}\" is not a {scheme.Name} version", [], []);
+            }
         }
 
-        var limits = events.Where(e => e.Kind == OsvEventKind.Limit).ToList();
-        if (limits.Count > 0 && !limits.Any(l => l.Bound.CompareTo(v) > 0))
+        var limits = events.Where(e => e.Kind == OsvEventKind.Limit).Select(e => e.Bound).ToArray();
+        var walk = events.Where(e => e.Kind != OsvEventKind.Limit).ToList();
+        walk.Sort((a, b) => a.Bound.CompareTo(b.Bound)); // List.Sort is unstable; ties only reorder events at one version
+        return new PreparedRange(scheme, null, [.. walk], limits);
+    }
+
+    public AffectedEvaluation Evaluate(ref ComponentVersion version)
+    {
+        if (_unknown is not null)
         {
-            return AffectedEvaluation.NotAffected;
+            return AffectedEvaluation.Unknown(_unknown);
         }
 
-        events.Sort((a, b) => a.Bound.CompareTo(b.Bound));
+        var v = version.Parse(_scheme!);
+        if (v is null)
+        {
+            return AffectedEvaluation.Unknown($"\"{OsvParser.Clip(version.Text)}\" is not a {_scheme!.Name} version");
+        }
+
+        if (_limits.Length > 0)
+        {
+            var below = false;
+            foreach (var limit in _limits)
+            {
+                below |= limit.CompareTo(v) > 0;
+            }
+
+            if (!below)
+            {
+                return AffectedEvaluation.NotAffected;
+            }
+        }
+
         var affected = false;
-        foreach (var (bound, kind) in events)
+        foreach (var (bound, kind) in _events)
         {
-            var order = bound.CompareTo(v); // bound relative to v
+            var order = bound.CompareTo(v); // the event's version relative to v
             switch (kind)
             {
                 case OsvEventKind.Introduced when order <= 0:
@@ -140,36 +267,10 @@ public static class OsvEvaluator
             }
         }
 
-        return affected ? new AffectedEvaluation(AffectedState.Affected, null, []) : AffectedEvaluation.NotAffected;
+        return affected ? Affected : AffectedEvaluation.NotAffected;
     }
 
-    private static bool IsListed(IReadOnlyList<string> versions, string ecosystemBase, string version)
-    {
-        if (versions.Count == 0)
-        {
-            return false;
-        }
-
-        var bare = ecosystemBase == "Go" && version.StartsWith('v') ? version[1..] : version;
-        foreach (var listed in versions)
-        {
-            if (listed == version || listed == bare)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static List<string> FixedVersions(OsvAffected affected) =>
-        affected.Ranges
-            .Where(r => r.Type is OsvRangeType.Semver or OsvRangeType.Ecosystem)
-            .SelectMany(r => r.Events)
-            .Where(e => e.Kind == OsvEventKind.Fixed && e.Version.Length > 0)
-            .Select(e => e.Version)
-            .Distinct(StringComparer.Ordinal)
-            .ToList();
+    private static readonly AffectedEvaluation Affected = new(AffectedState.Affected, null, []);
 
     private static string Name(OsvEventKind kind) => kind switch
     {
@@ -180,7 +281,7 @@ public static class OsvEvaluator
     };
 
     /// <summary>A version, or the "0"/"*" sentinels below and above every version.</summary>
-    private readonly record struct Bound(IComparable? Value, int Sentinel)
+    internal readonly record struct Bound(IComparable? Value, int Sentinel)
     {
         public static Bound Min => new(null, -1);
 

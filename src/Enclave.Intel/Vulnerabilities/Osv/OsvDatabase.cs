@@ -77,7 +77,7 @@ public sealed class OsvDatabase
                     index[key] = list;
                 }
 
-                list.Add(new IndexedAffected(record, affected));
+                list.Add(new IndexedAffected(record, affected, baseName));
             }
         }
 
@@ -87,5 +87,15 @@ public sealed class OsvDatabase
     private readonly record struct PackageKey(string Ecosystem, string Name);
 }
 
-/// <summary>One affected entry of a live record.</summary>
-internal sealed record IndexedAffected(OsvRecord Record, OsvAffected Affected);
+/// <summary>One affected entry of a live record, with its ranges prepared for evaluation on first use.</summary>
+internal sealed class IndexedAffected(OsvRecord record, OsvAffected affected, string ecosystemBase)
+{
+    private Matching.PreparedAffected? _prepared;
+
+    public OsvRecord Record { get; } = record;
+
+    public OsvAffected Affected { get; } = affected;
+
+    // Idempotent: a race prepares the same immutable value twice.
+    public Matching.PreparedAffected Prepared => _prepared ??= Matching.PreparedAffected.Create(Affected, ecosystemBase);
+}

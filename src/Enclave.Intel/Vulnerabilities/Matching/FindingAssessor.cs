@@ -15,15 +15,11 @@ public static class FindingAssessor
     {
         ArgumentNullException.ThrowIfNull(findings);
         var result = new List<AssessedFinding>();
-        var scores = new Dictionary<string, CvssScore?>(StringComparer.Ordinal); // one score per advisory
+        var scores = new Dictionary<string, CvssScore?>(StringComparer.Ordinal); // one score per distinct vector
         foreach (var finding in findings)
         {
             var advisory = finding.Advisory;
-            if (!scores.TryGetValue(advisory.Id, out var score))
-            {
-                score = Severity(advisory);
-                scores[advisory.Id] = score;
-            }
+            var score = Severity(advisory, scores);
 
             var ids = new[] { advisory.Id }.Concat(advisory.Aliases).ToList();
             var statement = vex?.Find(finding.Component, finding.Version, ids);
@@ -41,7 +37,9 @@ public static class FindingAssessor
     }
 
     /// <summary>The score of the newest scorable CVSS vector of the advisory (record-level, then per-package).</summary>
-    public static CvssScore? Severity(OsvRecord advisory)
+    public static CvssScore? Severity(OsvRecord advisory) => Severity(advisory, null);
+
+    private static CvssScore? Severity(OsvRecord advisory, Dictionary<string, CvssScore?>? cache)
     {
         ArgumentNullException.ThrowIfNull(advisory);
         var all = advisory.Severity.Concat(advisory.Affected.SelectMany(a => a.Severity)).ToList();
@@ -49,7 +47,14 @@ public static class FindingAssessor
         {
             foreach (var severity in all.Where(s => s.Type == type))
             {
-                if (CvssCalculator.TryScore(severity.Score) is { } score)
+                CvssScore? score;
+                if (cache is null || !cache.TryGetValue(severity.Score, out score))
+                {
+                    score = CvssCalculator.TryScore(severity.Score);
+                    cache?.TryAdd(severity.Score, score);
+                }
+
+                if (score is not null)
                 {
                     return score;
                 }

@@ -32,6 +32,27 @@ public sealed class OsvParserTests
     }
 
     [Fact]
+    public void Parse_RefusesAFlippedStructuralByte()
+    {
+        var bytes = File.ReadAllBytes(RealRecordPath);
+        var colon = Array.IndexOf(bytes, (byte)':');
+        bytes[colon] = (byte)';';
+        var e = Refused(bytes);
+        Assert.Equal(VulnerabilityDataRejection.InvalidJson, e.Reason);
+        Assert.Contains("line", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadArchive_ReportsAnOversizedEntry_AndAppliesTheRest()
+    {
+        var good = File.ReadAllBytes(RealRecordPath);
+        var database = new OsvDatabase();
+        OsvLoader.LoadArchive(database, Zip(("good.json", good), ("huge.json", new byte[5_000])), "x.zip", new OsvParserOptions { MaxRecordBytes = 4_096 });
+        Assert.Single(database.Records);
+        Assert.Equal(VulnerabilityDataRejection.TooLarge, Assert.Single(database.Problems).Reason);
+    }
+
+    [Fact]
     public void Parse_RefusesDuplicateKeys()
     {
         var e = Refused(Encoding.UTF8.GetBytes("""{"id":"A","id":"B","modified":"2024-01-01T00:00:00Z"}"""));

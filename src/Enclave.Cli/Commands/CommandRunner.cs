@@ -44,6 +44,10 @@ internal static class CommandRunner
         {
             (code, message) = (ExitCode.Locked, ex.Message);
         }
+        catch (Enclave.Intel.Vulnerabilities.VulnerabilityDataException ex)
+        {
+            (code, message) = (ExitCode.InvalidInput, ex.Message);
+        }
         catch (Exception ex) when (ex is EnclaveFormatException or LedgerArgumentException or ArgumentException)
         {
             (code, message) = (ExitCode.InvalidInput, ex.Message);

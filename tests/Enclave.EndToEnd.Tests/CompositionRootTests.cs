@@ -43,6 +43,25 @@ public sealed class CompositionRootTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_WithOnlyTheUpstreamSectionInvalid_FailsBeforeTheLedgerIsCreated()
+    {
+        var data = Path.Combine(_root, "upstream");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Upstream:Backends:0:Name"] = "x",
+            ["Upstream:Backends:0:BaseUrl"] = "ftp://nowhere",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.Contains("BaseUrl", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Classification", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
+    }
+
+    [Fact]
     public async Task Start_OnAFreshDataDirectory_RunsTheStagesInOrder_BeforeListening()
     {
         var data = Path.Combine(_root, "fresh");

@@ -46,6 +46,9 @@ public static class EnclaveHost
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         }
 
+        // A start that fails throws to the caller, which says what was wrong; the host's own copy of it is noise.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+
         builder.WebHost.UseUrls([.. settings.Urls]);
         builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves https:// addresses unsupported otherwise
         builder.WebHost.ConfigureKestrel(kestrel =>

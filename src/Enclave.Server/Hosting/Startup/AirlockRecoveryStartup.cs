@@ -1,4 +1,5 @@
 using Enclave.Airlock.Import;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Enclave.Server.Hosting.Startup;
@@ -6,15 +7,17 @@ namespace Enclave.Server.Hosting.Startup;
 /// <summary>
 /// Start-up stage 2: airlock crash recovery (<see cref="AirlockImporter.RecoverAsync"/>), while the ledger holds the
 /// data directory and before models are loaded from the airlock's state or the server listens. What it did goes to
-/// the <see cref="EnclaveStartupReport"/> in one line.
+/// the <see cref="EnclaveStartupReport"/> in one line. The importer is resolved when the stage runs, not when the host
+/// constructs its hosted services (which it does before it validates the configuration).
 /// </summary>
-internal sealed class AirlockRecoveryStartup(AirlockImporter importer, EnclaveStartupReport report) : IHostedService
+internal sealed class AirlockRecoveryStartup(IServiceProvider services) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var importer = services.GetRequiredService<AirlockImporter>();
         if (AirlockHosting.Describe(await AirlockHosting.RecoverAsync(importer, cancellationToken).ConfigureAwait(false)) is { } recovered)
         {
-            report.Notice(recovered);
+            services.GetRequiredService<EnclaveStartupReport>().Notice(recovered);
         }
     }
 

@@ -24,24 +24,47 @@ public sealed class StixPatternEvaluator
     public CompiledPattern Compile(StixPattern pattern)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        var regexes = new Dictionary<PropertyComparison, Regex>(ReferenceEqualityComparer.Instance);
-        var problems = new List<string>();
+        Dictionary<PropertyComparison, Lazy<Regex>>? regexes = null;
+        List<string>? problems = null;
         foreach (var comparison in pattern.Comparisons)
         {
             if (comparison.Operator is ComparisonOperator.Matches or ComparisonOperator.Like)
             {
                 try
                 {
-                    regexes[comparison] = BuildRegex(comparison);
+                    Validate(comparison);
+                    var captured = comparison;
+                    (regexes ??= new(ReferenceEqualityComparer.Instance))[comparison] = new Lazy<Regex>(() => BuildRegex(captured), LazyThreadSafetyMode.ExecutionAndPublication);
                 }
                 catch (StixPatternException ex)
                 {
-                    problems.Add(ex.Message);
+                    (problems ??= []).Add(ex.Message);
                 }
             }
         }
 
-        return new CompiledPattern(pattern, regexes, problems);
+        return new CompiledPattern(pattern, regexes ?? NoRegexes, problems ?? (IReadOnlyList<string>)[]);
+    }
+
+    private static readonly Dictionary<PropertyComparison, Lazy<Regex>> NoRegexes = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Parses a MATCHES regex (the cheap interpreter form) so an invalid one is reported when the indicator is loaded.</summary>
+    private static void Validate(PropertyComparison comparison)
+    {
+        if (comparison.Operator != ComparisonOperator.Matches)
+        {
+            return;
+        }
+
+        var source = comparison.Constant!.AsString;
+        try
+        {
+            _ = new Regex(source, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new StixPatternException($"MATCHES regex '{StixJson.Truncate(source)}' is invalid: {ex.Message}", ex);
+        }
     }
 
     private Regex BuildRegex(PropertyComparison comparison)
@@ -427,7 +450,7 @@ public sealed class StixPatternEvaluator
 
                 try
                 {
-                    return regex.IsMatch(text);
+                    return regex.Value.IsMatch(text);
                 }
                 catch (RegexMatchTimeoutException)
                 {
@@ -465,8 +488,9 @@ public sealed class StixPatternEvaluator
                     return true;
                 }
 
-                return IsAddress(path) && wanted.Contains('/', StringComparison.Ordinal) && IpPrefix.TryParse(wanted, out var block)
-                    && IpPrefix.TryParse(text, out var address) && block.Contains(address);
+                // Addresses compare as addresses: 2001:DB8::1 = 2001:db8::1, and an address (or block) equals a CIDR
+                // constant it lies inside (the form feeds use: [ipv4-addr:value = '223.166.0.0/15']).
+                return IsAddress(path) && IpPrefix.TryParse(wanted, out var block) && IpPrefix.TryParse(text, out var address) && block.Contains(address);
             }
 
             case ConstantKind.String when value.ValueKind == JsonValueKind.Number:

@@ -21,6 +21,7 @@ public static class EnclaveCli
         root.Subcommands.Add(TufClientCommand.Create(context));
         root.Subcommands.Add(UsersCommands.Create(context));
         root.Subcommands.Add(KeysCommands.Create(context));
+        root.Subcommands.Add(IntelCommands.Create(context));
         return root;
     }
 

@@ -29,7 +29,15 @@ public sealed record Observable(ObjectPath Path, string Value)
             value = value[1..^1].Replace("\\'", "'", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
         }
 
-        var comparison = StixPattern.Parse($"[{text[..equals].Trim()} EXISTS]".Replace(" EXISTS]", " = '']", StringComparison.Ordinal)).Comparisons.Single();
+        PropertyComparison comparison;
+        try
+        {
+            comparison = StixPattern.Parse($"[{text[..equals].Trim()} = '']").Comparisons.Single();
+        }
+        catch (StixPatternException ex)
+        {
+            throw new StixPatternException($"observable '{StixJson.Truncate(text)}': the path before '=' is not an object path like ipv4-addr:value ({ex.Message} of [PATH = ''])", ex);
+        }
         if (comparison.Path.Steps.Any(s => s.IsIndex))
         {
             throw new StixPatternException($"observable path {comparison.Path} has a list index; give a whole observation with --observed instead");

@@ -126,7 +126,7 @@ public sealed class StixPatternEvaluator
                 var result = new List<Binding>();
                 for (var i = 0; i < observations.Count; i++)
                 {
-                    if (Evaluate(pattern, single.Comparison, observations[i]) is not null)
+                    if (Evaluate(pattern, single.Comparison, observations[i], needObjects: false) is not null)
                     {
                         result.Add(new Binding([i], observations[i].FirstObserved, observations[i].LastObserved));
                     }
@@ -225,7 +225,11 @@ public sealed class StixPatternEvaluator
         a.Last > b.Last ? a.Last : b.Last);
 
     /// <summary>The objects (per type) that satisfy the comparison expression in one observation, or null when it is false.</summary>
-    private Dictionary<string, HashSet<string>>? Evaluate(CompiledPattern pattern, ComparisonExpression expression, StixObservedData observation)
+    /// <remarks>
+    /// With <paramref name="needObjects"/> false (no AND above, only whether it holds matters) an OR stops at the first
+    /// true side.
+    /// </remarks>
+    private Dictionary<string, HashSet<string>>? Evaluate(CompiledPattern pattern, ComparisonExpression expression, StixObservedData observation, bool needObjects = true)
     {
         switch (expression)
         {
@@ -264,8 +268,13 @@ public sealed class StixPatternEvaluator
 
             case ComparisonBinary or:
             {
-                var left = Evaluate(pattern, or.Left, observation);
-                var right = Evaluate(pattern, or.Right, observation);
+                var left = Evaluate(pattern, or.Left, observation, needObjects);
+                if (left is not null && !needObjects)
+                {
+                    return left;
+                }
+
+                var right = Evaluate(pattern, or.Right, observation, needObjects);
                 if (left is null || right is null)
                 {
                     return left ?? right;
@@ -291,7 +300,7 @@ public sealed class StixPatternEvaluator
                 HashSet<string>? matched = null;
                 foreach (var (key, obj) in observation.Objects)
                 {
-                    if (StixJson.GetString(obj, "type") != comparison.Path.ObjectType)
+                    if (obj.ValueKind != JsonValueKind.Object || !obj.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals(comparison.Path.ObjectType))
                     {
                         continue;
                     }
@@ -312,6 +321,12 @@ public sealed class StixPatternEvaluator
 
     private static List<JsonElement> Resolve(JsonElement root, ObjectPath path, StixObservedData observation)
     {
+        if (path.Steps.Count == 1 && path.Steps[0].Key is { } only && !only.EndsWith("_ref", StringComparison.Ordinal))
+        {
+            // The common case (ipv4-addr:value, file:name): one property, no list, no reference.
+            return root.TryGetProperty(only, out var direct) ? [direct] : NoValues;
+        }
+
         var current = new List<JsonElement> { root };
         string? previousKey = null;
         for (var i = 0; i < path.Steps.Count && current.Count > 0; i++)
@@ -350,6 +365,8 @@ public sealed class StixPatternEvaluator
 
         return current;
     }
+
+    private static readonly List<JsonElement> NoValues = [];
 
     private static JsonElement? Lookup(JsonElement obj, string key, string? parentKey)
     {

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -38,10 +40,11 @@ internal static class StixJson
     {
         if (!Utf8.IsValid(utf8))
         {
+            // Linear: decode scalar by scalar to the first invalid sequence.
             var valid = 0;
-            while (valid < utf8.Length && Utf8.IsValid(utf8[..(valid + 1)]))
+            while (valid < utf8.Length && Rune.DecodeFromUtf8(utf8[valid..], out _, out var consumed) == OperationStatus.Done)
             {
-                valid++;
+                valid += consumed;
             }
 
             throw new StixRejectedException(StixRejection.InvalidUtf8, $"{source}: invalid UTF-8 at or near byte offset {valid}");

@@ -129,6 +129,17 @@ public sealed class StixBundleReaderTests
     }
 
     [Fact]
+    public void InvalidUtf8_NearTheEndOfALargeBundle_IsFoundWithItsOffset()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Bundle(Indicator("1", "[file:name = '" + new string('\u00e9', 400_000) + "?']")));
+        var at = Array.LastIndexOf(bytes, (byte)'?');
+        bytes[at] = 0x80; // a continuation byte with no lead byte
+        var ex = Assert.Throws<StixRejectedException>(() => new StixBundleReader().Read(bytes));
+        Assert.Equal(StixRejection.InvalidUtf8, ex.Reason);
+        Assert.Contains($"offset {at}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TruncatedBundle_IsRejectedAtEveryCut()
     {
         var bytes = File.ReadAllBytes(SharedTestData.Intel("stix/cti-stix2-json-schemas/indicators-for-C2-with-COA.json"));

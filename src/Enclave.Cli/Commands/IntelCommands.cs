@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Enclave.Core;
+using Enclave.Intel.Indicators;
+using Enclave.Intel.Misp;
+using Enclave.Intel.Stix;
+using Enclave.Intel.Stix.Patterns;
+
+namespace Enclave.Cli.Commands;
+
+/// <summary><c>enclave intel ...</c>: threat intelligence checked locally, before a feed crosses the airlock (needs no enclave).</summary>
+internal static class IntelCommands
+{
+    public static Command Create(CliContext context)
+    {
+        var intel = new Command("intel", "Threat intelligence: STIX 2.1 bundles and MISP feeds (checks run locally; need no enclave).");
+        intel.Subcommands.Add(Test(context));
+        return intel;
+    }
+
+    private static Command Test(CliContext context)
+    {
+        var stix = new Option<string[]>("--stix") { Description = "A STIX 2.1 bundle file (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var misp = new Option<string[]>("--misp") { Description = "A MISP feed folder: manifest.json and UUID.json event files (repeatable)." };
+        var observed = new Option<string?>("--observed") { Description = "A STIX 2.1 bundle with observed-data and the objects it refers to: whole patterns are evaluated against it, references and FOLLOWEDBY/WITHIN/REPEATS included." };
+        var at = new Option<string?>("--at") { Description = "Judge indicator validity (valid_from, valid_until) at this UTC time (2026-01-31T00:00:00Z); default now." };
+        var json = new Option<bool>("--json") { Description = "Print {\"results\":[{\"observable\",\"matches\":[indicator ids]}]} and the feed summary as JSON." };
+        var observables = new Argument<string[]>("OBSERVABLE") { Description = "One comparison each: ipv4-addr:value=203.0.113.7, file:hashes.'SHA-256'=..., domain-name:value=example.com", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("test", "Print the IDs of the indicators in a feed that match observables or an observed-data bundle, and what in the feed cannot be evaluated.")
+        {
+            stix, misp, observed, at, json, observables,
+        };
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            try
+            {
+                return await RunTestAsync(
+                    context,
+                    result.GetValue(stix) ?? [],
+                    result.GetValue(misp) ?? [],
+                    result.GetValue(observed),
+                    result.GetValue(at),
+                    result.GetValue(observables) ?? [],
+                    result.GetValue(json)).ConfigureAwait(false);
+            }
+            catch (StixRejectedException ex)
+            {
+                throw new EnclaveFormatException(ex.Message, ex);
+            }
+            catch (StixPatternException ex)
+            {
+                throw new EnclaveFormatException(ex.Message, ex);
+            }
+        }));
+        return command;
+    }
+
+    private static async Task<ExitCode> RunTestAsync(CliContext context, string[] stixFiles, string[] mispDirs, string? observedFile, string? atText, string[] observableTexts, bool json)
+    {
+        if (stixFiles.Length == 0 && mispDirs.Length == 0)
+        {
+            throw new ArgumentException("give the feed to test: --stix FILE and/or --misp DIR");
+        }
+
+        if ((observedFile is null) == (observableTexts.Length == 0))
+        {
+            throw new ArgumentException("give either OBSERVABLE arguments or --observed FILE (one of the two)");
+        }
+
+        var now = context.Clock.GetUtcNow();
+        if (atText is not null && !StixTimestamp.TryParse(atText, out now))
+        {
+            throw new ArgumentException($"--at '{atText}' is not a UTC timestamp like 2026-01-31T00:00:00Z");
+        }
+
+        // Parse the observables first: a typo is reported before any feed is read.
+        var parsedObservables = observableTexts.Select(Observable.Parse).ToList();
+
+        var evaluator = new StixPatternEvaluator();
+        var assessor = new IndicatorAssessor(evaluator);
+        var assessments = new List<IndicatorAssessment>();
+        var skipped = new List<(string Source, string? Id, string Reason)>();
+        foreach (var file in stixFiles)
+        {
+            var bundle = new StixBundleReader().ReadFile(file);
+            assessments.AddRange(bundle.Indicators.Select(i => assessor.Assess(i, file)));
+            skipped.AddRange(bundle.Skipped.Select(s => (file, s.Id, s.Reason)));
+        }
+
+        var notes = new List<string>();
+        foreach (var dir in mispDirs)
+        {
+            var feed = new MispFeedReader().ReadDirectory(dir);
+            assessments.AddRange(feed.Indicators.Select(i => assessor.Assess(i, dir)));
+            skipped.AddRange(feed.Skipped.Select(s => (dir, s.AttributeUuid, $"MISP {s.Type}: {s.Reason}")));
+            if (feed.Note is not null)
+            {
+                notes.Add(feed.Note);
+            }
+        }
+
+        var results = new List<(string Observable, List<IndicatorAssessment> Matches)>();
+        if (observedFile is not null)
+        {
+            var observations = new StixBundleReader().ReadFile(observedFile).ObservedData;
+            if (observations.Count == 0)
+            {
+                throw new ArgumentException($"{observedFile} holds no observed-data object to evaluate");
+            }
+
+            var matches = assessments.Where(a => a.Pattern is not null && a.Indicator.IsLiveAt(now) && evaluator.Matches(a.Pattern, observations)).ToList();
+            results.Add((observedFile, matches));
+        }
+        else
+        {
+            var index = IndicatorIndex.Build(assessments, evaluator);
+            var slots = new List<int>();
+            foreach (var observable in parsedObservables)
+            {
+                slots.Clear();
+                index.Match(observable, now, slots);
+                results.Add((observable.ToString(), slots.Select(s => index[s]).ToList()));
+            }
+        }
+
+        var counts = Enum.GetValues<IndicatorStatus>().ToDictionary(s => s, s => assessments.Count(a => a.Status == s));
+        var listed = assessments.Where(a => a.Status != IndicatorStatus.Evaluable).ToList();
+        if (json)
+        {
+            await CommandRunner.WriteJsonAsync(context, new JsonObject
+            {
+                ["results"] = new JsonArray(results.Select(r => (JsonNode)new JsonObject
+                {
+                    ["observable"] = r.Observable,
+                    ["matches"] = new JsonArray(r.Matches.Select(m => (JsonNode)JsonValue.Create(m.Indicator.Id)!).ToArray()),
+                }).ToArray()),
+                ["feed"] = new JsonObject
+                {
+                    ["indicators"] = assessments.Count,
+                    ["evaluable"] = counts[IndicatorStatus.Evaluable],
+                    ["partial"] = counts[IndicatorStatus.Partial],
+                    ["observedDataOnly"] = counts[IndicatorStatus.ObservedDataOnly],
+                    ["notEvaluable"] = counts[IndicatorStatus.NotEvaluable],
+                    ["skipped"] = skipped.Count,
+                    ["notes"] = new JsonArray(notes.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
+                    ["listed"] = new JsonArray(listed.Select(a => (JsonNode)new JsonObject
+                    {
+                        ["id"] = a.Indicator.Id,
+                        ["status"] = Status(a.Status),
+                        ["reasons"] = new JsonArray(a.Reasons.Select(r => (JsonNode)JsonValue.Create(r)!).ToArray()),
+                    }).Concat(skipped.Select(s => (JsonNode)new JsonObject
+                    {
+                        ["id"] = s.Id,
+                        ["status"] = "skipped",
+                        ["reasons"] = new JsonArray(JsonValue.Create(s.Reason)),
+                    })).ToArray()),
+                },
+            }).ConfigureAwait(false);
+            return ExitCode.Success;
+        }
+
+        var text = new StringBuilder();
+        foreach (var (observable, matches) in results)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"{observable}: {(matches.Count == 0 ? "no match" : $"{matches.Count} match(es)")}");
+            foreach (var match in matches)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {match.Indicator.Id}{(match.Indicator.Name is { } name ? "  " + name : string.Empty)}");
+            }
+        }
+
+        await context.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
+        var summary = new StringBuilder();
+        summary.AppendLine(CultureInfo.InvariantCulture,
+            $"feed: {assessments.Count} indicators: {counts[IndicatorStatus.Evaluable]} evaluable, {counts[IndicatorStatus.Partial]} partial, {counts[IndicatorStatus.ObservedDataOnly]} observed-data only, {counts[IndicatorStatus.NotEvaluable]} not evaluable; {skipped.Count} objects skipped");
+        foreach (var note in notes)
+        {
+            summary.AppendLine(CultureInfo.InvariantCulture, $"note: {note}");
+        }
+
+        foreach (var a in listed)
+        {
+            summary.AppendLine(CultureInfo.InvariantCulture, $"  {Status(a.Status)} {a.Indicator.Id}: {string.Join("; ", a.Reasons)}");
+        }
+
+        foreach (var (source, id, reason) in skipped)
+        {
+            summary.AppendLine(CultureInfo.InvariantCulture, $"  skipped {id ?? "(no id)"} in {source}: {reason}");
+        }
+
+        await context.Error.WriteAsync(summary.ToString()).ConfigureAwait(false);
+        return ExitCode.Success;
+    }
+
+    private static string Status(IndicatorStatus status) => status switch
+    {
+        IndicatorStatus.Evaluable => "evaluable",
+        IndicatorStatus.Partial => "partial",
+        IndicatorStatus.ObservedDataOnly => "observed-data-only",
+        _ => "not-evaluable",
+    };
+}

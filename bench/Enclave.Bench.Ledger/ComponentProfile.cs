@@ -17,7 +17,7 @@ namespace Enclave.Bench.Ledger;
 /// </summary>
 internal static class ComponentProfile
 {
-    // The ledger's schema and pragmas as Enclave.Ledger.Storage.LedgerDatabase creates them (internal there;
+    // The ledger's schema and pragmas as Enclave.State (EnclaveMigrations, SqliteConnectionFactory) creates them (internal there;
     // copied so the statements below cost what the writer's do).
     private const string Schema = """
         CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;

@@ -120,6 +120,29 @@ public sealed class LedgerCliTests : IDisposable
     }
 
     [Fact]
+    public async Task DataDirectoryFromANewerRelease_IsRefusedWithStorageFailed_NamingBothSchemaVersions()
+    {
+        await InitAsync();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Data, "enclave.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "INSERT INTO state_migrations (version, description, from_version, applied, upgrade, recorded) VALUES (99, 'newer', 1, '2030-01-01T00:00:00Z', 1, 0)";
+            command.ExecuteNonQuery();
+        }
+
+        var append = await CliRunner.RunWithInputAsync("""{"n":1}""", "ledger", "append", "--data", Data, "--type", "t.t");
+        var get = await CliRunner.RunAsync("ledger", "get", "--data", Data, "--index", "0");
+
+        foreach (var result in new[] { append, get })
+        {
+            Assert.Equal((int)ExitCode.StorageFailed, result.ExitCode);
+            Assert.Contains("schema version 99", result.Error, StringComparison.Ordinal);
+            Assert.Contains($"versions up to {Enclave.State.StateDatabase.Enclave.LatestVersion}", result.Error, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Append_WhileAnotherWriterHoldsTheDirectory_ExitsLockedNamingTheHolder()
     {
         await InitAsync();

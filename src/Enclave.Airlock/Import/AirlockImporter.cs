@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,7 +11,8 @@ using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Ledger;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Airlock;
 
 namespace Enclave.Airlock.Import;
 
@@ -44,6 +46,7 @@ public sealed class AirlockImporter
     private readonly BundleReader _reader;
     private readonly ContentScanPipeline _scanners;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly IAirlockStore _store;
 
     /// <summary>Creates the importer over <see cref="AirlockImportOptions.DataDirectory"/>.</summary>
     public AirlockImporter(AirlockImportOptions options, ILedger ledger, TimeProvider clock)
@@ -63,12 +66,9 @@ public sealed class AirlockImporter
         _data = Path.GetFullPath(options.DataDirectory);
         _reader = new BundleReader(options.Bundle);
         _scanners = ContentScanPipeline.CreateDefault(options.DenyList, options.Scan);
-        TrustStore = new SqliteTrustedStateStore(_data, clock, options.Tuf);
+        _store = new SqliteAirlockStore(EnclaveState.Open(_data, clock));
+        TrustStore = new SqliteTrustedStateStore(_store, clock, options.Tuf);
         Blobs = new BlobStore(_data);
-        using (ImportDatabase.Open(_data))
-        {
-            // Creates the airlock's tables.
-        }
     }
 
     /// <summary>The durable TUF trusted state.</summary>
@@ -112,11 +112,7 @@ public sealed class AirlockImporter
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            TrustPin? current;
-            using (var connection = ImportDatabase.Open(_data))
-            {
-                current = SqliteTrustedStateStore.CurrentPin(connection);
-            }
+            var current = TrustStore.CurrentPin();
 
             if (current is not null && current.RootSha256 == digest)
             {
@@ -146,13 +142,12 @@ public sealed class AirlockImporter
             await AppendAsync("import.trust-pinned", actor, "airlock:trust", details, cancellationToken).ConfigureAwait(false);
             try
             {
-                using var connection = ImportDatabase.Open(_data);
-                using var transaction = connection.BeginTransaction();
-                TrustStore.Commit(state, connection, transaction);
-                SqliteTrustedStateStore.RecordPin(connection, transaction, digest, state.Root.Version, actor, current is not null, now);
+                using var transaction = _store.Begin();
+                TrustStore.Commit(state, transaction);
+                SqliteTrustedStateStore.RecordPin(transaction, digest, state.Root.Version, actor, current is not null, now);
                 transaction.Commit();
             }
-            catch (Exception e) when (e is SqliteException or IOException)
+            catch (Exception e) when (e is DbException or IOException)
             {
                 await TryAppendAsync("import.trust-pin-failed", actor, "airlock:trust", new JsonObject { ["root_sha256"] = digest.ToHex(), ["error"] = Short(e.Message) }).ConfigureAwait(false);
                 throw;
@@ -222,11 +217,10 @@ public sealed class AirlockImporter
                 await AppendAsync("import.verified", actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
                 Fault("import.verified");
 
-                using (var connection = ImportDatabase.Open(_data))
-                using (var transaction = connection.BeginTransaction())
+                using (var transaction = _store.Begin())
                 {
-                    TrustStore.Commit(plan!.Updater.Trusted, connection, transaction);
-                    InsertImport(connection, transaction, record, contents);
+                    TrustStore.Commit(plan!.Updater.Trusted, transaction);
+                    InsertImport(transaction, record, contents);
                     Fault("import.commit");
                     transaction.Commit();
                 }
@@ -390,20 +384,9 @@ public sealed class AirlockImporter
             throw new ImportRejectedException(ImportRejection.Attestation, $"{Describe(selector)} carries no provenance attestation, and this enclave requires one");
         }
 
-        using (var connection = ImportDatabase.Open(_data))
-        using (var command = ImportDatabase.Command(
-            connection,
-            null,
-            "SELECT id, state FROM airlock_imports WHERE kind = $k AND name = $n AND version = $v AND state <> 'rejected'",
-            ("$k", selector.Kind),
-            ("$n", selector.Name),
-            ("$v", selector.Version)))
-        using (var reader = command.ExecuteReader())
+        if (_store.FindLiveImport(selector.Kind, selector.Name, selector.Version) is var (liveId, liveState))
         {
-            if (reader.Read())
-            {
-                throw new ImportRejectedException(ImportRejection.AlreadyImported, $"{Describe(selector)} was already imported as {reader.GetString(0)} (state {reader.GetString(1)}); versions are immutable, so publish a new version (or reject the pending import first)");
-            }
+            throw new ImportRejectedException(ImportRejection.AlreadyImported, $"{Describe(selector)} was already imported as {liveId} (state {liveState}); versions are immutable, so publish a new version (or reject the pending import first)");
         }
 
         var expected = targets.ToDictionary(
@@ -624,47 +607,32 @@ public sealed class AirlockImporter
         return versions;
     }
 
-    private static void InsertImport(SqliteConnection connection, SqliteTransaction transaction, ImportRecord record, BundleContents contents)
+    private static void InsertImport(IAirlockTransaction transaction, ImportRecord record, BundleContents contents)
     {
-        ImportDatabase.NonQuery(
-            connection,
-            transaction,
-            """
-            INSERT INTO airlock_imports (id, kind, name, version, label, task, state, importer, signer_key_ids, sbom_sha256,
-                provenance_sha256, manifest_sha256, archive_bytes, tuf_versions, quarantine, reasons, received, verified)
-            VALUES ($id, $kind, $name, $version, $label, $task, 'verified', $importer, $signers, $sbom, $prov, $manifest,
-                $bytes, $tuf, $quarantine, '[]', $received, $verified)
-            """,
-            ("$id", record.Id),
-            ("$kind", record.Kind),
-            ("$name", record.Name),
-            ("$version", record.Version),
-            ("$label", record.Label),
-            ("$task", record.Task),
-            ("$importer", record.Importer),
-            ("$signers", JsonSerializer.Serialize(record.SignerKeyIds, ImportJson.Default.IReadOnlyListString)),
-            ("$sbom", record.SbomSha256?.ToHex()),
-            ("$prov", record.ProvenanceSha256?.ToHex()),
-            ("$manifest", record.ManifestSha256.ToHex()),
-            ("$bytes", record.ArchiveBytes),
-            ("$tuf", JsonSerializer.Serialize(record.TufVersions, ImportJson.Default.IReadOnlyDictionaryStringInt32)),
-            ("$quarantine", contents.QuarantineDirectory),
-            ("$received", ImportDatabase.Time(record.Received)),
-            ("$verified", ImportDatabase.Time(record.Verified)));
         var quarantined = contents.Targets.ToDictionary(t => t.Name, t => Path.GetRelativePath(contents.QuarantineDirectory, t.Path), StringComparer.Ordinal);
-        foreach (var target in record.Targets)
-        {
-            ImportDatabase.NonQuery(
-                connection,
-                transaction,
-                "INSERT INTO airlock_import_targets (import_id, path, type, sha256, length, quarantined) VALUES ($id, $p, $t, $d, $l, $q)",
-                ("$id", record.Id),
-                ("$p", target.Path),
-                ("$t", target.Type),
-                ("$d", target.Sha256.ToHex()),
-                ("$l", target.Length),
-                ("$q", quarantined["targets/" + target.Path]));
-        }
+        transaction.InsertImport(
+            new ImportRow
+            {
+                Id = record.Id,
+                Kind = record.Kind,
+                Name = record.Name,
+                Version = record.Version,
+                Label = record.Label,
+                Task = record.Task,
+                State = "verified",
+                Importer = record.Importer,
+                SignerKeyIdsJson = JsonSerializer.Serialize(record.SignerKeyIds, ImportJson.Default.IReadOnlyListString),
+                SbomSha256 = record.SbomSha256?.ToHex(),
+                ProvenanceSha256 = record.ProvenanceSha256?.ToHex(),
+                ManifestSha256 = record.ManifestSha256.ToHex(),
+                ArchiveBytes = record.ArchiveBytes,
+                TufVersionsJson = JsonSerializer.Serialize(record.TufVersions, ImportJson.Default.IReadOnlyDictionaryStringInt32),
+                Quarantine = contents.QuarantineDirectory,
+                ReasonsJson = "[]",
+                Received = record.Received,
+                Verified = record.Verified,
+            },
+            record.Targets.Select(t => new ImportTargetRow(t.Path, t.Type, t.Sha256.ToHex(), t.Length, quarantined["targets/" + t.Path])));
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -705,10 +673,9 @@ public sealed class AirlockImporter
             await AppendAsync("import.approved", actor, subject, ApprovedDetails(record, approvals), cancellationToken).ConfigureAwait(false);
             try
             {
-                using var connection = ImportDatabase.Open(_data);
-                InsertApproval(connection, null, id, actor, _clock.GetUtcNow());
+                _store.AddApproval(id, actor, _clock.GetUtcNow());
             }
-            catch (Exception e) when (e is SqliteException or IOException)
+            catch (Exception e) when (e is DbException or IOException)
             {
                 await TryAppendAsync("import.approval-failed", actor, subject, new JsonObject { ["error"] = Short(e.Message) }).ConfigureAwait(false);
                 throw;
@@ -743,10 +710,7 @@ public sealed class AirlockImporter
                 new JsonObject { ["stage"] = "approval", ["reason"] = "rejected-by-approver", ["detail"] = reason, ["manifest_sha256"] = record.ManifestSha256.ToHex() },
                 cancellationToken).ConfigureAwait(false);
             var quarantine = QuarantineOf(id);
-            using (var connection = ImportDatabase.Open(_data))
-            {
-                MarkRejected(connection, id, actor, reason, _clock.GetUtcNow());
-            }
+            MarkRejected(id, actor, reason, _clock.GetUtcNow());
 
             if (quarantine is not null)
             {
@@ -791,18 +755,7 @@ public sealed class AirlockImporter
         var staging = Path.Combine(ArtifactsDirectory, StagingFolderName, record.Id);
         var created = record.Targets.Select(t => t.Sha256).Distinct().Where(d => !Blobs.Contains(d)).ToList();
         var now = _clock.GetUtcNow();
-        using (var connection = ImportDatabase.Open(_data))
-        {
-            ImportDatabase.NonQuery(
-                connection,
-                null,
-                "INSERT INTO airlock_promotions (import_id, folder, staging, created_blobs, started) VALUES ($id, $f, $s, $b, $t)",
-                ("$id", record.Id),
-                ("$f", folder),
-                ("$s", staging),
-                ("$b", JsonSerializer.Serialize(created.Select(d => d.ToHex()).ToList(), ImportJson.Default.ListString)),
-                ("$t", ImportDatabase.Time(now)));
-        }
+        _store.StartPromotion(new PromotionRow(record.Id, folder, staging, JsonSerializer.Serialize(created.Select(d => d.ToHex()).ToList(), ImportJson.Default.ListString), now));
 
         var ledgered = false;
         try
@@ -826,33 +779,11 @@ public sealed class AirlockImporter
             await AppendAsync("import.activated", actor, subject, ActivatedDetails(record), cancellationToken).ConfigureAwait(false);
             Fault("promote.activated");
 
-            using var connection = ImportDatabase.Open(_data);
-            using var transaction = connection.BeginTransaction();
-            InsertApproval(connection, transaction, record.Id, actor, now);
-            ImportDatabase.NonQuery(
-                connection,
-                transaction,
-                "UPDATE airlock_imports SET state = 'activated', decided = $t, decided_by = $a, quarantine = NULL WHERE id = $id AND state = 'verified'",
-                ("$t", ImportDatabase.Time(now)),
-                ("$a", actor),
-                ("$id", record.Id));
-            ImportDatabase.NonQuery(
-                connection,
-                transaction,
-                """
-                INSERT INTO airlock_artifacts (kind, name, version, label, task, import_id, folder, manifest_sha256, activated)
-                VALUES ($k, $n, $v, $l, $task, $id, $f, $m, $t)
-                """,
-                ("$k", record.Kind),
-                ("$n", record.Name),
-                ("$v", record.Version),
-                ("$l", record.Label),
-                ("$task", record.Task),
-                ("$id", record.Id),
-                ("$f", folder),
-                ("$m", record.ManifestSha256.ToHex()),
-                ("$t", ImportDatabase.Time(now)));
-            ImportDatabase.NonQuery(connection, transaction, "DELETE FROM airlock_promotions WHERE import_id = $id", ("$id", record.Id));
+            using var transaction = _store.Begin();
+            transaction.AddApproval(record.Id, actor, now);
+            transaction.Activate(
+                new ArtifactRow(record.Kind, record.Name, record.Version, record.Label, record.Task, record.Id, folder, record.ManifestSha256.ToHex(), now),
+                actor);
             Fault("promote.commit");
             transaction.Commit();
         }
@@ -862,7 +793,7 @@ public sealed class AirlockImporter
             {
                 UndoPromotion(record.Id, folder, staging, created);
             }
-            catch (Exception undo) when (undo is IOException or SqliteException or UnauthorizedAccessException)
+            catch (Exception undo) when (undo is IOException or DbException or UnauthorizedAccessException)
             {
                 // The journal row stays; RecoverAsync finishes the undo at the next start.
             }
@@ -914,31 +845,16 @@ public sealed class AirlockImporter
     // Undoes a promotion that did not commit: the folder it made, the blobs it added, its journal row.
     private void UndoPromotion(string importId, string folder, string staging, IReadOnlyList<Sha256Digest> created)
     {
-        using var connection = ImportDatabase.Open(_data);
-        using (var command = ImportDatabase.Command(connection, null, "SELECT 1 FROM airlock_artifacts WHERE import_id = $id", ("$id", importId)))
+        if (_store.IsActivated(importId))
         {
-            if (command.ExecuteScalar() is not null)
-            {
-                // It did commit (the failure came after): nothing to undo but the journal row.
-                ImportDatabase.NonQuery(connection, null, "DELETE FROM airlock_promotions WHERE import_id = $id", ("$id", importId));
-                return;
-            }
+            // It did commit (the failure came after): nothing to undo but the journal row.
+            _store.EndPromotion(importId);
+            return;
         }
 
         DeleteDirectory(staging);
         DeleteDirectory(folder);
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
-        using (var command = ImportDatabase.Command(
-            connection,
-            null,
-            "SELECT t.sha256 FROM airlock_import_targets t JOIN airlock_artifacts a ON a.import_id = t.import_id"))
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                referenced.Add(reader.GetString(0));
-            }
-        }
+        var referenced = _store.ActivatedTargetDigests();
 
         foreach (var digest in created)
         {
@@ -948,27 +864,11 @@ public sealed class AirlockImporter
             }
         }
 
-        ImportDatabase.NonQuery(connection, null, "DELETE FROM airlock_promotions WHERE import_id = $id", ("$id", importId));
+        _store.EndPromotion(importId);
     }
 
-    private static void InsertApproval(SqliteConnection connection, SqliteTransaction? transaction, string id, string approver, DateTimeOffset now) =>
-        ImportDatabase.NonQuery(
-            connection,
-            transaction,
-            "INSERT INTO airlock_approvals (import_id, approver, approved) VALUES ($id, $a, $t) ON CONFLICT DO NOTHING",
-            ("$id", id),
-            ("$a", approver),
-            ("$t", ImportDatabase.Time(now)));
-
-    private static void MarkRejected(SqliteConnection connection, string id, string actor, string reason, DateTimeOffset now) =>
-        ImportDatabase.NonQuery(
-            connection,
-            null,
-            "UPDATE airlock_imports SET state = 'rejected', reasons = $r, decided = $t, decided_by = $a, quarantine = NULL WHERE id = $id",
-            ("$r", JsonSerializer.Serialize(new List<string> { reason }, ImportJson.Default.ListString)),
-            ("$t", ImportDatabase.Time(now)),
-            ("$a", actor),
-            ("$id", id));
+    private void MarkRejected(string id, string actor, string reason, DateTimeOffset now) =>
+        _store.MarkRejected(id, actor, JsonSerializer.Serialize(new List<string> { reason }, ImportJson.Default.ListString), now);
 
     // ------------------------------------------------------------------------------------------------------------
     // Recovery
@@ -988,15 +888,10 @@ public sealed class AirlockImporter
             var temporary = Blobs.SweepTemporary();
             var undone = new List<string>();
             var journal = new List<(string Id, string Folder, string Staging, List<Sha256Digest> Created)>();
-            using (var connection = ImportDatabase.Open(_data))
-            using (var command = ImportDatabase.Command(connection, null, "SELECT import_id, folder, staging, created_blobs FROM airlock_promotions"))
-            using (var reader = command.ExecuteReader())
+            foreach (var promotion in _store.Promotions())
             {
-                while (reader.Read())
-                {
-                    var created = JsonSerializer.Deserialize(reader.GetString(3), ImportJson.Default.ListString) ?? [];
-                    journal.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2), created.Select(h => Sha256Digest.TryParseHex(h, out var d) ? d : throw new InvalidDataException("airlock_promotions holds a malformed digest")).ToList()));
-                }
+                var created = JsonSerializer.Deserialize(promotion.CreatedBlobsJson, ImportJson.Default.ListString) ?? [];
+                journal.Add((promotion.ImportId, promotion.Folder, promotion.Staging, created.Select(h => Sha256Digest.TryParseHex(h, out var d) ? d : throw new InvalidDataException("airlock_promotions holds a malformed digest")).ToList()));
             }
 
             foreach (var (id, folder, staging, created) in journal)
@@ -1029,8 +924,7 @@ public sealed class AirlockImporter
                 {
                     const string reason = "the quarantined files disappeared while the import waited for approval; import the bundle again";
                     await AppendAsync("import.rejected", "system", "import:" + id, new JsonObject { ["stage"] = "recovery", ["reason"] = "quarantine-lost", ["detail"] = reason }, cancellationToken).ConfigureAwait(false);
-                    using var connection = ImportDatabase.Open(_data);
-                    MarkRejected(connection, id, "system", reason, _clock.GetUtcNow());
+                    MarkRejected(id, "system", reason, _clock.GetUtcNow());
                     lost.Add(id);
                 }
             }
@@ -1050,19 +944,19 @@ public sealed class AirlockImporter
     public ImportRecord? Get(string id)
     {
         ArgumentNullException.ThrowIfNull(id);
-        return Query("WHERE i.id = $id", ("$id", id)).SingleOrDefault();
+        return Query(id: id).SingleOrDefault();
     }
 
     /// <summary>Imports that passed verification, newest first; <paramref name="state"/> filters.</summary>
     public IReadOnlyList<ImportRecord> List(ImportState? state = null) => state switch
     {
-        null => Query(""),
-        { } s => Query("WHERE i.state = $s", ("$s", StateText(s))),
+        null => Query(),
+        { } s => Query(state: StateText(s)),
     };
 
     /// <summary>Activated artifacts (optionally of one kind): the only artifacts the rest of the enclave may see.</summary>
     public IReadOnlyList<ActivatedArtifact> ListActivated(string? kind = null) =>
-        (kind is null ? Query("WHERE i.state = 'activated'") : Query("WHERE i.state = 'activated' AND i.kind = $k", ("$k", kind)))
+        Query(state: "activated", kind: kind)
         .Select(r => new ActivatedArtifact
         {
             Kind = r.Kind,
@@ -1090,111 +984,60 @@ public sealed class AirlockImporter
             .ThenBy(m => m.Version, StringComparer.Ordinal)
             .ToList();
 
-    private List<ImportRecord> Query(string where, params (string Name, object? Value)[] parameters)
+    private List<ImportRecord> Query(string? id = null, string? state = null, string? kind = null)
     {
-        using var connection = ImportDatabase.Open(_data);
         var records = new List<ImportRecord>();
-        using (var command = ImportDatabase.Command(
-            connection,
-            null,
-            $"""
-            SELECT i.id, i.kind, i.name, i.version, i.label, i.task, i.state, i.importer, i.signer_key_ids, i.sbom_sha256,
-                   i.provenance_sha256, i.manifest_sha256, i.archive_bytes, i.tuf_versions, i.reasons, i.received, i.verified,
-                   i.decided, i.decided_by, a.folder
-            FROM airlock_imports i LEFT JOIN airlock_artifacts a ON a.import_id = i.id
-            {where} ORDER BY i.received DESC, i.id
-            """,
-            parameters))
-        using (var reader = command.ExecuteReader())
+        foreach (var row in _store.Imports(id, state, kind))
         {
-            while (reader.Read())
+            var prefix = $"{row.Kind}/{row.Name}/{row.Version}/";
+            records.Add(new ImportRecord
             {
-                var kind = reader.GetString(1);
-                records.Add(new ImportRecord
+                Id = row.Id,
+                Kind = row.Kind,
+                Name = row.Name,
+                Version = row.Version,
+                Label = row.Label,
+                Task = row.Task,
+                State = row.State switch
                 {
-                    Id = reader.GetString(0),
-                    Kind = kind,
-                    Name = reader.GetString(2),
-                    Version = reader.GetString(3),
-                    Label = reader.GetString(4),
-                    Task = reader.IsDBNull(5) ? null : reader.GetString(5),
-                    State = reader.GetString(6) switch
-                    {
-                        "verified" => ImportState.Verified,
-                        "rejected" => ImportState.Rejected,
-                        _ => ImportState.Activated,
-                    },
-                    Importer = reader.GetString(7),
-                    SignerKeyIds = JsonSerializer.Deserialize(reader.GetString(8), ImportJson.Default.IReadOnlyListString) ?? [],
-                    SbomSha256 = reader.IsDBNull(9) ? null : Digest(reader.GetString(9)),
-                    ProvenanceSha256 = reader.IsDBNull(10) ? null : Digest(reader.GetString(10)),
-                    ManifestSha256 = Digest(reader.GetString(11)),
-                    ArchiveBytes = reader.GetInt64(12),
-                    TufVersions = JsonSerializer.Deserialize(reader.GetString(13), ImportJson.Default.IReadOnlyDictionaryStringInt32) ?? new Dictionary<string, int>(),
-                    Reasons = JsonSerializer.Deserialize(reader.GetString(14), ImportJson.Default.IReadOnlyListString) ?? [],
-                    Received = ImportDatabase.ParseTime(reader.GetString(15)),
-                    Verified = ImportDatabase.ParseTime(reader.GetString(16)),
-                    Decided = reader.IsDBNull(17) ? null : ImportDatabase.ParseTime(reader.GetString(17)),
-                    DecidedBy = reader.IsDBNull(18) ? null : reader.GetString(18),
-                    Folder = reader.IsDBNull(19) ? null : reader.GetString(19),
-                    RequiredApprovals = _options.ApprovalsFor(kind),
-                    Targets = [],
-                    Approvers = [],
-                });
-            }
-        }
-
-        for (var i = 0; i < records.Count; i++)
-        {
-            var record = records[i];
-            var targets = new List<ImportedTarget>();
-            var prefix = $"{record.Kind}/{record.Name}/{record.Version}/";
-            using (var command = ImportDatabase.Command(connection, null, "SELECT path, type, sha256, length FROM airlock_import_targets WHERE import_id = $id ORDER BY path", ("$id", record.Id)))
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    var path = reader.GetString(0);
-                    targets.Add(new ImportedTarget { Path = path, RelativePath = path[prefix.Length..], Type = reader.GetString(1), Sha256 = Digest(reader.GetString(2)), Length = reader.GetInt64(3) });
-                }
-            }
-
-            var approvers = new List<string>();
-            using (var command = ImportDatabase.Command(connection, null, "SELECT approver FROM airlock_approvals WHERE import_id = $id ORDER BY approved, approver", ("$id", record.Id)))
-            using (var reader = command.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    approvers.Add(reader.GetString(0));
-                }
-            }
-
-            records[i] = record with { Targets = targets, Approvers = approvers };
+                    "verified" => ImportState.Verified,
+                    "rejected" => ImportState.Rejected,
+                    _ => ImportState.Activated,
+                },
+                Importer = row.Importer,
+                SignerKeyIds = JsonSerializer.Deserialize(row.SignerKeyIdsJson, ImportJson.Default.IReadOnlyListString) ?? [],
+                SbomSha256 = row.SbomSha256 is null ? null : Digest(row.SbomSha256),
+                ProvenanceSha256 = row.ProvenanceSha256 is null ? null : Digest(row.ProvenanceSha256),
+                ManifestSha256 = Digest(row.ManifestSha256),
+                ArchiveBytes = row.ArchiveBytes,
+                TufVersions = JsonSerializer.Deserialize(row.TufVersionsJson, ImportJson.Default.IReadOnlyDictionaryStringInt32) ?? new Dictionary<string, int>(),
+                Reasons = JsonSerializer.Deserialize(row.ReasonsJson, ImportJson.Default.IReadOnlyListString) ?? [],
+                Received = row.Received,
+                Verified = row.Verified,
+                Decided = row.Decided,
+                DecidedBy = row.DecidedBy,
+                Folder = row.Folder,
+                RequiredApprovals = _options.ApprovalsFor(row.Kind),
+                Targets = [.. _store.Targets(row.Id).Select(t => new ImportedTarget { Path = t.Path, RelativePath = t.Path[prefix.Length..], Type = t.Type, Sha256 = Digest(t.Sha256), Length = t.Length })],
+                Approvers = _store.Approvers(row.Id),
+            });
         }
 
         return records;
     }
 
-    private string? QuarantineOf(string id)
-    {
-        using var connection = ImportDatabase.Open(_data);
-        using var command = ImportDatabase.Command(connection, null, "SELECT quarantine FROM airlock_imports WHERE id = $id", ("$id", id));
-        return command.ExecuteScalar() as string;
-    }
+    private string? QuarantineOf(string id) => _store.Quarantine(id);
 
     private Dictionary<string, string> QuarantinedFiles(string id, string quarantine)
     {
         var root = Path.GetFullPath(quarantine) + Path.DirectorySeparatorChar;
         var files = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var connection = ImportDatabase.Open(_data);
-        using var command = ImportDatabase.Command(connection, null, "SELECT path, quarantined FROM airlock_import_targets WHERE import_id = $id", ("$id", id));
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var target in _store.Targets(id))
         {
-            var full = Path.GetFullPath(Path.Combine(root, reader.GetString(1)));
+            var full = Path.GetFullPath(Path.Combine(root, target.Quarantined));
             if (full.StartsWith(root, StringComparison.Ordinal))
             {
-                files[reader.GetString(0)] = full;
+                files[target.Path] = full;
             }
         }
 

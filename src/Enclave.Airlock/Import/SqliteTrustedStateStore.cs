@@ -1,6 +1,7 @@
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
-using Microsoft.Data.Sqlite;
+using Enclave.State;
+using Enclave.State.Airlock;
 
 namespace Enclave.Airlock.Import;
 
@@ -12,16 +13,22 @@ namespace Enclave.Airlock.Import;
 /// </summary>
 public sealed class SqliteTrustedStateStore : ITrustedStateStore
 {
-    private readonly string _dataDirectory;
+    private readonly IAirlockStore _store;
     private readonly TufUpdaterOptions _options;
     private readonly TimeProvider _clock;
 
-    /// <summary>Opens the store in <paramref name="dataDirectory"/> (tables are created on first use).</summary>
+    /// <summary>Opens the store in <paramref name="dataDirectory"/> (migrating its database when needed).</summary>
     public SqliteTrustedStateStore(string dataDirectory, TimeProvider clock, TufUpdaterOptions? options = null)
+        : this(new SqliteAirlockStore(EnclaveState.Open(ValidDirectory(dataDirectory), clock)), clock, options)
     {
-        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+    }
+
+    /// <summary>The trusted state kept in <paramref name="store"/>.</summary>
+    public SqliteTrustedStateStore(IAirlockStore store, TimeProvider clock, TufUpdaterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(clock);
-        _dataDirectory = Path.GetFullPath(dataDirectory);
+        _store = store;
         _clock = clock;
         _options = options ?? TufUpdaterOptions.Default;
     }
@@ -34,55 +41,43 @@ public sealed class SqliteTrustedStateStore : ITrustedStateStore
     /// </summary>
     public TrustedState? Load()
     {
-        using var connection = ImportDatabase.Open(_dataDirectory);
-        return Load(connection, null);
+        var files = new Dictionary<string, (string Role, byte[] Bytes)>(StringComparer.Ordinal);
+        foreach (var file in _store.TrustFiles())
+        {
+            files[file.File] = (file.Role, file.Bytes);
+        }
+
+        return Load(files);
     }
 
     /// <summary>The trusted version of every role (<c>root</c>, <c>timestamp</c>, ..., delegated role names).</summary>
-    public IReadOnlyDictionary<string, int> Versions()
-    {
-        using var connection = ImportDatabase.Open(_dataDirectory);
-        using var command = ImportDatabase.Command(connection, null, "SELECT role, version FROM airlock_trust ORDER BY role");
-        using var reader = command.ExecuteReader();
-        var versions = new Dictionary<string, int>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            versions[reader.GetString(0)] = reader.GetInt32(1);
-        }
-
-        return versions;
-    }
+    public IReadOnlyDictionary<string, int> Versions() => _store.TrustVersions();
 
     /// <summary>The most recent pin, or null when no root was ever pinned.</summary>
-    public TrustPin? CurrentPin()
-    {
-        using var connection = ImportDatabase.Open(_dataDirectory);
-        return CurrentPin(connection);
-    }
+    public TrustPin? CurrentPin() => _store.CurrentPin() is { } pin
+        ? new TrustPin
+        {
+            RootSha256 = Sha256Digest.TryParseHex(pin.RootSha256, out var d) ? d : throw new InvalidDataException("airlock_trust_pins holds a malformed digest"),
+            RootVersion = pin.RootVersion,
+            Actor = pin.Actor,
+            Forced = pin.Forced,
+            Pinned = pin.Pinned,
+        }
+        : null;
 
     /// <summary>Replaces the persisted trusted state with <paramref name="state"/> in one transaction.</summary>
     public void Commit(TrustedState state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        using var connection = ImportDatabase.Open(_dataDirectory);
-        using var transaction = connection.BeginTransaction();
-        Commit(state, connection, transaction);
+        using var transaction = _store.Begin();
+        Commit(state, transaction);
         transaction.Commit();
     }
 
-    internal void Commit(TrustedState state, SqliteConnection connection, SqliteTransaction transaction)
+    internal void Commit(TrustedState state, IAirlockTransaction transaction)
     {
-        var now = ImportDatabase.Time(_clock.GetUtcNow());
-        ImportDatabase.NonQuery(connection, transaction, "DELETE FROM airlock_trust");
-        void Put(string file, TufMetadata metadata, string role) => ImportDatabase.NonQuery(
-            connection,
-            transaction,
-            "INSERT INTO airlock_trust (file, role, version, bytes, committed) VALUES ($f, $r, $v, $b, $t)",
-            ("$f", file),
-            ("$r", role),
-            ("$v", metadata.Version),
-            ("$b", metadata.Bytes.ToArray()),
-            ("$t", now));
+        var files = new List<TrustFileRow>();
+        void Put(string file, TufMetadata metadata, string role) => files.Add(new TrustFileRow(file, role, metadata.Version, metadata.Bytes.ToArray()));
 
         Put("root.json", state.Root, "root");
         if (state.Timestamp is { } timestamp)
@@ -104,20 +99,12 @@ public sealed class SqliteTrustedStateStore : ITrustedStateStore
         {
             Put("delegated/" + DirectoryMetadataSource.FileName(role, null), metadata, role);
         }
+
+        transaction.ReplaceTrust(files, _clock.GetUtcNow());
     }
 
-    internal TrustedState? Load(SqliteConnection connection, SqliteTransaction? transaction)
+    private TrustedState? Load(Dictionary<string, (string Role, byte[] Bytes)> files)
     {
-        var files = new Dictionary<string, (string Role, byte[] Bytes)>(StringComparer.Ordinal);
-        using (var command = ImportDatabase.Command(connection, transaction, "SELECT file, role, bytes FROM airlock_trust"))
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                files[reader.GetString(0)] = (reader.GetString(1), (byte[])reader.GetValue(2));
-            }
-        }
-
         if (!files.TryGetValue("root.json", out var root))
         {
             return null;
@@ -167,34 +154,13 @@ public sealed class SqliteTrustedStateStore : ITrustedStateStore
         return state with { Delegated = delegated };
     }
 
-    internal static void RecordPin(SqliteConnection connection, SqliteTransaction transaction, Sha256Digest rootSha256, int version, string actor, bool forced, DateTimeOffset now) =>
-        ImportDatabase.NonQuery(
-            connection,
-            transaction,
-            "INSERT INTO airlock_trust_pins (root_sha256, root_version, actor, forced, pinned) VALUES ($d, $v, $a, $f, $t)",
-            ("$d", rootSha256.ToHex()),
-            ("$v", version),
-            ("$a", actor),
-            ("$f", forced ? 1 : 0),
-            ("$t", ImportDatabase.Time(now)));
+    internal static void RecordPin(IAirlockTransaction transaction, Sha256Digest rootSha256, int version, string actor, bool forced, DateTimeOffset now) =>
+        transaction.RecordPin(new TrustPinRow(rootSha256.ToHex(), version, actor, forced, now));
 
-    internal static TrustPin? CurrentPin(SqliteConnection connection)
+    private static string ValidDirectory(string dataDirectory)
     {
-        using var command = ImportDatabase.Command(connection, null, "SELECT root_sha256, root_version, actor, forced, pinned FROM airlock_trust_pins ORDER BY seq DESC LIMIT 1");
-        using var reader = command.ExecuteReader();
-        if (!reader.Read())
-        {
-            return null;
-        }
-
-        return new TrustPin
-        {
-            RootSha256 = Sha256Digest.TryParseHex(reader.GetString(0), out var d) ? d : throw new InvalidDataException("airlock_trust_pins holds a malformed digest"),
-            RootVersion = reader.GetInt32(1),
-            Actor = reader.GetString(2),
-            Forced = reader.GetInt64(3) != 0,
-            Pinned = ImportDatabase.ParseTime(reader.GetString(4)),
-        };
+        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
+        return Path.GetFullPath(dataDirectory);
     }
 }
 

@@ -72,6 +72,11 @@ internal static class CommandRunner
         {
             (code, message) = (ExitCode.StorageFailed, ex.Message);
         }
+        catch (Enclave.State.StateException ex)
+        {
+            // A database newer than this binary, or a migration that failed (rolled back): the message says what to do.
+            (code, message) = (ExitCode.StorageFailed, ex.Message);
+        }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
             (code, message) = (ExitCode.StorageFailed, $"storage error: {ex.Message}");

@@ -1,0 +1,111 @@
+using Enclave.State.Airlock;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Enclave.State.Tests;
+
+public sealed class AirlockStoreTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2027-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture);
+    private readonly TempDataDirectory _dir = new();
+    private readonly SqliteAirlockStore _store;
+
+    public AirlockStoreTests() => _store = new SqliteAirlockStore(EnclaveState.Open(_dir.Path, new FakeTimeProvider(Now)));
+
+    public void Dispose() => _dir.Dispose();
+
+    private static ImportRow Import(string id, string version) => new()
+    {
+        Id = id,
+        Kind = "dataset",
+        Name = "d",
+        Version = version,
+        Label = "UNCLASSIFIED",
+        State = "verified",
+        Importer = "user:importer",
+        SignerKeyIdsJson = "[]",
+        ManifestSha256 = new string('a', 64),
+        ArchiveBytes = 10,
+        TufVersionsJson = "{}",
+        Quarantine = "/q/" + id,
+        ReasonsJson = "[]",
+        Received = Now,
+        Verified = Now,
+    };
+
+    [Fact]
+    public void Transaction_NotCommitted_LeavesNothing_Committed_KeepsEverything()
+    {
+        using (var transaction = _store.Begin())
+        {
+            transaction.ReplaceTrust([new TrustFileRow("root.json", "root", 1, [1])], Now);
+            transaction.InsertImport(Import("imp_1", "1"), [new ImportTargetRow("dataset/d/1/x", "data", new string('b', 64), 3, "targets/x")]);
+        }
+
+        Assert.Empty(_store.TrustFiles());
+        Assert.Empty(_store.Imports());
+
+        using (var transaction = _store.Begin())
+        {
+            transaction.ReplaceTrust([new TrustFileRow("root.json", "root", 1, [1]), new TrustFileRow("targets.json", "targets", 4, [2])], Now);
+            transaction.RecordPin(new TrustPinRow(new string('c', 64), 1, "user:admin", false, Now));
+            transaction.InsertImport(Import("imp_1", "1"), [new ImportTargetRow("dataset/d/1/x", "data", new string('b', 64), 3, "targets/x")]);
+            transaction.Commit();
+        }
+
+        Assert.Equal(new Dictionary<string, int> { ["root"] = 1, ["targets"] = 4 }, _store.TrustVersions());
+        Assert.Equal(new TrustPinRow(new string('c', 64), 1, "user:admin", false, Now), _store.CurrentPin());
+        Assert.Equal(Import("imp_1", "1"), Assert.Single(_store.Imports(id: "imp_1")));
+        Assert.Equal(("imp_1", "verified"), _store.FindLiveImport("dataset", "d", "1"));
+        Assert.Equal("/q/imp_1", _store.Quarantine("imp_1"));
+    }
+
+    [Fact]
+    public void Activation_WritesTheArtifact_EndsThePromotion_AndFreesTheQuarantine()
+    {
+        using (var transaction = _store.Begin())
+        {
+            transaction.InsertImport(Import("imp_1", "1"), [new ImportTargetRow("dataset/d/1/x", "data", new string('b', 64), 3, "targets/x")]);
+            transaction.Commit();
+        }
+
+        _store.AddApproval("imp_1", "user:first", Now);
+        _store.AddApproval("imp_1", "user:first", Now.AddMinutes(1)); // counts once
+        _store.StartPromotion(new PromotionRow("imp_1", "/a/d/1", "/a/.staging/imp_1", "[]", Now));
+        Assert.Single(_store.Promotions());
+
+        using (var transaction = _store.Begin())
+        {
+            transaction.AddApproval("imp_1", "user:second", Now.AddMinutes(2));
+            transaction.Activate(new ArtifactRow("dataset", "d", "1", "UNCLASSIFIED", null, "imp_1", "/a/d/1", new string('a', 64), Now.AddMinutes(2)), "user:second");
+            transaction.Commit();
+        }
+
+        var activated = Assert.Single(_store.Imports(state: "activated", kind: "dataset"));
+        Assert.Equal(("/a/d/1", (string?)null, "user:second"), (activated.Folder, activated.Quarantine, activated.DecidedBy));
+        Assert.Equal(["user:first", "user:second"], _store.Approvers("imp_1"));
+        Assert.True(_store.IsActivated("imp_1"));
+        Assert.Equal([new string('b', 64)], _store.ActivatedTargetDigests());
+        Assert.Empty(_store.Promotions());
+        Assert.Empty(_store.Imports(kind: "model"));
+    }
+
+    [Fact]
+    public void Rejected_IsNoLongerLive_SoTheVersionCanBeImportedAgain()
+    {
+        using (var transaction = _store.Begin())
+        {
+            transaction.InsertImport(Import("imp_1", "1"), []);
+            transaction.Commit();
+        }
+
+        _store.MarkRejected("imp_1", "user:approver", "[\"no\"]", Now);
+
+        Assert.Null(_store.FindLiveImport("dataset", "d", "1"));
+        var rejected = Assert.Single(_store.Imports(state: "rejected"));
+        Assert.Equal(("[\"no\"]", (string?)null), (rejected.ReasonsJson, rejected.Quarantine));
+        using var again = _store.Begin();
+        again.InsertImport(Import("imp_2", "1"), []);
+        again.Commit();
+        Assert.Equal(("imp_2", "verified"), _store.FindLiveImport("dataset", "d", "1"));
+    }
+}

@@ -9,7 +9,7 @@ namespace Enclave.Fuzz.Targets;
 
 /// <summary>
 /// OpenAI request bodies, along the path a <c>/v1/chat/completions</c>, <c>/v1/completions</c> or
-/// <c>/v1/embeddings</c> body takes before any model runs: the server's parse (as <c>RequestHandler.ReadBodyAsync</c>
+/// <c>/v1/embeddings</c> body takes before any model runs: the server's parse (<see cref="StrictJson"/>, as <c>RequestHandler.ReadBodyAsync</c>
 /// does it), the handler's reads of <c>model</c>, the input and <c>stream</c>, the policy's walk over the request's
 /// strings (<see cref="RequestText"/>), the canonical bytes the ledger digests, and the built-in engine's parameter
 /// reader (<see cref="OpenAiRequest"/>). An answer of 400 is a rejection (<see cref="JsonException"/>, a
@@ -36,7 +36,7 @@ internal static class OpenAiRequestTarget
         JsonObject body;
         try
         {
-            if (JsonNode.Parse(input, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }) is not JsonObject o)
+            if (StrictJson.ParseNode(input, maxDepth: 64) is not JsonObject o)
             {
                 return; // 400: the request body must be a JSON object
             }

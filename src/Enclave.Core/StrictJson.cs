@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Enclave.Core;
+
+/// <summary>
+/// Parses untrusted JSON (request bodies) into a <see cref="JsonNode"/> tree that can then be read without surprises.
+/// <see cref="JsonNode.Parse(ReadOnlySpan{byte}, JsonNodeOptions?, JsonDocumentOptions)"/> alone accepts duplicate
+/// member names, strings whose bytes are not UTF-8 and lone surrogate escapes (<c>"\ud800"</c>), and only throws
+/// (<see cref="ArgumentException"/>, <see cref="InvalidOperationException"/>) when such a member or string is first
+/// read, deep inside whatever reads it: a request answered 500. Here each is a <see cref="JsonException"/> at parse
+/// time that names where it is.
+/// </summary>
+public static class StrictJson
+{
+    /// <summary>
+    /// Parses <paramref name="utf8Json"/> (at most <paramref name="maxDepth"/> levels deep) and reads every member
+    /// name and string once.
+    /// </summary>
+    /// <exception cref="JsonException">Not valid JSON, too deep, a duplicate member name, or a string or member name
+    /// that is not valid Unicode; the message names the JSON path.</exception>
+    public static JsonNode? ParseNode(ReadOnlySpan<byte> utf8Json, int maxDepth)
+    {
+        var node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+        Check(node, "$");
+        return node;
+    }
+
+    private static void Check(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                List<KeyValuePair<string, JsonNode?>> members;
+                try
+                {
+                    // Enumerating builds the member dictionary: names are decoded and duplicates detected here.
+                    members = [.. obj];
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+                {
+                    throw new JsonException($"the object at {path} has a duplicate member name or a name that is not valid UTF-8 ({e.Message})", path, null, null, e);
+                }
+
+                foreach (var (name, value) in members)
+                {
+                    Check(value, path + "." + name);
+                }
+
+                break;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    Check(array[i], $"{path}[{i}]");
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                try
+                {
+                    _ = value.GetValue<string>();
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new JsonException($"the string at {path} is not valid Unicode (invalid UTF-8 or a lone surrogate escape)", path, null, null, e);
+                }
+
+                break;
+        }
+    }
+}

@@ -21,7 +21,17 @@ public static class StrictJson
     /// that is not valid Unicode; the message names the JSON path.</exception>
     public static JsonNode? ParseNode(ReadOnlySpan<byte> utf8Json, int maxDepth)
     {
-        var node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+        }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-member check decodes every member name and throws this for a lone surrogate escape.
+            throw new JsonException($"a member name is not valid Unicode ({e.Message})", e);
+        }
+
         Check(node, "$");
         return node;
     }

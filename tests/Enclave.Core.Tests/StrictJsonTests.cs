@@ -46,6 +46,10 @@ public sealed class StrictJsonTests
     }
 
     [Fact]
+    public void ParseNode_RejectsALoneSurrogateInAMemberName() =>
+        Rejects("""{"model":"m","\ud800":1}""");
+
+    [Fact]
     public void ParseNode_RejectsInvalidUtf8InAMemberName() =>
         Rejects([.. """{"model":"m","m"""u8, 0xFF, .. "ssages\":[]}"u8]);
 

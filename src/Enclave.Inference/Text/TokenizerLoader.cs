@@ -506,6 +506,11 @@ public static class TokenizerLoader
         {
             throw new TokenizerException(TokenizerError.MalformedJson, $"{file} rejected: not well-formed JSON ({e.Message}); the file is truncated or damaged, copy it from the model again", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-member check throws this for a member name with a lone surrogate escape.
+            throw new TokenizerException(TokenizerError.MalformedJson, $"{file} rejected: a member name is not valid Unicode ({e.Message}); the file is damaged, copy it from the model again", e);
+        }
     }
 
     private static byte[]? ReadOptional(string path, TokenizerLimits limits) =>

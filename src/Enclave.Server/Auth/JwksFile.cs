@@ -57,6 +57,11 @@ public static class JwksFile
         {
             throw new InvalidDataException($"the JWKS '{source}' is not valid JSON: {ex.Message}", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // The duplicate-member check throws this for a member name with a lone surrogate escape.
+            throw new InvalidDataException($"the JWKS '{source}' has a member name that is not valid Unicode: {ex.Message}", ex);
+        }
 
         using (document)
         {

@@ -89,6 +89,11 @@ public sealed class JwksFileTests : IDisposable
         Assert.Contains("sso.jwks", refused.Message, StringComparison.Ordinal);
     }
 
+    // The cause the canonical-json fuzz harness (fuzz/) found: the duplicate-member check threw InvalidOperationException.
+    [Fact]
+    public void MemberNameWithALoneSurrogate_IsRefusedAsInvalidData() =>
+        Assert.Throws<InvalidDataException>(() => JwksFile.Parse("""{"keys":[],"\ud800":1}"""u8, "surrogate"));
+
     [Fact]
     public void EveryTruncation_IsRefusedCleanly()
     {

@@ -75,6 +75,15 @@ public sealed class TokenizerRejectionTests : IDisposable
         Assert.Equal(TokenizerError.MalformedJson, Reject(json).Reason);
     }
 
+    // The cause the canonical-json fuzz harness (fuzz/) found: the duplicate-member check threw InvalidOperationException.
+    [Fact]
+    public void Load_RejectsAMemberNameWithALoneSurrogate()
+    {
+        string json = MinimalJson.Replace("\"version\": \"1.0\",", "\"version\": \"1.0\", \"\\ud800\": 1,", StringComparison.Ordinal);
+
+        Assert.Equal(TokenizerError.MalformedJson, Reject(json).Reason);
+    }
+
     [Fact]
     public void Load_RejectsDuplicateVocabularyEntries()
     {

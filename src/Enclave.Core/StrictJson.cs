@@ -9,7 +9,7 @@ namespace Enclave.Core;
 /// member names, strings whose bytes are not UTF-8 and lone surrogate escapes (<c>"\ud800"</c>), and only throws
 /// (<see cref="ArgumentException"/>, <see cref="InvalidOperationException"/>) when such a member or string is first
 /// read, deep inside whatever reads it: a request answered 500. Here each is a <see cref="JsonException"/> at parse
-/// time that names where it is.
+/// time that names where it is, and so is a number too large for a double (which canonical JSON cannot write).
 /// </summary>
 public static class StrictJson
 {
@@ -17,8 +17,8 @@ public static class StrictJson
     /// Parses <paramref name="utf8Json"/> (at most <paramref name="maxDepth"/> levels deep) and reads every member
     /// name and string once.
     /// </summary>
-    /// <exception cref="JsonException">Not valid JSON, too deep, a duplicate member name, or a string or member name
-    /// that is not valid Unicode; the message names the JSON path.</exception>
+    /// <exception cref="JsonException">Not valid JSON, too deep, a duplicate member name, a string or member name
+    /// that is not valid Unicode, or a number out of the range of a double; the message names the JSON path.</exception>
     public static JsonNode? ParseNode(ReadOnlySpan<byte> utf8Json, int maxDepth)
     {
         JsonNode? node;
@@ -73,6 +73,15 @@ public static class StrictJson
                 catch (InvalidOperationException e)
                 {
                     throw new JsonException($"the string at {path} is not valid Unicode (invalid UTF-8 or a lone surrogate escape)", path, null, null, e);
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.Number:
+                // RFC 8785 (the ledger's canonical form of the request) holds IEEE 754 doubles: 1e400 is valid JSON
+                // text that no double holds (found by fuzz/: CanonicalJson refused it after the request was admitted).
+                if (!value.TryGetValue<double>(out var number) || !double.IsFinite(number))
+                {
+                    throw new JsonException($"the number at {path} is out of the range of a double", path, null, null);
                 }
 
                 break;

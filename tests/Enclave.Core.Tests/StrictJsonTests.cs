@@ -53,6 +53,21 @@ public sealed class StrictJsonTests
     public void ParseNode_RejectsInvalidUtf8InAMemberName() =>
         Rejects([.. """{"model":"m","m"""u8, 0xFF, .. "ssages\":[]}"u8]);
 
+    // Found by the openai-request fuzz harness: valid JSON that no double holds made the ledger's canonical form throw.
+    [Theory]
+    [InlineData("""{"model":"m","prompt":[1e400]}""", "$.prompt[0]")]
+    [InlineData("""{"model":"m","temperature":-18446744674e+737095516}""", "$.temperature")]
+    public void ParseNode_RejectsANumberOutOfTheRangeOfADouble(string body, string path)
+    {
+        var e = Rejects(body);
+
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseNode_KeepsLargeIntegersThatADoubleHolds() =>
+        Assert.Equal(1e300, StrictJson.ParseNode("""{"n":1e300}"""u8, 64)!["n"]!.GetValue<double>());
+
     [Fact]
     public void ParseNode_RejectsNestingDeeperThanTheLimit() =>
         Assert.ThrowsAny<JsonException>(() => StrictJson.ParseNode(Encoding.UTF8.GetBytes(new string('[', 10) + new string(']', 10)), 5));

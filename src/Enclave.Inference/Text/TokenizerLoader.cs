@@ -494,13 +494,26 @@ public static class TokenizerLoader
     {
         try
         {
-            return JsonDocument.Parse(json, new JsonDocumentOptions
+            var document = JsonDocument.Parse(json, new JsonDocumentOptions
             {
                 MaxDepth = limits.MaxJsonDepth,
                 AllowDuplicateProperties = false,
                 CommentHandling = JsonCommentHandling.Disallow,
                 AllowTrailingCommas = false,
             });
+            try
+            {
+                // Invalid UTF-8 or a lone surrogate inside a string would otherwise throw InvalidOperationException
+                // wherever the string is first read (found by fuzz/).
+                Enclave.Core.StrictJson.ValidateStrings(document.RootElement);
+            }
+            catch (JsonException)
+            {
+                document.Dispose();
+                throw;
+            }
+
+            return document;
         }
         catch (JsonException e)
         {

@@ -52,6 +52,15 @@ public static class JwksFile
         try
         {
             document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
+            try
+            {
+                Enclave.Core.StrictJson.ValidateStrings(document.RootElement);
+            }
+            catch (JsonException)
+            {
+                document.Dispose();
+                throw;
+            }
         }
         catch (JsonException ex)
         {

@@ -6,3 +6,4 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("Enclave.Airlock.ImportHost")]
 [assembly: InternalsVisibleTo("Enclave.Cli.Tests")]
 [assembly: InternalsVisibleTo("Enclave.Bench.Airlock")]
+[assembly: InternalsVisibleTo("Enclave.Fuzz")]

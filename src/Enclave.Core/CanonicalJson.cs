@@ -41,6 +41,12 @@ public static class CanonicalJson
         {
             throw new EnclaveFormatException($"invalid JSON: {ex.Message}", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // The duplicate-member check decodes every member name and throws this for a lone surrogate escape
+            // (found by fuzz/: {"\ud800":1}).
+            throw new EnclaveFormatException($"invalid JSON: a member name is not valid Unicode ({ex.Message})", ex);
+        }
 
         return document;
     }

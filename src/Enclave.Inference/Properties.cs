@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Enclave.Inference.Tests")]
+[assembly: InternalsVisibleTo("Enclave.Fuzz")]

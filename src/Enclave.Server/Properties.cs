@@ -2,3 +2,4 @@ using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Enclave.Server.Tests")]
 [assembly: InternalsVisibleTo("Enclave.EndToEnd.Tests")]
+[assembly: InternalsVisibleTo("Enclave.Fuzz")]

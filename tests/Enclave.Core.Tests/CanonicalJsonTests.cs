@@ -161,4 +161,11 @@ public sealed class CanonicalJsonTests
             return true;
         }
     }
+
+    // Found by the canonical-json fuzz harness (fuzz/): the duplicate-member check threw InvalidOperationException.
+    [Theory]
+    [InlineData("""{"\ud800":1}""")]
+    [InlineData("""[[[[{"\ud800k":[]}]]]]""")]
+    public void Parse_RejectsAMemberNameWithALoneSurrogate_AsAFormatError(string json) =>
+        Assert.Throws<EnclaveFormatException>(() => CanonicalJson.Canonicalize(Encoding.UTF8.GetBytes(json)));
 }

@@ -807,7 +807,7 @@ public sealed class BundleReader
             {
                 var b = i is >= 148 and < 156 ? (byte)' ' : _header[i];
                 unsignedSum += b;
-                signedSum += (sbyte)b;
+                signedSum += unchecked((sbyte)b); // bytes 128-255 count negative here (old tar writers); not an overflow
             }
 
             if (stored != unsignedSum && stored != signedSum)

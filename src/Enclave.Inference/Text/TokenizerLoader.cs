@@ -494,17 +494,35 @@ public static class TokenizerLoader
     {
         try
         {
-            return JsonDocument.Parse(json, new JsonDocumentOptions
+            var document = JsonDocument.Parse(json, new JsonDocumentOptions
             {
                 MaxDepth = limits.MaxJsonDepth,
                 AllowDuplicateProperties = false,
                 CommentHandling = JsonCommentHandling.Disallow,
                 AllowTrailingCommas = false,
             });
+            try
+            {
+                // Invalid UTF-8 or a lone surrogate inside a string would otherwise throw InvalidOperationException
+                // wherever the string is first read (found by fuzz/).
+                Enclave.Core.StrictJson.ValidateStrings(document.RootElement);
+            }
+            catch (JsonException)
+            {
+                document.Dispose();
+                throw;
+            }
+
+            return document;
         }
         catch (JsonException e)
         {
             throw new TokenizerException(TokenizerError.MalformedJson, $"{file} rejected: not well-formed JSON ({e.Message}); the file is truncated or damaged, copy it from the model again", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-member check throws this for a member name with a lone surrogate escape.
+            throw new TokenizerException(TokenizerError.MalformedJson, $"{file} rejected: a member name is not valid Unicode ({e.Message}); the file is damaged, copy it from the model again", e);
         }
     }
 

@@ -86,8 +86,18 @@ internal static class UpstreamJson
     public static JsonObject ParseObject(ReadOnlySpan<byte> utf8)
     {
         // JsonNode.Parse over a span copies what it keeps, so the caller may reuse the buffer.
-        return JsonNode.Parse(utf8, nodeOptions: null, DocumentOptions) as JsonObject
-            ?? throw new JsonException("the JSON value is not an object");
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(utf8, nodeOptions: null, DocumentOptions);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-member check throws this for a member name with a lone surrogate escape.
+            throw new JsonException($"a member name is not valid Unicode ({e.Message})", e);
+        }
+
+        return node as JsonObject ?? throw new JsonException("the JSON value is not an object");
     }
 
     /// <summary>

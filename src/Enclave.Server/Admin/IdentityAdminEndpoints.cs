@@ -283,7 +283,7 @@ public static class IdentityAdminEndpoints
         {
             node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 8, AllowDuplicateProperties = false });
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException) // the latter: a member name with a lone surrogate
         {
             return (null, Invalid([$"the request body is not valid JSON: {ex.Message}"]));
         }

@@ -52,10 +52,24 @@ public static class JwksFile
         try
         {
             document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16, AllowDuplicateProperties = false });
+            try
+            {
+                Enclave.Core.StrictJson.ValidateStrings(document.RootElement);
+            }
+            catch (JsonException)
+            {
+                document.Dispose();
+                throw;
+            }
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"the JWKS '{source}' is not valid JSON: {ex.Message}", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The duplicate-member check throws this for a member name with a lone surrogate escape.
+            throw new InvalidDataException($"the JWKS '{source}' has a member name that is not valid Unicode: {ex.Message}", ex);
         }
 
         using (document)

@@ -421,7 +421,8 @@ internal sealed class RequestHandler(
                 }
             }
 
-            var node = JsonNode.Parse(buffer.AsSpan(0, filled), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            // Strict: a duplicate member or a string that is not valid Unicode is a 400 here, not a 500 when first read.
+            var node = StrictJson.ParseNode(buffer.AsSpan(0, filled), maxDepth: 64);
             return node is JsonObject o ? (o, null) : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
         }
         catch (JsonException ex)

@@ -52,6 +52,38 @@ public sealed class BundleReaderTamperTests : IDisposable
         }
     }
 
+    // Found by the bundle fuzz harness (fuzz/): a header byte of 128 or more made the checksum's signed sum throw
+    // OverflowException (checked arithmetic) instead of being read, so a ustar name in UTF-8 crashed the import.
+    [Theory]
+    [InlineData(TarEntryFormat.Ustar)]
+    [InlineData(TarEntryFormat.Gnu)]
+    public void Read_HeaderWithNonAsciiName_ImportsIt(TarEntryFormat format)
+    {
+        var archive = new BundleTestArchive(format).Metadata("metadata/root.json", "{}").Target("models/modèle-ü.bin", 10);
+        var reader = new BundleReader(new BundleReaderOptions { FlushToDisk = false });
+
+        using var stream = new MemoryStream(archive.ToArray(), writable: false);
+        var contents = reader.Read(stream, _ => archive.Expected, Path.Combine(_root, "data"));
+
+        var target = Assert.Single(contents.Targets);
+        Assert.Equal("models/modèle-ü.bin", target.Name);
+        Directory.Delete(contents.QuarantineDirectory, recursive: true);
+    }
+
+    [Fact]
+    public void Read_HeaderByteFlippedAbove127_IsRejectedForItsChecksum()
+    {
+        var archive = new BundleTestArchive(TarEntryFormat.Ustar).Metadata("metadata/root.json", "{}").Target("models/a.bin", 10);
+        var tampered = archive.ToArray();
+        tampered[1] ^= 0x80; // 'e' of "metadata/root.json" becomes 0xE5
+
+        using var stream = new MemoryStream(tampered, writable: false);
+        var e = Assert.Throws<BundleRejectedException>(() => new BundleReader(new BundleReaderOptions { FlushToDisk = false }).Read(stream, _ => archive.Expected, Path.Combine(_root, "data")));
+
+        Assert.Equal(BundleRejection.Malformed, e.Reason);
+        Assert.Contains("checksum", e.Detail, StringComparison.Ordinal);
+    }
+
     private static byte[] Flip(byte[] original, int index)
     {
         var copy = (byte[])original.Clone();

@@ -89,6 +89,19 @@ public sealed class JwksFileTests : IDisposable
         Assert.Contains("sso.jwks", refused.Message, StringComparison.Ordinal);
     }
 
+    // The cause the canonical-json fuzz harness (fuzz/) found: the duplicate-member check threw InvalidOperationException.
+    [Fact]
+    public void MemberNameWithALoneSurrogate_IsRefusedAsInvalidData() =>
+        Assert.Throws<InvalidDataException>(() => JwksFile.Parse("""{"keys":[],"\ud800":1}"""u8, "surrogate"));
+
+    // Found by the jwks fuzz harness (fuzz/): invalid UTF-8 or a lone surrogate in a string threw InvalidOperationException.
+    [Fact]
+    public void StringThatIsNotValidUnicode_IsRefusedAsInvalidData()
+    {
+        Assert.Throws<InvalidDataException>(() => JwksFile.Parse("""{"keys":[{"kty":"EC","crv":"P-256","kid":"\ud800"}]}"""u8, "surrogate"));
+        Assert.Throws<InvalidDataException>(() => JwksFile.Parse([.. """{"keys":[{"kty":"EC","kid":"""u8, 0xC3, .. "\"}]}"u8], "utf8"));
+    }
+
     [Fact]
     public void EveryTruncation_IsRefusedCleanly()
     {

@@ -75,6 +75,42 @@ public sealed class TokenizerRejectionTests : IDisposable
         Assert.Equal(TokenizerError.MalformedJson, Reject(json).Reason);
     }
 
+    // The cause the canonical-json fuzz harness (fuzz/) found: the duplicate-member check threw InvalidOperationException.
+    [Fact]
+    public void Load_RejectsAMemberNameWithALoneSurrogate()
+    {
+        string json = MinimalJson.Replace("\"version\": \"1.0\",", "\"version\": \"1.0\", \"\\ud800\": 1,", StringComparison.Ordinal);
+
+        Assert.Equal(TokenizerError.MalformedJson, Reject(json).Reason);
+    }
+
+    // Found by the tokenizer fuzz harness (fuzz/): a string's bytes that are not UTF-8, or a lone surrogate escape,
+    // threw InvalidOperationException where the string was first read.
+    [Theory]
+    [InlineData("\"1.0\"", "\"1.\\ud800\"")]
+    [InlineData("\"he\": 257", "\"h\\udc00e\": 257")]
+    public void Load_RejectsAStringThatIsNotValidUnicode(string original, string replacement)
+    {
+        string json = MinimalJson.Replace(original, replacement, StringComparison.Ordinal);
+        Assert.NotEqual(MinimalJson, json);
+
+        Assert.Equal(TokenizerError.MalformedJson, Reject(json).Reason);
+    }
+
+    [Fact]
+    public void Load_RejectsInvalidUtf8InAString()
+    {
+        byte[] bytes = Encoding.UTF8.GetBytes(MinimalJson);
+        int version = IndexOf(bytes, "\"1.0\""u8);
+        bytes[version + 1] = 0xC3; // "\xC3.0": a lead byte without its continuation
+
+        TokenizerException e = Assert.Throws<TokenizerException>(() => TokenizerLoader.Load(bytes));
+
+        Assert.Equal(TokenizerError.MalformedJson, e.Reason);
+    }
+
+    private static int IndexOf(byte[] haystack, ReadOnlySpan<byte> needle) => haystack.AsSpan().IndexOf(needle);
+
     [Fact]
     public void Load_RejectsDuplicateVocabularyEntries()
     {

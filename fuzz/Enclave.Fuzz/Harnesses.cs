@@ -1,0 +1,28 @@
+using Enclave.Fuzz.Targets;
+
+namespace Enclave.Fuzz;
+
+/// <summary>Every harness, by name. A new parser of untrusted input gets one here (fuzz/README.md).</summary>
+internal static class Harnesses
+{
+    public static IReadOnlyList<Harness> All { get; } =
+    [
+        BundleTarget.Harness,
+        TufTarget.Harness,
+        CanonicalJsonTarget.Harness,
+        OpenAiRequestTarget.Harness,
+        ScannerTargets.Pickle,
+        ScannerTargets.Onnx,
+        ScannerTargets.Gguf,
+        ScannerTargets.Safetensors,
+        TokenizerTarget.Harness,
+        JinjaTarget.Harness,
+        JwksTarget.Harness,
+        SseTarget.Harness,
+        NoteTargets.SignedNote,
+        NoteTargets.Checkpoint,
+        TileTarget.Harness,
+    ];
+
+    public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core;
+using Enclave.Inference.Backends;
+using Enclave.Inference.Onnx;
+using Enclave.Server.Policy;
+
+namespace Enclave.Fuzz.Targets;
+
+/// <summary>
+/// OpenAI request bodies, along the path a <c>/v1/chat/completions</c>, <c>/v1/completions</c> or
+/// <c>/v1/embeddings</c> body takes before any model runs: the server's parse (<see cref="StrictJson"/>, as <c>RequestHandler.ReadBodyAsync</c>
+/// does it), the handler's reads of <c>model</c>, the input and <c>stream</c>, the policy's walk over the request's
+/// strings (<see cref="RequestText"/>), the canonical bytes the ledger digests, and the built-in engine's parameter
+/// reader (<see cref="OpenAiRequest"/>). An answer of 400 is a rejection (<see cref="JsonException"/>, a
+/// <see cref="BackendException"/> with status 400); any other exception would be a 500 and is a finding.
+/// </summary>
+internal static class OpenAiRequestTarget
+{
+    public static Harness Harness { get; } = new()
+    {
+        Name = "openai-request",
+        Parser = "Enclave.Server request bodies (/v1), Enclave.Server.Policy.RequestText, Enclave.Inference.Onnx.OpenAiRequest",
+        Run = Run,
+        Seeds = () =>
+        [
+            Seeds.Text("chat.json", """{"model":"qwen3","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"temperature":0.7,"top_p":0.9,"top_k":40,"max_tokens":64,"stop":["\n\n","END"],"stream":true,"stream_options":{"include_usage":true},"seed":42,"n":1}"""),
+            Seeds.Text("completion.json", """{"model":"qwen3","prompt":[1,2,3],"max_completion_tokens":5,"logprobs":false,"echo":false,"ignore_eos":true,"suffix":""}"""),
+            Seeds.Text("embeddings.json", """{"model":"e5","input":["a","b"],"encoding_format":"float","user":"u"}"""),
+            Seeds.Text("classified.json", """{"model":"m","messages":[{"role":"user","content":"(S//NF) text","name":"x"}],"metadata":{"classification":"SECRET"},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"""),
+        ],
+    };
+
+    private static void Run(byte[] input)
+    {
+        JsonObject body;
+        try
+        {
+            if (StrictJson.ParseNode(input, maxDepth: 64) is not JsonObject o)
+            {
+                return; // 400: the request body must be a JSON object
+            }
+
+            body = o;
+        }
+        catch (JsonException)
+        {
+            return; // 400: the request body is not valid JSON
+        }
+
+        // RequestHandler.HandleAsync: model, then the input for each operation, then stream.
+        if (body["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var model) || model.Length == 0)
+        {
+            return;
+        }
+
+        foreach (var inputName in new[] { "messages", "prompt", "input" })
+        {
+            if (body[inputName] is { } node)
+            {
+                // The ledger's prompt digest is taken over the canonical bytes of the input.
+                CanonicalJson.Canonicalize(node);
+            }
+        }
+
+        _ = body["stream"] is JsonValue s && s.TryGetValue<bool>(out var streaming) && streaming;
+
+        // The policy reads every string of the request (labels, egress rules) and may rewrite them.
+        var text = RequestText.Collect(body, 1000);
+        if (text.Texts.Count > 0)
+        {
+            RequestText.PathOf(body, text.Texts.Count - 1);
+            RequestText.Replace(body, [.. text.Texts.Select(t => t.ToUpperInvariant())]);
+        }
+
+        // The built-in engine's parameters.
+        try
+        {
+            new OpenAiRequest(body).Sampling(maxStopSequences: 4);
+            new OpenAiRequest(body).String("suffix");
+        }
+        catch (BackendException e) when (e.StatusCode == 400)
+        {
+        }
+    }
+}

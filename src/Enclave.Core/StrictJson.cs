@@ -1,0 +1,142 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Enclave.Core;
+
+/// <summary>
+/// Parses untrusted JSON (request bodies) into a <see cref="JsonNode"/> tree that can then be read without surprises.
+/// <see cref="JsonNode.Parse(ReadOnlySpan{byte}, JsonNodeOptions?, JsonDocumentOptions)"/> alone accepts duplicate
+/// member names, strings whose bytes are not UTF-8 and lone surrogate escapes (<c>"\ud800"</c>), and only throws
+/// (<see cref="ArgumentException"/>, <see cref="InvalidOperationException"/>) when such a member or string is first
+/// read, deep inside whatever reads it: a request answered 500. Here each is a <see cref="JsonException"/> at parse
+/// time that names where it is, and so is a number too large for a double (which canonical JSON cannot write).
+/// </summary>
+public static class StrictJson
+{
+    /// <summary>
+    /// Parses <paramref name="utf8Json"/> (at most <paramref name="maxDepth"/> levels deep) and reads every member
+    /// name and string once.
+    /// </summary>
+    /// <exception cref="JsonException">Not valid JSON, too deep, a duplicate member name, a string or member name
+    /// that is not valid Unicode, or a number out of the range of a double; the message names the JSON path.</exception>
+    public static JsonNode? ParseNode(ReadOnlySpan<byte> utf8Json, int maxDepth)
+    {
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(utf8Json, documentOptions: new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+        }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-member check decodes every member name and throws this for a lone surrogate escape.
+            throw new JsonException($"a member name is not valid Unicode ({e.Message})", e);
+        }
+
+        Check(node, "$");
+        return node;
+    }
+
+    /// <summary>
+    /// Reads every member name and string of an already parsed document once. <see cref="JsonDocument"/> checks
+    /// neither UTF-8 inside strings nor surrogate escapes; <see cref="JsonElement.GetString"/> later throws
+    /// <see cref="InvalidOperationException"/> for them. Call it right after parsing untrusted JSON that is then read
+    /// field by field (found by fuzz/ in tokenizer.json and JWKS files).
+    /// </summary>
+    /// <exception cref="JsonException">A member name or string that is not valid Unicode; the message names the path.</exception>
+    public static void ValidateStrings(JsonElement element) => Validate(element, "$");
+
+    private static void Validate(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = member.Name;
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        throw new JsonException($"a member name in the object at {path} is not valid Unicode (invalid UTF-8 or a lone surrogate escape)", path, null, null, e);
+                    }
+
+                    Validate(member.Value, path + "." + name);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    Validate(item, $"{path}[{i++}]");
+                }
+
+                break;
+            case JsonValueKind.String:
+                try
+                {
+                    _ = element.GetString();
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new JsonException($"the string at {path} is not valid Unicode (invalid UTF-8 or a lone surrogate escape)", path, null, null, e);
+                }
+
+                break;
+        }
+    }
+
+    private static void Check(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                List<KeyValuePair<string, JsonNode?>> members;
+                try
+                {
+                    // Enumerating builds the member dictionary: names are decoded and duplicates detected here.
+                    members = [.. obj];
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+                {
+                    throw new JsonException($"the object at {path} has a duplicate member name or a name that is not valid UTF-8 ({e.Message})", path, null, null, e);
+                }
+
+                foreach (var (name, value) in members)
+                {
+                    Check(value, path + "." + name);
+                }
+
+                break;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    Check(array[i], $"{path}[{i}]");
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.String:
+                try
+                {
+                    _ = value.GetValue<string>();
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new JsonException($"the string at {path} is not valid Unicode (invalid UTF-8 or a lone surrogate escape)", path, null, null, e);
+                }
+
+                break;
+            case JsonValue value when value.GetValueKind() == JsonValueKind.Number:
+                // RFC 8785 (the ledger's canonical form of the request) holds IEEE 754 doubles: 1e400 is valid JSON
+                // text that no double holds (found by fuzz/: CanonicalJson refused it after the request was admitted).
+                if (!value.TryGetValue<double>(out var number) || !double.IsFinite(number))
+                {
+                    throw new JsonException($"the number at {path} is out of the range of a double", path, null, null);
+                }
+
+                break;
+        }
+    }
+}

@@ -145,7 +145,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 ["from_version"] = upgrade.From,
                 ["to_version"] = upgrade.To,
             };
-            var entry = AuditEvent.Create("state.migrated", _clock.GetUtcNow(), "system", upgrade.Database, details);
+            var entry = AuditEvent.Create(AuditEventTypes.StateMigrated, _clock.GetUtcNow(), "system", upgrade.Database, details);
             AppendAsync(entry).AsTask().GetAwaiter().GetResult();
             upgrades.MarkRecorded(upgrade);
         }

@@ -141,6 +141,13 @@ public sealed class EnclaveFixture : IAsyncLifetime
 
         _router.Dispose();
         await Upstream.DisposeAsync();
-        Directory.Delete(DataDirectory, recursive: true);
+        try
+        {
+            AuditVocabulary.AssertDeclared(DataDirectory);
+        }
+        finally
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
     }
 }

@@ -204,6 +204,13 @@ public sealed class PolicyEnclave : IAsyncLifetime
         _router?.Dispose();
         await Internal.DisposeAsync();
         await Cloud.DisposeAsync();
-        Directory.Delete(DataDirectory, recursive: true);
+        try
+        {
+            AuditVocabulary.AssertDeclared(DataDirectory);
+        }
+        finally
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
     }
 }

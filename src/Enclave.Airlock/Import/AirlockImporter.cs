@@ -139,7 +139,7 @@ public sealed class AirlockImporter
                 details["replaced_sha256"] = current.RootSha256.ToHex();
             }
 
-            await AppendAsync("import.trust-pinned", actor, "airlock:trust", details, cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportTrustPinned, actor, "airlock:trust", details, cancellationToken).ConfigureAwait(false);
             try
             {
                 using var transaction = _store.Begin();
@@ -149,7 +149,7 @@ public sealed class AirlockImporter
             }
             catch (Exception e) when (e is DbException or IOException)
             {
-                await TryAppendAsync("import.trust-pin-failed", actor, "airlock:trust", new JsonObject { ["root_sha256"] = digest.ToHex(), ["error"] = Short(e.Message) }).ConfigureAwait(false);
+                await TryAppendAsync(AuditEventTypes.ImportTrustPinFailed, actor, "airlock:trust", new JsonObject { ["root_sha256"] = digest.ToHex(), ["error"] = Short(e.Message) }).ConfigureAwait(false);
                 throw;
             }
 
@@ -192,7 +192,7 @@ public sealed class AirlockImporter
             var id = "imp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var subject = "import:" + id;
             var received = _clock.GetUtcNow();
-            await AppendAsync("import.received", actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
 
             ImportPlan? plan = null;
             BundleContents? contents = null;
@@ -214,7 +214,7 @@ public sealed class AirlockImporter
                 var read = contents;
                 var record = await Task.Run(() => Verify(id, actor, received, plan!, read, cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 Fault("import.scanned");
-                await AppendAsync("import.verified", actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
+                await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
                 Fault("import.verified");
 
                 using (var transaction = _store.Begin())
@@ -242,7 +242,7 @@ public sealed class AirlockImporter
                     _ => null,
                 };
                 var reported = rejection ?? e;
-                await TryAppendAsync("import.rejected", actor, subject, RejectedDetails(reported, plan?.Selector)).ConfigureAwait(false);
+                await TryAppendAsync(AuditEventTypes.ImportRejected, actor, subject, RejectedDetails(reported, plan?.Selector)).ConfigureAwait(false);
                 if (rejection is not null)
                 {
                     throw rejection;
@@ -654,7 +654,7 @@ public sealed class AirlockImporter
             var subject = "import:" + id;
             if (string.Equals(actor, record.Importer, StringComparison.Ordinal))
             {
-                await AppendAsync("import.approval-refused", actor, subject, new JsonObject { ["reason"] = "self-approval" }, cancellationToken).ConfigureAwait(false);
+                await AppendAsync(AuditEventTypes.ImportApprovalRefused, actor, subject, new JsonObject { ["reason"] = "self-approval" }, cancellationToken).ConfigureAwait(false);
                 throw new ImportWorkflowException(ImportWorkflowError.SelfApproval, $"{actor} imported {id} and cannot approve it; another person must (two-person rule); nothing was changed");
             }
 
@@ -670,14 +670,14 @@ public sealed class AirlockImporter
                 return Get(id)!;
             }
 
-            await AppendAsync("import.approved", actor, subject, ApprovedDetails(record, approvals), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, approvals), cancellationToken).ConfigureAwait(false);
             try
             {
                 _store.AddApproval(id, actor, _clock.GetUtcNow());
             }
             catch (Exception e) when (e is DbException or IOException)
             {
-                await TryAppendAsync("import.approval-failed", actor, subject, new JsonObject { ["error"] = Short(e.Message) }).ConfigureAwait(false);
+                await TryAppendAsync(AuditEventTypes.ImportApprovalFailed, actor, subject, new JsonObject { ["error"] = Short(e.Message) }).ConfigureAwait(false);
                 throw;
             }
 
@@ -704,7 +704,7 @@ public sealed class AirlockImporter
         {
             var record = Pending(id);
             await AppendAsync(
-                "import.rejected",
+                AuditEventTypes.ImportRejected,
                 actor,
                 "import:" + id,
                 new JsonObject { ["stage"] = "approval", ["reason"] = "rejected-by-approver", ["detail"] = reason, ["manifest_sha256"] = record.ManifestSha256.ToHex() },
@@ -773,10 +773,10 @@ public sealed class AirlockImporter
             BlobStore.SyncDirectory(Path.GetDirectoryName(folder)!);
             Fault("promote.folder");
 
-            await AppendAsync("import.approved", actor, subject, ApprovedDetails(record, record.Approvers.Count + 1), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, record.Approvers.Count + 1), cancellationToken).ConfigureAwait(false);
             ledgered = true;
             Fault("promote.approved");
-            await AppendAsync("import.activated", actor, subject, ActivatedDetails(record), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportActivated, actor, subject, ActivatedDetails(record), cancellationToken).ConfigureAwait(false);
             Fault("promote.activated");
 
             using var transaction = _store.Begin();
@@ -800,7 +800,7 @@ public sealed class AirlockImporter
 
             if (ledgered)
             {
-                await TryAppendAsync("import.activation-failed", actor, subject, new JsonObject
+                await TryAppendAsync(AuditEventTypes.ImportActivationFailed, actor, subject, new JsonObject
                 {
                     ["error"] = Short($"{e.GetType().Name}: {e.Message}"),
                     ["detail"] = "the approval was not recorded and nothing was activated; approve again once the cause is fixed",
@@ -923,7 +923,7 @@ public sealed class AirlockImporter
                 if (quarantine is null || !Directory.Exists(quarantine))
                 {
                     const string reason = "the quarantined files disappeared while the import waited for approval; import the bundle again";
-                    await AppendAsync("import.rejected", "system", "import:" + id, new JsonObject { ["stage"] = "recovery", ["reason"] = "quarantine-lost", ["detail"] = reason }, cancellationToken).ConfigureAwait(false);
+                    await AppendAsync(AuditEventTypes.ImportRejected, "system", "import:" + id, new JsonObject { ["stage"] = "recovery", ["reason"] = "quarantine-lost", ["detail"] = reason }, cancellationToken).ConfigureAwait(false);
                     MarkRejected(id, "system", reason, _clock.GetUtcNow());
                     lost.Add(id);
                 }
@@ -1052,15 +1052,13 @@ public sealed class AirlockImporter
     // ------------------------------------------------------------------------------------------------------------
     // Ledger
 
-    private async Task AppendAsync(string type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
+    private async Task AppendAsync(AuditEventType type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
     {
-        using var document = JsonDocument.Parse(details.ToJsonString());
-        var auditEvent = new AuditEvent { Type = type, Time = _clock.GetUtcNow(), Actor = actor, Subject = subject, Details = document.RootElement.Clone() };
-        await _ledger.AppendAsync(auditEvent, cancellationToken).ConfigureAwait(false);
+        await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
     }
 
     // For entries written on a failure path: the original failure is what the caller must see.
-    private async Task TryAppendAsync(string type, string actor, string subject, JsonObject details)
+    private async Task TryAppendAsync(AuditEventType type, string actor, string subject, JsonObject details)
     {
         try
         {

@@ -230,19 +230,12 @@ internal static class UpCommand
     }
 
     private static async ValueTask Record(SqliteLedger ledger, TimeProvider clock, PrincipalRecord principal) =>
-        await ledger.AppendAsync(new AuditEvent
+        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.UserAdded, clock.GetUtcNow(), SystemActor, principal.Id, new JsonObject
         {
-            Type = "user.added",
-            Time = clock.GetUtcNow(),
-            Actor = SystemActor,
-            Subject = principal.Id,
-            Details = JsonSerializer.SerializeToElement(new JsonObject
-            {
-                ["name"] = principal.Name,
-                ["kind"] = "user",
-                ["roles"] = new JsonArray(Roles.AirlockApprover),
-                ["clearance"] = null,
-                ["purpose"] = "enclave up demo approver",
-            }),
-        }).ConfigureAwait(false);
+            ["name"] = principal.Name,
+            ["kind"] = "user",
+            ["roles"] = new JsonArray(Roles.AirlockApprover),
+            ["clearance"] = null,
+            ["purpose"] = "enclave up demo approver",
+        })).ConfigureAwait(false);
 }

@@ -52,6 +52,14 @@ public sealed partial record AuditEvent
         return new AuditEvent { Type = type, Time = time, Actor = actor, Subject = subject, CanonicalDetails = CanonicalJson.Canonicalize(details) };
     }
 
+    /// <summary>An event of a declared type (<see cref="AuditEventTypes"/>), details canonicalized once, here.</summary>
+    /// <exception cref="EnclaveFormatException">The details hold a non-finite number or an unpaired surrogate.</exception>
+    public static AuditEvent Create(AuditEventType type, DateTimeOffset time, string actor, string subject, JsonObject details)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        return Create(type.Name, time, actor, subject, details);
+    }
+
     private byte[]? CanonicalDetails
     {
         init => (_details, _canonicalDetails) = (null, value);

@@ -101,7 +101,7 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return await ChangeAsync(async () =>
         {
-            var added = await store.AddPrincipalAsync(name!, kind, roles, clearance, p => Record(ledger, clock, "user.added", actor, p.Id, new JsonObject
+            var added = await store.AddPrincipalAsync(name!, kind, roles, clearance, p => Record(ledger, clock, AuditEventTypes.UserAdded, actor, p.Id, new JsonObject
             {
                 ["name"] = p.Name,
                 ["kind"] = PrincipalNames.KindName(p.Kind),
@@ -117,7 +117,7 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return ChangeAsync(async () =>
         {
-            var disabled = await store.DisablePrincipalAsync(name, p => Record(ledger, clock, "user.disabled", actor, p.Id, new JsonObject
+            var disabled = await store.DisablePrincipalAsync(name, p => Record(ledger, clock, AuditEventTypes.UserDisabled, actor, p.Id, new JsonObject
             {
                 ["name"] = p.Name,
                 ["activeKeys"] = store.ListKeys(p.Id).Count(k => k.Revoked is null),
@@ -197,7 +197,7 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return await ChangeAsync(async () =>
         {
-            var (key, record) = await store.CreateKeyAsync(user!, name, expires, k => Record(ledger, clock, "key.created", actor, "key:" + k.Id, new JsonObject
+            var (key, record) = await store.CreateKeyAsync(user!, name, expires, k => Record(ledger, clock, AuditEventTypes.KeyCreated, actor, "key:" + k.Id, new JsonObject
             {
                 ["principal"] = k.PrincipalId,
                 ["name"] = k.Name,
@@ -214,7 +214,7 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return ChangeAsync(async () =>
         {
-            var revoked = await store.RevokeKeyAsync(id, k => Record(ledger, clock, "key.revoked", actor, "key:" + k.Id, new JsonObject
+            var revoked = await store.RevokeKeyAsync(id, k => Record(ledger, clock, AuditEventTypes.KeyRevoked, actor, "key:" + k.Id, new JsonObject
             {
                 ["principal"] = k.PrincipalId,
                 ["name"] = k.Name,
@@ -248,15 +248,8 @@ public static class IdentityAdminEndpoints
         }
     }
 
-    private static async ValueTask Record(ILedger ledger, TimeProvider clock, string type, string actor, string subject, JsonObject details) =>
-        await ledger.AppendAsync(new AuditEvent
-        {
-            Type = type,
-            Time = clock.GetUtcNow(),
-            Actor = actor,
-            Subject = subject,
-            Details = JsonSerializer.SerializeToElement(details),
-        }, CancellationToken.None).ConfigureAwait(false);
+    private static async ValueTask Record(ILedger ledger, TimeProvider clock, AuditEventType type, string actor, string subject, JsonObject details) =>
+        await ledger.AppendAsync(AuditEvent.Create(type, clock.GetUtcNow(), actor, subject, details), CancellationToken.None).ConfigureAwait(false);
 
     private static async Task<(JsonObject? Body, IResult? Error)> ReadBodyAsync(HttpContext http, string[] allowed)
     {

@@ -31,7 +31,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details["policy"] = request.Policy;
         }
 
-        return await ledger.AppendAsync(Event("request.admitted", request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
+        return await ledger.AppendAsync(Event(AuditEventTypes.RequestAdmitted, request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -55,7 +55,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details["policy"] = request.Policy;
         }
 
-        return await ledger.AppendAsync(Event("request.denied", request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
+        return await ledger.AppendAsync(Event(AuditEventTypes.RequestDenied, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
 
     public async Task<long> CompleteAsync(CompletedRequest request)
@@ -93,7 +93,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         }
 
         // Completion entries are written even when the client went away: the request's fate belongs in the record.
-        return await ledger.AppendAsync(Event("request.completed", request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
+        return await ledger.AppendAsync(Event(AuditEventTypes.RequestCompleted, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>SHA-256 (hex) of the canonical JSON of <paramref name="node"/>.</summary>
@@ -105,7 +105,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     /// <summary>SHA-256 (hex) of bytes already canonical.</summary>
     public static string Digest(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
 
-    private AuditEvent Event(string type, string actor, string subject, JsonObject details) =>
+    private AuditEvent Event(AuditEventType type, string actor, string subject, JsonObject details) =>
         AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
 }
 

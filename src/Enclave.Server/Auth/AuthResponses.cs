@@ -23,7 +23,6 @@ namespace Enclave.Server.Auth;
 /// </remarks>
 internal static partial class AuthResponses
 {
-    public const string FailedEventType = "auth.failed";
     private const int MaxRecordedText = 128;
 
     public static async Task ChallengeAsync(HttpContext context, string scheme, Exception? failure, string missingMessage)
@@ -99,16 +98,14 @@ internal static partial class AuthResponses
             details["remoteAddress"] = remote.ToString();
         }
 
-        var evt = new AuditEvent
-        {
-            Type = FailedEventType,
-            Time = context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
-            Actor = "anonymous",
-            Subject = Clean(context.Request.Path.Value is { Length: > 0 } path ? path : "/", AuditEvent.MaxFieldLength),
-            Details = JsonSerializer.SerializeToElement(details),
-        };
         try
         {
+            var evt = AuditEvent.Create(
+                AuditEventTypes.AuthFailed,
+                context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
+                "anonymous",
+                Clean(context.Request.Path.Value is { Length: > 0 } path ? path : "/", AuditEvent.MaxFieldLength),
+                details);
             await context.RequestServices.GetRequiredService<ILedger>().AppendAsync(evt, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException or EnclaveFormatException)

@@ -51,7 +51,7 @@ public static class IdentityBootstrap
 
         if (admin is null)
         {
-            await store.AddPrincipalAsync(AdminUser, PrincipalKind.User, [Roles.Admin], clearance: null, p => RecordAsync(ledger, clock, "user.added", p.Id, new JsonObject
+            await store.AddPrincipalAsync(AdminUser, PrincipalKind.User, [Roles.Admin], clearance: null, p => RecordAsync(ledger, clock, AuditEventTypes.UserAdded, p.Id, new JsonObject
             {
                 ["name"] = p.Name,
                 ["kind"] = "user",
@@ -60,7 +60,7 @@ public static class IdentityBootstrap
             }), cancellationToken).ConfigureAwait(false);
         }
 
-        var (key, record) = await store.CreateKeyAsync(AdminUser, keyFile is null ? "initial admin" : "enclave up demo", expires: null, k => RecordAsync(ledger, clock, "key.created", "key:" + k.Id, new JsonObject
+        var (key, record) = await store.CreateKeyAsync(AdminUser, keyFile is null ? "initial admin" : "enclave up demo", expires: null, k => RecordAsync(ledger, clock, AuditEventTypes.KeyCreated, "key:" + k.Id, new JsonObject
         {
             ["principal"] = k.PrincipalId,
             ["name"] = k.Name,
@@ -82,15 +82,8 @@ public static class IdentityBootstrap
         return new AdminKeyResult { Key = key, Created = record };
     }
 
-    private static async ValueTask RecordAsync(ILedger ledger, TimeProvider clock, string type, string subject, JsonObject details) =>
-        await ledger.AppendAsync(new AuditEvent
-        {
-            Type = type,
-            Time = clock.GetUtcNow(),
-            Actor = SystemActor,
-            Subject = subject,
-            Details = JsonSerializer.SerializeToElement(details),
-        }).ConfigureAwait(false);
+    private static async ValueTask RecordAsync(ILedger ledger, TimeProvider clock, AuditEventType type, string subject, JsonObject details) =>
+        await ledger.AppendAsync(AuditEvent.Create(type, clock.GetUtcNow(), SystemActor, subject, details)).ConfigureAwait(false);
 }
 
 /// <summary>What <see cref="IdentityBootstrap.EnsureAdminKeyAsync"/> did.</summary>

@@ -136,6 +136,13 @@ public sealed class IdentityFixture : IAsyncLifetime
         _router?.Dispose();
         await Upstream.DisposeAsync();
         Tokens.Dispose();
-        Directory.Delete(DataDirectory, recursive: true);
+        try
+        {
+            AuditVocabulary.AssertDeclared(DataDirectory);
+        }
+        finally
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
     }
 }

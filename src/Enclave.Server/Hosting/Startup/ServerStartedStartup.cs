@@ -27,14 +27,8 @@ internal sealed class ServerStartedStartup(IServiceProvider services) : IHostedS
             ["upstreamBackends"] = new JsonArray([.. upstream.Backends.Select(b => (JsonNode)new JsonObject { ["name"] = b.Name, ["baseUrl"] = b.BaseUrl, ["models"] = new JsonArray([.. b.Models.Select(m => JsonValue.Create(m))]) })]),
             ["retention"] = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
         };
-        await services.GetRequiredService<ILedger>().AppendAsync(new AuditEvent
-        {
-            Type = "server.started",
-            Time = services.GetRequiredService<TimeProvider>().GetUtcNow(),
-            Actor = "system",
-            Subject = "server",
-            Details = JsonSerializer.SerializeToElement(details),
-        }, cancellationToken).ConfigureAwait(false);
+        var started = AuditEvent.Create(AuditEventTypes.ServerStarted, services.GetRequiredService<TimeProvider>().GetUtcNow(), "system", "server", details);
+        await services.GetRequiredService<ILedger>().AppendAsync(started, cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,0 +1,65 @@
+using System.Collections.Frozen;
+
+namespace Enclave.Core.Audit;
+
+/// <summary>
+/// The audit vocabulary: every event type the enclave writes, declared once with the fields of its details. This is
+/// a public contract (auditors, the console and detection rules read it); <c>docs/audit-events.md</c> says when each
+/// type is written, who its actor is and what every field means, and a test fails when the two disagree or when code
+/// writes an event type that is not declared here. Field names are as they were first written (the request events
+/// in camelCase, the airlock's in snake_case), so that existing ledgers read and verify unchanged.
+/// </summary>
+public static class AuditEventTypes
+{
+    // Requests (/v1)
+    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy");
+    public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy");
+    public static readonly AuditEventType RequestCompleted = new(
+        "request.completed", "requestId", "endpoint", "admittedIndex", "outcome", "status", "backend", "latencyMs", "modelDigest",
+        "promptTokens", "completionTokens", "answerSha256", "error");
+
+    // Authentication
+    public static readonly AuditEventType AuthFailed = new(
+        "auth.failed", "scheme", "reason", "method", "remoteAddress", "keyId", "kid", "alg", "iss", "exception");
+
+    // Identities and keys
+    public static readonly AuditEventType UserAdded = new("user.added", "name", "kind", "roles", "clearance", "purpose");
+    public static readonly AuditEventType UserDisabled = new("user.disabled", "name", "activeKeys");
+    public static readonly AuditEventType KeyCreated = new("key.created", "principal", "name", "expires");
+    public static readonly AuditEventType KeyRevoked = new("key.revoked", "principal", "name");
+
+    // Content retention
+    public static readonly AuditEventType RetentionRead = new("retention.read", "requestId");
+
+    // The airlock
+    public static readonly AuditEventType ImportTrustPinned = new("import.trust-pinned", "root_sha256", "root_version", "forced", "replaced_sha256");
+    public static readonly AuditEventType ImportTrustPinFailed = new("import.trust-pin-failed", "root_sha256", "error");
+    public static readonly AuditEventType ImportReceived = new("import.received", "source");
+    public static readonly AuditEventType ImportVerified = new(
+        "import.verified", "kind", "name", "version", "label", "task", "manifest_sha256", "target_count", "targets", "signer_key_ids",
+        "sbom_sha256", "provenance_sha256", "archive_bytes", "tuf_versions", "required_approvals");
+    public static readonly AuditEventType ImportRejected = new(
+        "import.rejected", "stage", "reason", "detail", "findings", "kind", "name", "version", "manifest_sha256");
+    public static readonly AuditEventType ImportApprovalRefused = new("import.approval-refused", "reason");
+    public static readonly AuditEventType ImportApproved = new("import.approved", "manifest_sha256", "approvals", "required_approvals");
+    public static readonly AuditEventType ImportApprovalFailed = new("import.approval-failed", "error");
+    public static readonly AuditEventType ImportActivated = new(
+        "import.activated", "kind", "name", "version", "label", "task", "manifest_sha256", "approvers", "folder");
+    public static readonly AuditEventType ImportActivationFailed = new("import.activation-failed", "error", "detail");
+
+    // The server and its state
+    public static readonly AuditEventType ServerStarted = new("server.started", "urls", "models", "upstreamBackends", "retention");
+    public static readonly AuditEventType StateMigrated = new("state.migrated", "database", "from_version", "to_version");
+
+    private static readonly FrozenDictionary<string, AuditEventType> ByName = typeof(AuditEventTypes)
+        .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+        .Where(f => f.FieldType == typeof(AuditEventType))
+        .Select(f => (AuditEventType)f.GetValue(null)!)
+        .ToFrozenDictionary(t => t.Name, StringComparer.Ordinal);
+
+    /// <summary>Every declared type.</summary>
+    public static IReadOnlyCollection<AuditEventType> All => ByName.Values;
+
+    /// <summary>The declared type named <paramref name="name"/>, or null.</summary>
+    public static AuditEventType? Find(string name) => ByName.GetValueOrDefault(name);
+}

@@ -140,17 +140,19 @@ public static partial class AirlockAdminEndpoints
     private static async Task<IResult> PullAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ILoggerFactory logs)
     {
         var (body, tooLarge) = await ReadLimitedAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
-        JsonObject? request = null;
-        if (!tooLarge)
+        if (tooLarge)
         {
-            try
-            {
-                request = JsonNode.Parse(body) as JsonObject;
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                request = null;
-            }
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", $"the body is larger than {MaxReasonBodyBytes} bytes; nothing was imported");
+        }
+
+        JsonObject? request;
+        try
+        {
+            request = Core.StrictJson.Parse(body, maxDepth: 8) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"the body is not valid JSON: {e.Message}; nothing was imported");
         }
 
         string? Field(string name) => request?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
@@ -243,11 +245,11 @@ public static partial class AirlockAdminEndpoints
         {
             try
             {
-                reason = (JsonNode.Parse(body) as JsonObject)?["reason"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+                reason = (Core.StrictJson.Parse(body, maxDepth: 8) as JsonObject)?["reason"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
             }
-            catch (System.Text.Json.JsonException)
+            catch (System.Text.Json.JsonException e)
             {
-                reason = null;
+                return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"the body is not valid JSON: {e.Message}; nothing was changed");
             }
         }
 

@@ -125,6 +125,7 @@ public static class EnclaveServer
 
         services?.Invoke(builder.Services);
         var app = builder.Build();
+        app.UseErrorBodies();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/healthz", () => Results.Text("ok\n"));

@@ -421,7 +421,8 @@ internal sealed class RequestHandler(
                 }
             }
 
-            var node = JsonNode.Parse(buffer.AsSpan(0, filled), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            // Strict: duplicate keys at any depth, invalid UTF-8 and lone surrogate escapes are refused here, not found later.
+            var node = StrictJson.Parse(buffer.AsSpan(0, filled), maxDepth: 64);
             return node is JsonObject o ? (o, null) : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
         }
         catch (JsonException ex)

@@ -57,7 +57,7 @@ internal static class ServeCommand
         var configuration = EnclaveConfiguration.Load(configPath);
         var upstream = EnclaveConfiguration.Upstream(configuration);
         settings = settings with { Retention = EnclaveConfiguration.Retention(configuration), Airlock = EnclaveConfiguration.Airlock(configuration) };
-        settings = settings with { Oidc = EnclaveConfiguration.Oidc(configuration) };
+        settings = settings with { Oidc = EnclaveConfiguration.Oidc(configuration), Audit = EnclaveConfiguration.Audit(configuration) };
         var problems = settings.Validate();
         if (problems.Count > 0)
         {

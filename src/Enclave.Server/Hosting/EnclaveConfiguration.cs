@@ -8,7 +8,8 @@ namespace Enclave.Server.Hosting;
 /// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
-/// <see cref="Auth.OidcOptions"/>) and <c>Retention</c> (encrypted content retention) and <c>Airlock</c> (approvals, signature requirements).
+/// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements) and <c>Audit</c>
+/// (<see cref="Audit.AuditOptions.CompletionDurability"/>).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -33,6 +34,13 @@ public static class EnclaveConfiguration
     {
         ArgumentNullException.ThrowIfNull(configuration);
         return configuration.GetSection("Airlock").Get<AirlockSettings>() ?? new AirlockSettings();
+    }
+
+    /// <summary>The <c>Audit</c> section (<c>CompletionDurability</c>: <c>before-answer</c>, the default, or <c>after-answer</c>).</summary>
+    public static Enclave.Server.Audit.AuditOptions Audit(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetSection("Audit").Get<Enclave.Server.Audit.AuditOptions>() ?? new Enclave.Server.Audit.AuditOptions();
     }
 
     /// <summary>The <c>Retention</c> section (content retention; off unless configured).</summary>

@@ -88,7 +88,11 @@ public sealed class CompletionDurabilityCrashTests : IAsyncLifetime
                 await Task.Delay(10);
             }
 
-            Assert.False(server.HasExited, "enclave serve exited under load: " + await server.StandardError.ReadToEndAsync());
+            if (server.HasExited)
+            {
+                Assert.Fail("enclave serve exited under load: " + await server.StandardError.ReadToEndAsync());
+            }
+
             server.Kill(); // SIGKILL: no flush, no dispose, the ledger's queue dies with the process
             await server.WaitForExitAsync();
             await stop.CancelAsync();

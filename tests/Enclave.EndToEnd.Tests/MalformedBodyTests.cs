@@ -185,3 +185,24 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         return result;
     }
 }
+
+/// <summary>How <c>policy explain</c> shows a backend's accreditation.</summary>
+public sealed class AccreditationBannerTests
+{
+    [Fact]
+    public void TheTopOfTheLattice_ReadsAsAnyReleasability_NotRelToNone()
+    {
+        var scheme = Enclave.Policy.Labels.LabelScheme.Default;
+        var shown = Enclave.Server.Admin.PolicyAdminEndpoints.Accreditation(scheme, scheme.Highest);
+        Assert.DoesNotContain("REL TO (NONE)", shown, StringComparison.Ordinal);
+        Assert.EndsWith("(any releasability)", shown, StringComparison.Ordinal);
+        Assert.StartsWith(scheme.Levels[^1].Name, shown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnyOtherAccreditation_IsItsBanner()
+    {
+        var scheme = Enclave.Policy.Labels.LabelScheme.Default;
+        Assert.Equal(scheme.FormatBanner(scheme.Lowest), Enclave.Server.Admin.PolicyAdminEndpoints.Accreditation(scheme, scheme.Lowest));
+    }
+}

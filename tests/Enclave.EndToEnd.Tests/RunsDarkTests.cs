@@ -44,7 +44,7 @@ public sealed class RunsDarkTests : IDisposable
             post /v1/chat/completions "{\"model\":\"$chat\",\"max_tokens\":4,\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}" chat.http
             post /v1/embeddings "{\"model\":\"$embed\",\"input\":\"Hello\"}" embed.http
             ENCLAVE_API_KEY="$key" dotnet '{{enclave}}' airlock list --server http://127.0.0.1:18080 --json > airlock.json
-            kill -INT "$up"
+            kill -TERM "$up"
             wait "$up" || true
             dotnet '{{enclave}}' ledger export --data '{{data}}' --out '{{_root}}/published' > export.out
             """);
@@ -60,7 +60,18 @@ public sealed class RunsDarkTests : IDisposable
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
         var stdout = process.StandardOutput.ReadToEndAsync(deadline.Token);
         var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
-        await process.WaitForExitAsync(deadline.Token);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+
         Assert.True(process.ExitCode == 0, $"the script in the namespace failed ({process.ExitCode}): {await stderr} {await stdout} {Read("up.err")}");
 
         var chat = Read("chat.http");

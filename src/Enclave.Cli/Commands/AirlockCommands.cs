@@ -157,7 +157,15 @@ internal static class AirlockCommands
             }).ConfigureAwait(false);
         }
 
-        await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {e.Detail}").ConfigureAwait(false);
+        // The server's detail is the importer's message, which already starts "import rejected (CODE): ": say it once.
+        var detail = e.Detail;
+        var repeated = $"import rejected ({code}): ";
+        if (detail.StartsWith(repeated, StringComparison.Ordinal))
+        {
+            detail = detail[repeated.Length..];
+        }
+
+        await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {detail}").ConfigureAwait(false);
         return ExitCode.VerificationFailed;
     }
 

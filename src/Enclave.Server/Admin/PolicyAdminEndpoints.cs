@@ -123,7 +123,7 @@ public static class PolicyAdminEndpoints
             ["backends"] = new JsonArray([.. outcome.Candidates.Select(c => (JsonNode)new JsonObject
             {
                 ["name"] = c.Id,
-                ["accreditation"] = scheme.FormatBanner(c.Accreditation),
+                ["accreditation"] = Accreditation(scheme, c.Accreditation),
                 ["jurisdiction"] = c.Jurisdiction,
                 ["leavesEnclave"] = c.LeavesEnclave,
                 ["egressAction"] = c.LeavesEnclave ? policy.EgressActionFor(c.Id).ToString().ToLowerInvariant() : null,
@@ -133,6 +133,16 @@ public static class PolicyAdminEndpoints
         };
         return Results.Text(answer.ToJsonString(), "application/json");
     }
+
+    /// <summary>
+    /// A backend's accreditation as a banner. The top of the lattice (the built-in engine's default: it may process
+    /// anything) is releasable to nobody as a label, which reads as "REL TO (NONE)"; for an accreditation that says the
+    /// opposite of what it means, so it is shown as the highest level and compartments with "(any releasability)".
+    /// </summary>
+    internal static string Accreditation(Enclave.Policy.Labels.LabelScheme scheme, Enclave.Policy.Labels.SecurityLabel accreditation) =>
+        accreditation == scheme.Highest
+            ? scheme.FormatBanner(new Enclave.Policy.Labels.SecurityLabel(accreditation.Level, accreditation.CompartmentMask, unrestricted: true, 0)) + " (any releasability)"
+            : scheme.FormatBanner(accreditation);
 
     private static bool TryString(JsonObject body, string name, bool required, out string? value)
     {

@@ -123,6 +123,7 @@ public sealed class AirlockEndToEndTests : IDisposable
             var bad = await CliAsync(importer.File, "airlock", "import", tampered);
             Assert.Equal((int)ExitCode.VerificationFailed, bad.Code);
             Assert.Contains("bundle rejected (hash-mismatch)", bad.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("import rejected", bad.Error, StringComparison.Ordinal); // the prefix is said once
             Assert.DoesNotContain("tampered-chat", await ModelsAsync(url, adminKey));
             Assert.DoesNotContain("tampered-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
             Assert.Equal(["import.received", "import.rejected"], Entries().Skip((int)sizeBefore).Where(e => e.Type.StartsWith("import.", StringComparison.Ordinal)).Select(e => e.Type).ToArray());

@@ -299,6 +299,10 @@ internal static class AirlockCommands
                     await context.Error.WriteLineAsync("warning: " + warning).ConfigureAwait(false);
                 }
             }
+            else if (record["alreadyApprovedBy"] is JsonValue by)
+            {
+                await context.Out.WriteLineAsync($"import {record["id"]} was already approved by {by}; an approval counts once ({approvals}); {record["approvalsNeeded"]} more needed from other approvers").ConfigureAwait(false);
+            }
             else
             {
                 await context.Out.WriteLineAsync($"import {record["id"]} approved ({approvals}); {record["approvalsNeeded"]} more needed from other approvers").ConfigureAwait(false);

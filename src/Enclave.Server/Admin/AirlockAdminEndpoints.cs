@@ -193,9 +193,12 @@ public static partial class AirlockAdminEndpoints
     private static async Task<IResult> ApproveAsync(string id, HttpContext http, AirlockImporter importer, AirlockModels models, ILoggerFactory logs)
     {
         ImportRecord record;
+        var actor = http.User.PrincipalId();
+        // Approving twice counts once (the importer records nothing the second time): say so rather than nothing.
+        var already = importer.Get(id) is { State: ImportState.Verified } pending && pending.Approvers.Contains(actor, StringComparer.Ordinal);
         try
         {
-            record = await importer.ApproveAsync(id, http.User.PrincipalId(), http.RequestAborted).ConfigureAwait(false);
+            record = await importer.ApproveAsync(id, actor, http.RequestAborted).ConfigureAwait(false);
         }
         catch (ImportWorkflowException e)
         {
@@ -203,6 +206,11 @@ public static partial class AirlockAdminEndpoints
         }
 
         var json = ToJson(record);
+        if (already)
+        {
+            json["alreadyApprovedBy"] = actor;
+        }
+
         if (record.State == ImportState.Activated && record.Kind == "model")
         {
             var artifact = importer.ListActivated("model").SingleOrDefault(a => a.ImportId == record.Id);

@@ -100,6 +100,10 @@ public sealed class AirlockEndToEndTests : IDisposable
             var first = await CliAsync(approver1.File, "airlock", "approve", id);
             Assert.True(first.Code == 0, first.Error);
             Assert.Contains("1 more needed", first.Out, StringComparison.Ordinal);
+            var again = await CliAsync(approver1.File, "airlock", "approve", id);
+            Assert.True(again.Code == 0, again.Error);
+            Assert.Contains("already approved by user:alice", again.Out, StringComparison.Ordinal);
+            Assert.Contains("1 more needed", again.Out, StringComparison.Ordinal);
             Assert.DoesNotContain(ModelName, await ModelsAsync(url, adminKey));
 
             var second = await CliAsync(approver2.File, "airlock", "approve", id);

@@ -34,6 +34,7 @@ async Task<double> Engine(SamplingOptions sampling)
 }
 
 // Bare loop: same session options, same inputs, present -> past, argmax.
+Enclave.Inference.Onnx.OnnxRuntimeEnvironment.EnsureTelemetryOff();
 using var so = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
 so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
 using var session = new InferenceSession(Path.Combine(dir, "model.onnx"), so);

@@ -19,6 +19,45 @@ public static class StrictJson
     /// </summary>
     /// <exception cref="JsonException">Not valid JSON, too deep, a duplicate member name, a string or member name
     /// that is not valid Unicode, or a number out of the range of a double; the message names the JSON path.</exception>
+    /// <summary>
+    /// Parses <paramref name="utf8Json"/> strictly: first every token is read once, so that a string or member name
+    /// that is not valid text is reported with its byte offset; then <see cref="ParseNode"/> (duplicate member names,
+    /// numbers out of the range of a double). No comments, no trailing commas.
+    /// </summary>
+    /// <exception cref="JsonException">The input is not strictly valid JSON; the message names the problem and where.</exception>
+    public static JsonNode? Parse(ReadOnlySpan<byte> utf8Json, int maxDepth = CanonicalJson.DefaultMaxDepth)
+    {
+        CheckTokens(utf8Json, maxDepth);
+        return ParseNode(utf8Json, maxDepth);
+    }
+
+    private static void CheckTokens(ReadOnlySpan<byte> utf8Json, int maxDepth)
+    {
+        var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = maxDepth, CommentHandling = JsonCommentHandling.Disallow });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName))
+            {
+                continue;
+            }
+
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException ex)
+            {
+                var what = reader.TokenType == JsonTokenType.PropertyName ? "member name" : "string";
+                throw new JsonException(
+                    $"the {what} at byte {reader.TokenStartIndex} is not valid text (invalid UTF-8 or an unpaired surrogate escape such as \\ud800): {ex.Message}",
+                    path: null,
+                    lineNumber: null,
+                    bytePositionInLine: reader.TokenStartIndex,
+                    ex);
+            }
+        }
+    }
+
     public static JsonNode? ParseNode(ReadOnlySpan<byte> utf8Json, int maxDepth)
     {
         JsonNode? node;

@@ -174,6 +174,19 @@ public sealed class LedgerCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_WithAKeyFileThatDoesNotExist_SaysItIsMissing_NotMalformed()
+    {
+        await InitAsync();
+        var missing = Path.Combine(_root, "ledger.vkey");
+        var result = await CliRunner.RunAsync("ledger", "verify", "--key", missing, "--data", Data);
+
+        Assert.Equal((int)ExitCode.NotFound, result.ExitCode);
+        Assert.Contains($"verifier key file '{missing}' does not exist", result.Error, StringComparison.Ordinal);
+        Assert.Contains("keys/ledger-ed25519.vkey", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("malformed", result.Error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task Append_NotJson_ExitsInvalidInput()
     {
         await InitAsync();

@@ -240,6 +240,38 @@ public sealed class TufClientConformanceTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task DuplicateSigKeyids_ARootListingOneKeyIdTwice_IsRefused_AndTheOldRootKept()
+    {
+        // The suite's duplicate-signature case: root 2 lists the same key's signature twice (key IDs must be unique).
+        Assert.Equal(0, await InitAsync());
+        var key = _repo.Keys["root"][0];
+        _repo.Versions["root"]++;
+        _repo.PublishRoot([key, key]);
+
+        Assert.Equal(1, await RefreshAsync());
+
+        Assert.Equal(_repo.RootV1, await File.ReadAllBytesAsync(Path.Combine(MetadataDir, "root.json")));
+        Assert.Equal([("root", 1)], TrustedRoles());
+    }
+
+    [Fact]
+    public async Task DuplicateSigKeyids_ATimestampListingOneKeyIdTwice_IsRefused_AndNotStored()
+    {
+        Assert.Equal(0, await InitAsync());
+        Assert.Equal(0, await RefreshAsync());
+        var before = await File.ReadAllBytesAsync(Path.Combine(MetadataDir, "timestamp.json"));
+        _repo.Versions["timestamp"]++;
+        var timestamp = TufTestRepository.Parse(_repo.Source.Files["timestamp.json"]);
+        timestamp["version"] = (long)_repo.Versions["timestamp"];
+        var key = _repo.Keys["timestamp"][0];
+        _repo.Source.Files["timestamp.json"] = TufTestRepository.Envelope(timestamp, [key, key]);
+
+        Assert.Equal(1, await RefreshAsync());
+
+        Assert.Equal(before, await File.ReadAllBytesAsync(Path.Combine(MetadataDir, "timestamp.json")));
+    }
+
+    [Fact]
     public async Task NonRootKeyRotation_NewTimestampKeysInRoot2_AreUsed()
     {
         Assert.Equal(0, await InitAsync());

@@ -188,6 +188,7 @@ public sealed class BundleReader
         private int _headers;
         private long _reported;
         private volatile bool _copyFailed;
+        private bool _metadataClosed;
 
         public BundleContents Run()
         {
@@ -294,9 +295,10 @@ public sealed class BundleReader
                     case (byte)'4':
                     case (byte)'6':
                         throw Reject(BundleRejection.DeviceFile, $"entry {Describe(pax, longName, headerOffset)} at byte {headerOffset} is a {(type == (byte)'6' ? "FIFO" : "device file")}; bundles hold regular files only");
+                    case (byte)'5':
+                        throw Reject(BundleRejection.DirectoryEntry, $"entry {Describe(pax, longName, headerOffset)} at byte {headerOffset} is a directory; bundles hold regular files only");
                     case (byte)'0':
                     case 0:
-                    case (byte)'5':
                         break;
                     default:
                         throw Reject(BundleRejection.Malformed, $"entry {Describe(pax, longName, headerOffset)} at byte {headerOffset} has unsupported type '{(char)type}'");
@@ -316,21 +318,10 @@ public sealed class BundleReader
                 pax = null;
                 longName = null;
 
-                var isDirectory = type == (byte)'5';
-                var name = ValidateName(rawName, isDirectory, headerOffset);
+                var name = ValidateName(rawName, headerOffset);
                 if (!_names.Add(name))
                 {
                     throw Reject(BundleRejection.DuplicateEntry, $"entry {name} appears twice (second at byte {headerOffset})");
-                }
-
-                if (isDirectory)
-                {
-                    if (size != 0)
-                    {
-                        throw Reject(BundleRejection.Malformed, $"directory entry {name} has size {size}");
-                    }
-
-                    continue;
                 }
 
                 CheckFileConflicts(name);
@@ -365,6 +356,16 @@ public sealed class BundleReader
             if (_expected is not null)
             {
                 throw Reject(BundleRejection.Malformed, $"metadata entry {name} follows a target; metadata must come first");
+            }
+
+            if (_metadataClosed)
+            {
+                throw Reject(BundleRejection.UndeclaredEntry, $"metadata entry {name} follows {options.LastMetadataEntry}, which ends the metadata; a bundle holds no other metadata files");
+            }
+
+            if (name == options.LastMetadataEntry)
+            {
+                _metadataClosed = true;
             }
 
             if (size > options.MaxMetadataBytes)
@@ -745,7 +746,7 @@ public sealed class BundleReader
             _fileNames.Add(name);
         }
 
-        private string ValidateName(string name, bool isDirectory, long headerOffset)
+        private string ValidateName(string name, long headerOffset)
         {
             var where = $"at byte {headerOffset}";
             if (name.Length == 0)
@@ -769,11 +770,6 @@ public sealed class BundleReader
             if (name[0] == '/' || (name.Length >= 2 && name[1] == ':' && char.IsAsciiLetter(name[0])))
             {
                 throw Reject(BundleRejection.AbsolutePath, $"entry name {name} {where} is absolute");
-            }
-
-            if (isDirectory && name.EndsWith('/'))
-            {
-                name = name[..^1];
             }
 
             foreach (var segment in name.Split('/'))

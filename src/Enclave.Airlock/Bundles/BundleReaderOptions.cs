@@ -30,6 +30,12 @@ public sealed record BundleReaderOptions
     /// </summary>
     public string MetadataFolder { get; init; } = "metadata/";
 
+    /// <summary>
+    /// The metadata entry that ends the metadata (the bundle's selector, written last by every writer): any metadata
+    /// entry after it is refused as <see cref="BundleRejection.UndeclaredEntry"/>. Null: no such entry.
+    /// </summary>
+    public string? LastMetadataEntry { get; init; } = "metadata/bundle.json";
+
     /// <summary>Whether targets and the completion marker are flushed to disk (off only in tests that import thousands of times).</summary>
     internal bool FlushToDisk { get; init; } = true;
 

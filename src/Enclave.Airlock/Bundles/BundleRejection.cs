@@ -15,10 +15,13 @@ public enum BundleRejection
     /// <summary>A character device, block device or FIFO entry.</summary>
     DeviceFile,
 
+    /// <summary>A directory entry (declared by the metadata or not, whatever its mode): bundles hold regular files only.</summary>
+    DirectoryEntry,
+
     /// <summary>Two entries with the same name.</summary>
     DuplicateEntry,
 
-    /// <summary>An entry that the verified metadata does not name.</summary>
+    /// <summary>An entry that the verified metadata does not name, or a metadata entry after the last one (<see cref="BundleReaderOptions.LastMetadataEntry"/>).</summary>
     UndeclaredEntry,
 
     /// <summary>An entry, pax header or metadata file larger than allowed (checked from the header, before reading data).</summary>

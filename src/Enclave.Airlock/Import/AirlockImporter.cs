@@ -177,13 +177,23 @@ public sealed class AirlockImporter
     }
 
     /// <summary>Imports a bundle read forward from <paramref name="bundle"/> (an upload, a pipe).</summary>
-    public Task<ImportRecord> ImportAsync(Stream bundle, string actor, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public Task<ImportRecord> ImportAsync(Stream bundle, string actor, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        ImportAsync(bundle, actor, labelProblem: null, progress, cancellationToken);
+
+    /// <summary>
+    /// Imports a bundle read forward from <paramref name="bundle"/>, refusing it (<see cref="ImportRejection.Label"/>)
+    /// when <paramref name="labelProblem"/> finds a problem with the artifact's label (it returns null for a label
+    /// the enclave can use, otherwise what is wrong). The check runs with the other metadata checks, before any
+    /// target is copied and before anything is committed: a refused label leaves the trusted TUF versions and the
+    /// import tables exactly as they were.
+    /// </summary>
+    public Task<ImportRecord> ImportAsync(Stream bundle, string actor, Func<string, string?>? labelProblem, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bundle);
-        return ImportCoreAsync(() => new NonClosingStream(bundle), "stream", actor, progress, cancellationToken);
+        return ImportCoreAsync(() => new NonClosingStream(bundle), "stream", actor, progress, cancellationToken, labelProblem);
     }
 
-    private async Task<ImportRecord> ImportCoreAsync(Func<Stream> open, string source, string actor, IProgress<long>? progress, CancellationToken cancellationToken)
+    private async Task<ImportRecord> ImportCoreAsync(Func<Stream> open, string source, string actor, IProgress<long>? progress, CancellationToken cancellationToken, Func<string, string?>? labelProblem = null)
     {
         ValidateActor(actor);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -206,7 +216,7 @@ public sealed class AirlockImporter
                     () =>
                     {
                         using var stream = open();
-                        return _reader.Read(stream, metadata => (plan = Plan(metadata, trusted)).Expected, _data, progress, cancellationToken);
+                        return _reader.Read(stream, metadata => (plan = Plan(metadata, trusted, labelProblem)).Expected, _data, progress, cancellationToken);
                     },
                     CancellationToken.None).ConfigureAwait(false);
                 Fault("import.read");
@@ -258,7 +268,7 @@ public sealed class AirlockImporter
     }
 
     // Runs inside the bundle reader once all metadata is in memory: the TUF workflow, then the selector's targets.
-    private ImportPlan Plan(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> metadata, TrustedState trusted)
+    private ImportPlan Plan(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> metadata, TrustedState trusted, Func<string, string?>? labelProblem)
     {
         var selector = BundleSelector.Parse(metadata);
         var files = new Dictionary<string, byte[]>(StringComparer.Ordinal);
@@ -362,6 +372,11 @@ public sealed class AirlockImporter
         if (labels.Count != 1)
         {
             throw new ImportRejectedException(ImportRejection.LabelMismatch, $"the targets of {Describe(selector)} carry {labels.Count} different labels ({string.Join(", ", labels.Select(l => $"\"{ArtifactNames.Printable(l)}\""))}); all files of an artifact must carry the same label");
+        }
+
+        if (labelProblem?.Invoke(labels.Single()) is { } problem)
+        {
+            throw new ImportRejectedException(ImportRejection.Label, $"label '{ArtifactNames.Printable(labels.Single())}' of {Describe(selector)} is not a valid marking in this enclave's label scheme: {problem}");
         }
 
         if (tasks.Count > 1)

@@ -18,6 +18,9 @@ public enum ImportRejection
     /// <summary>Targets of one artifact carry different classification labels.</summary>
     LabelMismatch,
 
+    /// <summary>The artifact's label is not a valid marking in the enclave's label scheme (checked before anything is committed).</summary>
+    Label,
+
     /// <summary>An SBOM or provenance attestation is malformed or does not describe the artifact's content.</summary>
     Attestation,
 

@@ -267,11 +267,19 @@ internal static class TufMetadataParser
         }
 
         var signatures = new List<TufSignature>(signatureList.Count);
+        var keyIds = new HashSet<string>(signatureList.Count, StringComparer.Ordinal);
         for (var i = 0; i < signatureList.Count; i++)
         {
             var where = $"{roleName}.signatures[{i}]";
             var sig = TufFields.Object(signatureList[i], where);
-            signatures.Add(new TufSignature(TufFields.String(sig, "keyid", where), TufFields.String(sig, "sig", where)));
+            var keyId = TufFields.String(sig, "keyid", where);
+            if (!keyIds.Add(keyId))
+            {
+                // TUF specification, "Document formats": the KEYIDs in "signatures" are unique (python-tuf and go-tuf refuse such metadata).
+                throw TufFields.Bad($"{where} repeats key ID {TufKey.Short(keyId)}; each key may sign once (key IDs in signatures must be unique)");
+            }
+
+            signatures.Add(new TufSignature(keyId, TufFields.String(sig, "sig", where)));
         }
 
         var actualType = TufFields.String(signed, "_type", roleName);

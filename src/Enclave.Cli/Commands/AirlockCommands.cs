@@ -157,7 +157,15 @@ internal static class AirlockCommands
             }).ConfigureAwait(false);
         }
 
-        await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {e.Detail}").ConfigureAwait(false);
+        // The server's detail is the importer's message, which already starts "import rejected (CODE): ": say it once.
+        var detail = e.Detail;
+        var repeated = $"import rejected ({code}): ";
+        if (detail.StartsWith(repeated, StringComparison.Ordinal))
+        {
+            detail = detail[repeated.Length..];
+        }
+
+        await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {detail}").ConfigureAwait(false);
         return ExitCode.VerificationFailed;
     }
 
@@ -290,6 +298,10 @@ internal static class AirlockCommands
                 {
                     await context.Error.WriteLineAsync("warning: " + warning).ConfigureAwait(false);
                 }
+            }
+            else if (record["alreadyApprovedBy"] is JsonValue by)
+            {
+                await context.Out.WriteLineAsync($"import {record["id"]} was already approved by {by}; an approval counts once ({approvals}); {record["approvalsNeeded"]} more needed from other approvers").ConfigureAwait(false);
             }
             else
             {

@@ -439,8 +439,24 @@ internal static class LedgerCommands
         return command;
     }
 
-    private static string ReadKey(string value) =>
-        File.Exists(value) ? Encoding.UTF8.GetString(ReadBoundedFile(value)).Trim() : value.Trim();
+    /// <summary>A verifier key given inline (<c>name+hex8+base64</c>) or as a file; a missing file is reported as missing, not as a malformed key.</summary>
+    private static string ReadKey(string value)
+    {
+        if (File.Exists(value))
+        {
+            return Encoding.UTF8.GetString(ReadBoundedFile(value)).Trim();
+        }
+
+        var parts = value.Trim().Split('+');
+        if (parts.Length >= 3 && parts[1].Length == 8 && parts[1].All(char.IsAsciiHexDigit))
+        {
+            return value.Trim();
+        }
+
+        throw new FileNotFoundException(
+            $"verifier key file '{value}' does not exist (nor is it a key written inline as name+id+base64); an enclave's verifier key is DATA/keys/{LedgerKeys.Ed25519VerifierFile}, also printed by 'enclave ledger init'",
+            value);
+    }
 
     private static byte[] ReadBoundedFile(string path)
     {

@@ -82,6 +82,9 @@ internal static class UpCommand
                                 (never for production) and approved by demo-approver-1 and demo-approver-2; 'enclave airlock list' shows them
                       ledger:   every request is recorded in {Path.GetFullPath(dataDir)}; audit with 'enclave ledger verify --data {dataDir}'
 
+                    Admin commands of the CLI ('enclave airlock list', 'enclave users ...') read the key from the environment:
+                      export ENCLAVE_API_KEY={apiKey}
+
                     Try it:
                       curl -s {url}/v1/chat/completions -H "Authorization: Bearer {apiKey}" -H "Content-Type: application/json" -d '{body}'
 

@@ -310,6 +310,7 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <summary>Session options of the engine: CPU, sequential, full graph optimisation, no custom operator libraries.</summary>
     internal static SessionOptions CreateSessionOptions(OnnxEngineOptions options)
     {
+        OnnxRuntimeEnvironment.EnsureTelemetryOff(); // before the first session: runs dark
         var sessionOptions = new SessionOptions
         {
             IntraOpNumThreads = options.IntraOpThreads,

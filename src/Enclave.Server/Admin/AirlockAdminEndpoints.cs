@@ -70,7 +70,7 @@ public static partial class AirlockAdminEndpoints
         }
     }
 
-    private static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings, ILoggerFactory logs)
+    private static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings)
     {
         var contentType = http.Request.ContentType?.Split(';')[0].Trim();
         if (contentType is null || !BundleContentTypes.Contains(contentType, StringComparer.OrdinalIgnoreCase))
@@ -103,7 +103,7 @@ public static partial class AirlockAdminEndpoints
         try
         {
             // Streamed straight from the request into the pipeline: no temporary copy of the bundle.
-            record = await importer.ImportAsync(http.Request.Body, actor, progress: null, http.RequestAborted).ConfigureAwait(false);
+            record = await importer.ImportAsync(http.Request.Body, actor, label => LabelProblem(policy, label), progress: null, http.RequestAborted).ConfigureAwait(false);
         }
         catch (ImportRejectedException e)
         {
@@ -114,43 +114,31 @@ public static partial class AirlockAdminEndpoints
             return Problem(StatusCodes.Status413PayloadTooLarge, "Bundle too large", $"the bundle exceeds {settings.MaxImportBytes} bytes (MaxImportBytes); nothing was imported");
         }
 
-        return await Imported(record, importer, policy, logs).ConfigureAwait(false);
+        return Imported(record);
     }
 
-    private static async Task<IResult> Imported(ImportRecord record, AirlockImporter importer, EnclavePolicy policy, ILoggerFactory logs)
-    {
-        // A label this enclave's scheme cannot read could never be served or decided: refuse it now, not at activation.
-        if (LabelProblem(policy, record.Label) is { } problem)
-        {
-            var reason = $"label '{record.Label}' is not a valid marking in this enclave's label scheme: {problem}";
-            await importer.RejectAsync(record.Id, "system", reason, CancellationToken.None).ConfigureAwait(false);
-            Log.LabelRefused(logs.CreateLogger(typeof(AirlockAdminEndpoints)), record.Id);
-            return Results.Problem(
-                title: "Bundle rejected: label",
-                detail: $"import {record.Id} rejected (label): {reason}; nothing was imported",
-                statusCode: StatusCodes.Status422UnprocessableEntity,
-                extensions: new Dictionary<string, object?> { ["code"] = "label", ["reason"] = "Label", ["importId"] = record.Id });
-        }
-
-        return Results.Json(ToJson(record), statusCode: StatusCodes.Status201Created);
-    }
+    // The label was checked against this enclave's scheme by the importer, with the other metadata checks and before
+    // anything was committed: a label the scheme cannot read is a 422 (code "label") that leaves trust state unchanged.
+    private static IResult Imported(ImportRecord record) => Results.Json(ToJson(record), statusCode: StatusCodes.Status201Created);
 
     // POST /airlock/pulls {"mirror": URL, "kind", "name", "version"}: the artifact from a TUF mirror inside the enclave,
     // verified by the same import pipeline as an upload; the answers are the import's (201, 422 naming the attack).
-    private static async Task<IResult> PullAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ILoggerFactory logs)
+    private static async Task<IResult> PullAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy)
     {
         var (body, tooLarge) = await ReadLimitedAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
-        JsonObject? request = null;
-        if (!tooLarge)
+        if (tooLarge)
         {
-            try
-            {
-                request = JsonNode.Parse(body) as JsonObject;
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                request = null;
-            }
+            return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", $"the body is larger than {MaxReasonBodyBytes} bytes; nothing was imported");
+        }
+
+        JsonObject? request;
+        try
+        {
+            request = Core.StrictJson.Parse(body, maxDepth: 8) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"the body is not valid JSON: {e.Message}; nothing was imported");
         }
 
         string? Field(string name) => request?[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
@@ -168,7 +156,7 @@ public static partial class AirlockAdminEndpoints
         ImportRecord record;
         try
         {
-            record = await importer.PullAsync(url, kind, name, version, http.User.PrincipalId(), client: null, progress: null, http.RequestAborted).ConfigureAwait(false);
+            record = await importer.PullAsync(url, kind, name, version, http.User.PrincipalId(), client: null, progress: null, label => LabelProblem(policy, label), http.RequestAborted).ConfigureAwait(false);
         }
         catch (ImportRejectedException e)
         {
@@ -179,7 +167,7 @@ public static partial class AirlockAdminEndpoints
             return Problem(StatusCodes.Status502BadGateway, "Mirror failed", e.Message, "mirror-failed");
         }
 
-        return await Imported(record, importer, policy, logs).ConfigureAwait(false);
+        return Imported(record);
     }
 
     private static IResult List(AirlockImporter importer, string? state)
@@ -205,9 +193,12 @@ public static partial class AirlockAdminEndpoints
     private static async Task<IResult> ApproveAsync(string id, HttpContext http, AirlockImporter importer, AirlockModels models, ILoggerFactory logs)
     {
         ImportRecord record;
+        var actor = http.User.PrincipalId();
+        // Approving twice counts once (the importer records nothing the second time): say so rather than nothing.
+        var already = importer.Get(id) is { State: ImportState.Verified } pending && pending.Approvers.Contains(actor, StringComparer.Ordinal);
         try
         {
-            record = await importer.ApproveAsync(id, http.User.PrincipalId(), http.RequestAborted).ConfigureAwait(false);
+            record = await importer.ApproveAsync(id, actor, http.RequestAborted).ConfigureAwait(false);
         }
         catch (ImportWorkflowException e)
         {
@@ -215,6 +206,11 @@ public static partial class AirlockAdminEndpoints
         }
 
         var json = ToJson(record);
+        if (already)
+        {
+            json["alreadyApprovedBy"] = actor;
+        }
+
         if (record.State == ImportState.Activated && record.Kind == "model")
         {
             var artifact = importer.ListActivated("model").SingleOrDefault(a => a.ImportId == record.Id);
@@ -243,11 +239,11 @@ public static partial class AirlockAdminEndpoints
         {
             try
             {
-                reason = (JsonNode.Parse(body) as JsonObject)?["reason"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
+                reason = (Core.StrictJson.Parse(body, maxDepth: 8) as JsonObject)?["reason"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
             }
-            catch (System.Text.Json.JsonException)
+            catch (System.Text.Json.JsonException e)
             {
-                reason = null;
+                return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"the body is not valid JSON: {e.Message}; nothing was changed");
             }
         }
 
@@ -374,9 +370,6 @@ public static partial class AirlockAdminEndpoints
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 4101, Level = LogLevel.Warning, Message = "Airlock import {ImportId} refused after verification: its label is not valid in this enclave's label scheme")]
-        public static partial void LabelRefused(ILogger logger, string importId);
-
         [LoggerMessage(EventId = 4102, Level = LogLevel.Error, Message = "Airlock import {ImportId} is activated but could not be served ({Error}); it is loaded again at the next start")]
         public static partial void NotServed(ILogger logger, string importId, string error);
     }

@@ -274,7 +274,7 @@ public static class IdentityAdminEndpoints
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 8, AllowDuplicateProperties = false });
+            node = Enclave.Core.StrictJson.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), maxDepth: 8);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException) // the latter: a member name with a lone surrogate
         {

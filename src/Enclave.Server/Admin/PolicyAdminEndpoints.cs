@@ -17,6 +17,9 @@ public static class PolicyAdminEndpoints
     /// <summary>Rule of a disabled principal in an explanation.</summary>
     public const string DisabledRule = "identity.disabled";
 
+    /// <summary>Largest request body read (four strings of at most 512 characters fit many times over).</summary>
+    private const int MaxBodyBytes = 16 * 1024;
+
     /// <summary>Maps the policy endpoints on the admin group.</summary>
     public static void MapPolicy(RouteGroupBuilder admin)
     {
@@ -27,10 +30,28 @@ public static class PolicyAdminEndpoints
 
     private static async Task<IResult> Explain(HttpContext http, EnclavePolicy policy, IPrincipalDirectory directory)
     {
+        if (http.Request.ContentLength > MaxBodyBytes)
+        {
+            return Problem(413, "Request too large", $"the body is larger than {MaxBodyBytes} bytes");
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return Problem(413, "Request too large", $"the body is larger than {MaxBodyBytes} bytes");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
         JsonObject? body;
         try
         {
-            body = await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false) as JsonObject;
+            body = Core.StrictJson.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), maxDepth: 8) as JsonObject;
         }
         catch (System.Text.Json.JsonException ex)
         {
@@ -102,7 +123,7 @@ public static class PolicyAdminEndpoints
             ["backends"] = new JsonArray([.. outcome.Candidates.Select(c => (JsonNode)new JsonObject
             {
                 ["name"] = c.Id,
-                ["accreditation"] = scheme.FormatBanner(c.Accreditation),
+                ["accreditation"] = Accreditation(scheme, c.Accreditation),
                 ["jurisdiction"] = c.Jurisdiction,
                 ["leavesEnclave"] = c.LeavesEnclave,
                 ["egressAction"] = c.LeavesEnclave ? policy.EgressActionFor(c.Id).ToString().ToLowerInvariant() : null,
@@ -112,6 +133,16 @@ public static class PolicyAdminEndpoints
         };
         return Results.Text(answer.ToJsonString(), "application/json");
     }
+
+    /// <summary>
+    /// A backend's accreditation as a banner. The top of the lattice (the built-in engine's default: it may process
+    /// anything) is releasable to nobody as a label, which reads as "REL TO (NONE)"; for an accreditation that says the
+    /// opposite of what it means, so it is shown as the highest level and compartments with "(any releasability)".
+    /// </summary>
+    internal static string Accreditation(Enclave.Policy.Labels.LabelScheme scheme, Enclave.Policy.Labels.SecurityLabel accreditation) =>
+        accreditation == scheme.Highest
+            ? scheme.FormatBanner(new Enclave.Policy.Labels.SecurityLabel(accreditation.Level, accreditation.CompartmentMask, unrestricted: true, 0)) + " (any releasability)"
+            : scheme.FormatBanner(accreditation);
 
     private static bool TryString(JsonObject body, string name, bool required, out string? value)
     {

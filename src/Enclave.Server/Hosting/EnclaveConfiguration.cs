@@ -10,7 +10,8 @@ namespace Enclave.Server.Hosting;
 /// <c>Server</c> (<see cref="ServerSettings"/>: data directory, URLs, certificate; the CLI's options land here),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
-/// <see cref="Auth.OidcOptions"/>) and <c>Retention</c> (encrypted content retention) and <c>Airlock</c> (approvals, signature requirements).
+/// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements) and <c>Audit</c>
+/// (<see cref="Audit.AuditOptions.CompletionDurability"/>).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -36,8 +37,8 @@ public static class EnclaveConfiguration
     /// <summary>
     /// The server settings: the <c>Server</c> section (<c>DataDirectory</c>, <c>Urls</c>, <c>CertificatePath</c>,
     /// <c>CertificateKeyPath</c>, <c>AllowInsecureHttp</c>, <c>MaxRequestBytes</c>, <c>MaxImportBytes</c>,
-    /// <c>OtlpEndpoint</c>, <c>CheckpointInterval</c>, <c>AdminKeyFile</c>) with the <c>Retention</c>, <c>Airlock</c> and
-    /// <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
+    /// <c>OtlpEndpoint</c>, <c>CheckpointInterval</c>, <c>AdminKeyFile</c>) with the <c>Retention</c>, <c>Airlock</c>,
+    /// <c>Audit</c> and <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
     /// <see cref="ServerSettings.Validate"/> lists with the others (the root validates at start).
     /// </summary>
     public static ServerSettings Server(IConfiguration configuration)
@@ -68,6 +69,7 @@ public static class EnclaveConfiguration
             AdminKeyFile = NullIfEmpty(section["AdminKeyFile"]),
             Retention = Bind(configuration, "Retention", () => new Retention.RetentionOptions(), problems),
             Airlock = Bind(configuration, "Airlock", () => new AirlockSettings(), problems),
+            Audit = Bind(configuration, "Audit", () => new Enclave.Server.Audit.AuditOptions(), problems),
             Oidc = configuration.GetSection("Identity:Oidc").Exists() ? Bind(configuration, "Identity:Oidc", () => new Auth.OidcOptions(), problems) : null,
             ConfigurationProblems = problems,
         };
@@ -112,6 +114,13 @@ public static class EnclaveConfiguration
     {
         ArgumentNullException.ThrowIfNull(configuration);
         return configuration.GetSection("Airlock").Get<AirlockSettings>() ?? new AirlockSettings();
+    }
+
+    /// <summary>The <c>Audit</c> section (<c>CompletionDurability</c>: <c>before-answer</c>, the default, or <c>after-answer</c>).</summary>
+    public static Enclave.Server.Audit.AuditOptions Audit(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return configuration.GetSection("Audit").Get<Enclave.Server.Audit.AuditOptions>() ?? new Enclave.Server.Audit.AuditOptions();
     }
 
     /// <summary>The <c>Retention</c> section (content retention; off unless configured).</summary>

@@ -68,6 +68,7 @@ public static class EnclaveHost
         services?.Invoke(builder.Services);
         builder.Services.AddEnclave(configuration);
         var app = builder.Build();
+        app.UseErrorBodies();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/healthz", () => Results.Text("ok\n"));

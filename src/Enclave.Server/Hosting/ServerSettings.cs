@@ -41,6 +41,9 @@ public sealed record ServerSettings
     /// <summary>The airlock's approvals per kind and signature requirements (configuration section <c>Airlock</c>).</summary>
     public AirlockSettings Airlock { get; init; } = new();
 
+    /// <summary>How the request trail is written (configuration section <c>Audit</c>): completion entries durable before the answer by default.</summary>
+    public Enclave.Server.Audit.AuditOptions Audit { get; init; } = new();
+
     /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
     public Retention.RetentionOptions Retention { get; init; } = new();
     /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
@@ -64,6 +67,7 @@ public sealed record ServerSettings
             problems.Add("a data directory is required (--data)");
         }
 
+        problems.AddRange(Audit.Validate());
         if (Urls.Count == 0)
         {
             problems.Add("at least one URL to listen on is required (--urls)");

@@ -57,7 +57,7 @@ internal enum Operation
 /// One API request: parse, resolve the model, decide by policy (labels, clearance, backends, egress) and quota, admit
 /// into the ledger with the decision (or record the denial), call an allowed backend, record the outcome.
 /// </summary>
-internal sealed class RequestHandler(
+internal sealed partial class RequestHandler(
     ModelCatalog catalog,
     RequestAuditor auditor,
     ServerSettings settings,
@@ -206,16 +206,32 @@ internal sealed class RequestHandler(
             var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
             var answerBytes = RequestAuditor.CanonicalBytes(answer);
             await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
-            // The completion entry is queued before the answer leaves and written by the ledger's next group commit,
-            // but the answer does not wait for that fsync: the admission entry is already durable, and holding the
-            // answer for a second fsync doubled the added latency (docs/benchmarks.md). A completion the ledger
-            // cannot write is logged; the request's admission stays on record.
-            ObserveCompletion(FinishAsync(completion with
+            var finished = FinishAsync(completion with
             {
                 Latency = clock.GetElapsedTime(started),
                 Usage = response.Usage,
                 AnswerSha256 = RequestAuditor.Digest(answerBytes),
-            }, backend), requestId);
+            }, backend);
+            if (settings.Audit.CompletionBeforeAnswer)
+            {
+                // Audit:CompletionDurability "before-answer" (default): no answer leaves without its durable record.
+                try
+                {
+                    await finished.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+                {
+                    Log.CompletionNotRecorded(logger, requestId, ex.GetType().Name);
+                    return LedgerUnavailable();
+                }
+            }
+            else
+            {
+                // "after-answer": the entry is queued before the answer leaves and written by the ledger's next group
+                // commit, but the answer does not wait for it; a crash in between loses the record of a delivered answer.
+                ObserveCompletion(finished, requestId);
+            }
+
             return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
         }
         catch (BackendException ex)
@@ -283,15 +299,39 @@ internal sealed class RequestHandler(
                 http.Response.ContentType = "text/event-stream";
             }
 
-            await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted).ConfigureAwait(false);
-            await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
-            await RetainAsync(completion, promptBytes, retained?.ToArray()).ConfigureAwait(false);
-            await FinishAsync(completion with
+            var done = completion with
             {
                 Latency = clock.GetElapsedTime(started),
                 Usage = usage,
                 AnswerSha256 = Convert.ToHexStringLower(answerHash.GetHashAndReset()),
-            }, backend, estimatedTokens: chunks + ((http.Request.ContentLength ?? 0) / 4)).ConfigureAwait(false);
+            };
+            var estimated = chunks + ((http.Request.ContentLength ?? 0) / 4);
+            if (settings.Audit.CompletionBeforeAnswer)
+            {
+                // The stream is complete for the client only at [DONE]: its record is durable first.
+                await RetainAsync(completion, promptBytes, retained?.ToArray()).ConfigureAwait(false);
+                try
+                {
+                    await FinishAsync(done, backend, estimatedTokens: estimated).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+                {
+                    Log.CompletionNotRecorded(logger, completion.RequestId, ex.GetType().Name);
+                    var error = new JsonObject { ["error"] = new JsonObject { ["message"] = "the audit ledger is unavailable; the answer is not complete", ["type"] = "server_error", ["param"] = null, ["code"] = null } };
+                    await http.Response.WriteAsync("data: " + error.ToJsonString(Compact) + "\n\n", CancellationToken.None).ConfigureAwait(false);
+                    return;
+                }
+
+                await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted).ConfigureAwait(false);
+                await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+            }
+            else
+            {
+                await http.Response.WriteAsync("data: [DONE]\n\n", http.RequestAborted).ConfigureAwait(false);
+                await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                await RetainAsync(completion, promptBytes, retained?.ToArray()).ConfigureAwait(false);
+                await FinishAsync(done, backend, estimatedTokens: estimated).ConfigureAwait(false);
+            }
         }
         catch (BackendException ex)
         {
@@ -344,6 +384,12 @@ internal sealed class RequestHandler(
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "The ledger could not record the completion of request {RequestId} ({Error}); its answer was withheld (Audit:CompletionDurability before-answer)")]
+        public static partial void CompletionNotRecorded(ILogger logger, string requestId, string error);
     }
 
     private static IResult LedgerUnavailable() =>
@@ -421,8 +467,8 @@ internal sealed class RequestHandler(
                 }
             }
 
-            // Strict: a duplicate member or a string that is not valid Unicode is a 400 here, not a 500 when first read.
-            var node = StrictJson.ParseNode(buffer.AsSpan(0, filled), maxDepth: 64);
+            // Strict: duplicate keys at any depth, invalid UTF-8 and lone surrogate escapes are refused here, not found later.
+            var node = StrictJson.Parse(buffer.AsSpan(0, filled), maxDepth: 64);
             return node is JsonObject o ? (o, null) : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
         }
         catch (JsonException ex)

@@ -254,7 +254,15 @@ public sealed class EnclavePolicy
         {
             var denying = decision.Reasons.Where(r => r.BackendId is null).ToList();
             var rule = denying.Count > 0 ? denying[0].RuleId : PolicyRules.NoBackend;
-            return Denied(rule, $"request denied by {rule}: {string.Join("; ", denying.Select(r => r.Message))}", decision.Reasons, label, clearance, model);
+            var why = string.Join("; ", denying.Select(r => r.Message));
+            if (label.Source == LabelSource.Escalated)
+            {
+                // Say what actually happened: the request was too large (or too marked) to scan, not over-classified.
+                why = $"the request could not be scanned for classification markings ({string.Join("; ", label.Problems.Where(p => !p.StartsWith("message ", StringComparison.Ordinal)))}); "
+                    + $"send a smaller request or state its classification in the {RequestLabelExtractor.HeaderName} header. Policy then said: {why}";
+            }
+
+            return Denied(rule, $"request denied by {rule}: {why}", decision.Reasons, label, clearance, model);
         }
 
         return ApplyEgress(body, text, decision, label, clearance, model);

@@ -56,9 +56,64 @@ public sealed class BundleReaderTests : IDisposable
     [InlineData(TarEntryFormat.Pax)]
     public void Read_AcceptsUstarGnuAndPaxHeaders(TarEntryFormat format)
     {
-        var archive = new BundleTestArchive(format).Target("a/b.bin", 1234).Entry(TarEntryType.Directory, "a/c/");
+        var archive = new BundleTestArchive(format).Target("a/b.bin", 1234).Target("a/c/d.bin", 3);
         var contents = new BundleReader().Read(WriteBundle(archive.ToArray()), archive.Expected, DataDirectory);
-        Assert.Single(contents.Targets);
+        Assert.Equal(2, contents.Targets.Count);
+    }
+
+    [Theory]
+    [InlineData(TarEntryFormat.Ustar, "a/c/", false)]
+    [InlineData(TarEntryFormat.Gnu, "a/c/", false)]
+    [InlineData(TarEntryFormat.Pax, "a/c/", false)]
+    [InlineData(TarEntryFormat.Pax, "a/", true)]
+    [InlineData(TarEntryFormat.Pax, "metadata/", false)]
+    public void Read_RejectsDirectoryEntries_DeclaredOrNot_AnyMode(TarEntryFormat format, string directory, bool beforeTheFiles)
+    {
+        // bundle-format.md: regular files only. A directory entry with mode 0777 (world-writable) is the trial's case.
+        var archive = new BundleTestArchive(format);
+        if (beforeTheFiles)
+        {
+            archive.Entry(TarEntryType.Directory, directory, e => e.Mode = (UnixFileMode)0x1FF);
+        }
+
+        archive.Target("a/b.bin", 1234);
+        if (!beforeTheFiles)
+        {
+            archive.Entry(TarEntryType.Directory, directory, e => e.Mode = (UnixFileMode)0x1FF);
+        }
+
+        AssertRejected(BundleRejection.DirectoryEntry, archive.ToArray(), archive.Expected);
+    }
+
+    [Fact]
+    public void Read_RejectsADirectoryEntryTheExpectedEntriesName()
+    {
+        var archive = new BundleTestArchive().Entry(TarEntryType.Directory, "a/");
+        var expected = new Dictionary<string, ExpectedEntry> { ["a"] = BundleTestArchive.ExpectedFor([]), ["a/"] = BundleTestArchive.ExpectedFor([]) };
+        AssertRejected(BundleRejection.DirectoryEntry, archive.ToArray(), expected);
+    }
+
+    [Fact]
+    public void Read_RejectsAMetadataEntryAfterTheSelector_AsUndeclared()
+    {
+        var archive = new BundleTestArchive()
+            .Metadata("metadata/root.json", "{\"signed\":{}}")
+            .Metadata("metadata/bundle.json", "{}")
+            .Metadata("metadata/extra.json", "{}")
+            .Target("a/b.bin", 10);
+        var e = AssertRejected(BundleRejection.UndeclaredEntry, archive.ToArray(), archive.Expected);
+        Assert.Contains("metadata/extra.json follows metadata/bundle.json", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_AcceptsMetadataEndingWithTheSelector()
+    {
+        var archive = new BundleTestArchive()
+            .Metadata("metadata/root.json", "{\"signed\":{}}")
+            .Metadata("metadata/bundle.json", "{}")
+            .Target("a/b.bin", 10);
+        var contents = new BundleReader().Read(WriteBundle(archive.ToArray()), archive.Expected, DataDirectory);
+        Assert.Equal(["metadata/bundle.json", "metadata/root.json"], contents.Metadata.Keys.Order(StringComparer.Ordinal).ToArray());
     }
 
     [Fact]
@@ -448,7 +503,7 @@ public sealed class BundleReaderTests : IDisposable
         return path;
     }
 
-    private void AssertRejected(
+    private BundleRejectedException AssertRejected(
         BundleRejection reason,
         byte[] bytes,
         IReadOnlyDictionary<string, ExpectedEntry> expected,
@@ -459,6 +514,7 @@ public sealed class BundleReaderTests : IDisposable
         Assert.True(reason == e.Reason, $"expected {reason}, got {e.Reason}: {e.Detail}");
         Assert.Contains("nothing was imported", e.Message, StringComparison.Ordinal);
         AssertQuarantineEmpty();
+        return e;
     }
 
     private void AssertQuarantineEmpty() =>

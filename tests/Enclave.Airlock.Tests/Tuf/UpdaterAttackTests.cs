@@ -111,7 +111,7 @@ public sealed class UpdaterAttackTests : UpdaterTestBase
     }
 
     [Fact]
-    public void Refresh_CountsADuplicatedKeyIdOnce_AndRejectsBelowThreshold()
+    public void Refresh_RejectsSignaturesListingOneKeyIdThrice_AsMalformed()
     {
         Repo.Keys["snapshot"] = [TestKey.Ed25519(), TestKey.Ecdsa()];
         Repo.Thresholds["snapshot"] = 2;
@@ -123,7 +123,38 @@ public sealed class UpdaterAttackTests : UpdaterTestBase
         Repo.Resign("snapshot.json", _ => { }, [one, one, one]);
         Repo.PublishTimestamp();
 
-        Rejected(updater, AirlockRejection.BelowThreshold, () => updater.Refresh());
+        var e = Rejected(updater, AirlockRejection.Malformed, () => updater.Refresh());
+        Assert.Contains("signatures[1] repeats key ID", e.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Refresh_RejectsAKeyIdListedTwice_EvenWhenTheDistinctSignaturesMeetTheThreshold()
+    {
+        // tuf-conformance: metadata whose signatures name the same key ID twice is invalid (key IDs are unique),
+        // whatever the count of distinct valid signatures.
+        Repo.Keys["snapshot"] = [TestKey.Ed25519(), TestKey.Ecdsa()];
+        Repo.Thresholds["snapshot"] = 2;
+        Repo.PublishRoot();
+        Repo.Publish();
+        var updater = Refreshed();
+        NextRelease();
+        var (one, two) = (Repo.Keys["snapshot"][0], Repo.Keys["snapshot"][1]);
+        Repo.Resign("snapshot.json", _ => { }, [one, two, one]);
+        Repo.PublishTimestamp();
+
+        var e = Rejected(updater, AirlockRejection.Malformed, () => updater.Refresh());
+        Assert.Contains("snapshot.signatures[2] repeats key ID", e.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromRoot_RejectsARootWhoseSignaturesListAKeyIdTwice()
+    {
+        var root = Repo.RootSigned();
+        var key = Repo.Keys["root"][0];
+        var bytes = TufTestRepository.Envelope(root, [key, key]);
+
+        var e = Assert.Throws<AirlockRejectedException>(() => TrustedState.FromRoot(bytes));
+        Assert.Equal(AirlockRejection.Malformed, e.Reason);
     }
 
     [Fact]

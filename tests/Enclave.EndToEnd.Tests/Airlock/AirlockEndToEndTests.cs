@@ -100,6 +100,10 @@ public sealed class AirlockEndToEndTests : IDisposable
             var first = await CliAsync(approver1.File, "airlock", "approve", id);
             Assert.True(first.Code == 0, first.Error);
             Assert.Contains("1 more needed", first.Out, StringComparison.Ordinal);
+            var again = await CliAsync(approver1.File, "airlock", "approve", id);
+            Assert.True(again.Code == 0, again.Error);
+            Assert.Contains("already approved by user:alice", again.Out, StringComparison.Ordinal);
+            Assert.Contains("1 more needed", again.Out, StringComparison.Ordinal);
             Assert.DoesNotContain(ModelName, await ModelsAsync(url, adminKey));
 
             var second = await CliAsync(approver2.File, "airlock", "approve", id);
@@ -123,6 +127,7 @@ public sealed class AirlockEndToEndTests : IDisposable
             var bad = await CliAsync(importer.File, "airlock", "import", tampered);
             Assert.Equal((int)ExitCode.VerificationFailed, bad.Code);
             Assert.Contains("bundle rejected (hash-mismatch)", bad.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("import rejected", bad.Error, StringComparison.Ordinal); // the prefix is said once
             Assert.DoesNotContain("tampered-chat", await ModelsAsync(url, adminKey));
             Assert.DoesNotContain("tampered-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
             Assert.Equal(["import.received", "import.rejected"], Entries().Skip((int)sizeBefore).Where(e => e.Type.StartsWith("import.", StringComparison.Ordinal)).Select(e => e.Type).ToArray());

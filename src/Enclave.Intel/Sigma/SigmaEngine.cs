@@ -141,7 +141,8 @@ public sealed class SigmaEngine
                 continue;
             }
 
-            state.NextSweep = _now + (state.Rule.DecidedAtWindowEnd ? TimeSpan.Zero : state.Rule.Timespan / 8);
+            // Sliding windows are swept every eighth of their span; windows decided at their end when the earliest one closes.
+            state.NextSweep = state.Rule.DecidedAtWindowEnd ? DateTimeOffset.MaxValue : _now + (state.Rule.Timespan / 8);
             List<string>? closed = null;
             foreach (var (key, group) in state.Groups)
             {
@@ -151,6 +152,10 @@ public sealed class SigmaEngine
                     {
                         Decide(state, group, group.Start + state.Rule.Timespan, matches);
                         (closed ??= []).Add(key);
+                    }
+                    else if (group.Start + state.Rule.Timespan < state.NextSweep)
+                    {
+                        state.NextSweep = group.Start + state.Rule.Timespan;
                     }
                 }
                 else
@@ -200,6 +205,10 @@ public sealed class SigmaEngine
 
             group = new Group(values, _now);
             state.Groups[key] = group;
+            if (correlation.DecidedAtWindowEnd && _now + correlation.Timespan < state.NextSweep)
+            {
+                state.NextSweep = _now + correlation.Timespan;
+            }
         }
 
         group.LastSeen = _now;

@@ -52,6 +52,36 @@ public sealed class SigmaEngine
 
             _standalone[i] = !referenced || generate;
         }
+
+        // Correlations of correlations: a match of one feeds those that refer to it (SigmaRuleSet resolved the chain).
+        foreach (var source in _states)
+        {
+            var generate = false;
+            foreach (var target in _states)
+            {
+                var reference = IndexOfReference(target.Rule, source.Rule.Id, source.Rule.Name);
+                if (reference >= 0)
+                {
+                    source.Feeds.Add((target, reference));
+                    generate |= target.Rule.Generate;
+                }
+            }
+
+            source.Standalone = source.Feeds.Count == 0 || generate;
+        }
+    }
+
+    private static int IndexOfReference(SigmaCorrelationRule rule, string? id, string? name)
+    {
+        for (var r = 0; r < rule.Rules.Count; r++)
+        {
+            if ((id is not null && rule.Rules[r] == id) || (name is not null && rule.Rules[r] == name))
+            {
+                return r;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>Events dropped from full windows (<see cref="SigmaEngineOptions.MaxEventsPerGroup"/>).</summary>
@@ -92,7 +122,7 @@ public sealed class SigmaEngine
 
             foreach (var (state, reference) in _feeds[i])
             {
-                Add(state, reference, rule, e, matches);
+                Add(state, reference, rule.Name, e, e.Position is { } position ? [position] : [], matches);
             }
         }
 
@@ -184,13 +214,13 @@ public sealed class SigmaEngine
         }
     }
 
-    private void Add(CorrelationState state, int reference, SigmaRule rule, SigmaEvent e, List<SigmaMatch> matches)
+    private void Add(CorrelationState state, int reference, string? sourceName, SigmaEvent e, IReadOnlyList<long> evidence, List<SigmaMatch> matches)
     {
         var correlation = state.Rule;
         var values = new string?[correlation.GroupBy.Count];
         for (var g = 0; g < values.Length; g++)
         {
-            values[g] = First(e, FieldFor(correlation, correlation.GroupBy[g], rule));
+            values[g] = First(e, FieldFor(correlation, correlation.GroupBy[g], sourceName));
         }
 
         var key = string.Join('\u001f', values.Select(v => v ?? "\u0000"));
@@ -223,12 +253,13 @@ public sealed class SigmaEngine
             DroppedEvents++;
         }
 
-        var field = correlation.Field is null ? null : First(e, FieldFor(correlation, correlation.Field, rule));
-        group.Entries.Enqueue(new Entry(_now, reference, field, e.Position));
+        var field = correlation.Field is null ? null : First(e, FieldFor(correlation, correlation.Field, sourceName));
+        group.Entries.Enqueue(new Entry(_now, reference, field, evidence));
         if (!correlation.DecidedAtWindowEnd && Value(correlation, group) is { } value && correlation.Holds(value))
         {
-            matches.Add(Match(correlation, group, value, _now));
+            var match = Match(correlation, group, value, _now);
             group.Entries.Clear();
+            Emit(state, match, matches);
         }
     }
 
@@ -236,7 +267,27 @@ public sealed class SigmaEngine
     {
         if (Value(state.Rule, group) is { } value && state.Rule.Holds(value))
         {
-            matches.Add(Match(state.Rule, group, value, end));
+            Emit(state, Match(state.Rule, group, value, end), matches);
+        }
+    }
+
+    private void Emit(CorrelationState state, SigmaMatch match, List<SigmaMatch> matches)
+    {
+        if (state.Standalone)
+        {
+            matches.Add(match);
+        }
+
+        if (state.Feeds.Count == 0)
+        {
+            return;
+        }
+
+        // The chained correlation sees the match as an event whose fields are the group-by values.
+        var e = SigmaEvent.FromFields(match.Time, new SigmaLogSource(), match.Group);
+        foreach (var (target, reference) in state.Feeds)
+        {
+            Add(target, reference, state.Rule.Name, e, match.Evidence, matches);
         }
     }
 
@@ -255,7 +306,7 @@ public sealed class SigmaEngine
             Title = correlation.Title,
             Level = correlation.Level,
             Time = time,
-            Evidence = group.Entries.Where(x => x.Position is not null).Select(x => x.Position!.Value).Take(_options.MaxEvidence).ToList(),
+            Evidence = group.Entries.SelectMany(x => x.Evidence).Distinct().Order().Take(_options.MaxEvidence).ToList(),
             Group = group_,
             Value = value,
         };
@@ -300,8 +351,8 @@ public sealed class SigmaEngine
         }
     }
 
-    private static string FieldFor(SigmaCorrelationRule correlation, string name, SigmaRule rule) =>
-        correlation.Aliases.TryGetValue(name, out var perRule) && rule.Name is not null && perRule.TryGetValue(rule.Name, out var field) ? field : name;
+    private static string FieldFor(SigmaCorrelationRule correlation, string name, string? sourceName) =>
+        correlation.Aliases.TryGetValue(name, out var perRule) && sourceName is not null && perRule.TryGetValue(sourceName, out var field) ? field : name;
 
     private static string? First(SigmaEvent e, string field) =>
         e.Fields.TryGetValue(field, out var values) && values.Count > 0 ? values[0] : null;
@@ -313,6 +364,12 @@ public sealed class SigmaEngine
         public Dictionary<string, Group> Groups { get; } = new(StringComparer.Ordinal);
 
         public DateTimeOffset NextSweep { get; set; } = DateTimeOffset.MinValue;
+
+        /// <summary>The correlations that refer to this one, with the place of the reference in their rule list.</summary>
+        public List<(CorrelationState Target, int Reference)> Feeds { get; } = [];
+
+        /// <summary>Whether its matches are reported (not hidden by a referring correlation without <c>generate</c>).</summary>
+        public bool Standalone { get; set; } = true;
     }
 
     private sealed class Group(string?[] values, DateTimeOffset start)
@@ -326,5 +383,5 @@ public sealed class SigmaEngine
         public Queue<Entry> Entries { get; } = new();
     }
 
-    private readonly record struct Entry(DateTimeOffset Time, int Reference, string? Field, long? Position);
+    private readonly record struct Entry(DateTimeOffset Time, int Reference, string? Field, IReadOnlyList<long> Evidence);
 }

@@ -14,6 +14,9 @@ public sealed class SigmaRuleSet
         Skipped = skipped;
     }
 
+    /// <summary>Deepest chain of correlations of correlations.</summary>
+    public const int MaxChainDepth = 8;
+
     public IReadOnlyList<SigmaRule> Rules { get; }
 
     public IReadOnlyList<SigmaCorrelationRule> Correlations { get; }
@@ -73,17 +76,30 @@ public sealed class SigmaRuleSet
             }
         }
 
+        // A correlation may refer to rules and to other correlations (chains), resolved level by level.
+        var known = new HashSet<string>(rules.SelectMany(r => new[] { r.Id, r.Name }).OfType<string>(), StringComparer.Ordinal);
         var resolved = new List<SigmaCorrelationRule>();
-        foreach (var correlation in correlations)
+        var pending = correlations.ToList();
+        for (var level = 0; level < MaxChainDepth && pending.Count > 0; level++)
         {
-            var unknown = correlation.Rules.Where(r => !rules.Any(b => b.Id == r || b.Name == r)).ToList();
-            var chained = unknown.Where(r => correlations.Any(c => c.Id == r || c.Name == r)).ToList();
-            if (unknown.Count == 0)
+            var ready = pending.Where(c => c.Rules.All(known.Contains)).ToList();
+            if (ready.Count == 0)
             {
-                resolved.Add(correlation);
-                continue;
+                break;
             }
 
+            foreach (var correlation in ready)
+            {
+                resolved.Add(correlation);
+                pending.Remove(correlation);
+                known.UnionWith(new[] { correlation.Id, correlation.Name }.OfType<string>());
+            }
+        }
+
+        foreach (var correlation in pending)
+        {
+            var unknown = correlation.Rules.Where(r => !known.Contains(r)).ToList();
+            var chained = unknown.Where(r => pending.Any(c => c.Id == r || c.Name == r)).ToList();
             skipped.Add(new SigmaSkippedRule
             {
                 Source = correlation.Source,
@@ -91,7 +107,7 @@ public sealed class SigmaRuleSet
                 Title = correlation.Title,
                 Reason = chained.Count > 0 ? SigmaRejection.Unsupported : SigmaRejection.UnknownRule,
                 Detail = chained.Count > 0
-                    ? $"correlation chains (a correlation of correlation '{chained[0]}') are not evaluated"
+                    ? $"the chain through correlation '{chained[0]}' is circular or deeper than {MaxChainDepth} levels"
                     : $"refers to rule '{unknown[0]}', which is not in the rule set" + (unknown.Count > 1 ? $" (and {unknown.Count - 1} more)" : string.Empty),
             });
         }

@@ -155,4 +155,34 @@ public sealed class SigmaCorrelationTests
         Assert.Throws<FormatException>(() => SigmaEvent.FromAuditJson("{\"type\":\"x\"}"u8));
         Assert.Throws<FormatException>(() => SigmaEvent.FromAuditJson("{\"type\":"u8));
     }
+
+    [Fact]
+    public void CorrelationOfCorrelations_FiresWhenTheInnerOneRepeats_AndCyclesAreListed()
+    {
+        const string Base = "title: b\nid: b\nlogsource:\n    product: test\ndetection:\n    sel:\n        a: x\n    condition: sel\n";
+        const string Inner = "title: burst\nid: burst\nname: burst\ncorrelation:\n    type: event_count\n    rules:\n        - b\n    group-by:\n        - u\n    timespan: 1m\n    condition:\n        gte: 3\n";
+        const string Outer = "title: bursts\nid: bursts\ncorrelation:\n    type: event_count\n    rules:\n        - burst\n    group-by:\n        - u\n    timespan: 1h\n    condition:\n        gte: 2\n";
+        var engine = new SigmaEngine(Rules(Base, Inner, Outer));
+        var matches = new List<SigmaMatch>();
+        for (var i = 0; i < 6; i++)
+        {
+            matches.AddRange(engine.Observe(SigmaEvent.FromFields(T0.AddMinutes(i * 10).AddSeconds(i % 3), new SigmaLogSource { Product = "test" }, new Dictionary<string, string?> { ["a"] = "x", ["u"] = "bob" }, i)));
+        }
+
+        Assert.Empty(matches); // three events never fall in one minute
+        for (var i = 0; i < 6; i++)
+        {
+            matches.AddRange(engine.Observe(SigmaEvent.FromFields(T0.AddMinutes(100 + (i / 3 * 5)).AddSeconds(i), new SigmaLogSource { Product = "test" }, new Dictionary<string, string?> { ["a"] = "x", ["u"] = "bob" }, 10 + i)));
+        }
+
+        var hit = Assert.Single(matches);
+        Assert.Equal("bursts", hit.RuleId);
+        Assert.Equal([10L, 11, 12, 13, 14, 15], hit.Evidence);
+
+        const string A = "title: ca\nid: ca\ncorrelation:\n    type: event_count\n    rules:\n        - cb\n    timespan: 1m\n    condition:\n        gte: 1\n";
+        const string B = "title: cb\nid: cb\ncorrelation:\n    type: event_count\n    rules:\n        - ca\n    timespan: 1m\n    condition:\n        gte: 1\n";
+        var cyclic = Rules(Base, A, B);
+        Assert.Empty(cyclic.Correlations);
+        Assert.All(cyclic.Skipped, s => Assert.Equal(SigmaRejection.Unsupported, s.Reason));
+    }
 }

@@ -293,10 +293,10 @@ public sealed class SigmaEngine
 
     private SigmaMatch Match(SigmaCorrelationRule correlation, Group group, decimal value, DateTimeOffset time)
     {
-        var group_ = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var groupValues = new Dictionary<string, string?>(StringComparer.Ordinal);
         for (var g = 0; g < correlation.GroupBy.Count; g++)
         {
-            group_[correlation.GroupBy[g]] = group.Values[g];
+            groupValues[correlation.GroupBy[g]] = group.Values[g];
         }
 
         return new SigmaMatch
@@ -307,7 +307,7 @@ public sealed class SigmaEngine
             Level = correlation.Level,
             Time = time,
             Evidence = group.Entries.SelectMany(x => x.Evidence).Distinct().Order().Take(_options.MaxEvidence).ToList(),
-            Group = group_,
+            Group = groupValues,
             Value = value,
         };
     }

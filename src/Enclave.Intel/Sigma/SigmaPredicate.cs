@@ -74,4 +74,10 @@ internal abstract class SigmaPredicate
     {
         public override bool Matches(SigmaEvent e) => !inner.Matches(e);
     }
+
+    /// <summary>Holds when the event comes from the log source and the inner predicate holds (a filter's scope).</summary>
+    public sealed class FromSource(SigmaLogSource source, SigmaPredicate inner) : SigmaPredicate
+    {
+        public override bool Matches(SigmaEvent e) => source.Covers(e.LogSource) && inner.Matches(e);
+    }
 }

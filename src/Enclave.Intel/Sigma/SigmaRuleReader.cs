@@ -20,7 +20,7 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
     private readonly SigmaReaderOptions _options = options ?? SigmaReaderOptions.Default;
 
     /// <summary>The outcome of reading one file.</summary>
-    public sealed record Result(IReadOnlyList<SigmaRule> Rules, IReadOnlyList<SigmaCorrelationRule> Correlations, IReadOnlyList<SigmaSkippedRule> Skipped);
+    public sealed record Result(IReadOnlyList<SigmaRule> Rules, IReadOnlyList<SigmaCorrelationRule> Correlations, IReadOnlyList<SigmaFilter> Filters, IReadOnlyList<SigmaSkippedRule> Skipped);
 
     /// <summary>
     /// Reads a file's bytes. A file-level problem (oversized, invalid UTF-8, YAML syntax, anchors, duplicate keys)
@@ -32,6 +32,7 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
         var documents = SigmaYaml.ReadDocuments(bytes, source, _options);
         var rules = new List<SigmaRule>();
         var correlations = new List<SigmaCorrelationRule>();
+        var filters = new List<SigmaFilter>();
         var skipped = new List<SigmaSkippedRule>();
         for (var i = 0; i < documents.Count; i++)
         {
@@ -51,10 +52,9 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
 
                 if (map["filter"] is not null && map["detection"] is null)
                 {
-                    throw new SigmaRejectedException(SigmaRejection.Unsupported, "Sigma filters (meta filter rules) are not evaluated");
+                    filters.Add(ReadFilter(map, where));
                 }
-
-                if (map["correlation"] is not null)
+                else if (map["correlation"] is not null)
                 {
                     correlations.Add(ReadCorrelation(map, where));
                 }
@@ -76,7 +76,7 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
             }
         }
 
-        return new Result(rules, correlations, skipped);
+        return new Result(rules, correlations, filters, skipped);
     }
 
     private static string? Text(YamlMap map, string key) => map[key] is YamlScalar s && !s.IsNull ? s.Value : null;
@@ -434,6 +434,47 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
             var stop = encoded.Length - dropAtEnd[(bytes.Length + shift) % 3];
             yield return stop > start[shift] ? encoded[start[shift]..stop] : string.Empty;
         }
+    }
+
+    private SigmaFilter ReadFilter(YamlMap map, string source)
+    {
+        var title = Required(map, "title");
+        if (map["logsource"] is not YamlMap logsource)
+        {
+            throw new SigmaRejectedException(SigmaRejection.MissingField, $"no 'logsource' mapping (line {map.Line})");
+        }
+
+        if (map["filter"] is not YamlMap filter)
+        {
+            throw new SigmaRejectedException(SigmaRejection.InvalidField, "'filter' must be a mapping");
+        }
+
+        var rules = TextList(filter, "rules");
+        if (rules.Count == 0)
+        {
+            throw new SigmaRejectedException(SigmaRejection.MissingField, "the filter names no 'rules'");
+        }
+
+        var identifiers = new Dictionary<string, SigmaPredicate>(StringComparer.Ordinal);
+        foreach (var (name, node) in filter.Entries)
+        {
+            if (name is not "rules" and not "condition")
+            {
+                identifiers[name] = Selection(name, node);
+            }
+        }
+
+        var condition = Text(filter, "condition") ?? throw new SigmaRejectedException(SigmaRejection.MissingField, "the filter has no 'condition'");
+        var filterSource = new SigmaLogSource { Product = Text(logsource, "product"), Category = Text(logsource, "category"), Service = Text(logsource, "service") };
+        return new SigmaFilter
+        {
+            Title = title,
+            Id = Text(map, "id"),
+            Rules = rules,
+            LogSource = filterSource,
+            Source = source,
+            Condition = new SigmaPredicate.FromSource(filterSource, SigmaConditionParser.Parse(condition, identifiers)),
+        };
     }
 
     private SigmaCorrelationRule ReadCorrelation(YamlMap map, string source)

@@ -7,12 +7,16 @@ namespace Enclave.Intel.Sigma;
 /// </summary>
 public sealed class SigmaRuleSet
 {
-    private SigmaRuleSet(IReadOnlyList<SigmaRule> rules, IReadOnlyList<SigmaCorrelationRule> correlations, IReadOnlyList<SigmaSkippedRule> skipped)
+    private SigmaRuleSet(IReadOnlyList<SigmaRule> rules, IReadOnlyList<SigmaCorrelationRule> correlations, IReadOnlyList<SigmaFilter> filters, IReadOnlyList<SigmaSkippedRule> skipped)
     {
         Rules = rules;
         Correlations = correlations;
+        Filters = filters;
         Skipped = skipped;
     }
+
+    /// <summary>The meta filters applied (each to at least one rule of the set).</summary>
+    public IReadOnlyList<SigmaFilter> Filters { get; }
 
     /// <summary>Deepest chain of correlations of correlations.</summary>
     public const int MaxChainDepth = 8;
@@ -50,7 +54,7 @@ public sealed class SigmaRuleSet
         }
 
         var set = Load(files, options);
-        return skipped.Count == 0 ? set : new SigmaRuleSet(set.Rules, set.Correlations, [.. skipped, .. set.Skipped]);
+        return skipped.Count == 0 ? set : new SigmaRuleSet(set.Rules, set.Correlations, set.Filters, [.. skipped, .. set.Skipped]);
     }
 
     /// <summary>Loads rule files given as bytes, each with a name for messages.</summary>
@@ -60,6 +64,7 @@ public sealed class SigmaRuleSet
         var reader = new SigmaRuleReader(options);
         var rules = new List<SigmaRule>();
         var correlations = new List<SigmaCorrelationRule>();
+        var filters = new List<SigmaFilter>();
         var skipped = new List<SigmaSkippedRule>();
         foreach (var (source, bytes) in files)
         {
@@ -68,12 +73,32 @@ public sealed class SigmaRuleSet
                 var result = reader.Read(bytes, source);
                 rules.AddRange(result.Rules);
                 correlations.AddRange(result.Correlations);
+                filters.AddRange(result.Filters);
                 skipped.AddRange(result.Skipped);
             }
             catch (SigmaRejectedException ex)
             {
                 skipped.Add(new SigmaSkippedRule { Source = source, Reason = ex.Reason, Detail = ex.Detail });
             }
+        }
+
+        // Meta filters: each named rule's detection becomes "detection and not filter" (for the filter's log source).
+        var applied = new List<SigmaFilter>();
+        foreach (var filter in filters)
+        {
+            var targets = rules.Select((r, i) => (r, i)).Where(x => filter.Rules.Any(n => n == x.r.Id || n == x.r.Name)).ToList();
+            if (targets.Count == 0)
+            {
+                skipped.Add(new SigmaSkippedRule { Source = filter.Source, Id = filter.Id, Title = filter.Title, Reason = SigmaRejection.UnknownRule, Detail = $"the filter names no rule in the set (first: '{filter.Rules[0]}')" });
+                continue;
+            }
+
+            foreach (var (rule, index) in targets)
+            {
+                rules[index] = rule with { Detection = new SigmaPredicate.And([rule.Detection, new SigmaPredicate.Not(filter.Condition)]) };
+            }
+
+            applied.Add(filter);
         }
 
         // A correlation may refer to rules and to other correlations (chains), resolved level by level.
@@ -112,6 +137,6 @@ public sealed class SigmaRuleSet
             });
         }
 
-        return new SigmaRuleSet(rules, resolved, skipped);
+        return new SigmaRuleSet(rules, resolved, applied, skipped);
     }
 }

@@ -161,4 +161,19 @@ public sealed class SigmaDetectionTests
         Assert.All(set.Skipped, s => Assert.Equal(SigmaRejection.MissingField, s.Reason));
         Assert.Equal(3, set.Skipped.Count);
     }
+
+    [Fact]
+    public void MetaFilter_SuppressesTheNamedRule_OnlyForItsLogSource()
+    {
+        var filter = File.ReadAllText(SharedTestData.Intel("sigma/specification/example-filter_1.yml"));
+        const string Target = "title: rar\nid: 6f3e2987-db24-4c78-a860-b4f4095a7095\nlogsource:\n    category: process_creation\n    product: windows\ndetection:\n    sel:\n        Image|endswith: '\\rar.exe'\n    condition: sel\n";
+        var set = Rules(Target, filter);
+        Assert.Empty(set.Skipped);
+        Assert.Single(set.Filters);
+        var rule = Assert.Single(set.Rules);
+        var source = new SigmaLogSource { Product = "windows", Category = "process_creation" };
+        SigmaEvent Run(string user) => SigmaEvent.FromFields(T0, source, new Dictionary<string, string?> { ["Image"] = @"C:\tools\rar.exe", ["User"] = user });
+        Assert.True(rule.Matches(Run("bob")));
+        Assert.False(rule.Matches(Run("adm_bob")));
+    }
 }

@@ -15,7 +15,7 @@ public sealed class SigmaRealRulesTests
         Assert.Equal(34, All.Rules.Count);
         Assert.Empty(All.Correlations);
         Assert.Equal(6, All.Skipped.Count);
-        Assert.Equal(SigmaRejection.Unsupported, Assert.Single(All.Skipped, s => s.Source.EndsWith("example-filter_1.yml", StringComparison.Ordinal)).Reason);
+        Assert.Equal(SigmaRejection.UnknownRule, Assert.Single(All.Skipped, s => s.Source.EndsWith("example-filter_1.yml", StringComparison.Ordinal)).Reason);
         var correlations = All.Skipped.Where(s => s.Source.Contains("correlation", StringComparison.Ordinal)).ToList();
         Assert.Equal(5, correlations.Count);
         Assert.All(correlations, s => Assert.Equal(SigmaRejection.UnknownRule, s.Reason));

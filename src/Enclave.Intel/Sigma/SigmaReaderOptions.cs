@@ -27,6 +27,9 @@ public sealed record SigmaReaderOptions
     /// <summary>Time limit of one regular-expression match (defence in depth: the engine is non-backtracking).</summary>
     public TimeSpan RegexMatchTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Values of <c>%name%</c> placeholders for the <c>expand</c> modifier (a rule using an unknown one is listed).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> Placeholders { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
     /// <summary>The defaults.</summary>
     public static SigmaReaderOptions Default { get; } = new();
 }

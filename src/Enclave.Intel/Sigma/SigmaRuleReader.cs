@@ -210,7 +210,8 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
 
         if (modifiers.Contains("expand"))
         {
-            throw new SigmaRejectedException(SigmaRejection.Unsupported, $"line {line}: '{key}': the 'expand' modifier needs placeholder values from a processing pipeline; Enclave configures none");
+            values = Expand(key, values, line);
+            modifiers = modifiers.Where(m => m != "expand").ToList();
         }
 
         if (modifiers.Contains("exists"))
@@ -248,6 +249,34 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
         }
 
         return new SigmaPredicate.Field(field, tests, all && !negate, negate);
+    }
+
+    private List<YamlScalar> Expand(string key, List<YamlScalar> values, int line)
+    {
+        var expanded = new List<YamlScalar>();
+        foreach (var value in values)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(value.Value, "%([A-Za-z0-9_.-]+)%", RegexOptions.None, TimeSpan.FromSeconds(1));
+            if (!match.Success)
+            {
+                expanded.Add(value);
+                continue;
+            }
+
+            var name = match.Groups[1].Value;
+            if (!_options.Placeholders.TryGetValue(name, out var replacements))
+            {
+                throw new SigmaRejectedException(SigmaRejection.Unsupported, $"line {line}: '{key}': placeholder %{name}% has no values (SigmaReaderOptions.Placeholders)");
+            }
+
+            expanded.AddRange(replacements.Select(r => new YamlScalar(value.Value.Replace(match.Value, r, StringComparison.Ordinal), Plain: false, value.Line)));
+            if (expanded.Count > _options.MaxExpandedValues)
+            {
+                throw new SigmaRejectedException(SigmaRejection.TooLarge, $"line {line}: '{key}' expands to more than {_options.MaxExpandedValues} values");
+            }
+        }
+
+        return expanded;
     }
 
     private IEnumerable<SigmaValueTest> ValueTests(string key, string field, List<string> modifiers, YamlScalar value, bool cased, StringComparison comparison, int line)

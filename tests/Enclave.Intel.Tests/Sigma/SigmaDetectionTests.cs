@@ -176,4 +176,14 @@ public sealed class SigmaDetectionTests
         Assert.True(rule.Matches(Run("bob")));
         Assert.False(rule.Matches(Run("adm_bob")));
     }
+
+    [Fact]
+    public void Expand_UsesConfiguredPlaceholderValues()
+    {
+        var options = new SigmaReaderOptions { Placeholders = new Dictionary<string, IReadOnlyList<string>> { ["admins"] = ["user:root", "user:admin"] } };
+        var set = SigmaRuleSet.Load([("r.yml", System.Text.Encoding.UTF8.GetBytes(Detection("    sel:\n        actor|expand: '%admins%'\n    condition: sel")))], options);
+        var rule = Assert.Single(set.Rules);
+        Assert.True(rule.Matches(Event(("actor", "user:admin"))));
+        Assert.False(rule.Matches(Event(("actor", "user:bob"))));
+    }
 }

@@ -49,6 +49,8 @@ public sealed class SigmaHostileInputTests
 
         Assert.Equal(SigmaRejection.AnchorOrAlias, Reject(Encoding.UTF8.GetBytes(bomb.ToString())).Reason);
         Assert.Equal(SigmaRejection.AnchorOrAlias, Reject(Encoding.UTF8.GetBytes("title: *x\n")).Reason);
+        Assert.Equal(SigmaRejection.AnchorOrAlias, Reject(Encoding.UTF8.GetBytes("base: &b {a: 1}\nrule:\n    <<: *b\n")).Reason);
+        Assert.Equal(SigmaRejection.AnchorOrAlias, Reject(Encoding.UTF8.GetBytes("title: !!binary aGk=\n")).Reason);
     }
 
     [Fact]

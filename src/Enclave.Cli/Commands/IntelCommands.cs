@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Intel.Indicators;
 using Enclave.Intel.Misp;
+using Enclave.Intel.Sigma;
 using Enclave.Intel.Stix;
 using Enclave.Intel.Stix.Patterns;
 
@@ -15,8 +16,11 @@ internal static class IntelCommands
 {
     public static Command Create(CliContext context)
     {
-        var intel = new Command("intel", "Threat intelligence: STIX 2.1 bundles and MISP feeds (checks run locally; need no enclave).");
+        var intel = new Command("intel", "Threat intelligence: STIX 2.1 bundles and MISP feeds, Sigma detections (checks run locally; need no enclave).");
         intel.Subcommands.Add(Test(context));
+        var sigma = new Command("sigma", "Sigma detection and correlation rules over audit events (product: enclave).");
+        sigma.Subcommands.Add(SigmaTest(context));
+        intel.Subcommands.Add(sigma);
         return intel;
     }
 
@@ -192,6 +196,175 @@ internal static class IntelCommands
 
         await context.Error.WriteAsync(summary.ToString()).ConfigureAwait(false);
         return ExitCode.Success;
+    }
+
+    /// <summary>Longest line of an events file (bytes).</summary>
+    private const int MaxEventLineBytes = 1024 * 1024;
+
+    private static Command SigmaTest(CliContext context)
+    {
+        var events = new Option<string>("--events") { Description = "Audit events, one canonical audit event JSON per line (as 'enclave ledger get' prints each entry), in time order.", Required = true };
+        var firstIndex = new Option<long>("--first-index") { Description = "The ledger index of the file's first event (evidence is named by index: first index + the event's place in the file).", DefaultValueFactory = _ => 0 };
+        var json = new Option<bool>("--json") { Description = "Print {\"matches\":[...],\"events\":N,\"rules\":{...}} as JSON." };
+        var rules = new Argument<string[]>("RULES") { Description = "Sigma rule files, or folders searched for *.yml and *.yaml.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("test", "Evaluate Sigma rules (detections and correlations) over audit events and print the matches, and every rule that could not be loaded with its reason.")
+        {
+            events, firstIndex, json, rules,
+        };
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), () =>
+            RunSigmaTestAsync(context, result.GetValue(rules) ?? [], result.GetValue(events)!, result.GetValue(firstIndex), result.GetValue(json))));
+        return command;
+    }
+
+    private static async Task<ExitCode> RunSigmaTestAsync(CliContext context, string[] rulePaths, string eventsFile, long firstIndex, bool json)
+    {
+        foreach (var path in rulePaths)
+        {
+            if (!File.Exists(path) && !Directory.Exists(path))
+            {
+                throw new FileNotFoundException($"rule file or folder {path} not found", path);
+            }
+        }
+
+        var set = SigmaRuleSet.Load(rulePaths);
+        if (set.Rules.Count == 0)
+        {
+            throw new EnclaveFormatException($"no Sigma rule could be loaded from {string.Join(", ", rulePaths)}" + (set.Skipped.Count > 0 ? $": {set.Skipped[0].Detail}" : string.Empty));
+        }
+
+        var engine = new SigmaEngine(set);
+        var matches = new List<SigmaMatch>();
+        long count = 0;
+        using (var stream = File.OpenRead(eventsFile))
+        using (var reader = new StreamReader(stream, new UTF8Encoding(false, true)))
+        {
+            var lineNumber = 0;
+            while (true)
+            {
+                string? line;
+                try
+                {
+                    line = ReadBoundedLine(reader);
+                }
+                catch (DecoderFallbackException ex)
+                {
+                    throw new EnclaveFormatException($"{eventsFile}: line {lineNumber + 1}: invalid UTF-8", ex);
+                }
+
+                if (line is null)
+                {
+                    break;
+                }
+
+                lineNumber++;
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    continue;
+                }
+
+                SigmaEvent e;
+                try
+                {
+                    e = SigmaEvent.FromAuditJson(Encoding.UTF8.GetBytes(line), checked(firstIndex + count));
+                }
+                catch (FormatException ex)
+                {
+                    throw new EnclaveFormatException($"{eventsFile}: line {lineNumber}: {ex.Message}", ex);
+                }
+
+                count++;
+                matches.AddRange(engine.Observe(e));
+            }
+        }
+
+        matches.AddRange(engine.Flush());
+        if (json)
+        {
+            await CommandRunner.WriteJsonAsync(context, new JsonObject
+            {
+                ["matches"] = new JsonArray(matches.Select(m => (JsonNode)new JsonObject
+                {
+                    ["kind"] = m.Kind == SigmaMatchKind.Detection ? "detection" : "correlation",
+                    ["ruleId"] = m.RuleId,
+                    ["title"] = m.Title,
+                    ["level"] = m.Level,
+                    ["time"] = m.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                    ["evidence"] = new JsonArray(m.Evidence.Select(i => (JsonNode)JsonValue.Create(i)).ToArray()),
+                    ["group"] = new JsonObject(m.Group.Select(g => KeyValuePair.Create(g.Key, (JsonNode?)JsonValue.Create(g.Value)))),
+                    ["value"] = m.Value is { } v ? JsonValue.Create(v) : null,
+                }).ToArray()),
+                ["events"] = count,
+                ["rules"] = new JsonObject
+                {
+                    ["detections"] = set.Rules.Count,
+                    ["correlations"] = set.Correlations.Count,
+                    ["skipped"] = new JsonArray(set.Skipped.Select(s => (JsonNode)new JsonObject
+                    {
+                        ["source"] = s.Source,
+                        ["id"] = s.Id,
+                        ["title"] = s.Title,
+                        ["reason"] = SigmaRejectedException.ToCode(s.Reason),
+                        ["detail"] = s.Detail,
+                    }).ToArray()),
+                },
+            }).ConfigureAwait(false);
+            return ExitCode.Success;
+        }
+
+        var text = new StringBuilder();
+        foreach (var m in matches)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{m.Time.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}  {(m.Kind == SigmaMatchKind.Detection ? "detection" : "correlation")}  {m.Level ?? "-"}  {m.Title}");
+            if (m.RuleId is not null)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" ({m.RuleId})");
+            }
+
+            if (m.Group.Count > 0)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  group {string.Join(' ', m.Group.Select(g => $"{g.Key}={g.Value}"))}");
+            }
+
+            if (m.Value is { } value)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"  value {value}");
+            }
+
+            text.AppendLine(CultureInfo.InvariantCulture, $"  evidence {string.Join(',', m.Evidence)}");
+        }
+
+        await context.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
+        var summary = new StringBuilder();
+        summary.AppendLine(CultureInfo.InvariantCulture, $"sigma: {set.Rules.Count} detection rules, {set.Correlations.Count} correlation rules, {set.Skipped.Count} not loaded; {count} events, {matches.Count} matches");
+        foreach (var s in set.Skipped)
+        {
+            summary.AppendLine(CultureInfo.InvariantCulture, $"  not loaded {s.Id ?? "(no id)"} in {s.Source}: {SigmaRejectedException.ToCode(s.Reason)}: {s.Detail}");
+        }
+
+        await context.Error.WriteAsync(summary.ToString()).ConfigureAwait(false);
+        return ExitCode.Success;
+    }
+
+    private static string? ReadBoundedLine(StreamReader reader)
+    {
+        var line = new StringBuilder();
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            if (c == '\n')
+            {
+                return line.ToString();
+            }
+
+            if (line.Length >= MaxEventLineBytes)
+            {
+                throw new EnclaveFormatException($"an events line is longer than {MaxEventLineBytes} characters");
+            }
+
+            line.Append((char)c);
+        }
+
+        return line.Length == 0 ? null : line.ToString();
     }
 
     private static string Status(IndicatorStatus status) => status switch

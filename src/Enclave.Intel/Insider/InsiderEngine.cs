@@ -410,8 +410,12 @@ public sealed class InsiderEngine
         List<InsiderSignal>? raised = null;
         Increment(state, feature, index, entry.Time, 1, ref raised);
         Evidence(state, InsiderFeature.SensitiveReadsOverWindow).Add(index);
-        var total = WindowTotal(state);
-        var score = PeerScore(state, WindowFeature, total, state.Day, out _);
+        if (state.HistoryDays < _options.MinHistoryDays)
+        {
+            return raised ?? None;
+        }
+
+        var score = PeerScore(state, WindowFeature, NormalizedWindowTotal(state), state.Day, out _);
         state.TodayScore[(int)InsiderFeature.SensitiveReadsOverWindow] = (float)score;
         if (Due(state, InsiderFeature.SensitiveReadsOverWindow, score))
         {
@@ -420,6 +424,11 @@ public sealed class InsiderEngine
 
         return raised ?? None;
     }
+
+    /// <summary>The window's retention reads and exports scaled to a full window (a principal with less history is
+    /// compared at the same rate), so peers' sums pushed while their history grew stay comparable.</summary>
+    private long NormalizedWindowTotal(PrincipalState state) =>
+        (long)WindowTotal(state) * _window / Math.Min(state.HistoryDays + 1, _window);
 
     private int WindowTotal(PrincipalState state)
     {
@@ -550,7 +559,7 @@ public sealed class InsiderEngine
         var last = Math.Min(day, state.Day + window);
 
         // Closed days into the peer groups: the day's values, then zeros for days without activity.
-        var sensitive = WindowTotal(state);
+        var sensitive = state.HistoryDays >= _options.MinHistoryDays ? NormalizedWindowTotal(state) : -1;
         for (var d = state.Day; d < last; d++)
         {
             var slot = (int)(d % window) * CountedFeatures;
@@ -562,8 +571,11 @@ public sealed class InsiderEngine
                 state.ClearanceGroup?.Add(f, d, v);
             }
 
-            state.RoleGroup?.Add(WindowFeature, d, sensitive);
-            state.ClearanceGroup?.Add(WindowFeature, d, sensitive);
+            if (sensitive >= 0)
+            {
+                state.RoleGroup?.Add(WindowFeature, d, sensitive);
+                state.ClearanceGroup?.Add(WindowFeature, d, sensitive);
+            }
         }
 
         // Clear the slots of the new days.
@@ -780,7 +792,7 @@ public sealed class InsiderEngine
             InsiderFeature.SensitiveReadsOverWindow => new InsiderFeatureValue
             {
                 Feature = feature,
-                Value = WindowTotal(state),
+                Value = NormalizedWindowTotal(state),
                 PeerBaseline = PeerMedian(state, WindowFeature),
                 Score = state.TodayScore[f],
                 Evidence = evidence,

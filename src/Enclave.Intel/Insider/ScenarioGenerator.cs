@@ -174,11 +174,14 @@ public sealed class ScenarioGenerator
             day.Add((origin.UtcTicks, day.Count, KeyCreated(origin, "system", p), -1));
         }
 
+        var carried = new List<(long Ticks, int Order, AuditEvent Event, int Scenario)>();
         for (var d = 0; d < _options.Days; d++)
         {
             if (d > 0)
             {
                 day.Clear();
+                day.AddRange(carried);
+                carried.Clear();
             }
 
             var date = origin.AddDays(d);
@@ -193,9 +196,17 @@ public sealed class ScenarioGenerator
             }
 
             day.Sort((a, b) => a.Ticks != b.Ticks ? a.Ticks.CompareTo(b.Ticks) : a.Order.CompareTo(b.Order));
-            foreach (var (_, _, e, s) in day)
+            // An entry that ends after midnight (a completion) is written with the next day's entries.
+            var midnight = origin.AddDays(d + 1).UtcTicks;
+            foreach (var entry in day)
             {
-                yield return new GeneratedEvent(e, index++, s);
+                if (entry.Ticks >= midnight && d + 1 < _options.Days)
+                {
+                    carried.Add((entry.Ticks, -1, entry.Event, entry.Scenario));
+                    continue;
+                }
+
+                yield return new GeneratedEvent(entry.Event, index++, entry.Scenario);
             }
         }
     }
@@ -301,7 +312,8 @@ public sealed class ScenarioGenerator
             {
                 var other = _profiles[random.Next(_profiles.Count)];
                 var principal = other.Principal;
-                day.Add((WorkTime(random, p, date).UtcTicks, day.Count, Event("user.updated", WorkTime(random, p, date), p.Principal.Name, principal.Name, ("name", principal.Name[5..]), ("roles.0", principal.Role), ("clearance", principal.Clearance)), -1));
+                var time = WorkTime(random, p, date);
+                day.Add((time.UtcTicks, day.Count, Event("user.updated", time, p.Principal.Name, principal.Name, ("name", principal.Name[5..]), ("roles.0", principal.Role), ("clearance", principal.Clearance)), -1));
             }
 
             for (var i = Poisson(random, 0.3); i > 0; i--)

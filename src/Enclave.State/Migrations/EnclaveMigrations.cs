@@ -12,7 +12,24 @@ internal static class EnclaveMigrations
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
+        new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
     ];
+
+    private static void Alerts(MigrationContext context)
+    {
+        // One row per alert; the ledger holds its history (alert.raised, alert.acknowledged, alert.resolved) and the
+        // row links to it by index. dedup_key lets a source raise "the same" alert once (e.g. one finding).
+        context.Execute("""
+            CREATE TABLE alerts (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, subject TEXT NOT NULL,
+                evidence TEXT NOT NULL, dedup_key TEXT UNIQUE,
+                state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved', 'false-positive')),
+                raised TEXT NOT NULL, raised_by TEXT NOT NULL, raised_index INTEGER NOT NULL,
+                updated TEXT, updated_by TEXT, updated_index INTEGER, reason TEXT) WITHOUT ROWID;
+            CREATE INDEX alerts_by_state ON alerts (state, raised);
+            CREATE INDEX alerts_by_kind ON alerts (kind, raised);
+            """);
+    }
 
     private static void Initial(MigrationContext context)
     {

@@ -13,7 +13,28 @@ internal static class EnclaveMigrations
     [
         new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
         new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
+        new(3, "vulnerability data from activated intel bundles: OSV records, KEV entries, VEX documents", Vulnerabilities),
     ];
+
+    private static void Vulnerabilities(MigrationContext context)
+    {
+        // Each OSV record once, the newest 'modified' in force (ISO 8601 UTC text sorts as time); KEV entries by CVE;
+        // VEX documents as received (parsed when findings are computed); and the bundles loaded, with what they held.
+        context.Execute("""
+            CREATE TABLE vuln_feeds (
+                import_id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, loaded TEXT NOT NULL,
+                osv_records INTEGER NOT NULL, kev_entries INTEGER NOT NULL, vex_documents INTEGER NOT NULL,
+                problems TEXT NOT NULL, newest_modified TEXT) WITHOUT ROWID;
+            CREATE TABLE vuln_osv (
+                id TEXT PRIMARY KEY, modified TEXT NOT NULL, import_id TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE vuln_kev (
+                cve TEXT PRIMARY KEY, date_added TEXT NOT NULL, due_date TEXT NOT NULL, vendor TEXT, product TEXT,
+                ransomware TEXT, catalog_version TEXT NOT NULL, import_id TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE vuln_vex (
+                import_id TEXT NOT NULL, path TEXT NOT NULL, document BLOB NOT NULL,
+                PRIMARY KEY (import_id, path)) WITHOUT ROWID;
+            """);
+    }
 
     private static void Alerts(MigrationContext context)
     {

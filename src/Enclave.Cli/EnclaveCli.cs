@@ -23,6 +23,7 @@ public static class EnclaveCli
         root.Subcommands.Add(KeysCommands.Create(context));
         root.Subcommands.Add(VulnsCommands.Create(context));
         root.Subcommands.Add(IntelCommands.Create(context));
+        root.Subcommands.Add(AlertsCommands.Create(context));
         return root;
     }
 

@@ -28,6 +28,9 @@ public sealed class EnclaveFixture : IAsyncLifetime
 
     public IReadOnlyList<string> VerifierKeys { get; private set; } = [];
 
+    /// <summary>The running app's services (to act as an in-process component would, e.g. raise an alert).</summary>
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the fixture has not started");
+
     public async Task InitializeAsync()
     {
         Upstream = await VllmStub.StartAsync();

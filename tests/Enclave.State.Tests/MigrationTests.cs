@@ -26,9 +26,10 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
-    public void FreshSchema_IsExactlyTheSchemaThatCommit9ad0591Created()
+    public void FreshSchemaAtVersion1_IsExactlyTheSchemaThatCommit9ad0591Created()
     {
-        StateMigrator.Migrate(Factory, StateDatabase.Enclave, _clock);
+        // Migration 1 adopts what releases before versioning created; later steps add to it.
+        StateMigrator.Migrate(Factory, StateDatabase.Enclave, [StateDatabase.Enclave.Migrations[0]], _clock);
 
         var expected = Raw.Schema(FixtureDb);
         Assert.Contains(expected, s => s.StartsWith("table api_keys", StringComparison.Ordinal));
@@ -75,7 +76,8 @@ public sealed class MigrationTests : IDisposable
         StateMigrator.Migrate(Factory, StateDatabase.Enclave, _clock);
         Raw.Execute(_dir.EnclaveDb, "INSERT INTO quota_usage (principal, period, requests, tokens) VALUES ('user:alice', 'd:2027-01-02', 1, 10)");
         var before = Raw.Dump(_dir.EnclaveDb);
-        var failing = new Migration(2, "half done, then broken", context =>
+        var next = StateDatabase.Enclave.LatestVersion + 1;
+        var failing = new Migration(next, "half done, then broken", context =>
         {
             context.Execute("CREATE TABLE half_done (x INTEGER NOT NULL)");
             context.Execute("UPDATE quota_usage SET requests = 99");
@@ -85,8 +87,8 @@ public sealed class MigrationTests : IDisposable
         var ex = Assert.Throws<StateException>(() => StateMigrator.Migrate(Factory, StateDatabase.Enclave, [.. StateDatabase.Enclave.Migrations, failing], _clock));
 
         Assert.Equal(StateFailure.MigrationFailed, ex.Reason);
-        Assert.Contains("migration 2 (half done, then broken) failed", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("at version 1 as before", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"migration {next} (half done, then broken) failed", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"at version {next - 1} as before", ex.Message, StringComparison.Ordinal);
         Assert.Equal(before, Raw.Dump(_dir.EnclaveDb));
     }
 
@@ -142,12 +144,12 @@ public sealed class MigrationTests : IDisposable
         var result = StateMigrator.Migrate(Factory, StateDatabase.Enclave, _clock);
 
         Assert.True(result.Upgraded);
-        Assert.Equal((0, 1), (result.From, result.To));
+        Assert.Equal((0, StateDatabase.Enclave.LatestVersion), (result.From, result.To));
         Assert.Equal(4L, Raw.Scalar(_dir.EnclaveDb, "SELECT requests FROM quota_usage WHERE principal = 'user:bob'"));
         Assert.Equal(1L, Raw.Scalar(_dir.EnclaveDb, "SELECT count(*) FROM pragma_table_info('api_keys') WHERE name = 'principal'"));
         Assert.Equal(1L, Raw.Scalar(_dir.EnclaveDb, "SELECT count(*) FROM sqlite_master WHERE name = 'ledger_tiles'"));
         var upgrades = new StateUpgrades(Factory);
-        Assert.Equal(new StateUpgrade { Database = "enclave", From = 0, To = 1 }, Assert.Single(upgrades.Pending()));
+        Assert.Equal(new StateUpgrade { Database = "enclave", From = 0, To = StateDatabase.Enclave.LatestVersion }, Assert.Single(upgrades.Pending()));
 
         upgrades.MarkRecorded(upgrades.Pending()[0]);
         Assert.Empty(upgrades.Pending());

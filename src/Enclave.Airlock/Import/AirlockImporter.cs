@@ -8,6 +8,7 @@ using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Scanners;
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
+using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Ledger;
@@ -47,6 +48,8 @@ public sealed class AirlockImporter
     private readonly ContentScanPipeline _scanners;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly IAirlockStore _store;
+
+    private readonly List<IArtifactActivationHook> _hooks = [];
 
     /// <summary>Creates the importer over <see cref="AirlockImportOptions.DataDirectory"/>.</summary>
     public AirlockImporter(AirlockImportOptions options, ILedger ledger, TimeProvider clock)
@@ -654,6 +657,61 @@ public sealed class AirlockImporter
     // Approval
 
     /// <summary>
+    /// Adds work to run after each activation of the hook's kind (e.g. vulnerability data loaded when an <c>intel</c>
+    /// bundle is activated). Hooks run in the order added, after the activation is durable; a hook that fails is recorded
+    /// as <c>import.hook-failed</c> and the activation stands.
+    /// </summary>
+    public void AddActivationHook(IArtifactActivationHook hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        lock (_hooks)
+        {
+            _hooks.Add(hook);
+        }
+    }
+
+    private async Task RunActivationHooksAsync(ImportRecord record, string actor, CancellationToken cancellationToken)
+    {
+        IArtifactActivationHook[] hooks;
+        lock (_hooks)
+        {
+            hooks = [.. _hooks.Where(h => string.Equals(h.Kind, record.Kind, StringComparison.Ordinal))];
+        }
+
+        if (hooks.Length == 0 || record.Folder is null)
+        {
+            return;
+        }
+
+        var activation = new ArtifactActivation
+        {
+            Kind = record.Kind,
+            Name = record.Name,
+            Version = record.Version,
+            ImportId = record.Id,
+            Folder = record.Folder,
+            Files = [.. record.Targets.Select(t => new ArtifactFile(t.RelativePath, t.Sha256, t.Length))],
+            ActivatedBy = actor,
+        };
+        foreach (var hook in hooks)
+        {
+            try
+            {
+                await hook.OnActivatedAsync(activation, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                await TryAppendAsync("import.hook-failed", actor, "import:" + record.Id, new JsonObject
+                {
+                    ["hook"] = hook.GetType().Name,
+                    ["kind"] = record.Kind,
+                    ["error"] = Short($"{e.GetType().Name}: {e.Message}"),
+                }).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
     /// Records <paramref name="actor"/>'s approval of a pending import. The importer cannot approve; approving twice
     /// counts once. The approval that reaches the kind's threshold promotes the artifact into the blob store and the
     /// registry and activates it, all or nothing: if promotion fails, that approval is not recorded either.
@@ -682,7 +740,9 @@ public sealed class AirlockImporter
             if (approvals >= record.RequiredApprovals)
             {
                 await PromoteAsync(record, actor, cancellationToken).ConfigureAwait(false);
-                return Get(id)!;
+                var activated = Get(id)!;
+                await RunActivationHooksAsync(activated, actor, cancellationToken).ConfigureAwait(false);
+                return activated;
             }
 
             await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, approvals), cancellationToken).ConfigureAwait(false);

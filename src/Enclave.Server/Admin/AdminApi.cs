@@ -24,6 +24,7 @@ public static class AdminApi
         PolicyAdminEndpoints.MapPolicy(admin);
         admin.MapIdentity();
         admin.MapAirlock();
+        admin.MapAlerts();
         return admin;
     }
 

@@ -1,4 +1,5 @@
 using Enclave.Airlock.Import;
+using Enclave.Core.Artifacts;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;
@@ -12,6 +13,7 @@ public static class AirlockServices
 {
     /// <summary>
     /// <see cref="AirlockImporter"/> over the data directory and the ledger under the <c>Airlock</c> settings,
+    /// with every registered <see cref="IArtifactActivationHook"/> (e.g. vulnerability data loaded from <c>intel</c> bundles),
     /// <see cref="AirlockModels"/> (serves a model the moment an approval activates it), and start-up stage 2,
     /// <see cref="AirlockRecoveryStartup"/> (crash recovery before anything reads the airlock's state).
     /// </summary>
@@ -21,7 +23,13 @@ public static class AirlockServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            return AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock);
+            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock);
+            foreach (var hook in sp.GetServices<IArtifactActivationHook>())
+            {
+                importer.AddActivationHook(hook);
+            }
+
+            return importer;
         });
         services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<AirlockRecoveryStartup>();

@@ -19,7 +19,7 @@ public static class EnclaveServices
     /// <see cref="EnclaveConfiguration"/>): <see cref="ServerSettings"/> and <c>Upstream</c> validated on start (every
     /// problem listed), then one registration per component (<c>AddEnclaveLedger</c>, <c>AddEnclaveAirlock</c>,
     /// <c>AddEnclaveInference</c>, <c>AddEnclaveIdentity</c>, <c>AddEnclavePolicy</c>, <c>AddEnclaveRetention</c>,
-    /// <c>AddEnclaveTelemetry</c>). Every service is added with <c>TryAdd*</c>: a host that registered a service
+    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>). Every service is added with <c>TryAdd*</c>: a host that registered a service
     /// before (a clock, a model catalog, an <see cref="EnclaveStartupReport"/>) keeps its own and nothing else changes.
     /// </summary>
     /// <remarks>
@@ -56,6 +56,7 @@ public static class EnclaveServices
         services.AddEnclavePolicy(configuration);
         services.AddEnclaveRetention(settings);
         services.AddEnclaveTelemetry(settings);
+        services.AddEnclaveIntel();
 
         services.TryAddSingleton<RequestAuditor>();
         services.TryAddSingleton<RequestHandler>();

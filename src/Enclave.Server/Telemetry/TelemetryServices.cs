@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Enclave.Intel.Alerts;
 using Enclave.Ledger;
 using Enclave.Server.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,7 +30,7 @@ public static class TelemetryServices
             .ConfigureResource(resource => resource.AddService("enclave"))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(EnclaveTelemetry.Name).AddAspNetCoreInstrumentation().AddPrometheusExporter();
+                metrics.AddMeter(EnclaveTelemetry.Name, AlertMetrics.MeterName).AddAspNetCoreInstrumentation().AddPrometheusExporter();
                 if (settings.OtlpEndpoint is { } endpoint)
                 {
                     metrics.AddOtlpExporter(o => o.Endpoint = endpoint);

@@ -12,7 +12,45 @@ internal static class EnclaveMigrations
     public static IReadOnlyList<Migration> All { get; } =
     [
         new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
+        new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
+        new(3, "vulnerability data from activated intel bundles: OSV records, KEV entries, VEX documents", Vulnerabilities),
     ];
+
+    private static void Vulnerabilities(MigrationContext context)
+    {
+        // Each OSV record once, the newest 'modified' in force (ISO 8601 UTC text sorts as time); KEV entries by CVE;
+        // VEX documents as received (parsed when findings are computed); and the bundles loaded, with what they held.
+        context.Execute("""
+            CREATE TABLE vuln_feeds (
+                import_id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, loaded TEXT NOT NULL,
+                osv_records INTEGER NOT NULL, kev_entries INTEGER NOT NULL, vex_documents INTEGER NOT NULL,
+                problems TEXT NOT NULL, newest_modified TEXT) WITHOUT ROWID;
+            CREATE TABLE vuln_osv (
+                id TEXT PRIMARY KEY, modified TEXT NOT NULL, import_id TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE vuln_kev (
+                cve TEXT PRIMARY KEY, date_added TEXT NOT NULL, due_date TEXT NOT NULL, vendor TEXT, product TEXT,
+                ransomware TEXT, catalog_version TEXT NOT NULL, import_id TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE vuln_vex (
+                import_id TEXT NOT NULL, path TEXT NOT NULL, document BLOB NOT NULL,
+                PRIMARY KEY (import_id, path)) WITHOUT ROWID;
+            """);
+    }
+
+    private static void Alerts(MigrationContext context)
+    {
+        // One row per alert; the ledger holds its history (alert.raised, alert.acknowledged, alert.resolved) and the
+        // row links to it by index. dedup_key lets a source raise "the same" alert once (e.g. one finding).
+        context.Execute("""
+            CREATE TABLE alerts (
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, severity TEXT NOT NULL, title TEXT NOT NULL, subject TEXT NOT NULL,
+                evidence TEXT NOT NULL, dedup_key TEXT UNIQUE,
+                state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved', 'false-positive')),
+                raised TEXT NOT NULL, raised_by TEXT NOT NULL, raised_index INTEGER NOT NULL,
+                updated TEXT, updated_by TEXT, updated_index INTEGER, reason TEXT) WITHOUT ROWID;
+            CREATE INDEX alerts_by_state ON alerts (state, raised);
+            CREATE INDEX alerts_by_kind ON alerts (kind, raised);
+            """);
+    }
 
     private static void Initial(MigrationContext context)
     {

@@ -54,6 +54,10 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /admin/v1/airlock/imports/{id}"] = [Roles.Admin, Roles.AirlockImporter, Roles.AirlockApprover, Roles.Auditor],
         ["POST /admin/v1/airlock/imports/{id}/approve"] = [Roles.Admin, Roles.AirlockApprover],
         ["POST /admin/v1/airlock/imports/{id}/reject"] = [Roles.Admin, Roles.AirlockApprover],
+        ["GET /admin/v1/alerts"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["GET /admin/v1/alerts/{id}"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["POST /admin/v1/alerts/{id}/ack"] = [Roles.Admin],
+        ["POST /admin/v1/alerts/{id}/resolve"] = [Roles.Admin],
     };
 
     [Fact]

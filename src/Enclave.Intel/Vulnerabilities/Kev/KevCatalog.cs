@@ -27,6 +27,9 @@ public sealed partial class KevCatalog
 
     public int Count => _entries.Count;
 
+    /// <summary>Every entry, by CVE ID.</summary>
+    public IEnumerable<KevEntry> Entries => _entries.Values.OrderBy(e => e.CveId, StringComparer.Ordinal);
+
     public KevEntry? Find(string cveId) => _entries.TryGetValue(cveId, out var entry) ? entry : null;
 
     public static KevCatalog Read(string path, long maxBytes = 64L * 1024 * 1024)

@@ -75,6 +75,8 @@ public sealed class EnclaveFixture : IAsyncLifetime
         {
             ["Server:DataDirectory"] = DataDirectory,
             ["Server:Urls:0"] = "http://127.0.0.1:0",
+            // A checkpoint signed with every commit (the library default), so a test reads one that covers its requests.
+            ["Server:CheckpointInterval"] = "00:00:00",
             ["Retention:Enabled"] = "true",
             ["Retention:Days"] = "30",
             ["Retention:KeyFile"] = retentionKey,

@@ -701,7 +701,7 @@ public sealed class AirlockImporter
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                await TryAppendAsync("import.hook-failed", actor, "import:" + record.Id, new JsonObject
+                await TryAppendAsync(AuditEventTypes.ImportHookFailed, actor, "import:" + record.Id, new JsonObject
                 {
                     ["hook"] = hook.GetType().Name,
                     ["kind"] = record.Kind,

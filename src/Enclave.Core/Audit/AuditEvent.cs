@@ -46,7 +46,7 @@ public sealed partial record AuditEvent
     /// <see cref="JsonElement"/> cost more than the rest of the encoding.
     /// </summary>
     /// <exception cref="EnclaveFormatException">The details hold a non-finite number or an unpaired surrogate.</exception>
-    public static AuditEvent Create(string type, DateTimeOffset time, string actor, string subject, JsonObject details)
+    internal static AuditEvent Create(string type, DateTimeOffset time, string actor, string subject, JsonObject details)
     {
         ArgumentNullException.ThrowIfNull(details);
         return new AuditEvent { Type = type, Time = time, Actor = actor, Subject = subject, CanonicalDetails = CanonicalJson.Canonicalize(details) };

@@ -46,6 +46,17 @@ public static class AuditEventTypes
     public static readonly AuditEventType ImportActivated = new(
         "import.activated", "kind", "name", "version", "label", "task", "manifest_sha256", "approvers", "folder");
     public static readonly AuditEventType ImportActivationFailed = new("import.activation-failed", "error", "detail");
+    public static readonly AuditEventType ImportHookFailed = new("import.hook-failed", "hook", "kind", "error");
+
+    // Vulnerability data (activated intel bundles)
+    public static readonly AuditEventType VulnsLoaded = new(
+        "vulns.loaded", "importId", "name", "version", "osv", "kev", "vex", "problems", "problemSamples", "newestModified");
+    public static readonly AuditEventType VulnsRejected = new("vulns.rejected", "importId", "name", "version", "reason", "error");
+
+    // Alerts
+    public static readonly AuditEventType AlertRaised = new("alert.raised", "alertId", "kind", "severity", "title", "subject", "evidence", "dedupKey");
+    public static readonly AuditEventType AlertAcknowledged = new("alert.acknowledged", "alertId", "raisedIndex", "from", "note");
+    public static readonly AuditEventType AlertResolved = new("alert.resolved", "alertId", "raisedIndex", "from", "resolution", "reason");
 
     // The server and its state
     public static readonly AuditEventType ServerStarted = new("server.started", "urls", "models", "upstreamBackends", "retention");

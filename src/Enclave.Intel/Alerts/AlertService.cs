@@ -94,7 +94,7 @@ public sealed class AlertService
                 details["dedupKey"] = dedup;
             }
 
-            var index = await _ledger.AppendAsync(AuditEvent.Create("alert.raised", now, request.Actor, "alert:" + id, details), CancellationToken.None).ConfigureAwait(false);
+            var index = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.AlertRaised, now, request.Actor, "alert:" + id, details), CancellationToken.None).ConfigureAwait(false);
             var row = new AlertRow
             {
                 Id = id,
@@ -192,10 +192,10 @@ public sealed class AlertService
 
             var now = _clock.GetUtcNow();
             var details = new JsonObject { ["alertId"] = id, ["raisedIndex"] = row.RaisedIndex, ["from"] = current.State.Name() };
-            string type;
+            AuditEventType type;
             if (target == AlertState.Acknowledged)
             {
-                type = "alert.acknowledged";
+                type = AuditEventTypes.AlertAcknowledged;
                 if (reason is not null)
                 {
                     details["note"] = reason;
@@ -203,7 +203,7 @@ public sealed class AlertService
             }
             else
             {
-                type = "alert.resolved";
+                type = AuditEventTypes.AlertResolved;
                 details["resolution"] = target.Name();
                 details["reason"] = reason;
             }

@@ -27,6 +27,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/policy/explain",
         "POST /admin/v1/airlock/pulls",
         "POST /admin/v1/airlock/imports/{id}/reject",
+        "POST /admin/v1/alerts/{id}/ack",
+        "POST /admin/v1/alerts/{id}/resolve",
     };
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
 using Enclave.Policy.Identity;
@@ -184,7 +185,8 @@ internal static class AlertAdminEndpoints
 
         try
         {
-            return JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 8 }) is JsonObject body
+            // Strict: duplicate keys, invalid UTF-8 and lone surrogates are a 400 here, not a 500 later.
+            return StrictJson.Parse(buffer.ToArray(), maxDepth: 8) is JsonObject body
                 ? (body, null)
                 : (null, Problem(StatusCodes.Status400BadRequest, "Invalid request", $"the body must be a JSON object {shape}; nothing was changed"));
         }

@@ -57,10 +57,22 @@ public sealed class ModelsCliTests : IDisposable
     [Fact]
     public async Task An_empty_data_directory_says_how_models_arrive()
     {
-        var result = await CliRunner.RunAsync("models", "list", "--data", Path.Combine(_dir, "empty"));
+        var data = Path.Combine(_dir, "empty");
+        _ = EnclaveState.Open(data, TimeProvider.System);
+        var result = await CliRunner.RunAsync("models", "list", "--data", data);
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("no models", result.Out, StringComparison.Ordinal);
         Assert.Contains("airlock import", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_data_directory_is_named_and_not_created()
+    {
+        var data = Path.Combine(_dir, "typo");
+        var result = await CliRunner.RunAsync("models", "list", "--data", data);
+        Assert.Equal((int)ExitCode.NotFound, result.ExitCode);
+        Assert.Contains(data, result.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
     }
 
     // The rows an approval writes (the import, then its artifact), through the state store into the real enclave.db.

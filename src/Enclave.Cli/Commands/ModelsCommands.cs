@@ -124,6 +124,12 @@ internal static class ModelsCommands
     /// </summary>
     internal static IReadOnlyList<ListedModel> ListModels(string dataDirectory, TimeProvider clock)
     {
+        // Listing creates nothing: a mistyped --data is named, not turned into a new, empty data directory.
+        if (!new SqliteConnectionFactory(dataDirectory).Exists(StateDatabase.Enclave))
+        {
+            throw new DirectoryNotFoundException($"no enclave data directory at '{Path.GetFullPath(dataDirectory)}' (it holds no {StateDatabase.Enclave.FileName}); give --data");
+        }
+
         var airlock = new SqliteAirlockStore(EnclaveState.Open(dataDirectory, clock))
             .Imports(state: "activated", kind: "model")
             .OrderBy(r => r.Name, StringComparer.Ordinal)

@@ -270,6 +270,31 @@ public sealed class AirlockImporter
         }
     }
 
+    // The bundle's root of the trusted root's version, when it is not the trusted root: the bundle was signed under
+    // another root (another repository, or a root re-made instead of rotated). Null when the bundle carries no root of
+    // that version or carries the trusted one (then the failure is about the roles, and is reported as it is).
+    private string? ForeignRoot(Dictionary<string, byte[]> files, TrustedState trusted)
+    {
+        var version = trusted.Root.Version;
+        if (!files.TryGetValue(version.ToString(CultureInfo.InvariantCulture) + ".root.json", out var bundleRoot))
+        {
+            return null;
+        }
+
+        var trustedDigest = Sha256Digest.Compute(trusted.Root.Bytes.Span);
+        var bundleDigest = Sha256Digest.Compute(bundleRoot);
+        if (bundleDigest == trustedDigest)
+        {
+            return null;
+        }
+
+        var pin = _store.CurrentPin();
+        var pinned = pin is null ? string.Empty : $"; pinned root: sha256 {pin.RootSha256}, version {pin.RootVersion}";
+        return $"signed by a root this enclave does not trust: the bundle's root version {version} is sha256 {bundleDigest.ToHex()}, " +
+            $"but this enclave trusts root version {version} sha256 {trustedDigest.ToHex()}{pinned}; " +
+            "bring a bundle from the repository whose root is pinned, or pin this bundle's root on purpose (enclave airlock trust ROOT.json --force)";
+    }
+
     // Runs inside the bundle reader once all metadata is in memory: the TUF workflow, then the selector's targets.
     private ImportPlan Plan(IReadOnlyDictionary<string, ReadOnlyMemory<byte>> metadata, TrustedState trusted, Func<string, string?>? labelProblem)
     {
@@ -290,7 +315,17 @@ public sealed class AirlockImporter
         }
 
         var updater = new Updater(trusted, new InMemoryMetadataSource(files), _clock, _options.Tuf);
-        updater.Refresh();
+        try
+        {
+            updater.Refresh();
+        }
+        catch (AirlockRejectedException e) when (e.Reason is AirlockRejection.BelowThreshold or AirlockRejection.BadSignature or AirlockRejection.BadRootRotation
+            && ForeignRoot(files, trusted) is { } foreign)
+        {
+            // Not an attack on one role's signatures: the whole bundle comes from a root this enclave never trusted.
+            throw new AirlockRejectedException(AirlockRejection.UntrustedRoot, foreign, e);
+        }
+
         var prefix = selector.Prefix;
 
         // Loads the roles delegated for the artifact's paths, then lists what any trusted role says is under it;

@@ -12,6 +12,13 @@ public enum AirlockRejection
     /// <summary>Root, snapshot, targets or delegated metadata has expired.</summary>
     Expired,
 
+    /// <summary>
+    /// The bundle was signed under a different root than the one this enclave trusts (another repository, or a root
+    /// re-made instead of rotated): its root of the trusted version differs from the trusted root, so none of its
+    /// signatures can count.
+    /// </summary>
+    UntrustedRoot,
+
     /// <summary>A role's version is older than the trusted version.</summary>
     Rollback,
 

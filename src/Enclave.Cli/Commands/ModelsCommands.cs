@@ -5,6 +5,8 @@ using Enclave.Core.Storage;
 using Enclave.Inference.Forge;
 using Enclave.Inference.Text;
 using Enclave.Server.Hosting;
+using Enclave.State;
+using Enclave.State.Airlock;
 
 namespace Enclave.Cli.Commands;
 
@@ -92,25 +94,74 @@ internal static class ModelsCommands
     {
         var data = new Option<string>("--data") { Description = "The data directory.", DefaultValueFactory = _ => "./enclave-data" };
         var json = new Option<bool>("--json") { Description = "Print JSON for scripts." };
-        var command = new Command("list", "List registered local models.") { data, json };
+        var command = new Command("list", "List the models of a data directory: those the airlock activated and those registered with --dev, with their origin. Reads only: a running server may keep running.") { data, json };
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
-            var records = new LocalModelRegistry(result.GetValue(data)!, context.Clock).List();
+            var models = ListModels(result.GetValue(data)!, context.Clock);
             if (result.GetValue(json))
             {
-                await CommandRunner.WriteJsonAsync(context, new JsonObject { ["models"] = JsonSerializer.SerializeToNode(records) }).ConfigureAwait(false);
+                await CommandRunner.WriteJsonAsync(context, new JsonObject { ["models"] = new JsonArray([.. models.Select(m => (JsonNode)m.ToJson())]) }).ConfigureAwait(false);
+            }
+            else if (models.Count == 0)
+            {
+                await context.Out.WriteLineAsync("no models: import one through the airlock (enclave airlock import), or register a folder with enclave models add --dev").ConfigureAwait(false);
             }
             else
             {
-                foreach (var r in records)
-                {
-                    await context.Out.WriteLineAsync($"{r.Id}\t{r.Kind}\t{r.Digest}\t{r.Path}").ConfigureAwait(false);
-                }
+                var rows = models.Select(m => new[] { m.Name, m.Version ?? "-", m.Task, m.Label ?? "(lowest level)", m.Origin, m.Digest }).ToList();
+                await context.Out.WriteAsync(UsersCommands.Table(["NAME", "VERSION", "TASK", "LABEL", "ORIGIN", "DIGEST"], rows)).ConfigureAwait(false);
             }
 
             return ExitCode.Success;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The airlock's activated models (origin <c>airlock:IMPORT-ID</c>) and the dev-registered folders (origin
+    /// <c>dev:FOLDER</c>), read from <c>enclave.db</c> without the data directory's writer lock (readers run beside a
+    /// serving server under WAL).
+    /// </summary>
+    internal static IReadOnlyList<ListedModel> ListModels(string dataDirectory, TimeProvider clock)
+    {
+        // Listing creates nothing: a mistyped --data is named, not turned into a new, empty data directory.
+        if (!new SqliteConnectionFactory(dataDirectory).Exists(StateDatabase.Enclave))
+        {
+            throw new DirectoryNotFoundException($"no enclave data directory at '{Path.GetFullPath(dataDirectory)}' (it holds no {StateDatabase.Enclave.FileName}); give --data");
+        }
+
+        var airlock = new SqliteAirlockStore(EnclaveState.Open(dataDirectory, clock))
+            .Imports(state: "activated", kind: "model")
+            .OrderBy(r => r.Name, StringComparer.Ordinal)
+            .ThenBy(r => r.Decided)
+            .Select(r => new ListedModel(
+                r.Name,
+                r.Version,
+                r.Task ?? "-",
+                r.Label,
+                AirlockModels.SourcePrefix + r.Id,
+                "sha256:" + r.ManifestSha256,
+                r.Folder ?? "-",
+                r.Decided));
+        var dev = new LocalModelRegistry(dataDirectory, clock).List()
+            .Select(r => new ListedModel(r.Id, null, r.Kind, r.Label, "dev:" + r.Path, r.Digest, r.Path, r.Added));
+        return [.. airlock.Concat(dev.OrderBy(m => m.Name, StringComparer.Ordinal))];
+    }
+
+    /// <summary>A model as <c>models list</c> shows it.</summary>
+    internal sealed record ListedModel(string Name, string? Version, string Task, string? Label, string Origin, string Digest, string Path, DateTimeOffset? Since)
+    {
+        public JsonObject ToJson() => new()
+        {
+            ["name"] = Name,
+            ["version"] = Version,
+            ["task"] = Task,
+            ["label"] = Label,
+            ["origin"] = Origin,
+            ["digest"] = Digest,
+            ["path"] = Path,
+            ["since"] = Since?.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        };
     }
 
     private static Command Tokenize(CliContext context)

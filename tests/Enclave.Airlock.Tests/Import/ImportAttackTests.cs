@@ -136,6 +136,24 @@ public sealed class ImportAttackTests
     }
 
     [Fact]
+    public async Task Import_RejectsABundleFromAnotherRepository_AsUntrustedRoot_NamingBothRoots()
+    {
+        await using var context = await ImportTestContext.CreateAsync();
+        var other = new ImportTestRepository();
+        other.AddArtifact("model", "demo-chat", "1.0.0", ImportTestRepository.DemoModelFiles());
+        other.Publish();
+
+        var e = await Rejected(context, other.Bundle("model", "demo-chat", "1.0.0"), ImportRejection.Tuf, AirlockRejection.UntrustedRoot);
+
+        Assert.Equal("untrusted-root", e.Code);
+        Assert.Contains("signed by a root this enclave does not trust", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"pinned root: sha256 {Sha256Digest.Compute(context.Repo.RootV1).ToHex()}, version 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"the bundle's root version 1 is sha256 {Sha256Digest.Compute(other.RootV1).ToHex()}", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("below threshold", e.Message, StringComparison.Ordinal);
+        Assert.Equal(AirlockRejection.BelowThreshold, Assert.IsType<AirlockRejectedException>(e.InnerException!.InnerException).Reason);
+    }
+
+    [Fact]
     public async Task Import_RejectsASnapshotSignedByTheWrongKey()
     {
         await using var context = await ImportTestContext.CreateAsync();
@@ -178,7 +196,7 @@ public sealed class ImportAttackTests
     }
 
     [Fact]
-    public async Task Import_RejectsARepeatedKeyId_EvenWhereItWouldMeetTheThreshold()
+    public async Task Import_RejectsASignatureListRepeatingAKeyId_AsMalformed_SoItCannotCountTwice()
     {
         await using var context = await ImportTestContext.CreateAsync();
         var role = context.Repo.Kinds["model"];
@@ -187,7 +205,8 @@ public sealed class ImportAttackTests
         context.Repo.Publish();
         context.Repo.Resign("model.json", _ => { }, [role.Keys[0], role.Keys[0]]);
         // Key IDs in 'signatures' must be unique (TUF specification; python-tuf and go-tuf refuse the metadata).
-        await RejectedTuf(context, AirlockRejection.Malformed);
+        var e = await RejectedTuf(context, AirlockRejection.Malformed);
+        Assert.Contains("repeats key ID", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -122,6 +122,16 @@ public sealed class AirlockEndToEndTests : IDisposable
             var listed = await CliAsync(approver1.File, "airlock", "list", "--state", "activated", "--json");
             Assert.Equal(id, Assert.Single(JsonNode.Parse(listed.Out)!["imports"]!.AsArray())!["id"]!.GetValue<string>());
 
+            // models list reads the data directory beside the running server (no writer lock) and names the import.
+            var models = new StringWriter();
+            var modelsError = new StringWriter();
+            var modelsCode = await EnclaveCli.RunAsync(["models", "list", "--data", Data, "--json"], new CliContext { Out = models, Error = modelsError, In = TextReader.Null, OpenStandardOutput = () => Stream.Null });
+            Assert.True(modelsCode == 0, modelsError.ToString());
+            var served = Assert.Single(JsonNode.Parse(models.ToString())!["models"]!.AsArray())!;
+            Assert.Equal(ModelName, served["name"]!.GetValue<string>());
+            Assert.Equal("airlock:" + id, served["origin"]!.GetValue<string>());
+            Assert.Equal("UNCLASSIFIED", served["label"]!.GetValue<string>());
+
             // A target altered in transit: refused, the attack named, nothing visible.
             var sizeBefore = LedgerSize();
             var bad = await CliAsync(importer.File, "airlock", "import", tampered);
@@ -131,6 +141,20 @@ public sealed class AirlockEndToEndTests : IDisposable
             Assert.DoesNotContain("tampered-chat", await ModelsAsync(url, adminKey));
             Assert.DoesNotContain("tampered-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
             Assert.Equal(["import.received", "import.rejected"], Entries().Skip((int)sizeBefore).Where(e => e.Type.StartsWith("import.", StringComparison.Ordinal)).Select(e => e.Type).ToArray());
+
+            // A bundle from another repository, signed under another root: named as such, not as "below threshold".
+            var foreignTrust = TrustRepository.Initialize(new TrustInitOptions { Directory = Path.Combine(_root, "foreign-repo"), RootKeys = 1, RootThreshold = 1 }, passphrase, TimeProvider.System);
+            var foreignBundle = Path.Combine(_root, "foreign.tar");
+            Assert.True(TrustRepository.Open(foreignTrust.Directory).CreateBundle(
+                new BundleCreateOptions { Kind = "model", Name = "foreign-chat", Version = "1.0", Label = "UNCLASSIFIED", Task = "chat", Sources = [modelDir], Output = foreignBundle },
+                passphrase,
+                TimeProvider.System).IsComplete);
+            var foreign = await CliAsync(importer.File, "airlock", "import", foreignBundle);
+            Assert.Equal((int)ExitCode.VerificationFailed, foreign.Code);
+            Assert.Contains("bundle rejected (untrusted-root)", foreign.Error, StringComparison.Ordinal);
+            Assert.Contains("signed by a root this enclave does not trust", foreign.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("below threshold", foreign.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("foreign-chat", (await CliAsync(approver1.File, "airlock", "list")).Out, StringComparison.Ordinal);
 
             // Rollback: after a newer bundle verified, an older one is refused as a rollback.
             var newest = await CliAsync(importer.File, "airlock", "import", newer, "--json");

@@ -88,6 +88,9 @@ public sealed class SafetensorsScanner : IContentScanner
         }
 
         using var document = JsonDocument.Parse(header, new JsonDocumentOptions { MaxDepth = 8 });
+        // Valid UTF-8 bytes can still escape a lone surrogate ("\ud800"), which throws only when the string is read
+        // (found by fuzz/, CI smoke run): every name and string is checked here, a JsonException like any other.
+        Enclave.Core.StrictJson.ValidateStrings(document.RootElement);
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {
             throw new ScanFormatException("header is not a JSON object");

@@ -329,7 +329,10 @@ internal static class OnnxExternalDataValidator
         private long Length(long end)
         {
             var length = Varint();
-            if (length > (ulong)(end - stream.Position))
+            var remaining = end - stream.Position;
+            // A varint may itself run past the end of its message: then nothing remains (found by fuzz/: a negative
+            // remainder cast to ulong let any length through and the seek went to a negative position).
+            if (remaining < 0 || length > (ulong)remaining)
             {
                 throw new MalformedProtoException($"a length of {length} bytes at byte {stream.Position} runs past the end of its message");
             }

@@ -19,6 +19,17 @@ public sealed class SafetensorsScannerTests : IDisposable
         Assert.True(result.IsClean, string.Join("; ", result.Findings));
     }
 
+    [Theory]
+    [InlineData("""{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b\ud800":{"dtype":"F32","shape":[4],"data_offsets":[16,32]}}""")]
+    [InlineData("""{"__metadata__":{"format":"\udc00pt"},"a":{"dtype":"F32","shape":[8],"data_offsets":[0,32]}}""")]
+    public void Scan_RefusesALoneSurrogateEscapeInTheHeader_InsteadOfThrowing(string header)
+    {
+        // Found by fuzz/ (harness safetensors, CI smoke run): JsonDocument accepts the escape and throws
+        // InvalidOperationException only when the name or string is read.
+        var result = _scanner.Scan(_files.Write("m.safetensors", File(header, 32)));
+        Assert.Contains(result.Findings, f => f.Contains("not valid JSON", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Scan_RejectsOverlappingTensors()
     {

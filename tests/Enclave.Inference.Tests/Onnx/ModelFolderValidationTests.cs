@@ -96,6 +96,20 @@ public sealed class ModelFolderValidationTests
     }
 
     [Fact]
+    public void ALengthReadPastItsMessagesEnd_IsAProblem_NotANegativeSeek()
+    {
+        // Found by fuzz/ (harness onnx, CI smoke run): a nested tensor whose length varint itself runs past the end of
+        // its message; the negative remainder, cast to ulong, let any length through and the seek went negative.
+        using var temp = new TempDirectory();
+        var path = Path.Combine(temp.Path, "model.onnx");
+        File.WriteAllBytes(path, Convert.FromHexString("0808120466757a7a3a510a0e0a017812017922a5a5a5a5a5a5a5a5a5112a254201776a110a086c6f636174696f6e1205772e62696e6a0b0a066f666673657412013070012a154201624a100000000000000000000000000000000042040a001011"));
+
+        var problems = OnnxExternalDataValidator.Validate(path, temp.Path);
+        var problem = Assert.Single(problems);
+        Assert.Equal(ModelRejectionReason.MalformedOnnx, problem.Reason);
+    }
+
+    [Fact]
     public void FlippedBytesInTheGraph_EitherLoadOrAreRefused_NeverAnythingElse()
     {
         using var temp = new TempDirectory();

@@ -58,6 +58,9 @@ export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRA
        AFL_FORKSRV_INIT_TMOUT=60000 AFL_NO_UI=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 duration=()
 [ -n "$seconds" ] && duration=(-V "$seconds")
+# ENCLAVE_FUZZ_SEED fixes afl++'s random seed (-s): the same seeds and the same mutations in the same order, so a short
+# smoke run (CI) replays what a longer local run with the same seed already went through instead of a fresh gamble.
+[ -n "${ENCLAVE_FUZZ_SEED:-}" ] && duration+=(-s "$ENCLAVE_FUZZ_SEED")
 
 set +e
 afl-fuzz "${input[@]}" -o "$findings" -t 5000 -m none "${dict_args[@]}" "${duration[@]}" -- \

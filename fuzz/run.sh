@@ -29,7 +29,9 @@ corpus="$here/corpus/$harness"
 dicts=()
 case "$harness" in
   bundle) dicts=(tar) ;;
-  tuf|canonical-json|openai-request|tokenizer|jwks|safetensors) dicts=(json) ;;
+  tuf|canonical-json|openai-request|tokenizer|jwks|safetensors|stix-bundle|misp-event|osv|sbom|vex|kev|admin-request) dicts=(json) ;;
+  stix-pattern) dicts=(stix-pattern) ;;
+  sigma) dicts=(sigma) ;;
   sse) dicts=(sse json) ;;
   jinja) dicts=(jinja) ;;
   note|checkpoint) dicts=(note) ;;

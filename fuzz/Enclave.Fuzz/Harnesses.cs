@@ -22,6 +22,15 @@ internal static class Harnesses
         NoteTargets.SignedNote,
         NoteTargets.Checkpoint,
         TileTarget.Harness,
+        IntelTargets.StixBundle,
+        IntelTargets.StixPattern,
+        IntelTargets.Misp,
+        IntelTargets.Osv,
+        IntelTargets.Sbom,
+        IntelTargets.Vex,
+        IntelTargets.Kev,
+        IntelTargets.Sigma,
+        AdminRequestTarget.Harness,
     ];
 
     public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);

@@ -16,6 +16,9 @@ public sealed class LedgerReader : IDisposable
 {
     private readonly ILedgerConnection _connection;
 
+    // Interior hashes of full tiles, which never change: shared by every proof this reader serves.
+    private readonly TileInteriorCache _interiors = new();
+
     private LedgerReader(ILedgerConnection connection, string dataDirectory, string origin)
     {
         _connection = connection;
@@ -68,7 +71,7 @@ public sealed class LedgerReader : IDisposable
     public Sha256Digest RootHash(long size) => Snapshot(tx =>
     {
         CheckSize(size, ReadTreeSize(tx));
-        return MerkleProofs.Root(size, new TileHashSource(new StoreTileReader(tx), size));
+        return MerkleProofs.Root(size, new TileHashSource(new StoreTileReader(tx), size, _interiors));
     });
 
     /// <summary>RFC 9162 inclusion proof of entry <paramref name="index"/> in the tree of <paramref name="size"/> entries.</summary>
@@ -80,7 +83,7 @@ public sealed class LedgerReader : IDisposable
             throw new LedgerArgumentException($"index {index} is not in a tree of size {size}");
         }
 
-        return MerkleProofs.Inclusion(index, size, new TileHashSource(new StoreTileReader(tx), size));
+        return MerkleProofs.Inclusion(index, size, new TileHashSource(new StoreTileReader(tx), size, _interiors));
     });
 
     /// <summary>RFC 9162 consistency proof from the tree of <paramref name="oldSize"/> entries to that of <paramref name="newSize"/>.</summary>
@@ -92,7 +95,7 @@ public sealed class LedgerReader : IDisposable
             throw new LedgerArgumentException($"old size {oldSize} must be between 0 and the new size {newSize}");
         }
 
-        return MerkleProofs.Consistency(oldSize, newSize, new TileHashSource(new StoreTileReader(tx), newSize));
+        return MerkleProofs.Consistency(oldSize, newSize, new TileHashSource(new StoreTileReader(tx), newSize, _interiors));
     });
 
     /// <summary>

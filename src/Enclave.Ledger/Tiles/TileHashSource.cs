@@ -6,19 +6,23 @@ namespace Enclave.Ledger.Tiles;
 /// <summary>
 /// Serves Merkle subtree hashes for a tree of a fixed size from tiles: a hash at tree level 8L is read
 /// from a tile of level L, and the levels in between are recomputed from at most 128 hashes of one tile.
-/// Each tile is read once per instance, so a proof costs O(log n) tile reads.
+/// Each tile is read once per instance, so a proof costs O(log n) tile reads. With a <see cref="TileInteriorCache"/>
+/// (shared across instances, as <see cref="LedgerReader"/> does), a hash high in the stratum of a full tile comes from
+/// the cached interior row instead of from up to 128 hashes of the tile.
 /// </summary>
 public sealed class TileHashSource : IMerkleHashSource
 {
     private readonly ITileReader _reader;
     private readonly Dictionary<(int Level, long Index), byte[]> _cache = [];
+    private readonly TileInteriorCache? _interiors;
 
-    public TileHashSource(ITileReader reader, long treeSize)
+    public TileHashSource(ITileReader reader, long treeSize, TileInteriorCache? interiors = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentOutOfRangeException.ThrowIfNegative(treeSize);
         _reader = reader;
         TreeSize = treeSize;
+        _interiors = interiors;
     }
 
     /// <summary>The tree size this source answers for.</summary>
@@ -39,11 +43,25 @@ public sealed class TileHashSource : IMerkleHashSource
         var sub = level % TilePath.TileHeight;
         var first = index << sub;                       // position among the hashes at tree level 8 * tileLevel
         var tileIndex = first / TilePath.TileWidth;
-        var tile = Tile(tileLevel, tileIndex);
         var offset = (int)(first % TilePath.TileWidth);
         var count = 1 << sub;
+        if (sub >= TileInteriorCache.SummaryLevel && _interiors is not null && IsFull(tileLevel, tileIndex))
+        {
+            if (!_interiors.TryGet(tileLevel, tileIndex, out var summary))
+            {
+                summary = _interiors.Add(tileLevel, tileIndex, Tile(tileLevel, tileIndex));
+            }
+
+            return HashRange(summary.AsSpan(offset >> TileInteriorCache.SummaryLevel, count >> TileInteriorCache.SummaryLevel));
+        }
+
+        var tile = Tile(tileLevel, tileIndex);
         return HashRange(tile.AsSpan(offset * Sha256Digest.Size, count * Sha256Digest.Size));
     }
+
+    /// <summary>Whether tile (<paramref name="tileLevel"/>, <paramref name="tileIndex"/>) holds all 256 hashes in a tree of this size.</summary>
+    private bool IsFull(int tileLevel, long tileIndex) =>
+        (TreeSize >> (TilePath.TileHeight * tileLevel)) / TilePath.TileWidth > tileIndex;
 
     private byte[] Tile(int tileLevel, long tileIndex)
     {
@@ -81,6 +99,30 @@ public sealed class TileHashSource : IMerkleHashSource
             level[i] = new Sha256Digest(hashes.Slice(i * Sha256Digest.Size, Sha256Digest.Size));
         }
 
+        while (n > 1)
+        {
+            for (var i = 0; i < n / 2; i++)
+            {
+                level[i] = MerkleHash.Node(level[2 * i], level[(2 * i) + 1]);
+            }
+
+            n /= 2;
+        }
+
+        return level[0];
+    }
+
+    /// <summary>Root of a power-of-two run of consecutive digests (at most 16: a summary row).</summary>
+    private static Sha256Digest HashRange(ReadOnlySpan<Sha256Digest> digests)
+    {
+        var n = digests.Length;
+        if (n == 1)
+        {
+            return digests[0];
+        }
+
+        Span<Sha256Digest> level = stackalloc Sha256Digest[TileInteriorCache.SummaryWidth];
+        digests.CopyTo(level);
         while (n > 1)
         {
             for (var i = 0; i < n / 2; i++)

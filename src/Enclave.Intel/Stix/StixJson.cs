@@ -86,7 +86,7 @@ internal static class StixJson
                         break;
                     case JsonTokenType.PropertyName:
                         CheckLength(ref reader, maxStringLength, source);
-                        var name = reader.GetString()!;
+                        var name = ReadText(ref reader, source);
                         if (!keys.Peek()!.Add(name))
                         {
                             throw new StixRejectedException(StixRejection.DuplicateKey, $"{source}: duplicate key \"{Truncate(name)}\" at byte offset {reader.TokenStartIndex}");
@@ -95,6 +95,7 @@ internal static class StixJson
                         break;
                     case JsonTokenType.String:
                         CheckLength(ref reader, maxStringLength, source);
+                        ReadText(ref reader, source); // every string is read later; refuse the unreadable ones now
                         break;
                     default:
                         break;
@@ -110,6 +111,20 @@ internal static class StixJson
         if (keys.Count != 0 || reader.BytesConsumed == 0)
         {
             throw new StixRejectedException(StixRejection.MalformedJson, $"{source}: truncated JSON (document ends after {utf8.Length} bytes)");
+        }
+    }
+
+    // Valid UTF-8 bytes can still escape a lone surrogate (\ud800), which GetString refuses with an
+    // InvalidOperationException wherever the string is first read (found by fuzz/, harness stix-bundle).
+    private static string ReadText(ref Utf8JsonReader reader, string source)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new StixRejectedException(StixRejection.MalformedJson, $"{source}: the {(reader.TokenType == JsonTokenType.PropertyName ? "key" : "string")} at byte offset {reader.TokenStartIndex} is not valid Unicode (an unpaired surrogate escape such as \\ud800): {ex.Message}", ex);
         }
     }
 

@@ -39,18 +39,31 @@ internal static class BoundedJson
             throw new VulnerabilityDataException(VulnerabilityDataRejection.InvalidUtf8, $"{where}: not valid UTF-8");
         }
 
+        JsonDocument? document = null;
         try
         {
-            return JsonDocument.Parse(utf8, new JsonDocumentOptions
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions
             {
                 MaxDepth = maxDepth,
                 AllowTrailingCommas = false,
                 CommentHandling = JsonCommentHandling.Disallow,
                 AllowDuplicateProperties = false,
             });
+
+            // JsonDocument checks no surrogate escapes: a lone one (\ud800) would throw InvalidOperationException
+            // wherever the string is first read (found by fuzz/, harnesses osv, sbom, vex, kev).
+            Enclave.Core.StrictJson.ValidateStrings(document.RootElement);
+            return document;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The duplicate-member check decodes every member name and throws this for a lone surrogate escape.
+            document?.Dispose();
+            throw new VulnerabilityDataException(VulnerabilityDataRejection.InvalidJson, $"{where}: invalid JSON: a member name is not valid Unicode ({ex.Message})", ex);
         }
         catch (JsonException ex)
         {
+            document?.Dispose();
             var reason = ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
                 ? VulnerabilityDataRejection.TooDeep
                 : ex.Message.Contains("uplicate", StringComparison.Ordinal)

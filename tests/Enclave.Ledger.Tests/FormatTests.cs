@@ -1,5 +1,6 @@
 using Enclave.Core;
 using Enclave.Ledger.Checkpoints;
+using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Tiles;
 
 namespace Enclave.Ledger.Tests;
@@ -98,5 +99,62 @@ public sealed class FormatTests
     {
         var hashes = string.Concat(Enumerable.Repeat(Root.ToBase64() + "\n", 65));
         Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse($"c2sp.org/tlog-proof@v1\nindex 1\n{hashes}\ncp\n"));
+    }
+
+    // Size-limit boundaries (mutation testing, docs/testing.md): exactly at each limit is accepted, one past refused,
+    // so that '>' mutated to '>=' (or the limit moved by one) is caught.
+    [Fact]
+    public void Checkpoint_AcceptsTextOfExactlyTheLimit_AndRefusesOneCharacterMore()
+    {
+        var head = $"example.com/log\n1\n{Root.ToBase64()}\n";
+        var filler = Checkpoint.MaxBodySize - head.Length - 1;
+        var atLimit = head + new string('x', filler) + "\n";
+        Assert.Equal(Checkpoint.MaxBodySize, atLimit.Length);
+        Assert.Single(Checkpoint.Parse(atLimit).Extensions);
+
+        var over = head + new string('x', filler + 1) + "\n";
+        var ex = Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse(over));
+        Assert.Contains("limit", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Checkpoint_SizeLine_AcceptsNineteenDigitsAndZero_AndRefusesTwenty()
+    {
+        Assert.Equal(long.MaxValue, Checkpoint.Parse($"example.com/log\n{long.MaxValue}\n{Root.ToBase64()}\n").Size);
+        Assert.Equal(0, Checkpoint.Parse($"example.com/log\n0\n{Root.ToBase64()}\n").Size);
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse($"example.com/log\n10000000000000000000\n{Root.ToBase64()}\n"));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse($"example.com/log\n00\n{Root.ToBase64()}\n"));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse($"example.com/log\n\n{Root.ToBase64()}\n"));
+    }
+
+    [Fact]
+    public void Checkpoint_Origin_AcceptsTwoHundredFiftyFiveCharacters_AndRefusesMore()
+    {
+        Checkpoint.ValidateOrigin(new string('o', 255));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.ValidateOrigin(new string('o', 256)));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.ValidateOrigin(""));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.ValidateOrigin("a+b"));
+        Assert.Throws<EnclaveFormatException>(() => Checkpoint.ValidateOrigin("a\u0007b"));
+    }
+
+    [Fact]
+    public void TlogProof_AcceptsExactlyTheMostHashes_AndTextOfTheLimit()
+    {
+        var hashes = string.Concat(Enumerable.Repeat(Root.ToBase64() + "\n", MerkleVerifier.MaxInclusionProofLength));
+        Assert.Equal(MerkleVerifier.MaxInclusionProofLength, TlogProof.Parse($"c2sp.org/tlog-proof@v1\nindex 1\n{hashes}\ncp\n").Proof.Count);
+
+        var head = "c2sp.org/tlog-proof@v1\nindex 1\n\n";
+        var atLimit = head + new string('c', TlogProof.MaxSize - head.Length);
+        Assert.Equal(TlogProof.MaxSize, atLimit.Length);
+        Assert.Equal(1, TlogProof.Parse(atLimit).Index);
+        Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse(atLimit + "c"));
+    }
+
+    [Fact]
+    public void TlogProof_IndexZero_IsAccepted_AndAnEmptyIndexIsNot()
+    {
+        Assert.Equal(0, TlogProof.Parse("c2sp.org/tlog-proof@v1\nindex 0\n\ncp\n").Index);
+        Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse("c2sp.org/tlog-proof@v1\nindex \n\ncp\n"));
+        Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse("c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\ncp\n"));
     }
 }

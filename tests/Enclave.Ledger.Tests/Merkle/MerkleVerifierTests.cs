@@ -169,4 +169,57 @@ public sealed class MerkleVerifierTests
         Assert.False(MerkleVerifier.VerifyConsistency(6, 6, Root(6), Root(5), []));
         Assert.False(MerkleVerifier.VerifyConsistency(6, 6, Root(6), Root(6), [Root(6)]));
     }
+
+    // Mutation testing (docs/testing.md): VerifyInclusion compares the computed root with the expected one, so a
+    // mutant that turns one of TryRootFromInclusion's "false" answers into "true" survives every VerifyInclusion
+    // test. Each refusal is asserted here directly, with the out root left at its default.
+    [Fact]
+    public void TryRootFromInclusion_RefusesEachImpossibleInput_AndLeavesTheRootDefault()
+    {
+        var proof = MerkleProofs.Inclusion(3, 8, Source);
+        var cases = new (string What, long Index, long Size, IReadOnlyList<Sha256Digest>? Proof)[]
+        {
+            ("no proof", 3, 8, null),
+            ("negative index", -1, 8, proof),
+            ("index equal to the size", 8, 8, proof),
+            ("index past the size", 9, 8, proof),
+            ("empty tree", 0, 0, []),
+            ("one hash too many", 3, 8, [.. proof, proof[0]]),
+            ("one hash too few", 3, 8, proof.Take(2).ToArray()),
+            ("no hashes for a tree of two", 0, 2, []),
+            ("a hash for a tree of one", 0, 1, [Leaves[1]]),
+            ("longer than any tree needs", 3, 8, Enumerable.Repeat(proof[0], MerkleVerifier.MaxInclusionProofLength + 1).ToArray()),
+        };
+
+        foreach (var (what, index, size, bad) in cases)
+        {
+            Assert.False(MerkleVerifier.TryRootFromInclusion(Leaves[3], index, size, bad, out var computed), what);
+            Assert.Equal(default, computed);
+        }
+
+        Assert.True(MerkleVerifier.TryRootFromInclusion(Leaves[3], 3, 8, proof, out var root));
+        Assert.Equal(Root(8), root);
+    }
+
+    [Fact]
+    public void TryRootFromInclusion_ForTheLastLeafOfUnbalancedTrees_ReturnsTheRoot()
+    {
+        // fn == sn with fn even: the "fn == sn" half of the condition decides the hash order.
+        foreach (var (index, size) in new (long, long)[] { (4, 5), (6, 7), (12, 13), (8, 9), (30, 31) })
+        {
+            var proof = MerkleProofs.Inclusion(index, size, Source);
+            Assert.True(MerkleVerifier.TryRootFromInclusion(Leaves[index], index, size, proof, out var root), $"{index} of {size}");
+            Assert.Equal(Root(size), root);
+        }
+    }
+
+    [Fact]
+    public void VerifyConsistency_RefusesAProofLongerThanTheBound_EvenWhenItsPrefixIsValid()
+    {
+        var proof = MerkleProofs.Consistency(3, 8, Source);
+        Assert.True(MerkleVerifier.VerifyConsistency(3, 8, Root(3), Root(8), proof));
+        Assert.False(MerkleVerifier.VerifyConsistency(3, 8, Root(3), Root(8), [.. proof, proof[0]]));
+        var tooLong = proof.Concat(Enumerable.Repeat(proof[0], MerkleVerifier.MaxConsistencyProofLength + 1 - proof.Count)).ToArray();
+        Assert.False(MerkleVerifier.VerifyConsistency(3, 8, Root(3), Root(8), tooLong));
+    }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Mutation testing of one verification core with Stryker.NET (a local tool: .config/dotnet-tools.json):
+#   bench/mutation/run.sh CORE
+# CORE is one of:
+#   ledger    src/Enclave.Ledger Merkle/ and Checkpoints/ (Merkle proofs, verifier, compact ranges, checkpoints),
+#             killed by tests/Enclave.Ledger.Tests
+#   signing   src/Enclave.Signing Notes/ (C2SP signed notes, Ed25519 and ML-DSA-44 cosignatures),
+#             killed by tests/Enclave.Signing.Tests
+# Reports (json, html, markdown) go to bench/results/mutation/CORE/ (git-ignored); docs/testing.md has the results
+# and the list of equivalent mutants. CPU-heavy: one project at a time, one test run at a time (--concurrency 1);
+# not part of CI. Extra arguments go to Stryker (e.g. --since:main).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+
+core="${1:-}"
+[ $# -gt 0 ] && shift
+case "$core" in
+  ledger)  tests=tests/Enclave.Ledger.Tests;  project=Enclave.Ledger.csproj;  mutate=("**/Merkle/**/*.cs" "**/Checkpoints/**/*.cs") ;;
+  signing) tests=tests/Enclave.Signing.Tests; project=Enclave.Signing.csproj; mutate=("**/Notes/**/*.cs") ;;
+  *) echo "usage: bench/mutation/run.sh ledger|signing [stryker options]" >&2; exit 2 ;;
+esac
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+cd "$root"
+dotnet tool restore >/dev/null
+out="$root/bench/results/mutation/$core"
+mkdir -p "$out"
+mutate_args=()
+for m in "${mutate[@]}"; do mutate_args+=(--mutate "$m"); done
+
+cd "$root/$tests"
+dotnet stryker --project "$project" "${mutate_args[@]}" --concurrency 1 \
+  --reporter progress --reporter cleartext --reporter json --reporter html --reporter markdown \
+  --output "$out" --skip-version-check "$@"
+echo "bench/mutation/run.sh: reports in $out/reports"

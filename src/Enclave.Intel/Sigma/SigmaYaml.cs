@@ -69,6 +69,12 @@ internal static class SigmaYaml
         {
             throw new SigmaRejectedException(SigmaRejection.YamlSyntax, $"{source}: line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}");
         }
+        catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Assembly == typeof(Parser).Assembly)
+        {
+            // YamlDotNet's scanner throws this, not a YamlException, for some malformed plain scalars (an unclosed
+            // flow sequence followed by another key: "title: [gin\nid: x"); found by fuzz/, harness sigma.
+            throw new SigmaRejectedException(SigmaRejection.YamlSyntax, $"{source}: not valid YAML (the parser stopped: {ex.Message}); check for an unclosed '[' or '{{'");
+        }
     }
 
     private sealed class Reader(IParser parser, string source, SigmaReaderOptions options)

@@ -123,4 +123,17 @@ public sealed class SigmaHostileInputTests
     }
 
     private static string CultureInfoInvariant(FormattableString text) => FormattableString.Invariant(text);
+
+    // fuzz/ (harness sigma): YamlDotNet's scanner threw InvalidOperationException, not a YamlException, for an
+    // unclosed flow sequence followed by another key. The first input is the fuzzer's, cut to its cause.
+    [Theory]
+    [InlineData("title: [gin\nid: fc12\n")]
+    [InlineData("a: [b\nc:\n\" x\n")]
+    [InlineData("title: [gin\nid: fc12\ncorrelation:\n\"   type: value_count\n    rules:\n    - 5636\n")]
+    public void UnclosedFlowSequence_TheScannerCannotRead_IsRejectedAsYamlSyntax(string yaml)
+    {
+        var ex = Reject(Encoding.UTF8.GetBytes(yaml));
+        Assert.Equal(SigmaRejection.YamlSyntax, ex.Reason);
+        Assert.Contains("r.yml", ex.Detail, StringComparison.Ordinal);
+    }
 }

@@ -11,6 +11,8 @@ internal sealed record ProofResult
     public required double RootFromTilesMs { get; init; }
     public required LatencyStats Inclusion { get; init; }
     public required double InclusionMeanHashes { get; init; }
+    /// <summary>The same proofs from tiles without the shared interior cache (how LedgerReader served them before it had one).</summary>
+    public required LatencyStats InclusionWithoutInteriorCache { get; init; }
     public required LatencyStats InclusionVerify { get; init; }
     public required int InclusionVerified { get; init; }
     public required LatencyStats Consistency { get; init; }

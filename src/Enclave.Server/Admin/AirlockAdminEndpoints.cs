@@ -45,7 +45,7 @@ public static partial class AirlockAdminEndpoints
     private static async Task<IResult> PinTrustAsync(HttpContext http, AirlockImporter importer, bool? force)
     {
         var limit = Airlock.Tuf.TufUpdaterOptions.Default.MaxRootBytes;
-        var (root, tooLarge) = await ReadLimitedAsync(http, limit).ConfigureAwait(false);
+        var (root, tooLarge) = await AdminRequestBody.ReadAsync(http, limit).ConfigureAwait(false);
         if (tooLarge)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, "Root too large", $"a TUF root is at most {limit} bytes; nothing was pinned");
@@ -125,7 +125,7 @@ public static partial class AirlockAdminEndpoints
     // verified by the same import pipeline as an upload; the answers are the import's (201, 422 naming the attack).
     private static async Task<IResult> PullAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy)
     {
-        var (body, tooLarge) = await ReadLimitedAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
+        var (body, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
         if (tooLarge)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, "Request too large", $"the body is larger than {MaxReasonBodyBytes} bytes; nothing was imported");
@@ -233,7 +233,7 @@ public static partial class AirlockAdminEndpoints
 
     private static async Task<IResult> RejectAsync(string id, HttpContext http, AirlockImporter importer)
     {
-        var (body, tooLarge) = await ReadLimitedAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
+        var (body, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxReasonBodyBytes).ConfigureAwait(false);
         string? reason = null;
         if (!tooLarge && body.Length > 0)
         {
@@ -307,29 +307,6 @@ public static partial class AirlockAdminEndpoints
         {
             return e.Message;
         }
-    }
-
-    private static async Task<(byte[] Body, bool TooLarge)> ReadLimitedAsync(HttpContext http, long limit)
-    {
-        if (http.Request.ContentLength > limit)
-        {
-            return ([], true);
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return ([], true);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return (buffer.ToArray(), false);
     }
 
     /// <summary>An import as the admin API shows it.</summary>

@@ -160,25 +160,13 @@ internal static class AlertAdminEndpoints
 
     private static async Task<(JsonObject? Body, IResult? Problem)> ReadBodyAsync(HttpContext http, string shape)
     {
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var (bytes, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxBodyBytes).ConfigureAwait(false);
+        if (tooLarge)
         {
             return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is at most {MaxBodyBytes} bytes; nothing was changed"));
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return (null, Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is at most {MaxBodyBytes} bytes; nothing was changed"));
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        if (buffer.Length == 0)
+        if (bytes.Length == 0)
         {
             return (new JsonObject(), null);
         }
@@ -186,7 +174,7 @@ internal static class AlertAdminEndpoints
         try
         {
             // Strict: duplicate keys, invalid UTF-8 and lone surrogates are a 400 here, not a 500 later.
-            return StrictJson.Parse(buffer.ToArray(), maxDepth: 8) is JsonObject body
+            return StrictJson.Parse(bytes, maxDepth: 8) is JsonObject body
                 ? (body, null)
                 : (null, Problem(StatusCodes.Status400BadRequest, "Invalid request", $"the body must be a JSON object {shape}; nothing was changed"));
         }

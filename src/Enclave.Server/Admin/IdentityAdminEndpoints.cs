@@ -253,28 +253,16 @@ public static class IdentityAdminEndpoints
 
     private static async Task<(JsonObject? Body, IResult? Error)> ReadBodyAsync(HttpContext http, string[] allowed)
     {
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var (bytes, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxBodyBytes).ConfigureAwait(false);
+        if (tooLarge)
         {
             return (null, Invalid([$"the request body is larger than {MaxBodyBytes} bytes"]));
-        }
-
-        var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return (null, Invalid([$"the request body is larger than {MaxBodyBytes} bytes"]));
-            }
-
-            buffer.Write(chunk, 0, read);
         }
 
         JsonNode? node;
         try
         {
-            node = Enclave.Core.StrictJson.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), maxDepth: 8);
+            node = Enclave.Core.StrictJson.Parse(bytes, maxDepth: 8);
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException) // the latter: a member name with a lone surrogate
         {

@@ -30,28 +30,16 @@ public static class PolicyAdminEndpoints
 
     private static async Task<IResult> Explain(HttpContext http, EnclavePolicy policy, IPrincipalDirectory directory)
     {
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var (bytes, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxBodyBytes).ConfigureAwait(false);
+        if (tooLarge)
         {
             return Problem(413, "Request too large", $"the body is larger than {MaxBodyBytes} bytes");
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return Problem(413, "Request too large", $"the body is larger than {MaxBodyBytes} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
         }
 
         JsonObject? body;
         try
         {
-            body = Core.StrictJson.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), maxDepth: 8) as JsonObject;
+            body = Core.StrictJson.Parse(bytes, maxDepth: 8) as JsonObject;
         }
         catch (System.Text.Json.JsonException ex)
         {

@@ -19,6 +19,8 @@ internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, 
     private long _outputTokens;
     private bool _started;
 
+    public override string EndEvent => "its message_stop event";
+
     public override void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
     {
         var payload = UpstreamJson.ParseObject(data);

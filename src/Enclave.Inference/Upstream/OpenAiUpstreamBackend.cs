@@ -389,7 +389,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         {
             if (!await reader.ReadEventAsync(linked).ConfigureAwait(false))
             {
-                throw StreamFailed(yielded, "ended its stream without its end event (data: [DONE], or message_stop) (the answer may be truncated)", 502, "upstream_error", null);
+                throw StreamFailed(yielded, $"ended its stream without {translator.EndEvent} (the answer may be truncated)", 502, "upstream_error", null);
             }
 
             translator.OnEvent(reader.EventName, reader.Data.Span, yielded, output);

@@ -70,6 +70,9 @@ internal abstract class UpstreamStreamTranslator
     /// <summary>Whether the vendor's end-of-stream event arrived; events after it are not read.</summary>
     public bool Done { get; protected set; }
 
+    /// <summary>The event that ends the vendor's stream, as errors name it.</summary>
+    public abstract string EndEvent { get; }
+
     /// <summary>
     /// Feeds one server-sent event (<paramref name="eventName"/> null when it had no <c>event:</c> line) and appends the
     /// chunks it becomes to <paramref name="output"/>. <paramref name="yielded"/> is how many chunks the caller has
@@ -83,6 +86,8 @@ internal abstract class UpstreamStreamTranslator
 /// <summary>The OpenAI stream: each <c>data:</c> is a chunk; <c>data: [DONE]</c> ends it.</summary>
 internal sealed class OpenAiStreamTranslator(string backend) : UpstreamStreamTranslator
 {
+    public override string EndEvent => "data: [DONE]";
+
     public override void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
     {
         if (data.SequenceEqual("[DONE]"u8))

@@ -389,6 +389,11 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         {
             if (!await reader.ReadEventAsync(linked).ConfigureAwait(false))
             {
+                if (translator.OnEnd(output))
+                {
+                    return;
+                }
+
                 throw StreamFailed(yielded, $"ended its stream without {translator.EndEvent} (the answer may be truncated)", 502, "upstream_error", null);
             }
 

@@ -12,7 +12,7 @@ public sealed record UpstreamBackendOptions
     /// <summary>
     /// The wire protocol the backend speaks (docs/vendors.md): <c>openai</c> (the default: vLLM, llama.cpp, Ollama,
     /// OpenAI), <c>azure-openai</c> (deployment URLs, <c>api-key</c> header), <c>anthropic</c> (the Messages API).
-    /// <c>gemini</c> and <c>bedrock</c> are reserved names, refused on start until they are implemented.
+    /// <c>gemini</c> (generateContent). <c>bedrock</c> is a reserved name, refused on start until it is implemented.
     /// </summary>
     public string Kind { get; init; } = UpstreamKinds.OpenAi;
 
@@ -213,29 +213,29 @@ public sealed record UpstreamBackendOptions
             return;
         }
 
-        if (kind is UpstreamKind.Gemini or UpstreamKind.Bedrock)
+        if (kind is UpstreamKind.Bedrock)
         {
-            problems.Add($"{where}: Kind '{Kind}' is not implemented in this version; use {UpstreamKinds.OpenAi}, {UpstreamKinds.AzureOpenAi} or {UpstreamKinds.Anthropic}");
+            problems.Add($"{where}: Kind '{Kind}' is not implemented in this version; use {UpstreamKinds.OpenAi}, {UpstreamKinds.AzureOpenAi}, {UpstreamKinds.Anthropic} or {UpstreamKinds.Gemini}");
         }
 
-        if (kind is UpstreamKind.AzureOpenAi or UpstreamKind.Anthropic && string.IsNullOrWhiteSpace(ApiKeyReference))
+        if (kind is UpstreamKind.AzureOpenAi or UpstreamKind.Anthropic or UpstreamKind.Gemini && string.IsNullOrWhiteSpace(ApiKeyReference))
         {
             problems.Add($"{where}: Kind '{Kind}' needs ApiKeyReference (the vendor refuses requests without a key)");
         }
 
-        if (kind == UpstreamKind.AzureOpenAi)
+        if (kind == UpstreamKind.AzureOpenAi && string.IsNullOrWhiteSpace(ApiVersion))
         {
-            if (string.IsNullOrWhiteSpace(ApiVersion))
-            {
-                problems.Add($"{where}: Kind '{Kind}' needs ApiVersion (the api-version query parameter, e.g. 2024-10-21)");
-            }
+            problems.Add($"{where}: Kind '{Kind}' needs ApiVersion (the api-version query parameter, e.g. 2024-10-21)");
+        }
 
-            // Azure model names are deployment names and become a path segment of the URL.
+        if (kind is UpstreamKind.AzureOpenAi or UpstreamKind.Gemini)
+        {
+            // Azure deployment names and Gemini model names become a path segment of the URL.
             foreach (var model in Models ?? [])
             {
                 if (!string.IsNullOrEmpty(model) && !IsValidName(model))
                 {
-                    problems.Add($"{where}: Models lists '{UpstreamErrors.Sanitize(model)}', which is not an Azure deployment name (letters, digits, '.', '_', '-')");
+                    problems.Add($"{where}: Models lists '{UpstreamErrors.Sanitize(model)}', which cannot be a {Kind} model name in a URL (letters, digits, '.', '_', '-')");
                 }
             }
         }

@@ -29,6 +29,7 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
         UpstreamKind.OpenAi => new OpenAiDialect(options, time),
         UpstreamKind.AzureOpenAi => new AzureOpenAiDialect(options, time),
         UpstreamKind.Anthropic => new AnthropicDialect(options, time),
+        UpstreamKind.Gemini => new GeminiDialect(options, time),
         var other => throw new UpstreamConfigurationException([$"upstream backend '{options.Name}': Kind '{UpstreamKinds.Name(other)}' is not implemented"]),
     };
 
@@ -81,6 +82,12 @@ internal abstract class UpstreamStreamTranslator
     /// <exception cref="BackendException">The vendor sent an error event.</exception>
     /// <exception cref="System.Text.Json.JsonException">The event is not the JSON the vendor documents.</exception>
     public abstract void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output);
+
+    /// <summary>
+    /// The body ended before <see cref="Done"/>: true (and the last chunks in <paramref name="output"/>) when the
+    /// vendor's protocol ends streams that way (Gemini: after a finish reason); false when the answer was cut short.
+    /// </summary>
+    public virtual bool OnEnd(List<JsonObject> output) => false;
 }
 
 /// <summary>The OpenAI stream: each <c>data:</c> is a chunk; <c>data: [DONE]</c> ends it.</summary>

@@ -12,7 +12,7 @@ public enum UpstreamKind
     /// <summary>The Anthropic Messages API, translated both ways.</summary>
     Anthropic,
 
-    /// <summary>Google Gemini (reserved: not implemented yet, refused on start).</summary>
+    /// <summary>Google Gemini (<c>generateContent</c>, <c>streamGenerateContent</c>), translated both ways.</summary>
     Gemini,
 
     /// <summary>Amazon Bedrock Converse (reserved: not implemented yet, refused on start).</summary>

@@ -361,7 +361,7 @@ public sealed class VendorBackendTests
             Backends =
             [
                 new UpstreamBackendOptions { Name = "a", Kind = "azure-openai", BaseUrl = "https://x.openai.azure.com", Models = ["bad deployment/name"], Labels = Labels() },
-                new UpstreamBackendOptions { Name = "b", Kind = "gemini", BaseUrl = "https://generativelanguage.googleapis.com/v1beta", ApiKeyReference = "GEMINI_KEY", Models = ["gemini-2.5-pro"], Labels = Labels() },
+                new UpstreamBackendOptions { Name = "b", Kind = "bedrock", BaseUrl = "https://bedrock-runtime.eu-west-3.amazonaws.com", ApiKeyReference = "AWS_KEY", Models = ["anthropic.claude-3-haiku"], Labels = Labels() },
                 new UpstreamBackendOptions { Name = "c", Kind = "cohere", BaseUrl = "https://api.cohere.com/v2", Models = ["command"], Labels = Labels() },
                 new UpstreamBackendOptions { Name = "d", Kind = "anthropic", BaseUrl = "https://api.anthropic.com/v1", Models = [Claude], Labels = Labels(), DefaultMaxTokens = 0, Region = "us east" },
             ],
@@ -371,8 +371,8 @@ public sealed class VendorBackendTests
 
         Assert.Contains("Backends[0] ('a'): Kind 'azure-openai' needs ApiKeyReference", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[0] ('a'): Kind 'azure-openai' needs ApiVersion", problems, StringComparison.Ordinal);
-        Assert.Contains("'bad deployment/name', which is not an Azure deployment name", problems, StringComparison.Ordinal);
-        Assert.Contains("Backends[1] ('b'): Kind 'gemini' is not implemented in this version", problems, StringComparison.Ordinal);
+        Assert.Contains("'bad deployment/name', which cannot be a azure-openai model name in a URL", problems, StringComparison.Ordinal);
+        Assert.Contains("Backends[1] ('b'): Kind 'bedrock' is not implemented in this version", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[2] ('c'): Kind must be one of openai, azure-openai, anthropic, gemini, bedrock (was 'cohere')", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[3] ('d'): Kind 'anthropic' needs ApiKeyReference", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[3] ('d'): DefaultMaxTokens must be 1..1000000 (was 0)", problems, StringComparison.Ordinal);

@@ -47,7 +47,6 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private const int MaxErrorBodyBytes = 64 * 1024;
 
     private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
-    private static readonly MediaTypeWithQualityHeaderValue AcceptEventStream = new("text/event-stream");
 
     private readonly HttpMessageInvoker _http;
     private readonly TimeProvider _time;
@@ -277,7 +276,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         using var response = await OpenStreamAsync(operation, request, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
         var body = await ReadStreamAsync(response, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
         await using var bodyScope = body.ConfigureAwait(false);
-        using var reader = new SseEventReader(body, Options.MaxSseLineBytes);
+        using var reader = _dialect.OpenStreamReader(body);
         var translator = _dialect.StartStream(request);
         var pending = new List<JsonObject>();
         var next = 0;
@@ -321,12 +320,12 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
                 }
 
                 var mediaType = response.Content.Headers.ContentType?.MediaType;
-                if (!string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+                if (!string.Equals(mediaType, _dialect.StreamMediaType, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new BackendException(
                         502,
                         "upstream_error",
-                        $"upstream backend '{Name}' answered a streaming request with '{UpstreamErrors.Sanitize(mediaType ?? "no content type")}', not text/event-stream");
+                        $"upstream backend '{Name}' answered a streaming request with '{UpstreamErrors.Sanitize(mediaType ?? "no content type")}', not {_dialect.StreamMediaType}");
                 }
 
                 handedOver = true;
@@ -377,7 +376,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
 
     /// <summary>Reads the next event and feeds it to <paramref name="translator"/>, which appends its chunks to <paramref name="output"/>.</summary>
     private async ValueTask NextEventAsync(
-        SseEventReader reader,
+        IStreamEventReader reader,
         UpstreamStreamTranslator translator,
         List<JsonObject> output,
         int yielded,
@@ -432,7 +431,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private async Task<HttpResponseMessage> SendAsync(UpstreamOperation operation, JsonObject request, StreamField stream, CancellationToken cancellationToken)
     {
         using var message = _dialect.CreateRequest(operation, request, stream, _credential?.Current());
-        message.Headers.Accept.Add(stream == StreamField.Streaming ? AcceptEventStream : AcceptJson);
+        message.Headers.Accept.Add(stream == StreamField.Streaming ? _dialect.AcceptStream : AcceptJson);
         return await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
     }
 

@@ -11,7 +11,7 @@ public sealed record UpstreamBackendOptions
 
     /// <summary>
     /// The wire protocol the backend speaks (docs/vendors.md): <c>openai</c> (the default: vLLM, llama.cpp, Ollama,
-    /// OpenAI), <c>azure-openai</c> (deployment URLs, <c>api-key</c> header), <c>anthropic</c> (the Messages API).
+    /// OpenAI), <c>azure-openai</c> (deployment URLs, <c>api-key</c> header), <c>anthropic</c> (the Messages API),
     /// <c>gemini</c> (generateContent). <c>bedrock</c> is a reserved name, refused on start until it is implemented.
     /// </summary>
     public string Kind { get; init; } = UpstreamKinds.OpenAi;

@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
 
@@ -46,6 +47,15 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
 
     /// <summary>A translator for one stream of <paramref name="request"/>.</summary>
     public virtual UpstreamStreamTranslator StartStream(JsonObject request) => new OpenAiStreamTranslator(Options.Name);
+
+    /// <summary>The media type of the vendor's streams.</summary>
+    public virtual string StreamMediaType => "text/event-stream";
+
+    /// <summary>The Accept header of a streaming request.</summary>
+    public virtual MediaTypeWithQualityHeaderValue AcceptStream { get; } = new("text/event-stream");
+
+    /// <summary>The reader of the vendor's stream framing over <paramref name="body"/>.</summary>
+    public virtual IStreamEventReader OpenStreamReader(Stream body) => new SseEventReader(body, Options.MaxSseLineBytes);
 
     /// <summary>The error for a non-2xx answer (<paramref name="body"/>: its JSON body, if it had one).</summary>
     public virtual BackendException ErrorFromStatus(int status, TimeSpan? retryAfter, JsonObject? body) =>

@@ -132,7 +132,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
         return body;
     }
 
-    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject body)
+    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body)
     {
         if (String(body["type"]) != "message" || body["content"] is not JsonArray content)
         {

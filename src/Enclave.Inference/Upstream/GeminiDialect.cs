@@ -137,7 +137,7 @@ internal sealed class GeminiDialect : UpstreamDialect
         return body;
     }
 
-    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject body)
+    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body)
     {
         var candidate = body["candidates"] is JsonArray { Count: > 0 } candidates ? candidates[0] as JsonObject : null;
         var text = new StringBuilder();

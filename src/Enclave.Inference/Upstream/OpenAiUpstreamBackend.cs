@@ -148,7 +148,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         {
             using var request = _dialect.CreateHealthRequest(_credential?.Current());
             using var response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
-            return (int)response.StatusCode is >= 200 and < 300;
+            return _dialect.IsHealthy((int)response.StatusCode);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -251,7 +251,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
                 throw UpstreamErrors.FromErrorObject(Name, body, chunksBefore: 0);
             }
 
-            body = _dialect.TranslateResponse(operation, body);
+            body = _dialect.TranslateResponse(operation, request, body);
             return new BackendResponse { Body = body, Usage = UpstreamUsage.Read(body) };
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

@@ -12,7 +12,7 @@ public sealed record UpstreamBackendOptions
     /// <summary>
     /// The wire protocol the backend speaks (docs/vendors.md): <c>openai</c> (the default: vLLM, llama.cpp, Ollama,
     /// OpenAI), <c>azure-openai</c> (deployment URLs, <c>api-key</c> header), <c>anthropic</c> (the Messages API),
-    /// <c>gemini</c> (generateContent). <c>bedrock</c> is a reserved name, refused on start until it is implemented.
+    /// <c>gemini</c> (generateContent), <c>bedrock</c> (Converse, signed with SigV4).
     /// </summary>
     public string Kind { get; init; } = UpstreamKinds.OpenAi;
 
@@ -213,12 +213,12 @@ public sealed record UpstreamBackendOptions
             return;
         }
 
-        if (kind is UpstreamKind.Bedrock)
+        if (kind is UpstreamKind.Bedrock && string.IsNullOrWhiteSpace(Region))
         {
-            problems.Add($"{where}: Kind '{Kind}' is not implemented in this version; use {UpstreamKinds.OpenAi}, {UpstreamKinds.AzureOpenAi}, {UpstreamKinds.Anthropic} or {UpstreamKinds.Gemini}");
+            problems.Add($"{where}: Kind '{Kind}' needs Region (the AWS region requests are signed for, e.g. eu-west-3)");
         }
 
-        if (kind is UpstreamKind.AzureOpenAi or UpstreamKind.Anthropic or UpstreamKind.Gemini && string.IsNullOrWhiteSpace(ApiKeyReference))
+        if (kind is not UpstreamKind.OpenAi && string.IsNullOrWhiteSpace(ApiKeyReference))
         {
             problems.Add($"{where}: Kind '{Kind}' needs ApiKeyReference (the vendor refuses requests without a key)");
         }

@@ -31,6 +31,7 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
         UpstreamKind.AzureOpenAi => new AzureOpenAiDialect(options, time),
         UpstreamKind.Anthropic => new AnthropicDialect(options, time),
         UpstreamKind.Gemini => new GeminiDialect(options, time),
+        UpstreamKind.Bedrock => new BedrockDialect(options, time),
         var other => throw new UpstreamConfigurationException([$"upstream backend '{options.Name}': Kind '{UpstreamKinds.Name(other)}' is not implemented"]),
     };
 
@@ -43,7 +44,10 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
 
     /// <summary>The OpenAI response for a vendor's successful (non-error) response body.</summary>
     /// <exception cref="BackendException">502: the body is not what the vendor documents.</exception>
-    public virtual JsonObject TranslateResponse(UpstreamOperation operation, JsonObject body) => body;
+    public virtual JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body) => body;
+
+    /// <summary>Whether a health check's answer means the backend is up (2xx, unless the vendor has no health endpoint).</summary>
+    public virtual bool IsHealthy(int status) => status is >= 200 and < 300;
 
     /// <summary>A translator for one stream of <paramref name="request"/>.</summary>
     public virtual UpstreamStreamTranslator StartStream(JsonObject request) => new OpenAiStreamTranslator(Options.Name);

@@ -15,7 +15,7 @@ public enum UpstreamKind
     /// <summary>Google Gemini (<c>generateContent</c>, <c>streamGenerateContent</c>), translated both ways.</summary>
     Gemini,
 
-    /// <summary>Amazon Bedrock Converse (reserved: not implemented yet, refused on start).</summary>
+    /// <summary>Amazon Bedrock Converse and ConverseStream, signed with AWS Signature Version 4.</summary>
     Bedrock,
 }
 

@@ -372,7 +372,7 @@ public sealed class VendorBackendTests
         Assert.Contains("Backends[0] ('a'): Kind 'azure-openai' needs ApiKeyReference", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[0] ('a'): Kind 'azure-openai' needs ApiVersion", problems, StringComparison.Ordinal);
         Assert.Contains("'bad deployment/name', which cannot be a azure-openai model name in a URL", problems, StringComparison.Ordinal);
-        Assert.Contains("Backends[1] ('b'): Kind 'bedrock' is not implemented in this version", problems, StringComparison.Ordinal);
+        Assert.Contains("Backends[1] ('b'): Kind 'bedrock' needs Region", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[2] ('c'): Kind must be one of openai, azure-openai, anthropic, gemini, bedrock (was 'cohere')", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[3] ('d'): Kind 'anthropic' needs ApiKeyReference", problems, StringComparison.Ordinal);
         Assert.Contains("Backends[3] ('d'): DefaultMaxTokens must be 1..1000000 (was 0)", problems, StringComparison.Ordinal);

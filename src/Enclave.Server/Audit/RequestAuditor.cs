@@ -169,7 +169,7 @@ public sealed record CompletedRequest
     public string? AnswerSha256 { get; init; }
     public string? Error { get; init; }
 
-    /// <summary>The kind of the upstream backend that answered (<c>openai</c>, <c>azure-openai</c>, <c>anthropic</c>, <c>gemini</c>); null for the built-in engine.</summary>
+    /// <summary>The kind of the upstream backend that answered (<c>openai</c>, <c>azure-openai</c>, <c>anthropic</c>, <c>gemini</c>, <c>bedrock</c>); null for the built-in engine.</summary>
     public string? Vendor { get; init; }
 
     /// <summary>The answering upstream backend's configured region, when configured.</summary>

@@ -16,7 +16,7 @@ public static class AuditEventTypes
     public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy");
     public static readonly AuditEventType RequestCompleted = new(
         "request.completed", "requestId", "endpoint", "admittedIndex", "outcome", "status", "backend", "latencyMs", "modelDigest",
-        "promptTokens", "completionTokens", "answerSha256", "error");
+        "promptTokens", "completionTokens", "answerSha256", "error", "vendor", "region", "modelVersion");
 
     // Authentication
     public static readonly AuditEventType AuthFailed = new(

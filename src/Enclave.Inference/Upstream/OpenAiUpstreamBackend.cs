@@ -10,11 +10,17 @@ using Enclave.Inference.Backends;
 namespace Enclave.Inference.Upstream;
 
 /// <summary>
-/// An upstream engine that speaks the OpenAI API over HTTP(S): vLLM, llama.cpp server, Ollama, Foundry Local, or a
-/// cloud vendor. Bodies pass through unchanged (tool calls, response formats, logprobs...), except that the
-/// <c>stream</c> field is set by the call made.
+/// An upstream engine over HTTP(S). With <see cref="UpstreamBackendOptions.Kind"/> <c>openai</c> (the default) it
+/// speaks the OpenAI API: vLLM, llama.cpp server, Ollama, Foundry Local, OpenAI; bodies pass through unchanged (tool
+/// calls, response formats, logprobs...), except that the <c>stream</c> field is set by the call made. Other kinds
+/// (<c>azure-openai</c>, <c>anthropic</c>) are cloud vendors whose protocol an <see cref="UpstreamDialect"/>
+/// translates to and from the OpenAI API; the transport below (bounds, timeouts, TLS, errors) is the same for all.
 /// </summary>
 /// <remarks>
+/// <para>
+/// The key: a key read from a file (<c>file:PATH</c>) is re-read when the file changes, so a rotated key takes effect
+/// without a restart.
+/// </para>
 /// <para>
 /// Errors are <see cref="BackendException"/>s: the upstream's status and OpenAI error object (401/403 from the upstream
 /// become 502, since they concern this gateway's key, not the client's); a connection failure or a broken body is 502,
@@ -41,16 +47,12 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private const int MaxErrorBodyBytes = 64 * 1024;
 
     private static readonly MediaTypeWithQualityHeaderValue AcceptJson = new("application/json");
-    private static readonly MediaTypeWithQualityHeaderValue AcceptEventStream = new("text/event-stream");
 
     private readonly HttpMessageInvoker _http;
     private readonly TimeProvider _time;
-    private readonly AuthenticationHeaderValue? _authorization;
+    private readonly UpstreamCredential? _credential;
+    private readonly UpstreamDialect _dialect;
     private readonly HashSet<string> _models;
-    private readonly Uri _chatUri;
-    private readonly Uri _completionsUri;
-    private readonly Uri _embeddingsUri;
-    private readonly Uri _healthUri;
     private readonly string _authority;
 
     /// <summary>A backend with an already resolved key (null: none). Prefer <see cref="Create"/>, which resolves it.</summary>
@@ -71,14 +73,10 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
 
         Options = options;
         _time = timeProvider ?? TimeProvider.System;
-        _authorization = string.IsNullOrEmpty(apiKey) ? null : new AuthenticationHeaderValue("Bearer", apiKey);
+        _credential = UpstreamCredential.For(options, apiKey);
+        _dialect = UpstreamDialect.For(options, _time);
         _models = new HashSet<string>(options.Models, StringComparer.Ordinal);
-        var baseUri = options.BaseUri();
-        _chatUri = new Uri(baseUri, "chat/completions");
-        _completionsUri = new Uri(baseUri, "completions");
-        _embeddingsUri = new Uri(baseUri, "embeddings");
-        _healthUri = new Uri(baseUri, options.HealthCheckPath);
-        _authority = baseUri.GetLeftPart(UriPartial.Authority);
+        _authority = options.BaseUri().GetLeftPart(UriPartial.Authority);
         _http = new HttpMessageInvoker(handler ?? CreateHandler(options), disposeHandler: true);
     }
 
@@ -114,28 +112,28 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
 
     /// <inheritdoc/>
     public Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken) =>
-        PostAsync(_chatUri, request, StreamField.NotStreaming, cancellationToken);
+        PostAsync(UpstreamOperation.Chat, request, StreamField.NotStreaming, cancellationToken);
 
     /// <inheritdoc/>
     public Task<BackendResponse> CompletionAsync(JsonObject request, CancellationToken cancellationToken) =>
-        PostAsync(_completionsUri, request, StreamField.NotStreaming, cancellationToken);
+        PostAsync(UpstreamOperation.Completion, request, StreamField.NotStreaming, cancellationToken);
 
     /// <inheritdoc/>
     public Task<BackendResponse> EmbeddingsAsync(JsonObject request, CancellationToken cancellationToken) =>
-        PostAsync(_embeddingsUri, request, StreamField.AsGiven, cancellationToken);
+        PostAsync(UpstreamOperation.Embeddings, request, StreamField.AsGiven, cancellationToken);
 
     /// <inheritdoc/>
     public IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return StreamAsync(_chatUri, request, cancellationToken);
+        return StreamAsync(UpstreamOperation.Chat, request, cancellationToken);
     }
 
     /// <inheritdoc/>
     public IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return StreamAsync(_completionsUri, request, cancellationToken);
+        return StreamAsync(UpstreamOperation.Completion, request, cancellationToken);
     }
 
     /// <summary>
@@ -148,10 +146,9 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, _healthUri);
-            request.Headers.Authorization = _authorization;
+            using var request = _dialect.CreateHealthRequest(_credential?.Current());
             using var response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
-            return (int)response.StatusCode is >= 200 and < 300;
+            return _dialect.IsHealthy((int)response.StatusCode);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -164,6 +161,10 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         catch (IOException)
         {
             return false;
+        }
+        catch (BackendException)
+        {
+            return false; // the key file changed and cannot be read
         }
     }
 
@@ -214,14 +215,14 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         return handler;
     }
 
-    private async Task<BackendResponse> PostAsync(Uri uri, JsonObject request, StreamField stream, CancellationToken cancellationToken)
+    private async Task<BackendResponse> PostAsync(UpstreamOperation operation, JsonObject request, StreamField stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         using var timeout = new CancellationTokenSource(Options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var response = await SendAsync(uri, request, stream, linked.Token).ConfigureAwait(false);
+            using var response = await SendAsync(operation, request, stream, linked.Token).ConfigureAwait(false);
             if (!IsSuccess(response))
             {
                 throw await ErrorFromResponseAsync(response, linked.Token).ConfigureAwait(false);
@@ -250,6 +251,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
                 throw UpstreamErrors.FromErrorObject(Name, body, chunksBefore: 0);
             }
 
+            body = _dialect.TranslateResponse(operation, request, body);
             return new BackendResponse { Body = body, Usage = UpstreamUsage.Read(body) };
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -266,37 +268,49 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         }
     }
 
-    private async IAsyncEnumerable<JsonObject> StreamAsync(Uri uri, JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<JsonObject> StreamAsync(UpstreamOperation operation, JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // One timer for "time to headers" and then "time between two events"; disarmed while the caller holds a chunk.
         using var timeout = new CancellationTokenSource(Options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-        using var response = await OpenStreamAsync(uri, request, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
+        using var response = await OpenStreamAsync(operation, request, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
         var body = await ReadStreamAsync(response, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
         await using var bodyScope = body.ConfigureAwait(false);
-        using var reader = new SseEventReader(body, Options.MaxSseLineBytes);
+        using var reader = _dialect.OpenStreamReader(body);
+        var translator = _dialect.StartStream(request);
+        var pending = new List<JsonObject>();
+        var next = 0;
         var yielded = 0;
         while (true)
         {
-            timeout.CancelAfter(Options.Timeout);
-            var chunk = await NextChunkAsync(reader, yielded, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
-            timeout.CancelAfter(System.Threading.Timeout.InfiniteTimeSpan);
-            if (chunk is null)
+            if (next == pending.Count)
             {
-                yield break;
+                pending.Clear();
+                next = 0;
+                timeout.CancelAfter(Options.Timeout);
+                while (pending.Count == 0 && !translator.Done)
+                {
+                    await NextEventAsync(reader, translator, pending, yielded, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
+                }
+
+                timeout.CancelAfter(System.Threading.Timeout.InfiniteTimeSpan);
+                if (pending.Count == 0)
+                {
+                    yield break;
+                }
             }
 
             yielded++;
-            yield return chunk;
+            yield return pending[next++];
         }
     }
 
     private async Task<HttpResponseMessage> OpenStreamAsync(
-        Uri uri, JsonObject request, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancellationToken)
+        UpstreamOperation operation, JsonObject request, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancellationToken)
     {
         try
         {
-            var response = await SendAsync(uri, request, StreamField.Streaming, linked).ConfigureAwait(false);
+            var response = await SendAsync(operation, request, StreamField.Streaming, linked).ConfigureAwait(false);
             var handedOver = false;
             try
             {
@@ -306,12 +320,12 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
                 }
 
                 var mediaType = response.Content.Headers.ContentType?.MediaType;
-                if (!string.Equals(mediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase))
+                if (!string.Equals(mediaType, _dialect.StreamMediaType, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new BackendException(
                         502,
                         "upstream_error",
-                        $"upstream backend '{Name}' answered a streaming request with '{UpstreamErrors.Sanitize(mediaType ?? "no content type")}', not text/event-stream");
+                        $"upstream backend '{Name}' answered a streaming request with '{UpstreamErrors.Sanitize(mediaType ?? "no content type")}', not {_dialect.StreamMediaType}");
                 }
 
                 handedOver = true;
@@ -360,30 +374,29 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         }
     }
 
-    /// <summary>The next chunk, or null after <c>data: [DONE]</c>.</summary>
-    private async ValueTask<JsonObject?> NextChunkAsync(
-        SseEventReader reader, int yielded, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancellationToken)
+    /// <summary>Reads the next event and feeds it to <paramref name="translator"/>, which appends its chunks to <paramref name="output"/>.</summary>
+    private async ValueTask NextEventAsync(
+        IStreamEventReader reader,
+        UpstreamStreamTranslator translator,
+        List<JsonObject> output,
+        int yielded,
+        CancellationTokenSource timeout,
+        CancellationToken linked,
+        CancellationToken cancellationToken)
     {
         try
         {
             if (!await reader.ReadEventAsync(linked).ConfigureAwait(false))
             {
-                throw StreamFailed(yielded, "ended its stream without data: [DONE] (the answer may be truncated)", 502, "upstream_error", null);
+                if (translator.OnEnd(output))
+                {
+                    return;
+                }
+
+                throw StreamFailed(yielded, $"ended its stream without {translator.EndEvent} (the answer may be truncated)", 502, "upstream_error", null);
             }
 
-            var data = reader.Data.Span;
-            if (data.SequenceEqual("[DONE]"u8))
-            {
-                return null;
-            }
-
-            var chunk = UpstreamJson.ParseObject(data);
-            if (reader.EventName == "error" || UpstreamErrors.IsErrorObject(chunk))
-            {
-                throw UpstreamErrors.FromErrorObject(Name, chunk, yielded);
-            }
-
-            return chunk;
+            translator.OnEvent(reader.EventName, reader.Data.Span, yielded, output);
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -415,14 +428,10 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private BackendException ConnectionFailed(Exception e) =>
         new(502, "upstream_unavailable", $"upstream backend '{Name}' at {_authority} could not be reached or broke the connection ({e.Message})", null, e);
 
-    private async Task<HttpResponseMessage> SendAsync(Uri uri, JsonObject request, StreamField stream, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(UpstreamOperation operation, JsonObject request, StreamField stream, CancellationToken cancellationToken)
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, uri)
-        {
-            Content = UpstreamJson.CreateContent(request, stream),
-        };
-        message.Headers.Accept.Add(stream == StreamField.Streaming ? AcceptEventStream : AcceptJson);
-        message.Headers.Authorization = _authorization;
+        using var message = _dialect.CreateRequest(operation, request, stream, _credential?.Current());
+        message.Headers.Accept.Add(stream == StreamField.Streaming ? _dialect.AcceptStream : AcceptJson);
         return await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
     }
 
@@ -448,7 +457,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
             // As above.
         }
 
-        return UpstreamErrors.FromStatus(Name, status, retryAfter, error);
+        return _dialect.ErrorFromStatus(status, retryAfter, error);
     }
 
     private static bool IsSuccess(HttpResponseMessage response) => (int)response.StatusCode is >= 200 and < 300;

@@ -10,7 +10,7 @@ namespace Enclave.Inference.Upstream;
 /// with <see cref="InvalidDataException"/> instead of growing a buffer. An event not ended by a blank line when the
 /// stream ends is dropped (it may be truncated).
 /// </summary>
-internal sealed class SseEventReader : IDisposable
+internal sealed class SseEventReader : IStreamEventReader
 {
     private const int InitialBufferBytes = 16 * 1024;
 

@@ -10,6 +10,27 @@ public sealed record UpstreamBackendOptions
     public string Name { get; init; } = "";
 
     /// <summary>
+    /// The wire protocol the backend speaks (docs/vendors.md): <c>openai</c> (the default: vLLM, llama.cpp, Ollama,
+    /// OpenAI), <c>azure-openai</c> (deployment URLs, <c>api-key</c> header), <c>anthropic</c> (the Messages API),
+    /// <c>gemini</c> (generateContent), <c>bedrock</c> (Converse, signed with SigV4).
+    /// </summary>
+    public string Kind { get; init; } = UpstreamKinds.OpenAi;
+
+    /// <summary>
+    /// The vendor API version: <c>api-version</c> for <c>azure-openai</c> (required, e.g. <c>2024-10-21</c>),
+    /// <c>anthropic-version</c> for <c>anthropic</c> (default <c>2023-06-01</c>). Not used by <c>openai</c>.
+    /// </summary>
+    public string? ApiVersion { get; init; }
+
+    /// <summary>The vendor region the backend runs in (e.g. <c>swedencentral</c>, <c>eu-west-3</c>), recorded in <c>request.completed</c>.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>
+    /// <c>max_tokens</c> sent to a vendor that requires it (<c>anthropic</c>) when the request names none (1..1000000).
+    /// </summary>
+    public int DefaultMaxTokens { get; init; } = 4096;
+
+    /// <summary>
     /// The OpenAI API root, <c>http</c> or <c>https</c>, without credentials, query or fragment, e.g.
     /// <c>http://10.0.0.5:8000/v1</c>. Requests go to <c>{BaseUrl}/chat/completions</c>, <c>/completions</c>,
     /// <c>/embeddings</c>.
@@ -83,6 +104,7 @@ public sealed record UpstreamBackendOptions
         }
 
         ValidateBaseUrl(where, problems);
+        ValidateKind(where, problems);
 
         if (!UpstreamApiKey.TryParseReference(ApiKeyReference, out _, out var referenceProblem))
         {
@@ -182,6 +204,61 @@ public sealed record UpstreamBackendOptions
             problems.Add($"{where}: a backend that leaves the enclave must use https (BaseUrl is {uri.Scheme}://{uri.Authority})");
         }
     }
+
+    private void ValidateKind(string where, List<string> problems)
+    {
+        if (!UpstreamKinds.TryParse(Kind, out var kind))
+        {
+            problems.Add($"{where}: Kind must be one of {string.Join(", ", UpstreamKinds.All)} (was '{UpstreamErrors.Sanitize(Kind ?? "")}')");
+            return;
+        }
+
+        if (kind is UpstreamKind.Bedrock && string.IsNullOrWhiteSpace(Region))
+        {
+            problems.Add($"{where}: Kind '{Kind}' needs Region (the AWS region requests are signed for, e.g. eu-west-3)");
+        }
+
+        if (kind is not UpstreamKind.OpenAi && string.IsNullOrWhiteSpace(ApiKeyReference))
+        {
+            problems.Add($"{where}: Kind '{Kind}' needs ApiKeyReference (the vendor refuses requests without a key)");
+        }
+
+        if (kind == UpstreamKind.AzureOpenAi && string.IsNullOrWhiteSpace(ApiVersion))
+        {
+            problems.Add($"{where}: Kind '{Kind}' needs ApiVersion (the api-version query parameter, e.g. 2024-10-21)");
+        }
+
+        if (kind is UpstreamKind.AzureOpenAi or UpstreamKind.Gemini)
+        {
+            // Azure deployment names and Gemini model names become a path segment of the URL.
+            foreach (var model in Models ?? [])
+            {
+                if (!string.IsNullOrEmpty(model) && !IsValidName(model))
+                {
+                    problems.Add($"{where}: Models lists '{UpstreamErrors.Sanitize(model)}', which cannot be a {Kind} model name in a URL (letters, digits, '.', '_', '-')");
+                }
+            }
+        }
+
+        if (ApiVersion is not null && (ApiVersion.Length is 0 or > 64 || !ApiVersion.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_')))
+        {
+            problems.Add($"{where}: ApiVersion must be 1..64 letters, digits, '-', '.' or '_' such as 2024-10-21");
+        }
+
+        if (Region is not null && !IsValidName(Region))
+        {
+            problems.Add($"{where}: Region must be 1..64 letters, digits, '.', '_' or '-' such as eu-west-3");
+        }
+
+        if (DefaultMaxTokens is < 1 or > 1_000_000)
+        {
+            problems.Add($"{where}: DefaultMaxTokens must be 1..1000000 (was {DefaultMaxTokens})");
+        }
+    }
+
+    /// <summary>The parsed <see cref="Kind"/>; call only on validated options.</summary>
+    internal UpstreamKind ParsedKind() =>
+        UpstreamKinds.TryParse(Kind, out var kind) ? kind : throw new UpstreamConfigurationException([$"upstream backend '{Name}': unknown Kind"]);
 
     private static void CheckRange(string where, List<string> problems, string name, TimeSpan value, TimeSpan min, TimeSpan max)
     {

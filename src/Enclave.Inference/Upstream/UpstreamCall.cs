@@ -10,6 +10,7 @@ namespace Enclave.Inference.Upstream;
 public sealed class UpstreamCall
 {
     private readonly List<UpstreamAttempt> _attempts = [];
+    private readonly Dictionary<string, UpstreamBackendOptions> _tried = new(StringComparer.Ordinal);
 
     /// <param name="isAllowed">
     /// Whether the request may reach a backend. Evaluated once per backend per request; neither the first choice nor any
@@ -37,8 +38,32 @@ public sealed class UpstreamCall
     /// <summary>Every attempt, in order.</summary>
     public IReadOnlyList<UpstreamAttempt> Attempts => _attempts;
 
-    internal JsonObject BodyFor(UpstreamBackendOptions backend, JsonObject request) =>
-        PrepareBody is null ? request : PrepareBody(backend, request);
+    /// <summary>
+    /// The vendor, region and reported model version of the backend that answered; null before. The model version is
+    /// set by the router's per-request view from the answer (<see cref="NoteModelVersion"/>).
+    /// </summary>
+    public UpstreamProvenance? Provenance =>
+        Backend is not null && _tried.TryGetValue(Backend, out var options)
+            ? new UpstreamProvenance(UpstreamKinds.Name(options.ParsedKind()), options.Region, ModelVersion)
+            : null;
+
+    /// <summary>The model the answering vendor reported (the response's <c>model</c>); null when none.</summary>
+    public string? ModelVersion { get; private set; }
+
+    internal JsonObject BodyFor(UpstreamBackendOptions backend, JsonObject request)
+    {
+        _tried[backend.Name] = backend;
+        return PrepareBody is null ? request : PrepareBody(backend, request);
+    }
+
+    /// <summary>Keeps the first non-empty <c>model</c> an answer or chunk reported (bounded, one line).</summary>
+    internal void NoteModelVersion(JsonObject answer)
+    {
+        if (ModelVersion is null && answer["model"] is JsonValue value && value.TryGetValue<string>(out var model) && !string.IsNullOrWhiteSpace(model))
+        {
+            ModelVersion = UpstreamErrors.Sanitize(model.Length > 256 ? model[..256] : model);
+        }
+    }
 
     internal void Record(UpstreamAttempt attempt)
     {

@@ -38,7 +38,12 @@ internal static class UpstreamErrors
     {
         var inner = body["error"] as JsonObject ?? body;
         var status = inner["code"] is JsonValue code && code.TryGetValue<int>(out var c) && c is >= 400 and < 600 ? c : 502;
-        var mapped = FromStatus(backend, status, null, body);
+        return InStream(FromStatus(backend, status, null, body), chunksBefore);
+    }
+
+    /// <summary>An error met in a stream: as is before its first chunk, <c>stream_interrupted</c> after.</summary>
+    public static BackendException InStream(BackendException mapped, int chunksBefore)
+    {
         if (chunksBefore == 0)
         {
             return mapped;

@@ -92,6 +92,21 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details["error"] = request.Error;
         }
 
+        if (request.Vendor is not null)
+        {
+            details["vendor"] = request.Vendor;
+        }
+
+        if (request.Region is not null)
+        {
+            details["region"] = request.Region;
+        }
+
+        if (request.ModelVersion is not null)
+        {
+            details["modelVersion"] = request.ModelVersion;
+        }
+
         // Completion entries are written even when the client went away: the request's fate belongs in the record.
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestCompleted, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
@@ -153,4 +168,13 @@ public sealed record CompletedRequest
     public string? ModelDigest { get; init; }
     public string? AnswerSha256 { get; init; }
     public string? Error { get; init; }
+
+    /// <summary>The kind of the upstream backend that answered (<c>openai</c>, <c>azure-openai</c>, <c>anthropic</c>, <c>gemini</c>, <c>bedrock</c>); null for the built-in engine.</summary>
+    public string? Vendor { get; init; }
+
+    /// <summary>The answering upstream backend's configured region, when configured.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>The model version the upstream reported (its response's <c>model</c>), when it reported one.</summary>
+    public string? ModelVersion { get; init; }
 }

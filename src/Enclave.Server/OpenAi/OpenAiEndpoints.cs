@@ -427,6 +427,11 @@ internal sealed partial class RequestHandler(
     private Task<long> FinishAsync(CompletedRequest completed, IInferenceBackend? answered = null, long? estimatedTokens = null)
     {
         completed = answered is null ? completed : completed with { Backend = answered.Name };
+        if (answered is Enclave.Inference.Upstream.IUpstreamProvenanceSource { Provenance: { } provenance })
+        {
+            completed = completed with { Vendor = provenance.Vendor, Region = provenance.Region, ModelVersion = provenance.ModelVersion };
+        }
+
         if ((completed.Usage?.TotalTokens ?? estimatedTokens) is { } tokens)
         {
             quotas.Charge(completed.Actor, tokens);

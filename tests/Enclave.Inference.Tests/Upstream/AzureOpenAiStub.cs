@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Inference.Tests.Upstream;
+
+/// <summary>
+/// A Kestrel server on 127.0.0.1 that speaks the Azure OpenAI data-plane API as documented
+/// (https://learn.microsoft.com/azure/ai-services/openai/reference): <c>POST /openai/deployments/{deployment}/chat/completions?api-version=</c>
+/// with the <c>api-key</c> header; 404 without api-version or for an unknown deployment, 401 for a wrong key, 429 with
+/// <c>retry-after</c>; answers carry the model version and <c>prompt_filter_results</c>, streams begin with the
+/// prompt-filter chunk (no choices) and end with <c>data: [DONE]</c>.
+/// </summary>
+internal sealed class AzureOpenAiStub : IAsyncDisposable
+{
+    public const string Key = "azure-test-key";
+    public const string Deployment = "gpt4o-prod";
+    public const string ModelVersion = "gpt-4o-2024-08-06";
+
+    private readonly WebApplication _app;
+
+    private AzureOpenAiStub(WebApplication app) => _app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    /// <summary>The next request answers 429 with <c>retry-after</c> this many seconds.</summary>
+    public ConcurrentQueue<int> RateLimits { get; } = new();
+
+    public ConcurrentQueue<(string Path, string Query, JsonObject Body, string? ApiKey, string? Authorization)> Received { get; } = new();
+
+    public static async Task<AzureOpenAiStub> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var stub = new AzureOpenAiStub(app);
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", stub.ChatAsync);
+        app.MapGet("/openai/models", stub.ModelsAsync);
+        await app.StartAsync();
+        stub.BaseUrl = app.Urls.Single();
+        return stub;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private async Task ModelsAsync(HttpContext context)
+    {
+        if (await RefusedAsync(context))
+        {
+            return;
+        }
+
+        await WriteJsonAsync(context, 200, new JsonObject { ["data"] = new JsonArray(new JsonObject { ["id"] = ModelVersion }), ["object"] = "list" });
+    }
+
+    private async Task ChatAsync(HttpContext context, string deployment)
+    {
+        if (await RefusedAsync(context))
+        {
+            return;
+        }
+
+        if (deployment != Deployment)
+        {
+            await ErrorAsync(context, 404, "DeploymentNotFound", "The API deployment for this resource does not exist.");
+            return;
+        }
+
+        var body = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync())!.AsObject();
+        Received.Enqueue((context.Request.Path, context.Request.QueryString.Value ?? "", body, context.Request.Headers["api-key"], context.Request.Headers.Authorization));
+        if (RateLimits.TryDequeue(out var seconds))
+        {
+            context.Response.Headers["retry-after"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ErrorAsync(context, 429, "429", $"Requests to the ChatCompletions_Create Operation under Azure OpenAI API have exceeded call rate limit. Please retry after {seconds} seconds.");
+            return;
+        }
+
+        var text = "Azure heard: " + (string?)body["messages"]!.AsArray()[^1]!["content"];
+        var filter = new JsonArray(new JsonObject { ["prompt_index"] = 0, ["content_filter_results"] = new JsonObject() });
+        if (body["stream"] is JsonValue s && s.GetValue<bool>())
+        {
+            context.Response.ContentType = "text/event-stream";
+            await DataAsync(context, new JsonObject { ["id"] = "", ["object"] = "", ["created"] = 0, ["model"] = "", ["choices"] = new JsonArray(), ["prompt_filter_results"] = filter });
+            var half = text.Length / 2;
+            foreach (var piece in new[] { text[..half], text[half..] })
+            {
+                await DataAsync(context, Chunk(new JsonObject { ["content"] = piece }, null));
+            }
+
+            await DataAsync(context, Chunk(new JsonObject(), "stop"));
+            if (body["stream_options"]?["include_usage"] is JsonValue u && u.GetValue<bool>())
+            {
+                var usage = Chunk(null, null);
+                usage["usage"] = new JsonObject { ["prompt_tokens"] = 9, ["completion_tokens"] = 4, ["total_tokens"] = 13 };
+                await DataAsync(context, usage);
+            }
+
+            await context.Response.WriteAsync("data: [DONE]\n\n");
+            return;
+        }
+
+        await WriteJsonAsync(context, 200, new JsonObject
+        {
+            ["id"] = "chatcmpl-azure1",
+            ["object"] = "chat.completion",
+            ["created"] = 1733400000,
+            ["model"] = ModelVersion,
+            ["prompt_filter_results"] = filter,
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0,
+                ["finish_reason"] = "stop",
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
+                ["content_filter_results"] = new JsonObject(),
+            }),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = 9, ["completion_tokens"] = 4, ["total_tokens"] = 13 },
+        });
+    }
+
+    private static JsonObject Chunk(JsonObject? delta, string? finish) => new()
+    {
+        ["id"] = "chatcmpl-azure2",
+        ["object"] = "chat.completion.chunk",
+        ["created"] = 1733400000,
+        ["model"] = ModelVersion,
+        ["choices"] = delta is null ? new JsonArray() : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+    };
+
+    private static async Task DataAsync(HttpContext context, JsonObject chunk)
+    {
+        await context.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n");
+        await context.Response.Body.FlushAsync();
+    }
+
+    private static async Task<bool> RefusedAsync(HttpContext context)
+    {
+        if (string.IsNullOrEmpty(context.Request.Query["api-version"]))
+        {
+            await ErrorAsync(context, 404, "404", "Resource not found");
+            return true;
+        }
+
+        if (context.Request.Headers["api-key"] != Key)
+        {
+            await ErrorAsync(context, 401, "401", "Access denied due to invalid subscription key or wrong API endpoint.");
+            return true;
+        }
+
+        return false;
+    }
+
+    private static Task ErrorAsync(HttpContext context, int status, string code, string message) =>
+        WriteJsonAsync(context, status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } });
+
+    private static async Task WriteJsonAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(), Encoding.UTF8);
+    }
+}

@@ -53,6 +53,10 @@ public static class AuditEventTypes
         "vulns.loaded", "importId", "name", "version", "osv", "kev", "vex", "problems", "problemSamples", "newestModified");
     public static readonly AuditEventType VulnsRejected = new("vulns.rejected", "importId", "name", "version", "reason", "error");
 
+    // Detections (Sigma rules from activated intel bundles)
+    public static readonly AuditEventType DetectionsLoaded = new(
+        "detections.loaded", "importId", "name", "version", "files", "rules", "correlations", "filters", "skipped", "skippedSamples");
+
     // Alerts
     public static readonly AuditEventType AlertRaised = new("alert.raised", "alertId", "kind", "severity", "title", "subject", "evidence", "dedupKey");
     public static readonly AuditEventType AlertAcknowledged = new("alert.acknowledged", "alertId", "raisedIndex", "from", "note");

@@ -187,8 +187,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Adds an observer that sees every entry appended from now on, once it is durable, on the sequencer thread after
-    /// the batch's callers are released (see <see cref="ILedgerObserver"/>; use a <see cref="LedgerFeed"/>). An
+    /// Adds an observer that sees every entry appended from now on, once it is durable, on the sequencer thread once the batch is
+    /// committed, just before its callers are released (see <see cref="ILedgerObserver"/>; use a <see cref="LedgerFeed"/>). An
     /// observer that throws is counted in <see cref="ObserverFaults"/> and does not disturb the ledger.
     /// </summary>
     public void Subscribe(ILedgerObserver observer)
@@ -258,12 +258,11 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 }
 
                 Commit(batch, forceCheckpoint: false);
+                Notify(batch); // durable now; a channel write each, so an appender that returns finds its entry in the feed
                 foreach (var p in batch)
                 {
                     p.Completion.TrySetResult(p.Index);
                 }
-
-                Notify(batch);
             }
             catch (Exception ex)
             {

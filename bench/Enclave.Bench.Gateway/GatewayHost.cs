@@ -53,7 +53,7 @@ internal static class GatewayHost
             ["Server:DataDirectory"] = dataDirectory,
             ["Server:Urls:0"] = $"http://127.0.0.1:{port}",
             ["Server:CheckpointInterval"] = checkpointInterval.ToString("c", CultureInfo.InvariantCulture),
-        }).Build();
+        }).AddEnvironmentVariables("ENCLAVE__").Build(); // A/B runs: --gateway-env ENCLAVE__Detections__Enabled=false
         await using var app = EnclaveHost.Create(
             configuration,
             services => services.AddSingleton(catalog),

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Enclave.Intel.Insider;
+using Enclave.Intel.Sigma;
 
 // Insider benchmark: microseconds per audit event through InsiderEngine.Observe on one thread, over traffic from the
 // seeded scenario generator (held in memory first, so generation is not timed). With --evaluate, also the detection
@@ -16,13 +19,15 @@ var roundsOption = new Option<int>("--rounds") { Description = "Measured passes 
 var evaluateOption = new Option<string?>("--evaluate") { Description = "Also evaluate detection on these seeds (FIRST-LAST), e.g. 100-109" };
 var budgetOption = new Option<double>("--budget") { Description = "Alerts per day per 1,000 principals", DefaultValueFactory = _ => 5 };
 var outOption = new Option<FileInfo?>("--out") { Description = "Also write the markdown report to this file" };
+var onlineOption = new Option<int>("--online-rounds") { Description = "Measured passes of the live detection path per ledger entry (canonical bytes parsed, insider engine, Sigma engine with the example rules), as DetectionPipeline scores them", DefaultValueFactory = _ => 0 };
 var root = new RootCommand("Enclave insider benchmark: microseconds per audit event (target under 5).")
 {
-    principalsOption, daysOption, seedOption, roundsOption, evaluateOption, budgetOption, outOption,
+    principalsOption, daysOption, seedOption, roundsOption, evaluateOption, budgetOption, outOption, onlineOption,
 };
 root.SetAction(async (result, _) =>
 {
-    var report = Run(result.GetValue(principalsOption), result.GetValue(daysOption), result.GetValue(seedOption), result.GetValue(roundsOption), result.GetValue(evaluateOption), result.GetValue(budgetOption), string.Join(' ', args));
+    var report = Run(result.GetValue(principalsOption), result.GetValue(daysOption), result.GetValue(seedOption), result.GetValue(roundsOption), result.GetValue(evaluateOption), result.GetValue(budgetOption), string.Join(' ', args))
+        + Online(result.GetValue(principalsOption), result.GetValue(daysOption), result.GetValue(seedOption), result.GetValue(onlineOption));
     Console.Out.Write(report);
     if (result.GetValue(outOption) is { } output)
     {
@@ -33,6 +38,79 @@ root.SetAction(async (result, _) =>
     return 0;
 });
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+// The live path of DetectionPipeline.Score: the entry's canonical bytes (as the ledger feed hands them over) parsed for
+// the insider engine, the detections' own entries skipped, InsiderEngine.Observe, then parsed again for Sigma and
+// SigmaEngine.Observe with the example rules of src/Enclave.Intel/Sigma/Rules (detections and correlations).
+static string Online(int principals, int days, int seed, int rounds)
+{
+    if (rounds <= 0)
+    {
+        return string.Empty;
+    }
+
+    var text = new StringBuilder();
+    var entries = new ScenarioGenerator(new ScenarioOptions { Seed = seed, Principals = principals, Days = days }).Generate()
+        .Select(e => (Bytes: Canonical(e.Event), e.LedgerIndex)).ToArray();
+    var rules = SigmaRuleSet.Load([RulesFolder()]);
+    text.AppendLine($"Live detection path: {entries.Length:N0} canonical ledger entries ({entries.Sum(e => (long)e.Bytes.Length) / entries.Length} bytes on average), {rules.Rules.Count} Sigma rules and {rules.Correlations.Count} correlations.");
+    text.AppendLine();
+    text.AppendLine("| round | entries | wall s | µs per entry (wall) | CPU s | µs per entry (CPU) | insider signals | Sigma matches | allocated MB |");
+    text.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (var round = 1; round <= rounds; round++)
+    {
+        var insider = new InsiderEngine();
+        var sigma = new SigmaEngine(rules);
+        int signals = 0, matches = 0;
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        foreach (var (bytes, index) in entries)
+        {
+            var e = InsiderEvent.FromAuditJson(bytes);
+            if (e.Type.StartsWith("alert.", StringComparison.Ordinal) || e.Type.StartsWith("detections.", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            signals += insider.Observe(e, index).Count;
+            matches += sigma.Observe(SigmaEvent.FromAuditJson(bytes, index)).Count;
+        }
+
+        clock.Stop();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        text.AppendLine($"| {round} | {entries.Length:N0} | {clock.Elapsed.TotalSeconds:F2} | {clock.Elapsed.TotalMicroseconds / entries.Length:F3} | {cpu.TotalSeconds:F2} | {cpu.TotalMicroseconds / entries.Length:F3} | {signals:N0} | {matches:N0} | {allocated / 1e6:F1} |");
+    }
+
+    text.AppendLine();
+    return text.ToString();
+}
+
+static byte[] Canonical(InsiderEvent e)
+{
+    var details = new JsonObject();
+    foreach (var (key, value) in e.Details)
+    {
+        details[key] = value;
+    }
+
+    return new Enclave.Core.Audit.AuditEvent { Type = e.Type, Time = e.Time, Actor = e.Actor, Subject = e.Subject.Length == 0 ? "-" : e.Subject, Details = JsonSerializer.SerializeToElement(details) }.ToCanonicalJson();
+}
+
+static string RulesFolder()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "src", "Enclave.Intel", "Sigma", "Rules");
+        if (Directory.Exists(candidate))
+        {
+            return candidate;
+        }
+    }
+
+    throw new DirectoryNotFoundException("no src/Enclave.Intel/Sigma/Rules above " + AppContext.BaseDirectory);
+}
 
 static string Run(int principals, int days, int seed, int rounds, string? evaluate, double budget, string arguments)
 {

@@ -5,6 +5,7 @@ using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Ledger.Checkpoints;
+using Enclave.Ledger.Feed;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
@@ -38,6 +39,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private long _durableSize;
     private Exception? _fault;
     private int _disposed;
+    private ILedgerObserver[] _observers = [];
+    private long _observerFaults;
 
     private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, LedgerReader reader)
     {
@@ -183,6 +186,26 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         return _reader.LatestCheckpoint() ?? throw new InvalidOperationException("checkpoint was not stored");
     }
 
+    /// <summary>
+    /// Adds an observer that sees every entry appended from now on, once it is durable, on the sequencer thread once the batch is
+    /// committed, just before its callers are released (see <see cref="ILedgerObserver"/>; use a <see cref="LedgerFeed"/>). An
+    /// observer that throws is counted in <see cref="ObserverFaults"/> and does not disturb the ledger.
+    /// </summary>
+    public void Subscribe(ILedgerObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        ILedgerObserver[] current, updated;
+        do
+        {
+            current = Volatile.Read(ref _observers);
+            updated = [.. current, observer];
+        }
+        while (Interlocked.CompareExchange(ref _observers, updated, current) != current);
+    }
+
+    /// <summary>Times an observer threw (its entry was not seen by it; a <see cref="LedgerFeed"/> reads it back from the store).</summary>
+    public long ObserverFaults => Interlocked.Read(ref _observerFaults);
+
     /// <summary>The latest published checkpoint, or null before the first.</summary>
     public SignedCheckpoint? LatestCheckpoint() => _reader.LatestCheckpoint();
 
@@ -235,6 +258,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 }
 
                 Commit(batch, forceCheckpoint: false);
+                Notify(batch); // durable now; a channel write each, so an appender that returns finds its entry in the feed
                 foreach (var p in batch)
                 {
                     p.Completion.TrySetResult(p.Index);
@@ -255,6 +279,37 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             }
 
             batch.Clear();
+        }
+    }
+
+    private void Notify(List<Pending> batch)
+    {
+        var observers = Volatile.Read(ref _observers);
+        if (observers.Length == 0)
+        {
+            return;
+        }
+
+        foreach (var p in batch)
+        {
+            if (p.Data is null)
+            {
+                continue;
+            }
+
+            foreach (var observer in observers)
+            {
+                try
+                {
+                    observer.OnAppended(p.Index, p.Data);
+                }
+#pragma warning disable CA1031 // an observer's failure must never reach the sequencer or the appenders: counted, and the observer reads back from the store
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                    Interlocked.Increment(ref _observerFaults);
+                }
+            }
         }
     }
 

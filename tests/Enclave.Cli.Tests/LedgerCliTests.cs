@@ -81,6 +81,28 @@ public sealed class LedgerCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Export_IsRecordedAsLedgerExported_NamingTheRangeAndWhoRanIt()
+    {
+        await InitAsync();
+        await CliRunner.RunWithInputAsync(string.Join('\n', Enumerable.Range(0, 20).Select(n => $$"""{"n":{{n}}}""")), "ledger", "append", "--data", Data, "--type", "t.t", "--lines");
+
+        var export = await CliRunner.RunAsync("ledger", "export", "--data", Data, "--out", Path.Combine(_root, "export"), "--json");
+
+        Assert.Equal(0, export.ExitCode);
+        using var doc = JsonDocument.Parse(export.Out);
+        Assert.Equal(20, doc.RootElement.GetProperty("treeSize").GetInt64());
+        Assert.Equal(20, doc.RootElement.GetProperty("recordedIndex").GetInt64());
+        var entry = await CliRunner.RunAsync("ledger", "get", "--data", Data, "--index", "20");
+        using var recorded = JsonDocument.Parse(entry.RawOut);
+        Assert.Equal("ledger.exported", recorded.RootElement.GetProperty("type").GetString());
+        Assert.Equal("ledger:0-19", recorded.RootElement.GetProperty("subject").GetString());
+        Assert.StartsWith("local:", recorded.RootElement.GetProperty("actor").GetString(), StringComparison.Ordinal);
+        var details = recorded.RootElement.GetProperty("details");
+        Assert.Equal((0L, 19L, 20L), (details.GetProperty("from").GetInt64(), details.GetProperty("to").GetInt64(), details.GetProperty("entries").GetInt64()));
+        Assert.Equal(Path.GetFullPath(Path.Combine(_root, "export")), details.GetProperty("output").GetString());
+    }
+
+    [Fact]
     public async Task Verify_TamperedExport_ExitsWithVerificationFailed()
     {
         var vkey = await InitAsync();

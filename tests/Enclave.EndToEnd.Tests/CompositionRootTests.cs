@@ -62,6 +62,43 @@ public sealed class CompositionRootTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_WithInvalidDetections_FailsListingEveryProblem_BeforeTheLedgerIsCreated()
+    {
+        var data = Path.Combine(_root, "detections");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Detections:FeedCapacity"] = "0",
+            ["Detections:Insider:WindowDays"] = "1",
+            ["Detections:Insider:Threshold"] = "-2",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.Contains("Detections:FeedCapacity must be 1 to 1048576 entries, not 0", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Detections:Insider:WindowDays must be 2 to 90, not 1", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Detections:Insider:Threshold", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
+    }
+
+    [Fact]
+    public async Task Start_WithAnUnparsableDetectionsValue_NamesIt()
+    {
+        var data = Path.Combine(_root, "detections-bad");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Detections:Enabled"] = "perhaps",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.StartsWith("Detections:", StringComparison.Ordinal) && p.Contains("perhaps", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Start_OnAFreshDataDirectory_RunsTheStagesInOrder_BeforeListening()
     {
         var data = Path.Combine(_root, "fresh");

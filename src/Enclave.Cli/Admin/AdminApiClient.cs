@@ -62,6 +62,8 @@ public sealed class AdminApiClient : IDisposable
     }
 
     /// <summary>DELETE <paramref name="path"/> and return the JSON answer (null for 204).</summary>
+    public Task<JsonNode?> PatchAsync(string path, JsonNode body, CancellationToken ct = default) => SendAsync(HttpMethod.Patch, path, JsonContent.Create(body), ct);
+
     public Task<JsonNode?> DeleteAsync(string path, CancellationToken ct = default) => SendAsync(HttpMethod.Delete, path, null, ct);
 
     private async Task<JsonNode?> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)

@@ -325,6 +325,7 @@ internal static class LedgerCommands
         {
             using var reader = LedgerReader.Open(result.GetValue(data)!);
             var exported = ProgressDisplay.Run(context, "Exporting", reader.LatestCheckpoint()?.Size ?? 0, p => reader.Export(result.GetValue(output)!, p));
+            var recorded = await RecordExportAsync(result.GetValue(data)!, result.GetValue(output)!, exported.TreeSize, exported.FilesWritten).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 await CommandRunner.WriteJsonAsync(context, new JsonObject
@@ -333,6 +334,7 @@ internal static class LedgerCommands
                     ["filesWritten"] = exported.FilesWritten,
                     ["filesKept"] = exported.FilesKept,
                     ["checkpoint"] = exported.Checkpoint,
+                    ["recordedIndex"] = recorded.Index,
                 }).ConfigureAwait(false);
             }
             else
@@ -340,9 +342,46 @@ internal static class LedgerCommands
                 await context.Out.WriteLineAsync($"exported {exported.TreeSize} entries to {result.GetValue(output)} ({exported.FilesWritten} files written, {exported.FilesKept} unchanged)").ConfigureAwait(false);
             }
 
+            if (recorded.Problem is { } problem)
+            {
+                await context.Error.WriteLineAsync(problem).ConfigureAwait(false);
+            }
+
             return ExitCode.Success;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Records an export as <c>ledger.exported</c> (actor <c>local:</c> and the operating-system account), appended
+    /// through the ledger writer when no server holds the data directory. While a server holds it the entry cannot be
+    /// appended from here; the export stands and the problem is returned to be printed.
+    /// </summary>
+    private static async Task<(long? Index, string? Problem)> RecordExportAsync(string dataDirectory, string output, long treeSize, long filesWritten)
+    {
+        if (treeSize == 0)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave ledger export" }, TimeProvider.System);
+            var actor = "local:" + (string.IsNullOrWhiteSpace(Environment.UserName) ? "unknown" : Environment.UserName);
+            var index = await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.LedgerExported, TimeProvider.System.GetUtcNow(), actor, $"ledger:0-{treeSize - 1}", new JsonObject
+            {
+                ["from"] = 0,
+                ["to"] = treeSize - 1,
+                ["entries"] = treeSize,
+                ["output"] = Path.GetFullPath(output),
+                ["filesWritten"] = filesWritten,
+            })).ConfigureAwait(false);
+            return (index, null);
+        }
+        catch (DataDirectoryLockedException ex)
+        {
+            return (null, $"note: the export was not recorded in the ledger (ledger.exported): {ex.Message}. Exports beside a running server are not recorded; stop the server to export with a record.");
+        }
     }
 
     private static Command Verify(CliContext context)

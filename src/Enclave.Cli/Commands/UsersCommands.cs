@@ -15,7 +15,58 @@ internal static class UsersCommands
         users.Subcommands.Add(Add(context));
         users.Subcommands.Add(List(context));
         users.Subcommands.Add(Disable(context));
+        users.Subcommands.Add(Update(context));
         return users;
+    }
+
+    private static Command Update(CliContext context)
+    {
+        var connection = new AdminConnectionOptions();
+        var name = new Argument<string>("NAME") { Description = "The user or service account." };
+        var roles = new Option<string[]>("--role") { Description = $"The complete new list of roles (repeatable): {string.Join(", ", Roles.All)}." };
+        roles.AcceptOnlyFromAmong([.. Roles.All]);
+        var noRoles = new Option<bool>("--no-roles") { Description = "Remove every role." };
+        var clearance = new Option<string>("--clearance") { Description = "The new clearance as a banner marking; \"\" for the lowest level." };
+        var json = new Option<bool>("--json") { Description = "Print the user as one JSON object." };
+        var command = new Command("update", "Change a user's or service account's roles and/or clearance (recorded as user.updated; effective from the next request).") { name, roles, noRoles, clearance, json };
+        connection.AddTo(command);
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
+        {
+            var body = new JsonObject();
+            if (result.GetValue(noRoles))
+            {
+                body["roles"] = new JsonArray();
+            }
+            else if (result.GetValue(roles) is { Length: > 0 } given)
+            {
+                body["roles"] = new JsonArray([.. given.Select(r => (JsonNode)r)]);
+            }
+
+            if (result.GetValue(clearance) is { } c)
+            {
+                body["clearance"] = c;
+            }
+
+            if (body.Count == 0)
+            {
+                await context.Error.WriteLineAsync("nothing to change: give --role (repeatable), --no-roles and/or --clearance").ConfigureAwait(false);
+                return ExitCode.Usage;
+            }
+
+            using var client = connection.CreateClient(result);
+            var updated = (await client.PatchAsync($"users/{Uri.EscapeDataString(result.GetValue(name)!)}", body, ct).ConfigureAwait(false))!.AsObject();
+            if (result.GetValue(json))
+            {
+                await CommandRunner.WriteJsonAsync(context, updated).ConfigureAwait(false);
+            }
+            else
+            {
+                await context.Out.WriteLineAsync($"updated {updated["id"]} (roles: {RoleList(updated)}; clearance: {Clearance(updated)})").ConfigureAwait(false);
+            }
+
+            return ExitCode.Success;
+        }));
+        return command;
     }
 
     private static Command Add(CliContext context)

@@ -25,6 +25,7 @@ public static class AuditEventTypes
     // Identities and keys
     public static readonly AuditEventType UserAdded = new("user.added", "name", "kind", "roles", "clearance", "purpose");
     public static readonly AuditEventType UserDisabled = new("user.disabled", "name", "activeKeys");
+    public static readonly AuditEventType UserUpdated = new("user.updated", "name", "roles", "clearance", "previousRoles", "previousClearance");
     public static readonly AuditEventType KeyCreated = new("key.created", "principal", "name", "expires");
     public static readonly AuditEventType KeyRevoked = new("key.revoked", "principal", "name");
 
@@ -52,6 +53,13 @@ public static class AuditEventTypes
     public static readonly AuditEventType VulnsLoaded = new(
         "vulns.loaded", "importId", "name", "version", "osv", "kev", "vex", "problems", "problemSamples", "newestModified");
     public static readonly AuditEventType VulnsRejected = new("vulns.rejected", "importId", "name", "version", "reason", "error");
+
+    // Ledger exports (enclave ledger export)
+    public static readonly AuditEventType LedgerExported = new("ledger.exported", "from", "to", "entries", "output", "filesWritten");
+
+    // Detections (Sigma rules from activated intel bundles)
+    public static readonly AuditEventType DetectionsLoaded = new(
+        "detections.loaded", "importId", "name", "version", "files", "rules", "correlations", "filters", "skipped", "skippedSamples");
 
     // Alerts
     public static readonly AuditEventType AlertRaised = new("alert.raised", "alertId", "kind", "severity", "title", "subject", "evidence", "dedupKey");

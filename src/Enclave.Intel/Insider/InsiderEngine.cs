@@ -66,7 +66,7 @@ public sealed class InsiderEngine
     }
 
     /// <summary>Observes one ledger entry; returns the signals it raised (usually none). Entries come in ledger order.</summary>
-    public IReadOnlyList<InsiderSignal> Observe(AuditEvent entry, long ledgerIndex)
+    public IReadOnlyList<InsiderSignal> Observe(InsiderEvent entry, long ledgerIndex)
     {
         ArgumentNullException.ThrowIfNull(entry);
         _sequence++;
@@ -213,7 +213,7 @@ public sealed class InsiderEngine
 
     private int LabelRank(string banner) => _labels.TryGetValue(BannerLevel(banner), out var rank) ? rank : -1;
 
-    private IReadOnlyList<InsiderSignal> CountOnActor(AuditEvent entry, long index, InsiderFeature feature)
+    private IReadOnlyList<InsiderSignal> CountOnActor(InsiderEvent entry, long index, InsiderFeature feature)
     {
         if (!IsPrincipal(entry.Actor))
         {
@@ -225,7 +225,7 @@ public sealed class InsiderEngine
         return Count(state, feature, index, entry.Time, 1);
     }
 
-    private IReadOnlyList<InsiderSignal> Request(AuditEvent entry, long index, bool denied)
+    private IReadOnlyList<InsiderSignal> Request(InsiderEvent entry, long index, bool denied)
     {
         if (!IsPrincipal(entry.Actor))
         {
@@ -290,7 +290,7 @@ public sealed class InsiderEngine
         return raised ?? None;
     }
 
-    private static bool Egress(AuditEvent entry)
+    private static bool Egress(InsiderEvent entry)
     {
         if (!entry.Details.TryGetValue("policy.egress.0.action", out var action))
         {
@@ -367,7 +367,7 @@ public sealed class InsiderEngine
         Raise(state, InsiderFeature.LabelAboveUsual, score, index, time, null, ref raised);
     }
 
-    private IReadOnlyList<InsiderSignal> Completed(AuditEvent entry, long index)
+    private IReadOnlyList<InsiderSignal> Completed(InsiderEvent entry, long index)
     {
         if (!IsPrincipal(entry.Actor))
         {
@@ -398,7 +398,7 @@ public sealed class InsiderEngine
     private static long Tokens(string? text) =>
         text is not null && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? Math.Min(n, 1L << 32) : 0;
 
-    private IReadOnlyList<InsiderSignal> Sensitive(AuditEvent entry, long index, InsiderFeature feature)
+    private IReadOnlyList<InsiderSignal> Sensitive(InsiderEvent entry, long index, InsiderFeature feature)
     {
         if (!IsPrincipal(entry.Actor))
         {
@@ -666,7 +666,7 @@ public sealed class InsiderEngine
     private static float Middle(ReadOnlySpan<float> sorted) =>
         sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 
-    private IReadOnlyList<InsiderSignal> Approved(AuditEvent entry, long index)
+    private IReadOnlyList<InsiderSignal> Approved(InsiderEvent entry, long index)
     {
         if (!IsPrincipal(entry.Actor) || !_importers.TryGetValue(entry.Subject, out var importer) || importer == entry.Actor)
         {

@@ -166,7 +166,7 @@ public sealed class ScenarioGenerator
     {
         var random = new Random(unchecked((_options.Seed * 7919) + 17));
         long index = 0;
-        var day = new List<(long Ticks, int Order, AuditEvent Event, int Scenario)>();
+        var day = new List<(long Ticks, int Order, InsiderEvent Event, int Scenario)>();
         var origin = _options.Start;
         foreach (var p in _profiles)
         {
@@ -174,7 +174,7 @@ public sealed class ScenarioGenerator
             day.Add((origin.UtcTicks, day.Count, KeyCreated(origin, "system", p), -1));
         }
 
-        var carried = new List<(long Ticks, int Order, AuditEvent Event, int Scenario)>();
+        var carried = new List<(long Ticks, int Order, InsiderEvent Event, int Scenario)>();
         for (var d = 0; d < _options.Days; d++)
         {
             if (d > 0)
@@ -238,7 +238,7 @@ public sealed class ScenarioGenerator
         return k;
     }
 
-    private static AuditEvent Event(string type, DateTimeOffset time, string actor, string subject, params (string Key, string Value)[] details)
+    private static InsiderEvent Event(string type, DateTimeOffset time, string actor, string subject, params (string Key, string Value)[] details)
     {
         var map = new Dictionary<string, string>(details.Length, StringComparer.Ordinal);
         foreach (var (key, value) in details)
@@ -246,12 +246,12 @@ public sealed class ScenarioGenerator
             map[key] = value;
         }
 
-        return new AuditEvent { Type = type, Time = time, Actor = actor, Subject = subject, Details = map };
+        return new InsiderEvent { Type = type, Time = time, Actor = actor, Subject = subject, Details = map };
     }
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
-    private static AuditEvent KeyCreated(DateTimeOffset time, string actor, Profile p)
+    private static InsiderEvent KeyCreated(DateTimeOffset time, string actor, Profile p)
     {
         p.Keys++;
         var id = $"k{p.Principal.Name[6..]}x{p.Keys}";
@@ -262,7 +262,7 @@ public sealed class ScenarioGenerator
 
     private static DateTimeOffset WorkTime(Random random, Profile p, DateTimeOffset date) => At(date, p.StartHour + (random.NextDouble() * p.Length));
 
-    private void Normal(Random random, Profile p, int d, DateTimeOffset date, List<(long, int, AuditEvent, int)> day)
+    private void Normal(Random random, Profile p, int d, DateTimeOffset date, List<(long, int, InsiderEvent, int)> day)
     {
         var weekend = date.DayOfWeek is DayOfWeek.Saturday or DayOfWeek.Sunday;
         var present = weekend ? random.NextDouble() < (p.OnCall ? 0.3 : 0.03) : random.NextDouble() < 0.92;
@@ -353,7 +353,7 @@ public sealed class ScenarioGenerator
         }
     }
 
-    private void Request(Random random, Profile p, DateTimeOffset time, List<(long, int, AuditEvent, int)> day, int scenario, bool aboveClearance, bool bulk)
+    private void Request(Random random, Profile p, DateTimeOffset time, List<(long, int, InsiderEvent, int)> day, int scenario, bool aboveClearance, bool bulk)
     {
         var requestId = $"chatcmpl-{random.Next():x8}";
         var model = Models[random.Next(Models.Length)];
@@ -383,17 +383,17 @@ public sealed class ScenarioGenerator
         day.Add((end.UtcTicks, day.Count, Event("request.completed", end, name, "model:" + model, ("requestId", requestId), ("endpoint", "chat.completions"), ("outcome", "ok"), ("status", "200"), ("backend", "local"), ("promptTokens", Text(prompt)), ("completionTokens", Text(completion))), scenario));
     }
 
-    private static void Retention(Random random, Profile p, DateTimeOffset time, List<(long, int, AuditEvent, int)> day, int scenario) =>
+    private static void Retention(Random random, Profile p, DateTimeOffset time, List<(long, int, InsiderEvent, int)> day, int scenario) =>
         day.Add((time.UtcTicks, day.Count, Event("retention.read", time, p.Principal.Name, "ledger:" + Text(random.Next(1_000_000)), ("requestId", $"chatcmpl-{random.Next():x8}")), scenario));
 
-    private static void Export(Random random, Profile p, DateTimeOffset time, List<(long, int, AuditEvent, int)> day, int scenario)
+    private static void Export(Random random, Profile p, DateTimeOffset time, List<(long, int, InsiderEvent, int)> day, int scenario)
     {
         var from = random.Next(1_000_000);
         var entries = 1000 + random.Next(50_000);
         day.Add((time.UtcTicks, day.Count, Event("ledger.exported", time, p.Principal.Name, $"ledger:{from}-{from + entries}", ("from", Text(from)), ("to", Text(from + entries)), ("entries", Text(entries))), scenario));
     }
 
-    private static void Import(Random random, Profile importer, Profile approver, DateTimeOffset time, List<(long, int, AuditEvent, int)> day, int scenario, bool reject)
+    private static void Import(Random random, Profile importer, Profile approver, DateTimeOffset time, List<(long, int, InsiderEvent, int)> day, int scenario, bool reject)
     {
         var id = $"import:imp_{random.Next():x8}";
         var manifest = $"{random.NextInt64():x16}";
@@ -412,7 +412,7 @@ public sealed class ScenarioGenerator
         day.Add((activated.UtcTicks, day.Count, Event("import.activated", activated, approver.Principal.Name, id, ("kind", "model"), ("manifest_sha256", manifest), ("approvers.0", approver.Principal.Name[5..])), scenario));
     }
 
-    private void Inject(Random random, InjectedScenario scenario, int d, DateTimeOffset date, List<(long, int, AuditEvent, int)> day)
+    private void Inject(Random random, InjectedScenario scenario, int d, DateTimeOffset date, List<(long, int, InsiderEvent, int)> day)
     {
         var p = _profiles.First(x => x.Principal.Name == scenario.Principals[0]);
         var workday = date.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday);

@@ -88,4 +88,4 @@ public sealed record InjectedScenario
 }
 
 /// <summary>One generated ledger entry; <see cref="Scenario"/> is the injected scenario's id, or -1 for normal behaviour.</summary>
-public readonly record struct GeneratedEvent(AuditEvent Event, long LedgerIndex, int Scenario);
+public readonly record struct GeneratedEvent(InsiderEvent Event, long LedgerIndex, int Scenario);

@@ -14,7 +14,7 @@ namespace Enclave.Server.Admin;
 
 /// <summary>
 /// Users, service accounts and API keys under <c>/admin/v1</c>. Changes need the admin role and each is recorded in
-/// the ledger (<c>user.added</c>, <c>user.disabled</c>, <c>key.created</c>, <c>key.revoked</c>) before it takes effect;
+/// the ledger (<c>user.added</c>, <c>user.updated</c>, <c>user.disabled</c>, <c>key.created</c>, <c>key.revoked</c>) before it takes effect;
 /// if the ledger cannot record it, nothing changes (503). Any principal may list its own keys and see who it is.
 /// </summary>
 public static class IdentityAdminEndpoints
@@ -48,6 +48,7 @@ public static class IdentityAdminEndpoints
 
         admin.MapPost("/users", AddUserAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin));
         admin.MapPost("/users/{name}/disable", DisableUserAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin));
+        admin.MapPatch("/users/{name}", UpdateUserAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin));
 
         admin.MapGet("/keys", ListKeys).RequireAuthorization();
         admin.MapPost("/keys", CreateKeyAsync).RequireAuthorization(p => p.RequireRole(Roles.Admin));
@@ -109,6 +110,63 @@ public static class IdentityAdminEndpoints
                 ["clearance"] = p.Clearance,
             }), http.RequestAborted).ConfigureAwait(false);
             return Results.Created($"{AdminApi.Prefix}/users/{added.Name}", ToJson(added));
+        }).ConfigureAwait(false);
+    }
+
+    private static async Task<IResult> UpdateUserAsync(string name, HttpContext http, ApiKeyStore store, ILedger ledger, TimeProvider clock)
+    {
+        var (body, error) = await ReadBodyAsync(http, ["roles", "clearance"]).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var problems = new List<string>();
+        var clearance = String(body!, "clearance", problems, required: false);
+        List<string>? roles = null;
+        if (body!["roles"] is JsonArray array)
+        {
+            roles = [];
+            foreach (var item in array)
+            {
+                if (item is JsonValue value && value.TryGetValue<string>(out var role))
+                {
+                    roles.Add(role);
+                }
+                else
+                {
+                    problems.Add("'roles' must be an array of strings");
+                    break;
+                }
+            }
+        }
+        else if (body["roles"] is not null)
+        {
+            problems.Add("'roles' must be an array of strings");
+        }
+
+        if (roles is null && clearance is null && problems.Count == 0)
+        {
+            problems.Add("give 'roles' (the complete new list) and/or 'clearance' (a banner marking; \"\" for the lowest level)");
+        }
+
+        if (problems.Count > 0)
+        {
+            return Invalid(problems);
+        }
+
+        var actor = http.User.PrincipalId();
+        return await ChangeAsync(async () =>
+        {
+            var (_, updated) = await store.UpdatePrincipalAsync(name, roles, clearance, (before, after) => Record(ledger, clock, AuditEventTypes.UserUpdated, actor, after.Id, new JsonObject
+            {
+                ["name"] = after.Name,
+                ["roles"] = new JsonArray([.. after.Roles.Select(r => (JsonNode)r)]),
+                ["clearance"] = after.Clearance,
+                ["previousRoles"] = new JsonArray([.. before.Roles.Select(r => (JsonNode)r)]),
+                ["previousClearance"] = before.Clearance,
+            }), http.RequestAborted).ConfigureAwait(false);
+            return Results.Json(ToJson(updated));
         }).ConfigureAwait(false);
     }
 

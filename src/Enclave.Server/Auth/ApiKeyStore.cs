@@ -160,6 +160,46 @@ public sealed class ApiKeyStore : IPrincipalDirectory
         }
     }
 
+    /// <summary>
+    /// Changes a principal's roles and/or clearance (null: unchanged; an empty clearance: the lowest level). Takes
+    /// effect from the next request.
+    /// </summary>
+    /// <exception cref="IdentityException">No such principal, a role or the clearance is invalid, nothing would change, or it would remove the last enabled admin.</exception>
+    public async Task<(PrincipalRecord Before, PrincipalRecord After)> UpdatePrincipalAsync(
+        string idOrName, IEnumerable<string>? roles, string? clearance, Func<PrincipalRecord, PrincipalRecord, ValueTask>? record = null, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = GetPrincipal(idOrName) ?? throw new IdentityException(IdentityError.NotFound, $"there is no user or service account '{Shorten(idOrName)}'");
+            var (newRoles, newClearance) = ValidateRolesAndClearance(roles ?? current.Roles, clearance is null ? current.Clearance : clearance.Length == 0 ? null : clearance);
+            var updated = current with { Roles = newRoles, Clearance = newClearance };
+            if (updated.Roles.SequenceEqual(current.Roles) && updated.Clearance == current.Clearance)
+            {
+                throw new IdentityException(IdentityError.Invalid, $"'{current.Name}' already has roles [{string.Join(", ", current.Roles)}] and clearance {current.Clearance ?? "(lowest)"}");
+            }
+
+            if (current.Disabled is null && current.Roles.Contains(Roles.Admin) && !updated.Roles.Contains(Roles.Admin)
+                && !_principals.Values.Any(p => p.Name != current.Name && p.Disabled is null && p.Roles.Contains(Roles.Admin)))
+            {
+                throw new IdentityException(IdentityError.Conflict, $"'{current.Name}' is the last enabled admin; add another admin before removing its admin role");
+            }
+
+            if (record is not null)
+            {
+                await record(current, updated).ConfigureAwait(false);
+            }
+
+            _store.UpdatePrincipal(current.Id, string.Join(' ', updated.Roles), updated.Clearance);
+            _principals[current.Name] = updated;
+            return (current, updated);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     // ---------------------------------------------------------------- keys
 
     /// <summary>
@@ -392,6 +432,31 @@ public sealed class ApiKeyStore : IPrincipalDirectory
             throw new IdentityException(IdentityError.Conflict, $"'{name}' already exists");
         }
 
+        var (validRoles, canonicalClearance) = ValidateRolesAndClearance(roles, clearance, problems);
+        if (problems.Count > 0)
+        {
+            throw new IdentityException(IdentityError.Invalid, string.Join("; ", problems));
+        }
+
+        return new PrincipalRecord
+        {
+            Name = name,
+            Kind = kind,
+            Roles = validRoles,
+            Clearance = canonicalClearance,
+            Created = _clock.GetUtcNow(),
+        };
+    }
+
+    private (IReadOnlyList<string> Roles, string? Clearance) ValidateRolesAndClearance(IEnumerable<string> roles, string? clearance)
+    {
+        var problems = new List<string>();
+        var result = ValidateRolesAndClearance(roles, clearance, problems);
+        return problems.Count > 0 ? throw new IdentityException(IdentityError.Invalid, string.Join("; ", problems)) : result;
+    }
+
+    private (IReadOnlyList<string> Roles, string? Clearance) ValidateRolesAndClearance(IEnumerable<string> roles, string? clearance, List<string> problems)
+    {
         var roleSet = new HashSet<string>(StringComparer.Ordinal);
         foreach (var role in roles)
         {
@@ -417,19 +482,7 @@ public sealed class ApiKeyStore : IPrincipalDirectory
             }
         }
 
-        if (problems.Count > 0)
-        {
-            throw new IdentityException(IdentityError.Invalid, string.Join("; ", problems));
-        }
-
-        return new PrincipalRecord
-        {
-            Name = name,
-            Kind = kind,
-            Roles = [.. Roles.All.Where(roleSet.Contains)],
-            Clearance = canonicalClearance,
-            Created = _clock.GetUtcNow(),
-        };
+        return ([.. Roles.All.Where(roleSet.Contains)], canonicalClearance);
     }
 
     private void InsertPrincipal(PrincipalRecord principal)

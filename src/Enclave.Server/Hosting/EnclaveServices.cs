@@ -19,7 +19,7 @@ public static class EnclaveServices
     /// <see cref="EnclaveConfiguration"/>): <see cref="ServerSettings"/> and <c>Upstream</c> validated on start (every
     /// problem listed), then one registration per component (<c>AddEnclaveLedger</c>, <c>AddEnclaveAirlock</c>,
     /// <c>AddEnclaveInference</c>, <c>AddEnclaveIdentity</c>, <c>AddEnclavePolicy</c>, <c>AddEnclaveRetention</c>,
-    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>). Every service is added with <c>TryAdd*</c>: a host that registered a service
+    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>, <c>AddEnclaveDetections</c>). Every service is added with <c>TryAdd*</c>: a host that registered a service
     /// before (a clock, a model catalog, an <see cref="EnclaveStartupReport"/>) keeps its own and nothing else changes.
     /// </summary>
     /// <remarks>
@@ -33,7 +33,7 @@ public static class EnclaveServices
     /// <item><see cref="IdentityBootstrapStartup"/>: the first admin key of a fresh enclave.</item>
     /// <item><see cref="ServerStartedStartup"/>: the <c>server.started</c> ledger entry.</item>
     /// </list>
-    /// Background services (quota flushing, retention purge) start after them.
+    /// Background services (quota flushing, retention purge, the live detections on the ledger's append feed) start after them.
     /// </remarks>
     public static IServiceCollection AddEnclave(this IServiceCollection services, IConfiguration configuration)
     {
@@ -57,6 +57,7 @@ public static class EnclaveServices
         services.AddEnclaveRetention(settings);
         services.AddEnclaveTelemetry(settings);
         services.AddEnclaveIntel();
+        services.AddEnclaveDetections(configuration);
 
         services.TryAddSingleton<RequestAuditor>();
         services.TryAddSingleton<RequestHandler>();

@@ -14,7 +14,29 @@ internal static class EnclaveMigrations
         new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
         new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
         new(3, "vulnerability data from activated intel bundles: OSV records, KEV entries, VEX documents", Vulnerabilities),
+
+        // MERGE: versions 4 and 5 belong to branches merged beside this one (h/detect was told to use 6). These two
+        // placeholders only keep the versions contiguous on this branch; at merge, replace them with the real steps.
+        new(4, "reserved (placeholder until the parallel branch's migration 4 is merged)", _ => { }),
+        new(5, "reserved (placeholder until the parallel branch's migration 5 is merged)", _ => { }),
+        new(6, "detections: the append feed's cursor per consumer, and the Sigma rule sets live from intel imports", Detections),
     ];
+
+    private static void Detections(MigrationContext context)
+    {
+        // The next ledger index each consumer of the append feed will process (it resumes there after a restart); the
+        // Sigma rule sets live, one per artifact name (a newer activation of the name replaces it), with their files.
+        context.Execute("""
+            CREATE TABLE detection_cursors (
+                consumer TEXT PRIMARY KEY, next_index INTEGER NOT NULL CHECK (next_index >= 0), updated TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE detection_rule_sets (
+                name TEXT PRIMARY KEY, import_id TEXT NOT NULL UNIQUE, version TEXT NOT NULL, loaded TEXT NOT NULL,
+                rules INTEGER NOT NULL, skipped INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE detection_rule_files (
+                import_id TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, content BLOB NOT NULL,
+                PRIMARY KEY (import_id, path)) WITHOUT ROWID;
+            """);
+    }
 
     private static void Vulnerabilities(MigrationContext context)
     {

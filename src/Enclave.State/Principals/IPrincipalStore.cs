@@ -18,6 +18,9 @@ public interface IPrincipalStore
     /// <summary>Disables a principal that is enabled.</summary>
     void DisablePrincipal(string id, DateTimeOffset disabled);
 
+    /// <summary>Sets a principal's roles (space-separated) and clearance.</summary>
+    void UpdatePrincipal(string id, string roles, string? clearance);
+
     /// <summary>Adds a key.</summary>
     void AddKey(ApiKeyRow key);
 

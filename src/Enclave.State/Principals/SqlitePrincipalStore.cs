@@ -71,6 +71,13 @@ public sealed class SqlitePrincipalStore(SqliteConnectionFactory factory) : IPri
     }
 
     /// <inheritdoc/>
+    public void UpdatePrincipal(string id, string roles, string? clearance)
+    {
+        using var connection = Open();
+        factory.Dialect.NonQuery(connection, null, "UPDATE principals SET roles = $r, clearance = $c WHERE id = $id", ("$r", roles), ("$c", clearance), ("$id", id));
+    }
+
+    /// <inheritdoc/>
     public void AddKey(ApiKeyRow key)
     {
         ArgumentNullException.ThrowIfNull(key);

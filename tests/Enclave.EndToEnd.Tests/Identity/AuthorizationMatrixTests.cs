@@ -42,6 +42,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /admin/v1/users/{name}"] = [Roles.Admin],
         ["POST /admin/v1/users"] = [Roles.Admin],
         ["POST /admin/v1/users/{name}/disable"] = [Roles.Admin],
+        ["PATCH /admin/v1/users/{name}"] = [Roles.Admin],
         ["GET /admin/v1/keys"] = Authenticated,
         ["POST /admin/v1/keys"] = [Roles.Admin],
         ["DELETE /admin/v1/keys/{id}"] = [Roles.Admin],
@@ -58,6 +59,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /admin/v1/alerts/{id}"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
         ["POST /admin/v1/alerts/{id}/ack"] = [Roles.Admin],
         ["POST /admin/v1/alerts/{id}/resolve"] = [Roles.Admin],
+        ["GET /admin/v1/detections"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
     };
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Cli;
 using Enclave.Policy.Identity;
@@ -150,6 +151,50 @@ public sealed class IdentityAdminTests(IdentityFixture enclave) : IClassFixture<
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync("/admin/v1/users/big")).StatusCode);
+    }
+
+    [Fact]
+    public async Task UpdatingAUser_ChangesRolesAndClearanceFromTheNextRequest_AndIsRecordedAsUserUpdated()
+    {
+        var key = await enclave.AddUserWithKeyAsync("mallory", ["user"]);
+        using (var before = enclave.Client(key))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await before.GetAsync("/admin/v1/alerts")).StatusCode);
+        }
+
+        var updated = await CliAsync(enclave.AdminKey, "users", "update", "mallory", "--role", "user", "--role", "analyst", "--clearance", "SECRET", "--json");
+        Assert.True(updated.Code == 0, updated.Error);
+        var user = JsonNode.Parse(updated.Out)!;
+        Assert.Equal(["analyst", "user"], user["roles"]!.AsArray().Select(r => r!.GetValue<string>()).Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal("SECRET", user["clearance"]!.GetValue<string>());
+
+        using (var after = enclave.Client(key))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await after.GetAsync("/admin/v1/alerts")).StatusCode);
+        }
+
+        var entry = Assert.Single(enclave.Entries(), e => e.Type == "user.updated" && e.Subject == "user:mallory");
+        Assert.Equal("user:admin", entry.Actor);
+        var details = entry.Details!.Value;
+        Assert.Equal("SECRET", details.GetProperty("clearance").GetString());
+        Assert.Equal(JsonValueKind.Null, details.GetProperty("previousClearance").ValueKind);
+        Assert.Equal(["user"], details.GetProperty("previousRoles").EnumerateArray().Select(r => r.GetString()!).ToArray());
+        Assert.Contains("analyst", details.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+
+        // Nothing to change, an unknown role, the last admin losing its role, an unknown user: refused, nothing recorded.
+        var count = enclave.Entries().Count(e => e.Type == "user.updated");
+        Assert.Equal((int)ExitCode.Usage, (await CliAsync(enclave.AdminKey, "users", "update", "mallory")).Code);
+        using var admin = enclave.Client(enclave.AdminKey);
+        using var unknown = await admin.PatchAsync("/admin/v1/users/mallory", new StringContent("""{"roles":["superuser"]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Contains("unknown role 'superuser'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var same = await admin.PatchAsync("/admin/v1/users/mallory", new StringContent("""{"clearance":"SECRET"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, same.StatusCode);
+        using var lastAdmin = await admin.PatchAsync("/admin/v1/users/admin", new StringContent("""{"roles":["user"]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Conflict, lastAdmin.StatusCode);
+        using var missing = await admin.PatchAsync("/admin/v1/users/nobody", new StringContent("""{"roles":["user"]}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(count, enclave.Entries().Count(e => e.Type == "user.updated"));
     }
 
     [Fact]

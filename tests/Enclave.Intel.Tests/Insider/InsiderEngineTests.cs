@@ -19,7 +19,7 @@ public sealed class InsiderEngineTests
         public long Add(string type, DateTimeOffset time, string actor, string subject = "", params (string Key, string Value)[] details)
         {
             var index = Next++;
-            Signals.AddRange(Engine.Observe(new AuditEvent { Type = type, Time = time, Actor = actor, Subject = subject, Details = details.ToDictionary(d => d.Key, d => d.Value) }, index));
+            Signals.AddRange(Engine.Observe(new InsiderEvent { Type = type, Time = time, Actor = actor, Subject = subject, Details = details.ToDictionary(d => d.Key, d => d.Value) }, index));
             return index;
         }
     }
@@ -193,14 +193,14 @@ public sealed class InsiderEngineTests
         var engine = new InsiderEngine(new InsiderOptions { MaxPrincipals = 100, MaxApprovalPairs = 10 });
         for (var i = 0; i < 5000; i++)
         {
-            engine.Observe(new AuditEvent { Type = "request.admitted", Time = Monday.AddSeconds(i), Actor = $"user:n{i}" }, i);
+            engine.Observe(new InsiderEvent { Type = "request.admitted", Time = Monday.AddSeconds(i), Actor = $"user:n{i}" }, i);
             Assert.True(engine.TrackedPrincipals <= 100);
         }
 
         for (var i = 0; i < 200; i++)
         {
-            engine.Observe(new AuditEvent { Type = "import.received", Time = Monday.AddDays(1), Actor = $"user:a{i}", Subject = $"import:{i}" }, i);
-            engine.Observe(new AuditEvent { Type = "import.approved", Time = Monday.AddDays(1), Actor = $"user:b{i % 7}", Subject = $"import:{i}" }, i);
+            engine.Observe(new InsiderEvent { Type = "import.received", Time = Monday.AddDays(1), Actor = $"user:a{i}", Subject = $"import:{i}" }, i);
+            engine.Observe(new InsiderEvent { Type = "import.approved", Time = Monday.AddDays(1), Actor = $"user:b{i % 7}", Subject = $"import:{i}" }, i);
             Assert.True(engine.TrackedApprovalPairs <= 10);
         }
 
@@ -228,7 +228,7 @@ public sealed class InsiderEngineTests
         var engine = new InsiderEngine();
         for (var i = 0; i < 500; i++)
         {
-            Assert.Empty(engine.Observe(new AuditEvent { Type = "retention.read", Time = Monday.AddSeconds(i), Actor = i % 2 == 0 ? "system" : "anonymous" }, i));
+            Assert.Empty(engine.Observe(new InsiderEvent { Type = "retention.read", Time = Monday.AddSeconds(i), Actor = i % 2 == 0 ? "system" : "anonymous" }, i));
         }
 
         Assert.Equal(0, engine.TrackedPrincipals);

@@ -11,7 +11,6 @@ using Enclave.Core;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
-using Enclave.Ledger;
 using Enclave.State;
 using Enclave.State.Airlock;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Enclave.Core;
+using Enclave.Core.Audit;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
@@ -182,14 +183,6 @@ public sealed class LedgerReader : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _connection.Dispose();
-}
-
-/// <summary>A signed checkpoint as published: the whole signed note and the tree size it commits to.</summary>
-public sealed record SignedCheckpoint
-{
-    public required long Size { get; init; }
-
-    public required string Note { get; init; }
 }
 
 /// <summary>What an export wrote.</summary>

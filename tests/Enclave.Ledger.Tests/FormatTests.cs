@@ -1,4 +1,5 @@
 using Enclave.Core;
+using Enclave.Core.Audit;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Tiles;

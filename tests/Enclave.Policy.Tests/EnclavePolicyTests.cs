@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using Enclave.Policy.Configuration;
 using Enclave.Policy.Decisions;
 using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;

@@ -1,6 +1,7 @@
 using System.Security.Claims;
+using Enclave.Policy.Configuration;
 using Enclave.Policy.Identity;
-using Enclave.Server.Policy;
+using Enclave.Policy.Quotas;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.Policy.Tests;

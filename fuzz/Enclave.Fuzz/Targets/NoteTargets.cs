@@ -1,5 +1,6 @@
 using System.Text;
 using Enclave.Core;
+using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Signing.Notes;

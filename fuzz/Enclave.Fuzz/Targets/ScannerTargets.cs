@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Enclave.Airlock.Import;
 using Enclave.Airlock.Scanners;
 using Enclave.Inference.Onnx;
 
@@ -8,8 +9,10 @@ namespace Enclave.Fuzz.Targets;
 
 /// <summary>
 /// The airlock's content scanners. A scanner reports a malformed file as a finding (not clean) and never throws:
-/// any exception out of <see cref="IContentScanner.Scan"/> is a finding of the fuzzer. The ONNX harness also runs
-/// the inference side's external-data validator over the same bytes (it reports problems, it does not throw).
+/// any exception out of <see cref="IContentScanner.Scan"/> is a finding of the fuzzer. The ONNX harness drives the
+/// one ONNX protobuf reader (<c>Enclave.Core.Onnx.OnnxProtobufReader</c>) through all three of its users over the same
+/// bytes: the scanner, the import's task detector and the inference side's external-data validator (each reports a
+/// malformed file as a finding, a null task or a problem; none throws).
 /// </summary>
 internal static class ScannerTargets
 {
@@ -38,11 +41,12 @@ internal static class ScannerTargets
     public static Harness Onnx { get; } = new()
     {
         Name = "onnx",
-        Parser = "Enclave.Airlock.Scanners.OnnxScanner, Enclave.Inference.Onnx.OnnxExternalDataValidator",
+        Parser = "Enclave.Core.Onnx.OnnxProtobufReader through Enclave.Airlock.Scanners.OnnxScanner, Enclave.Airlock.Import.OnnxTaskDetector, Enclave.Inference.Onnx.OnnxExternalDataValidator",
         Run = input =>
         {
             var path = Scratch.Write("model.onnx", input);
             new OnnxScanner(Options).Scan(path);
+            OnnxTaskDetector.Detect(path, Options.MaxProtobufFields);
             OnnxExternalDataValidator.Validate(path, Scratch.Folder);
         },
         Seeds = () =>

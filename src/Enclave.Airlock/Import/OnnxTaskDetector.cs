@@ -1,4 +1,5 @@
-using System.Text;
+using Enclave.Core;
+using Enclave.Core.Onnx;
 
 namespace Enclave.Airlock.Import;
 
@@ -6,6 +7,7 @@ namespace Enclave.Airlock.Import;
 /// Tells a chat (decoder) model from an embedding (encoder) model by the names of its ONNX graph outputs:
 /// <c>logits</c> means chat, <c>last_hidden_state</c> (or <c>sentence_embedding</c>, <c>token_embeddings</c>)
 /// means embedding. Reads only the graph's output declarations; initializers and nodes are skipped by seeking.
+/// The fields are read with the enclave's one ONNX protobuf reader (<see cref="OnnxProtobufReader"/>).
 /// </summary>
 internal static class OnnxTaskDetector
 {
@@ -20,19 +22,17 @@ internal static class OnnxTaskDetector
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
-            var walker = new Walker(stream, maxFields);
+            var reader = new OnnxProtobufReader(stream, maxFields);
             var outputs = new List<string>();
-            walker.Walk(stream.Length, (field, length) => field == ModelGraphField && walker.Walk(stream.Position + length, (graphField, graphLength) =>
-                graphField == GraphOutputField && walker.Walk(stream.Position + graphLength, (infoField, infoLength) =>
+            Walk(reader, reader.Length, (field, graphEnd) => field == ModelGraphField && Walk(reader, graphEnd, (graphField, infoEnd) =>
+                graphField == GraphOutputField && Walk(reader, infoEnd, (infoField, nameEnd) =>
                 {
-                    if (infoField != ValueInfoNameField || infoLength > MaxNameBytes)
+                    if (infoField != ValueInfoNameField || nameEnd - reader.Position > MaxNameBytes)
                     {
                         return false;
                     }
 
-                    var name = new byte[infoLength];
-                    stream.ReadExactly(name);
-                    outputs.Add(Encoding.UTF8.GetString(name));
+                    outputs.Add(reader.ReadString(nameEnd, MaxNameBytes, strictUtf8: false));
                     return true;
                 })));
 
@@ -43,110 +43,41 @@ internal static class OnnxTaskDetector
 
             return outputs.Any(o => o is "last_hidden_state" or "sentence_embedding" or "token_embeddings") ? "embedding" : null;
         }
-        catch (InvalidDataException)
-        {
-            return null;
-        }
-        catch (EndOfStreamException)
+        catch (EnclaveFormatException)
         {
             return null;
         }
     }
 
-    private sealed class Walker(Stream stream, long budget)
+    /// <summary>
+    /// Walks the fields of one message up to <paramref name="end"/> with the shared <see cref="OnnxProtobufReader"/>.
+    /// For each length-delimited field, <paramref name="onField"/> (given the field number and where its payload ends)
+    /// either consumes exactly its bytes and returns true, or returns false and the field is skipped by seeking.
+    /// Always returns true (so walks nest in expressions).
+    /// </summary>
+    private static bool Walk(OnnxProtobufReader reader, long end, Func<int, long, bool> onField)
     {
-        /// <summary>
-        /// Walks the fields of one message up to <paramref name="end"/>. For each length-delimited field,
-        /// <paramref name="onField"/> either consumes exactly its bytes and returns true, or returns false and the
-        /// field is skipped by seeking. Always returns true (so walks nest in expressions).
-        /// </summary>
-        public bool Walk(long end, Func<int, long, bool> onField)
+        while (reader.Position < end)
         {
-            if (end > stream.Length)
+            var (field, wire) = reader.ReadTag(end);
+            if (wire != ProtobufWireType.LengthDelimited)
             {
-                throw new InvalidDataException("a field runs past the end of the file");
+                reader.Skip(wire, end);
+                continue;
             }
 
-            while (stream.Position < end)
+            var payloadEnd = reader.ReadLength(end);
+            if (!onField(field, payloadEnd))
             {
-                if (--budget < 0)
-                {
-                    throw new InvalidDataException("too many protobuf fields");
-                }
-
-                var key = ReadVarint();
-                var field = (int)Math.Min(key >> 3, int.MaxValue);
-                switch (key & 7)
-                {
-                    case 0:
-                        ReadVarint();
-                        break;
-                    case 1:
-                        Skip(8, end);
-                        break;
-                    case 5:
-                        Skip(4, end);
-                        break;
-                    case 2:
-                        var length = ReadVarint();
-                        if (length > (ulong)(end - stream.Position))
-                        {
-                            throw new InvalidDataException("a field runs past its message");
-                        }
-
-                        var start = stream.Position;
-                        if (!onField(field, (long)length))
-                        {
-                            stream.Position = start + (long)length;
-                        }
-                        else if (stream.Position != start + (long)length)
-                        {
-                            throw new InvalidDataException("a nested message did not end where its length says");
-                        }
-
-                        break;
-                    default:
-                        throw new InvalidDataException("unsupported protobuf wire type");
-                }
+                reader.SkipTo(payloadEnd);
             }
-
-            if (stream.Position != end)
+            else
             {
-                throw new InvalidDataException("a message ends inside a field");
+                reader.ExpectEnd(payloadEnd);
             }
-
-            return true;
         }
 
-        private void Skip(long count, long end)
-        {
-            if (stream.Position + count > end)
-            {
-                throw new InvalidDataException("a field runs past its message");
-            }
-
-            stream.Position += count;
-        }
-
-        private ulong ReadVarint()
-        {
-            ulong value = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                var b = stream.ReadByte();
-                if (b < 0)
-                {
-                    throw new EndOfStreamException();
-                }
-
-                value |= (ulong)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0)
-                {
-                    return value;
-                }
-            }
-
-            throw new InvalidDataException("varint longer than 10 bytes");
-        }
+        reader.ExpectEnd(end);
+        return true;
     }
 }

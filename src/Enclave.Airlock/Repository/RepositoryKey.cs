@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Math.EC.Rfc8032;
 using Org.BouncyCastle.Pkcs;

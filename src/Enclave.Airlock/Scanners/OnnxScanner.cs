@@ -1,4 +1,5 @@
-using System.Text;
+using Enclave.Core;
+using Enclave.Core.Onnx;
 
 namespace Enclave.Airlock.Scanners;
 
@@ -8,8 +9,8 @@ namespace Enclave.Airlock.Scanners;
 /// operator-set and node domain must be a standard one (no custom-op domains).
 /// </summary>
 /// <remarks>
-/// Google.Protobuf is not referenced by this assembly and would want whole messages in memory; a minimal
-/// walker over varint and length-delimited fields is enough to reach the fields that matter.
+/// The fields are read with the enclave's one ONNX protobuf reader (<see cref="OnnxProtobufReader"/>, in Core), which
+/// the task detector and the engine's external-data validator use too.
 /// </remarks>
 public sealed class OnnxScanner : IContentScanner
 {
@@ -61,7 +62,7 @@ public sealed class OnnxScanner : IContentScanner
                 findings.Add($"{path}: the model imports no operator set; not a valid ONNX model, refused");
             }
         }
-        catch (ScanFormatException e)
+        catch (EnclaveFormatException e)
         {
             findings.Add($"{path}: malformed ONNX protobuf at byte {walker.Position}: {e.Message}; refused");
         }
@@ -95,18 +96,17 @@ public sealed class OnnxScanner : IContentScanner
 
     private sealed class Walker(FileStream file, ContentScanOptions options, string path, List<string> findings, CancellationToken cancellationToken)
     {
-        private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+        private readonly OnnxProtobufReader _reader = new(file, options.MaxProtobufFields);
         private readonly string _modelDirectory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        private long _fields;
         private bool _lastEntryWasLocation;
 
-        public long Position => file.Position;
+        public long Position => _reader.Position;
 
         public (int Graphs, int Opsets) WalkModel()
         {
             var graphs = 0;
             var opsets = 0;
-            Walk(Kind.Model, file.Length, 0, (field, _) =>
+            Walk(Kind.Model, _reader.Length, 0, (field, _) =>
             {
                 graphs += field == 7 ? 1 : 0;
                 opsets += field == 8 ? 1 : 0;
@@ -118,7 +118,7 @@ public sealed class OnnxScanner : IContentScanner
         {
             if (depth > options.MaxProtobufDepth)
             {
-                throw new ScanFormatException($"messages nested deeper than {options.MaxProtobufDepth}");
+                throw new EnclaveFormatException($"messages nested deeper than {options.MaxProtobufDepth}");
             }
 
             string? domain = null;
@@ -127,63 +127,37 @@ public sealed class OnnxScanner : IContentScanner
             var locations = 0;
             long dataLocation = 0;
 
-            while (file.Position < end)
+            while (_reader.Position < end)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (++_fields > options.MaxProtobufFields)
+                var (field, wire) = _reader.ReadTag(end);
+                switch (wire)
                 {
-                    throw new ScanFormatException($"more than {options.MaxProtobufFields} fields");
-                }
-
-                var tag = ReadVarint(end);
-                var field = tag >> 3;
-                if (field == 0 || field > int.MaxValue)
-                {
-                    throw new ScanFormatException("field number out of range");
-                }
-
-                switch (tag & 7)
-                {
-                    case 0:
-                        var number = ReadVarint(end);
+                    case ProtobufWireType.Varint:
+                        var number = _reader.ReadVarint(end);
                         if (kind == Kind.Tensor && field == 14)
                         {
                             dataLocation = (long)Math.Min(number, long.MaxValue);
                         }
 
                         break;
-                    case 1:
-                        SkipTo(end, 8);
-                        break;
-                    case 5:
-                        SkipTo(end, 4);
-                        break;
-                    case 2:
-                        var length = ReadVarint(end);
-                        if (length > (ulong)(end - file.Position))
-                        {
-                            throw new ScanFormatException($"a length of {length} runs past its message");
-                        }
-
-                        var childEnd = file.Position + (long)length;
-                        var child = Child(kind, (int)field);
+                    case ProtobufWireType.LengthDelimited:
+                        var childEnd = _reader.ReadLength(end);
+                        var child = Child(kind, field);
                         if (child is { } childKind)
                         {
-                            onChild?.Invoke((int)field, childKind);
+                            onChild?.Invoke(field, childKind);
                             Walk(childKind, childEnd, depth + 1);
                             if (childKind == Kind.StringEntry && _lastEntryWasLocation)
                             {
                                 locations++;
                             }
 
-                            if (file.Position != childEnd)
-                            {
-                                throw new ScanFormatException("a message overruns its length");
-                            }
+                            _reader.ExpectEnd(childEnd);
                         }
-                        else if (IsWantedString(kind, (int)field))
+                        else if (IsWantedString(kind, field))
                         {
-                            var text = ReadString(length);
+                            var text = _reader.ReadString(childEnd, options.MaxStringBytes, strictUtf8: true);
                             switch (kind)
                             {
                                 case Kind.OperatorSet or Kind.Node:
@@ -199,19 +173,17 @@ public sealed class OnnxScanner : IContentScanner
                         }
                         else
                         {
-                            file.Position = childEnd;
+                            _reader.SkipTo(childEnd);
                         }
 
                         break;
                     default:
-                        throw new ScanFormatException($"unsupported wire type {tag & 7}");
+                        _reader.Skip(wire, end);
+                        break;
                 }
             }
 
-            if (file.Position != end)
-            {
-                throw new ScanFormatException("a field overruns its message");
-            }
+            _reader.ExpectEnd(end);
 
             switch (kind)
             {
@@ -284,61 +256,6 @@ public sealed class OnnxScanner : IContentScanner
             (Kind.StringEntry, 1 or 2) => true,
             _ => false,
         };
-
-        private ulong ReadVarint(long end)
-        {
-            ulong result = 0;
-            for (var shift = 0; shift < 64; shift += 7)
-            {
-                if (file.Position >= end)
-                {
-                    throw new ScanFormatException("a varint runs past its message");
-                }
-
-                var b = file.ReadByte();
-                if (b < 0)
-                {
-                    throw new ScanFormatException("ends inside a varint");
-                }
-
-                result |= (ulong)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0)
-                {
-                    return result;
-                }
-            }
-
-            throw new ScanFormatException("a varint is longer than 10 bytes");
-        }
-
-        private void SkipTo(long end, int count)
-        {
-            if (end - file.Position < count)
-            {
-                throw new ScanFormatException("a fixed-width field runs past its message");
-            }
-
-            file.Position += count;
-        }
-
-        private string ReadString(ulong length)
-        {
-            if (length > (ulong)options.MaxStringBytes)
-            {
-                throw new ScanFormatException($"a string of {length} bytes exceeds the limit of {options.MaxStringBytes}");
-            }
-
-            var bytes = new byte[length];
-            file.ReadExactly(bytes);
-            try
-            {
-                return StrictUtf8.GetString(bytes);
-            }
-            catch (DecoderFallbackException)
-            {
-                throw new ScanFormatException("a string is not valid UTF-8");
-            }
-        }
 
         private static string Printable(string text) =>
             string.Concat(text.Take(200).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));

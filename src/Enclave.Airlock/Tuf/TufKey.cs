@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Enclave.Core;
+using Enclave.Signing.Keys;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Math.EC.Rfc8032;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tuf;
 

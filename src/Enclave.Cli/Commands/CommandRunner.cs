@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Core.Storage;
 using Enclave.Ledger;
+using Enclave.Policy.Configuration;
 using Microsoft.Data.Sqlite;
 
 namespace Enclave.Cli.Commands;
@@ -56,7 +57,7 @@ internal static class CommandRunner
         {
             (code, message) = (ExitCode.InvalidInput, ex.Message);
         }
-        catch (Enclave.Server.Policy.PolicyConfigurationException ex)
+        catch (PolicyConfigurationException ex)
         {
             (code, message) = (ExitCode.InvalidInput, ex.Message);
         }

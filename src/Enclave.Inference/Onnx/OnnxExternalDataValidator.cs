@@ -1,5 +1,6 @@
 using System.Globalization;
-using System.Text;
+using Enclave.Core;
+using Enclave.Core.Onnx;
 
 namespace Enclave.Inference.Onnx;
 
@@ -8,7 +9,8 @@ namespace Enclave.Inference.Onnx;
 /// tensor that keeps its data outside the file (<c>external_data</c> / <c>data_location = EXTERNAL</c>): initializers,
 /// sparse initializers, node attribute tensors, and those of subgraphs, functions and training graphs. A location must
 /// be a relative path that stays inside the model folder, names a regular file reached through no link, and
-/// <c>offset + length</c> must lie inside that file. Runs before ONNX Runtime sees the model.
+/// <c>offset + length</c> must lie inside that file. Runs before ONNX Runtime sees the model. The fields are read with
+/// the enclave's one ONNX protobuf reader (<see cref="OnnxProtobufReader"/>, in Core), as the airlock's scanner reads them.
 /// </summary>
 internal static class OnnxExternalDataValidator
 {
@@ -25,7 +27,7 @@ internal static class OnnxExternalDataValidator
             var walker = new Walker(file, Path.GetFullPath(modelDirectory), problems);
             walker.Model(file.Length);
         }
-        catch (MalformedProtoException e)
+        catch (EnclaveFormatException e)
         {
             problems.Add(new ModelProblem(ModelRejectionReason.MalformedOnnx, $"{Path.GetFileName(modelPath)} is not a valid ONNX model: {e.Message}"));
         }
@@ -39,6 +41,8 @@ internal static class OnnxExternalDataValidator
 
     private sealed class Walker(Stream stream, string directory, List<ModelProblem> problems)
     {
+        private const ProtobufWireType Delimited = ProtobufWireType.LengthDelimited;
+        private readonly OnnxProtobufReader _reader = new(stream);
         private int _depth;
 
         public void Model(long end)
@@ -48,9 +52,9 @@ internal static class OnnxExternalDataValidator
                 var (field, wire) = Tag(end);
                 switch (field)
                 {
-                    case 7 when wire == 2: Nested(end, Graph); break; // graph
-                    case 20 when wire == 2: Nested(end, TrainingInfo); break; // training_info
-                    case 25 when wire == 2: Nested(end, Function); break; // functions
+                    case 7 when wire == Delimited: Nested(end, Graph); break; // graph
+                    case 20 when wire == Delimited: Nested(end, TrainingInfo); break; // training_info
+                    case 25 when wire == Delimited: Nested(end, Function); break; // functions
                     default: Skip(wire, end); break;
                 }
             }
@@ -61,7 +65,7 @@ internal static class OnnxExternalDataValidator
             while (stream.Position < end)
             {
                 var (field, wire) = Tag(end);
-                if (field is 1 or 2 && wire == 2)
+                if (field is 1 or 2 && wire == Delimited)
                 {
                     Nested(end, Graph); // initialization, algorithm
                 }
@@ -77,7 +81,7 @@ internal static class OnnxExternalDataValidator
             while (stream.Position < end)
             {
                 var (field, wire) = Tag(end);
-                if (field == 7 && wire == 2)
+                if (field == 7 && wire == Delimited)
                 {
                     Nested(end, Node); // FunctionProto.node
                 }
@@ -95,9 +99,9 @@ internal static class OnnxExternalDataValidator
                 var (field, wire) = Tag(end);
                 switch (field)
                 {
-                    case 1 when wire == 2: Nested(end, Node); break; // node
-                    case 5 when wire == 2: Nested(end, Tensor); break; // initializer
-                    case 15 when wire == 2: Nested(end, Sparse); break; // sparse_initializer
+                    case 1 when wire == Delimited: Nested(end, Node); break; // node
+                    case 5 when wire == Delimited: Nested(end, Tensor); break; // initializer
+                    case 15 when wire == Delimited: Nested(end, Sparse); break; // sparse_initializer
                     default: Skip(wire, end); break;
                 }
             }
@@ -108,7 +112,7 @@ internal static class OnnxExternalDataValidator
             while (stream.Position < end)
             {
                 var (field, wire) = Tag(end);
-                if (field == 5 && wire == 2)
+                if (field == 5 && wire == Delimited)
                 {
                     Nested(end, Attribute);
                 }
@@ -126,9 +130,9 @@ internal static class OnnxExternalDataValidator
                 var (field, wire) = Tag(end);
                 switch (field)
                 {
-                    case 5 or 10 when wire == 2: Nested(end, Tensor); break; // t, tensors
-                    case 6 or 11 when wire == 2: Nested(end, Graph); break; // g, graphs
-                    case 22 or 23 when wire == 2: Nested(end, Sparse); break; // sparse_tensor(s)
+                    case 5 or 10 when wire == Delimited: Nested(end, Tensor); break; // t, tensors
+                    case 6 or 11 when wire == Delimited: Nested(end, Graph); break; // g, graphs
+                    case 22 or 23 when wire == Delimited: Nested(end, Sparse); break; // sparse_tensor(s)
                     default: Skip(wire, end); break;
                 }
             }
@@ -139,7 +143,7 @@ internal static class OnnxExternalDataValidator
             while (stream.Position < end)
             {
                 var (field, wire) = Tag(end);
-                if (field is 1 or 2 && wire == 2)
+                if (field is 1 or 2 && wire == Delimited)
                 {
                     Nested(end, Tensor); // values, indices
                 }
@@ -160,15 +164,15 @@ internal static class OnnxExternalDataValidator
                 var (field, wire) = Tag(end);
                 switch (field)
                 {
-                    case 8 when wire == 2: name = String(end); break; // name
-                    case 14 when wire == 0: external = Varint() == 1; break; // data_location
-                    case 13 when wire == 2:
+                    case 8 when wire == Delimited: name = String(end); break; // name
+                    case 14 when wire == ProtobufWireType.Varint: external = _reader.ReadVarint(end) == 1; break; // data_location
+                    case 13 when wire == Delimited:
                         var entryEnd = Length(end);
                         string? key = null, value = null;
                         while (stream.Position < entryEnd)
                         {
                             var (entryField, entryWire) = Tag(entryEnd);
-                            if (entryField is 1 or 2 && entryWire == 2)
+                            if (entryField is 1 or 2 && entryWire == Delimited)
                             {
                                 var text = String(entryEnd);
                                 if (entryField == 1)
@@ -302,106 +306,20 @@ internal static class OnnxExternalDataValidator
             var end = Length(parentEnd);
             if (++_depth > MaxDepth)
             {
-                throw new MalformedProtoException($"messages nested deeper than {MaxDepth} levels");
+                throw new EnclaveFormatException($"messages nested deeper than {MaxDepth} levels");
             }
 
             read(end);
             _depth--;
-            if (stream.Position != end)
-            {
-                throw new MalformedProtoException($"a field runs past the end of its message at byte {stream.Position}");
-            }
+            _reader.ExpectEnd(end);
         }
 
-        private (int Field, int Wire) Tag(long end)
-        {
-            var tag = Varint();
-            var field = tag >> 3;
-            var wire = (int)(tag & 7);
-            if (field is 0 or > int.MaxValue || stream.Position > end)
-            {
-                throw new MalformedProtoException($"invalid field tag at byte {stream.Position}");
-            }
+        private (int Field, ProtobufWireType Wire) Tag(long end) => _reader.ReadTag(end);
 
-            return ((int)field, wire);
-        }
+        private long Length(long end) => _reader.ReadLength(end);
 
-        private long Length(long end)
-        {
-            var length = Varint();
-            var remaining = end - stream.Position;
-            // A varint may itself run past the end of its message: then nothing remains (found by fuzz/: a negative
-            // remainder cast to ulong let any length through and the seek went to a negative position).
-            if (remaining < 0 || length > (ulong)remaining)
-            {
-                throw new MalformedProtoException($"a length of {length} bytes at byte {stream.Position} runs past the end of its message");
-            }
+        private string String(long end) => _reader.ReadString(_reader.ReadLength(end), MaxStringBytes, strictUtf8: false);
 
-            return stream.Position + (long)length;
-        }
-
-        private string String(long end)
-        {
-            var stop = Length(end);
-            var count = stop - stream.Position;
-            if (count > MaxStringBytes)
-            {
-                throw new MalformedProtoException($"a string of {count} bytes at byte {stream.Position} is longer than {MaxStringBytes}");
-            }
-
-            var bytes = new byte[count];
-            stream.ReadExactly(bytes);
-            return Encoding.UTF8.GetString(bytes);
-        }
-
-        private void Skip(int wire, long end)
-        {
-            switch (wire)
-            {
-                case 0: Varint(); break;
-                case 1: Seek(8, end); break;
-                case 5: Seek(4, end); break;
-                case 2: stream.Position = Length(end); break;
-                default: throw new MalformedProtoException($"unsupported wire type {wire} at byte {stream.Position}");
-            }
-
-            if (stream.Position > end)
-            {
-                throw new MalformedProtoException($"a field runs past the end of its message at byte {stream.Position}");
-            }
-        }
-
-        private void Seek(long count, long end)
-        {
-            if (count > end - stream.Position)
-            {
-                throw new MalformedProtoException($"a fixed-width field at byte {stream.Position} runs past the end of its message");
-            }
-
-            stream.Position += count;
-        }
-
-        private ulong Varint()
-        {
-            ulong result = 0;
-            for (var shift = 0; shift < 70; shift += 7)
-            {
-                var b = stream.ReadByte();
-                if (b < 0)
-                {
-                    throw new MalformedProtoException("the file ends inside a field (truncated)");
-                }
-
-                result |= (ulong)(b & 0x7F) << shift;
-                if ((b & 0x80) == 0)
-                {
-                    return result;
-                }
-            }
-
-            throw new MalformedProtoException($"a varint longer than 10 bytes at byte {stream.Position}");
-        }
+        private void Skip(ProtobufWireType wire, long end) => _reader.Skip(wire, end);
     }
-
-    private sealed class MalformedProtoException(string message) : Exception(message);
 }

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
-using Enclave.Ledger;
 using Enclave.State.Alerts;
 
 namespace Enclave.Intel.Alerts;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Enclave.Core;
+using Enclave.Core.Audit;
 using Enclave.Ledger.Merkle;
 
 namespace Enclave.Ledger.Checkpoints;

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Enclave.Airlock.Import;
 using Enclave.Core.Audit;
+using Enclave.Policy.Configuration;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
 using Enclave.Server.Hosting;

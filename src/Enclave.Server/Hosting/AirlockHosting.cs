@@ -1,4 +1,5 @@
 using Enclave.Airlock.Import;
+using Enclave.Core.Audit;
 using Enclave.Ledger;
 
 namespace Enclave.Server.Hosting;

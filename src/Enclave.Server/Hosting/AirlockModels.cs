@@ -1,4 +1,5 @@
 using Enclave.Airlock.Import;
+using Enclave.Policy.Configuration;
 using Enclave.Server.Policy;
 
 namespace Enclave.Server.Hosting;

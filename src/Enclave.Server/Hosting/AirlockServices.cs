@@ -1,5 +1,6 @@
 using Enclave.Airlock.Import;
 using Enclave.Core.Artifacts;
+using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;

@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
 using Enclave.Server.Admin;

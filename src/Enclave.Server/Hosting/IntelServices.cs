@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Enclave.Core.Artifacts;
+using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Vulnerabilities.Feeds;
 using Enclave.Ledger;

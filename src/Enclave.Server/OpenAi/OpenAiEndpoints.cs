@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Inference.Backends;
+using Enclave.Policy.Quotas;
 using Enclave.Server.Audit;
 using Enclave.Policy.Labels;
 using Enclave.Server.Hosting;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using Enclave.Policy.Configuration;
 using Enclave.Policy.Decisions;
 using Enclave.Policy.Egress;
 using Enclave.Policy.Identity;

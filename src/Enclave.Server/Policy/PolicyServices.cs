@@ -1,3 +1,5 @@
+using Enclave.Policy.Configuration;
+using Enclave.Policy.Quotas;
 using Enclave.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

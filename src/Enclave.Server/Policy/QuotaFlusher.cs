@@ -1,3 +1,4 @@
+using Enclave.Policy.Quotas;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

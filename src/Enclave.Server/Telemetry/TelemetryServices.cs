@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
 using Enclave.Ledger;
 using Enclave.Server.Hosting;

@@ -1,3 +1,4 @@
+using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,7 @@
 using Enclave.Airlock.Import;
 using Enclave.Inference.Upstream;
+using Enclave.Policy.Configuration;
+using Enclave.Policy.Quotas;
 using Enclave.Server.Policy;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

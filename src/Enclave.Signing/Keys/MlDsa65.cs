@@ -3,7 +3,7 @@ using Org.BouncyCastle.Crypto.Prng;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
 
-namespace Enclave.Airlock.Tuf;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
 /// Pure ML-DSA-65 (FIPS 204, empty context) through BouncyCastle: the post-quantum TUF key type <c>ml-dsa-65</c>
@@ -11,7 +11,7 @@ namespace Enclave.Airlock.Tuf;
 /// 3309-byte signature over the canonical bytes of <c>signed</c>). TUF registers no ML-DSA key type; this one is
 /// the project's own and documented in docs/bundle-format.md.
 /// </summary>
-internal static class MlDsa65
+public static class MlDsa65
 {
     /// <summary>The TUF <c>keytype</c>.</summary>
     public const string KeyType = "ml-dsa-65";

@@ -1,6 +1,6 @@
 using Enclave.Policy.Egress;
 
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Configuration;
 
 /// <summary>
 /// The <c>Policy</c> configuration section. Every property is optional; absent ones take the documented defaults.

@@ -2,9 +2,10 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
+using Enclave.Policy.Configuration;
 using Enclave.Policy.Identity;
 
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Quotas;
 
 /// <summary>
 /// Quotas and rate limits per principal: requests and tokens per minute with System.Threading.RateLimiting, and

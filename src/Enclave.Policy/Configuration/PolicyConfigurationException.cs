@@ -1,4 +1,4 @@
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Configuration;
 
 /// <summary>The <c>Policy</c> or <c>Quotas</c> configuration (or a model's or backend's label) is invalid; lists every problem.</summary>
 public sealed class PolicyConfigurationException : Exception

@@ -1,11 +1,9 @@
-using Enclave.Core;
-using Enclave.Core.Audit;
-
-namespace Enclave.Ledger;
+namespace Enclave.Core.Audit;
 
 /// <summary>
 /// The ledger as other components use it in-process: append an audit event (durable before the task completes),
-/// get a signed checkpoint, prove inclusion and consistency, read an entry back.
+/// get a signed checkpoint, prove inclusion and consistency, read an entry back. It lives in Core so that components
+/// that only append (the airlock, intel) do not reference the SQLite ledger (<c>Enclave.Ledger.SqliteLedger</c>).
 /// </summary>
 public interface ILedger
 {

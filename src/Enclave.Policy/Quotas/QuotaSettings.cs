@@ -1,4 +1,4 @@
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Quotas;
 
 /// <summary>
 /// The <c>Quotas</c> configuration section: rates (per minute) and budgets (per UTC day and month) per principal and

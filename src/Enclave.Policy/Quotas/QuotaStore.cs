@@ -1,7 +1,7 @@
 using Enclave.State;
 using Enclave.State.Quotas;
 
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Quotas;
 
 /// <summary>
 /// Durable day and month usage counters per principal in the data directory's database (<c>quota_usage</c>). The

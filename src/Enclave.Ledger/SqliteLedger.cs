@@ -5,7 +5,7 @@ using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Ledger.Checkpoints;
-using Enclave.Ledger.Feed;
+using Enclave.Core.Audit;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;

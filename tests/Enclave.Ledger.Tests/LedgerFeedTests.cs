@@ -1,4 +1,4 @@
-using Enclave.Ledger.Feed;
+using Enclave.Core.Audit;
 
 namespace Enclave.Ledger.Tests;
 

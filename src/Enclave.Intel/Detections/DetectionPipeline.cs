@@ -2,7 +2,7 @@ using System.Globalization;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Insider;
 using Enclave.Intel.Sigma;
-using Enclave.Ledger.Feed;
+using Enclave.Core.Audit;
 using Enclave.State.Detections;
 
 namespace Enclave.Intel.Detections;

@@ -3,7 +3,6 @@ using Enclave.Core;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
 using Enclave.Intel.Sigma;
-using Enclave.Ledger;
 using Enclave.State.Detections;
 
 namespace Enclave.Intel.Detections;

@@ -2,7 +2,7 @@ using Enclave.Core.Artifacts;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Detections;
 using Enclave.Ledger;
-using Enclave.Ledger.Feed;
+using Enclave.Core.Audit;
 using Enclave.State;
 using Enclave.State.Detections;
 using Microsoft.Extensions.Configuration;

@@ -1,4 +1,4 @@
-namespace Enclave.Ledger.Feed;
+namespace Enclave.Core.Audit;
 
 /// <summary>
 /// Sees every ledger entry once it is durable (committed, its append acknowledged), in index order, on the ledger's

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace Enclave.Ledger.Feed;
+namespace Enclave.Core.Audit;
 
 /// <summary>
 /// The append feed: a consumer's view of the ledger's entries after they are durable, in index order, from any
@@ -21,7 +21,7 @@ public sealed class LedgerFeed : ILedgerObserver
     private long _fromChannel;
     private long _fromStore;
 
-    /// <summary>A feed over <paramref name="ledger"/> (which must call <see cref="OnAppended"/>, e.g. <see cref="SqliteLedger.Subscribe"/>).</summary>
+    /// <summary>A feed over <paramref name="ledger"/> (which must call <see cref="OnAppended"/>, e.g. <c>SqliteLedger.Subscribe</c>).</summary>
     public LedgerFeed(ILedger ledger, int capacity = DefaultCapacity)
     {
         ArgumentNullException.ThrowIfNull(ledger);

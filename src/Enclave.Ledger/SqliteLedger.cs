@@ -5,7 +5,6 @@ using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Ledger.Checkpoints;
-using Enclave.Core.Audit;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
@@ -507,23 +506,5 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         public byte[] Hashes { get; } = new byte[TilePath.TileWidth * Sha256Digest.Size];
 
         public int Width { get; set; }
-    }
-}
-
-/// <summary>Storage failed while appending; the entries named were not appended.</summary>
-public sealed class LedgerWriteException : Exception
-{
-    public LedgerWriteException(string message, Exception innerException)
-        : base(message, innerException)
-    {
-    }
-
-    public LedgerWriteException()
-    {
-    }
-
-    public LedgerWriteException(string message)
-        : base(message)
-    {
     }
 }

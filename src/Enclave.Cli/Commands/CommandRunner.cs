@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
 using Enclave.Core;
 using Enclave.Core.Storage;
 using Enclave.Ledger;

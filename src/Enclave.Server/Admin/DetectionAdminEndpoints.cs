@@ -21,7 +21,7 @@ internal static class DetectionAdminEndpoints
         return admin;
     }
 
-    private static IResult Status(IServiceProvider services, DetectionOptions options, LiveSigmaRules rules, Enclave.Ledger.ILedger ledger)
+    private static IResult Status(IServiceProvider services, DetectionOptions options, LiveSigmaRules rules, ILedger ledger)
     {
         var status = options.Enabled
             ? services.GetRequiredService<DetectionPipeline>().Status()

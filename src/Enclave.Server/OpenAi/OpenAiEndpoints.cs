@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
 using Enclave.Core;
 using Enclave.Inference.Backends;
 using Enclave.Policy.Quotas;
@@ -157,7 +158,7 @@ internal sealed partial class RequestHandler(
                 Policy = outcome.ToLedger(policy.Scheme),
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
-        catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+        catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
         {
             // Fail closed: no audit record, no answer.
             return LedgerUnavailable();
@@ -220,7 +221,7 @@ internal sealed partial class RequestHandler(
                 {
                     await finished.ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+                catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
                 {
                     Log.CompletionNotRecorded(logger, requestId, ex.GetType().Name);
                     return LedgerUnavailable();
@@ -245,7 +246,7 @@ internal sealed partial class RequestHandler(
             await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
             return Results.Empty;
         }
-        catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
+        catch (Exception ex) when (ex is not LedgerWriteException)
         {
             // Anything else (a timeout, a bug) is still a recorded outcome; the client gets no internals.
             await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
@@ -315,7 +316,7 @@ internal sealed partial class RequestHandler(
                 {
                     await FinishAsync(done, backend, estimatedTokens: estimated).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+                catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
                 {
                     Log.CompletionNotRecorded(logger, completion.RequestId, ex.GetType().Name);
                     var error = new JsonObject { ["error"] = new JsonObject { ["message"] = "the audit ledger is unavailable; the answer is not complete", ["type"] = "server_error", ["param"] = null, ["code"] = null } };
@@ -356,7 +357,7 @@ internal sealed partial class RequestHandler(
         {
             await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend, estimatedTokens: chunks + ((http.Request.ContentLength ?? 0) / 4)).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not Ledger.LedgerWriteException)
+        catch (Exception ex) when (ex is not LedgerWriteException)
         {
             await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
             if (!started200)
@@ -414,7 +415,7 @@ internal sealed partial class RequestHandler(
                 Policy = decision,
             }).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is Ledger.LedgerWriteException or ObjectDisposedException)
+        catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
         {
             return LedgerUnavailable();
         }

@@ -8,7 +8,6 @@ using Enclave.Intel.Alerts;
 using Enclave.Intel.Detections;
 using Enclave.Intel.Insider;
 using Enclave.Ledger;
-using Enclave.Core.Audit;
 using Enclave.State;
 using Enclave.State.Alerts;
 using Enclave.State.Detections;

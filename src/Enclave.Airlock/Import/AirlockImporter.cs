@@ -50,6 +50,7 @@ public sealed class AirlockImporter
     private readonly IAirlockStore _store;
 
     private readonly List<IArtifactActivationHook> _hooks = [];
+    private readonly List<IImportAdmissionCheck> _admissionChecks = [];
 
     /// <summary>Creates the importer over <see cref="AirlockImportOptions.DataDirectory"/>.</summary>
     public AirlockImporter(AirlockImportOptions options, ILedger ledger, TimeProvider clock)
@@ -205,7 +206,7 @@ public sealed class AirlockImporter
             var id = "imp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var subject = "import:" + id;
             var received = _clock.GetUtcNow();
-            await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
+            var receivedIndex = await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
 
             ImportPlan? plan = null;
             BundleContents? contents = null;
@@ -227,6 +228,7 @@ public sealed class AirlockImporter
                 var read = contents;
                 var record = await Task.Run(() => Verify(id, actor, received, plan!, read, cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 Fault("import.scanned");
+                await CheckAdmissionAsync(record, receivedIndex, cancellationToken).ConfigureAwait(false);
                 await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
                 Fault("import.verified");
 
@@ -705,6 +707,52 @@ public sealed class AirlockImporter
         }
     }
 
+    /// <summary>
+    /// Adds a check every verified import must pass before it is recorded (e.g. digests listed by live threat
+    /// intelligence); a refusal rejects the import with reason <c>intel</c>, state unchanged.
+    /// </summary>
+    public void AddAdmissionCheck(IImportAdmissionCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        lock (_admissionChecks)
+        {
+            _admissionChecks.Add(check);
+        }
+    }
+
+    private async Task CheckAdmissionAsync(ImportRecord record, long receivedIndex, CancellationToken cancellationToken)
+    {
+        IImportAdmissionCheck[] checks;
+        lock (_admissionChecks)
+        {
+            checks = [.. _admissionChecks];
+        }
+
+        if (checks.Length == 0)
+        {
+            return;
+        }
+
+        var candidate = new ImportCandidate
+        {
+            ImportId = record.Id,
+            Kind = record.Kind,
+            Name = record.Name,
+            Version = record.Version,
+            ArtifactDigest = record.ManifestSha256,
+            Files = [.. record.Targets.Select(t => new ArtifactFile(t.RelativePath, t.Sha256, t.Length))],
+            Importer = record.Importer,
+            ReceivedIndex = receivedIndex,
+        };
+        foreach (var check in checks)
+        {
+            if (await check.CheckAsync(candidate, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                throw new ImportRejectedException(ImportRejection.Intel, refusal.Detail, findings: refusal.Findings);
+            }
+        }
+    }
+
     private async Task RunActivationHooksAsync(ImportRecord record, string actor, CancellationToken cancellationToken)
     {
         IArtifactActivationHook[] hooks;
@@ -1162,9 +1210,9 @@ public sealed class AirlockImporter
     // ------------------------------------------------------------------------------------------------------------
     // Ledger
 
-    private async Task AppendAsync(AuditEventType type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
+    private async Task<long> AppendAsync(AuditEventType type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
     {
-        await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
+        return await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
     }
 
     // For entries written on a failure path: the original failure is what the caller must see.
@@ -1272,7 +1320,7 @@ public sealed class AirlockImporter
     {
         ImportRejection.Tuf or ImportRejection.NotPinned => "tuf",
         ImportRejection.Bundle => "bundle",
-        ImportRejection.ContentScan or ImportRejection.Attestation or ImportRejection.ModelTask => "scan",
+        ImportRejection.ContentScan or ImportRejection.Attestation or ImportRejection.ModelTask or ImportRejection.Intel => "scan",
         _ => "selector",
     };
 

@@ -14,7 +14,25 @@ internal static class EnclaveMigrations
         new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
         new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
         new(3, "vulnerability data from activated intel bundles: OSV records, KEV entries, VEX documents", Vulnerabilities),
+        new(4, "threat-intelligence indicators from activated intel bundles (STIX 2.1, MISP) and the loads they came from", Indicators),
     ];
+
+    private static void Indicators(MigrationContext context)
+    {
+        // Each indicator once, the newest 'modified' in force (ISO 8601 UTC text sorts as time); status says whether
+        // Enclave can evaluate it (reason when not); and the bundles loaded, with the ledger size when they arrived.
+        context.Execute("""
+            CREATE TABLE intel_sources (
+                import_id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, loaded TEXT NOT NULL,
+                arrived_index INTEGER NOT NULL, indicators INTEGER NOT NULL, not_evaluable INTEGER NOT NULL,
+                skipped INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE intel_indicators (
+                id TEXT PRIMARY KEY, modified TEXT NOT NULL, import_id TEXT NOT NULL, source TEXT NOT NULL, name TEXT,
+                pattern TEXT NOT NULL, pattern_type TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT,
+                revoked INTEGER NOT NULL, confidence INTEGER, created TEXT NOT NULL, status TEXT NOT NULL, reason TEXT) WITHOUT ROWID;
+            CREATE INDEX intel_indicators_by_import ON intel_indicators (import_id);
+            """);
+    }
 
     private static void Vulnerabilities(MigrationContext context)
     {

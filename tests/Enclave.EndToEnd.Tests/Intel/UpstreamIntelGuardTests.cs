@@ -60,8 +60,8 @@ public sealed class UpstreamIntelGuardTests : IAsyncLifetime
         {
             Backends =
             [
-                new UpstreamBackendOptions { Name = "listed", BaseUrl = "http://bad.example.net:1/v1", Models = ["m1"] },
-                new UpstreamBackendOptions { Name = "clean", BaseUrl = "http://127.0.0.1:9/v1", Models = ["m2"] },
+                new UpstreamBackendOptions { Name = "listed", BaseUrl = "http://bad.example.net:1/v1", Models = ["m1"], Labels = Labels },
+                new UpstreamBackendOptions { Name = "clean", BaseUrl = "http://127.0.0.1:9/v1", Models = ["m2"], Labels = Labels },
             ],
         }, _clock);
         using var guard = new UpstreamIntelGuard(router, live, alerts);
@@ -75,7 +75,7 @@ public sealed class UpstreamIntelGuardTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<BackendException>(() => router.ChatAsync(Chat("m1"), Call(), default));
         Assert.Equal(503, error.StatusCode);
         Assert.Contains("threat-intelligence indicator " + Indicator, error.Message, StringComparison.Ordinal);
-        var alert = Assert.Single(alerts.List(new AlertFilter { Kind = AlertKind.Intel }));
+        var alert = (await EnclaveFixture.EventuallyAsync(() => alerts.List(new AlertFilter { Kind = AlertKind.Intel }) is [var one] ? one : null));
         Assert.Equal(("upstream:listed", Indicator), (alert.Subject, alert.Evidence.Facts["indicator"]));
 
         // Revoked by a newer version: the backend returns.
@@ -85,10 +85,13 @@ public sealed class UpstreamIntelGuardTests : IAsyncLifetime
         // Listed again (a new indicator id) until an hour from now; when it expires, the timer brings the backend back.
         await hook.LoadAsync(Bundle(Stix("indicator--bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb", "[url:value = 'http://bad.example.net:1/v1']", "2026-03-01T00:00:00Z", validUntil: "2026-06-01T01:00:00Z")), default);
         await EnclaveFixture.EventuallyAsync(() => router.Withdrawn.Count == 1 ? router : null);
+        await EnclaveFixture.EventuallyAsync(() => alerts.List(new AlertFilter { Kind = AlertKind.Intel }).Count == 2 ? router : null); // raised after the withdrawal
         _clock.Advance(TimeSpan.FromHours(2));
         await EnclaveFixture.EventuallyAsync(() => router.Withdrawn.Count == 0 ? router : null);
         Assert.Equal(2, alerts.List(new AlertFilter { Kind = AlertKind.Intel }).Count);
     }
+
+    private static UpstreamLabels Labels => new() { Classification = "UNCLASSIFIED", Jurisdiction = "local" };
 
     private static JsonObject Chat(string model) => new() { ["model"] = model, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }) };
 

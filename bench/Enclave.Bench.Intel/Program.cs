@@ -33,6 +33,25 @@ root.SetAction(async (result, _) =>
 
     return 0;
 });
+var huntEntries = new Option<int>("--entries") { Description = "Ledger entries to generate and hunt", DefaultValueFactory = _ => 200_000 };
+var huntIndicators = new Option<int>("--indicators") { Description = "Live indicators", DefaultValueFactory = _ => 100_000 };
+var hunt = new Command("hunt", "Retro-hunt throughput: entries per second over a generated ledger (target 10,000,000 entries in under 60 s).")
+{
+    huntEntries, huntIndicators, seedOption, outOption,
+};
+hunt.SetAction(async (result, _) =>
+{
+    var report = await Enclave.Bench.Intel.HuntBenchmark.RunAsync(result.GetValue(huntEntries), result.GetValue(huntIndicators), result.GetValue(seedOption), string.Join(' ', args)).ConfigureAwait(false);
+    Console.Out.Write(report);
+    if (result.GetValue(outOption) is { } output)
+    {
+        output.Directory?.Create();
+        await File.WriteAllTextAsync(output.FullName, report).ConfigureAwait(false);
+    }
+
+    return 0;
+});
+root.Subcommands.Add(hunt);
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
 
 static string Run(int count, int eventCount, TimeSpan duration, int seed, string arguments)

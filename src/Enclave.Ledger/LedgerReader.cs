@@ -65,6 +65,25 @@ public sealed class LedgerReader : IDisposable
         return entries.Count == 1 ? entries[0] : throw new LedgerVerificationException(LedgerFailure.EntryMismatch, $"entry {index} is missing from storage");
     });
 
+    /// <summary>Most entries one <see cref="ReadEntries"/> call returns.</summary>
+    public const int MaxEntriesPerRead = 4096;
+
+    /// <summary>
+    /// Up to <paramref name="count"/> (at most <see cref="MaxEntriesPerRead"/>) consecutive entries from
+    /// <paramref name="start"/>, fewer at the end of the log: for reading the whole history in bounded batches.
+    /// </summary>
+    public IReadOnlyList<byte[]> ReadEntries(long start, int count) => Snapshot(tx =>
+    {
+        var size = ReadTreeSize(tx);
+        if (start < 0 || count < 0)
+        {
+            throw new LedgerArgumentException($"start {start} and count {count} must not be negative");
+        }
+
+        var wanted = (int)Math.Min(Math.Min(count, MaxEntriesPerRead), Math.Max(0, size - start));
+        return wanted == 0 ? [] : tx.ReadEntries(start, wanted);
+    });
+
     /// <summary>The latest signed checkpoint (a signed note), or null before the first one.</summary>
     public SignedCheckpoint? LatestCheckpoint() => Snapshot(ReadCheckpoint);
 

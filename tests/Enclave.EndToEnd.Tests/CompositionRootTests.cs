@@ -111,7 +111,7 @@ public sealed class CompositionRootTests : IDisposable
         try
         {
             Assert.Equal(
-                ["LedgerStartup", "AirlockRecoveryStartup", "ModelLoadingStartup", "IdentityBootstrapStartup", "ServerStartedStartup"],
+                ["LedgerStartup", "AirlockRecoveryStartup", "ModelLoadingStartup", "IdentityBootstrapStartup", "ServerStartedStartup", "IntelIndexStartup"],
                 app.Services.GetServices<IHostedService>().Select(s => s.GetType().Name).Where(n => n.EndsWith("Startup", StringComparison.Ordinal)));
             var report = app.Services.GetRequiredService<EnclaveStartupReport>();
             Assert.Contains(report.Notices, n => n.StartsWith("initialised a new ledger in " + data, StringComparison.Ordinal));

@@ -30,6 +30,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/alerts/{id}/ack",
         "POST /admin/v1/alerts/{id}/resolve",
         "PATCH /admin/v1/users/{name}",
+        "POST /admin/v1/intel/hunt",
     };
 
     /// <summary>

@@ -6,9 +6,9 @@ namespace Enclave.Airlock.Import;
 // Ledger entries: every stage's audit event and its details.
 public sealed partial class AirlockImporter
 {
-    private async Task AppendAsync(AuditEventType type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
+    private async Task<long> AppendAsync(AuditEventType type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
     {
-        await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
+        return await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
     }
 
     // For entries written on a failure path: the original failure is what the caller must see.
@@ -116,7 +116,7 @@ public sealed partial class AirlockImporter
     {
         ImportRejection.Tuf or ImportRejection.NotPinned => "tuf",
         ImportRejection.Bundle => "bundle",
-        ImportRejection.ContentScan or ImportRejection.Attestation or ImportRejection.ModelTask => "scan",
+        ImportRejection.ContentScan or ImportRejection.Attestation or ImportRejection.ModelTask or ImportRejection.Intel => "scan",
         _ => "selector",
     };
 

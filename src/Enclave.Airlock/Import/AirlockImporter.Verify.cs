@@ -4,6 +4,7 @@ using System.Text.Json;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
+using Enclave.Core.Artifacts;
 using Enclave.State.Airlock;
 
 namespace Enclave.Airlock.Import;
@@ -154,5 +155,51 @@ public sealed partial class AirlockImporter
                 Verified = record.Verified,
             },
             record.Targets.Select(t => new ImportTargetRow(t.Path, t.Type, t.Sha256.ToHex(), t.Length, quarantined["targets/" + t.Path])));
+    }
+
+    /// <summary>
+    /// Adds a check every verified import must pass before it is recorded (e.g. digests listed by live threat
+    /// intelligence); a refusal rejects the import with reason <c>intel</c>, state unchanged.
+    /// </summary>
+    public void AddAdmissionCheck(IImportAdmissionCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        lock (_admissionChecks)
+        {
+            _admissionChecks.Add(check);
+        }
+    }
+
+    private async Task CheckAdmissionAsync(ImportRecord record, long receivedIndex, CancellationToken cancellationToken)
+    {
+        IImportAdmissionCheck[] checks;
+        lock (_admissionChecks)
+        {
+            checks = [.. _admissionChecks];
+        }
+
+        if (checks.Length == 0)
+        {
+            return;
+        }
+
+        var candidate = new ImportCandidate
+        {
+            ImportId = record.Id,
+            Kind = record.Kind,
+            Name = record.Name,
+            Version = record.Version,
+            ArtifactDigest = record.ManifestSha256,
+            Files = [.. record.Targets.Select(t => new ArtifactFile(t.RelativePath, t.Sha256, t.Length))],
+            Importer = record.Importer,
+            ReceivedIndex = receivedIndex,
+        };
+        foreach (var check in checks)
+        {
+            if (await check.CheckAsync(candidate, cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                throw new ImportRejectedException(ImportRejection.Intel, refusal.Detail, findings: refusal.Findings);
+            }
+        }
     }
 }

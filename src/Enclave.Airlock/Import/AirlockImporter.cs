@@ -52,6 +52,7 @@ public sealed partial class AirlockImporter
     private readonly IAirlockStore _store;
 
     private readonly List<IArtifactActivationHook> _hooks = [];
+    private readonly List<IImportAdmissionCheck> _admissionChecks = [];
 
     /// <summary>Creates the importer over <see cref="AirlockImportOptions.DataDirectory"/>.</summary>
     public AirlockImporter(AirlockImportOptions options, ILedger ledger, TimeProvider clock)
@@ -124,7 +125,7 @@ public sealed partial class AirlockImporter
             var id = "imp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var subject = "import:" + id;
             var received = _clock.GetUtcNow();
-            await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
+            var receivedIndex = await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
 
             ImportPlan? plan = null;
             BundleContents? contents = null;
@@ -146,6 +147,7 @@ public sealed partial class AirlockImporter
                 var read = contents;
                 var record = await Task.Run(() => Verify(id, actor, received, plan!, read, cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 Fault("import.scanned");
+                await CheckAdmissionAsync(record, receivedIndex, cancellationToken).ConfigureAwait(false);
                 await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
                 Fault("import.verified");
 

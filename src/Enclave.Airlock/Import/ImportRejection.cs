@@ -35,4 +35,7 @@ public enum ImportRejection
 
     /// <summary>No TUF root is pinned: run <c>enclave airlock trust ROOT.json</c> first.</summary>
     NotPinned,
+
+    /// <summary>An admission check refused it (<see cref="Enclave.Core.Artifacts.IImportAdmissionCheck"/>): e.g. a digest listed by a live threat-intelligence indicator.</summary>
+    Intel,
 }

@@ -17,12 +17,13 @@ internal static class IntelCommands
 {
     public static Command Create(CliContext context)
     {
-        var intel = new Command("intel", "Threat intelligence: STIX 2.1 bundles and MISP feeds, Sigma detections (checks run locally; need no enclave).");
+        var intel = new Command("intel", "Threat intelligence: STIX 2.1 bundles and MISP feeds, Sigma detections (test, sigma, evaluate run locally); status, hunt and export ask the running enclave.");
         intel.Subcommands.Add(Test(context));
         var sigma = new Command("sigma", "Sigma detection and correlation rules over audit events (product: enclave).");
         sigma.Subcommands.Add(SigmaTest(context));
         intel.Subcommands.Add(sigma);
         intel.Subcommands.Add(Evaluate(context));
+        IntelLiveCommands.AddTo(intel, context);
         return intel;
     }
 

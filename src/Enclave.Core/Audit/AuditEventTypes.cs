@@ -12,8 +12,8 @@ namespace Enclave.Core.Audit;
 public static class AuditEventTypes
 {
     // Requests (/v1)
-    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy");
-    public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy");
+    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy", "clientAddress", "user", "intel");
+    public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy", "clientAddress", "user", "intel");
     public static readonly AuditEventType RequestCompleted = new(
         "request.completed", "requestId", "endpoint", "admittedIndex", "outcome", "status", "backend", "latencyMs", "modelDigest",
         "promptTokens", "completionTokens", "answerSha256", "error", "vendor", "region", "modelVersion");
@@ -60,6 +60,11 @@ public static class AuditEventTypes
     // Detections (Sigma rules from activated intel bundles)
     public static readonly AuditEventType DetectionsLoaded = new(
         "detections.loaded", "importId", "name", "version", "files", "rules", "correlations", "filters", "skipped", "skippedSamples");
+    // Threat intelligence applied in the live enclave
+    public static readonly AuditEventType IntelLoaded = new(
+        "intel.loaded", "importId", "name", "version", "sources", "indicators", "live", "notEvaluable", "skipped", "added", "replaced", "keptNewer", "notEvaluableSamples");
+    public static readonly AuditEventType IntelRejected = new("intel.rejected", "importId", "name", "version", "reason", "error");
+    public static readonly AuditEventType IntelHunted = new("intel.hunted", "trigger", "from", "to", "entries", "hits", "alerts");
 
     // Alerts
     public static readonly AuditEventType AlertRaised = new("alert.raised", "alertId", "kind", "severity", "title", "subject", "evidence", "dedupKey");

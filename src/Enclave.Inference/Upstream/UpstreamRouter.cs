@@ -39,6 +39,7 @@ public sealed class UpstreamRouter : IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private int _rotation;
+    private volatile IReadOnlyDictionary<string, string> _withdrawn = new Dictionary<string, string>(StringComparer.Ordinal);
     private bool _healthChecksStarted;
     private bool _disposed;
 
@@ -82,6 +83,22 @@ public sealed class UpstreamRouter : IDisposable
 
     /// <summary>Every backend's health and load now.</summary>
     public IReadOnlyList<UpstreamBackendStatus> Status() => [.. _backends.Select(b => b.Snapshot())];
+
+    /// <summary>The backends taken out of routing (<see cref="Withdraw"/>), by name, with why.</summary>
+    public IReadOnlyDictionary<string, string> Withdrawn => _withdrawn;
+
+    /// <summary>The configured backends: name and base URL (e.g. to check their hosts against threat intelligence).</summary>
+    public IReadOnlyList<(string Name, string BaseUrl)> Backends => [.. _backends.Select(b => (b.Backend.Name, b.Backend.Options.BaseUrl))];
+
+    /// <summary>
+    /// Takes exactly these backends out of routing (name → why), replacing the previous set: a backend not named
+    /// returns. A request whose only allowed backends are withdrawn gets 503 with the reason.
+    /// </summary>
+    public void Withdraw(IReadOnlyDictionary<string, string> backends)
+    {
+        ArgumentNullException.ThrowIfNull(backends);
+        _withdrawn = new Dictionary<string, string>(backends, StringComparer.Ordinal);
+    }
 
     /// <summary>Whether any configured backend serves <paramref name="model"/>.</summary>
     public bool Serves(string model) => _backends.Any(b => b.Backend.Serves(model));
@@ -322,6 +339,8 @@ public sealed class UpstreamRouter : IDisposable
     private UpstreamBackendState[] Candidates(string model, UpstreamCall call)
     {
         var serving = 0;
+        var withdrawn = _withdrawn;
+        string? withdrawnReason = null;
         var allowed = new List<UpstreamBackendState>(_backends.Length);
         foreach (var state in _backends)
         {
@@ -331,6 +350,12 @@ public sealed class UpstreamRouter : IDisposable
             }
 
             serving++;
+            if (withdrawn.Count > 0 && withdrawn.TryGetValue(state.Backend.Name, out var why))
+            {
+                withdrawnReason ??= $"upstream backend '{state.Backend.Name}' is out of routing: {why}";
+                continue;
+            }
+
             if (call.IsAllowed(state.Backend.Options))
             {
                 allowed.Add(state);
@@ -340,6 +365,11 @@ public sealed class UpstreamRouter : IDisposable
         if (serving == 0)
         {
             throw new BackendException(404, "invalid_request_error", $"no upstream backend serves the model '{UpstreamErrors.Sanitize(model)}'");
+        }
+
+        if (allowed.Count == 0 && withdrawnReason is not null)
+        {
+            throw new BackendException(503, "server_error", $"no upstream backend may serve the model '{UpstreamErrors.Sanitize(model)}' now; {withdrawnReason}; ask the enclave's security officer");
         }
 
         if (allowed.Count == 0)

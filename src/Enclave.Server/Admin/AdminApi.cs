@@ -26,6 +26,7 @@ public static class AdminApi
         admin.MapAirlock();
         admin.MapAlerts();
         admin.MapDetections();
+        admin.MapIntel();
         return admin;
     }
 

@@ -31,6 +31,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details["policy"] = request.Policy;
         }
 
+        AddWho(details, request.ClientAddress, request.User, request.Intel);
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestAdmitted, request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
     }
 
@@ -55,6 +56,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details["policy"] = request.Policy;
         }
 
+        AddWho(details, request.ClientAddress, request.User, request.Intel);
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestDenied, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -120,6 +122,28 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     /// <summary>SHA-256 (hex) of bytes already canonical.</summary>
     public static string Digest(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
 
+    /// <summary>Longest <c>user</c> field recorded, in characters (longer ones are cut).</summary>
+    public const int MaxUserLength = 256;
+
+    // Who sent it, as threat intelligence and the retro-hunt match it: the client's address and the body's 'user'.
+    private static void AddWho(JsonObject details, string? clientAddress, string? user, JsonArray? intel)
+    {
+        if (clientAddress is not null)
+        {
+            details["clientAddress"] = clientAddress;
+        }
+
+        if (!string.IsNullOrEmpty(user))
+        {
+            details["user"] = user.Length <= MaxUserLength ? user : user[..MaxUserLength];
+        }
+
+        if (intel is not null)
+        {
+            details["intel"] = intel;
+        }
+    }
+
     private AuditEvent Event(AuditEventType type, string actor, string subject, JsonObject details) =>
         AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
 }
@@ -136,6 +160,15 @@ public sealed record AdmittedRequest
 
     /// <summary>The policy decision that admitted it (rule results, labels, backends, egress findings).</summary>
     public JsonObject? Policy { get; init; }
+
+    /// <summary>The client's IP address as the server saw it (null when unknown).</summary>
+    public string? ClientAddress { get; init; }
+
+    /// <summary>The request body's <c>user</c> field, when given.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
+    public JsonArray? Intel { get; init; }
 }
 
 /// <summary>A request refused by policy or a quota.</summary>
@@ -151,6 +184,15 @@ public sealed record DeniedRequest
 
     /// <summary>The decision with every reason.</summary>
     public JsonObject? Policy { get; init; }
+
+    /// <summary>The client's IP address as the server saw it (null when unknown).</summary>
+    public string? ClientAddress { get; init; }
+
+    /// <summary>The request body's <c>user</c> field, when given.</summary>
+    public string? User { get; init; }
+
+    /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
+    public JsonArray? Intel { get; init; }
 }
 
 public sealed record CompletedRequest

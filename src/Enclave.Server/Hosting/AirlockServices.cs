@@ -30,6 +30,11 @@ public static class AirlockServices
                 importer.AddActivationHook(hook);
             }
 
+            foreach (var check in sp.GetServices<IImportAdmissionCheck>())
+            {
+                importer.AddAdmissionCheck(check);
+            }
+
             return importer;
         });
         services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>()));

@@ -32,6 +32,7 @@ public static class EnclaveServices
     /// catalog; then the policy and quotas built and validated over it.</item>
     /// <item><see cref="IdentityBootstrapStartup"/>: the first admin key of a fresh enclave.</item>
     /// <item><see cref="ServerStartedStartup"/>: the <c>server.started</c> ledger entry.</item>
+    /// <item><see cref="IntelIndexStartup"/>: the live threat-intelligence indicators indexed from the store.</item>
     /// </list>
     /// Background services (quota flushing, retention purge, the live detections on the ledger's append feed) start after them.
     /// </remarks>
@@ -56,7 +57,7 @@ public static class EnclaveServices
         services.AddEnclavePolicy(configuration);
         services.AddEnclaveRetention(settings);
         services.AddEnclaveTelemetry(settings);
-        services.AddEnclaveIntel();
+        services.AddEnclaveIntel(configuration);
         services.AddEnclaveDetections(configuration);
 
         services.TryAddSingleton<RequestAuditor>();

@@ -68,7 +68,8 @@ internal sealed partial class RequestHandler(
     EnclavePolicy policy,
     QuotaService quotas,
     ILogger<RequestHandler> logger,
-    Retention.ContentRetentionStore? retention = null)
+    Retention.ContentRetentionStore? retention = null,
+    Intel.Live.IntelRequestScreen? intel = null)
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -116,6 +117,23 @@ internal sealed partial class RequestHandler(
 
         var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
         var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var clientAddress = http.Connection.RemoteIpAddress;
+        var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
+        var screened = intel?.Screen(clientAddress, user, actor, http.User.Identity?.Name);
+        var who = new Who(clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString(), user, screened is null ? null : IntelDetails(screened));
+        if (screened is { Deny: true })
+        {
+            var denied = screened.Hits.First(h => h.Action == "deny");
+            return await DenyAsync(http, requestId, actor, model, input, StatusCodes.Status403Forbidden, "intel", new JsonObject { ["rule"] = "intel", ["reason"] = "intel" },
+                OpenAiError.Result(
+                    StatusCodes.Status403Forbidden,
+                    "permission_error",
+                    $"the request was refused: its {denied.What} matches a threat-intelligence indicator of this enclave; ask the enclave's security officer, quoting request id {requestId}",
+                    code: "intel_denied"),
+                who,
+                screened).ConfigureAwait(false);
+        }
+
         var header = http.Request.Headers[RequestLabelExtractor.HeaderName];
         var outcome = policy.Evaluate(http.User, header.Count == 0 ? null : header.ToString(), request, route);
         if (!outcome.Allowed)
@@ -126,7 +144,8 @@ internal sealed partial class RequestHandler(
                     outcome.Status == StatusCodes.Status400BadRequest ? "invalid_request_error" : "permission_error",
                     outcome.Message!,
                     param: outcome.Status == StatusCodes.Status400BadRequest ? RequestLabelExtractor.HeaderName : null,
-                    code: outcome.Status == StatusCodes.Status400BadRequest ? "invalid_classification" : "policy_denied")).ConfigureAwait(false);
+                    code: outcome.Status == StatusCodes.Status400BadRequest ? "invalid_classification" : "policy_denied"),
+                who).ConfigureAwait(false);
         }
 
         var quota = quotas.TryAdmit(http.User);
@@ -139,7 +158,8 @@ internal sealed partial class RequestHandler(
                     perMinute ? "rate_limit_exceeded" : "insufficient_quota",
                     quota.Message!,
                     code: perMinute ? "rate_limit_exceeded" : "insufficient_quota",
-                    retryAfter: quota.RetryAfter)).ConfigureAwait(false);
+                    retryAfter: quota.RetryAfter),
+                who).ConfigureAwait(false);
         }
 
         var promptBytes = RequestAuditor.CanonicalBytes(input);
@@ -156,6 +176,9 @@ internal sealed partial class RequestHandler(
                 Stream = stream,
                 PromptSha256 = RequestAuditor.Digest(promptBytes),
                 Policy = outcome.ToLedger(policy.Scheme),
+                ClientAddress = who.ClientAddress,
+                User = who.User,
+                Intel = who.Intel,
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
@@ -166,6 +189,10 @@ internal sealed partial class RequestHandler(
 
         http.Response.Headers[OpenAiEndpoints.LedgerIndexHeader] = admitted.ToString(System.Globalization.CultureInfo.InvariantCulture);
         http.Response.Headers["X-Request-Id"] = requestId;
+        if (screened is not null)
+        {
+            await intel!.RaiseAsync(screened, admitted, requestId, actor, CancellationToken.None).ConfigureAwait(false);
+        }
         if (route.BackendModel is { } backendModel)
         {
             request["model"] = backendModel;
@@ -394,11 +421,17 @@ internal sealed partial class RequestHandler(
         public static partial void CompletionNotRecorded(ILogger logger, string requestId, string error);
     }
 
+    // Who sent a request, as recorded in its ledger entry and matched by threat intelligence.
+    private sealed record Who(string? ClientAddress, string? User, JsonArray? Intel);
+
+    private static JsonArray IntelDetails(Intel.Live.RequestScreenVerdict verdict) =>
+        [.. verdict.Hits.Select(h => (JsonNode?)new JsonObject { ["indicator"] = h.Hit.IndicatorId, ["matched"] = h.What, ["action"] = h.Action })];
+
     private static IResult LedgerUnavailable() =>
         OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
 
     /// <summary>Records the denial (durable before the answer), then answers with <paramref name="error"/>.</summary>
-    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonNode input, int status, string rule, JsonObject decision, IResult error)
+    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonNode input, int status, string rule, JsonObject decision, IResult error, Who who, Intel.Live.RequestScreenVerdict? screened = null)
     {
         long index;
         try
@@ -413,7 +446,14 @@ internal sealed partial class RequestHandler(
                 Rule = rule,
                 PromptSha256 = RequestAuditor.Digest(input),
                 Policy = decision,
+                ClientAddress = who.ClientAddress,
+                User = who.User,
+                Intel = who.Intel,
             }).ConfigureAwait(false);
+            if (screened is not null)
+            {
+                await intel!.RaiseAsync(screened, index, requestId, actor, CancellationToken.None).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
         {

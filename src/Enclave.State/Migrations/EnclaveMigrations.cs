@@ -14,13 +14,27 @@ internal static class EnclaveMigrations
         new(1, "initial schema: ledger, airlock, principals and keys, local models, quotas", Initial),
         new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
         new(3, "vulnerability data from activated intel bundles: OSV records, KEV entries, VEX documents", Vulnerabilities),
-
-        // MERGE: versions 4 and 5 belong to branches merged beside this one (h/detect was told to use 6). These two
-        // placeholders only keep the versions contiguous on this branch; at merge, replace them with the real steps.
-        new(4, "reserved (placeholder until the parallel branch's migration 4 is merged)", _ => { }),
+        new(4, "threat-intelligence indicators from activated intel bundles (STIX 2.1, MISP) and the loads they came from", Indicators),
         new(5, "reserved (placeholder until the parallel branch's migration 5 is merged)", _ => { }),
         new(6, "detections: the append feed's cursor per consumer, and the Sigma rule sets live from intel imports", Detections),
     ];
+
+    private static void Indicators(MigrationContext context)
+    {
+        // Each indicator once, the newest 'modified' in force (ISO 8601 UTC text sorts as time); status says whether
+        // Enclave can evaluate it (reason when not); and the bundles loaded, with the ledger size when they arrived.
+        context.Execute("""
+            CREATE TABLE intel_sources (
+                import_id TEXT PRIMARY KEY, name TEXT NOT NULL, version TEXT NOT NULL, loaded TEXT NOT NULL,
+                arrived_index INTEGER NOT NULL, indicators INTEGER NOT NULL, not_evaluable INTEGER NOT NULL,
+                skipped INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE intel_indicators (
+                id TEXT PRIMARY KEY, modified TEXT NOT NULL, import_id TEXT NOT NULL, source TEXT NOT NULL, name TEXT,
+                pattern TEXT NOT NULL, pattern_type TEXT NOT NULL, valid_from TEXT NOT NULL, valid_until TEXT,
+                revoked INTEGER NOT NULL, confidence INTEGER, created TEXT NOT NULL, status TEXT NOT NULL, reason TEXT) WITHOUT ROWID;
+            CREATE INDEX intel_indicators_by_import ON intel_indicators (import_id);
+            """);
+    }
 
     private static void Detections(MigrationContext context)
     {

@@ -60,6 +60,9 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /admin/v1/alerts/{id}/ack"] = [Roles.Admin],
         ["POST /admin/v1/alerts/{id}/resolve"] = [Roles.Admin],
         ["GET /admin/v1/detections"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["GET /admin/v1/intel"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["GET /admin/v1/intel/sightings"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["POST /admin/v1/intel/hunt"] = [Roles.Admin],
     };
 
     [Fact]

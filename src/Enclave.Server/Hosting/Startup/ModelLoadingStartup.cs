@@ -23,6 +23,9 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
     private readonly List<LoadedLocalModel> _local = [];
     private UpstreamRouter? _router;
 
+    /// <summary>The router of the configured upstream backends, once this stage ran (null without upstream backends).</summary>
+    internal UpstreamRouter? Router => _router;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var clock = services.GetRequiredService<TimeProvider>();

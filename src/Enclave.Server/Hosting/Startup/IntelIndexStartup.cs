@@ -1,0 +1,41 @@
+using Enclave.Intel.Alerts;
+using Enclave.Intel.Live;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Server.Hosting.Startup;
+
+/// <summary>
+/// Start-up stage 6, before the server listens: the live indicator index is built from the indicator store (the
+/// intelligence earlier activations loaded), so the first request and the first import are already screened; the
+/// upstream backends (stage 3's router) are guarded by <see cref="UpstreamIntelGuard"/>.
+/// </summary>
+internal sealed partial class IntelIndexStartup(IServiceProvider services) : IHostedService, IDisposable
+{
+    private UpstreamIntelGuard? _guard;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var live = services.GetRequiredService<LiveIndicators>();
+        live.Reload();
+        if (services.GetServices<IHostedService>().OfType<ModelLoadingStartup>().FirstOrDefault()?.Router is { } router)
+        {
+            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Enclave.Intel.UpstreamIntelGuard");
+            _guard = new UpstreamIntelGuard(router, live, services.GetRequiredService<AlertService>(), e => Log.GuardFailed(logger, e));
+            _guard.Start(services.GetRequiredService<TimeProvider>());
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _guard?.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 8002, Level = LogLevel.Error, Message = "Checking upstream backends against threat intelligence failed; the withdrawals stand, an alert may be missing")]
+        public static partial void GuardFailed(ILogger logger, Exception exception);
+    }
+}

@@ -207,12 +207,12 @@ internal static class TrustCommands
             while (true)
             {
                 var key = Console.ReadKey(intercept: true);
-                if (key.Key == ConsoleKey.Enter)
+                if (key.Key == ConsoleApiKey.Enter)
                 {
                     break;
                 }
 
-                if (key.Key == ConsoleKey.Backspace)
+                if (key.Key == ConsoleApiKey.Backspace)
                 {
                     length = Math.Max(0, length - 1);
                 }

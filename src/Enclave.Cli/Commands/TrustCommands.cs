@@ -207,12 +207,12 @@ internal static class TrustCommands
             while (true)
             {
                 var key = Console.ReadKey(intercept: true);
-                if (key.Key == ConsoleApiKey.Enter)
+                if (key.Key == ConsoleKey.Enter)
                 {
                     break;
                 }
 
-                if (key.Key == ConsoleApiKey.Backspace)
+                if (key.Key == ConsoleKey.Backspace)
                 {
                     length = Math.Max(0, length - 1);
                 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Components;
@@ -52,10 +51,12 @@ public static class ConsoleEndpoints
         headers.CacheControl = "no-store";
         await next(http).ConfigureAwait(false);
         var response = http.Response;
-        if (response.StatusCode >= 400 && !response.HasStarted && response.ContentLength is null && response.ContentType is null)
+        // Nothing written yet (a refusal by authorization or antiforgery, which may have set a content type but no body).
+        if (response.StatusCode >= 400 && !response.HasStarted && response.ContentLength is null)
         {
             var message = response.StatusCode switch
             {
+                StatusCodes.Status400BadRequest => "400 bad request: the form was not valid or its antiforgery token was missing or stale; reload the page and submit the form again.",
                 StatusCodes.Status401Unauthorized => "401 not signed in: sign in at /console/signin with your API key, then try again.",
                 StatusCodes.Status403Forbidden => "403 forbidden: your roles do not allow this page or action; ask an admin for the role it needs.",
                 StatusCodes.Status404NotFound => $"404 not found: there is no console page {http.Request.Path}; start at /console.",
@@ -91,6 +92,4 @@ public static class ConsoleEndpoints
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd();
     }
-
-    internal static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

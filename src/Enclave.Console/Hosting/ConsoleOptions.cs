@@ -48,9 +48,9 @@ public sealed partial class ConsoleOptions
         return problems;
     }
 
-    [GeneratedRegex("^[\\x20-\\x7e]+$")]
+    [GeneratedRegex("^[\\x20-\\x7e]+\\z")]
     private static partial Regex PrintableAscii();
 
-    [GeneratedRegex("^#[0-9a-fA-F]{6}$")]
+    [GeneratedRegex("^#[0-9a-fA-F]{6}\\z")]
     internal static partial Regex HexColour();
 }

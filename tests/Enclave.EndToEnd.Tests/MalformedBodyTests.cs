@@ -46,6 +46,26 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "DELETE /admin/v1/keys/{id}",
     };
 
+    /// <summary>
+    /// The operator console's form posts (HTML, not an API): a malformed body is a 4xx with a plain-text body (without
+    /// a console session 401; with one, the antiforgery check or the form dispatch refuses it: tests/Enclave.Console.Tests).
+    /// </summary>
+    private static readonly HashSet<string> ConsoleForms = new(StringComparer.Ordinal)
+    {
+        "POST /console/signin",
+        "POST /console/signout",
+        "POST /console",
+        "POST /console/usage",
+        "POST /console/intel",
+        "POST /console/vulnerabilities",
+        "POST /console/audit",
+        "POST /console/audit/{Index:long}",
+        "POST /console/airlock",
+        "POST /console/airlock/{Id}",
+        "POST /console/users",
+        "POST /console/alerts",
+    };
+
     private const string Message = "{\"role\":\"user\",\"content\":\"hi\"}";
 
     public static TheoryData<string, byte[]> Bodies()
@@ -74,7 +94,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         foreach (var (key, method, path) in BodyEndpoints())
         {
             var isJson = JsonBodies.Contains(key);
-            if (!isJson && !OtherBodies.Contains(key))
+            var isConsole = ConsoleForms.Contains(key);
+            if (!isJson && !isConsole && !OtherBodies.Contains(key))
             {
                 failures.Add($"{key} accepts a body but is not listed in {nameof(JsonBodies)} or {nameof(OtherBodies)}");
                 continue;
@@ -88,6 +109,16 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
             if (isJson ? status != 400 : status is < 400 or >= 500)
             {
                 failures.Add($"{key}: expected {(isJson ? "400" : "a 4xx")}, got {status} '{text}'");
+                continue;
+            }
+
+            if (isConsole)
+            {
+                if (text.Length == 0 || response.Content.Headers.ContentType?.MediaType != "text/plain")
+                {
+                    failures.Add($"{key}: expected a plain-text explanation, got '{response.Content.Headers.ContentType}' '{text}'");
+                }
+
                 continue;
             }
 

@@ -68,7 +68,14 @@ public sealed partial class AirlockImporter
     /// counts once. The approval that reaches the kind's threshold promotes the artifact into the blob store and the
     /// registry and activates it, all or nothing: if promotion fails, that approval is not recorded either.
     /// </summary>
-    public async Task<ImportRecord> ApproveAsync(string id, string actor, CancellationToken cancellationToken = default)
+    public Task<ImportRecord> ApproveAsync(string id, string actor, CancellationToken cancellationToken = default) =>
+        ApproveAsync(id, actor, via: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ApproveAsync(string, string, CancellationToken)"/> from a named surface: <paramref name="via"/> (such as
+    /// <c>console</c>) is recorded as the <c>via</c> detail of <c>import.approved</c>; null records none (the admin API and CLI).
+    /// </summary>
+    public async Task<ImportRecord> ApproveAsync(string id, string actor, string? via, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         ValidateActor(actor);
@@ -91,13 +98,13 @@ public sealed partial class AirlockImporter
             var approvals = record.Approvers.Count + 1;
             if (approvals >= record.RequiredApprovals)
             {
-                await PromoteAsync(record, actor, cancellationToken).ConfigureAwait(false);
+                await PromoteAsync(record, actor, via, cancellationToken).ConfigureAwait(false);
                 var activated = Get(id)!;
                 await RunActivationHooksAsync(activated, actor, cancellationToken).ConfigureAwait(false);
                 return activated;
             }
 
-            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, approvals), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, approvals, via), cancellationToken).ConfigureAwait(false);
             try
             {
                 _store.AddApproval(id, actor, _clock.GetUtcNow());
@@ -117,7 +124,14 @@ public sealed partial class AirlockImporter
     }
 
     /// <summary>Rejects a pending import: its quarantine is removed and it can never be activated.</summary>
-    public async Task<ImportRecord> RejectAsync(string id, string actor, string reason, CancellationToken cancellationToken = default)
+    public Task<ImportRecord> RejectAsync(string id, string actor, string reason, CancellationToken cancellationToken = default) =>
+        RejectAsync(id, actor, reason, via: null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RejectAsync(string, string, string, CancellationToken)"/> from a named surface: <paramref name="via"/>
+    /// (such as <c>console</c>) is recorded as the <c>via</c> detail of <c>import.rejected</c>.
+    /// </summary>
+    public async Task<ImportRecord> RejectAsync(string id, string actor, string reason, string? via, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         ValidateActor(actor);
@@ -134,7 +148,7 @@ public sealed partial class AirlockImporter
                 AuditEventTypes.ImportRejected,
                 actor,
                 "import:" + id,
-                new JsonObject { ["stage"] = "approval", ["reason"] = "rejected-by-approver", ["detail"] = reason, ["manifest_sha256"] = record.ManifestSha256.ToHex() },
+                Via(new JsonObject { ["stage"] = "approval", ["reason"] = "rejected-by-approver", ["detail"] = reason, ["manifest_sha256"] = record.ManifestSha256.ToHex() }, via),
                 cancellationToken).ConfigureAwait(false);
             var quarantine = QuarantineOf(id);
             MarkRejected(id, actor, reason, _clock.GetUtcNow());

@@ -56,12 +56,31 @@ public sealed partial class AirlockImporter
         return details;
     }
 
-    private static JsonObject ApprovedDetails(ImportRecord record, int approvals) => new()
+    private static JsonObject ApprovedDetails(ImportRecord record, int approvals, string? via)
     {
-        ["manifest_sha256"] = record.ManifestSha256.ToHex(),
-        ["approvals"] = approvals,
-        ["required_approvals"] = record.RequiredApprovals,
-    };
+        var details = new JsonObject
+        {
+            ["manifest_sha256"] = record.ManifestSha256.ToHex(),
+            ["approvals"] = approvals,
+            ["required_approvals"] = record.RequiredApprovals,
+        };
+        if (via is not null)
+        {
+            details["via"] = via;
+        }
+
+        return details;
+    }
+
+    private static JsonObject Via(JsonObject details, string? via)
+    {
+        if (via is not null)
+        {
+            details["via"] = via;
+        }
+
+        return details;
+    }
 
     private static JsonObject ActivatedDetails(ImportRecord record) => new()
     {

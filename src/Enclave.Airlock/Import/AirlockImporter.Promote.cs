@@ -12,7 +12,7 @@ namespace Enclave.Airlock.Import;
 // not commit.
 public sealed partial class AirlockImporter
 {
-    private async Task PromoteAsync(ImportRecord record, string actor, CancellationToken cancellationToken)
+    private async Task PromoteAsync(ImportRecord record, string actor, string? via, CancellationToken cancellationToken)
     {
         var subject = "import:" + record.Id;
         var quarantine = QuarantineOf(record.Id);
@@ -49,7 +49,7 @@ public sealed partial class AirlockImporter
             BlobStore.SyncDirectory(Path.GetDirectoryName(folder)!);
             Fault("promote.folder");
 
-            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, record.Approvers.Count + 1), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, record.Approvers.Count + 1, via), cancellationToken).ConfigureAwait(false);
             ledgered = true;
             Fault("promote.approved");
             await AppendAsync(AuditEventTypes.ImportActivated, actor, subject, ActivatedDetails(record), cancellationToken).ConfigureAwait(false);

@@ -26,8 +26,8 @@ public static class AuditEventTypes
     public static readonly AuditEventType UserAdded = new("user.added", "name", "kind", "roles", "clearance", "purpose");
     public static readonly AuditEventType UserDisabled = new("user.disabled", "name", "activeKeys");
     public static readonly AuditEventType UserUpdated = new("user.updated", "name", "roles", "clearance", "previousRoles", "previousClearance");
-    public static readonly AuditEventType KeyCreated = new("key.created", "principal", "name", "expires");
-    public static readonly AuditEventType KeyRevoked = new("key.revoked", "principal", "name");
+    public static readonly AuditEventType KeyCreated = new("key.created", "principal", "name", "expires", "via");
+    public static readonly AuditEventType KeyRevoked = new("key.revoked", "principal", "name", "via");
 
     // Content retention
     public static readonly AuditEventType RetentionRead = new("retention.read", "requestId");
@@ -40,9 +40,9 @@ public static class AuditEventTypes
         "import.verified", "kind", "name", "version", "label", "task", "manifest_sha256", "target_count", "targets", "signer_key_ids",
         "sbom_sha256", "provenance_sha256", "archive_bytes", "tuf_versions", "required_approvals");
     public static readonly AuditEventType ImportRejected = new(
-        "import.rejected", "stage", "reason", "detail", "findings", "kind", "name", "version", "manifest_sha256");
+        "import.rejected", "stage", "reason", "detail", "findings", "kind", "name", "version", "manifest_sha256", "via");
     public static readonly AuditEventType ImportApprovalRefused = new("import.approval-refused", "reason");
-    public static readonly AuditEventType ImportApproved = new("import.approved", "manifest_sha256", "approvals", "required_approvals");
+    public static readonly AuditEventType ImportApproved = new("import.approved", "manifest_sha256", "approvals", "required_approvals", "via");
     public static readonly AuditEventType ImportApprovalFailed = new("import.approval-failed", "error");
     public static readonly AuditEventType ImportActivated = new(
         "import.activated", "kind", "name", "version", "label", "task", "manifest_sha256", "approvers", "folder");

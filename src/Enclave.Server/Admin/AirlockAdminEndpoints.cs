@@ -212,24 +212,42 @@ public static partial class AirlockAdminEndpoints
             json["alreadyApprovedBy"] = actor;
         }
 
-        if (record.State == ImportState.Activated && record.Kind == "model")
+        if (ServeActivated(record, importer, models, logs) is { } serving)
         {
-            var artifact = importer.ListActivated("model").SingleOrDefault(a => a.ImportId == record.Id);
-            try
+            json["served"] = serving.Served;
+            if (serving.Warning is not null)
             {
-                var (served, replaced) = models.Serve(artifact ?? throw new InvalidOperationException($"import {record.Id} is activated but not in the registry"));
-                json["served"] = new JsonObject { ["model"] = served.Id, ["kind"] = served.Kind, ["replaced"] = replaced?.Source ?? replaced?.BackendName };
-            }
-            catch (Exception e) when (e is InvalidOperationException or PolicyConfigurationException or IOException or UnauthorizedAccessException or ArgumentException or Inference.Onnx.InvalidModelException or Inference.Text.TokenizerException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
-            {
-                // The artifact is activated (approved by the people required); serving it failed here and is retried at the next start.
-                Log.NotServed(logs.CreateLogger(typeof(AirlockAdminEndpoints)), record.Id, e.GetType().Name);
-                json["served"] = null;
-                json["warning"] = $"activated, but not served yet: {e.Message}; fix the cause and restart the server";
+                json["warning"] = serving.Warning;
             }
         }
 
         return Results.Json(json);
+    }
+
+    /// <summary>
+    /// After an approval (through the admin API or the console): an import that is now an activated model is loaded
+    /// and served at once; null when <paramref name="record"/> is not an activated model. Serving that fails leaves the
+    /// activation standing (it is retried at the next start) and says why in <c>Warning</c>.
+    /// </summary>
+    internal static (JsonObject? Served, string? Warning)? ServeActivated(ImportRecord record, AirlockImporter importer, AirlockModels models, ILoggerFactory logs)
+    {
+        if (record.State != ImportState.Activated || record.Kind != "model")
+        {
+            return null;
+        }
+
+        var artifact = importer.ListActivated("model").SingleOrDefault(a => a.ImportId == record.Id);
+        try
+        {
+            var (served, replaced) = models.Serve(artifact ?? throw new InvalidOperationException($"import {record.Id} is activated but not in the registry"));
+            return (new JsonObject { ["model"] = served.Id, ["kind"] = served.Kind, ["replaced"] = replaced?.Source ?? replaced?.BackendName }, null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or PolicyConfigurationException or IOException or UnauthorizedAccessException or ArgumentException or Inference.Onnx.InvalidModelException or Inference.Text.TokenizerException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // The artifact is activated (approved by the people required); serving it failed here and is retried at the next start.
+            Log.NotServed(logs.CreateLogger(typeof(AirlockAdminEndpoints)), record.Id, e.GetType().Name);
+            return (null, $"activated, but not served yet: {e.Message}; fix the cause and restart the server");
+        }
     }
 
     private static async Task<IResult> RejectAsync(string id, HttpContext http, AirlockImporter importer)

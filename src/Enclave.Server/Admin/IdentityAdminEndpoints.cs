@@ -255,12 +255,7 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return await ChangeAsync(async () =>
         {
-            var (key, record) = await store.CreateKeyAsync(user!, name, expires, k => Record(ledger, clock, AuditEventTypes.KeyCreated, actor, "key:" + k.Id, new JsonObject
-            {
-                ["principal"] = k.PrincipalId,
-                ["name"] = k.Name,
-                ["expires"] = k.Expires is { } e ? AuditEvent.FormatTime(e) : null,
-            }), http.RequestAborted).ConfigureAwait(false);
+            var (key, record) = await IdentityChanges.CreateKeyAsync(store, ledger, clock, actor, user!, name, expires, via: null, http.RequestAborted).ConfigureAwait(false);
             var json = ToJson(record, clock.GetUtcNow());
             json["key"] = key;
             return Results.Json(json, statusCode: StatusCodes.Status201Created);
@@ -272,11 +267,7 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return ChangeAsync(async () =>
         {
-            var revoked = await store.RevokeKeyAsync(id, k => Record(ledger, clock, AuditEventTypes.KeyRevoked, actor, "key:" + k.Id, new JsonObject
-            {
-                ["principal"] = k.PrincipalId,
-                ["name"] = k.Name,
-            }), http.RequestAborted).ConfigureAwait(false);
+            var revoked = await IdentityChanges.RevokeKeyAsync(store, ledger, clock, actor, id, via: null, http.RequestAborted).ConfigureAwait(false);
             return Results.Json(ToJson(revoked, clock.GetUtcNow()));
         });
     }
@@ -306,8 +297,8 @@ public static class IdentityAdminEndpoints
         }
     }
 
-    private static async ValueTask Record(ILedger ledger, TimeProvider clock, AuditEventType type, string actor, string subject, JsonObject details) =>
-        await ledger.AppendAsync(AuditEvent.Create(type, clock.GetUtcNow(), actor, subject, details), CancellationToken.None).ConfigureAwait(false);
+    private static ValueTask Record(ILedger ledger, TimeProvider clock, AuditEventType type, string actor, string subject, JsonObject details) =>
+        IdentityChanges.Record(ledger, clock, type, actor, subject, details);
 
     private static async Task<(JsonObject? Body, IResult? Error)> ReadBodyAsync(HttpContext http, string[] allowed)
     {

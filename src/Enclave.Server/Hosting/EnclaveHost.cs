@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
+using Enclave.OperatorConsole.Hosting;
 using Enclave.Policy.Identity;
 using Enclave.Server.Admin;
 using Enclave.Server.OpenAi;
@@ -16,7 +17,7 @@ namespace Enclave.Server.Hosting;
 
 /// <summary>
 /// Builds the enclave's web host over <see cref="EnclaveServices.AddEnclave"/>: OpenAI API on <c>/v1</c>, admin API on
-/// <c>/admin/v1</c>, <c>/metrics</c>, health endpoints. <c>enclave serve</c>, <c>enclave up</c>, the benchmarks and the
+/// <c>/admin/v1</c>, the operator console on <c>/console</c>, <c>/metrics</c>, health endpoints. <c>enclave serve</c>, <c>enclave up</c>, the benchmarks and the
 /// tests all build the server here.
 /// </summary>
 public static class EnclaveHost
@@ -49,6 +50,9 @@ public static class EnclaveHost
 
         // A start that fails throws to the caller, which says what was wrong; the host's own copy of it is noise.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        // The console's data-protection keys live in the data directory beside the ledger's keys, protected as they
+        // are (by the directory's permissions); data protection's warning that they are not encrypted at rest is noise.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
 
         builder.WebHost.UseUrls([.. settings.Urls]);
         builder.WebHost.UseKestrelHttpsConfiguration(); // the slim builder leaves https:// addresses unsupported otherwise
@@ -70,14 +74,17 @@ public static class EnclaveHost
         builder.Services.AddEnclave(configuration);
         var app = builder.Build();
         app.UseErrorBodies();
+        app.UseEnclaveConsoleHeaders();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (ILedger log) => Results.Json(new { status = "ready", ledgerSize = log.Size }));
         app.MapOpenAi();
         // Metrics name models and counts: scraping needs an admin or auditor key (Prometheus: authorization.credentials).
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Auditor));
         app.MapAdminApi();
+        app.MapEnclaveConsole();
         return app;
     }
 

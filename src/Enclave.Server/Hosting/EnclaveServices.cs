@@ -1,3 +1,6 @@
+using Enclave.OperatorConsole.Backend;
+using Enclave.OperatorConsole.Hosting;
+using Enclave.Server.Admin;
 using Enclave.Server.Audit;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.OpenAi;
@@ -19,7 +22,7 @@ public static class EnclaveServices
     /// <see cref="EnclaveConfiguration"/>): <see cref="ServerSettings"/> and <c>Upstream</c> validated on start (every
     /// problem listed), then one registration per component (<c>AddEnclaveLedger</c>, <c>AddEnclaveAirlock</c>,
     /// <c>AddEnclaveInference</c>, <c>AddEnclaveIdentity</c>, <c>AddEnclavePolicy</c>, <c>AddEnclaveRetention</c>,
-    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>, <c>AddEnclaveDetections</c>). Every service is added with <c>TryAdd*</c>: a host that registered a service
+    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>, <c>AddEnclaveDetections</c>, <c>AddEnclaveConsole</c> with its <see cref="IConsoleBackend"/>). Every service is added with <c>TryAdd*</c>: a host that registered a service
     /// before (a clock, a model catalog, an <see cref="EnclaveStartupReport"/>) keeps its own and nothing else changes.
     /// </summary>
     /// <remarks>
@@ -60,11 +63,17 @@ public static class EnclaveServices
         services.AddEnclaveIntel(configuration);
         services.AddEnclaveDetections(configuration);
 
+        services.AddEnclaveConsole(configuration);
+        services.TryAddSingleton<IConsoleBackend, ConsoleBackend>();
+
         services.TryAddSingleton<RequestAuditor>();
         services.TryAddSingleton<RequestHandler>();
 
-        // Nothing here uses cookies or protected payloads; keep ASP.NET's data-protection keys in memory, not on disk.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        // The console's session and antiforgery cookies are protected with ASP.NET's data-protection keys, kept in the
+        // data directory (keys/console-data-protection) so that sessions survive a restart of the server.
+        services.AddDataProtection()
+            .SetApplicationName("enclave")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(settings.DataDirectory, "keys", "console-data-protection")));
         services.AddProblemDetails();
         return services;
     }

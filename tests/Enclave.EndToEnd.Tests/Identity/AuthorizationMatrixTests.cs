@@ -21,6 +21,13 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
     private static readonly string[] Authenticated = ["authenticated"];
 
     /// <summary>
+    /// The operator console's endpoints behind its session cookie: a bearer token (API key or OIDC) is not a console
+    /// session, so every caller here is refused, a page with a redirect to <c>/console/signin</c> (302) and anything
+    /// else with 401. Which roles may open each page with a session: tests/Enclave.Console.Tests/ConsoleAuthorizationTests.cs.
+    /// </summary>
+    private static readonly string[] ConsoleSession = ["console-session"];
+
+    /// <summary>
     /// Who may call what. Keys are "METHOD pattern" as routing reports them ("*" for an endpoint that accepts every
     /// method); values are <see cref="Public"/>, <see cref="Authenticated"/> or the roles allowed.
     /// </summary>
@@ -63,6 +70,35 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /admin/v1/intel"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
         ["GET /admin/v1/intel/sightings"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
         ["POST /admin/v1/intel/hunt"] = [Roles.Admin],
+
+        // The operator console (/console): its stylesheets and sign-in page are public; the rest needs a console session.
+        // Blazor's own endpoint for redirects after enhanced navigation (unused: the console loads no script).
+        ["GET /_framework/opaque-redirect"] = Public,
+        ["GET /console/console.css"] = Public,
+        ["GET /console/banner.css"] = Public,
+        ["GET /console/signin"] = Public,
+        ["POST /console/signin"] = Public,
+        ["POST /console/signout"] = ConsoleSession,
+        ["GET /console"] = ConsoleSession,
+        ["POST /console"] = ConsoleSession,
+        ["GET /console/usage"] = ConsoleSession,
+        ["POST /console/usage"] = ConsoleSession,
+        ["GET /console/intel"] = ConsoleSession,
+        ["POST /console/intel"] = ConsoleSession,
+        ["GET /console/vulnerabilities"] = ConsoleSession,
+        ["POST /console/vulnerabilities"] = ConsoleSession,
+        ["GET /console/audit"] = ConsoleSession,
+        ["POST /console/audit"] = ConsoleSession,
+        ["GET /console/audit/{Index:long}"] = ConsoleSession,
+        ["POST /console/audit/{Index:long}"] = ConsoleSession,
+        ["GET /console/airlock"] = ConsoleSession,
+        ["POST /console/airlock"] = ConsoleSession,
+        ["GET /console/airlock/{Id}"] = ConsoleSession,
+        ["POST /console/airlock/{Id}"] = ConsoleSession,
+        ["GET /console/users"] = ConsoleSession,
+        ["POST /console/users"] = ConsoleSession,
+        ["GET /console/alerts"] = ConsoleSession,
+        ["POST /console/alerts"] = ConsoleSession,
     };
 
     [Fact]
@@ -106,6 +142,20 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
 
                 using var response = await http.SendAsync(request);
                 var status = (int)response.StatusCode;
+                if (allowed == ConsoleSession)
+                {
+                    // The client follows redirects: a page's refusal ends on the sign-in page.
+                    var refusedAsExpected = method == "GET"
+                        ? response.RequestMessage?.RequestUri?.AbsolutePath == "/console/signin" && status is 200 or 302
+                        : status == 401;
+                    if (!refusedAsExpected)
+                    {
+                        failures.Add($"{key} as {label}: expected {(method == "GET" ? "a redirect to /console/signin" : "401")} (a bearer token is not a console session), got {status} at {response.RequestMessage?.RequestUri?.AbsolutePath}");
+                    }
+
+                    continue;
+                }
+
                 var mayCall = allowed == Public || (bearer is not null && (allowed == Authenticated || roles.Any(allowed.Contains)));
                 var expected = mayCall ? "not 401/403" : bearer is null ? "401" : "403";
                 var ok = mayCall ? status is not (401 or 403) : status == (bearer is null ? 401 : 403);
@@ -128,7 +178,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         {
             var pattern = "/" + endpoint.RoutePattern.RawText!.TrimStart('/');
             var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
-            var path = string.Join('/', pattern.Split('/').Select(segment => segment.StartsWith('{') ? "matrix-probe" : segment));
+            var path = string.Join('/', pattern.Split('/').Select(segment => segment.StartsWith('{') ? (segment.EndsWith(":long}", StringComparison.Ordinal) ? "0" : "matrix-probe") : segment));
             if (methods is null || methods.Count == 0)
             {
                 result.Add(("* " + pattern, "GET", path));

@@ -1,0 +1,76 @@
+using System.Security.Claims;
+using Enclave.Policy.Labels;
+
+namespace Enclave.OperatorConsole.Backend;
+
+/// <summary>
+/// What the console needs from the server that lives above it (the identity store, the airlock's serving step): the
+/// server implements it with the same code its admin API runs, so an action taken in the console is the same change and
+/// the same ledger entry as through <c>/admin/v1</c>, with <c>via: console</c> in the entry's details. Every method
+/// that changes state checks the actor's roles itself and throws <see cref="ConsoleActionException"/> when the actor
+/// may not act or the change is refused; nothing is changed then.
+/// </summary>
+public interface IConsoleBackend
+{
+    /// <summary>The enclave's label scheme (the classification banner and the highest label on each page).</summary>
+    LabelScheme Labels { get; }
+
+    /// <summary>
+    /// Exchanges an API key for the principal it authenticates (the same claims as the API's key scheme), or no principal and
+    /// the reason (a refused key is an <c>auth.failed</c> ledger entry, as on the API).
+    /// </summary>
+    Task<(ClaimsPrincipal? Principal, string? Refusal)> SignInAsync(string presentedKey, string? remoteAddress, CancellationToken cancellationToken);
+
+    /// <summary>The principal of a console session signed in with key <paramref name="keyId"/>, read anew (current roles); null once the key is revoked or expired or its principal disabled.</summary>
+    ClaimsPrincipal? Refresh(string keyId);
+
+    /// <summary>Every user and service account.</summary>
+    IReadOnlyList<ConsolePrincipal> ListPrincipals();
+
+    /// <summary>Every API key (never the secret).</summary>
+    IReadOnlyList<ConsoleApiKey> ListKeys();
+
+    /// <summary>Creates a key for <paramref name="user"/> (admin only): <c>key.created</c>, then the key, shown once.</summary>
+    Task<string> CreateKeyAsync(ClaimsPrincipal actor, string user, string? name, CancellationToken cancellationToken);
+
+    /// <summary>Revokes key <paramref name="keyId"/> (admin only): <c>key.revoked</c>.</summary>
+    Task RevokeKeyAsync(ClaimsPrincipal actor, string keyId, CancellationToken cancellationToken);
+
+    /// <summary>Approves an airlock import (airlock-approver or admin, never the importer); the last approval activates and serves it. Returns what happened, in words.</summary>
+    Task<string> ApproveImportAsync(ClaimsPrincipal actor, string importId, CancellationToken cancellationToken);
+
+    /// <summary>Rejects a pending airlock import with a reason (airlock-approver or admin).</summary>
+    Task<string> RejectImportAsync(ClaimsPrincipal actor, string importId, string reason, CancellationToken cancellationToken);
+}
+
+/// <summary>A user or service account as the console lists it.</summary>
+public sealed record ConsolePrincipal
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Kind { get; init; }
+
+    public required IReadOnlyList<string> Roles { get; init; }
+
+    public string? Clearance { get; init; }
+
+    public required bool Disabled { get; init; }
+}
+
+/// <summary>An API key as the console lists it.</summary>
+public sealed record ConsoleApiKey
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string PrincipalId { get; init; }
+
+    public required DateTimeOffset Created { get; init; }
+
+    public DateTimeOffset? Expires { get; init; }
+
+    public DateTimeOffset? Revoked { get; init; }
+}

@@ -1,0 +1,95 @@
+using System.Text;
+using Enclave.OperatorConsole.Backend;
+using Enclave.OperatorConsole.Components;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Enclave.OperatorConsole.Hosting;
+
+/// <summary>
+/// Maps the console at <c>/console</c>: its pages (Razor components, static server rendering), its two stylesheets
+/// and sign-out; and the security headers every console answer carries.
+/// </summary>
+public static class ConsoleEndpoints
+{
+    /// <summary>Where the console lives.</summary>
+    public const string Prefix = "/console";
+
+    /// <summary>
+    /// The Content-Security-Policy of every console answer: nothing but the enclave's own stylesheets and images; no
+    /// script at all (the console is server-rendered), no frames, forms only to itself.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+    /// <summary>
+    /// The console's security headers (CSP, <c>Referrer-Policy: no-referrer</c>, no sniffing, no framing, no caching)
+    /// on every answer under <see cref="Prefix"/>, and a plain-text body for an error answer that has none. Call before
+    /// authentication.
+    /// </summary>
+    public static IApplicationBuilder UseEnclaveConsoleHeaders(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        if (!http.Request.Path.StartsWithSegments(Prefix, StringComparison.Ordinal))
+        {
+            await next(http).ConfigureAwait(false);
+            return;
+        }
+
+        var headers = http.Response.Headers;
+        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers["Referrer-Policy"] = "no-referrer";
+        headers.XContentTypeOptions = "nosniff";
+        headers.XFrameOptions = "DENY";
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        headers.CacheControl = "no-store";
+        await next(http).ConfigureAwait(false);
+        var response = http.Response;
+        // Nothing written yet (a refusal by authorization or antiforgery, which may have set a content type but no body).
+        if (response.StatusCode >= 400 && !response.HasStarted && response.ContentLength is null)
+        {
+            var message = response.StatusCode switch
+            {
+                StatusCodes.Status400BadRequest => "400 bad request: the form was not valid or its antiforgery token was missing or stale; reload the page and submit the form again.",
+                StatusCodes.Status401Unauthorized => "401 not signed in: sign in at /console/signin with your API key, then try again.",
+                StatusCodes.Status403Forbidden => "403 forbidden: your roles do not allow this page or action; ask an admin for the role it needs.",
+                StatusCodes.Status404NotFound => $"404 not found: there is no console page {http.Request.Path}; start at /console.",
+                _ => $"{response.StatusCode} {ReasonPhrases.GetReasonPhrase(response.StatusCode)}",
+            };
+            response.ContentType = "text/plain; charset=utf-8";
+            await response.WriteAsync(message + "\n", http.RequestAborted).ConfigureAwait(false);
+        }
+    });
+
+    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c> and <c>POST /console/signout</c>. Call after <c>UseAntiforgery</c>.</summary>
+    public static void MapEnclaveConsole(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var css = ReadResource("Enclave.Console.console.css");
+        app.MapGet(Prefix + "/console.css", () => Results.Text(css, "text/css; charset=utf-8")).AllowAnonymous();
+        app.MapGet(Prefix + "/banner.css", (IConsoleBackend backend, IOptions<ConsoleOptions> options) =>
+            Results.Text(ClassificationBanner.Css(backend.Labels, options.Value), "text/css; charset=utf-8")).AllowAnonymous();
+        app.MapPost(Prefix + "/signout", async (HttpContext http) =>
+            {
+                await http.SignOutAsync(ConsoleServices.Scheme).ConfigureAwait(false);
+                return Results.Redirect(Prefix + "/signin");
+            })
+            .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireAuthenticatedUser());
+        app.MapRazorComponents<App>();
+    }
+
+    private static string ReadResource(string name)
+    {
+        using var stream = typeof(ConsoleEndpoints).Assembly.GetManifestResourceStream(name)
+            ?? throw new InvalidOperationException($"the console's resource {name} is missing from the assembly");
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+}

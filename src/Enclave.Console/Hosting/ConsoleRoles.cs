@@ -1,0 +1,34 @@
+using Enclave.Policy.Identity;
+
+namespace Enclave.OperatorConsole.Hosting;
+
+/// <summary>
+/// Who may open each console page, the same roles as the admin API endpoints the page shows (the server checks the
+/// actions again in <see cref="Backend.IConsoleBackend"/>). Used by the pages' <c>[Authorize]</c> attributes and by
+/// the navigation, which shows only the pages the signed-in principal may open.
+/// </summary>
+public static class ConsoleRoles
+{
+    /// <summary>The audit log (as <c>GET /admin/v1/ledger/checkpoint</c>).</summary>
+    public const string Audit = Roles.Admin + "," + Roles.Auditor;
+
+    /// <summary>The airlock queue and imports (as <c>GET /admin/v1/airlock/imports</c>).</summary>
+    public const string Airlock = Roles.Admin + "," + Roles.AirlockImporter + "," + Roles.AirlockApprover + "," + Roles.Auditor;
+
+    /// <summary>Approving and rejecting imports (as <c>POST /admin/v1/airlock/imports/{id}/approve</c>).</summary>
+    public const string AirlockDecide = Roles.Admin + "," + Roles.AirlockApprover;
+
+    /// <summary>Users and keys (as <c>GET /admin/v1/users</c>).</summary>
+    public const string Users = Roles.Admin;
+
+    /// <summary>Alerts (as <c>GET /admin/v1/alerts</c>).</summary>
+    public const string Alerts = Roles.Admin + "," + Roles.Auditor + "," + Roles.Analyst;
+
+    /// <summary>Whether <paramref name="user"/> holds one of the comma-separated <paramref name="roles"/>.</summary>
+    public static bool Allows(System.Security.Claims.ClaimsPrincipal user, string roles)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(roles);
+        return roles.Split(',').Any(user.IsInRole);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Security.Claims;
+using Enclave.OperatorConsole.Backend;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Enclave.OperatorConsole.Hosting;
+
+/// <summary>Registers the operator console (<c>/console</c>): Blazor static server rendering, its session cookie, antiforgery, its options.</summary>
+public static class ConsoleServices
+{
+    /// <summary>The console's authentication scheme: a session cookie, issued in exchange for an API key.</summary>
+    public const string Scheme = "EnclaveConsole";
+
+    /// <summary>The session cookie's name.</summary>
+    public const string CookieName = "enclave-console";
+
+    /// <summary>The antiforgery cookie's name.</summary>
+    public const string AntiforgeryCookieName = "enclave-console-af";
+
+    /// <summary>
+    /// Adds the console: Razor components (static server rendering; no WebAssembly), the <see cref="Scheme"/> cookie
+    /// (<c>HttpOnly</c>, <c>SameSite=Strict</c>, <c>Secure</c> over https, sliding idle timeout; each request re-reads
+    /// the key it was signed in with through <see cref="IConsoleBackend.Refresh"/>, so a revoked key or a disabled
+    /// principal ends the session at once), antiforgery, and <see cref="ConsoleOptions"/> validated on start. The host
+    /// registers <see cref="IConsoleBackend"/>.
+    /// </summary>
+    public static IServiceCollection AddEnclaveConsole(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<ConsoleOptions>().Bind(configuration.GetSection(ConsoleOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ConsoleOptions>, ConsoleOptionsValidator>();
+        services.AddRazorComponents();
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = AntiforgeryCookieName;
+            o.Cookie.Path = ConsoleEndpoints.Prefix;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.Cookie.HttpOnly = true;
+        });
+        var idle = configuration.GetSection(ConsoleOptions.Section).Get<ConsoleOptions>()?.IdleTimeout ?? new ConsoleOptions().IdleTimeout;
+        services.AddAuthentication().AddCookie(Scheme, o =>
+        {
+            o.Cookie.Name = CookieName;
+            o.Cookie.Path = ConsoleEndpoints.Prefix;
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Strict;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.ExpireTimeSpan = idle;
+            o.SlidingExpiration = true;
+            o.LoginPath = ConsoleEndpoints.Prefix + "/signin";
+            o.LogoutPath = ConsoleEndpoints.Prefix + "/signout";
+            o.Events = new CookieAuthenticationEvents
+            {
+                OnValidatePrincipal = ValidateAsync,
+                // A page or action the principal's roles do not allow: 403, never a redirect that hides it.
+                OnRedirectToAccessDenied = context =>
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    return Task.CompletedTask;
+                },
+                // No session: a page goes to sign-in; anything else (a forged or stale form post) is 401.
+                OnRedirectToLogin = context =>
+                {
+                    if (HttpMethods.IsGet(context.Request.Method))
+                    {
+                        context.Response.Redirect(context.RedirectUri);
+                    }
+                    else
+                    {
+                        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
+        });
+        return services;
+    }
+
+    private static async Task ValidateAsync(CookieValidatePrincipalContext context)
+    {
+        var backend = context.HttpContext.RequestServices.GetRequiredService<IConsoleBackend>();
+        var keyId = context.Principal?.FindFirst(Policy.Identity.EnclaveClaims.KeyId)?.Value;
+        if (keyId is null || backend.Refresh(keyId) is not { } current)
+        {
+            context.RejectPrincipal();
+            await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);
+            return;
+        }
+
+        // The roles and clearance the directory holds now, not those at sign-in.
+        context.ReplacePrincipal(new ClaimsPrincipal(new ClaimsIdentity(current.Claims, Scheme, ClaimTypes.Name, ClaimTypes.Role)));
+    }
+
+    private sealed class ConsoleOptionsValidator : IValidateOptions<ConsoleOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ConsoleOptions options)
+        {
+            var problems = options.Validate();
+            return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        }
+    }
+}

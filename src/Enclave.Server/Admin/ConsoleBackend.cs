@@ -1,0 +1,214 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Enclave.Airlock.Import;
+using Enclave.Core;
+using Enclave.Core.Audit;
+using Enclave.Ledger;
+using Enclave.OperatorConsole.Backend;
+using Enclave.Policy.Identity;
+using Enclave.Policy.Labels;
+using Enclave.Server.Auth;
+using Enclave.Server.Hosting;
+using Enclave.Server.Policy;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Server.Admin;
+
+/// <summary>
+/// The operator console's way into the server: the same stores, the same change code and the same role checks as the
+/// admin API endpoints (<see cref="IdentityAdminEndpoints"/>, <see cref="AirlockAdminEndpoints"/>), with <c>via:
+/// console</c> in the ledger entries the console's actions write.
+/// </summary>
+internal sealed class ConsoleBackend(
+    ApiKeyStore keys,
+    ILedger ledger,
+    TimeProvider clock,
+    AirlockImporter importer,
+    AirlockModels models,
+    EnclavePolicy policy,
+    ILoggerFactory logs) : IConsoleBackend
+{
+    /// <summary>The <c>via</c> detail of the entries the console writes.</summary>
+    public const string Via = "console";
+
+    public LabelScheme Labels => policy.Scheme;
+
+    public async Task<(ClaimsPrincipal? Principal, string? Refusal)> SignInAsync(string presentedKey, string? remoteAddress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(presentedKey);
+        if (keys.TryValidate(presentedKey.Trim(), out var valid, out var rejection))
+        {
+            return (PrincipalOf(valid.Key, valid.Principal), null);
+        }
+
+        var reason = rejection switch
+        {
+            KeyRejection.Malformed => "malformed_key",
+            KeyRejection.UnknownKey => "unknown_key",
+            KeyRejection.WrongSecret => "wrong_secret",
+            KeyRejection.Revoked => "revoked",
+            KeyRejection.Expired => "expired",
+            KeyRejection.PrincipalDisabled => "principal_disabled",
+            _ => "invalid",
+        };
+        var refusal = rejection switch
+        {
+            KeyRejection.Revoked => "the key has been revoked",
+            KeyRejection.Expired => "the key has expired",
+            KeyRejection.PrincipalDisabled => "the key's user is disabled",
+            KeyRejection.Malformed => "that is not an API key (they start with ek_)",
+            _ => "the key is not valid",
+        };
+
+        // Refused like the API refuses a key: an auth.failed entry (never the key itself, only its ID).
+        var details = new JsonObject { ["scheme"] = "console", ["reason"] = reason, ["method"] = "POST" };
+        if (ApiKeyStore.PresentedKeyId(presentedKey.Trim()) is { } keyId)
+        {
+            details["keyId"] = keyId;
+        }
+
+        if (remoteAddress is not null)
+        {
+            details["remoteAddress"] = remoteAddress;
+        }
+
+        try
+        {
+            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.AuthFailed, clock.GetUtcNow(), "anonymous", "/console/signin", details), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException or EnclaveFormatException)
+        {
+            refusal += " (and the refusal could not be recorded in the ledger)";
+        }
+
+        return (null, refusal);
+    }
+
+    public ClaimsPrincipal? Refresh(string keyId)
+    {
+        var key = keys.GetKey(keyId);
+        if (key is null || key.Revoked is not null || (key.Expires is { } expires && expires <= clock.GetUtcNow()))
+        {
+            return null;
+        }
+
+        var principal = keys.GetPrincipal(key.PrincipalId);
+        return principal is null || principal.Disabled is not null ? null : PrincipalOf(key, principal);
+    }
+
+    public IReadOnlyList<ConsolePrincipal> ListPrincipals() => [.. keys.ListPrincipals().Select(p => new ConsolePrincipal
+    {
+        Id = p.Id,
+        Name = p.Name,
+        Kind = PrincipalNames.KindName(p.Kind),
+        Roles = p.Roles,
+        Clearance = p.Clearance,
+        Disabled = p.Disabled is not null,
+    })];
+
+    public IReadOnlyList<ConsoleApiKey> ListKeys() => [.. keys.ListKeys().Select(k => new ConsoleApiKey
+    {
+        Id = k.Id,
+        Name = k.Name,
+        PrincipalId = k.PrincipalId,
+        Created = k.Created,
+        Expires = k.Expires,
+        Revoked = k.Revoked,
+    })];
+
+    public async Task<string> CreateKeyAsync(ClaimsPrincipal actor, string user, string? name, CancellationToken cancellationToken)
+    {
+        Require(actor, "create keys", Roles.Admin);
+        var (key, _) = await IdentityChangeAsync(() => IdentityChanges.CreateKeyAsync(keys, ledger, clock, actor.PrincipalId(), user, name, null, Via, cancellationToken)).ConfigureAwait(false);
+        return key;
+    }
+
+    public Task RevokeKeyAsync(ClaimsPrincipal actor, string keyId, CancellationToken cancellationToken)
+    {
+        Require(actor, "revoke keys", Roles.Admin);
+        return IdentityChangeAsync(() => IdentityChanges.RevokeKeyAsync(keys, ledger, clock, actor.PrincipalId(), keyId, Via, cancellationToken));
+    }
+
+    public async Task<string> ApproveImportAsync(ClaimsPrincipal actor, string importId, CancellationToken cancellationToken)
+    {
+        Require(actor, "approve imports", Roles.Admin, Roles.AirlockApprover);
+        var record = await AirlockChangeAsync(() => importer.ApproveAsync(importId, actor.PrincipalId(), Via, cancellationToken)).ConfigureAwait(false);
+        if (AirlockAdminEndpoints.ServeActivated(record, importer, models, logs) is { } serving)
+        {
+            return serving.Warning ?? $"Approved: import {record.Id} is activated and model {serving.Served?["model"]} is served.";
+        }
+
+        return record.State == ImportState.Activated
+            ? $"Approved: import {record.Id} is activated."
+            : $"Approved: {record.Approvers.Count} of {record.RequiredApprovals} approvals; another approver must approve before it is activated.";
+    }
+
+    public async Task<string> RejectImportAsync(ClaimsPrincipal actor, string importId, string reason, CancellationToken cancellationToken)
+    {
+        Require(actor, "reject imports", Roles.Admin, Roles.AirlockApprover);
+        var record = await AirlockChangeAsync(() => importer.RejectAsync(importId, actor.PrincipalId(), reason, Via, cancellationToken)).ConfigureAwait(false);
+        return $"Rejected: import {record.Id} will never be activated; its quarantine is removed.";
+    }
+
+    private static void Require(ClaimsPrincipal actor, string what, params string[] roles)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        if (!roles.Any(actor.IsInRole))
+        {
+            throw new ConsoleActionException($"only {string.Join(" or ", roles)} may {what}; nothing was changed", forbidden: true);
+        }
+    }
+
+    private static async Task<T> IdentityChangeAsync<T>(Func<Task<T>> change)
+    {
+        try
+        {
+            return await change().ConfigureAwait(false);
+        }
+        catch (IdentityException e)
+        {
+            throw new ConsoleActionException(e.Message + "; nothing was changed", e);
+        }
+        catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException)
+        {
+            throw new ConsoleActionException("the audit ledger could not record the change, so it was not made: " + e.Message, e);
+        }
+    }
+
+    private static async Task<ImportRecord> AirlockChangeAsync(Func<Task<ImportRecord>> change)
+    {
+        try
+        {
+            return await change().ConfigureAwait(false);
+        }
+        catch (ImportWorkflowException e)
+        {
+            throw new ConsoleActionException(e.Message, e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConsoleActionException(e.Message + "; nothing was changed", e);
+        }
+        catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException)
+        {
+            throw new ConsoleActionException("the audit ledger could not record the decision, so it was not made: " + e.Message, e);
+        }
+    }
+
+    private static ClaimsPrincipal PrincipalOf(ApiKeyRecord key, PrincipalRecord principal)
+    {
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, principal.Id),
+            new(ClaimTypes.Name, principal.Name),
+            new(EnclaveClaims.KeyId, key.Id),
+        };
+        claims.AddRange(principal.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        if (principal.Clearance is { } clearance)
+        {
+            claims.Add(new Claim(EnclaveClaims.Clearance, clearance));
+        }
+
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, "ApiKey", ClaimTypes.Name, ClaimTypes.Role));
+    }
+}

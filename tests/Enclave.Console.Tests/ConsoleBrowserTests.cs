@@ -1,0 +1,274 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Enclave.Airlock.Repository;
+using Enclave.Inference.Forge;
+using Enclave.OperatorConsole.Hosting;
+using Microsoft.Playwright;
+
+namespace Enclave.OperatorConsole.Tests;
+
+/// <summary>
+/// The operator console in a real browser (Debian's Chromium through Playwright) against a real enclave on loopback:
+/// sign-in, two-person airlock approval in two browser contexts, the audit log with a verified inclusion proof, key
+/// revocation, role-limited pages, CSRF and the security headers.
+/// </summary>
+public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<ConsoleFixture>
+{
+    [Fact]
+    public async Task SignIn_WithAnApiKey_ShowsTheOverviewBetweenTwoBanners_AndSignOutEndsTheSession()
+    {
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, enclave.AdminKey);
+
+        Assert.Equal("Overview", await page.TextContentAsync("h1"));
+        Assert.Equal("UNCLASSIFIED", await page.TextContentAsync("#banner-top"));
+        Assert.Equal("UNCLASSIFIED", await page.TextContentAsync("#banner-bottom"));
+        Assert.Contains("UNCLASSIFIED", await page.TextContentAsync("#page-label"), StringComparison.Ordinal);
+        Assert.True(await page.IsVisibleAsync("nav >> text=Users and keys"));
+
+        // The session is a cookie: HttpOnly, SameSite=Strict, scoped to /console; the key itself is never stored.
+        var cookie = Assert.Single(await context.CookiesAsync(), c => c.Name == ConsoleServices.CookieName);
+        Assert.True(cookie.HttpOnly);
+        Assert.Equal(SameSiteAttribute.Strict, cookie.SameSite);
+        Assert.Equal("/console", cookie.Path);
+        Assert.DoesNotContain(enclave.AdminKey, cookie.Value, StringComparison.Ordinal);
+
+        await page.ClickAsync("text=Sign out");
+        await page.WaitForURLAsync("**/console/signin");
+        await page.GotoAsync("/console/users");
+        Assert.EndsWith("/console/signin?ReturnUrl=%2Fconsole%2Fusers", page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_WithAWrongKey_IsRefusedWithAClearMessage_AndRecordedAsAuthFailed()
+    {
+        await using var context = await enclave.NewContextAsync();
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/console/signin");
+        await page.FillAsync("#key", "ek_notakeyatall0.secret");
+        var response = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#signin"), r => r.Request.Method == "POST");
+
+        Assert.Equal(401, response.Status);
+        Assert.Contains("Not signed in", await page.TextContentAsync("#signin-error"), StringComparison.Ordinal);
+        Assert.Contains(enclave.Entries(), e => e.Event.Type == "auth.failed" && e.Event.Subject == "/console/signin");
+    }
+
+    [Fact]
+    public async Task Import_IsApprovedByTwoPeopleInTwoBrowserContexts_ThroughTheAdminCode_AndTheLedgerNamesTheConsole()
+    {
+        var importer = await enclave.AddUserAsync("ingrid", "airlock-importer");
+        var alice = await enclave.AddUserAsync("alice", "airlock-approver");
+        var bob = await enclave.AddUserAsync("bob", "airlock-approver");
+        var id = await ImportBundleAsync(importer.Key, "console-chat");
+
+        await using var aliceContext = await enclave.NewContextAsync();
+        await using var bobContext = await enclave.NewContextAsync();
+        var alicePage = await ConsoleFixture.SignInAsync(aliceContext, alice.Key);
+        var bobPage = await ConsoleFixture.SignInAsync(bobContext, bob.Key);
+
+        // Both see it waiting on the overview and in the queue.
+        Assert.Contains("pending approval", await alicePage.TextContentAsync("#attention"), StringComparison.Ordinal);
+        await alicePage.ClickAsync("#attention a");
+        await alicePage.ClickAsync($"a:text('{id}')");
+        Assert.Equal("pending approval", await alicePage.TextContentAsync("#import-state"));
+        await alicePage.ClickAsync("#approve");
+        Assert.Contains("another approver must approve", await alicePage.TextContentAsync("#action-result"), StringComparison.Ordinal);
+        Assert.StartsWith("1 of 2", await alicePage.TextContentAsync("#approvals"), StringComparison.Ordinal);
+
+        await bobPage.GotoAsync($"/console/airlock/{id}");
+        Assert.StartsWith("1 of 2: user:alice", await bobPage.TextContentAsync("#approvals"), StringComparison.Ordinal);
+        await bobPage.ClickAsync("#approve");
+        Assert.Contains("model console-chat is served", await bobPage.TextContentAsync("#action-result"), StringComparison.Ordinal);
+        Assert.Equal("activated", await bobPage.TextContentAsync("#import-state"));
+
+        // The model is served through the API at once, and the ledger holds the admin API's entries with via: console.
+        using (var http = enclave.AdminClient())
+        {
+            Assert.Contains("console-chat", await http.GetStringAsync("/v1/models"), StringComparison.Ordinal);
+        }
+
+        var trail = enclave.Entries().Where(e => e.Event.Subject == "import:" + id).Select(e => e.Event).ToList();
+        Assert.Equal(["import.received", "import.verified", "import.approved", "import.approved", "import.activated"], trail.Select(e => e.Type).ToArray());
+        Assert.Equal(["user:alice", "user:bob"], trail.Where(e => e.Type == "import.approved").Select(e => e.Actor).ToArray());
+        Assert.All(trail.Where(e => e.Type == "import.approved"), e => Assert.Equal("console", e.Details!.Value.GetProperty("via").GetString()));
+    }
+
+    [Fact]
+    public async Task AuditLog_FiltersByTypeAndActor_AndAnEntryShowsItsCanonicalJsonAndAVerifiedInclusionProof()
+    {
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, enclave.AdminKey);
+        // A change made in the console: a key for the auditor.
+        var auditor = await enclave.AddUserAsync("audrey", "auditor");
+        await page.GotoAsync("/console/users");
+        await page.SelectOptionAsync("#key-user", "audrey");
+        await page.FillAsync("#key-name", "second-key");
+        await page.ClickAsync("#create-key");
+        Assert.StartsWith("ek_", await page.TextContentAsync("#new-key"), StringComparison.Ordinal);
+
+        // The auditor finds it by type and actor and opens it.
+        await using var auditorContext = await enclave.NewContextAsync();
+        var auditorPage = await ConsoleFixture.SignInAsync(auditorContext, auditor.Key);
+        await auditorPage.ClickAsync("nav >> text=Audit log");
+        await auditorPage.FillAsync("#type", "key.created");
+        await auditorPage.FillAsync("#actor", "user:admin");
+        await auditorPage.ClickAsync("text=Filter");
+        var rows = auditorPage.Locator("#entries tbody tr");
+        Assert.True(await rows.CountAsync() >= 1, await auditorPage.ContentAsync());
+        Assert.Equal("key.created", await rows.First.Locator("td").Nth(2).TextContentAsync());
+        await rows.First.Locator("a").ClickAsync();
+
+        var json = JsonNode.Parse((await auditorPage.TextContentAsync("#entry-json"))!)!;
+        Assert.Equal("key.created", json["type"]!.GetValue<string>());
+        Assert.Equal("console", json["details"]!["via"]!.GetValue<string>());
+        Assert.StartsWith("Verified", await auditorPage.TextContentAsync("#proof-status"), StringComparison.Ordinal);
+        Assert.Contains("console.example/ledger", await auditorPage.TextContentAsync("#checkpoint"), StringComparison.Ordinal);
+        Assert.True(await auditorPage.Locator("#proof li").CountAsync() >= 1);
+    }
+
+    [Fact]
+    public async Task RevokedKey_IsRefusedByTheApi_AndItsConsoleSessionEndsAtOnce()
+    {
+        var carol = await enclave.AddUserAsync("carol", "auditor");
+        await using var carolContext = await enclave.NewContextAsync();
+        var carolPage = await ConsoleFixture.SignInAsync(carolContext, carol.Key);
+        using (var http = enclave.AdminClient(carol.Key))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/admin/v1/whoami")).StatusCode);
+        }
+
+        await using var adminContext = await enclave.NewContextAsync();
+        var admin = await ConsoleFixture.SignInAsync(adminContext, enclave.AdminKey);
+        await admin.GotoAsync("/console/users");
+        await admin.ClickAsync($"#revoke-{carol.KeyId}");
+        Assert.Contains("revoked", await admin.TextContentAsync("#action-result"), StringComparison.Ordinal);
+
+        using (var http = enclave.AdminClient(carol.Key))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/admin/v1/whoami")).StatusCode);
+        }
+
+        await carolPage.GotoAsync("/console/audit");
+        Assert.Contains("/console/signin", carolPage.Url, StringComparison.Ordinal);
+        var revoked = enclave.Entries().Last(e => e.Event.Type == "key.revoked").Event;
+        Assert.Equal("key:" + carol.KeyId, revoked.Subject);
+        Assert.Equal("console", revoked.Details!.Value.GetProperty("via").GetString());
+    }
+
+    [Fact]
+    public async Task PrincipalWithoutRoles_SeesNoAdminPage_AndAForgedPostWithAValidToken_Is403_AndChangesNothing()
+    {
+        var nobody = await enclave.AddUserAsync("norole");
+        var victim = await enclave.AddUserAsync("victim", "user");
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, nobody.Key);
+
+        foreach (var link in new[] { "Audit log", "Airlock", "Users and keys", "Alerts" })
+        {
+            Assert.Equal(0, await page.Locator($"nav >> text={link}").CountAsync());
+        }
+
+        foreach (var path in new[] { "/console/users", "/console/audit", "/console/airlock", "/console/alerts", "/console/audit/0" })
+        {
+            var response = await page.GotoAsync(path);
+            Assert.Equal(403, response!.Status);
+        }
+
+        // A forged revoke, with this session's own antiforgery token: the server refuses it by role.
+        await page.GotoAsync("/console");
+        var token = await page.GetAttributeAsync("input[name=__RequestVerificationToken]", "value");
+        var forged = await context.APIRequest.PostAsync("/console/users", new APIRequestContextOptions
+        {
+            Form = FormOf(context, ("_handler", "revoke"), ("RevokeId", victim.KeyId), ("__RequestVerificationToken", token!)),
+        });
+        Assert.Equal(403, forged.Status);
+        using var http = enclave.AdminClient(victim.Key);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/admin/v1/whoami")).StatusCode);
+    }
+
+    [Fact]
+    public async Task PostWithoutTheAntiforgeryToken_IsRefused_AndChangesNothing()
+    {
+        var victim = await enclave.AddUserAsync("csrf-victim", "user");
+        await using var context = await enclave.NewContextAsync();
+        _ = await ConsoleFixture.SignInAsync(context, enclave.AdminKey);
+
+        var forged = await context.APIRequest.PostAsync("/console/users", new APIRequestContextOptions
+        {
+            Form = FormOf(context, ("_handler", "revoke"), ("RevokeId", victim.KeyId)),
+        });
+
+        Assert.Equal(400, forged.Status);
+        using var http = enclave.AdminClient(victim.Key);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/admin/v1/whoami")).StatusCode);
+        Assert.DoesNotContain(enclave.Entries(), e => e.Event.Type == "key.revoked" && e.Event.Subject == "key:" + victim.KeyId);
+    }
+
+    [Fact]
+    public async Task EveryConsoleAnswer_CarriesTheStrictCsp_NoReferrer_AndNoFraming_AndThePagesLoadNothingFromOutside()
+    {
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, enclave.AdminKey);
+        var requested = new List<string>();
+        page.Request += (_, request) => requested.Add(request.Url);
+        foreach (var path in ConsoleTestPages.All)
+        {
+            var response = await page.GotoAsync(path);
+            var headers = await response!.AllHeadersAsync();
+            Assert.Equal(ConsoleEndpoints.ContentSecurityPolicy, headers["content-security-policy"]);
+            Assert.Contains("frame-ancestors 'none'", headers["content-security-policy"], StringComparison.Ordinal);
+            Assert.DoesNotContain("unsafe-inline", headers["content-security-policy"], StringComparison.Ordinal);
+            Assert.Equal("no-referrer", headers["referrer-policy"]);
+            Assert.Equal("DENY", headers["x-frame-options"]);
+            Assert.Equal("nosniff", headers["x-content-type-options"]);
+            Assert.Equal(0, await page.Locator("script").CountAsync());
+        }
+
+        Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
+    }
+
+    private async Task<string> ImportBundleAsync(string importerKey, string name)
+    {
+        var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
+        try
+        {
+            using var passphrase = Passphrase.FromString("console test passphrase");
+            var trust = TrustRepository.Initialize(new TrustInitOptions { Directory = Path.Combine(root, "repo"), RootKeys = 1, RootThreshold = 1 }, passphrase, TimeProvider.System);
+            var repo = TrustRepository.Open(trust.Directory);
+            var modelDir = Path.Combine(root, "forged");
+            ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 11 });
+            var bundle = Path.Combine(root, name + ".tar");
+            var created = repo.CreateBundle(
+                new BundleCreateOptions { Kind = "model", Name = name, Version = "1.0", Label = "UNCLASSIFIED", Task = "chat", Sources = [modelDir], Output = bundle },
+                passphrase,
+                TimeProvider.System);
+            Assert.True(created.IsComplete);
+
+            using var admin = enclave.AdminClient();
+            using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
+            Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
+            using var http = enclave.AdminClient(importerKey);
+            using var content = new StreamContent(File.OpenRead(bundle));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
+            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
+            var body = await imported.Content.ReadAsStringAsync();
+            Assert.True(imported.IsSuccessStatusCode, body);
+            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static IFormData FormOf(IBrowserContext context, params (string Name, string Value)[] fields)
+    {
+        var form = context.APIRequest.CreateFormData();
+        foreach (var (name, value) in fields)
+        {
+            form.Set(name, value);
+        }
+
+        return form;
+    }
+}

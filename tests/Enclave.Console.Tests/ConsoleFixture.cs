@@ -1,0 +1,137 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
+using Enclave.Ledger;
+using Enclave.Server.Auth;
+using Enclave.Server.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Playwright;
+
+namespace Enclave.OperatorConsole.Tests;
+
+/// <summary>
+/// A real enclave server on a loopback port with a fresh data directory (built by <see cref="EnclaveHost.Create"/>,
+/// as the end-to-end fixtures and <c>enclave serve</c> build it), and Debian's Chromium driven by Playwright. One per
+/// test class. Chromium is <c>/usr/bin/chromium</c> (or <c>ENCLAVE_CHROMIUM</c>); Playwright never downloads a browser.
+/// </summary>
+public sealed class ConsoleFixture : IAsyncLifetime
+{
+    /// <summary>The browser the tests drive: Debian's package (<c>.ci/run</c> installs it).</summary>
+    public static readonly string ChromiumPath = Environment.GetEnvironmentVariable("ENCLAVE_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
+
+    private WebApplication? _app;
+    private IPlaywright? _playwright;
+
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("enclave-console-").FullName;
+
+    public string BaseUrl { get; private set; } = string.Empty;
+
+    public string AdminKey { get; private set; } = string.Empty;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the fixture has not started");
+
+    public async Task InitializeAsync()
+    {
+        // A test that needs the browser fails (never skips) when it is missing: CI installs it (.ci/run).
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"the console tests need Chromium at {ChromiumPath}: apt-get install -y chromium (or set ENCLAVE_CHROMIUM)");
+        }
+
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        SqliteLedger.Initialize(DataDirectory, "console.example/ledger", postQuantum: false, TimeProvider.System);
+        AdminKey = new ApiKeyStore(DataDirectory, TimeProvider.System).Create("console admin", "admin").Key;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Server:DataDirectory"] = DataDirectory,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            // A checkpoint signed with every commit, so an entry a test just made is covered by one.
+            ["Server:CheckpointInterval"] = "00:00:00",
+        }).Build();
+        _app = EnclaveHost.Create(configuration);
+        await _app.StartAsync();
+        BaseUrl = _app.Urls.First();
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-dev-shm-usage"],
+        });
+    }
+
+    /// <summary>A fresh browser context (its own cookies: one person) on the enclave.</summary>
+    public Task<IBrowserContext> NewContextAsync(bool bypassCsp = false) => Browser.NewContextAsync(new BrowserNewContextOptions
+    {
+        BaseURL = BaseUrl,
+        BypassCSP = bypassCsp,
+        ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+    });
+
+    /// <summary>Signs in at /console/signin with <paramref name="key"/> and waits for the overview.</summary>
+    public static async Task<IPage> SignInAsync(IBrowserContext context, string key)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync("/console/signin");
+        await page.FillAsync("#key", key);
+        await page.ClickAsync("#signin");
+        await page.WaitForURLAsync("**/console");
+        return page;
+    }
+
+    /// <summary>Adds a user with <paramref name="roles"/> through the admin API and returns a key of theirs.</summary>
+    public async Task<(string Key, string KeyId)> AddUserAsync(string name, params string[] roles)
+    {
+        using var http = AdminClient();
+        using var added = await http.PostAsJsonAsync("/admin/v1/users", new { name, roles });
+        Assert.True(added.IsSuccessStatusCode, await added.Content.ReadAsStringAsync());
+        using var created = await http.PostAsJsonAsync("/admin/v1/keys", new { user = name, name = name + "-console" });
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var json = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        return (json["key"]!.GetValue<string>(), json["id"]!.GetValue<string>());
+    }
+
+    /// <summary>An HTTP client for the admin API with <paramref name="key"/> (the admin's when null).</summary>
+    public HttpClient AdminClient(string? key = null)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key ?? AdminKey);
+        return http;
+    }
+
+    /// <summary>Every audit event so far, read through a read-only reader as an auditor would.</summary>
+    public IReadOnlyList<(long Index, AuditEvent Event)> Entries()
+    {
+        using var reader = LedgerReader.Open(DataDirectory);
+        var size = reader.TreeSize();
+        var result = new List<(long, AuditEvent)>();
+        for (long i = 0; i < size; i++)
+        {
+            result.Add((i, AuditEvent.Parse(reader.ReadEntry(i))));
+        }
+
+        return result;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        Directory.Delete(DataDirectory, recursive: true);
+    }
+}

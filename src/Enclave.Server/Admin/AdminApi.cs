@@ -25,6 +25,7 @@ public static class AdminApi
         admin.MapIdentity();
         admin.MapAirlock();
         admin.MapAlerts();
+        admin.MapVulns();
         return admin;
     }
 

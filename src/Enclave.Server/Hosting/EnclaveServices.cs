@@ -57,6 +57,7 @@ public static class EnclaveServices
         services.AddEnclaveRetention(settings);
         services.AddEnclaveTelemetry(settings);
         services.AddEnclaveIntel();
+        services.AddEnclaveVulnerabilities(configuration);
 
         services.TryAddSingleton<RequestAuditor>();
         services.TryAddSingleton<RequestHandler>();

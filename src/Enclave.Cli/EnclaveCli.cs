@@ -24,6 +24,7 @@ public static class EnclaveCli
         root.Subcommands.Add(VulnsCommands.Create(context));
         root.Subcommands.Add(IntelCommands.Create(context));
         root.Subcommands.Add(AlertsCommands.Create(context));
+        root.Subcommands.Add(VersionCommand.Create(context));
         return root;
     }
 

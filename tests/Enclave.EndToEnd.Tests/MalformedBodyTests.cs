@@ -29,6 +29,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/airlock/imports/{id}/reject",
         "POST /admin/v1/alerts/{id}/ack",
         "POST /admin/v1/alerts/{id}/resolve",
+        "POST /admin/v1/vulns/sboms",
+        "POST /admin/v1/vulns/vex",
     };
 
     /// <summary>

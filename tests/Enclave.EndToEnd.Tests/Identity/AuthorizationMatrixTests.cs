@@ -58,6 +58,11 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /admin/v1/alerts/{id}"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
         ["POST /admin/v1/alerts/{id}/ack"] = [Roles.Admin],
         ["POST /admin/v1/alerts/{id}/resolve"] = [Roles.Admin],
+        ["GET /admin/v1/vulns/findings"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["GET /admin/v1/vulns/inventory"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["POST /admin/v1/vulns/sboms"] = [Roles.Admin],
+        ["POST /admin/v1/vulns/vex"] = [Roles.Admin],
+        ["GET /admin/v1/vulns/vex/openvex"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
     };
 
     [Fact]

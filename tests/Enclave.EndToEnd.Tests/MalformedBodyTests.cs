@@ -31,6 +31,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/alerts/{id}/resolve",
         "PATCH /admin/v1/users/{name}",
         "POST /admin/v1/intel/hunt",
+        "POST /admin/v1/vulns/sboms",
+        "POST /admin/v1/vulns/vex",
     };
 
     /// <summary>

@@ -94,6 +94,27 @@ public sealed partial class AirlockImporter
 
     private string? QuarantineOf(string id) => _store.Quarantine(id);
 
+    /// <summary>
+    /// The file of an import's SBOM attestation: in quarantine while it awaits approval, in its folder once activated;
+    /// null when it carries none, was rejected, or its quarantine is gone. Read-only use (findings shown to approvers).
+    /// </summary>
+    public string? SbomFile(string id)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        if (Get(id) is not { } record || record.Targets.FirstOrDefault(t => t.Type == "sbom") is not { } sbom)
+        {
+            return null;
+        }
+
+        string? path = record.State switch
+        {
+            ImportState.Activated when record.Folder is not null => Path.Combine(record.Folder, sbom.RelativePath.Replace('/', Path.DirectorySeparatorChar)),
+            ImportState.Verified when QuarantineOf(id) is { } quarantine => QuarantinedFiles(id, quarantine).GetValueOrDefault(sbom.Path),
+            _ => null,
+        };
+        return path is not null && File.Exists(path) ? path : null;
+    }
+
     private Dictionary<string, string> QuarantinedFiles(string id, string quarantine)
     {
         var root = Path.GetFullPath(quarantine) + Path.DirectorySeparatorChar;

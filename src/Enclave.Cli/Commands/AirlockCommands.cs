@@ -220,6 +220,37 @@ internal static class AirlockCommands
         return command;
     }
 
+    /// <summary>The findings of the import's SBOM against the enclave's data, as approvers see them before approving.</summary>
+    private static IEnumerable<string> VulnerabilityLines(JsonObject? vulnerabilities)
+    {
+        if (vulnerabilities is null)
+        {
+            yield return "vulns       - (no SBOM)";
+            yield break;
+        }
+
+        if (vulnerabilities["error"] is { } error)
+        {
+            yield return $"vulns       {error}";
+            yield break;
+        }
+
+        yield return $"vulns       {vulnerabilities["data"]?["message"]}";
+        if (vulnerabilities["findings"] is not JsonArray findings)
+        {
+            yield break;
+        }
+
+        var open = findings.Select(f => f!.AsObject()).Where(f => f["status"]?.GetValue<string>() is "affected" or "under_investigation").ToList();
+        yield return $"            {findings.Count} findings, {open.Count} open, {open.Count(f => f["kev"] is JsonObject)} known exploited (KEV), {vulnerabilities["unknown"]} unknown";
+        foreach (var f in findings.Select(f => f!.AsObject()))
+        {
+            var severity = f["severity"] is JsonObject s ? $"{s["score"]} {s["rating"]}" : "unscored";
+            var kev = f["kev"] is JsonObject k ? $"  KEV {k["cve"]} due {k["dueDate"]}" : "";
+            yield return $"  {f["id"]}  {f["component"]}  {severity}{kev}  {f["status"]}";
+        }
+    }
+
     private static Command Show(CliContext context)
     {
         var connection = new AdminConnectionOptions();
@@ -261,6 +292,8 @@ internal static class AirlockCommands
             {
                 lines.Add($"  {Text(target, "path")}  {target["length"]} bytes  sha256:{Text(target, "sha256")}");
             }
+
+            lines.AddRange(VulnerabilityLines(record["vulnerabilities"] as JsonObject));
 
             await context.Out.WriteLineAsync(string.Join('\n', lines)).ConfigureAwait(false);
             return ExitCode.Success;

@@ -63,6 +63,10 @@ internal static class ServeCommand
         {
             services.AddSingleton(context.Clock);
             services.AddSingleton(report);
+            if (Sbom.EnclaveSbomGenerator.Current() is { } own)
+            {
+                services.AddSingleton(own); // Enclave's own SBOM joins the vulnerability inventory as 'enclave'
+            }
         });
         try
         {

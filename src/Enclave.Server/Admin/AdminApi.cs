@@ -27,6 +27,7 @@ public static class AdminApi
         admin.MapAlerts();
         admin.MapDetections();
         admin.MapIntel();
+        admin.MapVulns();
         return admin;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Enclave.Airlock.Import;
 using Enclave.Core.Audit;
+using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
@@ -187,14 +188,29 @@ public static partial class AirlockAdminEndpoints
         return Results.Json(new JsonObject { ["imports"] = new JsonArray([.. importer.List(filter).Select(r => (JsonNode)ToJson(r))]) });
     }
 
-    private static IResult Show(string id, AirlockImporter importer) => importer.Get(id) is { } record
-        ? Results.Json(ToJson(record))
-        : NotFound(id);
+    private static IResult Show(string id, AirlockImporter importer, VulnerabilityFindingsService findings)
+    {
+        if (importer.Get(id) is not { } record)
+        {
+            return NotFound(id);
+        }
 
-    private static async Task<IResult> ApproveAsync(string id, HttpContext http, AirlockImporter importer, AirlockModels models, ILoggerFactory logs)
+        // Approvers see the findings of the artifact's SBOM against the data in the store before they approve.
+        var json = ToJson(record);
+        json["vulnerabilities"] = VulnsAdminEndpoints.ImportFindings(findings, importer.SbomFile(id));
+        return Results.Json(json);
+    }
+
+
+    private static async Task<IResult> ApproveAsync(string id, HttpContext http, AirlockImporter importer, AirlockModels models, ILoggerFactory logs, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock)
     {
         ImportRecord record;
         var actor = http.User.PrincipalId();
+        if (findings.Options.BlockApprovalOnKev && await KevBlockAsync(id, actor, importer, findings, ledger, clock, http.RequestAborted).ConfigureAwait(false) is { } blocked)
+        {
+            return blocked;
+        }
+
         // Approving twice counts once (the importer records nothing the second time): say so rather than nothing.
         var already = importer.Get(id) is { State: ImportState.Verified } pending && pending.Approvers.Contains(actor, StringComparer.Ordinal);
         try
@@ -248,6 +264,47 @@ public static partial class AirlockAdminEndpoints
             Log.NotServed(logs.CreateLogger(typeof(AirlockAdminEndpoints)), record.Id, e.GetType().Name);
             return (null, $"activated, but not served yet: {e.Message}; fix the cause and restart the server");
         }
+    }
+
+    /// <summary>Vulns:BlockApprovalOnKev: a pending import whose SBOM has open KEV findings is not approved (<c>vulns.approval-blocked</c>).</summary>
+    private static async Task<IResult?> KevBlockAsync(string id, string actor, AirlockImporter importer, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock, CancellationToken ct)
+    {
+        if (importer.Get(id) is not { State: ImportState.Verified } || importer.SbomFile(id) is not { } sbom)
+        {
+            return null;
+        }
+
+        PreviewResult preview;
+        try
+        {
+            preview = findings.Preview(await File.ReadAllBytesAsync(sbom, ct).ConfigureAwait(false), Path.GetFileName(sbom));
+        }
+        catch (Exception e) when (e is Intel.Vulnerabilities.VulnerabilityDataException or IOException)
+        {
+            return null;
+        }
+
+        var kev = preview.Findings.Where(f => f.KevCve is not null && VulnerabilityFindingsService.IsOpen(f.Status)).ToList();
+        if (kev.Count == 0)
+        {
+            return null;
+        }
+
+        await ledger.AppendAsync(
+            AuditEvent.Create(AuditEventTypes.VulnsApprovalBlocked, clock.GetUtcNow(), actor, "import:" + id, new JsonObject
+            {
+                ["importId"] = id,
+                ["kev"] = new JsonArray([.. kev.Select(f => f.KevCve).Distinct(StringComparer.Ordinal).Take(50).Select(c => (JsonNode)c!)]),
+                ["findings"] = kev.Count,
+            }),
+            ct).ConfigureAwait(false);
+        var sample = string.Join(", ", kev.Take(5).Select(f => $"{f.AdvisoryId} ({f.KevCve}) in {f.Component}"));
+        return Problem(
+            StatusCodes.Status409Conflict,
+            "Approval refused: known exploited vulnerabilities",
+            $"approval refused: the SBOM of {id} has {kev.Count} open findings listed in CISA KEV ({sample}{(kev.Count > 5 ? ", …" : "")}) and Vulns:BlockApprovalOnKev is on; " +
+            "reject the import and bring in a fixed version, or record a VEX decision (enclave vulns vex decide) where the component is not affected; nothing was approved",
+            "kev-findings");
     }
 
     private static async Task<IResult> RejectAsync(string id, HttpContext http, AirlockImporter importer)

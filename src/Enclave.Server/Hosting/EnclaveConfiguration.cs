@@ -10,8 +10,9 @@ namespace Enclave.Server.Hosting;
 /// <c>Server</c> (<see cref="ServerSettings"/>: data directory, URLs, certificate; the CLI's options land here),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
-/// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements) and <c>Audit</c>
-/// (<see cref="Audit.AuditOptions.CompletionDurability"/>).
+/// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements), <c>Audit</c>
+/// (<see cref="Audit.AuditOptions.CompletionDurability"/>) and <c>Vulns</c> (<c>MaxDataAge</c>, <c>BlockApprovalOnKev</c>:
+/// <see cref="VulnerabilityServices.Read"/>).
 /// </summary>
 public static class EnclaveConfiguration
 {

@@ -62,6 +62,7 @@ public static class EnclaveServices
         services.AddEnclaveTelemetry(settings);
         services.AddEnclaveIntel(configuration);
         services.AddEnclaveDetections(configuration);
+        services.AddEnclaveVulnerabilities(configuration);
 
         services.AddEnclaveConsole(configuration);
         services.TryAddSingleton<IConsoleBackend, ConsoleBackend>();

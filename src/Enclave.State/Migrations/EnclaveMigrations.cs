@@ -15,7 +15,7 @@ internal static class EnclaveMigrations
         new(2, "alerts: raised by intel, detections, insider analytics and vulnerabilities, with their lifecycle", Alerts),
         new(3, "vulnerability data from activated intel bundles: OSV records, KEV entries, VEX documents", Vulnerabilities),
         new(4, "threat-intelligence indicators from activated intel bundles (STIX 2.1, MISP) and the loads they came from", Indicators),
-        new(5, "reserved (placeholder until the parallel branch's migration 5 is merged)", _ => { }),
+        new(5, "vulnerability inventory (SBOMs), findings, unknown matches and VEX decisions made in the enclave", VulnerabilityFindings),
         new(6, "detections: the append feed's cursor per consumer, and the Sigma rule sets live from intel imports", Detections),
     ];
 
@@ -49,6 +49,32 @@ internal static class EnclaveMigrations
             CREATE TABLE detection_rule_files (
                 import_id TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL, content BLOB NOT NULL,
                 PRIMARY KEY (import_id, path)) WITHOUT ROWID;
+            """);
+    }
+
+    private static void VulnerabilityFindings(MigrationContext context)
+    {
+        // The inventory: one SBOM per activated artifact, registered system or Enclave release, as received. Findings per
+        // (inventory entry, component, advisory), keeping when each was first seen; what could not be decided (unknown),
+        // replaced with each evaluation; and the VEX decisions admins made (each a vex.decided ledger entry, by index).
+        context.Execute("""
+            CREATE TABLE vuln_inventory (
+                id TEXT PRIMARY KEY, source TEXT NOT NULL CHECK (source IN ('artifact', 'registered', 'enclave')),
+                name TEXT NOT NULL, version TEXT, import_id TEXT, sha256 TEXT NOT NULL, document BLOB NOT NULL,
+                added TEXT NOT NULL, added_by TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE vuln_findings (
+                inventory_id TEXT NOT NULL, component TEXT NOT NULL, advisory_id TEXT NOT NULL, purl TEXT,
+                version TEXT NOT NULL, aliases TEXT NOT NULL, score REAL, rating TEXT, vector TEXT, kev_cve TEXT, kev_due TEXT,
+                fixed TEXT NOT NULL, status TEXT NOT NULL, justification TEXT, first_seen TEXT NOT NULL, evaluated TEXT NOT NULL,
+                PRIMARY KEY (inventory_id, component, advisory_id)) WITHOUT ROWID;
+            CREATE INDEX vuln_findings_by_status ON vuln_findings (status, rating);
+            CREATE TABLE vuln_unknown (
+                inventory_id TEXT NOT NULL, component TEXT NOT NULL, advisory_id TEXT NOT NULL, reason TEXT NOT NULL,
+                PRIMARY KEY (inventory_id, component, advisory_id, reason)) WITHOUT ROWID;
+            CREATE TABLE vuln_vex_decisions (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, inventory_id TEXT, product TEXT NOT NULL, advisory_id TEXT NOT NULL,
+                status TEXT NOT NULL, justification TEXT, statement TEXT, actor TEXT NOT NULL, decided TEXT NOT NULL,
+                ledger_index INTEGER NOT NULL);
             """);
     }
 

@@ -99,6 +99,11 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /console/users"] = ConsoleSession,
         ["GET /console/alerts"] = ConsoleSession,
         ["POST /console/alerts"] = ConsoleSession,
+        ["GET /admin/v1/vulns/findings"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["GET /admin/v1/vulns/inventory"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["POST /admin/v1/vulns/sboms"] = [Roles.Admin],
+        ["POST /admin/v1/vulns/vex"] = [Roles.Admin],
+        ["GET /admin/v1/vulns/vex/openvex"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
     };
 
     [Fact]

@@ -81,6 +81,20 @@ public sealed partial class KevCatalog
         return new KevCatalog(version, releasedAt, entries);
     }
 
+    /// <summary>A catalog of entries already validated (e.g. stored when a KEV feed was loaded); a later duplicate replaces an earlier one.</summary>
+    public static KevCatalog FromEntries(string catalogVersion, IEnumerable<KevEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(catalogVersion);
+        ArgumentNullException.ThrowIfNull(entries);
+        var byCve = new Dictionary<string, KevEntry>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            byCve[entry.CveId] = entry;
+        }
+
+        return new KevCatalog(catalogVersion, null, byCve);
+    }
+
     private static DateOnly Date(string text, string name, string where) =>
         DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
             ? date

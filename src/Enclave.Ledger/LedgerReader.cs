@@ -13,7 +13,7 @@ namespace Enclave.Ledger;
 /// Read-only access to a ledger: entries, checkpoints, proofs and export. Takes no lock, so it works beside the
 /// writer (another process or this one); every call reads one consistent snapshot of the database.
 /// </summary>
-public sealed class LedgerReader : IDisposable
+public sealed class LedgerReader : ILedgerHistory
 {
     private readonly ILedgerConnection _connection;
 

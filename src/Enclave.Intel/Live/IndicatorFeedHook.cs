@@ -6,7 +6,6 @@ using Enclave.Intel.Indicators;
 using Enclave.Intel.Misp;
 using Enclave.Intel.Stix;
 using Enclave.Intel.Stix.Patterns;
-using Enclave.Ledger;
 using Enclave.State.Intel;
 
 namespace Enclave.Intel.Live;

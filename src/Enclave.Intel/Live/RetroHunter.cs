@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
-using Enclave.Ledger;
 
 namespace Enclave.Intel.Live;
 
@@ -24,13 +23,13 @@ public sealed class RetroHunter
     private readonly LiveIndicators _live;
     private readonly AlertService _alerts;
     private readonly ILedger _ledger;
-    private readonly Func<LedgerReader> _openReader;
+    private readonly Func<ILedgerHistory> _openReader;
     private readonly TimeProvider _clock;
     private readonly Action<string, Exception>? _onFailure;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>Hunts with <paramref name="live"/>, reading entries through <paramref name="openReader"/>, raising through <paramref name="alerts"/>.</summary>
-    public RetroHunter(LiveIndicators live, AlertService alerts, ILedger ledger, Func<LedgerReader> openReader, TimeProvider clock, Action<string, Exception>? onFailure = null)
+    public RetroHunter(LiveIndicators live, AlertService alerts, ILedger ledger, Func<ILedgerHistory> openReader, TimeProvider clock, Action<string, Exception>? onFailure = null)
     {
         ArgumentNullException.ThrowIfNull(live);
         ArgumentNullException.ThrowIfNull(alerts);

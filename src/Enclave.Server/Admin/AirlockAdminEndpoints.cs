@@ -267,7 +267,16 @@ public static partial class AirlockAdminEndpoints
     }
 
     /// <summary>Vulns:BlockApprovalOnKev: a pending import whose SBOM has open KEV findings is not approved (<c>vulns.approval-blocked</c>).</summary>
-    private static async Task<IResult?> KevBlockAsync(string id, string actor, AirlockImporter importer, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult?> KevBlockAsync(string id, string actor, AirlockImporter importer, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock, CancellationToken ct) =>
+        await KevRefusalAsync(id, actor, importer, findings, ledger, clock, ct).ConfigureAwait(false) is { } refusal
+            ? Problem(StatusCodes.Status409Conflict, "Approval refused: known exploited vulnerabilities", refusal, "kev-findings")
+            : null;
+
+    /// <summary>
+    /// The refusal (recorded as <c>vulns.approval-blocked</c>) when a pending import's SBOM has open KEV findings, or
+    /// null; the admin API and the console both ask it before an approval when Vulns:BlockApprovalOnKev is on.
+    /// </summary>
+    internal static async Task<string?> KevRefusalAsync(string id, string actor, AirlockImporter importer, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock, CancellationToken ct)
     {
         if (importer.Get(id) is not { State: ImportState.Verified } || importer.SbomFile(id) is not { } sbom)
         {
@@ -299,12 +308,8 @@ public static partial class AirlockAdminEndpoints
             }),
             ct).ConfigureAwait(false);
         var sample = string.Join(", ", kev.Take(5).Select(f => $"{f.AdvisoryId} ({f.KevCve}) in {f.Component}"));
-        return Problem(
-            StatusCodes.Status409Conflict,
-            "Approval refused: known exploited vulnerabilities",
-            $"approval refused: the SBOM of {id} has {kev.Count} open findings listed in CISA KEV ({sample}{(kev.Count > 5 ? ", …" : "")}) and Vulns:BlockApprovalOnKev is on; " +
-            "reject the import and bring in a fixed version, or record a VEX decision (enclave vulns vex decide) where the component is not affected; nothing was approved",
-            "kev-findings");
+        return $"approval refused: the SBOM of {id} has {kev.Count} open findings listed in CISA KEV ({sample}{(kev.Count > 5 ? ", …" : "")}) and Vulns:BlockApprovalOnKev is on; " +
+            "reject the import and bring in a fixed version, or record a VEX decision (enclave vulns vex decide) where the component is not affected; nothing was approved";
     }
 
     private static async Task<IResult> RejectAsync(string id, HttpContext http, AirlockImporter importer)

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Enclave.Airlock.Import;
 using Enclave.Core;
 using Enclave.Core.Audit;
+using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Ledger;
 using Enclave.OperatorConsole.Backend;
 using Enclave.Policy.Identity;
@@ -26,6 +27,7 @@ internal sealed class ConsoleBackend(
     AirlockImporter importer,
     AirlockModels models,
     EnclavePolicy policy,
+    VulnerabilityFindingsService findings,
     ILoggerFactory logs) : IConsoleBackend
 {
     /// <summary>The <c>via</c> detail of the entries the console writes.</summary>
@@ -132,6 +134,12 @@ internal sealed class ConsoleBackend(
     public async Task<string> ApproveImportAsync(ClaimsPrincipal actor, string importId, CancellationToken cancellationToken)
     {
         Require(actor, "approve imports", Roles.Admin, Roles.AirlockApprover);
+        if (findings.Options.BlockApprovalOnKev
+            && await AirlockAdminEndpoints.KevRefusalAsync(importId, actor.PrincipalId(), importer, findings, ledger, clock, cancellationToken).ConfigureAwait(false) is { } refusal)
+        {
+            throw new ConsoleActionException(refusal);
+        }
+
         var record = await AirlockChangeAsync(() => importer.ApproveAsync(importId, actor.PrincipalId(), Via, cancellationToken)).ConfigureAwait(false);
         if (AirlockAdminEndpoints.ServeActivated(record, importer, models, logs) is { } serving)
         {

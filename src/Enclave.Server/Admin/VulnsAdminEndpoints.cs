@@ -223,7 +223,7 @@ internal static class VulnsAdminEndpoints
         }
     }
 
-    private static IResult OpenVex(VulnerabilityFindingsService findings, ServerSettings settings) =>
+    private static IResult OpenVex(VulnerabilityFindingsService findings) =>
         Results.Json(findings.ExportOpenVex($"Enclave at {Environment.MachineName}"));
 
     /// <summary>The findings of an import's SBOM against the data now in the store, for the airlock's import detail.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -74,6 +73,4 @@ public static class OpenVexWriter
             ["statements"] = statements,
         };
     }
-
-    internal static string Count(int n) => n.ToString(CultureInfo.InvariantCulture);
 }

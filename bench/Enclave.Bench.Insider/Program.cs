@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Intel.Detections;
 using Enclave.Intel.Insider;
 using Enclave.Intel.Sigma;
 
@@ -39,8 +40,8 @@ root.SetAction(async (result, _) =>
 });
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
 
-// The live path of DetectionPipeline.Score: the entry's canonical bytes (as the ledger feed hands them over) parsed for
-// the insider engine, the detections' own entries skipped, InsiderEngine.Observe, then parsed again for Sigma and
+// The live path of DetectionPipeline.Score: the entry's canonical bytes (as the ledger feed hands them over) parsed once
+// (AuditEntryView) into the insider and the Sigma event, the detections' own entries skipped, InsiderEngine.Observe,
 // SigmaEngine.Observe with the example rules of src/Enclave.Intel/Sigma/Rules (detections and correlations).
 static string Online(int principals, int days, int seed, int rounds)
 {
@@ -67,14 +68,15 @@ static string Online(int principals, int days, int seed, int rounds)
         var clock = Stopwatch.StartNew();
         foreach (var (bytes, index) in entries)
         {
-            var e = InsiderEvent.FromAuditJson(bytes);
+            var view = AuditEntryView.Parse(bytes, index);
+            var e = view.Insider;
             if (e.Type.StartsWith("alert.", StringComparison.Ordinal) || e.Type.StartsWith("detections.", StringComparison.Ordinal))
             {
                 continue;
             }
 
             signals += insider.Observe(e, index).Count;
-            matches += sigma.Observe(SigmaEvent.FromAuditJson(bytes, index)).Count;
+            matches += sigma.Observe(view.Sigma!).Count;
         }
 
         clock.Stop();

@@ -199,10 +199,11 @@ public sealed class DetectionPipeline
     /// <summary>Scores one entry; the alerts it calls for go to <paramref name="pending"/> when <paramref name="raise"/>.</summary>
     private void Score(long index, byte[] entry, bool raise, DateTimeOffset insiderFrom, List<AlertRequest>? pending = null)
     {
-        InsiderEvent parsed;
+        // One parse for both engines (AuditEntryView): the insider event and the Sigma event from one pass.
+        AuditEntryView view;
         try
         {
-            parsed = InsiderEvent.FromAuditJson(entry);
+            view = AuditEntryView.Parse(entry, index);
         }
         catch (FormatException)
         {
@@ -210,6 +211,7 @@ public sealed class DetectionPipeline
             return;
         }
 
+        var parsed = view.Insider;
         if (parsed.Type.StartsWith("alert.", StringComparison.Ordinal) || parsed.Type.StartsWith("detections.", StringComparison.Ordinal))
         {
             _skippedOwn++;
@@ -230,12 +232,7 @@ public sealed class DetectionPipeline
 
         if (_sigma is not null && _options.Sigma.Enabled)
         {
-            SigmaEvent e;
-            try
-            {
-                e = SigmaEvent.FromAuditJson(entry, index);
-            }
-            catch (FormatException)
+            if (view.Sigma is not { } e)
             {
                 _unreadable++;
                 return;

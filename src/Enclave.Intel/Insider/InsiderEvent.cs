@@ -12,7 +12,7 @@ namespace Enclave.Intel.Insider;
 /// </summary>
 public sealed record InsiderEvent
 {
-    private static readonly IReadOnlyDictionary<string, string> NoDetails = new Dictionary<string, string>(0, StringComparer.Ordinal);
+    internal static readonly IReadOnlyDictionary<string, string> NoDetails = new Dictionary<string, string>(0, StringComparer.Ordinal);
 
     /// <summary>The event type, e.g. <c>request.admitted</c>.</summary>
     public required string Type { get; init; }

@@ -53,7 +53,7 @@ public sealed class AuditEntryView
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var name = reader.GetString()!;
+                var name = Names.Get(ref reader).Name;
                 reader.Read();
                 ReadRootMember(ref reader, name, state);
             }
@@ -162,9 +162,19 @@ public sealed class AuditEntryView
             case JsonTokenType.StartObject:
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var key = reader.GetString()!;
-                    reader.Read();
-                    ReadValue(ref reader, sigmaName + "." + key, !insider ? null : insiderName is null ? key : insiderName + "." + key, state, insider);
+                    if (insider && insiderName is null)
+                    {
+                        // A member of details itself (most of them): both names from the cache, nothing concatenated.
+                        var (key, detailsPath) = Names.Get(ref reader);
+                        reader.Read();
+                        ReadValue(ref reader, detailsPath, key, state, insider);
+                    }
+                    else
+                    {
+                        var key = reader.GetString()!;
+                        reader.Read();
+                        ReadValue(ref reader, sigmaName + "." + key, !insider ? null : insiderName + "." + key, state, insider);
+                    }
                 }
 
                 break;
@@ -217,6 +227,51 @@ public sealed class AuditEntryView
         }
     }
 
+    // Property names of the envelope and of details' own members repeat from entry to entry: each thread keeps them,
+    // with their details. path, so that reading one allocates nothing. Bounded: names over MaxNameLength characters, or
+    // met once the cache holds MaxNames, are allocated as before.
+    private sealed class Names
+    {
+        private const int MaxNames = 4096;
+        private const int MaxNameLength = 128;
+
+        [ThreadStatic]
+        private static Names? _current;
+
+        private readonly Dictionary<string, (string Name, string DetailsPath)> _names = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (string Name, string DetailsPath)>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+        private Names() => _lookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public static (string Name, string DetailsPath) Get(ref Utf8JsonReader reader)
+        {
+            var names = _current ??= new Names();
+            var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+            if (length > MaxNameLength)
+            {
+                return Make(reader.GetString()!);
+            }
+
+            Span<char> buffer = stackalloc char[MaxNameLength];
+            var written = reader.CopyString(buffer);
+            var chars = buffer[..written];
+            if (names._lookup.TryGetValue(chars, out var known))
+            {
+                return known;
+            }
+
+            var made = Make(chars.ToString());
+            if (names._names.Count < MaxNames)
+            {
+                names._names[made.Name] = made;
+            }
+
+            return made;
+        }
+
+        private static (string Name, string DetailsPath) Make(string name) => (name, DetailsName + "." + name);
+    }
+
     private sealed class ParseState
     {
         public string? Type { get; set; }
@@ -248,7 +303,9 @@ public sealed class AuditEntryView
                     return;
                 }
 
-                Fields[name] = values = new List<string?>(1);
+                // Most fields hold one value: a one-item array, made a list only when a second value comes.
+                Fields[name] = new[] { value };
+                return;
             }
 
             if (values.Count >= SigmaEvent.MaxValuesPerField)
@@ -257,7 +314,12 @@ public sealed class AuditEntryView
                 return;
             }
 
-            ((List<string?>)values).Add(value);
+            if (values is not List<string?> list)
+            {
+                Fields[name] = list = new List<string?>(values);
+            }
+
+            list.Add(value);
         }
 
         public void AddInsider(string? name, string value)

@@ -45,6 +45,7 @@ public sealed class AuditEntryViewTests
     [InlineData("{\"details\":\"not an object\",\"time\":\"2026-03-01T09:00:00Z\",\"type\":\"server.started\"}")]
     [InlineData("{\"actor\":7,\"subject\":[\"a\"],\"time\":\"2026-03-01T09:00:00Z\",\"type\":\"state.x\"}")]
     [InlineData("{\"time\":\"2026-03-01T09:00:00Z\",\"type\":\"\"}")]
+    [InlineData("{\"details\":{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":\"long name\",\"\\u00e9\":{\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":[true,\"x\"]}},\"time\":\"2026-03-01T09:00:00Z\",\"type\":\"request.admitted\"}")]
     public void OneParse_GivesBothEnginesTheFieldsOfTheirOwnParsers_OnHandWrittenEntries(string json) =>
         AssertSameAsSeparateParsers(Encoding.UTF8.GetBytes(json), 42);
 

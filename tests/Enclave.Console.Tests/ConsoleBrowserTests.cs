@@ -370,14 +370,30 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
     }
 
+    // One trust repository for every import of this class (its fixture pins one root; a second root would be a conflict).
+    private static readonly SemaphoreSlim TrustGate = new(1, 1);
+    private static string? _trustDirectory;
+
     private async Task<string> ImportBundleAsync(string importerKey, string name)
     {
         var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
+        await TrustGate.WaitAsync();
         try
         {
             using var passphrase = Passphrase.FromString("console test passphrase");
-            var trust = TrustRepository.Initialize(new TrustInitOptions { Directory = Path.Combine(root, "repo"), RootKeys = 1, RootThreshold = 1 }, passphrase, TimeProvider.System);
-            var repo = TrustRepository.Open(trust.Directory);
+            if (_trustDirectory is null)
+            {
+                var trust = TrustRepository.Initialize(
+                    new TrustInitOptions { Directory = Path.Combine(Directory.CreateTempSubdirectory("enclave-console-trust-").FullName, "repo"), RootKeys = 1, RootThreshold = 1 },
+                    passphrase,
+                    TimeProvider.System);
+                using var admin = enclave.AdminClient();
+                using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
+                Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
+                _trustDirectory = trust.Directory;
+            }
+
+            var repo = TrustRepository.Open(_trustDirectory);
             var modelDir = Path.Combine(root, "forged");
             ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 11 });
             var bundle = Path.Combine(root, name + ".tar");
@@ -387,9 +403,6 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
                 TimeProvider.System);
             Assert.True(created.IsComplete);
 
-            using var admin = enclave.AdminClient();
-            using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
-            Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
             using var http = enclave.AdminClient(importerKey);
             using var content = new StreamContent(File.OpenRead(bundle));
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
@@ -400,6 +413,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         }
         finally
         {
+            TrustGate.Release();
             Directory.Delete(root, recursive: true);
         }
     }

@@ -1,5 +1,7 @@
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
+using Enclave.Intel.Alerts;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Enclave.OperatorConsole.Tests;
 
@@ -17,6 +19,15 @@ public sealed class AccessibilityTests(ConsoleFixture enclave) : IClassFixture<C
             : Directory.CreateTempSubdirectory("enclave-console-shots-").FullName;
         // Something in each list: a pending import-free queue is fine, but the users page shows the admin and a key.
         _ = await enclave.AddUserAsync("axel", "auditor", "analyst");
+        // An open alert, so the alerts page shows its acknowledge/resolve form to the admin.
+        _ = await enclave.Services.GetRequiredService<AlertService>().RaiseAsync(new AlertRequest
+        {
+            Kind = AlertKind.Detection,
+            Severity = AlertSeverity.Medium,
+            Title = "unusual volume from one key",
+            Subject = "user:axel",
+            Evidence = new AlertEvidence { Summary = "shown on the alerts page" },
+        });
 
         // axe is injected as a script: this context only lifts the CSP for it (the CSP itself is tested elsewhere).
         await using var context = await enclave.NewContextAsync(bypassCsp: true);

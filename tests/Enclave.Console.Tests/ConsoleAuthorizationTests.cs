@@ -46,6 +46,10 @@ public sealed class ConsoleAuthorizationTests(ConsoleFixture enclave) : IClassFi
         ["POST /console/users"] = ConsoleRoles.Users.Split(','),
         ["GET /console/alerts"] = ConsoleRoles.Alerts.Split(','),
         ["POST /console/alerts"] = ConsoleRoles.Alerts.Split(','),
+        ["GET /console/settings"] = ConsoleRoles.Settings.Split(','),
+        ["POST /console/settings"] = ConsoleRoles.Settings.Split(','),
+        ["GET /console/policy"] = ConsoleRoles.Policy.Split(','),
+        ["POST /console/policy"] = ConsoleRoles.Policy.Split(','),
     };
 
     [Fact]

@@ -2,7 +2,9 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Enclave.Airlock.Repository;
 using Enclave.Inference.Forge;
+using Enclave.Intel.Alerts;
 using Enclave.OperatorConsole.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Enclave.OperatorConsole.Tests;
@@ -91,6 +93,147 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.Equal(["import.received", "import.verified", "import.approved", "import.approved", "import.activated"], trail.Select(e => e.Type).ToArray());
         Assert.Equal(["user:alice", "user:bob"], trail.Where(e => e.Type == "import.approved").Select(e => e.Actor).ToArray());
         Assert.All(trail.Where(e => e.Type == "import.approved"), e => Assert.Equal("console", e.Details!.Value.GetProperty("via").GetString()));
+    }
+
+    [Fact]
+    public async Task Alert_IsAcknowledgedThenResolvedAsAFalsePositive_FromTheConsole_ThroughAlertService_AndTheLedgerNamesTheConsole()
+    {
+        var alerts = enclave.Services.GetRequiredService<AlertService>();
+        var alert = await alerts.RaiseAsync(new AlertRequest
+        {
+            Kind = AlertKind.Detection,
+            Severity = AlertSeverity.High,
+            Title = "console alert probe",
+            Subject = "user:mallory",
+            Evidence = new AlertEvidence { Summary = "raised by the console test" },
+        });
+        var analyst = await enclave.AddUserAsync("anna", "analyst");
+
+        // An analyst sees the alert but no form to change it; a forged post is refused by the server and changes nothing.
+        await using (var analystContext = await enclave.NewContextAsync())
+        {
+            var analystPage = await ConsoleFixture.SignInAsync(analystContext, analyst.Key);
+            await analystPage.GotoAsync("/console/alerts");
+            Assert.Contains(alert.Id, await analystPage.TextContentAsync("#alerts"), StringComparison.Ordinal);
+            Assert.Equal(0, await analystPage.Locator("#alert-action").CountAsync());
+        }
+
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, enclave.AdminKey);
+        await page.GotoAsync("/console/alerts");
+        await page.SelectOptionAsync("#alert-id", alert.Id);
+        await page.FillAsync("#alert-text", "looking at it");
+        await page.ClickAsync("#alert-ack");
+        Assert.Contains($"Acknowledged: alert {alert.Id}", await page.TextContentAsync("#action-result"), StringComparison.Ordinal);
+        Assert.Equal(AlertState.Acknowledged, alerts.Find(alert.Id)!.State);
+
+        // Resolving without a reason is refused with a clear message and changes nothing.
+        await page.SelectOptionAsync("#alert-id", alert.Id);
+        var refused = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#alert-false-positive"), r => r.Request.Method == "POST");
+        Assert.Equal(409, refused.Status);
+        Assert.Contains("say why the alert is resolved", await page.TextContentAsync("#action-result"), StringComparison.Ordinal);
+        Assert.Equal(AlertState.Acknowledged, alerts.Find(alert.Id)!.State);
+
+        await page.SelectOptionAsync("#alert-id", alert.Id);
+        await page.FillAsync("#alert-text", "the test raised it");
+        await page.ClickAsync("#alert-false-positive");
+        Assert.Contains($"Marked a false positive: alert {alert.Id}", await page.TextContentAsync("#action-result"), StringComparison.Ordinal);
+        Assert.Equal(AlertState.FalsePositive, alerts.Find(alert.Id)!.State);
+        Assert.DoesNotContain(alert.Id, await page.TextContentAsync("#alerts"), StringComparison.Ordinal);
+
+        var trail = enclave.Entries().Where(e => e.Event.Subject == "alert:" + alert.Id).Select(e => e.Event).ToList();
+        Assert.Equal(["alert.raised", "alert.acknowledged", "alert.resolved"], trail.Select(e => e.Type).ToArray());
+        var ack = trail[1].Details!.Value;
+        Assert.Equal("looking at it", ack.GetProperty("note").GetString());
+        Assert.Equal("console", ack.GetProperty("via").GetString());
+        var resolved = trail[2].Details!.Value;
+        Assert.Equal("false-positive", resolved.GetProperty("resolution").GetString());
+        Assert.Equal("the test raised it", resolved.GetProperty("reason").GetString());
+        Assert.Equal("console", resolved.GetProperty("via").GetString());
+        Assert.All(trail.Skip(1), e => Assert.Equal("user:admin", e.Actor));
+    }
+
+    [Fact]
+    public async Task Settings_ShowTheEffectiveConfiguration_AndNoConfiguredSecretEverAppearsInThePage()
+    {
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, enclave.AdminKey);
+        await page.ClickAsync("nav >> text=Settings");
+        await page.WaitForURLAsync("**/console/settings");
+        var html = await page.ContentAsync();
+
+        // Plain values are shown; every configured secret is replaced, by its name or by its look.
+        Assert.Contains("Server:CheckpointInterval", html, StringComparison.Ordinal);
+        Assert.Contains(enclave.DataDirectory, html, StringComparison.Ordinal);
+        Assert.NotEmpty(ConsoleFixture.ConfiguredSecrets);
+        foreach (var (key, secret) in ConsoleFixture.ConfiguredSecrets)
+        {
+            Assert.Contains(key, html, StringComparison.Ordinal);
+            Assert.DoesNotContain(secret, html, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(ConsoleFixture.ConfiguredSecrets.Count, await page.Locator("#settings td.redacted").CountAsync());
+
+        // Nor the contents of any key file in the data directory (the ledger's signing key, the console's data-protection keys).
+        foreach (var file in Directory.EnumerateFiles(enclave.DataDirectory, "*key*", SearchOption.AllDirectories))
+        {
+            var text = File.ReadAllText(file).Trim();
+            if (text.Length >= 16)
+            {
+                Assert.DoesNotContain(text, html, StringComparison.Ordinal);
+            }
+        }
+
+        // An analyst may not open it.
+        var analyst = await enclave.AddUserAsync("sam", "analyst");
+        await using var analystContext = await enclave.NewContextAsync();
+        var analystPage = await ConsoleFixture.SignInAsync(analystContext, analyst.Key);
+        Assert.Equal(0, await analystPage.Locator("nav >> text=Settings").CountAsync());
+        var refused = await analystPage.GotoAsync("/console/settings");
+        Assert.Equal(403, refused!.Status);
+    }
+
+    [Fact]
+    public async Task Policy_ShowsTheLabelScheme_AndBackends_AndExplainsAHypotheticalRequest_AsTheAdminApiDoes()
+    {
+        var importer = await enclave.AddUserAsync("ivan", "airlock-importer");
+        var first = await enclave.AddUserAsync("petra", "airlock-approver");
+        var second = await enclave.AddUserAsync("quinn", "airlock-approver");
+        var id = await ImportBundleAsync(importer.Key, "policy-chat");
+        foreach (var approver in new[] { first.Key, second.Key })
+        {
+            using var http = enclave.AdminClient(approver);
+            using var approved = await http.PostAsync($"/admin/v1/airlock/imports/{id}/approve", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
+        }
+
+        var auditor = await enclave.AddUserAsync("paula", "auditor");
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, auditor.Key);
+        await page.ClickAsync("nav >> text=Policy");
+        await page.WaitForURLAsync("**/console/policy");
+        Assert.Contains("UNCLASSIFIED", await page.TextContentAsync("#label-scheme"), StringComparison.Ordinal);
+        var row = page.Locator("#backends tr", new PageLocatorOptions { HasText = "policy-chat" });
+        Assert.Equal(1, await row.CountAsync());
+        Assert.Contains("no", await row.TextContentAsync(), StringComparison.Ordinal);
+
+        // Explain: the page shows the same answer as POST /admin/v1/policy/explain for the same question.
+        await page.FillAsync("#explain-user", "quinn");
+        await page.FillAsync("#explain-model", "policy-chat");
+        await page.ClickAsync("#explain");
+        Assert.StartsWith("Allowed", await page.TextContentAsync("#explain-decision"), StringComparison.Ordinal);
+        var shown = JsonNode.Parse((await page.TextContentAsync("#explain-json"))!)!;
+        using (var http = enclave.AdminClient())
+        {
+            using var api = await http.PostAsync("/admin/v1/policy/explain", new StringContent("{\"user\":\"quinn\",\"model\":\"policy-chat\"}", System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(await api.Content.ReadAsStringAsync()), shown));
+        }
+
+        // A model that is not served is a clear problem, not an error page.
+        await page.FillAsync("#explain-model", "no-such-model");
+        var missing = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#explain"), r => r.Request.Method == "POST");
+        Assert.Equal(400, missing.Status);
+        Assert.Contains("the model 'no-such-model' is not served", await page.TextContentAsync("#explain-problem"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -227,14 +370,30 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
     }
 
+    // One trust repository for every import of this class (its fixture pins one root; a second root would be a conflict).
+    private static readonly SemaphoreSlim TrustGate = new(1, 1);
+    private static string? _trustDirectory;
+
     private async Task<string> ImportBundleAsync(string importerKey, string name)
     {
         var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
+        await TrustGate.WaitAsync();
         try
         {
             using var passphrase = Passphrase.FromString("console test passphrase");
-            var trust = TrustRepository.Initialize(new TrustInitOptions { Directory = Path.Combine(root, "repo"), RootKeys = 1, RootThreshold = 1 }, passphrase, TimeProvider.System);
-            var repo = TrustRepository.Open(trust.Directory);
+            if (_trustDirectory is null)
+            {
+                var trust = TrustRepository.Initialize(
+                    new TrustInitOptions { Directory = Path.Combine(Directory.CreateTempSubdirectory("enclave-console-trust-").FullName, "repo"), RootKeys = 1, RootThreshold = 1 },
+                    passphrase,
+                    TimeProvider.System);
+                using var admin = enclave.AdminClient();
+                using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
+                Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
+                _trustDirectory = trust.Directory;
+            }
+
+            var repo = TrustRepository.Open(_trustDirectory);
             var modelDir = Path.Combine(root, "forged");
             ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 11 });
             var bundle = Path.Combine(root, name + ".tar");
@@ -244,9 +403,6 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
                 TimeProvider.System);
             Assert.True(created.IsComplete);
 
-            using var admin = enclave.AdminClient();
-            using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
-            Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
             using var http = enclave.AdminClient(importerKey);
             using var content = new StreamContent(File.OpenRead(bundle));
             content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
@@ -257,6 +413,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         }
         finally
         {
+            TrustGate.Release();
             Directory.Delete(root, recursive: true);
         }
     }

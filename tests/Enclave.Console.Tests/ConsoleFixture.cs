@@ -24,6 +24,21 @@ public sealed class ConsoleFixture : IAsyncLifetime
     private WebApplication? _app;
     private IPlaywright? _playwright;
 
+    /// <summary>
+    /// Secrets in the configuration the console must never show (the Settings page): by their names (an upstream API
+    /// key, a password, a connection string, a header) and by their look (a URL with a password, a PEM block). None is
+    /// read by anything the tests use.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Key, string Secret)> ConfiguredSecrets =
+    [
+        ("Upstream:ApiKey", "sk-console-secret-upstream-1"),
+        ("Retention:ConnectionString", "Data Source=r.db;Password=console-secret-conn-2"),
+        ("Notes:Password", "console-secret-password-3"),
+        ("Notes:Headers:X-Custom", "console-secret-header-4"),
+        ("Notes:Mirror", "https://mirror:console-secret-url-5@mirror.invalid/"),
+        ("Notes:Certificate", "-----BEGIN PRIVATE KEY-----console-secret-pem-6"),
+    ];
+
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("enclave-console-").FullName;
 
     public string BaseUrl { get; private set; } = string.Empty;
@@ -51,7 +66,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
             ["Server:Urls:0"] = "http://127.0.0.1:0",
             // A checkpoint signed with every commit, so an entry a test just made is covered by one.
             ["Server:CheckpointInterval"] = "00:00:00",
-        }).Build();
+        }.Concat(ConfiguredSecrets.Select(s => KeyValuePair.Create(s.Key, (string?)s.Secret)))).Build();
         _app = EnclaveHost.Create(configuration);
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();

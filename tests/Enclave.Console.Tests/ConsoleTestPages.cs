@@ -15,5 +15,7 @@ internal static class ConsoleTestPages
         "/console/usage",
         "/console/intel",
         "/console/vulnerabilities",
+        "/console/policy",
+        "/console/settings",
     ];
 }

@@ -66,6 +66,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /console/airlock/{Id}",
         "POST /console/users",
         "POST /console/alerts",
+        "POST /console/settings",
+        "POST /console/policy",
     };
 
     private const string Message = "{\"role\":\"user\",\"content\":\"hi\"}";

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using System.Text.Json.Nodes;
 using Enclave.Policy.Labels;
 
 namespace Enclave.OperatorConsole.Backend;
@@ -41,6 +42,54 @@ public interface IConsoleBackend
 
     /// <summary>Rejects a pending airlock import with a reason (airlock-approver or admin).</summary>
     Task<string> RejectImportAsync(ClaimsPrincipal actor, string importId, string reason, CancellationToken cancellationToken);
+
+    /// <summary>Acknowledges an open alert (admin only, as <c>POST /admin/v1/alerts/{id}/ack</c>): <c>alert.acknowledged</c>. Returns what happened, in words.</summary>
+    Task<string> AcknowledgeAlertAsync(ClaimsPrincipal actor, string alertId, string? note, CancellationToken cancellationToken);
+
+    /// <summary>Resolves an open or acknowledged alert, as a false positive when <paramref name="falsePositive"/> (admin only, as <c>POST /admin/v1/alerts/{id}/resolve</c>): <c>alert.resolved</c>.</summary>
+    Task<string> ResolveAlertAsync(ClaimsPrincipal actor, string alertId, bool falsePositive, string reason, CancellationToken cancellationToken);
+
+    /// <summary>The effective configuration, flattened to <c>Section:Key</c> rows, secrets redacted (never a secret's value).</summary>
+    IReadOnlyList<ConsoleSetting> Settings();
+
+    /// <summary>Each served model's backends with their accreditation and jurisdiction (the Policy page).</summary>
+    IReadOnlyList<ConsoleBackendRoute> Routes();
+
+    /// <summary>
+    /// The decision policy would take for a hypothetical request (user, model, request label, one backend), through the
+    /// same code as <c>POST /admin/v1/policy/explain</c>: its JSON answer, or the problem (admin or auditor only).
+    /// </summary>
+    (JsonObject? Answer, string? Problem) Explain(ClaimsPrincipal actor, string user, string model, string? label, string? backend);
+}
+
+/// <summary>A backend that serves a model, as the Policy page lists it.</summary>
+public sealed record ConsoleBackendRoute
+{
+    public required string Model { get; init; }
+
+    public required string ModelLabel { get; init; }
+
+    public required string Backend { get; init; }
+
+    public required string Accreditation { get; init; }
+
+    public required string Jurisdiction { get; init; }
+
+    public required bool LeavesEnclave { get; init; }
+
+    /// <summary>The egress action (<c>block</c>, <c>redact</c>) for a backend that leaves the enclave.</summary>
+    public string? Egress { get; init; }
+}
+
+/// <summary>One configured value as the console's Settings page shows it.</summary>
+public sealed record ConsoleSetting
+{
+    public required string Key { get; init; }
+
+    /// <summary>The value, or <c>(redacted)</c> for a secret.</summary>
+    public required string Value { get; init; }
+
+    public bool Redacted { get; init; }
 }
 
 /// <summary>A user or service account as the console lists it.</summary>

@@ -24,6 +24,15 @@ public static class ConsoleRoles
     /// <summary>Alerts (as <c>GET /admin/v1/alerts</c>).</summary>
     public const string Alerts = Roles.Admin + "," + Roles.Auditor + "," + Roles.Analyst;
 
+    /// <summary>Acknowledging and resolving alerts (as <c>POST /admin/v1/alerts/{id}/ack</c> and <c>/resolve</c>).</summary>
+    public const string AlertsDecide = Roles.Admin;
+
+    /// <summary>The effective configuration, secrets redacted (the Settings page).</summary>
+    public const string Settings = Roles.Admin + "," + Roles.Auditor;
+
+    /// <summary>The label scheme, backends and policy explanations (as <c>POST /admin/v1/policy/explain</c>).</summary>
+    public const string Policy = Roles.Admin + "," + Roles.Auditor;
+
     /// <summary>Whether <paramref name="user"/> holds one of the comma-separated <paramref name="roles"/>.</summary>
     public static bool Allows(System.Security.Claims.ClaimsPrincipal user, string roles)
     {

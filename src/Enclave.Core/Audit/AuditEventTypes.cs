@@ -71,8 +71,8 @@ public static class AuditEventTypes
 
     // Alerts
     public static readonly AuditEventType AlertRaised = new("alert.raised", "alertId", "kind", "severity", "title", "subject", "evidence", "dedupKey");
-    public static readonly AuditEventType AlertAcknowledged = new("alert.acknowledged", "alertId", "raisedIndex", "from", "note");
-    public static readonly AuditEventType AlertResolved = new("alert.resolved", "alertId", "raisedIndex", "from", "resolution", "reason");
+    public static readonly AuditEventType AlertAcknowledged = new("alert.acknowledged", "alertId", "raisedIndex", "from", "note", "via");
+    public static readonly AuditEventType AlertResolved = new("alert.resolved", "alertId", "raisedIndex", "from", "resolution", "reason", "via");
 
     // The server and its state
     public static readonly AuditEventType ServerStarted = new("server.started", "urls", "models", "upstreamBackends", "retention");

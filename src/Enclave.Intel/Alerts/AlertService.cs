@@ -121,7 +121,11 @@ public sealed class AlertService
     /// <summary>Moves an open alert to acknowledged (<c>alert.acknowledged</c>), with an optional note.</summary>
     /// <exception cref="AlertException">Not found, not open, or the note too long; nothing was written.</exception>
     public Task<Alert> AcknowledgeAsync(string id, string actor, string? note, CancellationToken cancellationToken = default) =>
-        ChangeAsync(id, actor, AlertState.Acknowledged, note, cancellationToken);
+        ChangeAsync(id, actor, AlertState.Acknowledged, note, null, cancellationToken);
+
+    /// <summary>As <see cref="AcknowledgeAsync(string, string, string?, CancellationToken)"/>, naming where it was done (<c>via</c>, e.g. <c>console</c>) in the entry.</summary>
+    public Task<Alert> AcknowledgeAsync(string id, string actor, string? note, string? via, CancellationToken cancellationToken) =>
+        ChangeAsync(id, actor, AlertState.Acknowledged, note, via, cancellationToken);
 
     /// <summary>
     /// Resolves an open or acknowledged alert (<c>alert.resolved</c>) as <see cref="AlertState.Resolved"/>, or as
@@ -129,7 +133,11 @@ public sealed class AlertService
     /// </summary>
     /// <exception cref="AlertException">Not found, already resolved, or no reason; nothing was written.</exception>
     public Task<Alert> ResolveAsync(string id, string actor, bool falsePositive, string reason, CancellationToken cancellationToken = default) =>
-        ChangeAsync(id, actor, falsePositive ? AlertState.FalsePositive : AlertState.Resolved, reason, cancellationToken);
+        ChangeAsync(id, actor, falsePositive ? AlertState.FalsePositive : AlertState.Resolved, reason, null, cancellationToken);
+
+    /// <summary>As <see cref="ResolveAsync(string, string, bool, string, CancellationToken)"/>, naming where it was done (<c>via</c>, e.g. <c>console</c>) in the entry.</summary>
+    public Task<Alert> ResolveAsync(string id, string actor, bool falsePositive, string reason, string? via, CancellationToken cancellationToken) =>
+        ChangeAsync(id, actor, falsePositive ? AlertState.FalsePositive : AlertState.Resolved, reason, via, cancellationToken);
 
     /// <summary>The alert with this ID, or null.</summary>
     public Alert? Find(string id)
@@ -159,7 +167,7 @@ public sealed class AlertService
         return [.. _store.List(query).Select(ToAlert)];
     }
 
-    private async Task<Alert> ChangeAsync(string id, string actor, AlertState target, string? reason, CancellationToken cancellationToken)
+    private async Task<Alert> ChangeAsync(string id, string actor, AlertState target, string? reason, string? via, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentException.ThrowIfNullOrEmpty(actor);
@@ -205,6 +213,11 @@ public sealed class AlertService
                 type = AuditEventTypes.AlertResolved;
                 details["resolution"] = target.Name();
                 details["reason"] = reason;
+            }
+
+            if (via is not null)
+            {
+                details["via"] = via;
             }
 
             var index = await _ledger.AppendAsync(AuditEvent.Create(type, now, actor, "alert:" + id, details), CancellationToken.None).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Enclave.Airlock.Import;
 using Enclave.Core;
 using Enclave.Core.Audit;
+using Enclave.Intel.Alerts;
 using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Ledger;
 using Enclave.OperatorConsole.Backend;
@@ -28,6 +29,9 @@ internal sealed class ConsoleBackend(
     AirlockModels models,
     EnclavePolicy policy,
     VulnerabilityFindingsService findings,
+    AlertService alerts,
+    EffectiveSettings settings,
+    IPrincipalDirectory directory,
     ILoggerFactory logs) : IConsoleBackend
 {
     /// <summary>The <c>via</c> detail of the entries the console writes.</summary>
@@ -156,6 +160,59 @@ internal sealed class ConsoleBackend(
         Require(actor, "reject imports", Roles.Admin, Roles.AirlockApprover);
         var record = await AirlockChangeAsync(() => importer.RejectAsync(importId, actor.PrincipalId(), reason, Via, cancellationToken)).ConfigureAwait(false);
         return $"Rejected: import {record.Id} will never be activated; its quarantine is removed.";
+    }
+
+    public async Task<string> AcknowledgeAlertAsync(ClaimsPrincipal actor, string alertId, string? note, CancellationToken cancellationToken)
+    {
+        Require(actor, "acknowledge alerts", Roles.Admin);
+        var alert = await AlertChangeAsync(() => alerts.AcknowledgeAsync(alertId, actor.PrincipalId(), note, Via, cancellationToken)).ConfigureAwait(false);
+        return $"Acknowledged: alert {alert.Id} (ledger entry {alert.UpdatedIndex}).";
+    }
+
+    public async Task<string> ResolveAlertAsync(ClaimsPrincipal actor, string alertId, bool falsePositive, string reason, CancellationToken cancellationToken)
+    {
+        Require(actor, "resolve alerts", Roles.Admin);
+        var alert = await AlertChangeAsync(() => alerts.ResolveAsync(alertId, actor.PrincipalId(), falsePositive, reason, Via, cancellationToken)).ConfigureAwait(false);
+        return $"{(falsePositive ? "Marked a false positive" : "Resolved")}: alert {alert.Id} (ledger entry {alert.UpdatedIndex}).";
+    }
+
+    public IReadOnlyList<ConsoleSetting> Settings() => settings.Read();
+
+    public IReadOnlyList<ConsoleBackendRoute> Routes() =>
+    [
+        .. policy.Routes().SelectMany(r => r.Backends.Select(b => new ConsoleBackendRoute
+        {
+            Model = r.Model,
+            ModelLabel = policy.Scheme.FormatBanner(r.Label),
+            Backend = b.Id,
+            Accreditation = PolicyAdminEndpoints.Accreditation(policy.Scheme, b.Accreditation),
+            Jurisdiction = b.Jurisdiction,
+            LeavesEnclave = b.LeavesEnclave,
+            Egress = b.LeavesEnclave ? policy.EgressActionFor(b.Id).ToString().ToLowerInvariant() : null,
+        })),
+    ];
+
+    public (JsonObject? Answer, string? Problem) Explain(ClaimsPrincipal actor, string user, string model, string? label, string? backend)
+    {
+        Require(actor, "ask policy to explain a request", Roles.Admin, Roles.Auditor);
+        var (answer, _, title, detail) = PolicyAdminEndpoints.ExplainFor(policy, directory, user, model, label, backend);
+        return answer is not null ? (answer, null) : (null, $"{title}: {detail}");
+    }
+
+    private static async Task<Alert> AlertChangeAsync(Func<Task<Alert>> change)
+    {
+        try
+        {
+            return await change().ConfigureAwait(false);
+        }
+        catch (AlertException e)
+        {
+            throw new ConsoleActionException(e.Message + "; nothing was changed", e);
+        }
+        catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException)
+        {
+            throw new ConsoleActionException("the audit ledger could not record the change, so it was not made: " + e.Message, e);
+        }
     }
 
     private static void Require(ClaimsPrincipal actor, string what, params string[] roles)

@@ -55,24 +55,35 @@ public static class PolicyAdminEndpoints
             return Problem(400, "Invalid request", "send a JSON object {\"user\": ID or name, \"model\": model, \"label\": marking (optional), \"backend\": name (optional)}, all strings");
         }
 
-        var principal = directory.Find(user!);
+        var (answer, status, title, detail) = ExplainFor(policy, directory, user!, model!, label, backend);
+        return answer is not null ? Results.Text(answer.ToJsonString(), "application/json") : Problem(status, title, detail!);
+    }
+
+    /// <summary>
+    /// The explanation <c>POST /admin/v1/policy/explain</c> answers (and the console's Policy page shows): the answer, or
+    /// no answer and the problem's status, title and detail.
+    /// </summary>
+    internal static (JsonObject? Answer, int Status, string Title, string? Detail) ExplainFor(
+        EnclavePolicy policy, IPrincipalDirectory directory, string user, string model, string? label, string? backend)
+    {
+        var principal = directory.Find(user);
         if (principal is null)
         {
-            return Problem(404, "Unknown user", $"no user or service account '{user}' is known to this enclave");
+            return (null, 404, "Unknown user", $"no user or service account '{user}' is known to this enclave");
         }
 
         PolicyOutcome outcome;
         try
         {
-            outcome = policy.Explain(principal.Clearance, model!, label, backend);
+            outcome = policy.Explain(principal.Clearance, model, label, backend);
         }
         catch (KeyNotFoundException ex)
         {
-            return Problem(404, "Not found", ex.Message);
+            return (null, 404, "Not found", ex.Message);
         }
         catch (ArgumentException ex)
         {
-            return Problem(400, "Invalid label", ex.Message);
+            return (null, 400, "Invalid label", ex.Message);
         }
 
         if (principal.Disabled)
@@ -119,7 +130,7 @@ public static class PolicyAdminEndpoints
             })]),
             ["reasons"] = new JsonArray([.. outcome.Reasons.Select(r => (JsonNode)PolicyOutcome.Reason(r))]),
         };
-        return Results.Text(answer.ToJsonString(), "application/json");
+        return (answer, 200, "OK", null);
     }
 
     /// <summary>

@@ -65,6 +65,7 @@ public static class EnclaveServices
         services.AddEnclaveVulnerabilities(configuration);
 
         services.AddEnclaveConsole(configuration);
+        services.TryAddSingleton(new EffectiveSettings(configuration));
         services.TryAddSingleton<IConsoleBackend, ConsoleBackend>();
 
         services.TryAddSingleton<RequestAuditor>();

@@ -178,6 +178,10 @@ public sealed class EnclavePolicy
             extraction.MaxMessages);
     }
 
+    /// <summary>Each served model (by name) with its label and its backends: accreditation, jurisdiction, whether it leaves the enclave.</summary>
+    public IReadOnlyList<(string Model, SecurityLabel Label, IReadOnlyList<BackendCandidate> Backends)> Routes() =>
+        [.. _models.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value.Label, (IReadOnlyList<BackendCandidate>)kv.Value.Candidates))];
+
     /// <summary>The model's label, or null for a model the catalog does not hold.</summary>
     public SecurityLabel? ModelLabel(string model) => _models.TryGetValue(model, out var m) ? m.Label : null;
 

@@ -22,6 +22,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /v1/chat/completions",
         "POST /v1/completions",
         "POST /v1/embeddings",
+        "POST /v1/messages",
         "POST /admin/v1/users",
         "POST /admin/v1/keys",
         "POST /admin/v1/policy/explain",
@@ -184,6 +185,14 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         catch (System.Text.Json.JsonException)
         {
             return $"the body is not JSON: '{text}'";
+        }
+
+        if (path == "/v1/messages")
+        {
+            // The Anthropic Messages API answers in Anthropic's error form.
+            return json?["type"]?.GetValue<string>() == "error" && json["error"]?["message"] is JsonValue am && am.GetValue<string>().Length > 0 && json["error"]!["type"] is JsonValue
+                ? null
+                : $"not an Anthropic error object: '{text}'";
         }
 
         if (path.StartsWith("/v1/", StringComparison.Ordinal))

@@ -160,6 +160,23 @@ public sealed class AnthropicMessagesTests(EnclaveFixture enclave) : IClassFixtu
     }
 
     [Fact]
+    public async Task Policy_applies_as_on_chat_completions_a_secret_request_is_denied_and_recorded()
+    {
+        using var http = Raw();
+        http.DefaultRequestHeaders.Add("x-api-key", enclave.AdminKey);
+        http.DefaultRequestHeaders.Add("Enclave-Classification", "SECRET");
+        var before = enclave.Entries().Count;
+        var (status, body) = await PostAsync(http, """{"model":"echo-chat","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.True(status is HttpStatusCode.Forbidden or HttpStatusCode.BadRequest, $"got {status}");
+        Assert.Equal("error", (string?)body["type"]);
+        Assert.Equal(status == HttpStatusCode.Forbidden ? "permission_error" : "invalid_request_error", (string?)body["error"]!["type"]);
+        var denied = Assert.Single(enclave.Entries().Skip(before), e => e.Event.Type == "request.denied");
+        Assert.Equal("/v1/messages", denied.Event.Details!.Value.GetProperty("endpoint").GetString());
+        Assert.DoesNotContain(enclave.Entries().Skip(before), e => e.Event.Type == "request.admitted");
+    }
+
+    [Fact]
     public async Task The_x_api_key_header_is_not_accepted_on_the_openai_routes()
     {
         using var http = Raw();

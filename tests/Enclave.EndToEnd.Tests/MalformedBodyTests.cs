@@ -138,6 +138,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
     [Theory]
     [InlineData("GET", "/v1/chat/completions")]
     [InlineData("PUT", "/v1/embeddings")]
+    [InlineData("GET", "/v1/messages")]
     [InlineData("DELETE", "/v1/models")]
     [InlineData("GET", "/admin/v1/policy/explain")]
     public async Task A_wrong_method_is_a_405_with_the_error_body_of_its_api(string method, string path)

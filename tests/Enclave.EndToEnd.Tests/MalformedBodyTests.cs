@@ -22,6 +22,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /v1/chat/completions",
         "POST /v1/completions",
         "POST /v1/embeddings",
+        "POST /v1/messages",
         "POST /admin/v1/users",
         "POST /admin/v1/keys",
         "POST /admin/v1/policy/explain",
@@ -139,6 +140,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
     [Theory]
     [InlineData("GET", "/v1/chat/completions")]
     [InlineData("PUT", "/v1/embeddings")]
+    [InlineData("GET", "/v1/messages")]
     [InlineData("DELETE", "/v1/models")]
     [InlineData("GET", "/admin/v1/policy/explain")]
     public async Task A_wrong_method_is_a_405_with_the_error_body_of_its_api(string method, string path)
@@ -186,6 +188,14 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         catch (System.Text.Json.JsonException)
         {
             return $"the body is not JSON: '{text}'";
+        }
+
+        if (path == "/v1/messages")
+        {
+            // The Anthropic Messages API answers in Anthropic's error form.
+            return json?["type"]?.GetValue<string>() == "error" && json["error"]?["message"] is JsonValue am && am.GetValue<string>().Length > 0 && json["error"]!["type"] is JsonValue
+                ? null
+                : $"not an Anthropic error object: '{text}'";
         }
 
         if (path.StartsWith("/v1/", StringComparison.Ordinal))

@@ -23,15 +23,30 @@ internal sealed class ApiKeyAuthenticationHandler(
     public const string SchemeName = "ApiKey";
     public const string KeyIdClaim = EnclaveClaims.KeyId;
 
+    /// <summary>The header Anthropic clients send their key in (<c>/v1/messages</c> only).</summary>
+    public const string AnthropicApiKeyHeader = "x-api-key";
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization;
+        string token;
         if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
-        }
+            // Anthropic clients send the key in x-api-key; accepted on /v1/messages only, where they call.
+            var apiKey = Request.Headers[AnthropicApiKeyHeader];
+            if (apiKey.Count == 0 || string.IsNullOrEmpty(apiKey[0]) || !Request.Path.Equals(Anthropic.MessagesEndpoints.Path, StringComparison.Ordinal))
+            {
+                return Task.FromResult(AuthenticateResult.NoResult());
+            }
 
-        if (header.Count > 1 || !EnclaveAuthentication.TryGetBearer(header[0]!, out var token))
+            if (apiKey.Count > 1)
+            {
+                return Fail("malformed_header", "send one x-api-key header");
+            }
+
+            token = apiKey[0]!;
+        }
+        else if (header.Count > 1 || !EnclaveAuthentication.TryGetBearer(header[0]!, out token))
         {
             return Fail("malformed_header", "the Authorization header must be 'Bearer <api key>'");
         }

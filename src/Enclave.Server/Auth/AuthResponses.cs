@@ -179,7 +179,11 @@ internal static partial class AuthResponses
     private static async Task WriteAsync(HttpContext context, int status, string title, string message, string openAiCode)
     {
         context.Response.StatusCode = status;
-        if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        if (context.Request.Path.Equals(Anthropic.MessagesEndpoints.Path, StringComparison.Ordinal))
+        {
+            await Anthropic.AnthropicError.WriteAsync(context, status, message).ConfigureAwait(false);
+        }
+        else if (context.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
         {
             context.Response.ContentType = "application/json";
             var body = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "invalid_request_error", ["param"] = null, ["code"] = openAiCode } };

@@ -30,7 +30,11 @@ internal static class ErrorBodies
             StatusCodes.Status404NotFound => $"there is no endpoint {http.Request.Method} {http.Request.Path}",
             _ => ReasonPhrases.GetReasonPhrase(status),
         };
-        if (http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
+        if (http.Request.Path.Equals(Anthropic.MessagesEndpoints.Path, StringComparison.Ordinal))
+        {
+            await Anthropic.AnthropicError.WriteAsync(http, status, message).ConfigureAwait(false);
+        }
+        else if (http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal))
         {
             var code = status switch
             {

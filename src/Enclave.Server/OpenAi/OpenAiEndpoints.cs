@@ -44,6 +44,7 @@ internal static class OpenAiEndpoints
         v1.MapPost("/chat/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Chat));
         v1.MapPost("/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Completion));
         v1.MapPost("/embeddings", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Embeddings));
+        Anthropic.MessagesEndpoints.MapAnthropicMessages(v1);
         return v1;
     }
 }
@@ -73,10 +74,15 @@ internal sealed partial class RequestHandler(
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public async Task<IResult> HandleAsync(HttpContext http, Operation operation)
+    /// <param name="http">The request; its body is read unless <paramref name="parsed"/> is given.</param>
+    /// <param name="operation">Which API operation.</param>
+    /// <param name="parsed">
+    /// A request already read and translated to the OpenAI form (by <c>/v1/messages</c>, <see cref="Anthropic.MessagesEndpoints"/>).
+    /// </param>
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null)
     {
         var started = clock.GetTimestamp();
-        var (request, error) = await ReadBodyAsync(http).ConfigureAwait(false);
+        var (request, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
         if (error is not null)
         {
             return error;
@@ -483,7 +489,7 @@ internal sealed partial class RequestHandler(
         return auditor.CompleteAsync(completed);
     }
 
-    private async Task<(JsonObject? Request, IResult? Error)> ReadBodyAsync(HttpContext http)
+    internal async Task<(JsonObject? Request, IResult? Error)> ReadBodyAsync(HttpContext http)
     {
         if (http.Request.ContentLength is > 0 and var length && length > settings.MaxRequestBytes)
         {

@@ -42,6 +42,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /v1/chat/completions"] = Authenticated,
         ["POST /v1/completions"] = Authenticated,
         ["POST /v1/embeddings"] = Authenticated,
+        ["POST /v1/messages"] = Authenticated,
 
         ["GET /admin/v1/ledger/checkpoint"] = [Roles.Admin, Roles.Auditor],
         ["GET /admin/v1/whoami"] = Authenticated,

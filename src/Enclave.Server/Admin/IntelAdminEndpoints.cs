@@ -65,32 +65,20 @@ internal static class IntelAdminEndpoints
     private static async Task<IResult> HuntAsync(HttpContext http, RetroHunter hunter)
     {
         const string shape = "{\"from\": first ledger index (optional), \"to\": end index, exclusive (optional)}";
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var (bytes, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxBodyBytes).ConfigureAwait(false);
+        if (tooLarge)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is at most {MaxBodyBytes} bytes; nothing was hunted");
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is at most {MaxBodyBytes} bytes; nothing was hunted");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
         long from = 0;
         long? to = null;
-        if (buffer.Length > 0)
+        if (bytes.Length > 0)
         {
             JsonNode? node;
             try
             {
-                node = StrictJson.Parse(buffer.ToArray(), maxDepth: 4);
+                node = StrictJson.Parse(bytes, maxDepth: 4);
             }
             catch (JsonException e)
             {

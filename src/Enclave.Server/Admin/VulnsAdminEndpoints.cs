@@ -137,7 +137,7 @@ internal static class VulnsAdminEndpoints
             return Problem(StatusCodes.Status400BadRequest, "Invalid request", $"name (query) must be 1 to {VulnerabilityFindingsService.MaxNameLength} letters, digits, '.', '-' or '_', e.g. POST /admin/v1/vulns/sboms?name=mail-gateway with the SBOM as the body; nothing was changed");
         }
 
-        var (body, tooLarge) = await ReadAsync(http, settings.MaxRequestBytes).ConfigureAwait(false);
+        var (body, tooLarge) = await AdminRequestBody.ReadAsync(http, settings.MaxRequestBytes).ConfigureAwait(false);
         if (tooLarge)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the SBOM is at most {settings.MaxRequestBytes} bytes (Server:MaxRequestBytes); nothing was changed");
@@ -159,7 +159,7 @@ internal static class VulnsAdminEndpoints
     private static async Task<IResult> DecideAsync(HttpContext http, VulnerabilityFindingsService findings)
     {
         const string shape = "{\"artifact\": \"optional inventory ID\", \"component\": \"pkg:...\", \"advisory\": \"ID or alias\", \"status\": \"not_affected|affected|fixed|under_investigation\", \"justification\": \"for not_affected\", \"statement\": \"optional\"}";
-        var (bytes, tooLarge) = await ReadAsync(http, MaxVexBodyBytes).ConfigureAwait(false);
+        var (bytes, tooLarge) = await AdminRequestBody.ReadAsync(http, MaxVexBodyBytes).ConfigureAwait(false);
         if (tooLarge)
         {
             return Problem(StatusCodes.Status413PayloadTooLarge, "Body too large", $"the body is at most {MaxVexBodyBytes} bytes; nothing was changed");
@@ -280,29 +280,6 @@ internal static class VulnsAdminEndpoints
         json["firstSeen"] = AuditEvent.FormatTime(r.FirstSeen);
         json["evaluated"] = AuditEvent.FormatTime(r.Evaluated);
         return json;
-    }
-
-    private static async Task<(byte[] Body, bool TooLarge)> ReadAsync(HttpContext http, long limit)
-    {
-        if (http.Request.ContentLength > limit)
-        {
-            return ([], true);
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > limit)
-            {
-                return ([], true);
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return (buffer.ToArray(), false);
     }
 
     private static IResult Problem(int status, string title, string detail, string? code = null) => Results.Problem(

@@ -316,7 +316,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
                         throw Unsupported(Options, where + ".role", "Anthropic takes system prompts only before the conversation, not between its turns");
                     }
 
-                    system.Add(TextOf(message["content"], where + ".content"));
+                    system.Add(TextOf(Options, message["content"], where + ".content"));
                     break;
                 case "user":
                     messages.Add(new JsonObject { ["role"] = "user", ["content"] = UserContent(message["content"], where + ".content") });
@@ -329,7 +329,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
                     {
                         ["type"] = "tool_result",
                         ["tool_use_id"] = String(message["tool_call_id"]) ?? throw Invalid(where + ".tool_call_id", "is required for a tool message"),
-                        ["content"] = TextOf(message["content"], where + ".content"),
+                        ["content"] = TextOf(Options, message["content"], where + ".content"),
                     };
                     if (toolResults is null)
                     {
@@ -420,7 +420,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
         var blocks = new JsonArray();
         if (message["content"] is { } content)
         {
-            var text = TextOf(content, where + ".content");
+            var text = TextOf(Options, content, where + ".content");
             if (text.Length > 0)
             {
                 blocks.Add(new JsonObject { ["type"] = "text", ["text"] = text });
@@ -520,33 +520,6 @@ internal sealed class AnthropicDialect : UpstreamDialect
         if (toolChoice is not null && body.ContainsKey("tools"))
         {
             body["tool_choice"] = toolChoice;
-        }
-    }
-
-    /// <summary>The text of a string content or of an array of text parts (system, assistant and tool messages).</summary>
-    private string TextOf(JsonNode? content, string where)
-    {
-        switch (content)
-        {
-            case null:
-                return "";
-            case JsonValue when String(content) is { } text:
-                return text;
-            case JsonArray parts:
-                var builder = new StringBuilder();
-                for (var i = 0; i < parts.Count; i++)
-                {
-                    if (String(parts[i]?["type"]) != "text" || String(parts[i]!["text"]) is not { } text)
-                    {
-                        throw Unsupported(Options, $"{where}[{i}]", "only text parts are accepted here");
-                    }
-
-                    builder.Append(text);
-                }
-
-                return builder.ToString();
-            default:
-                throw Invalid(where, "must be a string or an array of text parts");
         }
     }
 }

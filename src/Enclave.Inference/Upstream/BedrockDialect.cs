@@ -261,7 +261,7 @@ internal sealed class BedrockDialect : UpstreamDialect
                         throw Unsupported(Options, where + ".role", "Converse takes system prompts only before the conversation, not between its turns");
                     }
 
-                    system.Add(TextOf(message["content"], where + ".content"));
+                    system.Add(TextOf(Options, message["content"], where + ".content"));
                     break;
                 case "user":
                     messages.Add(new JsonObject { ["role"] = "user", ["content"] = UserContent(message["content"], where + ".content") });
@@ -281,7 +281,7 @@ internal sealed class BedrockDialect : UpstreamDialect
                         ["toolResult"] = new JsonObject
                         {
                             ["toolUseId"] = String(message["tool_call_id"]) ?? throw Invalid(where + ".tool_call_id", "is required for a tool message"),
-                            ["content"] = new JsonArray(new JsonObject { ["text"] = TextOf(message["content"], where + ".content") }),
+                            ["content"] = new JsonArray(new JsonObject { ["text"] = TextOf(Options, message["content"], where + ".content") }),
                         },
                     });
                     break;
@@ -344,7 +344,7 @@ internal sealed class BedrockDialect : UpstreamDialect
     private JsonArray AssistantContent(JsonObject message, string where)
     {
         var blocks = new JsonArray();
-        if (message["content"] is { } content && TextOf(content, where + ".content") is { Length: > 0 } text)
+        if (message["content"] is { } content && TextOf(Options, content, where + ".content") is { Length: > 0 } text)
         {
             blocks.Add(new JsonObject { ["text"] = text });
         }
@@ -434,31 +434,5 @@ internal sealed class BedrockDialect : UpstreamDialect
         }
 
         body["toolConfig"] = config;
-    }
-
-    private string TextOf(JsonNode? content, string where)
-    {
-        switch (content)
-        {
-            case null:
-                return "";
-            case JsonValue when String(content) is { } text:
-                return text;
-            case JsonArray parts:
-                var builder = new StringBuilder();
-                for (var i = 0; i < parts.Count; i++)
-                {
-                    if (String(parts[i]?["type"]) != "text" || String(parts[i]!["text"]) is not { } text)
-                    {
-                        throw Unsupported(Options, $"{where}[{i}]", "only text parts are accepted here");
-                    }
-
-                    builder.Append(text);
-                }
-
-                return builder.ToString();
-            default:
-                throw Invalid(where, "must be a string or an array of text parts");
-        }
     }
 }

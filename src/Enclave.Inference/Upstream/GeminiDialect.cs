@@ -304,7 +304,7 @@ internal sealed class GeminiDialect : UpstreamDialect
                         throw Unsupported(Options, where + ".role", "Gemini takes system instructions only before the conversation, not between its turns");
                     }
 
-                    system.Add(TextOf(message["content"], where + ".content"));
+                    system.Add(TextOf(Options, message["content"], where + ".content"));
                     break;
                 case "user":
                     contents.Add(new JsonObject { ["role"] = "user", ["parts"] = UserParts(message["content"], where + ".content") });
@@ -328,7 +328,7 @@ internal sealed class GeminiDialect : UpstreamDialect
                         ["functionResponse"] = new JsonObject
                         {
                             ["name"] = name,
-                            ["response"] = new JsonObject { ["content"] = TextOf(message["content"], where + ".content") },
+                            ["response"] = new JsonObject { ["content"] = TextOf(Options, message["content"], where + ".content") },
                         },
                     });
                     break;
@@ -386,7 +386,7 @@ internal sealed class GeminiDialect : UpstreamDialect
     private JsonArray ModelParts(JsonObject message, string where, Dictionary<string, string> toolNames)
     {
         var parts = new JsonArray();
-        if (message["content"] is { } content && TextOf(content, where + ".content") is { Length: > 0 } text)
+        if (message["content"] is { } content && TextOf(Options, content, where + ".content") is { Length: > 0 } text)
         {
             parts.Add(new JsonObject { ["text"] = text });
         }
@@ -473,32 +473,6 @@ internal sealed class GeminiDialect : UpstreamDialect
         if (calling is not null)
         {
             body["toolConfig"] = new JsonObject { ["functionCallingConfig"] = calling };
-        }
-    }
-
-    private string TextOf(JsonNode? content, string where)
-    {
-        switch (content)
-        {
-            case null:
-                return "";
-            case JsonValue when String(content) is { } text:
-                return text;
-            case JsonArray parts:
-                var builder = new StringBuilder();
-                for (var i = 0; i < parts.Count; i++)
-                {
-                    if (String(parts[i]?["type"]) != "text" || String(parts[i]!["text"]) is not { } text)
-                    {
-                        throw Unsupported(Options, $"{where}[{i}]", "only text parts are accepted here");
-                    }
-
-                    builder.Append(text);
-                }
-
-                return builder.ToString();
-            default:
-                throw Invalid(where, "must be a string or an array of text parts");
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
@@ -21,6 +22,33 @@ internal static class VendorTranslation
     /// <summary>502 for a vendor answer that is not what the vendor documents.</summary>
     public static BackendException Malformed(UpstreamBackendOptions backend, string what) =>
         new(502, "upstream_error", $"upstream backend '{backend.Name}' ({backend.Kind}) answered with {what}");
+
+    /// <summary>The text of a string content or of an array of text parts (system, assistant and tool messages).</summary>
+    public static string TextOf(UpstreamBackendOptions backend, JsonNode? content, string where)
+    {
+        switch (content)
+        {
+            case null:
+                return "";
+            case JsonValue when String(content) is { } text:
+                return text;
+            case JsonArray parts:
+                var builder = new StringBuilder();
+                for (var i = 0; i < parts.Count; i++)
+                {
+                    if (String(parts[i]?["type"]) != "text" || String(parts[i]!["text"]) is not { } text)
+                    {
+                        throw Unsupported(backend, $"{where}[{i}]", "only text parts are accepted here");
+                    }
+
+                    builder.Append(text);
+                }
+
+                return builder.ToString();
+            default:
+                throw Invalid(where, "must be a string or an array of text parts");
+        }
+    }
 
     public static string? String(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 

@@ -158,29 +158,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
             }
         }
 
-        var message = new JsonObject
-        {
-            ["role"] = "assistant",
-            ["content"] = text.Length == 0 && toolCalls.Count > 0 ? null : text.ToString(),
-        };
-        if (toolCalls.Count > 0)
-        {
-            message["tool_calls"] = toolCalls;
-        }
-
-        var response = new JsonObject
-        {
-            ["id"] = String(body["id"]) ?? "msg",
-            ["object"] = "chat.completion",
-            ["created"] = Time.GetUtcNow().ToUnixTimeSeconds(),
-            ["model"] = String(body["model"]) ?? "",
-            ["choices"] = new JsonArray(new JsonObject
-            {
-                ["index"] = 0,
-                ["message"] = message,
-                ["finish_reason"] = FinishReason(String(body["stop_reason"])),
-            }),
-        };
+        var response = ChatCompletion(String(body["id"]) ?? "msg", String(body["model"]) ?? "", Time.GetUtcNow(), text, toolCalls, FinishReason(String(body["stop_reason"])));
         if (body["usage"] is JsonObject usage)
         {
             response["usage"] = Usage(InputTokens(usage), Integer(usage["output_tokens"]) ?? 0);

@@ -173,21 +173,9 @@ internal sealed class BedrockDialect : UpstreamDialect
             }
         }
 
-        var message = new JsonObject { ["role"] = "assistant", ["content"] = text.Length == 0 && toolCalls.Count > 0 ? null : text.ToString() };
-        if (toolCalls.Count > 0)
-        {
-            message["tool_calls"] = toolCalls;
-        }
-
-        var response = new JsonObject
-        {
-            ["id"] = "bedrock-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()),
-            ["object"] = "chat.completion",
-            ["created"] = Time.GetUtcNow().ToUnixTimeSeconds(),
-            // Converse names no model in its answer: the model ID asked for is versioned (…-v1:0) and is what answered.
-            ["model"] = ModelOf(request),
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = FinishReason(String(body["stopReason"])) }),
-        };
+        // Converse names no model in its answer: the model ID asked for is versioned (…-v1:0) and is what answered.
+        var response = ChatCompletion(
+            "bedrock-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), ModelOf(request), Time.GetUtcNow(), text, toolCalls, FinishReason(String(body["stopReason"])));
         if (body["usage"] is JsonObject usage)
         {
             response["usage"] = Usage(Integer(usage["inputTokens"]) ?? 0, Integer(usage["outputTokens"]) ?? 0);

@@ -161,29 +161,13 @@ internal sealed class GeminiDialect : UpstreamDialect
             throw Malformed(Options, "a body that is not a generateContent response (no candidates, no promptFeedback)");
         }
 
-        var message = new JsonObject
-        {
-            ["role"] = "assistant",
-            ["content"] = text.Length == 0 && toolCalls.Count > 0 ? null : text.ToString(),
-        };
-        if (toolCalls.Count > 0)
-        {
-            message["tool_calls"] = toolCalls;
-        }
-
-        var response = new JsonObject
-        {
-            ["id"] = String(body["responseId"]) ?? "gemini",
-            ["object"] = "chat.completion",
-            ["created"] = Time.GetUtcNow().ToUnixTimeSeconds(),
-            ["model"] = String(body["modelVersion"]) ?? "",
-            ["choices"] = new JsonArray(new JsonObject
-            {
-                ["index"] = 0,
-                ["message"] = message,
-                ["finish_reason"] = candidate is null ? "content_filter" : FinishReason(String(candidate["finishReason"]), toolCalls.Count > 0),
-            }),
-        };
+        var response = ChatCompletion(
+            String(body["responseId"]) ?? "gemini",
+            String(body["modelVersion"]) ?? "",
+            Time.GetUtcNow(),
+            text,
+            toolCalls,
+            candidate is null ? "content_filter" : FinishReason(String(candidate["finishReason"]), toolCalls.Count > 0));
         if (body["usageMetadata"] is JsonObject usage)
         {
             response["usage"] = Usage(usage);

@@ -50,6 +50,32 @@ internal static class VendorTranslation
         }
     }
 
+    /// <summary>
+    /// An OpenAI <c>chat.completion</c> of one choice from a vendor's translated answer: the assistant message (null
+    /// content when it holds only tool calls) and its finish reason; the caller adds usage.
+    /// </summary>
+    public static JsonObject ChatCompletion(string id, string model, DateTimeOffset created, StringBuilder text, JsonArray toolCalls, string? finishReason)
+    {
+        var message = new JsonObject
+        {
+            ["role"] = "assistant",
+            ["content"] = text.Length == 0 && toolCalls.Count > 0 ? null : text.ToString(),
+        };
+        if (toolCalls.Count > 0)
+        {
+            message["tool_calls"] = toolCalls;
+        }
+
+        return new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "chat.completion",
+            ["created"] = created.ToUnixTimeSeconds(),
+            ["model"] = model,
+            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["message"] = message, ["finish_reason"] = finishReason }),
+        };
+    }
+
     public static string? String(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     public static long? Integer(JsonNode? node) =>

@@ -31,14 +31,14 @@ internal sealed class MarkdownReport
         Line();
         Line($"`{wrkCommand}` after an unmeasured warm-up run of the same shape.");
         Line();
-        Line("| target | requests/s | p50 ms | p99 ms | p99.9 ms | errors | wrk CPU | stub CPU | forwarder CPU | gateway CPU | other processes' CPU | target CPU/request | alloc/request | ledger entries/request | GC 0/1/2 | GC pause |");
+        Line("| target | requests/s | p50 ms | p99 ms | p99.9 ms | errors | wrk CPU | stub CPU | forwarder CPU | this gateway's CPU | other processes' CPU | target CPU/request | alloc/request | ledger entries/request | GC 0/1/2 | GC pause |");
         Line("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
         foreach (var r in results)
         {
             var role = Testbed.Role(r.Target);
             var rps = r.Wrk.RequestsPerSecond;
             Line($"| {Name(r.Target)} | {rps:N0} | {r.Wrk.P50Ms:0.00} | {r.Wrk.P99Ms:0.00} | {r.Wrk.P999Ms:0.00} | {r.Wrk.Errors} "
-                + $"| {r.Cpu.Of("load"):P0} | {r.Cpu.Of("stub"):P0} | {Share(r.Cpu, "forwarder")} | {Share(r.Cpu, "gateway")} | {r.Cpu.Others:P0} "
+                + $"| {r.Cpu.Of("load"):P0} | {r.Cpu.Of("stub"):P0} | {Share(r.Cpu, "forwarder")} | {(Testbed.IsGateway(r.Target) ? Share(r.Cpu, role) : "–")} | {r.Cpu.Others:P0} "
                 + $"| {r.Cpu.MicrosecondsPerRequest(role, rps):N1} µs | {r.Stats.AllocatedPerRequest:N0} B | {Entries(r.Stats)} | {r.Stats.Gen0}/{r.Stats.Gen1}/{r.Stats.Gen2} "
                 + $"| {r.Stats.GcPauseMs / (r.Wrk.Seconds * 1000):P1} |");
         }
@@ -132,6 +132,7 @@ internal sealed class MarkdownReport
     {
         Target.Direct => "stub, direct",
         Target.Forwarder => "bare forwarder → stub",
+        Target.GatewayNoDetections => "enclave gateway, detections off → stub",
         _ => "**enclave gateway** → stub",
     };
 

@@ -14,4 +14,10 @@ internal enum Target
 
     /// <summary>The enclave server: API key check, two durable ledger appends, JSON in and out, upstream router.</summary>
     Gateway,
+
+    /// <summary>
+    /// The same gateway with the live detections off (<c>Detections:Enabled=false</c>), in its own process and data
+    /// directory, loaded in the same rounds as <see cref="Gateway"/>: an interleaved A/B of what the detections cost.
+    /// </summary>
+    GatewayNoDetections,
 }

@@ -17,6 +17,7 @@ internal sealed class Testbed : IAsyncDisposable
     private static readonly Dictionary<string, string> NoEnvironment = [];
     private readonly Dictionary<Target, BenchChild> _targets = [];
     private readonly List<BenchChild> _children = [];
+    private readonly List<string> _dataDirectories = [];
     private readonly string _dataDirectory;
     private readonly bool _keep;
 
@@ -47,16 +48,24 @@ internal sealed class Testbed : IAsyncDisposable
                 log.WriteLine($"bare forwarder at {forwarder.Ready.Url} (pid {forwarder.Pid})");
             }
 
-            if (settings.Targets.Contains(Target.Gateway))
+            foreach (var target in settings.Targets.Where(IsGateway).Distinct())
             {
+                var environment = new Dictionary<string, string>(settings.GatewayEnvironment, StringComparer.Ordinal);
+                if (target == Target.GatewayNoDetections)
+                {
+                    environment["ENCLAVE__Detections__Enabled"] = "false";
+                }
+
+                var directory = target == Target.Gateway ? data : data + "-nodetections";
                 var gateway = await bed.StartChildAsync(
-                    "gateway",
-                    ["gateway", "--upstream", stub.Ready.Url, "--data", data, "--gateway-checkpoint-interval", settings.GatewayCheckpointInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture)],
-                    settings.GatewayEnvironment).ConfigureAwait(false);
-                bed._targets[Target.Gateway] = gateway;
-                var extra = (settings.GatewayEnvironment.Count == 0 ? string.Empty : ", environment " + string.Join(' ', settings.GatewayEnvironment.Select(kv => $"{kv.Key}={kv.Value}")))
+                    Role(target),
+                    ["gateway", "--upstream", stub.Ready.Url, "--data", directory, "--gateway-checkpoint-interval", settings.GatewayCheckpointInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture)],
+                    environment).ConfigureAwait(false);
+                bed._targets[target] = gateway;
+                bed._dataDirectories.Add(directory);
+                var extra = (environment.Count == 0 ? string.Empty : ", environment " + string.Join(' ', environment.Select(kv => $"{kv.Key}={kv.Value}")))
                     + (settings.GatewayCheckpointInterval > TimeSpan.Zero ? $", checkpoint every {settings.GatewayCheckpointInterval.TotalSeconds:0.###} s" : string.Empty);
-                log.WriteLine($"enclave gateway at {gateway.Ready.Url} (pid {gateway.Pid}), data directory {data}{extra}");
+                log.WriteLine($"{Role(target)} at {gateway.Ready.Url} (pid {gateway.Pid}), data directory {directory}{extra}");
             }
 
             return bed;
@@ -74,8 +83,12 @@ internal sealed class Testbed : IAsyncDisposable
     {
         Target.Direct => "stub",
         Target.Forwarder => "forwarder",
+        Target.GatewayNoDetections => "gateway-nodetections",
         _ => "gateway",
     };
+
+    /// <summary>Whether <paramref name="target"/> is an enclave gateway (ledger entries, a key), either variant.</summary>
+    public static bool IsGateway(Target target) => target is Target.Gateway or Target.GatewayNoDetections;
 
     /// <summary>CPU used so far by every process of the bed, with <paramref name="loadPid"/> as the load tool.</summary>
     public CpuSample Sample(int loadPid)
@@ -106,7 +119,7 @@ internal sealed class Testbed : IAsyncDisposable
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
         foreach (var (target, child) in _targets)
         {
-            var before = target == Target.Gateway ? (await child.StatsAsync().ConfigureAwait(false)).LedgerSize : -1;
+            var before = IsGateway(target) ? (await child.StatsAsync().ConfigureAwait(false)).LedgerSize : -1;
             using var response = await SendAsync(http, child.Ready.Url, child.Ready.ApiKey).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.OK)
@@ -117,7 +130,7 @@ internal sealed class Testbed : IAsyncDisposable
             using var json = JsonDocument.Parse(body);
             var content = json.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
             var line = $"{target}: 200, {Encoding.UTF8.GetByteCount(body)} bytes, answer \"{content}\"";
-            if (target == Target.Gateway)
+            if (IsGateway(target))
             {
                 var index = response.Headers.GetValues("Enclave-Ledger-Index").Single();
                 var after = (await child.StatsAsync().ConfigureAwait(false)).LedgerSize;
@@ -141,9 +154,9 @@ internal sealed class Testbed : IAsyncDisposable
             await child.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (!_keep && Directory.Exists(_dataDirectory))
+        foreach (var directory in _dataDirectories.Where(d => !_keep && Directory.Exists(d)))
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
     }
 

@@ -70,6 +70,7 @@ public sealed class CompositionRootTests : IDisposable
             ["Server:DataDirectory"] = data,
             ["Server:Urls:0"] = "http://127.0.0.1:0",
             ["Detections:FeedCapacity"] = "0",
+            ["Detections:CursorInterval"] = "00:05:00",
             ["Detections:Insider:WindowDays"] = "1",
             ["Detections:Insider:Threshold"] = "-2",
         }));
@@ -78,6 +79,7 @@ public sealed class CompositionRootTests : IDisposable
 
         Assert.Contains(problems, p => p.Contains("Detections:FeedCapacity must be 1 to 1048576 entries, not 0", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("Detections:Insider:WindowDays must be 2 to 90, not 1", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Detections:CursorInterval must be between 00:00:00 and 00:01:00, not 00:05:00", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("Detections:Insider:Threshold", StringComparison.Ordinal));
         Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
     }

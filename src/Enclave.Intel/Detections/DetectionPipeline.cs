@@ -12,7 +12,8 @@ namespace Enclave.Intel.Detections;
 /// the Sigma engine (the live rules of <see cref="LiveSigmaRules"/>, selections and correlations) and the
 /// <see cref="InsiderEngine"/>, and raises an alert (<see cref="AlertService"/>) for each Sigma match and insider
 /// signal. Where it is in the ledger is persisted (<see cref="IDetectionStore"/>, consumer <see cref="Consumer"/>)
-/// after each step, so a restart resumes at the first entry not processed; alerts carry deduplication keys (rule or
+/// at most every <see cref="DetectionOptions.CursorInterval"/> while entries flow, when the feed goes quiet and on stop, so
+/// a restart resumes at or shortly before the first entry not processed; alerts carry deduplication keys (rule or
 /// principal and ledger index), so an entry processed again after a crash raises nothing twice. Entries written by
 /// the detections themselves (<c>alert.*</c>, <c>detections.*</c>) are not scored: no feedback loops.
 /// </summary>
@@ -37,6 +38,8 @@ public sealed class DetectionPipeline
     private SigmaEngine? _sigma;
     private int _sigmaVersion = -1;
     private long _next = -1;
+    private long _persisted = -1;
+    private DateTimeOffset _persistedAt = DateTimeOffset.MinValue;
     private long _processed;
     private long _skippedOwn;
     private long _unreadable;
@@ -110,6 +113,8 @@ public sealed class DetectionPipeline
             _store.WriteCursor(Consumer, next, _clock.GetUtcNow());
         }
 
+        _persisted = next;
+
         _insider = new InsiderEngine(_options.Insider.EngineOptions());
         EnsureSigma();
         var from = Math.Max(0, next - _options.Insider.ReplayEntries);
@@ -171,12 +176,31 @@ public sealed class DetectionPipeline
             }
         }
 
-        if (done > 0)
+        if (done > 0 && _clock.GetUtcNow() - _persistedAt >= _options.CursorInterval)
         {
-            _store.WriteCursor(Consumer, _next, _clock.GetUtcNow());
+            PersistCursor();
         }
 
         return done;
+    }
+
+    /// <summary>
+    /// Writes the cursor (the next index to process) when it moved since it was last written: <see cref="StepAsync"/>
+    /// does so at most every <see cref="DetectionOptions.CursorInterval"/>; <see cref="RunAsync"/> also when the feed is
+    /// quiet and when it stops.
+    /// </summary>
+    public void PersistCursor()
+    {
+        var next = Interlocked.Read(ref _next);
+        if (next < 0 || next == _persisted)
+        {
+            return;
+        }
+
+        var now = _clock.GetUtcNow();
+        _store.WriteCursor(Consumer, next, now);
+        _persisted = next;
+        _persistedAt = now;
     }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> fires: start, then steps, waiting for the feed between them.</summary>
@@ -187,13 +211,34 @@ public sealed class DetectionPipeline
             Start(cancellationToken);
         }
 
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            if (await StepAsync(4096, cancellationToken).ConfigureAwait(false) == 0)
+            var quiet = false;
+            while (!cancellationToken.IsCancellationRequested)
             {
+                if (await StepAsync(4096, cancellationToken).ConfigureAwait(false) > 0)
+                {
+                    quiet = false;
+                    continue;
+                }
+
+                if (quiet)
+                {
+                    // A whole poll interval without entries: keep the place exactly.
+                    PersistCursor();
+                }
+
                 await _feed.WaitAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
+                quiet = true;
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            PersistCursor();
+            throw;
+        }
+
+        PersistCursor();
     }
 
     /// <summary>Scores one entry; the alerts it calls for go to <paramref name="pending"/> when <paramref name="raise"/>.</summary>

@@ -146,6 +146,98 @@ public sealed class DetectionPipelineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheCursor_IsWrittenAtMostOncePerCursorInterval_WhileEntriesFlow_AndWhenTheFeedGoesQuiet()
+    {
+        _store.WriteCursor(DetectionPipeline.Consumer, _ledger.Size, _clock.GetUtcNow());
+        var pipeline = new DetectionPipeline(
+            new LedgerFeed(_ledger, capacity: 64), _store, _alerts, new LiveSigmaRules(_store),
+            new DetectionOptions { CursorInterval = TimeSpan.FromSeconds(1), Insider = new InsiderDetectionOptions { Enabled = false } }, _clock);
+        var start = pipeline.Start();
+
+        // The first step writes the cursor; steps within the interval do not.
+        await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        Assert.Equal(1, await pipeline.StepAsync(100, CancellationToken.None));
+        Assert.Equal(start + 1, _store.ReadCursor(DetectionPipeline.Consumer));
+        _clock.Advance(TimeSpan.FromMilliseconds(400));
+        await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        Assert.Equal(1, await pipeline.StepAsync(100, CancellationToken.None));
+        Assert.Equal(start + 1, _store.ReadCursor(DetectionPipeline.Consumer));
+        Assert.Equal(start + 2, pipeline.NextIndex);
+
+        // Once the interval has passed, the next step writes it.
+        _clock.Advance(TimeSpan.FromMilliseconds(600));
+        await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        Assert.Equal(1, await pipeline.StepAsync(100, CancellationToken.None));
+        Assert.Equal(start + 3, _store.ReadCursor(DetectionPipeline.Consumer));
+
+        // The quiet-feed flush writes where it is, at once.
+        await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        Assert.Equal(1, await pipeline.StepAsync(100, CancellationToken.None));
+        Assert.Equal(start + 3, _store.ReadCursor(DetectionPipeline.Consumer));
+        pipeline.PersistCursor();
+        Assert.Equal(start + 4, _store.ReadCursor(DetectionPipeline.Consumer));
+    }
+
+    [Fact]
+    public async Task RunAsync_WritesTheCursor_WhenTheFeedGoesQuiet()
+    {
+        var (pipeline, start) = StartedPipeline(poll: TimeSpan.FromMilliseconds(20));
+        using var stop = new CancellationTokenSource();
+        var run = pipeline.RunAsync(stop.Token);
+
+        // The clock does not move, so only the first step (nothing written since start) and the quiet flush write it.
+        for (var i = 0; i < 3; i++)
+        {
+            await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        }
+
+        await Until(() => _store.ReadCursor(DetectionPipeline.Consumer) == start + 3);
+        Assert.Equal(start + 3, _store.ReadCursor(DetectionPipeline.Consumer));
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+    }
+
+    [Fact]
+    public async Task RunAsync_WritesTheCursor_WhenItStops()
+    {
+        // A poll interval of a minute: the feed is never quiet for long enough within this test.
+        var (pipeline, start) = StartedPipeline(poll: TimeSpan.FromMinutes(1));
+        using var stop = new CancellationTokenSource();
+        var run = pipeline.RunAsync(stop.Token);
+        await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        await Until(() => _store.ReadCursor(DetectionPipeline.Consumer) == start + 1);
+
+        await AppendAsync("request.completed", "alice", "/v1/models", new JsonObject());
+        await Until(() => pipeline.NextIndex == start + 2);
+        Assert.Equal(start + 1, _store.ReadCursor(DetectionPipeline.Consumer));
+
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.Equal(start + 2, _store.ReadCursor(DetectionPipeline.Consumer));
+    }
+
+    private (DetectionPipeline Pipeline, long Start) StartedPipeline(TimeSpan poll)
+    {
+        _store.WriteCursor(DetectionPipeline.Consumer, _ledger.Size, _clock.GetUtcNow());
+        var feed = new LedgerFeed(_ledger, capacity: 64);
+        _ledger.Subscribe(feed);
+        var pipeline = new DetectionPipeline(
+            feed, _store, _alerts, new LiveSigmaRules(_store),
+            new DetectionOptions { CursorInterval = TimeSpan.FromMinutes(1), PollInterval = poll, Insider = new InsiderDetectionOptions { Enabled = false } }, _clock);
+        return (pipeline, pipeline.Start());
+    }
+
+    private static async Task Until(Func<bool> condition)
+    {
+        // Waits for the background loop (bounded); the assertions after it say what was expected.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5);
+        }
+    }
+
+    [Fact]
     public async Task FirstStart_BeginsAtTheLedgerEnd_HistoryOnlyWarmsTheEngines()
     {
         await LoadBundleAsync("imp_rules1", ("enclave_auth_failed.yml", File.ReadAllBytes(Path.Combine(RulesFolder, "enclave_auth_failed.yml"))));
@@ -216,6 +308,9 @@ public sealed class DetectionPipelineTests : IAsyncLifetime
         for (var i = 0; i < 10_000 && await pipeline.StepAsync(100_000, CancellationToken.None) > 0; i++)
         {
         }
+
+        // What RunAsync does once the feed is quiet.
+        pipeline.PersistCursor();
     }
 
     private async Task<long> AppendAsync(string type, string actor, string subject, JsonObject details) =>

@@ -34,6 +34,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/intel/hunt",
         "POST /admin/v1/vulns/sboms",
         "POST /admin/v1/vulns/vex",
+        "POST /admin/v1/ledger/exports",
     };
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
+using Enclave.Cli.Admin;
 using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
@@ -320,12 +321,14 @@ internal static class LedgerCommands
         var data = DataOption();
         var output = new Option<string>("--out") { Description = "Directory to write the static files to.", Required = true };
         var json = JsonOption();
-        var command = new Command("export", "Write the log as C2SP tlog-tiles static files (checkpoint, tile/, tile/entries/), ready to serve or verify offline.") { data, output, json };
+        var connection = new AdminConnectionOptions();
+        var command = new Command("export", "Write the log as C2SP tlog-tiles static files (checkpoint, tile/, tile/entries/), ready to serve or verify offline. The export is recorded in the ledger (ledger.exported); while a server holds the data directory, through the server with an admin or auditor key.") { data, output, json };
+        connection.AddTo(command);
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             using var reader = LedgerReader.Open(result.GetValue(data)!);
             var exported = ProgressDisplay.Run(context, "Exporting", reader.LatestCheckpoint()?.Size ?? 0, p => reader.Export(result.GetValue(output)!, p));
-            var recorded = await RecordExportAsync(result.GetValue(data)!, result.GetValue(output)!, exported.TreeSize, exported.FilesWritten).ConfigureAwait(false);
+            var recorded = await RecordExportAsync(result.GetValue(data)!, result.GetValue(output)!, exported.TreeSize, exported.FilesWritten, () => connection.CreateClient(result)).ConfigureAwait(false);
             if (result.GetValue(json))
             {
                 await CommandRunner.WriteJsonAsync(context, new JsonObject
@@ -355,9 +358,10 @@ internal static class LedgerCommands
     /// <summary>
     /// Records an export as <c>ledger.exported</c> (actor <c>local:</c> and the operating-system account), appended
     /// through the ledger writer when no server holds the data directory. While a server holds it the entry cannot be
-    /// appended from here; the export stands and the problem is returned to be printed.
+    /// appended from here: the server records it (<c>POST /admin/v1/ledger/exports</c>, actor the key's principal) when
+    /// the command has a key; otherwise, or when that fails, the export stands and the problem is returned to be printed.
     /// </summary>
-    private static async Task<(long? Index, string? Problem)> RecordExportAsync(string dataDirectory, string output, long treeSize, long filesWritten)
+    private static async Task<(long? Index, string? Problem)> RecordExportAsync(string dataDirectory, string output, long treeSize, long filesWritten, Func<AdminApiClient> server)
     {
         if (treeSize == 0)
         {
@@ -380,7 +384,39 @@ internal static class LedgerCommands
         }
         catch (DataDirectoryLockedException ex)
         {
-            return (null, $"note: the export was not recorded in the ledger (ledger.exported): {ex.Message}. Exports beside a running server are not recorded; stop the server to export with a record.");
+            return await RecordThroughServerAsync(server, output, treeSize, filesWritten, ex.Message).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<(long? Index, string? Problem)> RecordThroughServerAsync(Func<AdminApiClient> server, string output, long treeSize, long filesWritten, string locked)
+    {
+        const string NotRecorded = "note: the export was not recorded in the ledger (ledger.exported)";
+        AdminApiClient client;
+        try
+        {
+            client = server();
+        }
+        catch (ArgumentException ex)
+        {
+            return (null, $"{NotRecorded}: {locked}, and the server cannot be asked to record it ({ex.Message}). Pass an admin or auditor key (--api-key-file or ${AdminApiClient.ApiKeyVariable}) to record an export beside a running server.");
+        }
+
+        using (client)
+        {
+            try
+            {
+                var answer = await client.PostAsync("/ledger/exports", new JsonObject
+                {
+                    ["to"] = treeSize - 1,
+                    ["output"] = Path.GetFullPath(output),
+                    ["filesWritten"] = filesWritten,
+                }).ConfigureAwait(false);
+                return (answer?["ledgerIndex"]?.GetValue<long>(), null);
+            }
+            catch (AdminApiException ex)
+            {
+                return (null, $"{NotRecorded}: {locked}, and the server at {client.Server} refused to record it ({ex.Message}).");
+            }
         }
     }
 

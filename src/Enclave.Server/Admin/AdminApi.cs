@@ -1,5 +1,3 @@
-using Enclave.Ledger;
-using Enclave.Policy.Identity;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -8,7 +6,7 @@ namespace Enclave.Server.Admin;
 
 /// <summary>
 /// The admin API under <c>/admin/v1</c>: every endpoint needs an authenticated principal and names the roles it
-/// accepts; errors are RFC 9457 problem details. Each area (ledger, users and keys, airlock, policy) maps its
+/// accepts; errors are RFC 9457 problem details. Each area (ledger, users and keys, airlock, policy, ...) maps its
 /// endpoints in its own file through a <c>Map...(RouteGroupBuilder)</c> method called from here.
 /// </summary>
 public static class AdminApi
@@ -19,7 +17,7 @@ public static class AdminApi
     {
         ArgumentNullException.ThrowIfNull(app);
         var admin = app.MapGroup(Prefix).RequireAuthorization();
-        MapLedger(admin);
+        admin.MapLedger();
         RetentionAdminEndpoints.MapRetention(admin);
         PolicyAdminEndpoints.MapPolicy(admin);
         admin.MapIdentity();
@@ -29,13 +27,5 @@ public static class AdminApi
         admin.MapIntel();
         admin.MapVulns();
         return admin;
-    }
-
-    private static void MapLedger(RouteGroupBuilder admin)
-    {
-        admin.MapGet("/ledger/checkpoint", (SqliteLedger ledger) => ledger.LatestCheckpoint() is { } cp
-                ? Results.Text(cp.Note, "text/plain; charset=utf-8")
-                : Results.Problem(title: "No checkpoint yet", statusCode: StatusCodes.Status404NotFound))
-            .RequireAuthorization(p => p.RequireRole(Roles.Admin, Roles.Auditor));
     }
 }

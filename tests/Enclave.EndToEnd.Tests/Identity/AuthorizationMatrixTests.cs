@@ -45,6 +45,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /v1/messages"] = Authenticated,
 
         ["GET /admin/v1/ledger/checkpoint"] = [Roles.Admin, Roles.Auditor],
+        ["POST /admin/v1/ledger/exports"] = [Roles.Admin, Roles.Auditor],
         ["GET /admin/v1/whoami"] = Authenticated,
         ["GET /admin/v1/users"] = [Roles.Admin],
         ["GET /admin/v1/users/{name}"] = [Roles.Admin],

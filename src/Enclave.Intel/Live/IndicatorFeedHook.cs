@@ -13,7 +13,7 @@ namespace Enclave.Intel.Live;
 /// <summary>
 /// Loads the threat intelligence of an activated <c>intel</c> bundle (airlock post-activation hook): every STIX 2.1
 /// bundle (<c>*.json</c> whose top-level <c>type</c> is <c>bundle</c>) and every MISP feed (a folder with
-/// <c>manifest.json</c> and event files) into the indicator store, in one transaction; a newer <c>modified</c> replaces
+/// <c>manifest.json</c> and event files, or single event files named <c>UUID.json</c> without a manifest) into the indicator store, in one transaction; a newer <c>modified</c> replaces
 /// an older copy; indicators Enclave cannot evaluate are stored and counted with their reason. Then the live index is
 /// rebuilt and a retro-hunt over the ledger history starts. Files that are not its own (OSV, KEV, VEX, Sigma rules,
 /// attestations) are left alone; a bundle with none of its own changes nothing. The outcome is a ledger entry:
@@ -172,6 +172,13 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
         var root = Path.GetFullPath(activation.Folder);
         var mispFolders = new SortedSet<string>(StringComparer.Ordinal);
         var stixReader = new StixBundleReader(_options);
+        var mispReader = new MispFeedReader(_options);
+        // A folder with a manifest.json is a MISP feed read whole (below); elsewhere an event file named UUID.json
+        // ({"Event": {...}}, as MISP exports one event) is read on its own.
+        var manifestFolders = activation.Files.Select(f => f.RelativePath)
+            .Where(r => r == "manifest.json" || r.EndsWith("/manifest.json", StringComparison.Ordinal))
+            .Select(r => r.Contains('/', StringComparison.Ordinal) ? r[..r.LastIndexOf('/')] : string.Empty)
+            .ToHashSet(StringComparer.Ordinal);
         foreach (var relative in activation.Files.Select(f => f.RelativePath).Order(StringComparer.Ordinal))
         {
             // Attestations (the bundle's own SBOM and provenance) are not intelligence.
@@ -202,6 +209,18 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
 
             if (!IsStixBundle(bytes))
             {
+                if (!manifestFolders.Contains(folder) && Guid.TryParse(name[..^".json".Length], out _) && IsMispEvent(bytes))
+                {
+                    var feed = mispReader.ReadEvent(bytes, relative);
+                    files++;
+                    sources.Add(relative);
+                    skipped += feed.Skipped.Count;
+                    foreach (var indicator in feed.Indicators)
+                    {
+                        Keep(indicators, indicator, "misp:" + relative);
+                    }
+                }
+
                 continue;
             }
 
@@ -215,7 +234,6 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
             }
         }
 
-        var mispReader = new MispFeedReader(_options);
         foreach (var folder in mispFolders)
         {
             var feed = mispReader.ReadDirectory(folder.Length == 0 ? root : Path.Combine(root, folder.Replace('/', Path.DirectorySeparatorChar)));
@@ -240,7 +258,16 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
     }
 
     /// <summary>Whether the JSON's top-level <c>type</c> is <c>bundle</c> (only the top level is looked at; the strict reader follows).</summary>
-    internal static bool IsStixBundle(ReadOnlySpan<byte> utf8)
+    internal static bool IsStixBundle(ReadOnlySpan<byte> utf8) => TopLevel(utf8, "type"u8, JsonTokenType.String, "bundle"u8);
+
+    /// <summary>Whether the JSON is an object with a top-level <c>Event</c> object, as a MISP event file is (the strict reader follows).</summary>
+    internal static bool IsMispEvent(ReadOnlySpan<byte> utf8) => TopLevel(utf8, "Event"u8, JsonTokenType.StartObject, default);
+
+    /// <summary>
+    /// Whether the JSON is an object whose first property <paramref name="name"/> has a token of <paramref name="kind"/>
+    /// (and, for a string, the value <paramref name="text"/>); only the top level is looked at.
+    /// </summary>
+    private static bool TopLevel(ReadOnlySpan<byte> utf8, ReadOnlySpan<byte> name, JsonTokenType kind, ReadOnlySpan<byte> text)
     {
         var reader = new Utf8JsonReader(utf8, isFinalBlock: false, new JsonReaderState(new JsonReaderOptions { MaxDepth = 256 }));
         try
@@ -252,15 +279,15 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                var isType = reader.ValueTextEquals("type"u8);
+                var isName = reader.ValueTextEquals(name);
                 if (!reader.Read())
                 {
                     return false;
                 }
 
-                if (isType)
+                if (isName)
                 {
-                    return reader.TokenType == JsonTokenType.String && reader.ValueTextEquals("bundle"u8);
+                    return reader.TokenType == kind && (kind != JsonTokenType.String || reader.ValueTextEquals(text));
                 }
 
                 if (!reader.TrySkip())

@@ -107,6 +107,46 @@ public sealed class LiveIntelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AMispEventFile_WithoutAManifest_IsLoaded_AndAUuidNamedFileThatIsNotAnEventIsLeftAlone()
+    {
+        var files = new Dictionary<string, byte[]>
+        {
+            // As MISP exports one event: UUID.json, no manifest.json beside it.
+            ["events/" + MispEvent + ".json"] = File.ReadAllBytes(SharedTestData.Intel("misp/" + MispEvent + ".json")),
+            // Named like an event, but not one: not intelligence of ours, and not a failure either.
+            ["events/0b5e3a4c-1d2f-4e6a-8b7c-9d0e1f2a3b4c.json"] = """{"schema_version":"1.6.0","id":"GHSA-test-0002","modified":"2024-05-01T00:00:00Z","affected":[]}"""u8.ToArray(),
+        };
+        var activation = Bundle(files);
+
+        var details = await _hook.LoadAsync(activation, default);
+        await _hook.LastHunt;
+
+        Assert.NotNull(details);
+        Assert.Equal(4, details["indicators"]!.GetValue<int>()); // the event's four to_ids attributes
+        Assert.Equal(["events/" + MispEvent + ".json"], details["sources"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.NotEmpty(_live.Match(IndexedProperty.Sha256, "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", DateTimeOffset.Parse("2017-01-01T00:00:00Z", CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
+    public async Task AMispEventFile_WithoutAManifest_ThatIsMalformed_RejectsTheBundle_AndLoadsNothing()
+    {
+        var valid = File.ReadAllBytes(SharedTestData.Intel("misp/" + MispEvent + ".json"));
+        var files = new Dictionary<string, byte[]>
+        {
+            ["a/" + MispEvent + ".json"] = valid,
+            // Duplicate key inside the event: the strict reader refuses it.
+            ["b/0b5e3a4c-1d2f-4e6a-8b7c-9d0e1f2a3b4c.json"] = """{"Event":{"info":"x","info":"y","Attribute":[]}}"""u8.ToArray(),
+        };
+
+        var activation = Bundle(files);
+        Assert.Null(await _hook.LoadAsync(activation, default));
+        var rejected = Assert.Single(Entries(), e => e.Type == "intel.rejected");
+        Assert.Equal("import:" + activation.ImportId, rejected.Subject);
+        Assert.Empty(_store.Indicators());
+        Assert.True(_live.IsEmpty);
+    }
+
+    [Fact]
     public async Task NewerModified_Replaces_RevokedStopsMatching_NotEvaluableIsListed_AndTheSameImportLoadsOnce()
     {
         const string id = "indicator--11111111-1111-4111-8111-111111111111";

@@ -68,31 +68,9 @@ internal sealed class AnthropicStub : IAsyncDisposable
     /// <summary>Starts on http, or on https with a fresh self-signed certificate for 127.0.0.1 (a backend that leaves the enclave must use https).</summary>
     public static async Task<AnthropicStub> StartAsync(bool https = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        X509Certificate2? certificate = null;
-        if (https)
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var request = new CertificateRequest("CN=anthropic.test", key, HashAlgorithmName.SHA256);
-            var san = new SubjectAlternativeNameBuilder();
-            san.AddIpAddress(IPAddress.Loopback);
-            request.CertificateExtensions.Add(san.Build());
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, 0, critical: true));
-            certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-            builder.WebHost.UseKestrelHttpsConfiguration();
-        }
-
-        var serverCertificate = certificate;
-        builder.WebHost.ConfigureKestrel(options => options.Listen(IPAddress.Loopback, 0, listen =>
-        {
-            if (serverCertificate is not null)
-            {
-                listen.UseHttps(serverCertificate);
-            }
-        }));
+        var builder = StubHost.CreateBuilder(https, "anthropic.test", out var pem);
         var app = builder.Build();
-        var stub = new AnthropicStub(app) { CertificatePem = certificate?.ExportCertificatePem() };
+        var stub = new AnthropicStub(app) { CertificatePem = pem };
         app.MapPost("/v1/messages", stub.MessagesAsync);
         app.MapGet("/v1/models", stub.ModelsAsync);
         await app.StartAsync();

@@ -34,13 +34,15 @@ internal sealed class AzureOpenAiStub : IAsyncDisposable
 
     public ConcurrentQueue<(string Path, string Query, JsonObject Body, string? ApiKey, string? Authorization)> Received { get; } = new();
 
-    public static async Task<AzureOpenAiStub> StartAsync()
+    /// <summary>PEM of the self-signed certificate (https only), to give the gateway as its CA.</summary>
+    public string? CertificatePem { get; private set; }
+
+    /// <summary>Starts on http, or on https with a fresh self-signed certificate for 127.0.0.1 (<see cref="StubHost"/>).</summary>
+    public static async Task<AzureOpenAiStub> StartAsync(bool https = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        var builder = StubHost.CreateBuilder(https, "azure.test", out var pem);
         var app = builder.Build();
-        var stub = new AzureOpenAiStub(app);
+        var stub = new AzureOpenAiStub(app) { CertificatePem = pem };
         app.MapPost("/openai/deployments/{deployment}/chat/completions", stub.ChatAsync);
         app.MapGet("/openai/models", stub.ModelsAsync);
         await app.StartAsync();

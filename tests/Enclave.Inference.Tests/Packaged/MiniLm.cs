@@ -37,9 +37,8 @@ internal static class MiniLm
     {
         string assembly = PackageAssembly;
         AssemblyResource vocab = AssemblyResources.List(assembly).Single(r => r.Name.EndsWith(".vocab.txt", StringComparison.Ordinal));
-        using Stream stream = AssemblyResources.Open(assembly, vocab);
-        byte[] bytes = new byte[vocab.Length];
-        stream.ReadExactly(bytes);
-        return bytes;
+        var bytes = new MemoryStream();
+        AssemblyResources.CopyTo(assembly, vocab, bytes);
+        return bytes.ToArray();
     }
 }

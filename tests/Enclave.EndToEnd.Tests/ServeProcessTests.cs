@@ -57,7 +57,7 @@ public sealed class ServeProcessTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Up_Json_ServesTheForgedDemoModels_ToTheOpenAiClient()
+    public async Task Up_Json_ServesTheDemoModels_ToTheOpenAiClient_TheRealEmbeddingModelIncluded()
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         using var process = Start("up", "--data", Path.Combine(_root, "up-data"), "--urls", url, "--json");
@@ -84,6 +84,15 @@ public sealed class ServeProcessTests : IAsyncLifetime
             var vector = (await client.GetEmbeddingClient(ready["embeddingModel"]!.GetValue<string>()).GenerateEmbeddingAsync("Hello")).Value.ToFloats();
             Assert.Equal(1.0, Math.Sqrt(vector.ToArray().Sum(v => (double)v * v)), 3);
 
+            // The demo embedding model is the real all-MiniLM-L6-v2: the similarities sbert.net's quickstart publishes.
+            var sentences = (await client.GetEmbeddingClient(ready["embeddingModel"]!.GetValue<string>())
+                .GenerateEmbeddingsAsync(["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."])).Value;
+            var e = sentences.Select(s => s.ToFloats().ToArray()).ToArray();
+            Assert.Equal(384, e[0].Length);
+            Assert.Equal(0.6660, Cosine(e[0], e[1]), 0.001);
+            Assert.Equal(0.1046, Cosine(e[0], e[2]), 0.001);
+            Assert.Equal(0.1411, Cosine(e[1], e[2]), 0.001);
+
             var models = (await client.GetOpenAIModelClient().GetModelsAsync()).Value.Select(m => m.Id).ToList();
             Assert.Contains(chatModel, models);
 
@@ -106,6 +115,8 @@ public sealed class ServeProcessTests : IAsyncLifetime
             await process.WaitForExitAsync();
         }
     }
+
+    private static double Cosine(float[] a, float[] b) => a.Zip(b, (x, y) => (double)x * y).Sum();
 
     [Fact]
     public async Task Serve_WithAnInvalidConfig_ExitsInvalidInputListingEveryProblem()

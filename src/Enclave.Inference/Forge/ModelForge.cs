@@ -217,7 +217,8 @@ public static class ModelForge
         json.WriteEndObject();
     }
 
-    private static void WriteJson(string path, Action<Utf8JsonWriter> body)
+    /// <summary>Writes one JSON object to <paramref name="path"/> (indented, as Hugging Face exports are).</summary>
+    internal static void WriteJson(string path, Action<Utf8JsonWriter> body)
     {
         using var stream = File.Create(path);
         using var json = new Utf8JsonWriter(stream, TokenizerFiles.WriterOptions);

@@ -43,17 +43,17 @@ internal static class TokenizerFiles
     /// <summary>IDs of the three special tokens for a BPE vocabulary of <paramref name="bpeTokens"/> tokens.</summary>
     public static (int EndOfText, int ImStart, int ImEnd) SpecialIds(int bpeTokens) => (bpeTokens, bpeTokens + 1, bpeTokens + 2);
 
-    public static void WriteTokenizerJson(string path, BpeVocabulary vocabulary)
+    /// <summary>
+    /// The first members of a <c>tokenizer.json</c>: version, no truncation or padding (left to the engine), and
+    /// <paramref name="specialTokens"/> as added tokens that are special and matched verbatim.
+    /// </summary>
+    public static void WriteHeader(Utf8JsonWriter json, IEnumerable<(int Id, string Content)> specialTokens)
     {
-        using var stream = File.Create(path);
-        using var json = new Utf8JsonWriter(stream, WriterOptions);
-        var specials = SpecialIds(vocabulary.Tokens.Count);
-        json.WriteStartObject();
         json.WriteString("version", "1.0");
         json.WriteNull("truncation");
         json.WriteNull("padding");
         json.WriteStartArray("added_tokens");
-        foreach (var (id, content) in new[] { (specials.EndOfText, EndOfText), (specials.ImStart, ImStart), (specials.ImEnd, ImEnd) })
+        foreach (var (id, content) in specialTokens)
         {
             json.WriteStartObject();
             json.WriteNumber("id", id);
@@ -67,6 +67,15 @@ internal static class TokenizerFiles
         }
 
         json.WriteEndArray();
+    }
+
+    public static void WriteTokenizerJson(string path, BpeVocabulary vocabulary)
+    {
+        using var stream = File.Create(path);
+        using var json = new Utf8JsonWriter(stream, WriterOptions);
+        var specials = SpecialIds(vocabulary.Tokens.Count);
+        json.WriteStartObject();
+        WriteHeader(json, [(specials.EndOfText, EndOfText), (specials.ImStart, ImStart), (specials.ImEnd, ImEnd)]);
 
         json.WriteStartObject("normalizer");
         json.WriteString("type", "NFC");

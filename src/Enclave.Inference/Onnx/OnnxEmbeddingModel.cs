@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Enclave.Inference.Backends;
 using Enclave.Inference.Text;
 using Microsoft.ML.OnnxRuntime;
@@ -37,7 +38,7 @@ public sealed class OnnxEmbeddingModel : IDisposable
 
     public int VocabSize { get; }
 
-    /// <summary>Longest input, in tokens.</summary>
+    /// <summary>Longest input, in tokens: <c>max_position_embeddings</c>, or the tokenizer's <c>model_max_length</c> when smaller.</summary>
     public int MaxPositions { get; }
 
     /// <summary>Admission of this model's batches (one slot per call).</summary>
@@ -59,6 +60,17 @@ public sealed class OnnxEmbeddingModel : IDisposable
                 hidden = reader.Int("hidden_size", 1, 1 << 20);
                 vocab = reader.Int("vocab_size", 1, 1 << 24);
                 positions = reader.Int("max_position_embeddings", 1, 1 << 24);
+            }
+        }
+
+        // The tokenizer's model_max_length (sentence-transformers' max_seq_length, 256 for all-MiniLM-L6-v2) bounds
+        // inputs further; Hugging Face writes a huge number there when a tokenizer has no limit of its own.
+        using (var tokenizerConfig = ModelFolder.ReadJson(full, "tokenizer_config.json", options.MaxConfigBytes, required: false, problems))
+        {
+            if (tokenizerConfig is not null && tokenizerConfig.RootElement.TryGetProperty("model_max_length", out var max)
+                && max.ValueKind == JsonValueKind.Number && max.TryGetInt32(out var maxLength) && maxLength >= 1 && maxLength < positions)
+            {
+                positions = maxLength;
             }
         }
 

@@ -3,16 +3,16 @@ using Enclave.Inference.Text.Pipeline;
 namespace Enclave.Inference.Text;
 
 /// <summary>
-/// A Hugging Face <c>tokenizer.json</c> tokenizer with a BPE model, encoding and decoding as transformers.js does:
-/// added tokens are split out of the raw text first, each remaining section is normalized, pre-tokenized and
-/// BPE-encoded, and the post-processor adds its special tokens.
+/// A Hugging Face <c>tokenizer.json</c> tokenizer with a BPE or WordPiece model, encoding and decoding as
+/// transformers.js does: added tokens are split out of the raw text first, each remaining section is normalized,
+/// pre-tokenized and encoded by the model, and the post-processor adds its special tokens.
 /// </summary>
 internal sealed class HuggingFaceTokenizer : ITextTokenizer
 {
     private readonly AddedTokenSplitter _splitter;
     private readonly TextNormalizer? _normalizer;
     private readonly TextPreTokenizer? _preTokenizer;
-    private readonly BpeModel _model;
+    private readonly ITokenModel _model;
     private readonly PostProcessor _postProcessor;
     private readonly TokenDecoder? _decoder;
     private readonly string?[] _idToToken;
@@ -27,7 +27,7 @@ internal sealed class HuggingFaceTokenizer : ITextTokenizer
         AddedTokenSplitter splitter,
         TextNormalizer? normalizer,
         TextPreTokenizer? preTokenizer,
-        BpeModel model,
+        ITokenModel model,
         PostProcessor postProcessor,
         TokenDecoder? decoder,
         string?[] idToToken,
@@ -177,7 +177,7 @@ internal sealed class HuggingFaceTokenizer : ITextTokenizer
     }
 
     // transformers' clean_up_tokenization: removes the space tokenizers of old put before punctuation and contractions.
-    private static string CleanUpTokenization(string text) => text
+    internal static string CleanUpTokenization(string text) => text
         .Replace(" .", ".", StringComparison.Ordinal)
         .Replace(" ?", "?", StringComparison.Ordinal)
         .Replace(" !", "!", StringComparison.Ordinal)

@@ -30,6 +30,12 @@ public sealed record TokenizerLimits
     /// <summary>Longest token string (in UTF-16 code units) in the vocabulary or the added tokens.</summary>
     public int MaxTokenLength { get; init; } = 4096;
 
+    /// <summary>
+    /// Highest <c>max_input_chars_per_word</c> a WordPiece model may set (BERT's is 100): a longer word is one unknown
+    /// token, and the greedy longest-match search over a word costs the square of its length.
+    /// </summary>
+    public int MaxWordPieceInputChars { get; init; } = 1024;
+
     /// <summary>Longest text <see cref="ITextTokenizer.Encode"/> accepts, in UTF-16 code units.</summary>
     public int MaxEncodeChars { get; init; } = 16 * 1024 * 1024;
 

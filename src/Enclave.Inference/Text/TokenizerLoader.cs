@@ -128,26 +128,12 @@ public static class TokenizerLoader
 
         JsonElement model = fields.Object(root, "model", "$");
         string modelType = fields.OptionalString(model, "type", "model") ?? (model.TryGetProperty("merges", out _) ? "BPE" : "(none)");
-        if (modelType != "BPE")
+        if (modelType is not ("BPE" or "WordPiece"))
         {
-            throw fields.Unsupported("model.type", $"'{modelType}'");
-        }
-
-        if (model.TryGetProperty("dropout", out JsonElement dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() != 0)
-        {
-            throw fields.Unsupported("model.dropout", "a BPE dropout (non-deterministic encoding)");
-        }
-
-        foreach (string affix in (string[])["continuing_subword_prefix", "end_of_word_suffix"])
-        {
-            if (!string.IsNullOrEmpty(fields.OptionalString(model, affix, "model")))
-            {
-                throw fields.Unsupported($"model.{affix}", "set (a word-piece style BPE)");
-            }
+            throw fields.Unsupported("model.type", $"'{modelType}' (BPE and WordPiece are)");
         }
 
         Dictionary<string, int> vocabulary = ReadVocabulary(fields.Object(model, "vocab", "model"), fields, limits);
-        List<(string, string)> merges = ReadMerges(fields.Array(model, "merges", "model"), vocabulary, fields, limits);
         List<AddedToken> addedTokens = ReadAddedTokens(root, fields, limits);
 
         int size = 0;
@@ -180,6 +166,11 @@ public static class TokenizerLoader
         }
 
         string? unknownToken = fields.OptionalString(model, "unk_token", "model");
+        if (modelType == "WordPiece")
+        {
+            unknownToken ??= "[UNK]"; // Hugging Face tokenizers' default
+        }
+
         int? unknownId = null;
         if (unknownToken is not null)
         {
@@ -188,22 +179,9 @@ public static class TokenizerLoader
                 : throw fields.Invalid("model.unk_token", $"is '{unknownToken}', which is not in model.vocab");
         }
 
-        BpeModel bpe;
-        try
-        {
-            bpe = new BpeModel(
-                vocabulary,
-                merges,
-                tokenIds,
-                unknownId,
-                fields.Bool(model, "fuse_unk", "model", false),
-                fields.Bool(model, "byte_fallback", "model", false),
-                fields.Bool(model, "ignore_merges", "model", false));
-        }
-        catch (InvalidOperationException e)
-        {
-            throw fields.Invalid("model", $"was refused by the BPE engine ({e.Message})");
-        }
+        ITokenModel tokenModel = modelType == "BPE"
+            ? BuildBpe(model, vocabulary, tokenIds, unknownId, fields, limits)
+            : BuildWordPiece(model, vocabulary, unknownId!.Value, fields, limits);
 
         var addedContents = new HashSet<string>(addedTokens.Select(t => t.Content), StringComparer.Ordinal);
         TextNormalizer? normalizer = TextNormalizer.FromJson(Optional(root, "normalizer"), fields, "normalizer", limits);
@@ -236,7 +214,7 @@ public static class TokenizerLoader
             new AddedTokenSplitter(addedTokens),
             normalizer,
             preTokenizer,
-            bpe,
+            tokenModel,
             postProcessor,
             decoder,
             idToToken,
@@ -247,6 +225,58 @@ public static class TokenizerLoader
             removeSpace,
             limits.MaxEncodeChars);
         return (tokenizer, tokenIds, specialTokens);
+    }
+
+    private static BpeModel BuildBpe(
+        JsonElement model, Dictionary<string, int> vocabulary, Dictionary<string, int> tokenIds, int? unknownId, JsonFields fields, TokenizerLimits limits)
+    {
+        if (model.TryGetProperty("dropout", out JsonElement dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() != 0)
+        {
+            throw fields.Unsupported("model.dropout", "a BPE dropout (non-deterministic encoding)");
+        }
+
+        foreach (string affix in (string[])["continuing_subword_prefix", "end_of_word_suffix"])
+        {
+            if (!string.IsNullOrEmpty(fields.OptionalString(model, affix, "model")))
+            {
+                throw fields.Unsupported($"model.{affix}", "set (a word-piece style BPE)");
+            }
+        }
+
+        List<(string, string)> merges = ReadMerges(fields.Array(model, "merges", "model"), vocabulary, fields, limits);
+        try
+        {
+            return new BpeModel(
+                vocabulary,
+                merges,
+                tokenIds,
+                unknownId,
+                fields.Bool(model, "fuse_unk", "model", false),
+                fields.Bool(model, "byte_fallback", "model", false),
+                fields.Bool(model, "ignore_merges", "model", false));
+        }
+        catch (InvalidOperationException e)
+        {
+            throw fields.Invalid("model", $"was refused by the BPE engine ({e.Message})");
+        }
+    }
+
+    private static WordPieceModel BuildWordPiece(JsonElement model, Dictionary<string, int> vocabulary, int unknownId, JsonFields fields, TokenizerLimits limits)
+    {
+        string prefix = fields.OptionalString(model, "continuing_subword_prefix", "model") ?? "##";
+        if (prefix.Length > limits.MaxTokenLength)
+        {
+            throw fields.Invalid("model.continuing_subword_prefix", $"has length {prefix.Length} (at most {limits.MaxTokenLength})");
+        }
+
+        int maxChars = fields.Int(model, "max_input_chars_per_word", "model", 100);
+        if (maxChars < 1 || maxChars > limits.MaxWordPieceInputChars)
+        {
+            // The greedy longest-match search costs the square of a word's length: the bound keeps it small.
+            throw fields.Invalid("model.max_input_chars_per_word", $"is {maxChars}, not from 1 to {limits.MaxWordPieceInputChars} (TokenizerLimits.MaxWordPieceInputChars)");
+        }
+
+        return new WordPieceModel(vocabulary, prefix, maxChars, unknownId);
     }
 
     private static Dictionary<string, int> ReadVocabulary(JsonElement vocab, JsonFields fields, TokenizerLimits limits)

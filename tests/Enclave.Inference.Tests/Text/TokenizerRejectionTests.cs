@@ -133,7 +133,7 @@ public sealed class TokenizerRejectionTests : IDisposable
     }
 
     [Theory]
-    [InlineData("WordPiece")]
+    [InlineData("WordLevel")]
     [InlineData("Unigram")]
     [InlineData("Tiktoken")]
     public void Load_RejectsUnknownModelType(string type)
@@ -179,8 +179,8 @@ public sealed class TokenizerRejectionTests : IDisposable
 
     [Theory]
     [InlineData("normalizer", """{"type": "Precompiled", "precompiled_charsmap": null}""")]
-    [InlineData("pre_tokenizer", """{"type": "BertPreTokenizer"}""")]
-    [InlineData("decoder", """{"type": "WordPiece", "prefix": "##"}""")]
+    [InlineData("pre_tokenizer", """{"type": "UnicodeScripts"}""")]
+    [InlineData("decoder", """{"type": "CTC"}""")]
     [InlineData("post_processor", """{"type": "Mystery"}""")]
     public void Load_RejectsComponentsItDoesNotImplement(string component, string json)
     {

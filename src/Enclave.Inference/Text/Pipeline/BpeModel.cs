@@ -11,7 +11,7 @@ namespace Enclave.Inference.Text.Pipeline;
 /// tokenizers have: <c>ignore_merges</c>, <c>byte_fallback</c> to <c>&lt;0xXX&gt;</c> tokens, and transformers.js's
 /// handling of characters the vocabulary lacks (the library silently drops them when there is no unknown token).
 /// </summary>
-internal sealed class BpeModel
+internal sealed class BpeModel : ITokenModel
 {
     private readonly BpeTokenizer _engine;
     private readonly Dictionary<string, int> _vocabulary;

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace Enclave.Inference.Text.Pipeline;
@@ -23,6 +25,16 @@ internal abstract class TextNormalizer
                 return new UnicodeForm(compose: false);
             case "Lowercase":
                 return new LowercaseNormalizer();
+            case "BertNormalizer":
+            {
+                bool lowercase = fields.Bool(element, "lowercase", path, true);
+                return new BertNormalizer(
+                    fields.Bool(element, "clean_text", path, true),
+                    fields.Bool(element, "handle_chinese_chars", path, true),
+                    fields.Bool(element, "strip_accents", path, lowercase), // null: strip when lower-casing, as BERT's uncased models do
+                    lowercase);
+            }
+
             case "Prepend":
                 return new PrependNormalizer(fields.String(element, "prepend", path));
             case "Strip":
@@ -61,6 +73,61 @@ internal abstract class TextNormalizer
     private sealed class LowercaseNormalizer : TextNormalizer
     {
         public override string Normalize(string text) => JsText.Lower(text);
+    }
+
+    /// <summary>
+    /// BERT's normalization, in Hugging Face tokenizers' order: drop NUL, U+FFFD and control characters and turn
+    /// whitespace into spaces; pad CJK ideographs with spaces (so each becomes a word); strip accents (NFD, then drop
+    /// non-spacing marks, category Mn); lower-case.
+    /// </summary>
+    private sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bool stripAccents, bool lowercase) : TextNormalizer
+    {
+        public override string Normalize(string text)
+        {
+            if (cleanText || handleChineseChars)
+            {
+                var builder = new StringBuilder(text.Length + 8);
+                foreach (Rune r in text.EnumerateRunes())
+                {
+                    if (cleanText && (r.Value is 0 or 0xFFFD || BertText.IsControl(r)))
+                    {
+                        continue; // a lone surrogate enumerates as U+FFFD and goes too
+                    }
+
+                    if (cleanText && BertText.IsWhitespace(r))
+                    {
+                        builder.Append(' ');
+                    }
+                    else if (handleChineseChars && BertText.IsChinese(r.Value))
+                    {
+                        builder.Append(' ').Append(r).Append(' ');
+                    }
+                    else
+                    {
+                        builder.Append(r);
+                    }
+                }
+
+                text = builder.ToString();
+            }
+
+            if (stripAccents)
+            {
+                string decomposed = UnicodeNormalization.Nfd(text);
+                var builder = new StringBuilder(decomposed.Length);
+                foreach (Rune r in decomposed.EnumerateRunes())
+                {
+                    if (Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark)
+                    {
+                        builder.Append(r);
+                    }
+                }
+
+                text = builder.ToString();
+            }
+
+            return lowercase ? JsText.Lower(text) : text;
+        }
     }
 
     private sealed class PrependNormalizer(string prepend) : TextNormalizer

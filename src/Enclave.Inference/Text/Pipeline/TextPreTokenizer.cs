@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Enclave.Inference.Text.Pipeline;
@@ -56,6 +57,8 @@ internal abstract class TextPreTokenizer
                 return new MatchPreTokenizer(JsRegex.Create(fields.Bool(element, "individual_digits", path, false) ? @"[^\d]+|\d" : @"[^\d]+|\d+", limits.RegexMatchTimeout));
             case "Whitespace":
                 return new MatchPreTokenizer(JsRegex.Create(@"\w+|[^\w\s]+", limits.RegexMatchTimeout));
+            case "BertPreTokenizer":
+                return new BertPreTokenizer();
             case "WhitespaceSplit":
                 return new MatchPreTokenizer(JsRegex.Create(@"\S+", limits.RegexMatchTimeout));
             case "Sequence":
@@ -305,6 +308,48 @@ internal abstract class TextPreTokenizer
                 foreach ((int index, int length) in regex.Matches(piece))
                 {
                     result.Add(piece.Substring(index, length));
+                }
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>BERT's basic split: at whitespace (removed), then every punctuation character on its own.</summary>
+    private sealed class BertPreTokenizer : TextPreTokenizer
+    {
+        public override List<string> PreTokenize(List<string> pieces, int sectionIndex)
+        {
+            var result = new List<string>();
+            foreach (string piece in pieces)
+            {
+                int start = 0;
+                int i = 0;
+                while (i < piece.Length)
+                {
+                    Rune.DecodeFromUtf16(piece.AsSpan(i), out Rune r, out int width);
+                    bool space = BertText.IsWhitespace(r);
+                    if (space || BertText.IsPunctuation(r))
+                    {
+                        if (i > start)
+                        {
+                            result.Add(piece[start..i]);
+                        }
+
+                        if (!space)
+                        {
+                            result.Add(piece.Substring(i, width));
+                        }
+
+                        start = i + width;
+                    }
+
+                    i += width;
+                }
+
+                if (start < piece.Length)
+                {
+                    result.Add(piece[start..]);
                 }
             }
 

@@ -28,6 +28,8 @@ internal abstract class TokenDecoder
                 return new ReplaceDecoder(fields.Pattern(element, path, limits.RegexMatchTimeout), fields.String(element, "content", path));
             case "ByteFallback":
                 return new ByteFallbackDecoder();
+            case "WordPiece":
+                return new WordPieceDecoder(fields.OptionalString(element, "prefix", path) ?? "##", fields.Bool(element, "cleanup", path, true));
             case "Fuse":
                 return new FuseDecoder();
             case "Strip":
@@ -141,6 +143,27 @@ internal abstract class TokenDecoder
             if (bytes.Count > 0)
             {
                 result.Add(JsText.FromUtf8(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes)));
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Joins word pieces: a token with the continuation prefix glues to the one before, any other gets a space.</summary>
+    private sealed class WordPieceDecoder(string prefix, bool cleanup) : TokenDecoder
+    {
+        public override List<string> DecodeChain(List<string> tokens)
+        {
+            var result = new List<string>(tokens.Count);
+            for (int i = 0; i < tokens.Count; i++)
+            {
+                string token = tokens[i];
+                if (i > 0)
+                {
+                    token = prefix.Length > 0 && token.StartsWith(prefix, StringComparison.Ordinal) ? token[prefix.Length..] : " " + token;
+                }
+
+                result.Add(cleanup ? HuggingFaceTokenizer.CleanUpTokenization(token) : token);
             }
 
             return result;

@@ -1,0 +1,10 @@
+using Enclave.Policy.Labels;
+
+namespace Enclave.Retrieval.Chunking;
+
+/// <summary>One chunk of a document: where it lies in the text, the text, and its label.</summary>
+/// <param name="Index">Position of the chunk in the document, from 0.</param>
+/// <param name="Start">Offset of the chunk's first character in the document text.</param>
+/// <param name="Text">The chunk's text.</param>
+/// <param name="Label">The document's label joined with every marking found inside the chunk.</param>
+public sealed record TextChunk(int Index, int Start, string Text, SecurityLabel Label);

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
+using Enclave.Inference.Structured;
 using Enclave.Inference.Text;
 
 namespace Enclave.Inference.Onnx;
@@ -195,7 +196,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             parsed.Add(new ChatMessage(role == "developer" ? "system" : role, Content(message["content"], i)));
         }
 
-        var sampling = reader.Sampling(_maxStopSequences);
+        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
         var prompt = template.Render(parsed, addGenerationPrompt: true);
         return (chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling);
     }
@@ -210,7 +211,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             throw OpenAiRequest.Invalid("the built-in engine does not support 'suffix'", "suffix");
         }
 
-        var sampling = reader.Sampling(_maxStopSequences);
+        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
         IReadOnlyList<int> prompt = request["prompt"] switch
         {
             JsonValue value when value.TryGetValue<string>(out var text) => chat.Tokenizer.Encode(text, addSpecialTokens: true),
@@ -221,6 +222,19 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             _ => throw OpenAiRequest.Invalid("'prompt' must be a string or an array of token IDs", "prompt"),
         };
         return (chat, prompt, sampling);
+    }
+
+    /// <summary>The response format's grammar (constrained decoding), or null for free text; 400 naming what is not supported.</summary>
+    private static JsonGrammar? Grammar(JsonObject request)
+    {
+        try
+        {
+            return ResponseFormat.Read(request);
+        }
+        catch (SchemaRejectedException e)
+        {
+            throw new BackendException(400, "invalid_request_error", e.Message) { Param = e.Param };
+        }
     }
 
     private LocalChatModel ChatModel() =>

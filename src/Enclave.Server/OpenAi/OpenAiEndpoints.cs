@@ -272,7 +272,7 @@ internal sealed partial class RequestHandler(
         catch (BackendException ex)
         {
             await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
-            return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
+            return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, ex.Param, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -373,12 +373,12 @@ internal sealed partial class RequestHandler(
             await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
             if (!started200)
             {
-                await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
+                await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, ex.Param, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
             }
             else
             {
                 // The status line is gone; tell the client in the stream, as OpenAI does, and end it.
-                var error = new JsonObject { ["error"] = new JsonObject { ["message"] = ex.Message, ["type"] = ex.ErrorType, ["param"] = null, ["code"] = null } };
+                var error = new JsonObject { ["error"] = new JsonObject { ["message"] = ex.Message, ["type"] = ex.ErrorType, ["param"] = ex.Param, ["code"] = null } };
                 await http.Response.WriteAsync("data: " + error.ToJsonString(Compact) + "\n\n", CancellationToken.None).ConfigureAwait(false);
             }
         }

@@ -18,7 +18,8 @@ public sealed record LocalEmbeddingModel(OnnxEmbeddingModel Model, ITextTokenize
 
 /// <summary>
 /// The built-in engine behind the OpenAI-shaped backend contract: chat (rendered with the model's chat template),
-/// text completions, embeddings, each with and without streaming. Fields it cannot honour (<c>n</c> &gt; 1, tools,
+/// text completions, embeddings, each with and without streaming; <c>response_format</c> json_object and json_schema by
+/// constrained decoding (<see cref="Structured.ResponseFormat"/>). Fields it cannot honour (<c>n</c> &gt; 1, tools,
 /// logprobs, echo, non-text content) are refused with 400 rather than ignored. Overload is 503 with Retry-After
 /// from the model's <see cref="SequenceScheduler"/>; cancelling the token stops generation.
 /// </summary>

@@ -104,6 +104,11 @@ internal sealed partial class RequestHandler(
             return OpenAiError.InvalidRequest($"'{inputName}' is required" + (operation == Operation.Chat ? " and must be a non-empty array" : string.Empty), inputName, "missing_required_parameter");
         }
 
+        if (WrongType(request) is { } wrongType)
+        {
+            return wrongType;
+        }
+
         if (!catalog.TryResolve(model, out var route))
         {
             return OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
@@ -285,6 +290,33 @@ internal sealed partial class RequestHandler(
             await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
             return OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {requestId}");
         }
+    }
+
+    /// <summary>
+    /// Fields every backend reads the same way, checked for their JSON type before any backend sees the request:
+    /// <c>"stream":"yes"</c> is a 400 naming the parameter, never read as false.
+    /// </summary>
+    private static IResult? WrongType(JsonObject request)
+    {
+        static bool Is(JsonNode? node, params JsonValueKind[] kinds) => node is null || kinds.Contains(node.GetValueKind());
+
+        if (!Is(request["stream"], JsonValueKind.True, JsonValueKind.False))
+        {
+            return OpenAiError.InvalidRequest("'stream' must be true or false", "stream", "invalid_type");
+        }
+
+        if (!Is(request["stream_options"], JsonValueKind.Object)
+            || (request["stream_options"] is JsonObject options && !Is(options["include_usage"], JsonValueKind.True, JsonValueKind.False)))
+        {
+            return OpenAiError.InvalidRequest("'stream_options' must be an object whose include_usage is true or false", "stream_options", "invalid_type");
+        }
+
+        if (!Is(request["user"], JsonValueKind.String))
+        {
+            return OpenAiError.InvalidRequest("'user' must be a string", "user", "invalid_type");
+        }
+
+        return null;
     }
 
     private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes)

@@ -1,11 +1,18 @@
 // Engine tokens/s versus a bare ONNX Runtime loop over the same forged model (issue 3, benchmark b).
 // Usage: dotnet run -c Release -- [10m|100m] [intra-op threads] [tokens]
+//        dotnet run -c Release -- grammar [tokens] [documents]   (constrained decoding: GrammarBench.cs)
 // The bare loop uses the same session options and inputs, feeds present -> past and takes the argmax: the least any
 // engine must do. The engine adds sampling, stop handling, the scheduler and streaming.
 using System.Diagnostics;
 using Enclave.Inference.Forge;
 using Enclave.Inference.Onnx;
 using Microsoft.ML.OnnxRuntime;
+
+if (args.Length > 0 && args[0] == "grammar")
+{
+    await GrammarBench.RunAsync(args[1..]);
+    return;
+}
 
 var size = args.Length > 0 ? args[0] : "10m";
 var threads = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1;

@@ -31,6 +31,7 @@ internal static class Harnesses
         IntelTargets.Kev,
         IntelTargets.Sigma,
         AdminRequestTarget.Harness,
+        JsonSchemaTarget.Harness,
     ];
 
     public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);

@@ -151,6 +151,22 @@ public sealed class OpenAiApiTests(EnclaveFixture enclave) : IClassFixture<Encla
         Assert.Equal(HttpStatusCode.BadRequest, noMessages.StatusCode);
     }
 
+    [Theory]
+    [InlineData("\"stream\":\"yes\"", "stream")]
+    [InlineData("\"stream\":1", "stream")]
+    [InlineData("\"stream_options\":true", "stream_options")]
+    [InlineData("\"stream\":true,\"stream_options\":{\"include_usage\":\"yes\"}", "stream_options")]
+    [InlineData("\"user\":42", "user")]
+    public async Task WrongTypes_Are400_NamingTheParameter(string field, string param)
+    {
+        using var http = RawClient();
+        var body = "{\"model\":\"echo-chat\"," + field + ",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(param, error.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
     [Fact]
     public async Task MissingOrWrongKey_Is401WithAnOpenAiError()
     {

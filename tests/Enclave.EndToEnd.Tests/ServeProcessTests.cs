@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI;
 using OpenAI.Chat;
@@ -80,6 +81,33 @@ public sealed class ServeProcessTests : IAsyncLifetime
             var second = (await client.GetChatClient(chatModel).CompleteChatAsync([new UserChatMessage("Hello")], options)).Value;
             Assert.Equal(first.Content[0].Text, second.Content[0].Text); // greedy decoding of the same prompt is deterministic
             Assert.Equal(8, first.Usage.OutputTokenCount);
+
+            // Structured outputs through the official client's helper: the built-in engine decodes under the schema
+            // (constrained decoding), so even a random-weight model's answer deserialises.
+            var schema = BinaryData.FromString("""
+                {"type":"object","properties":{"name":{"type":"string","maxLength":20},"age":{"type":"integer","minimum":0,"maximum":150},
+                 "tags":{"type":"array","items":{"enum":["red","blue"]},"maxItems":3}},"required":["name","age","tags"],"additionalProperties":false}
+                """);
+            var structured = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("person", schema, jsonSchemaIsStrict: true) };
+            var person = (await client.GetChatClient(chatModel).CompleteChatAsync([new UserChatMessage("Describe a person")], structured)).Value;
+            Assert.Equal(ChatFinishReason.Stop, person.FinishReason);
+            var parsed = JsonSerializer.Deserialize<DemoPerson>(person.Content[0].Text, StrictJson)!;
+            Assert.InRange(parsed.Age, 0, 150);
+            Assert.True(parsed.Name.Length <= 20 && parsed.Tags.Length <= 3 && parsed.Tags.All(t => t is "red" or "blue"), person.Content[0].Text);
+            var streamed = new System.Text.StringBuilder();
+            await foreach (var update in client.GetChatClient(chatModel).CompleteChatStreamingAsync([new UserChatMessage("Another person")], structured))
+            {
+                foreach (var part in update.ContentUpdate)
+                {
+                    streamed.Append(part.Text);
+                }
+            }
+
+            Assert.NotNull(JsonSerializer.Deserialize<DemoPerson>(streamed.ToString(), StrictJson));
+            var unsupported = new ChatCompletionOptions { ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("even", BinaryData.FromString("""{"type":"integer","multipleOf":2}""")) };
+            var refused = await Assert.ThrowsAsync<ClientResultException>(() => client.GetChatClient(chatModel).CompleteChatAsync([new UserChatMessage("x")], unsupported));
+            Assert.Equal(400, refused.Status);
+            Assert.Equal("response_format.json_schema.schema.multipleOf", JsonNode.Parse(refused.GetRawResponse()!.Content)!["error"]!["param"]!.GetValue<string>());
 
             var vector = (await client.GetEmbeddingClient(ready["embeddingModel"]!.GetValue<string>()).GenerateEmbeddingAsync("Hello")).Value.ToFloats();
             Assert.Equal(1.0, Math.Sqrt(vector.ToArray().Sum(v => (double)v * v)), 3);
@@ -166,6 +194,10 @@ public sealed class ServeProcessTests : IAsyncLifetime
             await process.WaitForExitAsync();
         }
     }
+
+    private static readonly JsonSerializerOptions StrictJson = new() { PropertyNameCaseInsensitive = true, UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
+
+    private sealed record DemoPerson(string Name, int Age, string[] Tags);
 
     private static Process Start(params string[] args)
     {

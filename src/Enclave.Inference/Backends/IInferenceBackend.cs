@@ -84,6 +84,9 @@ public sealed class BackendException : Exception
 
     public TimeSpan? RetryAfter { get; }
 
+    /// <summary>The request parameter at fault (the OpenAI error object's <c>param</c>), when one is.</summary>
+    public string? Param { get; init; }
+
     /// <summary>Whether another attempt (this or another backend) may succeed: 429, 5xx, connection failures.</summary>
     public bool Retryable => StatusCode is 429 or >= 500;
 }

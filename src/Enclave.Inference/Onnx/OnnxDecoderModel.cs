@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Enclave.Inference.Backends;
+using Enclave.Inference.Structured;
 using Enclave.Inference.Text;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -129,7 +130,12 @@ public sealed class OnnxDecoderModel : IDisposable
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(sampling);
         var maxTokens = ValidateRequest(promptIds, sampling);
-        return GenerateCoreAsync(promptIds, sampling, maxTokens, sampling.IgnoreEos ? new HashSet<int>() : Config.EosTokenIds, cancellationToken);
+        if (sampling.Grammar is not null)
+        {
+            throw new ArgumentException("constrained decoding needs the model's tokenizer: use GenerateTextAsync", nameof(sampling));
+        }
+
+        return GenerateCoreAsync(promptIds, sampling, maxTokens, sampling.IgnoreEos ? new HashSet<int>() : Config.EosTokenIds, null, cancellationToken);
     }
 
     /// <summary>
@@ -150,7 +156,8 @@ public sealed class OnnxDecoderModel : IDisposable
             eos.UnionWith(tokenizer.EndOfSequenceIds);
         }
 
-        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, cancellationToken);
+        var vocabulary = sampling.Grammar is null ? null : TokenVocabulary.For(tokenizer, Config.VocabSize);
+        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, vocabulary, cancellationToken);
     }
 
     /// <summary>Last-position logits of <paramref name="ids"/> run from an empty cache (the reference for cache tests).</summary>
@@ -172,17 +179,31 @@ public sealed class OnnxDecoderModel : IDisposable
         SamplingOptions sampling,
         int maxTokens,
         IReadOnlySet<int> eos,
+        TokenVocabulary? vocabulary,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
         using var sequence = new DecoderSequence(this);
         var sampler = new Sampler(sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue));
+        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
+        var masked = constraint is null ? null : new float[Config.VocabSize];
         sequence.Append(promptIds.ToArray(), cancellationToken);
         var next = new int[1];
         for (var generated = 1; ; generated++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var id = sampler.Next(sequence.Logits);
+            int id;
+            if (constraint is null)
+            {
+                id = sampler.Next(sequence.Logits);
+            }
+            else
+            {
+                sequence.Logits.CopyTo(masked);
+                constraint.Mask(masked, maxTokens - generated);
+                id = sampler.Next(masked);
+            }
+
             if (eos.Contains(id))
             {
                 yield return new GeneratedToken(id, FinishReason.Stop);
@@ -195,6 +216,7 @@ public sealed class OnnxDecoderModel : IDisposable
                 yield break;
             }
 
+            constraint?.Accept(id);
             yield return new GeneratedToken(id, null);
             next[0] = id;
             sequence.Append(next, cancellationToken);
@@ -207,13 +229,14 @@ public sealed class OnnxDecoderModel : IDisposable
         SamplingOptions sampling,
         int maxTokens,
         IReadOnlySet<int> eos,
+        TokenVocabulary? vocabulary,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var detokenizer = new IncrementalDetokenizer(tokenizer);
         var stops = new StopSequenceMatcher(sampling.Stop);
         var completion = 0;
         var finish = FinishReason.Length;
-        await foreach (var token in GenerateCoreAsync(promptIds, sampling, maxTokens, eos, cancellationToken).ConfigureAwait(false))
+        await foreach (var token in GenerateCoreAsync(promptIds, sampling, maxTokens, eos, vocabulary, cancellationToken).ConfigureAwait(false))
         {
             completion++;
             if (token.FinishReason == FinishReason.Stop)
@@ -300,12 +323,17 @@ public sealed class OnnxDecoderModel : IDisposable
             throw Invalid($"stop takes at most {_options.MaxStopSequences} non-empty sequences of at most {_options.MaxStopLength} characters", "stop");
         }
 
+        if (sampling.Grammar is not null && sampling.IgnoreEos)
+        {
+            throw Invalid("ignore_eos cannot be combined with a JSON response_format: generation ends when the document does", "ignore_eos");
+        }
+
         var room = context - promptIds.Count;
         return Math.Min(sampling.MaxTokens ?? room, room);
     }
 
     private static BackendException Invalid(string message, string parameter) =>
-        new(400, "invalid_request_error", $"{message} (parameter '{parameter}')");
+        new(400, "invalid_request_error", $"{message} (parameter '{parameter}')") { Param = parameter };
 
     /// <summary>Session options of the engine: CPU, sequential, full graph optimisation, no custom operator libraries.</summary>
     internal static SessionOptions CreateSessionOptions(OnnxEngineOptions options)

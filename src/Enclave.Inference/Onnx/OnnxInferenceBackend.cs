@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
+using Enclave.Inference.Structured;
 using Enclave.Inference.Text;
 
 namespace Enclave.Inference.Onnx;
@@ -17,7 +18,8 @@ public sealed record LocalEmbeddingModel(OnnxEmbeddingModel Model, ITextTokenize
 
 /// <summary>
 /// The built-in engine behind the OpenAI-shaped backend contract: chat (rendered with the model's chat template),
-/// text completions, embeddings, each with and without streaming. Fields it cannot honour (<c>n</c> &gt; 1, tools,
+/// text completions, embeddings, each with and without streaming; <c>response_format</c> json_object and json_schema by
+/// constrained decoding (<see cref="Structured.ResponseFormat"/>). Fields it cannot honour (<c>n</c> &gt; 1, tools,
 /// logprobs, echo, non-text content) are refused with 400 rather than ignored. Overload is 503 with Retry-After
 /// from the model's <see cref="SequenceScheduler"/>; cancelling the token stops generation.
 /// </summary>
@@ -195,7 +197,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             parsed.Add(new ChatMessage(role == "developer" ? "system" : role, Content(message["content"], i)));
         }
 
-        var sampling = reader.Sampling(_maxStopSequences);
+        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
         var prompt = template.Render(parsed, addGenerationPrompt: true);
         return (chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling);
     }
@@ -210,7 +212,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             throw OpenAiRequest.Invalid("the built-in engine does not support 'suffix'", "suffix");
         }
 
-        var sampling = reader.Sampling(_maxStopSequences);
+        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
         IReadOnlyList<int> prompt = request["prompt"] switch
         {
             JsonValue value when value.TryGetValue<string>(out var text) => chat.Tokenizer.Encode(text, addSpecialTokens: true),
@@ -221,6 +223,19 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             _ => throw OpenAiRequest.Invalid("'prompt' must be a string or an array of token IDs", "prompt"),
         };
         return (chat, prompt, sampling);
+    }
+
+    /// <summary>The response format's grammar (constrained decoding), or null for free text; 400 naming what is not supported.</summary>
+    private static JsonGrammar? Grammar(JsonObject request)
+    {
+        try
+        {
+            return ResponseFormat.Read(request);
+        }
+        catch (SchemaRejectedException e)
+        {
+            throw new BackendException(400, "invalid_request_error", e.Message) { Param = e.Param };
+        }
     }
 
     private LocalChatModel ChatModel() =>

@@ -14,7 +14,7 @@ internal readonly struct OpenAiRequest(JsonObject body)
     public JsonObject Body => body;
 
     public static BackendException Invalid(string message, string parameter) =>
-        new(400, "invalid_request_error", $"{message} (parameter '{parameter}')");
+        new(400, "invalid_request_error", $"{message} (parameter '{parameter}')") { Param = parameter };
 
     /// <summary>A JSON number, whatever .NET type a <see cref="JsonValue"/> was built from.</summary>
     public static bool TryNumber(JsonNode? node, out double number)

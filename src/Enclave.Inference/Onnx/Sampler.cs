@@ -114,6 +114,7 @@ internal sealed class Sampler
 #pragma warning disable CA5394
         var draw = _random.NextDouble() * sum;
 #pragma warning restore CA5394
+        var last = candidates[0];
         for (var i = 0; i < kept; i++)
         {
             draw -= weights[i];
@@ -121,9 +122,15 @@ internal sealed class Sampler
             {
                 return candidates[i];
             }
+
+            if (weights[i] > 0)
+            {
+                last = candidates[i];
+            }
         }
 
-        return candidates[kept - 1];
+        // Rounding left a crumb of the draw: the last candidate that can be drawn at all (never a masked one).
+        return last;
     }
 
     public static int ArgMax(ReadOnlySpan<float> logits)

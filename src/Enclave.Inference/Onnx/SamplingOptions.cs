@@ -1,3 +1,5 @@
+using Enclave.Inference.Structured;
+
 namespace Enclave.Inference.Onnx;
 
 /// <summary>How a request samples, with the OpenAI meanings and defaults.</summary>
@@ -23,4 +25,10 @@ public sealed record SamplingOptions
 
     /// <summary>Generate past EOS tokens (vLLM's <c>ignore_eos</c>), for benchmarks and tests.</summary>
     public bool IgnoreEos { get; init; }
+
+    /// <summary>
+    /// The documents the output must be (<c>response_format</c> json_object or json_schema): decoding is constrained
+    /// to them token by token. Null: free text.
+    /// </summary>
+    public JsonGrammar? Grammar { get; init; }
 }

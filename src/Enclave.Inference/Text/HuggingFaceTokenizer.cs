@@ -7,7 +7,7 @@ namespace Enclave.Inference.Text;
 /// transformers.js does: added tokens are split out of the raw text first, each remaining section is normalized,
 /// pre-tokenized and encoded by the model, and the post-processor adds its special tokens.
 /// </summary>
-internal sealed class HuggingFaceTokenizer : ITextTokenizer
+internal sealed class HuggingFaceTokenizer : ITextTokenizer, ITokenBytes
 {
     private readonly AddedTokenSplitter _splitter;
     private readonly TextNormalizer? _normalizer;
@@ -155,6 +155,18 @@ internal sealed class HuggingFaceTokenizer : ITextTokenizer
 
         string text = _decoder is null ? string.Join(' ', tokens) : _decoder.Decode(tokens);
         return _cleanUpTokenizationSpaces ? CleanUpTokenization(text) : text;
+    }
+
+    /// <summary>The bytes the token adds mid-text; null for special tokens, IDs past the table, and a tokenizer without a decoder.</summary>
+    public byte[]? TokenBytes(int id)
+    {
+        string? token = id >= 0 && id < _idToToken.Length ? _idToToken[id] : null;
+        if (token is null || _specialTokens.Contains(token) || _decoder is null)
+        {
+            return null;
+        }
+
+        return _decoder.TokenBytes(token);
     }
 
     /// <summary>The ID of <paramref name="token"/> (a vocabulary entry or an added token), if any.</summary>

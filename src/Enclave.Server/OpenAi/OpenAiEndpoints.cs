@@ -104,6 +104,11 @@ internal sealed partial class RequestHandler(
             return OpenAiError.InvalidRequest($"'{inputName}' is required" + (operation == Operation.Chat ? " and must be a non-empty array" : string.Empty), inputName, "missing_required_parameter");
         }
 
+        if (WrongType(request) is { } wrongType)
+        {
+            return wrongType;
+        }
+
         if (!catalog.TryResolve(model, out var route))
         {
             return OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
@@ -272,7 +277,7 @@ internal sealed partial class RequestHandler(
         catch (BackendException ex)
         {
             await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
-            return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
+            return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, ex.Param, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
@@ -285,6 +290,33 @@ internal sealed partial class RequestHandler(
             await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
             return OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {requestId}");
         }
+    }
+
+    /// <summary>
+    /// Fields every backend reads the same way, checked for their JSON type before any backend sees the request:
+    /// <c>"stream":"yes"</c> is a 400 naming the parameter, never read as false.
+    /// </summary>
+    private static IResult? WrongType(JsonObject request)
+    {
+        static bool Is(JsonNode? node, params JsonValueKind[] kinds) => node is null || kinds.Contains(node.GetValueKind());
+
+        if (!Is(request["stream"], JsonValueKind.True, JsonValueKind.False))
+        {
+            return OpenAiError.InvalidRequest("'stream' must be true or false", "stream", "invalid_type");
+        }
+
+        if (!Is(request["stream_options"], JsonValueKind.Object)
+            || (request["stream_options"] is JsonObject options && !Is(options["include_usage"], JsonValueKind.True, JsonValueKind.False)))
+        {
+            return OpenAiError.InvalidRequest("'stream_options' must be an object whose include_usage is true or false", "stream_options", "invalid_type");
+        }
+
+        if (!Is(request["user"], JsonValueKind.String))
+        {
+            return OpenAiError.InvalidRequest("'user' must be a string", "user", "invalid_type");
+        }
+
+        return null;
     }
 
     private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes)
@@ -373,12 +405,12 @@ internal sealed partial class RequestHandler(
             await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
             if (!started200)
             {
-                await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
+                await OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, ex.Param, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null)).ExecuteAsync(http).ConfigureAwait(false);
             }
             else
             {
                 // The status line is gone; tell the client in the stream, as OpenAI does, and end it.
-                var error = new JsonObject { ["error"] = new JsonObject { ["message"] = ex.Message, ["type"] = ex.ErrorType, ["param"] = null, ["code"] = null } };
+                var error = new JsonObject { ["error"] = new JsonObject { ["message"] = ex.Message, ["type"] = ex.ErrorType, ["param"] = ex.Param, ["code"] = null } };
                 await http.Response.WriteAsync("data: " + error.ToJsonString(Compact) + "\n\n", CancellationToken.None).ConfigureAwait(false);
             }
         }

@@ -11,6 +11,24 @@ internal abstract class TokenDecoder
 
     public string Decode(List<string> tokens) => string.Concat(DecodeChain(tokens));
 
+    /// <summary>
+    /// The bytes one token adds in the middle of a decoded text (constrained decoding matches tokens by these): the
+    /// chain's text steps applied to the token alone, until a byte step (ByteLevel, ByteFallback) turns it into bytes.
+    /// Steps that act only at the start of a text (Strip, Metaspace's first space) do not apply mid-text.
+    /// </summary>
+    public byte[]? TokenBytes(string token)
+    {
+        string text = token;
+        return Apply(ref text, out byte[]? bytes) ? bytes : Encoding.UTF8.GetBytes(text);
+    }
+
+    /// <summary>One step of <see cref="TokenBytes"/>: transforms <paramref name="text"/>, or returns true with its bytes.</summary>
+    internal virtual bool Apply(ref string text, out byte[]? bytes)
+    {
+        bytes = null;
+        return false;
+    }
+
     /// <summary>Reads a decoder; <paramref name="addedTokens"/> are the added tokens' contents, which byte-level decoding passes through unchanged.</summary>
     public static TokenDecoder? FromJson(JsonElement? json, JsonFields fields, string path, IReadOnlySet<string> addedTokens, TokenizerLimits limits, int depth = 0)
     {
@@ -76,6 +94,30 @@ internal abstract class TokenDecoder
 
     private sealed class ByteLevelDecoder(IReadOnlySet<string> addedTokens) : TokenDecoder
     {
+        internal override bool Apply(ref string text, out byte[]? bytes)
+        {
+            if (addedTokens.Contains(text))
+            {
+                bytes = Encoding.UTF8.GetBytes(text);
+                return true;
+            }
+
+            bytes = new byte[text.Length];
+            for (int i = 0; i < text.Length; i++)
+            {
+                short b = text[i] < ByteLevelAlphabet.CharToByte.Length ? ByteLevelAlphabet.CharToByte[text[i]] : (short)-1;
+                if (b < 0)
+                {
+                    bytes = null; // not a byte-level token: never part of constrained output
+                    return true;
+                }
+
+                bytes[i] = (byte)b;
+            }
+
+            return true;
+        }
+
         public override List<string> DecodeChain(List<string> tokens)
         {
             // Added tokens are text already; everything between them is byte-level characters decoded as UTF-8 together.
@@ -113,11 +155,31 @@ internal abstract class TokenDecoder
 
     private sealed class ReplaceDecoder(JsRegex pattern, string content) : TokenDecoder
     {
+        internal override bool Apply(ref string text, out byte[]? bytes)
+        {
+            text = pattern.ReplaceAll(text, content);
+            bytes = null;
+            return false;
+        }
+
         public override List<string> DecodeChain(List<string> tokens) => tokens.ConvertAll(t => pattern.ReplaceAll(t, content));
     }
 
     private sealed class ByteFallbackDecoder : TokenDecoder
     {
+        internal override bool Apply(ref string text, out byte[]? bytes)
+        {
+            bytes = null;
+            if (text.Length == 6 && text.StartsWith("<0x", StringComparison.Ordinal) && text[5] == '>' &&
+                byte.TryParse(text.AsSpan(3, 2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out byte b))
+            {
+                bytes = [b];
+                return true;
+            }
+
+            return false;
+        }
+
         public override List<string> DecodeChain(List<string> tokens)
         {
             var result = new List<string>(tokens.Count);
@@ -203,6 +265,13 @@ internal abstract class TokenDecoder
 
     private sealed class MetaspaceDecoder(string replacement, bool stripFirst) : TokenDecoder
     {
+        internal override bool Apply(ref string text, out byte[]? bytes)
+        {
+            text = text.Replace(replacement, " ", StringComparison.Ordinal);
+            bytes = null;
+            return false;
+        }
+
         public override List<string> DecodeChain(List<string> tokens)
         {
             var result = new List<string>(tokens.Count);
@@ -223,6 +292,20 @@ internal abstract class TokenDecoder
 
     private sealed class SequenceDecoder(IReadOnlyList<TokenDecoder> decoders) : TokenDecoder
     {
+        internal override bool Apply(ref string text, out byte[]? bytes)
+        {
+            foreach (TokenDecoder d in decoders)
+            {
+                if (d.Apply(ref text, out bytes))
+                {
+                    return true;
+                }
+            }
+
+            bytes = null;
+            return false;
+        }
+
         public override List<string> DecodeChain(List<string> tokens)
         {
             foreach (TokenDecoder d in decoders)

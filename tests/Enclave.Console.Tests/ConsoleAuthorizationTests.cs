@@ -38,6 +38,7 @@ public sealed class ConsoleAuthorizationTests(ConsoleFixture enclave) : IClassFi
         ["GET /console/audit"] = ConsoleRoles.Audit.Split(','),
         ["POST /console/audit"] = ConsoleRoles.Audit.Split(','),
         ["GET /console/audit/{Index:long}"] = ConsoleRoles.Audit.Split(','),
+        ["GET /console/audit/export"] = ConsoleRoles.Audit.Split(','),
         ["POST /console/audit/{Index:long}"] = ConsoleRoles.Audit.Split(','),
         ["GET /console/airlock"] = ConsoleRoles.Airlock.Split(','),
         ["POST /console/airlock"] = ConsoleRoles.Airlock.Split(','),

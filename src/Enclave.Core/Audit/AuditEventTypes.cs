@@ -58,7 +58,7 @@ public static class AuditEventTypes
     public static readonly AuditEventType VulnsApprovalBlocked = new("vulns.approval-blocked", "importId", "kev", "findings");
 
     // Ledger exports (enclave ledger export)
-    public static readonly AuditEventType LedgerExported = new("ledger.exported", "from", "to", "entries", "output", "filesWritten");
+    public static readonly AuditEventType LedgerExported = new("ledger.exported", "from", "to", "entries", "output", "filesWritten", "via");
 
     // Detections (Sigma rules from activated intel bundles)
     public static readonly AuditEventType DetectionsLoaded = new(

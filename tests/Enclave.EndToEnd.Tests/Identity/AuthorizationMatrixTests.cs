@@ -85,6 +85,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /console/usage"] = ConsoleSession,
         ["POST /console/usage"] = ConsoleSession,
         ["GET /console/usage.csv"] = ConsoleSession,
+        ["GET /console/audit/export"] = ConsoleSession,
         ["GET /console/intel"] = ConsoleSession,
         ["POST /console/intel"] = ConsoleSession,
         ["GET /console/vulnerabilities"] = ConsoleSession,

@@ -370,52 +370,11 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
     }
 
-    // One trust repository for every import of this class (its fixture pins one root; a second root would be a conflict).
-    private static readonly SemaphoreSlim TrustGate = new(1, 1);
-    private static string? _trustDirectory;
-
-    private async Task<string> ImportBundleAsync(string importerKey, string name)
+    private Task<string> ImportBundleAsync(string importerKey, string name)
     {
-        var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
-        await TrustGate.WaitAsync();
-        try
-        {
-            using var passphrase = Passphrase.FromString("console test passphrase");
-            if (_trustDirectory is null)
-            {
-                var trust = TrustRepository.Initialize(
-                    new TrustInitOptions { Directory = Path.Combine(Directory.CreateTempSubdirectory("enclave-console-trust-").FullName, "repo"), RootKeys = 1, RootThreshold = 1 },
-                    passphrase,
-                    TimeProvider.System);
-                using var admin = enclave.AdminClient();
-                using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
-                Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
-                _trustDirectory = trust.Directory;
-            }
-
-            var repo = TrustRepository.Open(_trustDirectory);
-            var modelDir = Path.Combine(root, "forged");
-            ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 11 });
-            var bundle = Path.Combine(root, name + ".tar");
-            var created = repo.CreateBundle(
-                new BundleCreateOptions { Kind = "model", Name = name, Version = "1.0", Label = "UNCLASSIFIED", Task = "chat", Sources = [modelDir], Output = bundle },
-                passphrase,
-                TimeProvider.System);
-            Assert.True(created.IsComplete);
-
-            using var http = enclave.AdminClient(importerKey);
-            using var content = new StreamContent(File.OpenRead(bundle));
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-tar");
-            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
-            var body = await imported.Content.ReadAsStringAsync();
-            Assert.True(imported.IsSuccessStatusCode, body);
-            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
-        }
-        finally
-        {
-            TrustGate.Release();
-            Directory.Delete(root, recursive: true);
-        }
+        var modelDir = Directory.CreateTempSubdirectory("enclave-console-model-").FullName;
+        ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 11 });
+        return enclave.ImportBundleAsync(importerKey, "model", name, "1.0", modelDir, task: "chat");
     }
 
     private static IFormData FormOf(IBrowserContext context, params (string Name, string Value)[] fields)

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Enclave.Airlock.Repository;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
@@ -23,6 +24,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     private WebApplication? _app;
     private IPlaywright? _playwright;
+    private readonly SemaphoreSlim _trustGate = new(1, 1);
+    private string? _trustDirectory;
+    private string? _trustRoot;
 
     /// <summary>
     /// Secrets in the configuration the console must never show (the Settings page): by their names (an upstream API
@@ -119,6 +123,55 @@ public sealed class ConsoleFixture : IAsyncLifetime
         return http;
     }
 
+    /// <summary>
+    /// Makes a signed bundle of <paramref name="kind"/> from the files in <paramref name="sources"/> (deleted afterwards)
+    /// with this fixture's trust repository (made and pinned through the admin API on first use: one root per enclave)
+    /// and imports it through <c>POST /admin/v1/airlock/imports</c> with <paramref name="importerKey"/>. Returns the
+    /// import's ID; it waits for approval.
+    /// </summary>
+    public async Task<string> ImportBundleAsync(string importerKey, string kind, string name, string version, string sources, string? task = null)
+    {
+        var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
+        await _trustGate.WaitAsync();
+        try
+        {
+            using var passphrase = Passphrase.FromString("console test passphrase");
+            if (_trustDirectory is null)
+            {
+                _trustRoot = Directory.CreateTempSubdirectory("enclave-console-trust-").FullName;
+                var trust = TrustRepository.Initialize(
+                    new TrustInitOptions { Directory = Path.Combine(_trustRoot, "repo"), RootKeys = 1, RootThreshold = 1 },
+                    passphrase,
+                    TimeProvider.System);
+                using var admin = AdminClient();
+                using var pinned = await admin.PostAsync("/admin/v1/airlock/trust", new ByteArrayContent(await File.ReadAllBytesAsync(trust.RootPath)));
+                Assert.True(pinned.IsSuccessStatusCode, await pinned.Content.ReadAsStringAsync());
+                _trustDirectory = trust.Directory;
+            }
+
+            var bundle = Path.Combine(root, name + ".tar");
+            var created = TrustRepository.Open(_trustDirectory).CreateBundle(
+                new BundleCreateOptions { Kind = kind, Name = name, Version = version, Label = "UNCLASSIFIED", Task = task, Sources = [sources], Output = bundle },
+                passphrase,
+                TimeProvider.System);
+            Assert.True(created.IsComplete);
+
+            using var http = AdminClient(importerKey);
+            using var content = new StreamContent(File.OpenRead(bundle));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
+            var body = await imported.Content.ReadAsStringAsync();
+            Assert.True(imported.IsSuccessStatusCode, body);
+            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        }
+        finally
+        {
+            _trustGate.Release();
+            Directory.Delete(root, recursive: true);
+            Directory.Delete(sources, recursive: true);
+        }
+    }
+
     /// <summary>Every audit event so far, read through a read-only reader as an auditor would.</summary>
     public IReadOnlyList<(long Index, AuditEvent Event)> Entries()
     {
@@ -148,5 +201,9 @@ public sealed class ConsoleFixture : IAsyncLifetime
         }
 
         Directory.Delete(DataDirectory, recursive: true);
+        if (_trustRoot is not null)
+        {
+            Directory.Delete(_trustRoot, recursive: true);
+        }
     }
 }

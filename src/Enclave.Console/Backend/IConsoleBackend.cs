@@ -49,6 +49,19 @@ public interface IConsoleBackend
     /// <summary>Resolves an open or acknowledged alert, as a false positive when <paramref name="falsePositive"/> (admin only, as <c>POST /admin/v1/alerts/{id}/resolve</c>): <c>alert.resolved</c>.</summary>
     Task<string> ResolveAlertAsync(ClaimsPrincipal actor, string alertId, bool falsePositive, string reason, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Records a VEX decision (admin only, as <c>POST /admin/v1/vulns/vex</c>, through the same
+    /// <c>VulnerabilityFindingsService.DecideAsync</c>): <c>vex.decided</c>, then the findings it concerns are evaluated
+    /// again. Returns what happened, in words.
+    /// </summary>
+    Task<string> DecideVexAsync(ClaimsPrincipal actor, ConsoleVexDecision decision, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Hunts the whole ledger with the live indicators (admin only, as <c>POST /admin/v1/intel/hunt</c>, through the same
+    /// <c>RetroHunter</c>): <c>intel.hunted</c> with trigger <c>console</c>. Returns what was scanned and found, in words.
+    /// </summary>
+    Task<string> HuntAsync(ClaimsPrincipal actor, CancellationToken cancellationToken);
+
     /// <summary>The effective configuration, flattened to <c>Section:Key</c> rows, secrets redacted (never a secret's value).</summary>
     IReadOnlyList<ConsoleSetting> Settings();
 
@@ -60,6 +73,23 @@ public interface IConsoleBackend
     /// same code as <c>POST /admin/v1/policy/explain</c>: its JSON answer, or the problem (admin or auditor only).
     /// </summary>
     (JsonObject? Answer, string? Problem) Explain(ClaimsPrincipal actor, string user, string model, string? label, string? backend);
+}
+
+/// <summary>A VEX decision as the Vulnerabilities page's form sends it (the fields of <c>POST /admin/v1/vulns/vex</c>).</summary>
+public sealed record ConsoleVexDecision
+{
+    /// <summary>The inventory entry it is limited to, or null: every entry with the component.</summary>
+    public string? Artifact { get; init; }
+
+    public required string Component { get; init; }
+
+    public required string Advisory { get; init; }
+
+    public required string Status { get; init; }
+
+    public string? Justification { get; init; }
+
+    public string? Statement { get; init; }
 }
 
 /// <summary>A backend that serves a model, as the Policy page lists it.</summary>

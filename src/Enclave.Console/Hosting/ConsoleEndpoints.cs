@@ -1,6 +1,8 @@
 using System.Text;
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Components;
+using Enclave.OperatorConsole.Usage;
+using Enclave.State.Usage;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -67,7 +69,7 @@ public static class ConsoleEndpoints
         }
     });
 
-    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c> and <c>POST /console/signout</c>. Call after <c>UseAntiforgery</c>.</summary>
+    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
     public static void MapEnclaveConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -82,6 +84,21 @@ public static class ConsoleEndpoints
             })
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireAuthenticatedUser());
+        app.MapGet(Prefix + "/usage.csv", (IUsageStore store, IConsoleBackend backend, TimeProvider clock, string? range, string? by) =>
+            {
+                if (!UsageReport.TryParse(range, by, out var r, out var d, out var problem))
+                {
+                    return Results.Text($"400 bad request: {problem}; e.g. /console/usage.csv?range=day&by=model\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+                }
+
+                var now = clock.GetUtcNow();
+                var csv = UsageReport.Build(store, r, d, now, UsageReport.RolesOf(backend, d)).ToCsv();
+                var name = $"enclave-usage-{UsageReport.RangeName(r)}-by-{UsageReport.DimensionName(d)}-{now.UtcDateTime:yyyyMMdd'T'HHmm'Z'}.csv";
+                return Results.File(Encoding.UTF8.GetBytes(csv), "text/csv; charset=utf-8", name);
+            })
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Usage.Split(',')));
+        app.MapGet(Prefix + "/audit/export", AuditExport.HandleAsync)
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Audit.Split(',')));
         app.MapRazorComponents<App>();
     }
 

@@ -27,6 +27,21 @@ public static class ConsoleRoles
     /// <summary>Acknowledging and resolving alerts (as <c>POST /admin/v1/alerts/{id}/ack</c> and <c>/resolve</c>).</summary>
     public const string AlertsDecide = Roles.Admin;
 
+    /// <summary>Vulnerability findings and the inventory (as <c>GET /admin/v1/vulns/findings</c>).</summary>
+    public const string Vulnerabilities = Roles.Admin + "," + Roles.Auditor + "," + Roles.Analyst;
+
+    /// <summary>Recording VEX decisions (as <c>POST /admin/v1/vulns/vex</c>).</summary>
+    public const string VulnerabilitiesDecide = Roles.Admin;
+
+    /// <summary>Threat intelligence and detections in force (as <c>GET /admin/v1/intel</c> and <c>GET /admin/v1/detections</c>).</summary>
+    public const string Intel = Roles.Admin + "," + Roles.Auditor + "," + Roles.Analyst;
+
+    /// <summary>Running a retro-hunt (as <c>POST /admin/v1/intel/hunt</c>).</summary>
+    public const string IntelHunt = Roles.Admin;
+
+    /// <summary>Usage by principal, role, model and backend, and its CSV export (figures from the ledger's request entries, as the audit log).</summary>
+    public const string Usage = Roles.Admin + "," + Roles.Auditor;
+
     /// <summary>The effective configuration, secrets redacted (the Settings page).</summary>
     public const string Settings = Roles.Admin + "," + Roles.Auditor;
 

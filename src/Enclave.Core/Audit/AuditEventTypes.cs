@@ -54,11 +54,11 @@ public static class AuditEventTypes
         "vulns.loaded", "importId", "name", "version", "osv", "kev", "vex", "problems", "problemSamples", "newestModified");
     public static readonly AuditEventType VulnsRejected = new("vulns.rejected", "importId", "name", "version", "reason", "error");
     public static readonly AuditEventType VulnsSbomAdded = new("vulns.sbom-added", "inventoryId", "format", "specVersion", "components", "sha256");
-    public static readonly AuditEventType VexDecided = new("vex.decided", "artifact", "component", "advisory", "status", "justification", "statement");
+    public static readonly AuditEventType VexDecided = new("vex.decided", "artifact", "component", "advisory", "status", "justification", "statement", "via");
     public static readonly AuditEventType VulnsApprovalBlocked = new("vulns.approval-blocked", "importId", "kev", "findings");
 
     // Ledger exports (enclave ledger export)
-    public static readonly AuditEventType LedgerExported = new("ledger.exported", "from", "to", "entries", "output", "filesWritten");
+    public static readonly AuditEventType LedgerExported = new("ledger.exported", "from", "to", "entries", "output", "filesWritten", "via");
 
     // Detections (Sigma rules from activated intel bundles)
     public static readonly AuditEventType DetectionsLoaded = new(

@@ -47,17 +47,20 @@ public sealed class LiveIndicators
         var sources = _store.Sources();
         var assessments = new List<IndicatorAssessment>(rows.Count);
         var byId = new Dictionary<string, IndicatorRow>(rows.Count, StringComparer.Ordinal);
+        var kinds = new Dictionary<string, string>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows)
         {
             byId[row.Id] = row;
             if (row.Status != StatusName(IndicatorStatus.NotEvaluable))
             {
-                assessments.Add(assessor.Assess(ToStix(row), row.ImportId));
+                var assessment = assessor.Assess(ToStix(row), row.ImportId);
+                assessments.Add(assessment);
+                kinds[row.Id] = KindOf(assessment);
             }
         }
 
         var index = IndicatorIndex.Build(assessments, _evaluator);
-        _snapshot = new Snapshot(index, byId, sources.ToDictionary(s => s.ImportId, s => s.ArrivedIndex, StringComparer.Ordinal), _clock.GetUtcNow());
+        _snapshot = new Snapshot(index, byId, sources.ToDictionary(s => s.ImportId, s => s.ArrivedIndex, StringComparer.Ordinal), _clock.GetUtcNow(), kinds);
         Changed?.Invoke(this, EventArgs.Empty);
     }
 
@@ -100,7 +103,7 @@ public sealed class LiveIndicators
             {
                 notEvaluable++;
             }
-            else if (!row.Revoked && row.ValidFrom <= now && (row.ValidUntil is null || now < row.ValidUntil))
+            else if (IsLive(row, now))
             {
                 live++;
             }
@@ -111,6 +114,56 @@ public sealed class LiveIndicators
         }
 
         return new IntelCounts(live, notEvaluable, inactive);
+    }
+
+    /// <summary>
+    /// The evaluable indicators (not <c>not-evaluable</c>) counted by kind (the STIX object types their pattern observes,
+    /// e.g. <c>ipv4-addr</c>, <c>file</c>, joined with <c>+</c> when a pattern observes several) and by the import they
+    /// came from, live and inactive at <paramref name="at"/> (default now). One pass over the index in memory: the
+    /// store is not read.
+    /// </summary>
+    public IntelBreakdown Breakdown(DateTimeOffset? at = null)
+    {
+        var now = at ?? _clock.GetUtcNow();
+        var snapshot = _snapshot;
+        var byKind = new Dictionary<string, (int Live, int Inactive)>(StringComparer.Ordinal);
+        var bySource = new Dictionary<string, (int Live, int Inactive)>(StringComparer.Ordinal);
+        foreach (var row in snapshot.Rows.Values)
+        {
+            if (!snapshot.Kinds.TryGetValue(row.Id, out var kind))
+            {
+                continue; // not evaluable: listed by NotEvaluable with its reason
+            }
+
+            var live = IsLive(row, now);
+            Count(byKind, kind, live);
+            Count(bySource, row.ImportId, live);
+        }
+
+        return new IntelBreakdown(
+            [.. byKind.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => new IntelCount(k.Key, k.Value.Live, k.Value.Inactive))],
+            [.. bySource.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => new IntelCount(k.Key, k.Value.Live, k.Value.Inactive))]);
+
+        static void Count(Dictionary<string, (int Live, int Inactive)> counts, string key, bool live)
+        {
+            var (l, i) = counts.GetValueOrDefault(key);
+            counts[key] = live ? (l + 1, i) : (l, i + 1);
+        }
+    }
+
+    /// <summary>
+    /// Indicators Enclave cannot (fully) evaluate, with the reason stored when they were loaded: <c>not-evaluable</c>
+    /// first, then <c>partial</c> and <c>observed-data-only</c>, by id; at most <paramref name="limit"/> of them, and how
+    /// many there are in all.
+    /// </summary>
+    public (IReadOnlyList<IndicatorRow> Rows, int Total) NotEvaluable(int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var all = _snapshot.Rows.Values.Where(r => r.Status != StatusName(IndicatorStatus.Evaluable)).ToList();
+        return ([.. all
+            .OrderBy(r => r.Status == StatusName(IndicatorStatus.NotEvaluable) ? 0 : 1)
+            .ThenBy(r => r.Id, StringComparer.Ordinal)
+            .Take(limit)], all.Count);
     }
 
     /// <summary>The stored indicator with this id, or null.</summary>
@@ -124,6 +177,13 @@ public sealed class LiveIndicators
         IndicatorStatus.ObservedDataOnly => "observed-data-only",
         _ => "not-evaluable",
     };
+
+    private static bool IsLive(IndicatorRow row, DateTimeOffset now) =>
+        !row.Revoked && row.ValidFrom <= now && (row.ValidUntil is null || now < row.ValidUntil);
+
+    private static string KindOf(IndicatorAssessment assessment) => assessment.Pattern is { } compiled
+        ? string.Join('+', compiled.Pattern.Comparisons.Select(c => c.Path.ObjectType).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        : assessment.Indicator.PatternType;
 
     internal static StixIndicator ToStix(IndicatorRow row) => new()
     {
@@ -139,13 +199,15 @@ public sealed class LiveIndicators
         Modified = row.Modified,
     };
 
-    private sealed record Snapshot(IndicatorIndex Index, IReadOnlyDictionary<string, IndicatorRow> Rows, IReadOnlyDictionary<string, long> Arrived, DateTimeOffset? LoadedAt)
+    private sealed record Snapshot(
+        IndicatorIndex Index, IReadOnlyDictionary<string, IndicatorRow> Rows, IReadOnlyDictionary<string, long> Arrived, DateTimeOffset? LoadedAt, IReadOnlyDictionary<string, string> Kinds)
     {
         public static Snapshot Empty { get; } = new(
             IndicatorIndex.Build([], new StixPatternEvaluator()),
             new Dictionary<string, IndicatorRow>(StringComparer.Ordinal),
             new Dictionary<string, long>(StringComparer.Ordinal),
-            null);
+            null,
+            new Dictionary<string, string>(StringComparer.Ordinal));
     }
 }
 
@@ -157,3 +219,9 @@ public sealed record IndicatorHit(string IndicatorId, string? Name, string Impor
 
 /// <summary>Stored indicators: live now, not evaluable (listed with their reason), and evaluable but revoked or outside their validity.</summary>
 public sealed record IntelCounts(int Live, int NotEvaluable, int Inactive);
+
+/// <summary>Evaluable indicators live and inactive, by kind (observed object types) and by source import.</summary>
+public sealed record IntelBreakdown(IReadOnlyList<IntelCount> ByKind, IReadOnlyList<IntelCount> BySource);
+
+/// <summary>One row of an <see cref="IntelBreakdown"/>: a kind or an import ID, with its live and inactive indicators.</summary>
+public sealed record IntelCount(string Key, int Live, int Inactive);

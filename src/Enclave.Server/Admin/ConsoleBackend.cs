@@ -4,6 +4,7 @@ using Enclave.Airlock.Import;
 using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
+using Enclave.Intel.Live;
 using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Ledger;
 using Enclave.OperatorConsole.Backend;
@@ -29,6 +30,7 @@ internal sealed class ConsoleBackend(
     AirlockModels models,
     EnclavePolicy policy,
     VulnerabilityFindingsService findings,
+    RetroHunter hunter,
     AlertService alerts,
     EffectiveSettings settings,
     IPrincipalDirectory directory,
@@ -174,6 +176,41 @@ internal sealed class ConsoleBackend(
         Require(actor, "resolve alerts", Roles.Admin);
         var alert = await AlertChangeAsync(() => alerts.ResolveAsync(alertId, actor.PrincipalId(), falsePositive, reason, Via, cancellationToken)).ConfigureAwait(false);
         return $"{(falsePositive ? "Marked a false positive" : "Resolved")}: alert {alert.Id} (ledger entry {alert.UpdatedIndex}).";
+    }
+
+    public async Task<string> DecideVexAsync(ClaimsPrincipal actor, ConsoleVexDecision decision, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        Require(actor, "record VEX decisions", Roles.Admin);
+        try
+        {
+            var (row, evaluation) = await findings.DecideAsync(
+                decision.Artifact, decision.Component, decision.Advisory, decision.Status, decision.Justification, decision.Statement, actor.PrincipalId(), cancellationToken, Via).ConfigureAwait(false);
+            return $"Recorded: {row.Status} for {row.AdvisoryId} in {row.Product} ({row.InventoryId ?? "every artifact"}), ledger entry {row.LedgerIndex}; "
+                + $"{evaluation.Evaluated} inventory {(evaluation.Evaluated == 1 ? "entry" : "entries")} evaluated again.";
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConsoleActionException(e.Message, e);
+        }
+        catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException)
+        {
+            throw new ConsoleActionException("the audit ledger could not record the decision, so it was not made: " + e.Message, e);
+        }
+    }
+
+    public async Task<string> HuntAsync(ClaimsPrincipal actor, CancellationToken cancellationToken)
+    {
+        Require(actor, "run a retro-hunt", Roles.Admin);
+        try
+        {
+            var result = await hunter.HuntAsync(Via, actor.PrincipalId(), 0, null, cancellationToken).ConfigureAwait(false);
+            return $"Hunted ledger entries {result.From} to {result.To - 1}: {result.Entries} read, {result.Hits} {(result.Hits == 1 ? "hit" : "hits")}, {result.Alerts} new {(result.Alerts == 1 ? "alert" : "alerts")}.";
+        }
+        catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException)
+        {
+            throw new ConsoleActionException("the audit ledger could not record the hunt: " + e.Message, e);
+        }
     }
 
     public IReadOnlyList<ConsoleSetting> Settings() => settings.Read();

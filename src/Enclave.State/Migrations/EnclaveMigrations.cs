@@ -17,7 +17,28 @@ internal static class EnclaveMigrations
         new(4, "threat-intelligence indicators from activated intel bundles (STIX 2.1, MISP) and the loads they came from", Indicators),
         new(5, "vulnerability inventory (SBOMs), findings, unknown matches and VEX decisions made in the enclave", VulnerabilityFindings),
         new(6, "detections: the append feed's cursor per consumer, and the Sigma rule sets live from intel imports", Detections),
+        // Version 7 is the upgrade work's (branch h/upgrade); this no-op holds its place so that 8 follows 7. Whoever
+        // merges both keeps the real 7 and drops this line.
+        new(7, "reserved (no change)", _ => { }),
+        new(8, "usage rollup: requests, denials, tokens and latency per minute, hour and day, principal, model and backend, with its ledger cursor", Usage),
     ];
+
+    private static void Usage(MigrationContext context)
+    {
+        // Sums per bucket (start: Unix seconds, UTC) and per principal, model and backend (empty for a refusal), kept
+        // from the ledger's append feed; the cursor (one row) is the next ledger index to read, moved in the same
+        // transaction as the sums it covers.
+        context.Execute("""
+            CREATE TABLE usage_buckets (
+                span TEXT NOT NULL CHECK (span IN ('minute', 'hour', 'day')), start INTEGER NOT NULL, principal TEXT NOT NULL,
+                model TEXT NOT NULL, backend TEXT NOT NULL, requests INTEGER NOT NULL, denials INTEGER NOT NULL,
+                errors INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+                latency_ms_sum REAL NOT NULL, latency_ms_max REAL NOT NULL,
+                PRIMARY KEY (span, start, principal, model, backend)) WITHOUT ROWID;
+            CREATE TABLE usage_cursor (
+                id INTEGER PRIMARY KEY CHECK (id = 1), next_index INTEGER NOT NULL CHECK (next_index >= 0), updated TEXT NOT NULL);
+            """);
+    }
 
     private static void Indicators(MigrationContext context)
     {

@@ -85,6 +85,8 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /console"] = ConsoleSession,
         ["GET /console/usage"] = ConsoleSession,
         ["POST /console/usage"] = ConsoleSession,
+        ["GET /console/usage.csv"] = ConsoleSession,
+        ["GET /console/audit/export"] = ConsoleSession,
         ["GET /console/intel"] = ConsoleSession,
         ["POST /console/intel"] = ConsoleSession,
         ["GET /console/vulnerabilities"] = ConsoleSession,

@@ -171,6 +171,43 @@ public sealed class LiveIntelTests : IAsyncLifetime
         Assert.Equal("not-evaluable", _store.Indicators().Single(r => r.PatternType == "snort").Status);
     }
 
+    [Fact]
+    public async Task Breakdown_CountsEvaluableIndicatorsByObservedKindAndSource_AndNotEvaluableAreListedWithTheirReason()
+    {
+        var expired = Indicator("indicator--55555555-5555-4555-8555-555555555555", "[domain-name:value = 'old.example']", "2026-01-01T00:00:00Z");
+        expired["valid_until"] = "2026-02-01T00:00:00Z";
+        var snort = Indicator("indicator--66666666-6666-4666-8666-666666666666", "alert ip any any", "2026-01-01T00:00:00Z");
+        snort["pattern_type"] = "snort";
+        var broken = Indicator("indicator--77777777-7777-4777-8777-777777777777", "[ipv4-addr:value = ", "2026-01-01T00:00:00Z");
+        var first = Bundle(new()
+        {
+            ["a.json"] = Stix(
+                Indicator("indicator--11111111-1111-4111-8111-111111111111", "[ipv4-addr:value = '203.0.113.7']", "2026-01-01T00:00:00Z"),
+                Indicator("indicator--22222222-2222-4222-8222-222222222222", "[ipv4-addr:value = '203.0.113.8' OR domain-name:value = 'x.example']", "2026-01-01T00:00:00Z"),
+                expired,
+                snort,
+                broken),
+        });
+        Assert.NotNull(await _hook.LoadAsync(first, default));
+        var second = Bundle(new() { ["b.json"] = Stix(Indicator("indicator--33333333-3333-4333-8333-333333333333", "[ipv4-addr:value = '192.0.2.1']", "2026-01-01T00:00:00Z")) });
+        Assert.NotNull(await _hook.LoadAsync(second, default));
+
+        var breakdown = _live.Breakdown();
+        Assert.Equal(
+            [new IntelCount("domain-name", 0, 1), new IntelCount("domain-name+ipv4-addr", 1, 0), new IntelCount("ipv4-addr", 2, 0)],
+            breakdown.ByKind);
+        Assert.Equal([new IntelCount(first.ImportId, 2, 1), new IntelCount(second.ImportId, 1, 0)], breakdown.BySource);
+
+        var (rows, total) = _live.NotEvaluable(1);
+        Assert.Equal(2, total);
+        var row = Assert.Single(rows);
+        Assert.Equal("not-evaluable", row.Status);
+        Assert.False(string.IsNullOrEmpty(row.Reason));
+        Assert.Equal(
+            ["indicator--66666666-6666-4666-8666-666666666666", "indicator--77777777-7777-4777-8777-777777777777"],
+            _live.NotEvaluable(10).Rows.Select(r => r.Id).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("duplicate key", """{"type":"bundle","id":"bundle--1","id":"bundle--2","objects":[]}""", "DuplicateKey")]
     [InlineData("truncated", """{"type":"bundle","id":"bundle--1","objects":[{"type":"indicator",""", "MalformedJson")]

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Enclave.Core;
+using Enclave.Core.Audit;
+using Enclave.State.Usage;
+
+namespace Enclave.Server.Usage;
+
+/// <summary>
+/// Keeps the usage rollup (<see cref="IUsageStore"/>) up to date from the ledger's append feed: each
+/// <c>request.completed</c> entry adds a request (an error when its outcome is not <c>ok</c>), its tokens and latency,
+/// and each <c>request.denied</c> a denial, to the minute, hour and day bucket of the entry's time, for its principal
+/// (the actor), model (the subject <c>model:NAME</c>) and backend. The cursor moves in the same transaction as the sums,
+/// so a restart resumes at the first entry not counted and nothing is counted twice. A first start counts the whole
+/// ledger once (in the background). Minute buckets older than <see cref="MinuteRetention"/> and hour buckets older than
+/// <see cref="HourRetention"/> are deleted (the Usage page reads only the last hour of minutes and day of hours);
+/// day buckets are kept. Not thread-safe: one caller (a hosted service).
+/// </summary>
+public sealed class UsageRollup
+{
+    /// <summary>How long minute buckets are kept.</summary>
+    public static readonly TimeSpan MinuteRetention = TimeSpan.FromDays(1);
+
+    /// <summary>How long hour buckets are kept.</summary>
+    public static readonly TimeSpan HourRetention = TimeSpan.FromDays(35);
+
+    private static readonly UsageSpan[] Spans = [UsageSpan.Minute, UsageSpan.Hour, UsageSpan.Day];
+    private readonly LedgerFeed _feed;
+    private readonly IUsageStore _store;
+    private readonly TimeProvider _clock;
+    private long _next = -1;
+    private long _counted;
+    private long _unreadable;
+    private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
+
+    /// <summary>A rollup fed by <paramref name="feed"/> (its only consumer) into <paramref name="store"/>.</summary>
+    public UsageRollup(LedgerFeed feed, IUsageStore store, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(clock);
+        _feed = feed;
+        _store = store;
+        _clock = clock;
+    }
+
+    /// <summary>The next ledger index to read (-1 before the first step).</summary>
+    public long NextIndex => Interlocked.Read(ref _next);
+
+    /// <summary>Request entries counted since the rollup started.</summary>
+    public long Counted => Interlocked.Read(ref _counted);
+
+    /// <summary>Request entries that could not be read as audit events (skipped, never counted).</summary>
+    public long Unreadable => Interlocked.Read(ref _unreadable);
+
+    /// <summary>The ledger's durable size now.</summary>
+    public long LedgerSize => _feed.LedgerSize;
+
+    /// <summary>
+    /// Counts up to <paramref name="maxEntries"/> durable entries from the cursor on and stores the sums with the new
+    /// cursor in one transaction. Returns the entries read.
+    /// </summary>
+    public int Step(int maxEntries = 4096)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
+        var next = _next >= 0 ? _next : _store.ReadCursor() ?? 0;
+        var deltas = new Dictionary<(UsageSpan, DateTimeOffset, string, string, string), UsageBucket>();
+        var read = 0;
+        long counted = 0;
+        while (read < maxEntries && _feed.TryNext(next + read, out var entry))
+        {
+            read++;
+            // Most entries are not requests: a byte search before any parse keeps this cheap.
+            if (entry.AsSpan().IndexOf("\"type\":\"request."u8) < 0)
+            {
+                continue;
+            }
+
+            AuditEvent parsed;
+            try
+            {
+                parsed = AuditEvent.Parse(entry);
+            }
+            catch (Exception e) when (e is EnclaveFormatException or JsonException)
+            {
+                Interlocked.Increment(ref _unreadable);
+                continue;
+            }
+
+            if (Delta(parsed) is { } delta)
+            {
+                counted++;
+                foreach (var span in Spans)
+                {
+                    var start = UsageBucket.StartOf(span, parsed.Time);
+                    var key = (span, start, delta.Principal, delta.Model, delta.Backend);
+                    deltas[key] = deltas.TryGetValue(key, out var sum) ? sum.Plus(delta) : delta with { Span = span, Start = start };
+                }
+            }
+        }
+
+        if (read > 0)
+        {
+            _store.Apply(deltas.Values, next + read, _clock.GetUtcNow());
+            Interlocked.Add(ref _counted, counted);
+        }
+
+        Interlocked.Exchange(ref _next, next + read);
+        var now = _clock.GetUtcNow();
+        if (now - _lastPrune >= TimeSpan.FromMinutes(1))
+        {
+            _store.Prune(UsageSpan.Minute, now - MinuteRetention);
+            _store.Prune(UsageSpan.Hour, now - HourRetention);
+            _lastPrune = now;
+        }
+
+        return read;
+    }
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires: steps, waiting for the feed between them.</summary>
+    public async Task RunAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (Step() == 0)
+            {
+                await _feed.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // What one request entry adds (span and start are set by the caller), or null for other entries.
+    private static UsageBucket? Delta(AuditEvent entry)
+    {
+        var completed = entry.Type == AuditEventTypes.RequestCompleted.Name;
+        if (!completed && entry.Type != AuditEventTypes.RequestDenied.Name)
+        {
+            return null;
+        }
+
+        var details = entry.Details is { ValueKind: JsonValueKind.Object } d ? d : default;
+        var model = entry.Subject.StartsWith("model:", StringComparison.Ordinal) ? entry.Subject["model:".Length..] : entry.Subject;
+        if (!completed)
+        {
+            return new UsageBucket { Span = UsageSpan.Minute, Start = default, Principal = entry.Actor, Model = model, Backend = "", Denials = 1 };
+        }
+
+        var latency = Number(details, "latencyMs");
+        return new UsageBucket
+        {
+            Span = UsageSpan.Minute,
+            Start = default,
+            Principal = entry.Actor,
+            Model = model,
+            Backend = Text(details, "backend") ?? "",
+            Requests = 1,
+            Errors = Text(details, "outcome") == "ok" ? 0 : 1,
+            PromptTokens = (long)Number(details, "promptTokens"),
+            CompletionTokens = (long)Number(details, "completionTokens"),
+            LatencyMsSum = latency,
+            LatencyMsMax = latency,
+        };
+    }
+
+    private static string? Text(JsonElement details, string name) =>
+        details.ValueKind == JsonValueKind.Object && details.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    // A count or latency as recorded; anything else (absent, not a number, negative) counts as 0.
+    private static double Number(JsonElement details, string name) =>
+        details.ValueKind == JsonValueKind.Object && details.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var n) && n >= 0 ? n : 0;
+}

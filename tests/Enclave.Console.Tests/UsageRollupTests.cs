@@ -1,0 +1,86 @@
+using Enclave.Core.Audit;
+using Enclave.Inference.Backends;
+using Enclave.Ledger;
+using Enclave.Server.Audit;
+using Enclave.Server.Usage;
+using Enclave.State;
+using Enclave.State.Usage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Enclave.OperatorConsole.Tests;
+
+/// <summary>
+/// The usage rollup over a real ledger and a real <c>enclave.db</c>, fed the entries <see cref="RequestAuditor"/> writes:
+/// sums per minute, hour and day bucket, and a restart (a new rollup over the same store) resumes from the cursor
+/// without counting anything twice.
+/// </summary>
+public sealed class UsageRollupTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("enclave-usage-").FullName;
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-12-07T10:15:30Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task RequestEntries_AreSummedPerBucketPrincipalModelAndBackend_AndARestartCountsNothingTwice()
+    {
+        SqliteLedger.Initialize(_dir, "usage.example/ledger", postQuantum: false, _clock);
+        var store = new SqliteUsageStore(EnclaveState.Open(_dir, _clock));
+        await using (var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = _dir }, _clock))
+        {
+            var auditor = new RequestAuditor(ledger, _clock);
+            await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 120, 10, 5);
+            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.KeyCreated, _clock.GetUtcNow(), "user:admin", "key:k1", new System.Text.Json.Nodes.JsonObject { ["principal"] = "user:uma" }));
+            await CompleteAsync(auditor, "user:uma", "chat", "local", "error", 30, 0, 0);
+            await auditor.DenyAsync(new DeniedRequest { RequestId = "r-d", Actor = "user:uma", Endpoint = "/v1/chat/completions", Model = "chat", Status = 403, Rule = "policy.clearance", PromptSha256 = new string('0', 64) });
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            await CompleteAsync(auditor, "user:ulf", "chat", "local", "ok", 80, 7, 3);
+
+            var rollup = new UsageRollup(new LedgerFeed(ledger), store, _clock);
+            Assert.Equal(5, rollup.Step());
+            Assert.Equal(0, rollup.Step());
+
+            var minutes = store.Read(UsageSpan.Minute, DateTimeOffset.MinValue);
+            var uma = Assert.Single(minutes, b => b.Principal == "user:uma" && b.Backend == "local");
+            Assert.Equal((2L, 1L, 10L, 5L, 150.0, 120.0), (uma.Requests, uma.Errors, uma.PromptTokens, uma.CompletionTokens, uma.LatencyMsSum, uma.LatencyMsMax));
+            Assert.Equal(DateTimeOffset.Parse("2026-12-07T10:15:00Z", System.Globalization.CultureInfo.InvariantCulture), uma.Start);
+            var denial = Assert.Single(minutes, b => b.Principal == "user:uma" && b.Backend == "");
+            Assert.Equal((0L, 1L), (denial.Requests, denial.Denials));
+            Assert.Equal(DateTimeOffset.Parse("2026-12-07T10:16:00Z", System.Globalization.CultureInfo.InvariantCulture), Assert.Single(minutes, b => b.Principal == "user:ulf").Start);
+            var hours = store.Read(UsageSpan.Hour, DateTimeOffset.MinValue);
+            Assert.Equal(3, hours.Count); // uma served, uma denied, ulf: the two minutes fall in one hour
+            Assert.Equal(3, hours.Sum(b => b.Requests));
+            Assert.Equal(3, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+            Assert.Equal(5, store.ReadCursor());
+
+            // A restart: a new rollup over the same store starts at the cursor; only the new entry is added.
+            await CompleteAsync(auditor, "user:ulf", "chat", "local", "ok", 20, 1, 1);
+            var restarted = new UsageRollup(new LedgerFeed(ledger), store, _clock);
+            Assert.Equal(1, restarted.Step());
+            Assert.Equal(4, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+            var ulf = Assert.Single(store.Read(UsageSpan.Hour, DateTimeOffset.MinValue), b => b.Principal == "user:ulf");
+            Assert.Equal((2L, 8L, 4L, 100.0, 80.0), (ulf.Requests, ulf.PromptTokens, ulf.CompletionTokens, ulf.LatencyMsSum, ulf.LatencyMsMax));
+
+            // Minute buckets older than a day are pruned; day buckets stay.
+            _clock.Advance(TimeSpan.FromDays(2));
+            Assert.Equal(0, new UsageRollup(new LedgerFeed(ledger), store, _clock).Step());
+            Assert.Empty(store.Read(UsageSpan.Minute, DateTimeOffset.MinValue));
+            Assert.Equal(4, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+        }
+    }
+
+    private static Task<long> CompleteAsync(RequestAuditor auditor, string actor, string model, string backend, string outcome, double latencyMs, int prompt, int completion) =>
+        auditor.CompleteAsync(new CompletedRequest
+        {
+            Endpoint = "/v1/chat/completions",
+            RequestId = Guid.NewGuid().ToString("N"),
+            Actor = actor,
+            Model = model,
+            AdmittedIndex = 0,
+            Outcome = outcome,
+            Status = outcome == "ok" ? 200 : 500,
+            Backend = backend,
+            Latency = TimeSpan.FromMilliseconds(latencyMs),
+            Usage = prompt + completion == 0 ? null : new TokenUsage(prompt, completion),
+        });
+}

@@ -61,11 +61,25 @@ public sealed class UsageRollupTests : IDisposable
             var ulf = Assert.Single(store.Read(UsageSpan.Hour, DateTimeOffset.MinValue), b => b.Principal == "user:ulf");
             Assert.Equal((2L, 8L, 4L, 100.0, 80.0), (ulf.Requests, ulf.PromptTokens, ulf.CompletionTokens, ulf.LatencyMsSum, ulf.LatencyMsMax));
 
+            // Within the flush interval the sums wait in memory; the cursor in the store stays where it was written.
+            await CompleteAsync(auditor, "user:ulf", "chat", "local", "ok", 20, 1, 1);
+            Assert.Equal(1, restarted.Step());
+            Assert.Equal(6, store.ReadCursor());
+            Assert.Equal(4, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+            restarted.Flush();
+            Assert.Equal(7, store.ReadCursor());
+            Assert.Equal(5, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+            await CompleteAsync(auditor, "user:ulf", "chat", "local", "ok", 20, 1, 1);
+            _clock.Advance(UsageRollup.FlushInterval);
+            Assert.Equal(1, restarted.Step());
+            Assert.Equal(8, store.ReadCursor());
+            Assert.Equal(6, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+
             // Minute buckets older than a day are pruned; day buckets stay.
             _clock.Advance(TimeSpan.FromDays(2));
             Assert.Equal(0, new UsageRollup(new LedgerFeed(ledger), store, _clock).Step());
             Assert.Empty(store.Read(UsageSpan.Minute, DateTimeOffset.MinValue));
-            Assert.Equal(4, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
+            Assert.Equal(6, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
         }
     }
 

@@ -10,7 +10,10 @@ namespace Enclave.Server.Usage;
 /// <c>request.completed</c> entry adds a request (an error when its outcome is not <c>ok</c>), its tokens and latency,
 /// and each <c>request.denied</c> a denial, to the minute, hour and day bucket of the entry's time, for its principal
 /// (the actor), model (the subject <c>model:NAME</c>) and backend. The cursor moves in the same transaction as the sums,
-/// so a restart resumes at the first entry not counted and nothing is counted twice. A first start counts the whole
+/// so a restart resumes at the first entry not counted and nothing is counted twice. Sums are held in memory and
+/// written at most every <see cref="FlushInterval"/> while entries flow, when the feed goes quiet and on stop (a
+/// transaction per step cost a durable SQLite commit per one or two requests under load, competing with the ledger's
+/// own; what was not written yet is read again after a crash, never lost). A first start counts the whole
 /// ledger once (in the background). Minute buckets older than <see cref="MinuteRetention"/> and hour buckets older than
 /// <see cref="HourRetention"/> are deleted (the Usage page reads only the last hour of minutes and day of hours);
 /// day buckets are kept. Not thread-safe: one caller (a hosted service).
@@ -23,7 +26,14 @@ public sealed class UsageRollup
     /// <summary>How long hour buckets are kept.</summary>
     public static readonly TimeSpan HourRetention = TimeSpan.FromDays(35);
 
+    /// <summary>How often the sums read so far are written while entries flow.</summary>
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+
     private static readonly UsageSpan[] Spans = [UsageSpan.Minute, UsageSpan.Hour, UsageSpan.Day];
+    private readonly Dictionary<(UsageSpan, DateTimeOffset, string, string, string), UsageBucket> _pending = [];
+    private long _flushedNext = -1;
+    private long _pendingCounted;
+    private DateTimeOffset _lastFlush = DateTimeOffset.MinValue;
     private readonly LedgerFeed _feed;
     private readonly IUsageStore _store;
     private readonly TimeProvider _clock;
@@ -46,7 +56,7 @@ public sealed class UsageRollup
     /// <summary>The next ledger index to read (-1 before the first step).</summary>
     public long NextIndex => Interlocked.Read(ref _next);
 
-    /// <summary>Request entries counted since the rollup started.</summary>
+    /// <summary>Request entries counted (written to the store) since the rollup started.</summary>
     public long Counted => Interlocked.Read(ref _counted);
 
     /// <summary>Request entries that could not be read as audit events (skipped, never counted).</summary>
@@ -56,16 +66,21 @@ public sealed class UsageRollup
     public long LedgerSize => _feed.LedgerSize;
 
     /// <summary>
-    /// Counts up to <paramref name="maxEntries"/> durable entries from the cursor on and stores the sums with the new
-    /// cursor in one transaction. Returns the entries read.
+    /// Counts up to <paramref name="maxEntries"/> durable entries from the cursor on into the sums held in memory, and
+    /// writes them (<see cref="Flush"/>) when <see cref="FlushInterval"/> has passed since the last write. Returns the
+    /// entries read.
     /// </summary>
     public int Step(int maxEntries = 4096)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
-        var next = _next >= 0 ? _next : _store.ReadCursor() ?? 0;
-        var deltas = new Dictionary<(UsageSpan, DateTimeOffset, string, string, string), UsageBucket>();
+        if (_next < 0)
+        {
+            _next = _store.ReadCursor() ?? 0;
+            _flushedNext = _next;
+        }
+
+        var next = _next;
         var read = 0;
-        long counted = 0;
         while (read < maxEntries && _feed.TryNext(next + read, out var entry))
         {
             read++;
@@ -88,24 +103,23 @@ public sealed class UsageRollup
 
             if (Delta(parsed) is { } delta)
             {
-                counted++;
+                _pendingCounted++;
                 foreach (var span in Spans)
                 {
                     var start = UsageBucket.StartOf(span, parsed.Time);
                     var key = (span, start, delta.Principal, delta.Model, delta.Backend);
-                    deltas[key] = deltas.TryGetValue(key, out var sum) ? sum.Plus(delta) : delta with { Span = span, Start = start };
+                    _pending[key] = _pending.TryGetValue(key, out var sum) ? sum.Plus(delta) : delta with { Span = span, Start = start };
                 }
             }
         }
 
-        if (read > 0)
-        {
-            _store.Apply(deltas.Values, next + read, _clock.GetUtcNow());
-            Interlocked.Add(ref _counted, counted);
-        }
-
         Interlocked.Exchange(ref _next, next + read);
         var now = _clock.GetUtcNow();
+        if (read > 0 && now - _lastFlush >= FlushInterval)
+        {
+            Flush();
+        }
+
         if (now - _lastPrune >= TimeSpan.FromMinutes(1))
         {
             _store.Prune(UsageSpan.Minute, now - MinuteRetention);
@@ -116,16 +130,58 @@ public sealed class UsageRollup
         return read;
     }
 
+    /// <summary>
+    /// Writes the sums read since the last write with the cursor, in one transaction (nothing when nothing was read):
+    /// <see cref="Step"/> does so at most every <see cref="FlushInterval"/>, <see cref="RunAsync"/> also when the feed is
+    /// quiet and when it stops.
+    /// </summary>
+    public void Flush()
+    {
+        if (_next < 0 || _next == _flushedNext)
+        {
+            return;
+        }
+
+        var now = _clock.GetUtcNow();
+        _store.Apply(_pending.Values, _next, now);
+        Interlocked.Add(ref _counted, _pendingCounted);
+        _pending.Clear();
+        _pendingCounted = 0;
+        _flushedNext = _next;
+        _lastFlush = now;
+    }
+
     /// <summary>Runs until <paramref name="cancellationToken"/> fires: steps, waiting for the feed between them.</summary>
     public async Task RunAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            if (Step() == 0)
+            var quiet = false;
+            while (!cancellationToken.IsCancellationRequested)
             {
+                if (Step() > 0)
+                {
+                    quiet = false;
+                    continue;
+                }
+
+                if (quiet)
+                {
+                    // A whole poll interval without entries: write what was read.
+                    Flush();
+                }
+
                 await _feed.WaitAsync(pollInterval, cancellationToken).ConfigureAwait(false);
+                quiet = true;
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Flush();
+            throw;
+        }
+
+        Flush();
     }
 
     // What one request entry adds (span and start are set by the caller), or null for other entries.

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
@@ -399,7 +398,7 @@ public sealed class ReleaseInstaller
             ["importId"] = artifact.ImportId,
             ["files"] = new JsonArray([.. artifact.Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.RelativePath, ["sha256"] = f.Sha256.ToHex(), ["length"] = f.Length })]),
         };
-        File.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n", Encoding.UTF8);
+        File.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"); // UTF-8 without a BOM
     }
 
     // Points ROOT/link at releases/VERSION: a new link beside it, renamed over it (rename(2) replaces the old link atomically).

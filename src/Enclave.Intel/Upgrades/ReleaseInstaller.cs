@@ -10,8 +10,8 @@ using Enclave.Core.Storage;
 namespace Enclave.Intel.Upgrades;
 
 /// <summary>
-/// The install root of Enclave releases: <c>releases/VERSION/</c> per release (the files of its update bundle, checked
-/// against the digests the airlock verified), and three symbolic links, each replaced with <c>rename(2)</c> so that a
+/// The install root of Enclave releases: <c>releases/VERSION/</c> per release (the files of its update bundle's release
+/// archive, <see cref="ReleaseArchive"/>, and its attestations, checked against the digests the airlock verified), and three symbolic links, each replaced with <c>rename(2)</c> so that a
 /// reader sees the old or the new target and never neither: <c>current</c> (the release the service runs:
 /// <c>current/enclave serve ...</c>), <c>previous</c> (kept for rollback) and <c>staged</c> (the next one). A release is
 /// copied into a temporary folder, verified and self-checked (<c>enclave version --json</c> must print its version)
@@ -105,9 +105,18 @@ public sealed class ReleaseInstaller
         try
         {
             Directory.CreateDirectory(temporary);
-            Copy(artifact, temporary, cancellationToken);
+            var files = ReleaseArchive.Read(artifact, temporary, cancellationToken);
+            if (!OperatingSystem.IsWindows())
+            {
+                foreach (var file in files)
+                {
+                    File.SetUnixFileMode(Path.Combine(temporary, file.RelativePath), file.Executable ? ExecutableMode : DataFileMode);
+                }
+            }
+
+            CopyAttestations(artifact, temporary, cancellationToken);
             Fault("stage.copy");
-            WriteManifest(artifact, temporary);
+            WriteManifest(artifact, [.. files.Select(f => f.ToArtifactFile()), .. Attestations(artifact)], temporary);
             _ = SelfCheck(temporary, artifact.Version, cancellationToken);
             Fault("stage.rename");
             string? replaced = null;
@@ -137,6 +146,17 @@ public sealed class ReleaseInstaller
             TryDelete(temporary);
         }
     }
+
+    /// <summary>
+    /// What a release of <paramref name="artifact"/> must hold: the files of its archive (read again from the blob store and
+    /// checked against the airlock's digest) and its attestations.
+    /// </summary>
+    /// <exception cref="UpgradeException"><see cref="UpgradeFailure.Tampered"/> or <see cref="UpgradeFailure.InvalidRelease"/>.</exception>
+    public static IReadOnlyList<ArtifactFile> Expected(UpdateArtifact artifact, CancellationToken cancellationToken = default) =>
+        [.. ReleaseArchive.Read(artifact, null, cancellationToken).Select(f => f.ToArtifactFile()), .. Attestations(artifact)];
+
+    private static IEnumerable<ArtifactFile> Attestations(UpdateArtifact artifact) =>
+        artifact.Files.Where(f => f.RelativePath.StartsWith(".attestations/", StringComparison.Ordinal));
 
     /// <summary>
     /// Checks that <paramref name="release"/>'s folder holds exactly <paramref name="expected"/> (same paths, lengths and
@@ -347,10 +367,11 @@ public sealed class ReleaseInstaller
         return new InstalledRelease(version, path, name, importId);
     }
 
-    private static void Copy(UpdateArtifact artifact, string destination, CancellationToken cancellationToken)
+    // The attestations (SBOM, provenance) beside the release, each hashed against the airlock's digest while copied.
+    private static void CopyAttestations(UpdateArtifact artifact, string destination, CancellationToken cancellationToken)
     {
         var root = Path.GetFullPath(destination) + Path.DirectorySeparatorChar;
-        foreach (var file in artifact.Files)
+        foreach (var file in Attestations(artifact))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var target = Path.GetFullPath(Path.Combine(root, file.RelativePath.Replace('/', Path.DirectorySeparatorChar)));
@@ -384,19 +405,19 @@ public sealed class ReleaseInstaller
 
             if (!OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(target, file.RelativePath is Executable or "createdump" ? ExecutableMode : DataFileMode);
+                File.SetUnixFileMode(target, DataFileMode);
             }
         }
     }
 
-    private static void WriteManifest(UpdateArtifact artifact, string folder)
+    private static void WriteManifest(UpdateArtifact artifact, IReadOnlyList<ArtifactFile> files, string folder)
     {
         var manifest = new JsonObject
         {
             ["name"] = artifact.Name,
             ["version"] = artifact.Version,
             ["importId"] = artifact.ImportId,
-            ["files"] = new JsonArray([.. artifact.Files.Select(f => (JsonNode)new JsonObject { ["path"] = f.RelativePath, ["sha256"] = f.Sha256.ToHex(), ["length"] = f.Length })]),
+            ["files"] = new JsonArray([.. files.Select(f => (JsonNode)new JsonObject { ["path"] = f.RelativePath, ["sha256"] = f.Sha256.ToHex(), ["length"] = f.Length })]),
         };
         File.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"); // UTF-8 without a BOM
     }

@@ -12,6 +12,9 @@ public enum UpgradeFailure
     /// <summary>The release's version is not a safe folder name.</summary>
     InvalidVersion,
 
+    /// <summary>The update carries no single release archive, or the archive is malformed or holds what an installer refuses.</summary>
+    InvalidRelease,
+
     /// <summary>A file of the release differs from what the airlock verified (changed, missing or added).</summary>
     Tampered,
 
@@ -70,6 +73,7 @@ public sealed class UpgradeException : Exception
         UpgradeFailure.NotFound => "not-found",
         UpgradeFailure.NoSbom => "no-sbom",
         UpgradeFailure.InvalidVersion => "invalid-version",
+        UpgradeFailure.InvalidRelease => "invalid-release",
         UpgradeFailure.Tampered => "tampered",
         UpgradeFailure.SelfCheckFailed => "self-check-failed",
         UpgradeFailure.DiskError => "disk-error",

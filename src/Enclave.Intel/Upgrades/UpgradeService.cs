@@ -192,7 +192,7 @@ public sealed class UpgradeService
     {
         var artifact = _updates().FirstOrDefault(u => u.ImportId == release.ImportId && u.Version == release.Version)
             ?? throw new UpgradeException(UpgradeFailure.Tampered, $"release {release.Version} in {release.Path} names no activated update bundle (import '{release.ImportId ?? "(none)"}'), so its files cannot be checked; stage it again from its bundle");
-        ReleaseInstaller.Verify(release, artifact.Files, cancellationToken);
+        ReleaseInstaller.Verify(release, ReleaseInstaller.Expected(artifact, cancellationToken), cancellationToken);
         _ = _installer.SelfCheck(release.Path, release.Version, cancellationToken);
         var previous = _installer.Previous;
         var before = _installer.SwitchTo(release);

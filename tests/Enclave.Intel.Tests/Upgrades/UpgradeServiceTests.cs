@@ -1,4 +1,4 @@
-using System.Diagnostics.Metrics;
+using System.Formats.Tar;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -29,7 +29,7 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2022-04-01T00:00:00Z", CultureInfo.InvariantCulture));
     private readonly string _dir = Directory.CreateTempSubdirectory("enclave-upgrade-").FullName;
     private readonly List<UpdateArtifact> _updates = [];
-    private readonly MeterFactory _meters = new();
+    private readonly TestMeterFactory _meters = new();
     private SqliteLedger _ledger = null!;
     private VulnerabilityFindingsService _findings = null!;
     private string? _faultAt;
@@ -156,8 +156,10 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
     {
         var service = await InstalledAsync();
         var update = _updates.Single(u => u.Version == "1.0.1");
-        var blob = Path.Combine(update.Folder, "lib", "enclave.dll");
-        File.WriteAllText(blob, "altered in the blob store");
+        var blob = Path.Combine(update.Folder, "enclave-1.0.1.tar");
+        var bytes = File.ReadAllBytes(blob);
+        bytes[700] ^= 0x20; // one flipped bit inside the executable's content
+        File.WriteAllBytes(blob, bytes);
 
         var e = await Assert.ThrowsAsync<UpgradeException>(() => service.StageAsync("1.0.1", null, "user:admin"));
 
@@ -178,6 +180,45 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
         Assert.Equal(UpgradeFailure.NoPrevious, (await Assert.ThrowsAsync<UpgradeException>(() => service.RollbackAsync("user:admin"))).Reason);
         Assert.False(Directory.Exists(Path.Combine(Root, "releases")) && Directory.GetDirectories(Path.Combine(Root, "releases")).Length > 0);
         Assert.Equal(["not-found", "no-sbom", "nothing-staged", "no-previous"], Entries("upgrade.failed").Select(e => e.Details!.Value.GetProperty("reason").GetString()));
+    }
+
+    public static TheoryData<string, byte[]> BadArchives() => new()
+    {
+        { "climbs out", Tar(("./enclave", "x", UnixFileMode.None), ("../escape", "planted", UnixFileMode.None)) },
+        { "absolute", Tar(("/etc/cron.d/x", "planted", UnixFileMode.None)) },
+        { "duplicate", Tar(("./enclave", "x", UnixFileMode.None), ("enclave", "y", UnixFileMode.None)) },
+        { "reserved", Tar((".enclave-release.json", "{}", UnixFileMode.None)) },
+        { "symlink", SymlinkTar() },
+        { "truncated", Tar(("./enclave", new string('x', 4000), UnixFileMode.None))[..3000] },
+        { "empty", Tar() },
+        { "no executable at its top", Tar(("./publish/enclave", "x", UnixFileMode.None)) },
+        { "not a tar", Encoding.UTF8.GetBytes("this is not an archive, just text that is long enough to fill a header block ............................................................................................................................................................................................................................................................................................................................................................................................................................................................................................") },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadArchives))]
+    public async Task Stage_OfAMalformedOrHostileReleaseArchive_IsRefused_AndLeavesNothingBehind(string why, byte[] archive)
+    {
+        var service = Service();
+        _updates.Add(Artifact("enclave", "2.0.0", new() { ["enclave-2.0.0.tar"] = archive, [".attestations/sbom.cdx.json"] = Encoding.UTF8.GetBytes("{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"version\":1,\"components\":[]}") }));
+
+        var e = await Assert.ThrowsAsync<UpgradeException>(() => service.StageAsync("2.0.0", null, "user:admin"));
+
+        Assert.True(e.Reason == UpgradeFailure.InvalidRelease, $"{why}: {e.Reason} {e.Message}");
+        Assert.False(File.Exists(Path.Combine(_dir, "escape")));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(Root, "releases")));
+        Assert.Equal("invalid-release", Entries("upgrade.failed").Single().Details!.Value.GetProperty("reason").GetString());
+    }
+
+    private static byte[] SymlinkTar()
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new TarWriter(buffer, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            writer.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "enclave") { LinkName = "/bin/sh" });
+        }
+
+        return buffer.ToArray();
     }
 
     [Theory]
@@ -221,15 +262,39 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
         _ledger,
         _clock);
 
-    // A release as an update bundle carries it: an 'enclave' executable that answers 'version --json', a library, and an
-    // SBOM attestation naming log4j-core at the given version.
+    // A release as an update bundle carries it: a tar of the publish output (an 'enclave' executable that answers
+    // 'version --json', a library) and an SBOM attestation naming log4j-core at the given version.
     private UpdateArtifact Release(string version, string log4j, string? prints = null) => Artifact("enclave", version, new()
     {
-        ["enclave"] = Encoding.UTF8.GetBytes($"#!/bin/sh\nif [ \"$1 $2\" = \"version --json\" ]; then echo '{{\"version\":\"{prints ?? version}\"}}'; else exit 2; fi\n"),
-        ["lib/enclave.dll"] = Encoding.UTF8.GetBytes("release " + version),
+        [$"enclave-{version}.tar"] = Tar(
+            ("./", null, UnixFileMode.None),
+            ("./enclave", $"#!/bin/sh\nif [ \"$1 $2\" = \"version --json\" ]; then echo '{{\"version\":\"{prints ?? version}\"}}'; else exit 2; fi\n", (UnixFileMode)0b111_101_101),
+            ("./lib/", null, UnixFileMode.None),
+            ("./lib/enclave.dll", "release " + version, (UnixFileMode)0b110_100_100)),
         [".attestations/sbom.cdx.json"] = Encoding.UTF8.GetBytes(
             "{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"version\":1,\"components\":[{\"type\":\"library\",\"name\":\"log4j-core\",\"purl\":\"pkg:maven/org.apache.logging.log4j/log4j-core@" + log4j + "\"}]}"),
     });
+
+    // A tar archive: (name, content or null for a folder, mode).
+    private static byte[] Tar(params (string Name, string? Content, UnixFileMode Mode)[] entries)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new TarWriter(buffer, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (name, content, mode) in entries)
+            {
+                var entry = new PaxTarEntry(content is null ? TarEntryType.Directory : TarEntryType.RegularFile, name) { Mode = mode == UnixFileMode.None ? (UnixFileMode)0b111_101_101 : mode };
+                if (content is not null)
+                {
+                    entry.DataStream = new MemoryStream(Encoding.UTF8.GetBytes(content));
+                }
+
+                writer.WriteEntry(entry);
+            }
+        }
+
+        return buffer.ToArray();
+    }
 
     private UpdateArtifact Artifact(string name, string version, Dictionary<string, byte[]> files)
     {
@@ -270,24 +335,4 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
 
     private List<AuditEvent> Entries(string type) =>
         [.. Enumerable.Range(0, (int)_ledger.Size).Select(i => Entry(i)).Where(e => e.Type == type)];
-
-    private sealed class MeterFactory : IMeterFactory
-    {
-        private readonly List<Meter> _meters = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            _meters.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (var meter in _meters)
-            {
-                meter.Dispose();
-            }
-        }
-    }
 }

@@ -22,6 +22,7 @@ public static class EnclaveCli
         root.Subcommands.Add(UsersCommands.Create(context));
         root.Subcommands.Add(KeysCommands.Create(context));
         root.Subcommands.Add(VulnsCommands.Create(context));
+        root.Subcommands.Add(UpgradeCommands.Create(context));
         root.Subcommands.Add(IntelCommands.Create(context));
         root.Subcommands.Add(AlertsCommands.Create(context));
         root.Subcommands.Add(DetectionsCommands.Create(context));

@@ -35,6 +35,9 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/vulns/sboms",
         "POST /admin/v1/vulns/vex",
         "POST /admin/v1/ledger/exports",
+        "POST /admin/v1/upgrade/stage",
+        "POST /admin/v1/upgrade/apply",
+        "POST /admin/v1/upgrade/rollback",
     };
 
     /// <summary>

@@ -327,7 +327,7 @@ internal static class VulnsCommands
         await context.Out.WriteAsync(text.ToString()).ConfigureAwait(false);
     }
 
-    private static string Str(JsonNode? node) => node switch
+    internal static string Str(JsonNode? node) => node switch
     {
         null => "-",
         JsonValue v when v.TryGetValue<string>(out var s) => s,

@@ -57,6 +57,12 @@ public static class AuditEventTypes
     public static readonly AuditEventType VexDecided = new("vex.decided", "artifact", "component", "advisory", "status", "justification", "statement", "via");
     public static readonly AuditEventType VulnsApprovalBlocked = new("vulns.approval-blocked", "importId", "kev", "findings");
 
+    // Upgrades (activated update bundles installed as Enclave releases)
+    public static readonly AuditEventType UpgradeStaged = new("upgrade.staged", "version", "importId", "name", "files", "bytes", "running", "data", "resolves", "introduces");
+    public static readonly AuditEventType UpgradeApplied = new("upgrade.applied", "from", "to", "importId", "installRoot", "resolves");
+    public static readonly AuditEventType UpgradeRolledBack = new("upgrade.rolled_back", "from", "to", "importId", "installRoot");
+    public static readonly AuditEventType UpgradeFailed = new("upgrade.failed", "step", "version", "reason", "error", "current");
+
     // Ledger exports (enclave ledger export)
     public static readonly AuditEventType LedgerExported = new("ledger.exported", "from", "to", "entries", "output", "filesWritten", "via");
 

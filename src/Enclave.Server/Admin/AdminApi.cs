@@ -26,6 +26,7 @@ public static class AdminApi
         admin.MapDetections();
         admin.MapIntel();
         admin.MapVulns();
+        admin.MapUpgrade();
         return admin;
     }
 }

@@ -12,7 +12,8 @@ namespace Enclave.Server.Hosting;
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
 /// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements), <c>Audit</c>
 /// (<see cref="Audit.AuditOptions.CompletionDurability"/>) and <c>Vulns</c> (<c>MaxDataAge</c>, <c>BlockApprovalOnKev</c>:
-/// <see cref="VulnerabilityServices.Read"/>).
+/// <see cref="VulnerabilityServices.Read"/>) and <c>Upgrade</c> (<c>InstallRoot</c>, default <c>enclave-install</c> beside the
+/// data directory; <c>SelfCheckTimeout</c>: <see cref="UpgradeServices.Read"/>).
 /// </summary>
 public static class EnclaveConfiguration
 {

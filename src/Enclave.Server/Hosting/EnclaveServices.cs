@@ -22,7 +22,7 @@ public static class EnclaveServices
     /// <see cref="EnclaveConfiguration"/>): <see cref="ServerSettings"/> and <c>Upstream</c> validated on start (every
     /// problem listed), then one registration per component (<c>AddEnclaveLedger</c>, <c>AddEnclaveAirlock</c>,
     /// <c>AddEnclaveInference</c>, <c>AddEnclaveIdentity</c>, <c>AddEnclavePolicy</c>, <c>AddEnclaveRetention</c>,
-    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>, <c>AddEnclaveDetections</c>, <c>AddEnclaveVulnerabilities</c>, <c>AddEnclaveUsage</c>, <c>AddEnclaveConsole</c> with its <see cref="IConsoleBackend"/>). Every service is added with <c>TryAdd*</c>: a host that registered a service
+    /// <c>AddEnclaveTelemetry</c>, <c>AddEnclaveIntel</c>, <c>AddEnclaveDetections</c>, <c>AddEnclaveVulnerabilities</c>, <c>AddEnclaveUsage</c>, <c>AddEnclaveUpgrade</c>, <c>AddEnclaveConsole</c> with its <see cref="IConsoleBackend"/>). Every service is added with <c>TryAdd*</c>: a host that registered a service
     /// before (a clock, a model catalog, an <see cref="EnclaveStartupReport"/>) keeps its own and nothing else changes.
     /// </summary>
     /// <remarks>
@@ -64,6 +64,7 @@ public static class EnclaveServices
         services.AddEnclaveDetections(configuration);
         services.AddEnclaveVulnerabilities(configuration);
         services.AddEnclaveUsage();
+        services.AddEnclaveUpgrade(configuration);
 
         services.AddEnclaveConsole(configuration);
         services.TryAddSingleton(new EffectiveSettings(configuration));

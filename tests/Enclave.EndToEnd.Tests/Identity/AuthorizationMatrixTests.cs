@@ -112,6 +112,10 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /admin/v1/vulns/sboms"] = [Roles.Admin],
         ["POST /admin/v1/vulns/vex"] = [Roles.Admin],
         ["GET /admin/v1/vulns/vex/openvex"] = [Roles.Admin, Roles.Auditor, Roles.Analyst],
+        ["GET /admin/v1/upgrade"] = [Roles.Admin],
+        ["POST /admin/v1/upgrade/stage"] = [Roles.Admin],
+        ["POST /admin/v1/upgrade/apply"] = [Roles.Admin],
+        ["POST /admin/v1/upgrade/rollback"] = [Roles.Admin],
     };
 
     [Fact]

@@ -6,7 +6,8 @@ namespace Enclave.Intel.Vulnerabilities.Findings;
 /// <summary>
 /// Airlock post-activation hook (one per kind: <c>model</c>, <c>dataset</c>, <c>intel</c>): takes the SBOMs an activated
 /// artifact carries into the vulnerability inventory and evaluates them. For <c>intel</c>, registered after
-/// <c>VulnerabilityFeedHook</c>: when the bundle brought vulnerability data, the whole inventory is re-evaluated.
+/// <c>VulnerabilityFeedHook</c>: when the bundle brought vulnerability data, the inventory entries its records can change
+/// are re-evaluated (<see cref="VulnerabilityFindingsService.EvaluateAfterFeedAsync"/>).
 /// </summary>
 public sealed class SbomInventoryHook(string kind, VulnerabilityFindingsService findings, IVulnerabilityStore data) : IArtifactActivationHook
 {
@@ -24,8 +25,7 @@ public sealed class SbomInventoryHook(string kind, VulnerabilityFindingsService 
         var ids = findings.AddArtifact(activation.Kind, activation.Name, activation.Version, activation.ImportId, sboms, activation.ActivatedBy);
         if (activation.Kind == "intel" && data.HasFeed(activation.ImportId))
         {
-            findings.Invalidate();
-            _ = await findings.EvaluateAsync(null, cancellationToken).ConfigureAwait(false);
+            _ = await findings.EvaluateAfterFeedAsync(activation.ImportId, cancellationToken).ConfigureAwait(false);
         }
         else if (ids.Count > 0)
         {

@@ -73,11 +73,18 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     /// Creates a new ledger in <paramref name="dataDirectory"/>: the tables and the signing keys named after
     /// <paramref name="origin"/>. Fails if one exists already. Returns the verifier keys.
     /// </summary>
-    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock)
+    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock) =>
+        Initialize(dataDirectory, origin, postQuantum, clock, state: null);
+
+    /// <summary>
+    /// Creates a new ledger whose tables are in <paramref name="state"/> (null: <c>enclave.db</c> in
+    /// <paramref name="dataDirectory"/>) and whose signing keys are in <paramref name="dataDirectory"/>.
+    /// </summary>
+    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock, StateConnectionFactory? state)
     {
         Checkpoint.ValidateOrigin(origin);
         using var dirLock = DataDirectoryLock.Acquire(dataDirectory, "enclave ledger init", clock);
-        var store = new SqliteLedgerStore(EnclaveState.Open(dataDirectory, clock));
+        var store = new SqliteLedgerStore(state ?? EnclaveState.Open(dataDirectory, clock));
         if (store.Origin() is { } existing)
         {
             throw new LedgerArgumentException($"'{dataDirectory}' already holds a ledger (origin {existing}); nothing was changed");
@@ -107,8 +114,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         SqliteLedger? ledger = null;
         try
         {
-            var factory = EnclaveState.Open(options.DataDirectory, clock);
-            reader = LedgerReader.Open(options.DataDirectory);
+            var factory = options.State ?? EnclaveState.Open(options.DataDirectory, clock);
+            reader = LedgerReader.Open(options.DataDirectory, factory);
             keys = LedgerKeys.Load(options.DataDirectory, clock);
             connection = new SqliteLedgerStore(factory).OpenWriter();
             ledger = new SqliteLedger(options, clock, dirLock, keys, connection, reader);

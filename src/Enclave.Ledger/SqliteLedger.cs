@@ -346,6 +346,15 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private void Commit(List<Pending> batch, bool forceCheckpoint)
     {
         using var tx = _connection.BeginBatch();
+
+        // Sequencing across writers (replicas sharing one PostgreSQL database): the coordination row is held from here to
+        // the commit, so entries get consecutive indexes whichever replica appends them; a writer that finds the tree
+        // grown by another first rebuilds its right edge from what that one committed.
+        if (tx.LockTreeSize() != _range.Size)
+        {
+            LoadState(tx);
+        }
+
         var dirty = new HashSet<(int Level, EdgeTile Tile)>();
         var wantCheckpoint = forceCheckpoint || _options.CheckpointInterval <= TimeSpan.Zero
             || _clock.GetUtcNow() - _checkpointTime >= _options.CheckpointInterval;
@@ -444,6 +453,12 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private void LoadState()
     {
         using var tx = _connection.BeginSnapshot();
+        LoadState(tx);
+    }
+
+    /// <summary>Rebuilds the in-memory right edge from what <paramref name="tx"/> reads as committed.</summary>
+    private void LoadState(ILedgerView tx)
+    {
         var size = tx.TreeSize();
         var tiles = new StoreTileReader(tx);
         _range = CompactRange.FromSource(size, new TileHashSource(tiles, size));

@@ -157,6 +157,13 @@ public sealed partial class SqlDialect
         }
     }
 
+    /// <summary>
+    /// What a <c>SELECT</c> that locks the rows it reads ends with: <c>FOR UPDATE</c> on PostgreSQL; nothing on SQLite,
+    /// whose write transaction (<see cref="BeginWrite"/>, or the default <c>BEGIN IMMEDIATE</c>) already holds the database's
+    /// one write lock.
+    /// </summary>
+    internal string ForUpdate => IsPostgres ? " FOR UPDATE" : string.Empty;
+
     /// <summary>Whether the table exists (in the connection's schema for PostgreSQL).</summary>
     internal bool TableExists(DbConnection connection, DbTransaction? transaction, string table) =>
         Convert.ToInt64(

@@ -210,6 +210,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             }
 
             _batch = Db.BeginTransaction();
+            _batchView.Bind(_batch);
             _insertEntry.Transaction = _batch;
             _upsertTile.Transaction = _batch;
             _setSize.Transaction = _batch;
@@ -225,6 +226,13 @@ public sealed class SqliteLedgerStore : ILedgerStore
             _setSize.Dispose();
             _putCheckpoint.Dispose();
             Db.Dispose();
+        }
+
+        private long LockTreeSize()
+        {
+            var batch = _batch ?? throw new InvalidOperationException("no ledger batch is open");
+            var size = Dialect.Scalar(Db, batch, "SELECT value FROM ledger_meta WHERE key = 'tree_size'" + Dialect.ForUpdate) as string;
+            return long.Parse(size ?? "0", CultureInfo.InvariantCulture);
         }
 
         private void AppendEntry(long index, byte[] data)
@@ -266,6 +274,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
         {
             var batch = _batch;
             _batch = null;
+            _batchView.Bind(null);
             _insertEntry.Transaction = null;
             _upsertTile.Transaction = null;
             _setSize.Transaction = null;
@@ -283,8 +292,13 @@ public sealed class SqliteLedgerStore : ILedgerStore
         }
 
         /// <summary>The writer's one batch handle (reused): binds values into the prepared statements.</summary>
-        private sealed class Batch(Writer writer) : ILedgerBatch
+        private sealed class Batch(Writer writer) : View(writer.Dialect, writer.Db), ILedgerBatch
         {
+            public long LockTreeSize() => writer.LockTreeSize();
+
+            /// <summary>Reads through the open batch's transaction (null: none open).</summary>
+            public void Bind(DbTransaction? transaction) => Snapshot = transaction;
+
             public void AppendEntry(long index, byte[] data) => writer.AppendEntry(index, data);
 
             public void PutTile(int level, long index, byte[] hashes) => writer.PutTile(level, index, hashes);

@@ -18,6 +18,12 @@ public sealed record LedgerOptions
     /// <summary>Most appends waiting for the writer; further callers wait for room.</summary>
     public int MaxPendingAppends { get; init; } = 65536;
 
+    /// <summary>
+    /// The enclave's state, opened and migrated by the host (a PostgreSQL database, <c>State:Provider = postgres</c>); null:
+    /// <c>enclave.db</c> in <see cref="DataDirectory"/>. The signing keys and the single-writer lock stay in the data directory.
+    /// </summary>
+    public Enclave.State.StateConnectionFactory? State { get; init; }
+
     /// <summary>What the writer tells the holder file it is doing (shown to a refused second writer).</summary>
     public string Purpose { get; init; } = "enclave ledger writer";
 

@@ -33,9 +33,13 @@ public sealed class LedgerReader : ILedgerHistory
     public string Origin { get; }
 
     /// <summary>Opens the ledger of <paramref name="dataDirectory"/> read-only.</summary>
-    public static LedgerReader Open(string dataDirectory)
+    public static LedgerReader Open(string dataDirectory) => Open(dataDirectory, new SqliteConnectionFactory(dataDirectory));
+
+    /// <summary>Opens the ledger kept in <paramref name="state"/> (a PostgreSQL database, or the SQLite files of <paramref name="dataDirectory"/>) read-only.</summary>
+    public static LedgerReader Open(string dataDirectory, StateConnectionFactory state)
     {
-        var store = new SqliteLedgerStore(new SqliteConnectionFactory(dataDirectory));
+        ArgumentNullException.ThrowIfNull(state);
+        var store = new SqliteLedgerStore(state);
         var connection = store.OpenReader() ?? throw new LedgerNotFoundException(dataDirectory);
         try
         {

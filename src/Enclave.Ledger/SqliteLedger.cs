@@ -73,11 +73,18 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     /// Creates a new ledger in <paramref name="dataDirectory"/>: the tables and the signing keys named after
     /// <paramref name="origin"/>. Fails if one exists already. Returns the verifier keys.
     /// </summary>
-    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock)
+    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock) =>
+        Initialize(dataDirectory, origin, postQuantum, clock, state: null);
+
+    /// <summary>
+    /// Creates a new ledger whose tables are in <paramref name="state"/> (null: <c>enclave.db</c> in
+    /// <paramref name="dataDirectory"/>) and whose signing keys are in <paramref name="dataDirectory"/>.
+    /// </summary>
+    public static IReadOnlyList<string> Initialize(string dataDirectory, string origin, bool postQuantum, TimeProvider clock, StateConnectionFactory? state)
     {
         Checkpoint.ValidateOrigin(origin);
         using var dirLock = DataDirectoryLock.Acquire(dataDirectory, "enclave ledger init", clock);
-        var store = new SqliteLedgerStore(EnclaveState.Open(dataDirectory, clock));
+        var store = new SqliteLedgerStore(state ?? EnclaveState.Open(dataDirectory, clock));
         if (store.Origin() is { } existing)
         {
             throw new LedgerArgumentException($"'{dataDirectory}' already holds a ledger (origin {existing}); nothing was changed");
@@ -107,8 +114,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         SqliteLedger? ledger = null;
         try
         {
-            var factory = EnclaveState.Open(options.DataDirectory, clock);
-            reader = LedgerReader.Open(options.DataDirectory);
+            var factory = options.State ?? EnclaveState.Open(options.DataDirectory, clock);
+            reader = LedgerReader.Open(options.DataDirectory, factory);
             keys = LedgerKeys.Load(options.DataDirectory, clock);
             connection = new SqliteLedgerStore(factory).OpenWriter();
             ledger = new SqliteLedger(options, clock, dirLock, keys, connection, reader);
@@ -339,6 +346,15 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private void Commit(List<Pending> batch, bool forceCheckpoint)
     {
         using var tx = _connection.BeginBatch();
+
+        // Sequencing across writers (replicas sharing one PostgreSQL database): the coordination row is held from here to
+        // the commit, so entries get consecutive indexes whichever replica appends them; a writer that finds the tree
+        // grown by another first rebuilds its right edge from what that one committed.
+        if (tx.LockTreeSize() != _range.Size)
+        {
+            LoadState(tx);
+        }
+
         var dirty = new HashSet<(int Level, EdgeTile Tile)>();
         var wantCheckpoint = forceCheckpoint || _options.CheckpointInterval <= TimeSpan.Zero
             || _clock.GetUtcNow() - _checkpointTime >= _options.CheckpointInterval;
@@ -437,6 +453,12 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private void LoadState()
     {
         using var tx = _connection.BeginSnapshot();
+        LoadState(tx);
+    }
+
+    /// <summary>Rebuilds the in-memory right edge from what <paramref name="tx"/> reads as committed.</summary>
+    private void LoadState(ILedgerView tx)
+    {
         var size = tx.TreeSize();
         var tiles = new StoreTileReader(tx);
         _range = CompactRange.FromSource(size, new TileHashSource(tiles, size));

@@ -7,7 +7,7 @@ namespace Enclave.State;
 /// the writer), <c>synchronous</c> (FULL for <c>enclave.db</c>), a 30 s busy timeout (another process holding the
 /// write lock is waited for, not failed) and foreign keys. Stores ask it for a connection; nothing else opens one.
 /// </summary>
-public sealed class SqliteConnectionFactory
+public sealed class SqliteConnectionFactory : StateConnectionFactory
 {
     /// <summary>How long a statement waits for another writer's lock, in milliseconds.</summary>
     public const int BusyTimeoutMilliseconds = 30_000;
@@ -23,10 +23,13 @@ public sealed class SqliteConnectionFactory
     public string DataDirectory { get; }
 
     /// <summary>The SQL dialect of this provider.</summary>
-    public SqlDialect Dialect => SqlDialect.Sqlite;
+    public override SqlDialect Dialect => SqlDialect.Sqlite;
+
+    /// <inheritdoc/>
+    public override string Location => $"'{DataDirectory}'";
 
     /// <summary>Whether the database file exists.</summary>
-    public bool Exists(StateDatabase database)
+    public override bool Exists(StateDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         return File.Exists(database.PathIn(DataDirectory));
@@ -37,7 +40,7 @@ public sealed class SqliteConnectionFactory
     /// missing. <paramref name="pooled"/>: false for a connection held for a component's lifetime (the ledger's
     /// writer), true for short operations.
     /// </summary>
-    internal SqliteConnection OpenWriter(StateDatabase database, bool pooled = false)
+    internal override SqliteConnection OpenWriter(StateDatabase database, bool pooled = false)
     {
         ArgumentNullException.ThrowIfNull(database);
         Directory.CreateDirectory(DataDirectory);
@@ -65,7 +68,7 @@ public sealed class SqliteConnectionFactory
     /// <summary>
     /// Opens <paramref name="database"/> read-only, or returns null when the file does not exist (nothing is created).
     /// </summary>
-    internal SqliteConnection? OpenReader(StateDatabase database)
+    internal override SqliteConnection? OpenReader(StateDatabase database)
     {
         ArgumentNullException.ThrowIfNull(database);
         var path = database.PathIn(DataDirectory);
@@ -94,6 +97,9 @@ public sealed class SqliteConnectionFactory
 
         return connection;
     }
+
+    /// <inheritdoc/>
+    internal override string Describe(StateDatabase database) => $"{database.FileName} in '{DataDirectory}'";
 
     private static string WriterPragmas(StateDatabase database) =>
         $"PRAGMA journal_mode=WAL; PRAGMA synchronous={(database.FullSync ? "FULL" : "NORMAL")}; " +

@@ -11,6 +11,9 @@ public enum StateFailure
 
     /// <summary>The database holds tables this binary does not recognise as Enclave's and has no schema version.</summary>
     Unrecognised,
+
+    /// <summary>The database could not be opened (a PostgreSQL server unreachable, a login refused, a file not writable).</summary>
+    Unavailable,
 }
 
 /// <summary>The state layer's one exception: a <see cref="StateFailure"/> an operator and a test can both match.</summary>

@@ -3,15 +3,23 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
 
-public sealed class AirlockStoreTests : IDisposable
+public abstract class AirlockStoreTests : IDisposable
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2027-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture);
-    private readonly TempDataDirectory _dir = new();
+    private readonly StateTarget _state;
     private readonly SqliteAirlockStore _store;
 
-    public AirlockStoreTests() => _store = new SqliteAirlockStore(EnclaveState.Open(_dir.Path, new FakeTimeProvider(Now)));
+    protected AirlockStoreTests(StateTarget state)
+    {
+        _state = state;
+        _store = new SqliteAirlockStore(state.Open(new FakeTimeProvider(Now)));
+    }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _state.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     private static ImportRow Import(string id, string version) => new()
     {
@@ -109,3 +117,9 @@ public sealed class AirlockStoreTests : IDisposable
         Assert.Equal(("imp_2", "verified"), _store.FindLiveImport("dataset", "d", "1"));
     }
 }
+
+/// <summary>The <see cref="AirlockStoreTests"/> contract on a SQLite file.</summary>
+public sealed class AirlockStoreOnSqlite() : AirlockStoreTests(new SqliteTarget());
+
+/// <summary>The <see cref="AirlockStoreTests"/> contract on PostgreSQL.</summary>
+public sealed class AirlockStoreOnPostgres(PostgresDatabase database) : AirlockStoreTests(database.Target()), IClassFixture<PostgresDatabase>;

@@ -3,16 +3,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
 
-/// <summary>The alerts table (migration 2) on a real SQLite file.</summary>
-public sealed class AlertStoreTests : IDisposable
+/// <summary>The alerts table (migration 2) on both engines (a real SQLite file, a real PostgreSQL server).</summary>
+public abstract class AlertStoreTests : IDisposable
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2027-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture);
-    private readonly TempDataDirectory _dir = new();
+    private readonly StateTarget _state;
     private readonly SqliteAlertStore _store;
 
-    public AlertStoreTests() => _store = new SqliteAlertStore(EnclaveState.Open(_dir.Path, new FakeTimeProvider(Now)));
+    protected AlertStoreTests(StateTarget state)
+    {
+        _state = state;
+        _store = new SqliteAlertStore(state.Open(new FakeTimeProvider(Now)));
+    }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _state.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public void Add_ThenFind_RoundTripsEveryField()
@@ -98,3 +106,9 @@ public sealed class AlertStoreTests : IDisposable
         RaisedIndex = index,
     };
 }
+
+/// <summary>The <see cref="AlertStoreTests"/> contract on a SQLite file.</summary>
+public sealed class AlertStoreOnSqlite() : AlertStoreTests(new SqliteTarget());
+
+/// <summary>The <see cref="AlertStoreTests"/> contract on PostgreSQL.</summary>
+public sealed class AlertStoreOnPostgres(PostgresDatabase database) : AlertStoreTests(database.Target()), IClassFixture<PostgresDatabase>;

@@ -6,16 +6,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
 
-/// <summary>The stores of quotas, principals and keys, the model registry and retention, on real SQLite files.</summary>
-public sealed class AreaStoreTests : IDisposable
+/// <summary>The stores of quotas, principals and keys, the model registry and retention, on both engines (real SQLite files, a real PostgreSQL server).</summary>
+public abstract class AreaStoreTests : IDisposable
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2027-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture);
-    private readonly TempDataDirectory _dir = new();
-    private readonly SqliteConnectionFactory _factory;
+    private readonly StateTarget _state;
+    private readonly StateConnectionFactory _factory;
 
-    public AreaStoreTests() => _factory = EnclaveState.Open(_dir.Path, new FakeTimeProvider(Now));
+    protected AreaStoreTests(StateTarget state)
+    {
+        _state = state;
+        _factory = state.Open(new FakeTimeProvider(Now));
+    }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _state.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public void Quotas_AddAccumulates_PerPrincipalAndPeriod()
@@ -37,7 +45,7 @@ public sealed class AreaStoreTests : IDisposable
         store.Add([new QuotaCounter("user:a", "d:2027-01-02", 1, 10)]);
 
         // The second increment breaks the CHECK (requests >= 0): the first must not be kept either.
-        Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() =>
+        Assert.ThrowsAny<System.Data.Common.DbException>(() =>
             store.Add([new QuotaCounter("user:a", "d:2027-01-02", 5, 50), new QuotaCounter("user:b", "d:2027-01-02", -1, 0)]));
 
         Assert.Equal([new QuotaCounter("user:a", "d:2027-01-02", 1, 10)], store.Load(["d:2027-01-02"]));
@@ -65,15 +73,15 @@ public sealed class AreaStoreTests : IDisposable
 
         Assert.Equal(Now.AddHours(1), Assert.Single(store.ListPrincipals()).Disabled);
         Assert.Equal(Now.AddHours(2), Assert.Single(store.ListKeys()).Revoked);
-        Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => store.AddPrincipal(alice with { Id = "user:alice2" }));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => store.AddPrincipal(alice with { Id = "user:alice2" }));
     }
 
     [Fact]
     public void Principals_KeysFromBeforePrincipals_AreAttachedToTheirRolesPrincipal()
     {
-        Raw.Execute(_dir.EnclaveDb, """
-            INSERT INTO api_keys (id, secret_hash, name, role, created) VALUES ('aaaaaaaaaaaa', x'01', 'old admin', 'admin', '2025-01-01T00:00:00.0000000+00:00');
-            INSERT INTO api_keys (id, secret_hash, name, role, created) VALUES ('bbbbbbbbbbbb', x'02', 'old admin 2', 'admin', '2025-01-01T00:00:00.0000000+00:00');
+        _state.Execute($"""
+            INSERT INTO api_keys (id, secret_hash, name, role, created) VALUES ('aaaaaaaaaaaa', {_state.BlobLiteral("01")}, 'old admin', 'admin', '2025-01-01T00:00:00.0000000+00:00');
+            INSERT INTO api_keys (id, secret_hash, name, role, created) VALUES ('bbbbbbbbbbbb', {_state.BlobLiteral("02")}, 'old admin 2', 'admin', '2025-01-01T00:00:00.0000000+00:00');
             """);
         var store = new SqlitePrincipalStore(_factory);
 
@@ -98,7 +106,7 @@ public sealed class AreaStoreTests : IDisposable
             store.List());
         Assert.True(store.Remove("a"));
         Assert.False(store.Remove("a"));
-        Assert.Throws<Microsoft.Data.Sqlite.SqliteException>(() => store.Upsert(new LocalModelRow("c", "vision", "/m/c", "sha256:04", "dev", Now, null)));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => store.Upsert(new LocalModelRow("c", "vision", "/m/c", "sha256:04", "dev", Now, null)));
     }
 
     [Fact]
@@ -122,3 +130,9 @@ public sealed class AreaStoreTests : IDisposable
         Assert.Equal(0, store.Purge(Now.AddDays(2)));
     }
 }
+
+/// <summary>The <see cref="AreaStoreTests"/> contract on SQLite files.</summary>
+public sealed class AreaStoreOnSqlite() : AreaStoreTests(new SqliteTarget());
+
+/// <summary>The <see cref="AreaStoreTests"/> contract on PostgreSQL.</summary>
+public sealed class AreaStoreOnPostgres(PostgresDatabase database) : AreaStoreTests(database.Target()), IClassFixture<PostgresDatabase>;

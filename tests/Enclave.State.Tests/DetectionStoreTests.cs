@@ -3,16 +3,24 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
 
-/// <summary>The detections' tables (migration 6) on a real SQLite file: the feed cursor and the live Sigma rule sets.</summary>
-public sealed class DetectionStoreTests : IDisposable
+/// <summary>The detections' tables (migration 6) on both engines (a real SQLite file, a real PostgreSQL server): the feed cursor and the live Sigma rule sets.</summary>
+public abstract class DetectionStoreTests : IDisposable
 {
     private static readonly DateTimeOffset Now = DateTimeOffset.Parse("2027-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture);
-    private readonly TempDataDirectory _dir = new();
+    private readonly StateTarget _state;
     private readonly SqliteDetectionStore _store;
 
-    public DetectionStoreTests() => _store = new SqliteDetectionStore(EnclaveState.Open(_dir.Path, new FakeTimeProvider(Now)));
+    protected DetectionStoreTests(StateTarget state)
+    {
+        _state = state;
+        _store = new SqliteDetectionStore(state.Open(new FakeTimeProvider(Now)));
+    }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _state.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public void Cursor_IsAbsentUntilWritten_ThenMovesAndSurvivesReopening()
@@ -23,7 +31,7 @@ public sealed class DetectionStoreTests : IDisposable
         _store.WriteCursor("detections", 42, Now.AddSeconds(1));
         _store.WriteCursor("other", 3, Now);
 
-        var reopened = new SqliteDetectionStore(EnclaveState.Open(_dir.Path, new FakeTimeProvider(Now)));
+        var reopened = new SqliteDetectionStore(_state.Open(new FakeTimeProvider(Now)));
         Assert.Equal(42, reopened.ReadCursor("detections"));
         Assert.Equal(3, reopened.ReadCursor("other"));
         Assert.Throws<ArgumentOutOfRangeException>(() => _store.WriteCursor("detections", -1, Now));
@@ -55,3 +63,9 @@ public sealed class DetectionStoreTests : IDisposable
         Assert.Empty(_store.RuleFiles("imp_9"));
     }
 }
+
+/// <summary>The <see cref="DetectionStoreTests"/> contract on a SQLite file.</summary>
+public sealed class DetectionStoreOnSqlite() : DetectionStoreTests(new SqliteTarget());
+
+/// <summary>The <see cref="DetectionStoreTests"/> contract on PostgreSQL.</summary>
+public sealed class DetectionStoreOnPostgres(PostgresDatabase database) : DetectionStoreTests(database.Target()), IClassFixture<PostgresDatabase>;

@@ -3,14 +3,22 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
 
-public sealed class LedgerStoreTests : IDisposable
+public abstract class LedgerStoreTests : IDisposable
 {
-    private readonly TempDataDirectory _dir = new();
+    private readonly StateTarget _state;
     private readonly SqliteLedgerStore _store;
 
-    public LedgerStoreTests() => _store = new SqliteLedgerStore(EnclaveState.Open(_dir.Path, new FakeTimeProvider()));
+    protected LedgerStoreTests(StateTarget state)
+    {
+        _state = state;
+        _store = new SqliteLedgerStore(state.Open(new FakeTimeProvider()));
+    }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _state.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public void Create_SetsTheOrigin_AndRefusesASecondLedger()
@@ -126,3 +134,9 @@ public sealed class LedgerStoreTests : IDisposable
         Assert.Throws<InvalidOperationException>(() => writer.BeginBatch());
     }
 }
+
+/// <summary>The <see cref="LedgerStoreTests"/> contract on a SQLite file.</summary>
+public sealed class LedgerStoreOnSqlite() : LedgerStoreTests(new SqliteTarget());
+
+/// <summary>The <see cref="LedgerStoreTests"/> contract on PostgreSQL.</summary>
+public sealed class LedgerStoreOnPostgres(PostgresDatabase database) : LedgerStoreTests(database.Target()), IClassFixture<PostgresDatabase>;

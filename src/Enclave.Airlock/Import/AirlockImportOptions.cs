@@ -10,6 +10,9 @@ public sealed record AirlockImportOptions
     /// <summary>The data directory: <c>enclave.db</c>, <c>quarantine/</c>, <c>blobs/</c>, <c>artifacts/</c>.</summary>
     public required string DataDirectory { get; init; }
 
+    /// <summary>The enclave's state opened by the host (a PostgreSQL database); null: <c>enclave.db</c> in <see cref="DataDirectory"/>.</summary>
+    public Enclave.State.StateConnectionFactory? State { get; init; }
+
     /// <summary>
     /// Distinct approvers (none of them the importer) each kind needs before activation. Kinds not listed need
     /// <see cref="DefaultRequiredApprovals"/>. Defaults: model and update 2, intel and dataset 1.

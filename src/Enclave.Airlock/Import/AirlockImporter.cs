@@ -72,7 +72,7 @@ public sealed partial class AirlockImporter
         _data = Path.GetFullPath(options.DataDirectory);
         _reader = new BundleReader(options.Bundle);
         _scanners = ContentScanPipeline.CreateDefault(options.DenyList, options.Scan);
-        _store = new SqliteAirlockStore(EnclaveState.Open(_data, clock));
+        _store = new SqliteAirlockStore(options.State ?? EnclaveState.Open(_data, clock));
         TrustStore = new SqliteTrustedStateStore(_store, clock, options.Tuf);
         Blobs = new BlobStore(_data);
     }

@@ -6,7 +6,6 @@ using Enclave.Core;
 using Enclave.Core.Storage;
 using Enclave.Ledger;
 using Enclave.Policy.Configuration;
-using Microsoft.Data.Sqlite;
 
 namespace Enclave.Cli.Commands;
 
@@ -84,7 +83,7 @@ internal static class CommandRunner
             // A database newer than this binary, or a migration that failed (rolled back): the message says what to do.
             (code, message) = (ExitCode.StorageFailed, ex.Message);
         }
-        catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException)
         {
             (code, message) = (ExitCode.StorageFailed, $"storage error: {ex.Message}");
         }

@@ -55,6 +55,13 @@ internal static class UpCommand
                 throw new ArgumentException("cannot start:\n- " + string.Join("\n- ", problems));
             }
 
+            // up is the embedded single-machine start: its demo models are brought in through the data directory's own
+            // state, so a State section that points elsewhere is refused rather than half followed.
+            if (EnclaveConfiguration.Server(EnclaveConfiguration.Load(result.GetValue(config))).State.Provider != Enclave.State.StateProvider.Sqlite)
+            {
+                throw new ArgumentException("enclave up keeps its state in SQLite in the data directory; to use PostgreSQL (State:Provider = postgres) run enclave serve (docs/state.md)");
+            }
+
             await PrepareDemoModelsAsync(context, dataDir, ct).ConfigureAwait(false);
 
             await ServeCommand.RunAsync(context, settings, result.GetValue(config), async start =>

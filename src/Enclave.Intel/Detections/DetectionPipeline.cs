@@ -321,7 +321,7 @@ public sealed class DetectionPipeline
                 Interlocked.Increment(ref _sigmaAlerts);
             }
         }
-        catch (Exception ex) when (ex is AlertException or InvalidOperationException or IOException or Microsoft.Data.Sqlite.SqliteException or LedgerWriteException)
+        catch (Exception ex) when (ex is AlertException or InvalidOperationException or IOException or System.Data.Common.DbException or LedgerWriteException)
         {
             Interlocked.Increment(ref _alertFailures);
             AlertFailed?.Invoke(ex);

@@ -58,15 +58,18 @@ public sealed class ApiKeyStore : IPrincipalDirectory
     private readonly ConcurrentDictionary<string, KeyEntry>.AlternateLookup<ReadOnlySpan<char>> _keysBySpan;
     private readonly ConcurrentDictionary<string, PrincipalRecord> _principals = new(StringComparer.Ordinal);
 
-    /// <summary>Opens (creating or migrating the tables when needed) the store in <paramref name="dataDirectory"/>.</summary>
-    public ApiKeyStore(string dataDirectory, TimeProvider clock, LabelScheme? labels = null)
+    /// <summary>
+    /// Opens (creating or migrating the tables when needed) the store in <paramref name="dataDirectory"/>, or in
+    /// <paramref name="state"/> when the host opened the enclave's state (a PostgreSQL database).
+    /// </summary>
+    public ApiKeyStore(string dataDirectory, TimeProvider clock, LabelScheme? labels = null, StateConnectionFactory? state = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         ArgumentNullException.ThrowIfNull(clock);
         _clock = clock;
         _labels = labels ?? LabelScheme.Default;
         _keysBySpan = _keys.GetAlternateLookup<ReadOnlySpan<char>>();
-        _store = new SqlitePrincipalStore(EnclaveState.Open(dataDirectory, clock));
+        _store = new SqlitePrincipalStore(state ?? EnclaveState.Open(dataDirectory, clock));
         AttachLegacyKeys();
         LoadAll();
     }

@@ -1,5 +1,6 @@
 using Enclave.Server.Hosting;
 using Enclave.Policy.Identity;
+using Enclave.State;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,7 +51,7 @@ public static class EnclaveAuthentication
         }
 
         // A factory, so that the state layer can take over the store with a small edit.
-        services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), state: sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton<IPrincipalDirectory>(sp => sp.GetRequiredService<ApiKeyStore>());
         services.TryAddSingleton(oidc);
         var builder = services.AddAuthentication(Scheme)

@@ -8,10 +8,10 @@ namespace Enclave.Server.Hosting;
 public static class AirlockHosting
 {
     /// <summary>The importer over the server's data directory and ledger, under the <c>Airlock</c> settings (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
-    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null)
+    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null, State.StateConnectionFactory? state = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory), ledger, clock);
+        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory) with { State = state }, ledger, clock);
     }
 
     /// <summary>

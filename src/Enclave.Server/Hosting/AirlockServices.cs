@@ -4,6 +4,7 @@ using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;
+using Enclave.State;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -24,7 +25,7 @@ public static class AirlockServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock);
+            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>());
             foreach (var hook in sp.GetServices<IArtifactActivationHook>())
             {
                 importer.AddActivationHook(hook);

@@ -36,7 +36,7 @@ public static class DetectionServices
             return bindProblem is null ? o.Validate() : [bindProblem, .. o.Validate()];
         });
         services.TryAddSingleton<IDetectionStore>(sp => new SqliteDetectionStore(
-            EnclaveState.Open(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>())));
+            sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton(sp => new LiveSigmaRules(sp.GetRequiredService<IDetectionStore>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IArtifactActivationHook, SigmaRuleHook>(sp => new SigmaRuleHook(
             sp.GetRequiredService<IDetectionStore>(), sp.GetRequiredService<LiveSigmaRules>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>())));
@@ -107,7 +107,7 @@ internal sealed partial class DetectionService(IServiceProvider services, Detect
             {
                 return;
             }
-            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException or InvalidOperationException or InvalidDataException or LedgerVerificationException or State.StateException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or InvalidOperationException or InvalidDataException or LedgerVerificationException or State.StateException)
             {
                 LogStepFailed(logger, pipeline.NextIndex, ex.GetType().Name, ex.Message);
                 try

@@ -11,7 +11,9 @@ namespace Enclave.Server.Hosting;
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
 /// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements), <c>Audit</c>
-/// (<see cref="Audit.AuditOptions.CompletionDurability"/>) and <c>Vulns</c> (<c>MaxDataAge</c>, <c>BlockApprovalOnKev</c>:
+/// (<see cref="Audit.AuditOptions.CompletionDurability"/>), <c>State</c> (<c>Provider</c>: <c>sqlite</c>, the default, or
+/// <c>postgres</c>; <c>ConnectionString</c>: the Npgsql connection string for <c>postgres</c>, e.g.
+/// <c>ENCLAVE__State__ConnectionString</c>; <see cref="Enclave.State.StateSettings"/>), <c>Vulns</c> (<c>MaxDataAge</c>, <c>BlockApprovalOnKev</c>:
 /// <see cref="VulnerabilityServices.Read"/>) and <c>Upgrade</c> (<c>InstallRoot</c>, default <c>enclave-install</c> beside the
 /// data directory; <c>SelfCheckTimeout</c>: <see cref="UpgradeServices.Read"/>).
 /// </summary>
@@ -40,7 +42,7 @@ public static class EnclaveConfiguration
     /// The server settings: the <c>Server</c> section (<c>DataDirectory</c>, <c>Urls</c>, <c>CertificatePath</c>,
     /// <c>CertificateKeyPath</c>, <c>AllowInsecureHttp</c>, <c>MaxRequestBytes</c>, <c>MaxImportBytes</c>,
     /// <c>OtlpEndpoint</c>, <c>CheckpointInterval</c>, <c>AdminKeyFile</c>) with the <c>Retention</c>, <c>Airlock</c>,
-    /// <c>Audit</c> and <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
+    /// <c>Audit</c>, <c>State</c> and <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
     /// <see cref="ServerSettings.Validate"/> lists with the others (the root validates at start).
     /// </summary>
     public static ServerSettings Server(IConfiguration configuration)
@@ -69,6 +71,7 @@ public static class EnclaveConfiguration
             OtlpEndpoint = otlpEndpoint,
             CheckpointInterval = Parse(section, "CheckpointInterval", v => TimeSpan.Parse(v, CultureInfo.InvariantCulture), defaults.CheckpointInterval, problems),
             AdminKeyFile = NullIfEmpty(section["AdminKeyFile"]),
+            State = Enclave.State.StateSettings.From(configuration["State:Provider"], configuration["State:ConnectionString"]),
             Retention = Bind(configuration, "Retention", () => new Retention.RetentionOptions(), problems),
             Airlock = Bind(configuration, "Airlock", () => new AirlockSettings(), problems),
             Audit = Bind(configuration, "Audit", () => new Enclave.Server.Audit.AuditOptions(), problems),

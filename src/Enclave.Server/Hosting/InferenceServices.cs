@@ -1,5 +1,6 @@
 using Enclave.Inference.Upstream;
 using Enclave.Server.Hosting.Startup;
+using Enclave.State;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,7 +22,7 @@ public static class InferenceServices
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(_ => new ModelCatalog([]));
-        services.TryAddSingleton(sp => new LocalModelRegistry(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new LocalModelRegistry(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<StateConnectionFactory>()));
         services.AddValidatedRecord(
             () => configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions(),
             options => options.Validate());

@@ -36,7 +36,7 @@ public static partial class IntelServices
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton<IAlertStore>(sp => new SqliteAlertStore(
-            EnclaveState.Open(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>())));
+            sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton(sp => new AlertMetrics(sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<IAlertStore>()));
         services.TryAddSingleton(sp => new AlertService(
             sp.GetRequiredService<ILedger>(),
@@ -44,12 +44,12 @@ public static partial class IntelServices
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<AlertMetrics>()));
         services.TryAddSingleton<IVulnerabilityStore>(sp => new SqliteVulnerabilityStore(
-            EnclaveState.Open(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>())));
+            sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IArtifactActivationHook, VulnerabilityFeedHook>(sp => new VulnerabilityFeedHook(
             sp.GetRequiredService<IVulnerabilityStore>(), sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>())));
 
         services.TryAddSingleton<IIndicatorStore>(sp => new SqliteIndicatorStore(
-            EnclaveState.Open(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>())));
+            sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton(sp => new LiveIndicators(sp.GetRequiredService<IIndicatorStore>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp =>
         {
@@ -58,7 +58,7 @@ public static partial class IntelServices
                 sp.GetRequiredService<LiveIndicators>(),
                 sp.GetRequiredService<AlertService>(),
                 sp.GetRequiredService<ILedger>(),
-                () => LedgerReader.Open(sp.GetRequiredService<ServerSettings>().DataDirectory),
+                () => LedgerReader.Open(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<StateConnectionFactory>()),
                 sp.GetRequiredService<TimeProvider>(),
                 (trigger, e) => Log.HuntFailed(logger, trigger, e));
         });

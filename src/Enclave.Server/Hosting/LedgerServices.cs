@@ -1,6 +1,7 @@
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
+using Enclave.State;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -13,6 +14,8 @@ public static class LedgerServices
     public const string Purpose = "enclave serve";
 
     /// <summary>
+    /// The enclave's state (<see cref="StateConnectionFactory"/>, <see cref="ServerSettings.State"/>: SQLite in the data
+    /// directory or PostgreSQL, migrated when first resolved), and
     /// <see cref="SqliteLedger"/> (and <see cref="ILedger"/>) over <see cref="ServerSettings.DataDirectory"/>, opened, or
     /// initialised with a new key pair when the directory has no ledger yet, when first resolved (start-up stage 1,
     /// <see cref="LedgerStartup"/>). The container owns it: it closes the ledger, and releases the directory's lock,
@@ -21,11 +24,19 @@ public static class LedgerServices
     public static IServiceCollection AddEnclaveLedger(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
+
+        // The enclave's state (SQLite files in the data directory, or PostgreSQL), opened and migrated once for every
+        // component; the container disposes it (the PostgreSQL connection pools) when the host is disposed.
+        services.TryAddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<ServerSettings>();
+            return EnclaveState.Open(settings.DataDirectory, settings.State, sp.GetRequiredService<TimeProvider>());
+        });
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var report = sp.GetRequiredService<EnclaveStartupReport>();
-            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice);
+            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice, sp.GetRequiredService<StateConnectionFactory>());
         });
         services.TryAddSingleton<ILedger>(sp => sp.GetRequiredService<SqliteLedger>());
         services.AddHostedService<LedgerStartup>();
@@ -36,19 +47,23 @@ public static class LedgerServices
     /// Opens the ledger of <paramref name="dataDirectory"/> as the server's writer, initialising it first (origin
     /// <see cref="DefaultOrigin"/>, one Ed25519 key) when there is none; <paramref name="notice"/> gets the new verifier key.
     /// </summary>
-    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice)
+    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice) =>
+        OpenOrInitialize(dataDirectory, checkpointInterval, clock, notice, state: null);
+
+    /// <summary>As <see cref="OpenOrInitialize(string, TimeSpan, TimeProvider, Action{string})"/>, with the ledger's tables in <paramref name="state"/> (null: <c>enclave.db</c>).</summary>
+    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice, StateConnectionFactory? state)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(notice);
-        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = Purpose, CheckpointInterval = checkpointInterval };
+        var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = Purpose, CheckpointInterval = checkpointInterval, State = state };
         try
         {
             return SqliteLedger.Open(options, clock);
         }
         catch (LedgerNotFoundException)
         {
-            var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, clock);
+            var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, clock, state);
             notice($"initialised a new ledger in {dataDirectory}; its verifier key: {keys[0]}");
             return SqliteLedger.Open(options, clock);
         }

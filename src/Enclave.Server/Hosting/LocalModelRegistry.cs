@@ -19,10 +19,11 @@ public sealed class LocalModelRegistry
     private readonly IModelRegistryStore _store;
     private readonly TimeProvider _clock;
 
-    public LocalModelRegistry(string dataDirectory, TimeProvider clock)
+    /// <summary>The registry in <paramref name="dataDirectory"/>'s <c>enclave.db</c>, or in <paramref name="state"/> when the host opened it.</summary>
+    public LocalModelRegistry(string dataDirectory, TimeProvider clock, StateConnectionFactory? state = null)
     {
         _clock = clock;
-        _store = new SqliteModelRegistryStore(EnclaveState.Open(dataDirectory, clock));
+        _store = new SqliteModelRegistryStore(state ?? EnclaveState.Open(dataDirectory, clock));
     }
 
     /// <summary>

@@ -44,6 +44,12 @@ public sealed record ServerSettings
     /// <summary>How the request trail is written (configuration section <c>Audit</c>): completion entries durable before the answer by default.</summary>
     public Enclave.Server.Audit.AuditOptions Audit { get; init; } = new();
 
+    /// <summary>
+    /// Where the enclave's state is kept (configuration section <c>State</c>): SQLite files in the data directory by default,
+    /// or a PostgreSQL database (<c>State:Provider = postgres</c>, <c>State:ConnectionString</c>).
+    /// </summary>
+    public Enclave.State.StateSettings State { get; init; } = Enclave.State.StateSettings.Embedded;
+
     /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
     public Retention.RetentionOptions Retention { get; init; } = new();
     /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
@@ -68,6 +74,7 @@ public sealed record ServerSettings
         }
 
         problems.AddRange(Audit.Validate());
+        problems.AddRange(State.Validate());
         if (Urls.Count == 0)
         {
             problems.Add("at least one URL to listen on is required (--urls)");

@@ -1,6 +1,8 @@
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Quotas;
 using Enclave.Server.Hosting;
+using Enclave.State;
+using Enclave.State.Quotas;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,7 +23,7 @@ public static class PolicyServices
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(sp => EnclavePolicy.Create(configuration, sp.GetRequiredService<ModelCatalog>()));
-        services.TryAddSingleton(sp => new QuotaStore(sp.GetRequiredService<ServerSettings>().DataDirectory));
+        services.TryAddSingleton(sp => new QuotaStore(new SqliteQuotaStore(sp.GetRequiredService<StateConnectionFactory>())));
         services.TryAddSingleton(sp =>
         {
             QuotaSettings quotaSettings;

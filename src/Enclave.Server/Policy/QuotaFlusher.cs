@@ -1,5 +1,4 @@
 using Enclave.Policy.Quotas;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -44,13 +43,13 @@ internal sealed partial class QuotaFlusher(QuotaService quotas, TimeProvider clo
         {
             quotas.Flush();
         }
-        catch (SqliteException ex)
+        catch (System.Data.Common.DbException ex)
         {
             // The increments stay pending and go with the next flush.
-            LogFlushFailed(logger, ex.SqliteErrorCode, ex.Message);
+            LogFlushFailed(logger, ex.SqlState ?? ex.ErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message);
         }
     }
 
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Error, Message = "writing quota counters failed (SQLite error {Code}: {Reason}); they stay in memory and are retried at the next flush")]
-    private static partial void LogFlushFailed(ILogger logger, int code, string reason);
+    [LoggerMessage(EventId = 4101, Level = LogLevel.Error, Message = "writing quota counters failed (database error {Code}: {Reason}); they stay in memory and are retried at the next flush")]
+    private static partial void LogFlushFailed(ILogger logger, string code, string reason);
 }

@@ -28,8 +28,8 @@ public sealed class ContentRetentionStore : IAsyncDisposable
     private readonly Channel<RetainedContent> _queue = Channel.CreateBounded<RetainedContent>(new BoundedChannelOptions(8192) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly Task _writer;
 
-    /// <summary>Opens (or creates) <c>retention.db</c> in <paramref name="dataDirectory"/>.</summary>
-    public ContentRetentionStore(string dataDirectory, byte[] key, TimeSpan period, TimeProvider clock)
+    /// <summary>Opens (or creates) <c>retention.db</c> in <paramref name="dataDirectory"/>, or the retention schema of <paramref name="state"/>.</summary>
+    public ContentRetentionStore(string dataDirectory, byte[] key, TimeSpan period, TimeProvider clock, StateConnectionFactory? state = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         ArgumentNullException.ThrowIfNull(key);
@@ -47,7 +47,12 @@ public sealed class ContentRetentionStore : IAsyncDisposable
         _keyId = RetentionKey.Id(_key);
         _clock = clock;
         _period = period;
-        _store = new SqliteRetentionStore(EnclaveState.Open(dataDirectory, StateDatabase.Retention, clock));
+        if (state is not null)
+        {
+            Enclave.State.Migrations.StateMigrator.Migrate(state, StateDatabase.Retention, clock);
+        }
+
+        _store = new SqliteRetentionStore(state ?? EnclaveState.Open(dataDirectory, StateDatabase.Retention, clock));
 
         _writer = Task.Run(WriteLoopAsync);
     }

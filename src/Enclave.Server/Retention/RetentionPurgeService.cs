@@ -19,7 +19,7 @@ internal sealed class RetentionPurgeService(ContentRetentionStore store, TimePro
                     logger.LogInformation("deleted {Count} retained records past their retention period", deleted);
                 }
             }
-            catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+            catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
             {
                 logger.LogError(ex, "purging expired retained content failed; will retry in an hour");
             }

@@ -1,4 +1,5 @@
 using Enclave.Server.Hosting;
+using Enclave.State;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -25,7 +26,8 @@ public static class RetentionServices
                     validated.DataDirectory,
                     RetentionKey.Load(validated.Retention.KeyFile!),
                     TimeSpan.FromDays(validated.Retention.Days),
-                    sp.GetRequiredService<TimeProvider>());
+                    sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<StateConnectionFactory>());
             });
             services.AddHostedService<RetentionPurgeService>();
         }

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Enclave.State.Airlock;
 
@@ -7,7 +7,7 @@ namespace Enclave.State.Airlock;
 /// <c>airlock_imports</c>, <c>airlock_import_targets</c>, <c>airlock_approvals</c>, <c>airlock_artifacts</c>,
 /// <c>airlock_promotions</c>. Each call opens its own connection (durable on return, <c>synchronous=FULL</c>).
 /// </summary>
-public sealed class SqliteAirlockStore(SqliteConnectionFactory factory) : IAirlockStore
+public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirlockStore
 {
     private SqlDialect Dialect => factory.Dialect;
 
@@ -73,6 +73,7 @@ public sealed class SqliteAirlockStore(SqliteConnectionFactory factory) : IAirlo
     /// <inheritdoc/>
     public IReadOnlyList<ImportRow> Imports(string? id = null, string? state = null, string? kind = null)
     {
+        // A filter left out is a NULL parameter: the CAST gives PostgreSQL its type, which "$x IS NULL" alone does not.
         using var connection = Open();
         using var command = Dialect.Command(
             connection,
@@ -82,7 +83,7 @@ public sealed class SqliteAirlockStore(SqliteConnectionFactory factory) : IAirlo
                    i.provenance_sha256, i.manifest_sha256, i.archive_bytes, i.tuf_versions, i.reasons, i.received, i.verified,
                    i.decided, i.decided_by, a.folder, i.quarantine
             FROM airlock_imports i LEFT JOIN airlock_artifacts a ON a.import_id = i.id
-            WHERE ($id IS NULL OR i.id = $id) AND ($s IS NULL OR i.state = $s) AND ($k IS NULL OR i.kind = $k)
+            WHERE (CAST($id AS TEXT) IS NULL OR i.id = $id) AND (CAST($s AS TEXT) IS NULL OR i.state = $s) AND (CAST($k AS TEXT) IS NULL OR i.kind = $k)
             ORDER BY i.received DESC, i.id
             """,
             ("$id", id),
@@ -239,11 +240,11 @@ public sealed class SqliteAirlockStore(SqliteConnectionFactory factory) : IAirlo
         DeletePromotion(connection, null, importId);
     }
 
-    private SqliteConnection Open() => factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+    private DbConnection Open() => factory.OpenWriter(StateDatabase.Enclave, pooled: true);
 
-    private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+    private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    private void InsertApproval(SqliteConnection connection, SqliteTransaction? transaction, string importId, string approver, DateTimeOffset approved) =>
+    private void InsertApproval(DbConnection connection, DbTransaction? transaction, string importId, string approver, DateTimeOffset approved) =>
         Dialect.NonQuery(
             connection,
             transaction,
@@ -252,16 +253,16 @@ public sealed class SqliteAirlockStore(SqliteConnectionFactory factory) : IAirlo
             ("$a", approver),
             ("$t", SqlDialect.FormatTime(approved)));
 
-    private void DeletePromotion(SqliteConnection connection, SqliteTransaction? transaction, string importId) =>
+    private void DeletePromotion(DbConnection connection, DbTransaction? transaction, string importId) =>
         Dialect.NonQuery(connection, transaction, "DELETE FROM airlock_promotions WHERE import_id = $id", ("$id", importId));
 
     private sealed class Transaction : IAirlockTransaction
     {
         private readonly SqliteAirlockStore _store;
-        private readonly SqliteConnection _connection;
-        private readonly SqliteTransaction _transaction;
+        private readonly DbConnection _connection;
+        private readonly DbTransaction _transaction;
 
-        public Transaction(SqliteAirlockStore store, SqliteConnection connection)
+        public Transaction(SqliteAirlockStore store, DbConnection connection)
         {
             _store = store;
             _connection = connection;

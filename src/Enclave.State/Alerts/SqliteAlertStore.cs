@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Enclave.State.Alerts;
 
 /// <summary>The <c>alerts</c> table of <c>enclave.db</c>.</summary>
-public sealed class SqliteAlertStore(SqliteConnectionFactory factory) : IAlertStore
+public sealed class SqliteAlertStore(StateConnectionFactory factory) : IAlertStore
 {
     private const string Columns = "id, kind, severity, title, subject, evidence, dedup_key, state, raised, raised_by, raised_index, updated, updated_by, updated_index, reason";
 
@@ -148,7 +148,7 @@ public sealed class SqliteAlertStore(SqliteConnectionFactory factory) : IAlertSt
         return rows.Count == 0 ? null : rows[0];
     }
 
-    private static List<AlertRow> ReadAll(SqliteCommand command)
+    private static List<AlertRow> ReadAll(DbCommand command)
     {
         using var reader = command.ExecuteReader();
         var rows = new List<AlertRow>();

@@ -1,7 +1,7 @@
 namespace Enclave.State.Detections;
 
 /// <summary>The <c>detection_*</c> tables of <c>enclave.db</c>.</summary>
-public sealed class SqliteDetectionStore(SqliteConnectionFactory factory) : IDetectionStore
+public sealed class SqliteDetectionStore(StateConnectionFactory factory) : IDetectionStore
 {
     /// <inheritdoc/>
     public long? ReadCursor(string consumer)

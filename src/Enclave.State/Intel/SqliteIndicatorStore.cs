@@ -1,7 +1,7 @@
 namespace Enclave.State.Intel;
 
 /// <summary>The <c>intel_*</c> tables of <c>enclave.db</c>.</summary>
-public sealed class SqliteIndicatorStore(SqliteConnectionFactory factory) : IIndicatorStore
+public sealed class SqliteIndicatorStore(StateConnectionFactory factory) : IIndicatorStore
 {
     /// <inheritdoc/>
     public IndicatorApplyResult Apply(IndicatorSourceRow source, IReadOnlyList<IndicatorRow> indicators)

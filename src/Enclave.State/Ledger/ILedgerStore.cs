@@ -60,10 +60,18 @@ public interface ILedgerWriter : ILedgerConnection
 
 /// <summary>
 /// One group commit. The statements are the writer's, prepared once; a batch only binds values. Disposing an
-/// uncommitted batch rolls it back.
+/// uncommitted batch rolls it back. Its reads (<see cref="ILedgerView"/>) see what is committed, inside the batch.
 /// </summary>
-public interface ILedgerBatch : IDisposable
+public interface ILedgerBatch : ILedgerView, IDisposable
 {
+    /// <summary>
+    /// Locks the ledger's coordination row (<c>tree_size</c> in <c>ledger_meta</c>) until the batch ends and returns the
+    /// committed tree size. Writers that share one database (replicas on PostgreSQL) are sequenced through this row, as
+    /// Tessera sequences its frontends: the one holding it appends at the size it read, the others wait. A writer whose
+    /// in-memory tree is behind the size it read rebuilds it from the batch's reads before appending.
+    /// </summary>
+    long LockTreeSize();
+
     /// <summary>Stores entry <paramref name="index"/>.</summary>
     void AppendEntry(long index, byte[] data);
 

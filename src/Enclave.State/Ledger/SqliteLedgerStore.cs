@@ -1,5 +1,6 @@
 using System.Globalization;
-using Microsoft.Data.Sqlite;
+using System.Data;
+using System.Data.Common;
 
 namespace Enclave.State.Ledger;
 
@@ -10,10 +11,10 @@ public sealed class SqliteLedgerStore : ILedgerStore
     public const int FormatVersion = 1;
 
     private const string SetMetaSql = "INSERT INTO ledger_meta (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-    private readonly SqliteConnectionFactory _factory;
+    private readonly StateConnectionFactory _factory;
 
     /// <summary>A store over the factory's <c>enclave.db</c>; the caller has migrated it (<see cref="EnclaveState"/>).</summary>
-    public SqliteLedgerStore(SqliteConnectionFactory factory)
+    public SqliteLedgerStore(StateConnectionFactory factory)
     {
         ArgumentNullException.ThrowIfNull(factory);
         _factory = factory;
@@ -76,23 +77,23 @@ public sealed class SqliteLedgerStore : ILedgerStore
         }
     }
 
-    private static string? ReadOrigin(SqlDialect dialect, SqliteConnection connection) =>
+    private static string? ReadOrigin(SqlDialect dialect, DbConnection connection) =>
         dialect.TableExists(connection, null, "ledger_meta") ? GetMeta(dialect, connection, null, "origin") : null;
 
-    private static string? GetMeta(SqlDialect dialect, SqliteConnection connection, SqliteTransaction? transaction, string key) =>
+    private static string? GetMeta(SqlDialect dialect, DbConnection connection, DbTransaction? transaction, string key) =>
         dialect.Scalar(connection, transaction, "SELECT value FROM ledger_meta WHERE key = $k", ("$k", key)) as string;
 
-    private static void SetMeta(SqlDialect dialect, SqliteConnection connection, SqliteTransaction transaction, string key, string value) =>
+    private static void SetMeta(SqlDialect dialect, DbConnection connection, DbTransaction transaction, string key, string value) =>
         dialect.NonQuery(connection, transaction, SetMetaSql, ("$k", key), ("$v", value));
 
     /// <summary>Reads over a connection and an optional snapshot transaction.</summary>
-    private class View(SqlDialect dialect, SqliteConnection connection) : ILedgerView
+    private class View(SqlDialect dialect, DbConnection connection) : ILedgerView
     {
         protected SqlDialect Dialect { get; } = dialect;
 
-        protected SqliteConnection Db { get; } = connection;
+        protected DbConnection Db { get; } = connection;
 
-        protected SqliteTransaction? Snapshot { get; set; }
+        protected DbTransaction? Snapshot { get; set; }
 
         public long TreeSize() =>
             long.Parse(GetMeta(Dialect, Db, Snapshot, "tree_size") ?? "0", CultureInfo.InvariantCulture);
@@ -139,13 +140,13 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
     private sealed class SnapshotView : View, ILedgerSnapshot
     {
-        public SnapshotView(SqlDialect dialect, SqliteConnection connection)
-            : base(dialect, connection) => Snapshot = connection.BeginTransaction(deferred: true);
+        public SnapshotView(SqlDialect dialect, DbConnection connection)
+            : base(dialect, connection) => Snapshot = dialect.BeginSnapshot(connection);
 
         public void Dispose() => Snapshot?.Dispose();
     }
 
-    private class Connection(SqlDialect dialect, SqliteConnection connection) : View(dialect, connection), ILedgerConnection
+    private class Connection(SqlDialect dialect, DbConnection connection) : View(dialect, connection), ILedgerConnection
     {
         public ILedgerSnapshot BeginSnapshot() => new SnapshotView(Dialect, Db);
 
@@ -158,46 +159,42 @@ public sealed class SqliteLedgerStore : ILedgerStore
     /// </summary>
     private sealed class Writer : Connection, ILedgerWriter
     {
-        private readonly SqliteCommand _insertEntry;
-        private readonly SqliteParameter _entryIndex;
-        private readonly SqliteParameter _entryData;
-        private readonly SqliteCommand _upsertTile;
-        private readonly SqliteParameter _tileLevel;
-        private readonly SqliteParameter _tileIndex;
-        private readonly SqliteParameter _tileHashes;
-        private readonly SqliteCommand _setSize;
-        private readonly SqliteParameter _size;
-        private readonly SqliteCommand _putCheckpoint;
-        private readonly SqliteParameter _checkpointSize;
-        private readonly SqliteParameter _checkpointNote;
+        private readonly DbCommand _insertEntry;
+        private readonly DbParameter _entryIndex;
+        private readonly DbParameter _entryData;
+        private readonly DbCommand _upsertTile;
+        private readonly DbParameter _tileLevel;
+        private readonly DbParameter _tileIndex;
+        private readonly DbParameter _tileHashes;
+        private readonly DbCommand _setSize;
+        private readonly DbParameter _size;
+        private readonly DbCommand _putCheckpoint;
+        private readonly DbParameter _checkpointSize;
+        private readonly DbParameter _checkpointNote;
         private readonly Batch _batchView;
-        private SqliteTransaction? _batch;
+        private DbTransaction? _batch;
 
-        public Writer(SqlDialect dialect, SqliteConnection connection)
+        public Writer(SqlDialect dialect, DbConnection connection)
             : base(dialect, connection)
         {
-            _insertEntry = connection.CreateCommand();
-            _insertEntry.CommandText = "INSERT INTO ledger_entries (idx, data) VALUES ($i, $d)";
-            _entryIndex = _insertEntry.Parameters.Add("$i", SqliteType.Integer);
-            _entryData = _insertEntry.Parameters.Add("$d", SqliteType.Blob);
+            _insertEntry = dialect.CreateCommand(connection, null, "INSERT INTO ledger_entries (idx, data) VALUES ($i, $d)");
+            _entryIndex = dialect.Parameter(_insertEntry, "$i", DbType.Int64);
+            _entryData = dialect.Parameter(_insertEntry, "$d", DbType.Binary);
 
-            _upsertTile = connection.CreateCommand();
-            _upsertTile.CommandText = "INSERT INTO ledger_tiles (level, idx, hashes) VALUES ($l, $i, $h) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes";
-            _tileLevel = _upsertTile.Parameters.Add("$l", SqliteType.Integer);
-            _tileIndex = _upsertTile.Parameters.Add("$i", SqliteType.Integer);
-            _tileHashes = _upsertTile.Parameters.Add("$h", SqliteType.Blob);
+            _upsertTile = dialect.CreateCommand(connection, null, "INSERT INTO ledger_tiles (level, idx, hashes) VALUES ($l, $i, $h) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes");
+            _tileLevel = dialect.Parameter(_upsertTile, "$l", DbType.Int64);
+            _tileIndex = dialect.Parameter(_upsertTile, "$i", DbType.Int64);
+            _tileHashes = dialect.Parameter(_upsertTile, "$h", DbType.Binary);
 
-            _setSize = connection.CreateCommand();
-            _setSize.CommandText = SetMetaSql;
-            _setSize.Parameters.AddWithValue("$k", "tree_size");
-            _size = _setSize.Parameters.Add("$v", SqliteType.Text);
+            _setSize = dialect.CreateCommand(connection, null, SetMetaSql);
+            dialect.Parameter(_setSize, "$k", DbType.String).Value = "tree_size";
+            _size = dialect.Parameter(_setSize, "$v", DbType.String);
 
-            _putCheckpoint = connection.CreateCommand();
-            _putCheckpoint.CommandText = "INSERT INTO ledger_checkpoint (id, size, note) VALUES (1, $s, $n) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note";
-            _checkpointSize = _putCheckpoint.Parameters.Add("$s", SqliteType.Integer);
-            _checkpointNote = _putCheckpoint.Parameters.Add("$n", SqliteType.Text);
+            _putCheckpoint = dialect.CreateCommand(connection, null, "INSERT INTO ledger_checkpoint (id, size, note) VALUES (1, $s, $n) ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note");
+            _checkpointSize = dialect.Parameter(_putCheckpoint, "$s", DbType.Int64);
+            _checkpointNote = dialect.Parameter(_putCheckpoint, "$n", DbType.String);
 
-            foreach (var command in (SqliteCommand[])[_insertEntry, _upsertTile, _setSize, _putCheckpoint])
+            foreach (var command in (DbCommand[])[_insertEntry, _upsertTile, _setSize, _putCheckpoint])
             {
                 command.Prepare();
             }
@@ -213,6 +210,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             }
 
             _batch = Db.BeginTransaction();
+            _batchView.Bind(_batch);
             _insertEntry.Transaction = _batch;
             _upsertTile.Transaction = _batch;
             _setSize.Transaction = _batch;
@@ -230,6 +228,13 @@ public sealed class SqliteLedgerStore : ILedgerStore
             Db.Dispose();
         }
 
+        private long LockTreeSize()
+        {
+            var batch = _batch ?? throw new InvalidOperationException("no ledger batch is open");
+            var size = Dialect.Scalar(Db, batch, "SELECT value FROM ledger_meta WHERE key = 'tree_size'" + Dialect.ForUpdate) as string;
+            return long.Parse(size ?? "0", CultureInfo.InvariantCulture);
+        }
+
         private void AppendEntry(long index, byte[] data)
         {
             _entryIndex.Value = index;
@@ -239,7 +244,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
         private void PutTile(int level, long index, byte[] hashes)
         {
-            _tileLevel.Value = level;
+            _tileLevel.Value = (long)level;
             _tileIndex.Value = index;
             _tileHashes.Value = hashes;
             _upsertTile.ExecuteNonQuery();
@@ -269,6 +274,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
         {
             var batch = _batch;
             _batch = null;
+            _batchView.Bind(null);
             _insertEntry.Transaction = null;
             _upsertTile.Transaction = null;
             _setSize.Transaction = null;
@@ -286,8 +292,13 @@ public sealed class SqliteLedgerStore : ILedgerStore
         }
 
         /// <summary>The writer's one batch handle (reused): binds values into the prepared statements.</summary>
-        private sealed class Batch(Writer writer) : ILedgerBatch
+        private sealed class Batch(Writer writer) : View(writer.Dialect, writer.Db), ILedgerBatch
         {
+            public long LockTreeSize() => writer.LockTreeSize();
+
+            /// <summary>Reads through the open batch's transaction (null: none open).</summary>
+            public void Bind(DbTransaction? transaction) => Snapshot = transaction;
+
             public void AppendEntry(long index, byte[] data) => writer.AppendEntry(index, data);
 
             public void PutTile(int level, long index, byte[] hashes) => writer.PutTile(level, index, hashes);

@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Enclave.State.Migrations;
 
@@ -8,18 +8,22 @@ namespace Enclave.State.Migrations;
 /// </summary>
 internal sealed record Migration(int Version, string Description, Action<MigrationContext> Apply);
 
-/// <summary>What a migration step works with.</summary>
-internal sealed class MigrationContext(SqliteConnection connection, SqliteTransaction transaction, SqlDialect dialect, TimeProvider clock)
+/// <summary>
+/// What a migration step works with. The same steps run on SQLite and PostgreSQL: write SQLite DDL with upper-case type
+/// names through <see cref="Execute"/> and the dialect maps it; anything else that differs belongs in <see cref="SqlDialect"/>.
+/// </summary>
+internal sealed class MigrationContext(DbConnection connection, DbTransaction transaction, SqlDialect dialect, TimeProvider clock)
 {
-    public SqliteConnection Connection { get; } = connection;
+    public DbConnection Connection { get; } = connection;
 
-    public SqliteTransaction Transaction { get; } = transaction;
+    public DbTransaction Transaction { get; } = transaction;
 
     public SqlDialect Dialect { get; } = dialect;
 
     public TimeProvider Clock { get; } = clock;
 
-    public void Execute(string sql) => Dialect.Execute(Connection, Transaction, sql);
+    /// <summary>Runs DDL (or a data rewrite without parameters) written for SQLite, mapped to the engine's (<see cref="SqlDialect.Ddl"/>).</summary>
+    public void Execute(string sql) => Dialect.Execute(Connection, Transaction, Dialect.Ddl(sql));
 
     public bool TableExists(string table) => Dialect.TableExists(Connection, Transaction, table);
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Enclave.State.Migrations;
 
@@ -17,14 +17,14 @@ public static class StateMigrator
 
     /// <summary>Migrates <paramref name="database"/> in the factory's data directory to the latest version.</summary>
     /// <exception cref="StateException">The database is newer than this binary, or a step failed (rolled back).</exception>
-    public static MigrationResult Migrate(SqliteConnectionFactory factory, StateDatabase database, TimeProvider clock)
+    public static MigrationResult Migrate(StateConnectionFactory factory, StateDatabase database, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(database);
         return Migrate(factory, database, database.Migrations, clock);
     }
 
     /// <summary>The schema version of an existing database without changing it (0: made before versioning or empty).</summary>
-    public static int ReadVersion(SqliteConnectionFactory factory, StateDatabase database)
+    public static int ReadVersion(StateConnectionFactory factory, StateDatabase database)
     {
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentNullException.ThrowIfNull(database);
@@ -32,14 +32,14 @@ public static class StateMigrator
         return connection is null ? 0 : ReadVersion(factory.Dialect, connection, null);
     }
 
-    internal static MigrationResult Migrate(SqliteConnectionFactory factory, StateDatabase database, IReadOnlyList<Migration> migrations, TimeProvider clock)
+    internal static MigrationResult Migrate(StateConnectionFactory factory, StateDatabase database, IReadOnlyList<Migration> migrations, TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(clock);
         var latest = migrations.Count == 0 ? 0 : migrations[^1].Version;
         var dialect = factory.Dialect;
-        using var connection = factory.OpenWriter(database, pooled: true);
+        using var connection = Open(factory, database);
         var start = ReadVersion(dialect, connection, null);
         CheckNotNewer(factory, database, start, latest);
         if (start == latest && start > 0)
@@ -52,7 +52,8 @@ public static class StateMigrator
         var current = start;
         foreach (var migration in migrations)
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
+            using var transaction = dialect.BeginWrite(connection);
+            dialect.LockForMigration(connection, transaction, database.Name);
             // Another process may have migrated between our read and our write lock: read again under the lock.
             current = ReadVersion(dialect, connection, transaction);
             CheckNotNewer(factory, database, current, latest);
@@ -76,11 +77,11 @@ public static class StateMigrator
             {
                 if (!dialect.TableExists(connection, transaction, VersionTable))
                 {
-                    dialect.Execute(connection, transaction, $"""
+                    dialect.Execute(connection, transaction, dialect.Ddl($"""
                         CREATE TABLE {VersionTable} (
                             version INTEGER PRIMARY KEY, description TEXT NOT NULL, from_version INTEGER NOT NULL,
                             applied TEXT NOT NULL, upgrade INTEGER NOT NULL, recorded INTEGER NOT NULL);
-                        """);
+                        """));
                 }
 
                 migration.Apply(new MigrationContext(connection, transaction, dialect, clock));
@@ -96,12 +97,12 @@ public static class StateMigrator
                     ("$r", fresh ? 1 : 0));
                 transaction.Commit();
             }
-            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException or FormatException)
+            catch (Exception ex) when (ex is DbException or InvalidOperationException or IOException or FormatException)
             {
                 transaction.Rollback();
                 throw new StateException(
                     StateFailure.MigrationFailed,
-                    $"{database.FileName} in '{factory.DataDirectory}': migration {migration.Version} ({migration.Description}) failed: {ex.Message}; " +
+                    $"{factory.Describe(database)}: migration {migration.Version} ({migration.Description}) failed: {ex.Message}; " +
                     $"it was rolled back and the database is at version {current} as before. Restore a backup or report the error; nothing else was changed.",
                     ex);
             }
@@ -111,7 +112,24 @@ public static class StateMigrator
         return new MigrationResult { Database = database.Name, From = from ?? start, To = final, Fresh = fresh };
     }
 
-    internal static int ReadVersion(SqlDialect dialect, SqliteConnection connection, SqliteTransaction? transaction)
+    /// <summary>Opens the migrating connection; a server that cannot be reached is a <see cref="StateException"/> that says where.</summary>
+    private static DbConnection Open(StateConnectionFactory factory, StateDatabase database)
+    {
+        try
+        {
+            return factory.OpenWriter(database, pooled: true);
+        }
+        catch (Exception ex) when (ex is DbException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            throw new StateException(
+                StateFailure.Unavailable,
+                $"cannot open {factory.Describe(database)}: {ex.Message}. Check State:ConnectionString (host, port, database, user, " +
+                "password) and that the server is running and accepts this host; nothing was changed.",
+                ex);
+        }
+    }
+
+    internal static int ReadVersion(SqlDialect dialect, DbConnection connection, DbTransaction? transaction)
     {
         if (!dialect.TableExists(connection, transaction, VersionTable))
         {
@@ -122,16 +140,16 @@ public static class StateMigrator
     }
 
     /// <summary>Refuses a read-only connection to a database newer than this binary.</summary>
-    internal static void CheckReadable(SqliteConnectionFactory factory, StateDatabase database, SqliteConnection connection) =>
+    internal static void CheckReadable(StateConnectionFactory factory, StateDatabase database, DbConnection connection) =>
         CheckNotNewer(factory, database, ReadVersion(factory.Dialect, connection, null), database.LatestVersion);
 
-    internal static void CheckNotNewer(SqliteConnectionFactory factory, StateDatabase database, int version, int latest)
+    internal static void CheckNotNewer(StateConnectionFactory factory, StateDatabase database, int version, int latest)
     {
         if (version > latest)
         {
             throw new StateException(
                 StateFailure.NewerThanBinary,
-                $"{database.FileName} in '{factory.DataDirectory}' is at schema version {version}, but this release of Enclave knows versions up to {latest}: " +
+                $"{factory.Describe(database)} is at schema version {version}, but this release of Enclave knows versions up to {latest}: " +
                 "it was written by a newer release. Run that release (or a newer one) on this data directory, or restore a backup made with this one; nothing was changed.");
         }
     }

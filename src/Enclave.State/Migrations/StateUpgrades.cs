@@ -18,7 +18,7 @@ public sealed record StateUpgrade
 /// that never opens the ledger writer (a CLI command); the rows stay unrecorded until one does, appends the event and
 /// marks them (at least once: a crash between the append and the mark records the upgrade twice, never zero times).
 /// </summary>
-public sealed class StateUpgrades(SqliteConnectionFactory factory)
+public sealed class StateUpgrades(StateConnectionFactory factory)
 {
     private static readonly StateDatabase[] Databases = [StateDatabase.Enclave, StateDatabase.Retention];
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Enclave.State.Models;
 
 /// <summary>The <c>local_models</c> table of <c>enclave.db</c>.</summary>
-public sealed class SqliteModelRegistryStore(SqliteConnectionFactory factory) : IModelRegistryStore
+public sealed class SqliteModelRegistryStore(StateConnectionFactory factory) : IModelRegistryStore
 {
     /// <inheritdoc/>
     public void Upsert(LocalModelRow model)

@@ -1,10 +1,10 @@
 using System.Globalization;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Enclave.State.Principals;
 
 /// <summary>The <c>principals</c> and <c>api_keys</c> tables of <c>enclave.db</c>.</summary>
-public sealed class SqlitePrincipalStore(SqliteConnectionFactory factory) : IPrincipalStore
+public sealed class SqlitePrincipalStore(StateConnectionFactory factory) : IPrincipalStore
 {
     private const string PrincipalColumns = "id, name, kind, roles, clearance, created, disabled";
 
@@ -106,7 +106,7 @@ public sealed class SqlitePrincipalStore(SqliteConnectionFactory factory) : IPri
     {
         ArgumentNullException.ThrowIfNull(ownerOf);
         using var connection = Open();
-        using var transaction = connection.BeginTransaction(deferred: false);
+        using var transaction = factory.Dialect.BeginWrite(connection);
         var unowned = new List<(string Id, string Role)>();
         using (var select = factory.Dialect.Command(connection, transaction, "SELECT id, role FROM api_keys WHERE principal IS NULL"))
         using (var reader = select.ExecuteReader())
@@ -128,7 +128,7 @@ public sealed class SqlitePrincipalStore(SqliteConnectionFactory factory) : IPri
         return unowned.Count;
     }
 
-    private void InsertPrincipal(SqliteConnection connection, SqliteTransaction? transaction, PrincipalRow principal, bool ifMissing) =>
+    private void InsertPrincipal(DbConnection connection, DbTransaction? transaction, PrincipalRow principal, bool ifMissing) =>
         factory.Dialect.NonQuery(
             connection,
             transaction,
@@ -140,9 +140,9 @@ public sealed class SqlitePrincipalStore(SqliteConnectionFactory factory) : IPri
             ("$c", principal.Clearance),
             ("$t", Format(principal.Created)));
 
-    private SqliteConnection Open() => factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+    private DbConnection Open() => factory.OpenWriter(StateDatabase.Enclave, pooled: true);
 
-    private static ApiKeyRow ReadKey(SqliteDataReader reader) => new(
+    private static ApiKeyRow ReadKey(DbDataReader reader) => new(
         reader.GetString(0),
         (byte[])reader.GetValue(1),
         reader.GetString(2),
@@ -151,7 +151,7 @@ public sealed class SqlitePrincipalStore(SqliteConnectionFactory factory) : IPri
         reader.IsDBNull(5) ? null : Parse(reader.GetString(5)),
         reader.IsDBNull(6) ? null : Parse(reader.GetString(6)));
 
-    private static PrincipalRow ReadPrincipal(SqliteDataReader reader, int first) => new(
+    private static PrincipalRow ReadPrincipal(DbDataReader reader, int first) => new(
         reader.GetString(first),
         reader.GetString(first + 1),
         reader.GetString(first + 2),

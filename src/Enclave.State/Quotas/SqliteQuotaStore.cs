@@ -1,9 +1,9 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
 
 namespace Enclave.State.Quotas;
 
 /// <summary>The <c>quota_usage</c> table of <c>enclave.db</c>.</summary>
-public sealed class SqliteQuotaStore(SqliteConnectionFactory factory) : IQuotaStore
+public sealed class SqliteQuotaStore(StateConnectionFactory factory) : IQuotaStore
 {
     /// <inheritdoc/>
     public IReadOnlyList<QuotaCounter> Load(IReadOnlyCollection<string> periods)
@@ -35,16 +35,14 @@ public sealed class SqliteQuotaStore(SqliteConnectionFactory factory) : IQuotaSt
 
         using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
         using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        using var command = factory.Dialect.CreateCommand(connection, transaction, """
             INSERT INTO quota_usage (principal, period, requests, tokens) VALUES ($u, $p, $r, $t)
             ON CONFLICT (principal, period) DO UPDATE SET requests = quota_usage.requests + excluded.requests, tokens = quota_usage.tokens + excluded.tokens
-            """;
-        var u = command.Parameters.Add("$u", SqliteType.Text);
-        var p = command.Parameters.Add("$p", SqliteType.Text);
-        var r = command.Parameters.Add("$r", SqliteType.Integer);
-        var t = command.Parameters.Add("$t", SqliteType.Integer);
+            """);
+        var u = factory.Dialect.Parameter(command, "$u", DbType.String);
+        var p = factory.Dialect.Parameter(command, "$p", DbType.String);
+        var r = factory.Dialect.Parameter(command, "$r", DbType.Int64);
+        var t = factory.Dialect.Parameter(command, "$t", DbType.Int64);
         foreach (var increment in increments)
         {
             u.Value = increment.Principal;

@@ -1,9 +1,9 @@
-using Microsoft.Data.Sqlite;
+using System.Data;
 
 namespace Enclave.State.Retention;
 
 /// <summary>The <c>retained</c> table of <c>retention.db</c> (secure delete on).</summary>
-public sealed class SqliteRetentionStore(SqliteConnectionFactory factory) : IRetentionStore
+public sealed class SqliteRetentionStore(StateConnectionFactory factory) : IRetentionStore
 {
     /// <inheritdoc/>
     public void Put(IEnumerable<RetainedRow> records)
@@ -11,22 +11,20 @@ public sealed class SqliteRetentionStore(SqliteConnectionFactory factory) : IRet
         ArgumentNullException.ThrowIfNull(records);
         using var connection = factory.OpenWriter(StateDatabase.Retention, pooled: true);
         using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
+        using var command = factory.Dialect.CreateCommand(connection, transaction, """
             INSERT INTO retained (admitted_index, request_id, actor, created, expires, key_id, prompt, answer)
             VALUES ($i, $r, $a, $c, $e, $k, $p, $n)
             ON CONFLICT (admitted_index) DO UPDATE SET request_id = excluded.request_id, actor = excluded.actor, created = excluded.created,
                 expires = excluded.expires, key_id = excluded.key_id, prompt = excluded.prompt, answer = excluded.answer
-            """;
-        var index = command.Parameters.Add("$i", SqliteType.Integer);
-        var request = command.Parameters.Add("$r", SqliteType.Text);
-        var actor = command.Parameters.Add("$a", SqliteType.Text);
-        var created = command.Parameters.Add("$c", SqliteType.Text);
-        var expires = command.Parameters.Add("$e", SqliteType.Text);
-        var key = command.Parameters.Add("$k", SqliteType.Text);
-        var prompt = command.Parameters.Add("$p", SqliteType.Blob);
-        var answer = command.Parameters.Add("$n", SqliteType.Blob);
+            """);
+        var index = factory.Dialect.Parameter(command, "$i", DbType.Int64);
+        var request = factory.Dialect.Parameter(command, "$r", DbType.String);
+        var actor = factory.Dialect.Parameter(command, "$a", DbType.String);
+        var created = factory.Dialect.Parameter(command, "$c", DbType.String);
+        var expires = factory.Dialect.Parameter(command, "$e", DbType.String);
+        var key = factory.Dialect.Parameter(command, "$k", DbType.String);
+        var prompt = factory.Dialect.Parameter(command, "$p", DbType.Binary);
+        var answer = factory.Dialect.Parameter(command, "$n", DbType.Binary);
         foreach (var record in records)
         {
             index.Value = record.AdmittedIndex;

@@ -2,3 +2,4 @@ using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Enclave.Inference.Tests")]
 [assembly: InternalsVisibleTo("Enclave.Fuzz")]
+[assembly: InternalsVisibleTo("Enclave.Bench.Engine")]

@@ -61,6 +61,54 @@ internal static class GrammarBench
             return (n, clock.Elapsed.TotalSeconds);
         }
 
+        // The mask alone, measured directly: a sequence driven by seeded random logits (the forged model's are random
+        // too) through GrammarConstraint.Mask and Accept until its document is complete, timed per token.
+        var eos = new HashSet<int>(tokenizer.EndOfSequenceIds);
+        foreach (var (name, schema) in Corpus)
+        {
+            var grammar = ResponseFormat.Compile(JsonNode.Parse(schema)!);
+            var perToken = new List<double>();
+            var count = 0;
+            for (var d = 0; d < documents * 4; d++)
+            {
+                var random = new Random(d);
+                var constraint = new GrammarConstraint(grammar, vocabulary, eos);
+                var logits = new float[options.Vocab];
+                var clock = Stopwatch.StartNew();
+                var steps = 0;
+                for (var left = tokens; ; left--)
+                {
+                    for (var i = 0; i < logits.Length; i++)
+                    {
+                        logits[i] = (float)random.NextDouble();
+                    }
+
+                    constraint.Mask(logits, left - 1);
+                    var best = 0;
+                    for (var i = 1; i < logits.Length; i++)
+                    {
+                        if (logits[i] > logits[best])
+                        {
+                            best = i;
+                        }
+                    }
+
+                    steps++;
+                    if (eos.Contains(best) || left == 1)
+                    {
+                        break;
+                    }
+
+                    constraint.Accept(best);
+                }
+
+                perToken.Add(clock.Elapsed.TotalMilliseconds / steps);
+                count += steps;
+            }
+
+            Console.WriteLine($"mask {name}: median {Median(perToken):0.000} ms/token ({count / (documents * 4)} tokens per document)");
+        }
+
         await Run(new SamplingOptions { MaxTokens = 20, Seed = 1, IgnoreEos = true }); // warm-up
         foreach (var (name, schema) in Corpus)
         {

@@ -68,6 +68,7 @@ internal sealed class JsonSchemaCompiler
     private readonly List<(AnyOfNode Node, string Param)> _oneOfs = [];
     private GrammarNode? _any;
     private int _nodes;
+    private long _tableEntries;
 
     private JsonSchemaCompiler(JsonNode document, string rootParam)
     {
@@ -531,11 +532,20 @@ internal sealed class JsonSchemaCompiler
             var dfa = pattern is null
                 ? (counted ? new CodePointDfa([[.. CharUniverse.SingleGrapheme.Select(r => new CodePointTransition(r.Low, r.High, 0))]], [true]) : CodePointDfa.AnyText)
                 : PatternCompiler.Compile(pattern, universe);
+            // One bound for the whole schema, so that many long strings cannot add up to a large allocation.
+            _tableEntries += (long)dfa.StateCount * ((maxLength ?? minLength) + 1L);
+            if (_tableEntries > StringNode.MaxTableEntries)
+            {
+                throw new PatternException($"the schema's strings are too large to constrain together: their automata and lengths need more than {StringNode.MaxTableEntries} table entries");
+            }
+
             return Count(new StringNode(dfa, minLength, maxLength));
         }
         catch (PatternException e)
         {
-            throw Unsupported(patternParam, patternParam.EndsWith(".format", StringComparison.Ordinal) ? "format" : "pattern", e.Message);
+            var keyword = pattern is null ? (maxLength is not null ? "maxLength" : "minLength")
+                : patternParam.EndsWith(".format", StringComparison.Ordinal) ? "format" : "pattern";
+            throw Unsupported(pattern is null ? Child(param, keyword) : patternParam, keyword, e.Message);
         }
     }
 

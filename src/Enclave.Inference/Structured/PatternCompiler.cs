@@ -20,6 +20,7 @@ internal static class PatternCompiler
 
     private const int MaxNfaStates = 50_000;
     private const int MaxRepeat = 1000;
+    private const long MaxDeterminizeWork = 50_000_000;
 
     /// <exception cref="PatternException">The pattern is malformed or outside the subset.</exception>
     public static CodePointDfa Compile(string pattern, IReadOnlyList<(int Low, int High)> universe)
@@ -689,9 +690,16 @@ internal static class PatternCompiler
         }
 
         Intern(nfa.Closure([start]));
+        long work = 0;
         for (var d = 0; d < sets.Count; d++)
         {
             var edges = sets[d].SelectMany(s => nfa.Edges[s]).ToList();
+            work += (long)edges.Count * edges.Count;
+            if (work > MaxDeterminizeWork)
+            {
+                throw new PatternException("pattern is too complex to compile to an automaton (its alternatives and repetitions overlap too much)");
+            }
+
             var bounds = new SortedSet<int>();
             foreach (var (low, high, _) in edges)
             {

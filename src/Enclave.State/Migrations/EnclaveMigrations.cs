@@ -17,8 +17,8 @@ internal static class EnclaveMigrations
         new(4, "threat-intelligence indicators from activated intel bundles (STIX 2.1, MISP) and the loads they came from", Indicators),
         new(5, "vulnerability inventory (SBOMs), findings, unknown matches and VEX decisions made in the enclave", VulnerabilityFindings),
         new(6, "detections: the append feed's cursor per consumer, and the Sigma rule sets live from intel imports", Detections),
-        // Version 7 is the upgrade work's (branch h/upgrade); this no-op holds its place so that 8 follows 7. Whoever
-        // merges both keeps the real 7 and drops this line.
+        // Version 7 was set aside for the upgrade work, which needed no table; released as a step that changes nothing,
+        // so the versions stay contiguous.
         new(7, "reserved (no change)", _ => { }),
         new(8, "usage rollup: requests, denials, tokens and latency per minute, hour and day, principal, model and backend, with its ledger cursor", Usage),
     ];

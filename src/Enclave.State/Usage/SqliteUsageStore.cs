@@ -1,7 +1,7 @@
 namespace Enclave.State.Usage;
 
 /// <summary>The <c>usage_*</c> tables of <c>enclave.db</c>.</summary>
-public sealed class SqliteUsageStore(SqliteConnectionFactory factory) : IUsageStore
+public sealed class SqliteUsageStore(StateConnectionFactory factory) : IUsageStore
 {
     /// <inheritdoc/>
     public long? ReadCursor()

@@ -36,6 +36,8 @@ public sealed class SchemaRefusalTests(ConstrainedModelsFixture models) : IClass
     [InlineData("""{"allOf":[{"type":"string"},{"maxLength":3}]}""", Root + ".allOf", "exactly one")]
     [InlineData("""{"type":"string","enum":["a","bb"],"maxLength":1}""", Root + ".maxLength", "beside 'enum'")]
     [InlineData("""{"type":"array","items":[{"type":"string"}]}""", Root + ".items", "prefixItems")]
+    [InlineData("""{"type":"array","prefixItems":[{"type":"string","maxLength":900000},{"type":"string","maxLength":900000},{"type":"string","maxLength":900000},{"type":"string","maxLength":900000},{"type":"string","maxLength":900000}]}""", Root + ".prefixItems[4].maxLength", "too large")]
+    [InlineData("""{"type":"string","pattern":"^[ab]*a[ab]{20}$"}""", Root + ".pattern", "too")]
     [InlineData("""{"type":"object","properties":{"a":{"$id":"https://example.com/a","type":"string"}}}""", Root + ".properties.a.$id", "$id")]
     public async Task UnsupportedKeyword_Is400_NamingIt(string schema, string param, string mentioned)
     {

@@ -2,7 +2,6 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI;
@@ -21,21 +20,7 @@ public sealed class ServeProcessTests : IAsyncLifetime
     [Fact]
     public async Task Serve_WithUpstreamConfig_AnswersTheOpenAiClient_AndPrintsAKeyOnce()
     {
-        var config = Path.Combine(_root, "enclave.json");
-        File.WriteAllText(config, new JsonObject
-        {
-            ["Upstream"] = new JsonObject
-            {
-                ["Backends"] = new JsonArray(new JsonObject
-                {
-                    ["Name"] = "vllm-a",
-                    ["BaseUrl"] = _upstream.BaseUrl,
-                    ["Models"] = new JsonArray("echo-chat"),
-                    ["Labels"] = new JsonObject { ["Classification"] = "UNCLASSIFIED", ["Jurisdiction"] = "local" },
-                }),
-            },
-            ["Models"] = new JsonObject { ["echo-chat"] = new JsonObject { ["Kind"] = "chat" } },
-        }.ToJsonString());
+        var config = ServeProcess.WriteEchoUpstreamConfig(Path.Combine(_root, "enclave.json"), _upstream.BaseUrl);
         var url = $"http://127.0.0.1:{FreePort()}";
         var data = Path.Combine(_root, "data");
 
@@ -160,63 +145,16 @@ public sealed class ServeProcessTests : IAsyncLifetime
         Assert.Contains("Classification", stderr, StringComparison.Ordinal);
     }
 
-    private static async Task<string?> RunServerAsync(string data, string url, string config, Func<string, Task> whileRunning)
-    {
-        using var process = Start("serve", "--data", data, "--urls", url, "--config", config);
-        try
-        {
-            string? key = null;
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
-            {
-                if (line.Contains("ek_", StringComparison.Ordinal))
-                {
-                    key = line[line.IndexOf("ek_", StringComparison.Ordinal)..].Trim();
-                }
+    private static Task<string?> RunServerAsync(string data, string url, string config, Func<string, Task> whileRunning) =>
+        ServeProcess.RunServerAsync(null, ["--data", data, "--urls", url, "--config", config], whileRunning, TimeSpan.FromSeconds(60));
 
-                if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
-                {
-                    break;
-                }
-            }
-
-            if (process.HasExited)
-            {
-                Assert.Fail("enclave serve exited: " + await process.StandardError.ReadToEndAsync());
-            }
-
-            await whileRunning(key ?? string.Empty);
-            return key;
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-    }
+    private static Process Start(params string[] args) => ServeProcess.Start(null, args);
 
     private static readonly JsonSerializerOptions StrictJson = new() { PropertyNameCaseInsensitive = true, UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow };
 
     private sealed record DemoPerson(string Name, int Age, string[] Tags);
 
-    private static Process Start(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "enclave.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        return Process.Start(info)!;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => ServeProcess.FreePort();
 
     public async Task DisposeAsync()
     {

@@ -3,7 +3,6 @@ using System.ClientModel.Primitives;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Ledger;
@@ -114,82 +113,21 @@ public sealed class PostgresServeTests : IAsyncLifetime
         return (long)command.ExecuteScalar()!;
     }
 
-    private string WriteConfig()
-    {
-        var config = Path.Combine(_root, "enclave.json");
-        File.WriteAllText(config, new JsonObject
-        {
-            ["Upstream"] = new JsonObject
-            {
-                ["Backends"] = new JsonArray(new JsonObject
-                {
-                    ["Name"] = "vllm-a",
-                    ["BaseUrl"] = _upstream.BaseUrl,
-                    ["Models"] = new JsonArray("echo-chat"),
-                    ["Labels"] = new JsonObject { ["Classification"] = "UNCLASSIFIED", ["Jurisdiction"] = "local" },
-                }),
-            },
-            ["Models"] = new JsonObject { ["echo-chat"] = new JsonObject { ["Kind"] = "chat" } },
-        }.ToJsonString());
-        return config;
-    }
+    private string WriteConfig() => ServeProcess.WriteEchoUpstreamConfig(Path.Combine(_root, "enclave.json"), _upstream.BaseUrl);
 
-    private static async Task<string?> RunServerAsync(string data, string url, string config, string connection, Func<string, Task> whileRunning)
-    {
-        using var process = Start(connection, "serve", "--data", data, "--urls", url, "--config", config, "--checkpoint-interval", "0");
-        try
-        {
-            string? key = null;
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
-            {
-                if (line.Contains("ek_", StringComparison.Ordinal))
-                {
-                    key = line[line.IndexOf("ek_", StringComparison.Ordinal)..].Trim();
-                }
-
-                if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
-                {
-                    break;
-                }
-            }
-
-            if (process.HasExited)
-            {
-                Assert.Fail("enclave serve exited: " + await process.StandardError.ReadToEndAsync());
-            }
-
-            await whileRunning(key ?? string.Empty);
-            return key;
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-    }
+    private static Task<string?> RunServerAsync(string data, string url, string config, string connection, Func<string, Task> whileRunning) =>
+        ServeProcess.RunServerAsync(OnPostgres(connection), ["--data", data, "--urls", url, "--config", config, "--checkpoint-interval", "0"], whileRunning, TimeSpan.FromSeconds(90));
 
     /// <summary>Starts <c>enclave</c> with <c>ENCLAVE__State__Provider=postgres</c> and the connection string in the environment.</summary>
-    private static Process Start(string connection, params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "enclave.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
+    private static Process Start(string connection, params string[] args) => ServeProcess.Start(OnPostgres(connection), args);
 
-        info.Environment["ENCLAVE__State__Provider"] = "postgres";
-        info.Environment["ENCLAVE__State__ConnectionString"] = connection;
-        return Process.Start(info)!;
-    }
-
-    private static int FreePort()
+    private static Dictionary<string, string> OnPostgres(string connection) => new()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+        ["ENCLAVE__State__Provider"] = "postgres",
+        ["ENCLAVE__State__ConnectionString"] = connection,
+    };
+
+    private static int FreePort() => ServeProcess.FreePort();
 
     public async Task DisposeAsync()
     {

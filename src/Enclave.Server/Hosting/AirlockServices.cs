@@ -6,6 +6,7 @@ using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
@@ -24,7 +25,7 @@ public static class AirlockServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock);
+            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetService<ILogger<AirlockImporter>>());
             foreach (var hook in sp.GetServices<IArtifactActivationHook>())
             {
                 importer.AddActivationHook(hook);

@@ -3,6 +3,7 @@ using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
@@ -25,7 +26,7 @@ public static class LedgerServices
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var report = sp.GetRequiredService<EnclaveStartupReport>();
-            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice);
+            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice, sp.GetService<ILogger<SqliteLedger>>());
         });
         services.TryAddSingleton<ILedger>(sp => sp.GetRequiredService<SqliteLedger>());
         services.AddHostedService<LedgerStartup>();
@@ -36,7 +37,7 @@ public static class LedgerServices
     /// Opens the ledger of <paramref name="dataDirectory"/> as the server's writer, initialising it first (origin
     /// <see cref="DefaultOrigin"/>, one Ed25519 key) when there is none; <paramref name="notice"/> gets the new verifier key.
     /// </summary>
-    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice)
+    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice, ILogger<SqliteLedger>? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentNullException.ThrowIfNull(clock);
@@ -44,13 +45,13 @@ public static class LedgerServices
         var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = Purpose, CheckpointInterval = checkpointInterval };
         try
         {
-            return SqliteLedger.Open(options, clock);
+            return SqliteLedger.Open(options, clock, logger);
         }
         catch (LedgerNotFoundException)
         {
             var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, clock);
             notice($"initialised a new ledger in {dataDirectory}; its verifier key: {keys[0]}");
-            return SqliteLedger.Open(options, clock);
+            return SqliteLedger.Open(options, clock, logger);
         }
     }
 

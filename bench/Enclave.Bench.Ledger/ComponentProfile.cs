@@ -4,6 +4,7 @@ using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
+using Enclave.Signing.Keys;
 using Enclave.Signing.Notes;
 using Microsoft.Data.Sqlite;
 

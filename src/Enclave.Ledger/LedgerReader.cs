@@ -218,7 +218,7 @@ public sealed record ExportResult
 }
 
 /// <summary>A request named an index or size the ledger does not have.</summary>
-public sealed class LedgerArgumentException : Exception
+public sealed class LedgerArgumentException : Exception, IEnclaveError<LedgerError>
 {
     public LedgerArgumentException(string message)
         : base(message)
@@ -233,4 +233,7 @@ public sealed class LedgerArgumentException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>Always <see cref="LedgerError.InvalidArgument"/>.</summary>
+    public LedgerError Reason => LedgerError.InvalidArgument;
 }

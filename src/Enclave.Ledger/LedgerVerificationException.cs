@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Ledger;
 
 /// <summary>What an audit of the ledger found wrong.</summary>
@@ -32,7 +34,7 @@ public enum LedgerFailure
 }
 
 /// <summary>The ledger or an exported copy of it failed verification; <see cref="Failure"/> says how.</summary>
-public sealed class LedgerVerificationException : Exception
+public sealed class LedgerVerificationException : Exception, IEnclaveError<LedgerFailure>
 {
     public LedgerVerificationException(LedgerFailure failure, string message)
         : base(message)
@@ -55,4 +57,7 @@ public sealed class LedgerVerificationException : Exception
     }
 
     public LedgerFailure Failure { get; }
+
+    /// <inheritdoc />
+    LedgerFailure IEnclaveError<LedgerFailure>.Reason => Failure;
 }

@@ -8,10 +8,13 @@ using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
 using Enclave.Ledger.Storage;
 using Enclave.Ledger.Tiles;
+using Enclave.Signing.Keys;
 using Enclave.Signing.Notes;
 using Enclave.State;
 using Enclave.State.Ledger;
 using Enclave.State.Migrations;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Enclave.Ledger;
 
@@ -29,6 +32,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private readonly LedgerKeys _keys;
     private readonly ILedgerWriter _connection;
     private readonly LedgerReader _reader;
+    private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
     private readonly Thread _writer;
     private readonly EdgeTile?[] _edge = new EdgeTile?[8];
@@ -37,13 +41,15 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private DateTimeOffset _checkpointTime;
     private long _durableSize;
     private Exception? _fault;
+    private bool _failedSinceCommit; // a commit failed and none succeeded since (logged once it does)
     private int _disposed;
     private ILedgerObserver[] _observers = [];
     private long _observerFaults;
 
-    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, LedgerReader reader)
+    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, LedgerReader reader, ILogger logger)
     {
         _options = options;
+        _logger = logger;
         _clock = clock;
         _lock = dirLock;
         _keys = keys;
@@ -97,7 +103,10 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     }
 
     /// <summary>Opens the ledger for writing, taking the data directory's single-writer lock.</summary>
-    public static SqliteLedger Open(LedgerOptions options, TimeProvider clock)
+    /// <param name="options">The data directory, bounds and checkpoint interval.</param>
+    /// <param name="clock">The time of entries and checkpoints.</param>
+    /// <param name="logger">Commits and checkpoints that fail (event IDs 2001–2005); default none.</param>
+    public static SqliteLedger Open(LedgerOptions options, TimeProvider clock, ILogger<SqliteLedger>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(clock);
@@ -116,9 +125,9 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         {
             var factory = options.State ?? EnclaveState.Open(options.DataDirectory, clock);
             reader = LedgerReader.Open(options.DataDirectory, factory);
-            keys = LedgerKeys.Load(options.DataDirectory, clock);
+            keys = LoadKeys(options.DataDirectory, clock);
             connection = new SqliteLedgerStore(factory).OpenWriter();
-            ledger = new SqliteLedger(options, clock, dirLock, keys, connection, reader);
+            ledger = new SqliteLedger(options, clock, dirLock, keys, connection, reader, (ILogger?)logger ?? NullLogger.Instance);
             ledger.RecordStateUpgrades(new StateUpgrades(factory));
             return ledger;
         }
@@ -137,6 +146,19 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             }
 
             throw;
+        }
+    }
+
+    /// <summary>The signing keys; a missing one is this ledger's <see cref="LedgerNotFoundException"/> (exit code and message as before the keys moved to Enclave.Signing).</summary>
+    private static LedgerKeys LoadKeys(string dataDirectory, TimeProvider clock)
+    {
+        try
+        {
+            return LedgerKeys.Load(dataDirectory, clock);
+        }
+        catch (SigningException e) when (e.Reason == SigningFailure.KeyMissing)
+        {
+            throw new LedgerNotFoundException(e.Message, e);
         }
     }
 
@@ -275,6 +297,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 // Whatever went wrong (storage, signing, a bug), the batch's callers must see a failure rather than
                 // wait forever or be acknowledged; the sequencer survives and rebuilds its state from disk.
                 var failure = new LedgerWriteException($"the ledger could not store {batch.Count} entries; none of them were appended: {ex.Message}", ex);
+                LedgerLog.CommitFailed(_logger, ex, batch.Count, Interlocked.Read(ref _durableSize));
+                _failedSinceCommit = true;
                 foreach (var p in batch)
                 {
                     p.Completion.TrySetException(failure);
@@ -338,6 +362,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         }
         catch (Exception ex) when (ex is DbException or IOException or InvalidOperationException)
         {
+            LedgerLog.DueCheckpointFailed(_logger, ex, Interlocked.Read(ref _durableSize));
+            _failedSinceCommit = true;
             _fault = ex;
             TryLoadState();
         }
@@ -396,7 +422,16 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         if (wantCheckpoint && _range.Size != _checkpointSize)
         {
             var checkpoint = new Checkpoint { Origin = Origin, Size = _range.Size, RootHash = _range.Root() };
-            note = SignedNote.Sign(checkpoint.Format(), [.. _keys.Signers]);
+            try
+            {
+                note = SignedNote.Sign(checkpoint.Format(), [.. _keys.Signers]);
+            }
+            catch (Exception ex)
+            {
+                LedgerLog.CheckpointSigningFailed(_logger, ex, _range.Size);
+                throw;
+            }
+
             tx.PutCheckpoint(_range.Size, note);
         }
 
@@ -409,6 +444,11 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         Interlocked.Exchange(ref _durableSize, _range.Size);
         _fault = null;
+        if (_failedSinceCommit)
+        {
+            _failedSinceCommit = false;
+            LedgerLog.Recovered(_logger, _range.Size);
+        }
     }
 
     private void SetTileHash(int tileLevel, long hashIndex, Sha256Digest hash, HashSet<(int Level, EdgeTile Tile)> dirty)
@@ -445,6 +485,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         }
         catch (Exception ex) when (ex is DbException or IOException or InvalidOperationException or LedgerVerificationException)
         {
+            LedgerLog.ReloadFailed(_logger, ex);
             _fault = ex; // retried before the next batch
         }
     }

@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.State;
 
 /// <summary>Why the state layer refused or failed.</summary>
@@ -17,7 +19,7 @@ public enum StateFailure
 }
 
 /// <summary>The state layer's one exception: a <see cref="StateFailure"/> an operator and a test can both match.</summary>
-public sealed class StateException : Exception
+public sealed class StateException : Exception, IEnclaveError<StateFailure>
 {
     public StateException(StateFailure reason, string message, Exception? innerException = null)
         : base(message, innerException) => Reason = reason;

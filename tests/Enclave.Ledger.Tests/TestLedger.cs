@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Enclave.Core.Audit;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Ledger.Tests;
 
@@ -21,8 +22,8 @@ internal sealed class TestLedger : IDisposable
 
     public IReadOnlyList<string> VerifierKeys { get; }
 
-    public SqliteLedger Open(TimeSpan? checkpointInterval = null) =>
-        SqliteLedger.Open(new LedgerOptions { DataDirectory = Directory, CheckpointInterval = checkpointInterval ?? TimeSpan.Zero }, Clock);
+    public SqliteLedger Open(TimeSpan? checkpointInterval = null, ILogger<SqliteLedger>? logger = null) =>
+        SqliteLedger.Open(new LedgerOptions { DataDirectory = Directory, CheckpointInterval = checkpointInterval ?? TimeSpan.Zero }, Clock, logger);
 
     public static AuditEvent Event(long n) => new()
     {

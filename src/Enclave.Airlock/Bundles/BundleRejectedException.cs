@@ -1,10 +1,12 @@
+using Enclave.Core;
+
 namespace Enclave.Airlock.Bundles;
 
 /// <summary>
 /// A bundle archive was refused. By the time this is thrown the quarantine directory has been deleted,
 /// so nothing of the bundle remains.
 /// </summary>
-public sealed class BundleRejectedException : Exception
+public sealed class BundleRejectedException : Exception, IEnclaveError<BundleRejection>
 {
     public BundleRejectedException(BundleRejection reason, string detail)
         : base($"bundle rejected ({reason}): {detail}; nothing was imported")

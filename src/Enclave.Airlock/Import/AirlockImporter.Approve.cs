@@ -53,6 +53,7 @@ public sealed partial class AirlockImporter
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
+                AirlockLog.HookFailed(_logger, e, hook.GetType().Name, record.Id, record.Kind);
                 await TryAppendAsync(AuditEventTypes.ImportHookFailed, actor, "import:" + record.Id, new JsonObject
                 {
                     ["hook"] = hook.GetType().Name,
@@ -152,6 +153,7 @@ public sealed partial class AirlockImporter
                 cancellationToken).ConfigureAwait(false);
             var quarantine = QuarantineOf(id);
             MarkRejected(id, actor, reason, _clock.GetUtcNow());
+            AirlockLog.RejectedByApprover(_logger, id, actor);
 
             if (quarantine is not null)
             {

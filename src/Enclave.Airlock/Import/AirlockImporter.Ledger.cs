@@ -21,6 +21,7 @@ public sealed partial class AirlockImporter
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The ledger itself may be what failed; the caller gets the original error either way.
+            AirlockLog.FailureEntryNotWritten(_logger, e, type.Name, subject);
         }
     }
 

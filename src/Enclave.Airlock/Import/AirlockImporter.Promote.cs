@@ -62,9 +62,11 @@ public sealed partial class AirlockImporter
                 actor);
             Fault("promote.commit");
             transaction.Commit();
+            AirlockLog.Activated(_logger, record.Id, record.Kind, record.Name, record.Version);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
+            AirlockLog.ActivationFailed(_logger, e, record.Id);
             try
             {
                 UndoPromotion(record.Id, folder, staging, created);

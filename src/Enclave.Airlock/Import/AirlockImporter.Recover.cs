@@ -65,6 +65,11 @@ public sealed partial class AirlockImporter
                 }
             }
 
+            if (removed.Count + undone.Count + temporary + lost.Count > 0)
+            {
+                AirlockLog.Recovered(_logger, removed.Count, undone.Count, temporary, lost.Count);
+            }
+
             return new ImportRecoveryReport { QuarantinesRemoved = removed, PromotionsUndone = undone, TemporaryBlobsRemoved = temporary, ImportsLost = lost };
         }
         finally

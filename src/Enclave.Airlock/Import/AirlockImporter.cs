@@ -8,6 +8,8 @@ using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.State;
 using Enclave.State.Airlock;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Enclave.Airlock.Import;
 
@@ -45,6 +47,7 @@ public sealed partial class AirlockImporter
     private readonly AirlockImportOptions _options;
     private readonly ILedger _ledger;
     private readonly TimeProvider _clock;
+    private readonly ILogger _logger;
     private readonly string _data;
     private readonly BundleReader _reader;
     private readonly ContentScanPipeline _scanners;
@@ -55,7 +58,11 @@ public sealed partial class AirlockImporter
     private readonly List<IImportAdmissionCheck> _admissionChecks = [];
 
     /// <summary>Creates the importer over <see cref="AirlockImportOptions.DataDirectory"/>.</summary>
-    public AirlockImporter(AirlockImportOptions options, ILedger ledger, TimeProvider clock)
+    /// <param name="options">The data directory, bounds, scanners and approvals.</param>
+    /// <param name="ledger">Where every step is recorded.</param>
+    /// <param name="clock">The time of records and ledger entries.</param>
+    /// <param name="logger">Imports verified, refused and activated, hooks that failed, recoveries (event IDs 5001–5009); default none.</param>
+    public AirlockImporter(AirlockImportOptions options, ILedger ledger, TimeProvider clock, ILogger<AirlockImporter>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(ledger);
@@ -69,6 +76,7 @@ public sealed partial class AirlockImporter
         _options = options;
         _ledger = ledger;
         _clock = clock;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         _data = Path.GetFullPath(options.DataDirectory);
         _reader = new BundleReader(options.Bundle);
         _scanners = ContentScanPipeline.CreateDefault(options.DenyList, options.Scan);
@@ -149,6 +157,7 @@ public sealed partial class AirlockImporter
                 Fault("import.scanned");
                 await CheckAdmissionAsync(record, receivedIndex, cancellationToken).ConfigureAwait(false);
                 await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
+                AirlockLog.Verified(_logger, id, record.Kind, record.Name, record.Version, record.ManifestSha256.ToHex(), record.Targets.Count, record.RequiredApprovals);
                 Fault("import.verified");
 
                 using (var transaction = _store.Begin())
@@ -176,6 +185,7 @@ public sealed partial class AirlockImporter
                     _ => null,
                 };
                 var reported = rejection ?? e;
+                LogRefused(id, reported);
                 await TryAppendAsync(AuditEventTypes.ImportRejected, actor, subject, RejectedDetails(reported, plan?.Selector)).ConfigureAwait(false);
                 if (rejection is not null)
                 {
@@ -188,6 +198,21 @@ public sealed partial class AirlockImporter
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private void LogRefused(string id, Exception reported)
+    {
+        switch (reported)
+        {
+            case ImportRejectedException rejected:
+                AirlockLog.Refused(_logger, id, rejected.Code);
+                break;
+            case OperationCanceledException:
+                break;
+            default:
+                AirlockLog.Failed(_logger, reported, id);
+                break;
         }
     }
 

@@ -1,5 +1,6 @@
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Tuf;
+using Enclave.Core;
 
 namespace Enclave.Airlock.Import;
 
@@ -7,7 +8,7 @@ namespace Enclave.Airlock.Import;
 /// A bundle was refused. By the time this is thrown, the quarantine is removed, the trusted TUF versions are
 /// unchanged, nothing is in the registry or the blob store, and the ledger holds an <c>import.rejected</c> entry.
 /// </summary>
-public sealed class ImportRejectedException : Exception
+public sealed class ImportRejectedException : Exception, IEnclaveError<ImportRejection>
 {
     /// <summary>Creates a rejection.</summary>
     public ImportRejectedException(ImportRejection reason, string detail, Exception? innerException = null, IReadOnlyList<string>? findings = null)

@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Airlock.Import;
 
 /// <summary>What an approval, rejection or trust request asked for cannot be done; nothing was changed.</summary>
@@ -23,7 +25,7 @@ public enum ImportWorkflowError
 }
 
 /// <summary>An airlock operation was refused; <see cref="Error"/> says why. Nothing was changed.</summary>
-public sealed class ImportWorkflowException : Exception
+public sealed class ImportWorkflowException : Exception, IEnclaveError<ImportWorkflowError>
 {
     /// <summary>Creates the exception.</summary>
     public ImportWorkflowException(ImportWorkflowError error, string message, Exception? innerException = null)
@@ -31,4 +33,7 @@ public sealed class ImportWorkflowException : Exception
 
     /// <summary>Why.</summary>
     public ImportWorkflowError Error { get; }
+
+    /// <inheritdoc />
+    ImportWorkflowError IEnclaveError<ImportWorkflowError>.Reason => Error;
 }

@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Airlock.Repository;
 
 /// <summary>What went wrong on the connected (writing) side of the airlock; a person and a script can both match it.</summary>
@@ -44,7 +46,7 @@ public enum TrustRepositoryError
 /// An operation of the trust repository or bundle writer was refused. <see cref="Error"/> says which check; the
 /// message says what, where and what to do. The repository and any output are left as they were.
 /// </summary>
-public sealed class TrustRepositoryException : Exception
+public sealed class TrustRepositoryException : Exception, IEnclaveError<TrustRepositoryError>
 {
     /// <summary>Creates the exception.</summary>
     public TrustRepositoryException(TrustRepositoryError error, string message)
@@ -56,4 +58,7 @@ public sealed class TrustRepositoryException : Exception
 
     /// <summary>The check that failed.</summary>
     public TrustRepositoryError Error { get; }
+
+    /// <inheritdoc />
+    TrustRepositoryError IEnclaveError<TrustRepositoryError>.Reason => Error;
 }

@@ -1,10 +1,12 @@
+using Enclave.Core;
+
 namespace Enclave.Airlock.Tuf;
 
 /// <summary>
 /// Untrusted input was refused by the airlock. <see cref="Reason"/> names the check (and attack, where one is
 /// recognised); <see cref="Detail"/> says what was wrong and where. Nothing was trusted or committed.
 /// </summary>
-public sealed class AirlockRejectedException : Exception
+public sealed class AirlockRejectedException : Exception, IEnclaveError<AirlockRejection>
 {
     /// <summary>Creates a rejection.</summary>
     public AirlockRejectedException(AirlockRejection reason, string detail)

@@ -118,23 +118,16 @@ public sealed class AdminApiClient : IDisposable
     public void Dispose() => _http.Dispose();
 }
 
-/// <summary>The admin API refused or failed a call; <see cref="Status"/> is the HTTP status (0: unreachable).</summary>
+/// <summary>
+/// The admin API refused or failed a call; <see cref="Status"/> is the HTTP status (0: unreachable), which
+/// <see cref="ExitCodeTable.ForStatus"/> turns into the exit code.
+/// </summary>
 public sealed class AdminApiException(int status, string title, string detail) : Exception($"{title}: {detail}")
 {
     public int Status { get; } = status;
     public string Title { get; } = title;
     public string Detail { get; } = detail;
 
-    /// <summary>The exit code scripts see for this failure.</summary>
-    public ExitCode ExitCode => Status switch
-    {
-        0 => ExitCode.Unavailable,
-        401 or 403 => ExitCode.Denied,
-        404 => ExitCode.NotFound,
-        400 or 409 or 413 or 422 => ExitCode.InvalidInput,
-        502 or 503 or 504 => ExitCode.Unavailable,
-        _ => ExitCode.Failure,
-    };
 }
 
 /// <summary>The <c>--server</c>, <c>--api-key-file</c> and <c>--ca-cert</c> options every admin command takes.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Enclave.Airlock.Import;
 using Enclave.Cli.Admin;
 
 namespace Enclave.Cli.Commands;
@@ -143,14 +144,15 @@ internal static class AirlockCommands
     private static async Task<ExitCode> RejectedAsync(CliContext context, bool json, AdminApiException e)
     {
         var code = e.Title.StartsWith("Bundle rejected: ", StringComparison.Ordinal) ? e.Title["Bundle rejected: ".Length..] : "rejected";
+        var exitCode = ExitCodeTable.ForFamily<ImportRejection>();
         if (json)
         {
             await CommandRunner.WriteJsonAsync(context, new JsonObject
             {
                 ["error"] = new JsonObject
                 {
-                    ["code"] = nameof(ExitCode.VerificationFailed),
-                    ["exitCode"] = (int)ExitCode.VerificationFailed,
+                    ["code"] = exitCode.ToString(),
+                    ["exitCode"] = (int)exitCode,
                     ["rejection"] = code,
                     ["message"] = e.Detail,
                 },
@@ -166,7 +168,7 @@ internal static class AirlockCommands
         }
 
         await context.Error.WriteLineAsync($"error: bundle rejected ({code}): {detail}").ConfigureAwait(false);
-        return ExitCode.VerificationFailed;
+        return exitCode;
     }
 
     private static async Task<ExitCode> ImportedAsync(CliContext context, bool json, JsonObject record)

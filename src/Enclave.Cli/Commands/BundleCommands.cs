@@ -40,7 +40,7 @@ internal static class BundleCommands
         {
             repo, kind, name, version, label, task, sbom, provenance, expires, splitSize, keys, output, json, sources,
         };
-        command.SetAction((result, ct) => TrustCommands.RunAsync(context, result.GetValue(json), async () =>
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             var repository = TrustRepository.Open(result.GetValue(repo)!);
             using var passphrase = TrustCommands.ReadPassphrase(context, confirm: false);
@@ -113,7 +113,7 @@ internal static class BundleCommands
         {
             key, json, file,
         };
-        command.SetAction((result, ct) => TrustCommands.RunAsync(context, result.GetValue(json), async () =>
+        command.SetAction((result, ct) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             using var passphrase = TrustCommands.ReadPassphrase(context, confirm: false);
             using var signingKey = KeyFile.Read(result.GetValue(key)!, passphrase);

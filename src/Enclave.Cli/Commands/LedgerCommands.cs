@@ -9,6 +9,7 @@ using Enclave.Core.Storage;
 using Enclave.Ledger;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Tiles;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Cli.Commands;
 

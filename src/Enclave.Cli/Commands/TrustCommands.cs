@@ -33,7 +33,7 @@ internal static class TrustCommands
         {
             output, rootKeys, threshold, kindKeys, kindThreshold, keyType, postQuantum, expires, json,
         };
-        command.SetAction((result, _) => RunAsync(context, result.GetValue(json), async () =>
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             using var passphrase = ReadPassphrase(context, confirm: true);
             var created = TrustRepository.Initialize(
@@ -95,7 +95,7 @@ internal static class TrustCommands
         {
             repo, rootKeys, threshold, keyType, postQuantum, keys, expires, json,
         };
-        command.SetAction((result, _) => RunAsync(context, result.GetValue(json), async () =>
+        command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             var repository = TrustRepository.Open(result.GetValue(repo)!);
             using var passphrase = ReadPassphrase(context, confirm: false);
@@ -260,36 +260,6 @@ internal static class TrustCommands
 
         throw new TrustRepositoryException(TrustRepositoryError.InvalidArgument, $"--expires \"{value}\" is neither a duration (90d, 12h, 2w, 1y) nor a UTC date (2027-01-31 or 2027-01-31T00:00:00Z)");
     }
-
-    /// <summary>Runs a trust or bundle command: repository errors become a message and a named exit code.</summary>
-    internal static Task<int> RunAsync(CliContext context, bool json, Func<Task<ExitCode>> body) =>
-        CommandRunner.RunAsync(context, json, async () =>
-        {
-            try
-            {
-                return await body().ConfigureAwait(false);
-            }
-            catch (TrustRepositoryException e)
-            {
-                var code = e.Error switch
-                {
-                    TrustRepositoryError.KeyDecryptionFailed or TrustRepositoryError.KeyNotAuthorised or TrustRepositoryError.BelowThreshold => ExitCode.Denied,
-                    TrustRepositoryError.KeyFileInvalid or TrustRepositoryError.BundleInvalid => ExitCode.VerificationFailed,
-                    TrustRepositoryError.SourceChanged => ExitCode.Failure,
-                    _ => ExitCode.InvalidInput,
-                };
-                if (json)
-                {
-                    await CommandRunner.WriteJsonAsync(context, new JsonObject
-                    {
-                        ["error"] = new JsonObject { ["code"] = code.ToString(), ["exitCode"] = (int)code, ["reason"] = e.Error.ToString(), ["message"] = e.Message },
-                    }).ConfigureAwait(false);
-                }
-
-                await context.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-                return code;
-            }
-        });
 
     internal static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

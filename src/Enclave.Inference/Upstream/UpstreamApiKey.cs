@@ -25,7 +25,7 @@ public static class UpstreamApiKey
     {
         if (!TryParseReference(reference, out var parsed, out var problem))
         {
-            throw new UpstreamConfigurationException([$"upstream backend '{backendName}': ApiKeyReference {problem}"]);
+            throw new UpstreamConfigurationException(UpstreamConfigurationError.ApiKey, [$"upstream backend '{backendName}': ApiKeyReference {problem}"]);
         }
 
         if (parsed is null)
@@ -44,14 +44,14 @@ public static class UpstreamApiKey
             key = (getEnvironmentVariable ?? Environment.GetEnvironmentVariable)(target)?.Trim();
             if (string.IsNullOrEmpty(key))
             {
-                throw new UpstreamConfigurationException(
+                throw new UpstreamConfigurationException(UpstreamConfigurationError.ApiKey,
                     [$"upstream backend '{backendName}': the environment variable {target} named by ApiKeyReference is not set or empty; set it to the backend's API key"]);
             }
         }
 
         if (!key.All(c => c is > ' ' and < '\x7f'))
         {
-            throw new UpstreamConfigurationException(
+            throw new UpstreamConfigurationException(UpstreamConfigurationError.ApiKey,
                 [$"upstream backend '{backendName}': the API key from {Describe(isFile, target)} has characters other than printable ASCII (a key is one token)"]);
         }
 
@@ -127,7 +127,7 @@ public static class UpstreamApiKey
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
             if (stream.Length > MaxKeyFileBytes)
             {
-                throw new UpstreamConfigurationException(
+                throw new UpstreamConfigurationException(UpstreamConfigurationError.ApiKey,
                     [$"upstream backend '{backendName}': the key file {path} named by ApiKeyReference is larger than {MaxKeyFileBytes} bytes; it must hold only the key"]);
             }
 
@@ -136,7 +136,7 @@ public static class UpstreamApiKey
             var key = new UTF8Encoding(false, true).GetString(buffer).Trim();
             if (key.Length == 0)
             {
-                throw new UpstreamConfigurationException(
+                throw new UpstreamConfigurationException(UpstreamConfigurationError.ApiKey,
                     [$"upstream backend '{backendName}': the key file {path} named by ApiKeyReference is empty; write the backend's API key into it"]);
             }
 
@@ -144,7 +144,7 @@ public static class UpstreamApiKey
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or DecoderFallbackException)
         {
-            throw new UpstreamConfigurationException(
+            throw new UpstreamConfigurationException(UpstreamConfigurationError.ApiKey,
                 $"upstream backend '{backendName}': the key file {path} named by ApiKeyReference cannot be read ({e.GetType().Name}); check that it exists and that the server may read it",
                 e);
         }

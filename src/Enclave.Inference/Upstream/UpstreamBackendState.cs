@@ -1,7 +1,12 @@
+using Microsoft.Extensions.Logging;
+
 namespace Enclave.Inference.Upstream;
 
-/// <summary>What the router tracks of one backend: requests in flight, health, and a shared cool-down from Retry-After.</summary>
-internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimeProvider time) : IDisposable
+/// <summary>
+/// What the router tracks of one backend: requests in flight, health, and a shared cool-down from Retry-After. Each
+/// change of health is logged (<see cref="UpstreamLog.HealthChanged"/>).
+/// </summary>
+internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimeProvider time, ILogger logger) : IDisposable
 {
     private int _outstanding;
     private int _health = (int)UpstreamHealth.Unknown;
@@ -24,13 +29,26 @@ internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimePr
 
     public void Exit() => Interlocked.Decrement(ref _outstanding);
 
-    public void MarkSucceeded() => Volatile.Write(ref _health, (int)UpstreamHealth.Up);
+    public void MarkSucceeded()
+    {
+        // The common case (already up) only reads.
+        if (Volatile.Read(ref _health) != (int)UpstreamHealth.Up)
+        {
+            SetHealth(UpstreamHealth.Up, "a request succeeded");
+        }
+    }
 
     /// <summary>A request failed: an up (or unchecked) backend becomes suspect; a down one stays down.</summary>
     public void MarkSuspect()
     {
-        Interlocked.CompareExchange(ref _health, (int)UpstreamHealth.Suspect, (int)UpstreamHealth.Up);
-        Interlocked.CompareExchange(ref _health, (int)UpstreamHealth.Suspect, (int)UpstreamHealth.Unknown);
+        foreach (var from in (ReadOnlySpan<UpstreamHealth>)[UpstreamHealth.Up, UpstreamHealth.Unknown])
+        {
+            if (Interlocked.CompareExchange(ref _health, (int)UpstreamHealth.Suspect, (int)from) == (int)from)
+            {
+                UpstreamLog.HealthChanged(logger, Backend.Name, UpstreamHealth.Suspect, from, "a request failed");
+                return;
+            }
+        }
     }
 
     /// <summary>The status (429 or 503) that asked for the cool-down.</summary>
@@ -50,6 +68,22 @@ internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimePr
 
             current = seen;
         }
+    }
+
+    private void SetHealth(UpstreamHealth health, string cause)
+    {
+        var previous = (UpstreamHealth)Interlocked.Exchange(ref _health, (int)health);
+        if (previous == health)
+        {
+            return;
+        }
+
+        if (health == UpstreamHealth.Down)
+        {
+            UpstreamLog.HealthCheckFailed(logger, Backend.Name);
+        }
+
+        UpstreamLog.HealthChanged(logger, Backend.Name, health, previous, cause);
     }
 
     public UpstreamBackendStatus Snapshot()
@@ -96,7 +130,7 @@ internal sealed class UpstreamBackendState(OpenAiUpstreamBackend backend, TimePr
                 return;
             }
 
-            Volatile.Write(ref _health, (int)(healthy ? UpstreamHealth.Up : UpstreamHealth.Down));
+            SetHealth(healthy ? UpstreamHealth.Up : UpstreamHealth.Down, "a health check");
             Interlocked.Exchange(ref _lastHealthCheckTicks, time.GetUtcNow().UtcTicks);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)

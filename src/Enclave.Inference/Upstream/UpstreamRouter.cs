@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Enclave.Inference.Upstream;
 
@@ -36,6 +38,7 @@ public sealed class UpstreamRouter : IDisposable
     private readonly UpstreamBackendState[] _backends;
     private readonly UpstreamOptions _options;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private int _rotation;
@@ -44,8 +47,12 @@ public sealed class UpstreamRouter : IDisposable
     private bool _disposed;
 
     /// <summary>Validates the options, resolves every backend's API key and creates the backends.</summary>
+    /// <param name="options">The backends and the routing bounds.</param>
+    /// <param name="timeProvider">The clock of waits, Retry-After and health checks; default the system's.</param>
+    /// <param name="getEnvironmentVariable">Reads the variables API key references name; default the process environment.</param>
+    /// <param name="logger">Health changes, retries and fail-overs (event IDs 6001–6006); default none.</param>
     /// <exception cref="UpstreamConfigurationException">Every problem with the options and the key references.</exception>
-    public UpstreamRouter(UpstreamOptions options, TimeProvider? timeProvider = null, Func<string, string?>? getEnvironmentVariable = null)
+    public UpstreamRouter(UpstreamOptions options, TimeProvider? timeProvider = null, Func<string, string?>? getEnvironmentVariable = null, ILogger<UpstreamRouter>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>(options.Validate());
@@ -74,10 +81,11 @@ public sealed class UpstreamRouter : IDisposable
 
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         _backends = new UpstreamBackendState[keys.Length];
         for (var i = 0; i < keys.Length; i++)
         {
-            _backends[i] = new UpstreamBackendState(new OpenAiUpstreamBackend(options.Backends[i], keys[i], _time), _time);
+            _backends[i] = new UpstreamBackendState(new OpenAiUpstreamBackend(options.Backends[i], keys[i], _time), _time, _logger);
         }
     }
 
@@ -286,6 +294,7 @@ public sealed class UpstreamRouter : IDisposable
         var tries = new Try[candidates.Length];
         Array.Fill(tries, new Try { NotBefore = long.MinValue });
         BackendException? last = null;
+        UpstreamBackendState? failed = null;
         Deferral? deferral = null;
         var attempts = 0;
         while (attempts < _options.MaxAttempts)
@@ -294,6 +303,11 @@ public sealed class UpstreamRouter : IDisposable
             if (index < 0)
             {
                 break;
+            }
+
+            if (failed is not null && !ReferenceEquals(failed, candidates[index]))
+            {
+                UpstreamLog.FailedOver(_logger, UpstreamErrors.Sanitize(model), failed.Backend.Name, candidates[index].Backend.Name);
             }
 
             if (wait > TimeSpan.Zero)
@@ -322,6 +336,8 @@ public sealed class UpstreamRouter : IDisposable
                 }
 
                 last = e;
+                failed = state;
+                UpstreamLog.AttemptFailed(_logger, state.Backend.Name, e.StatusCode, e.ErrorType, UpstreamErrors.Sanitize(model), attempts, _options.MaxAttempts);
                 OnFailure(state, ref tries[index], e, ref deferral);
             }
             finally
@@ -333,7 +349,9 @@ public sealed class UpstreamRouter : IDisposable
             }
         }
 
-        throw Exhausted(model, candidates.Length, attempts, last, deferral);
+        var exhausted = Exhausted(model, candidates.Length, attempts, last, deferral);
+        UpstreamLog.Exhausted(_logger, UpstreamErrors.Sanitize(model), attempts, candidates.Length, exhausted.StatusCode);
+        throw exhausted;
     }
 
     private UpstreamBackendState[] Candidates(string model, UpstreamCall call)
@@ -434,6 +452,7 @@ public sealed class UpstreamRouter : IDisposable
         {
             var until = Later(now, retryAfter);
             state.CoolDownUntil(until, failure.StatusCode);
+            UpstreamLog.CoolingDown(_logger, state.Backend.Name, failure.StatusCode, retryAfter);
             if (retryAfter > _options.MaxRetryWait)
             {
                 attempt.Excluded = true;

@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Intel.Alerts;
 
 /// <summary>Why an alert operation was refused.</summary>
@@ -14,7 +16,7 @@ public enum AlertError
 }
 
 /// <summary>An alert operation refused; nothing was written. <see cref="Reason"/> is what an operator and a test match.</summary>
-public sealed class AlertException : Exception
+public sealed class AlertException : Exception, IEnclaveError<AlertError>
 {
     public AlertException(AlertError reason, string message)
         : base(message) => Reason = reason;

@@ -1,7 +1,9 @@
+using Enclave.Core;
+
 namespace Enclave.Intel.Sigma;
 
 /// <summary>A Sigma rule file or rule refused; <see cref="Reason"/> is what an operator and a test match.</summary>
-public sealed class SigmaRejectedException : Exception
+public sealed class SigmaRejectedException : Exception, IEnclaveError<SigmaRejection>
 {
     public SigmaRejectedException(SigmaRejection reason, string detail)
         : base($"sigma rule rejected ({ToCode(reason)}): {detail}")

@@ -1,7 +1,9 @@
+using Enclave.Core;
+
 namespace Enclave.Intel.Stix;
 
 /// <summary>A STIX bundle was rejected as a whole: <see cref="Reason"/> says why, the message says where.</summary>
-public sealed class StixRejectedException : Exception
+public sealed class StixRejectedException : Exception, IEnclaveError<StixRejection>
 {
     public StixRejectedException()
     {

@@ -1,7 +1,9 @@
+using Enclave.Core;
+
 namespace Enclave.Policy.Labels;
 
 /// <summary>A classification marking (banner, portion or <c>Enclave-Classification</c> header) was rejected.</summary>
-public sealed class MarkingParseException : Exception
+public sealed class MarkingParseException : Exception, IEnclaveError<MarkingError>
 {
     public MarkingParseException()
     {

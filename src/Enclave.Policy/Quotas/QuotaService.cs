@@ -58,7 +58,7 @@ public sealed class QuotaService : IDisposable
         var problems = settings.Validate();
         if (problems.Count > 0)
         {
-            throw new PolicyConfigurationException(problems);
+            throw new PolicyConfigurationException(PolicyConfigurationError.InvalidQuotas, problems);
         }
 
         _settings = settings;

@@ -1,6 +1,7 @@
 using Enclave.Airlock.Import;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
@@ -8,10 +9,10 @@ namespace Enclave.Server.Hosting;
 public static class AirlockHosting
 {
     /// <summary>The importer over the server's data directory and ledger, under the <c>Airlock</c> settings (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
-    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null, State.StateConnectionFactory? state = null)
+    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null, State.StateConnectionFactory? state = null, ILogger<AirlockImporter>? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory) with { State = state }, ledger, clock);
+        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory) with { State = state }, ledger, clock, logger);
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using Enclave.Server.Policy;
 using Enclave.State;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
@@ -25,7 +26,7 @@ public static class AirlockServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>());
+            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<AirlockImporter>>());
             foreach (var hook in sp.GetServices<IArtifactActivationHook>())
             {
                 importer.AddActivationHook(hook);

@@ -4,6 +4,7 @@ using Enclave.Server.Hosting.Startup;
 using Enclave.State;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
@@ -36,7 +37,7 @@ public static class LedgerServices
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var report = sp.GetRequiredService<EnclaveStartupReport>();
-            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice, sp.GetRequiredService<StateConnectionFactory>());
+            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<SqliteLedger>>());
         });
         services.TryAddSingleton<ILedger>(sp => sp.GetRequiredService<SqliteLedger>());
         services.AddHostedService<LedgerStartup>();
@@ -50,8 +51,8 @@ public static class LedgerServices
     public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice) =>
         OpenOrInitialize(dataDirectory, checkpointInterval, clock, notice, state: null);
 
-    /// <summary>As <see cref="OpenOrInitialize(string, TimeSpan, TimeProvider, Action{string})"/>, with the ledger's tables in <paramref name="state"/> (null: <c>enclave.db</c>).</summary>
-    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice, StateConnectionFactory? state)
+    /// <summary>As <see cref="OpenOrInitialize(string, TimeSpan, TimeProvider, Action{string})"/>, with the ledger's tables in <paramref name="state"/> (null: <c>enclave.db</c>) and its log messages to <paramref name="logger"/>.</summary>
+    public static SqliteLedger OpenOrInitialize(string dataDirectory, TimeSpan checkpointInterval, TimeProvider clock, Action<string> notice, StateConnectionFactory? state, ILogger<SqliteLedger>? logger = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
         ArgumentNullException.ThrowIfNull(clock);
@@ -59,13 +60,13 @@ public static class LedgerServices
         var options = new LedgerOptions { DataDirectory = dataDirectory, Purpose = Purpose, CheckpointInterval = checkpointInterval, State = state };
         try
         {
-            return SqliteLedger.Open(options, clock);
+            return SqliteLedger.Open(options, clock, logger);
         }
         catch (LedgerNotFoundException)
         {
             var keys = SqliteLedger.Initialize(dataDirectory, DefaultOrigin(), postQuantum: false, clock, state);
             notice($"initialised a new ledger in {dataDirectory}; its verifier key: {keys[0]}");
-            return SqliteLedger.Open(options, clock);
+            return SqliteLedger.Open(options, clock, logger);
         }
     }
 

@@ -472,7 +472,7 @@ public sealed class EnclavePolicy
         var model = BuildModel(route, Scheme, _localAccreditation, problems);
         if (problems.Count > 0)
         {
-            throw new PolicyConfigurationException(problems);
+            throw new PolicyConfigurationException(PolicyConfigurationError.InvalidLabel, problems);
         }
 
         lock (_admitLock)

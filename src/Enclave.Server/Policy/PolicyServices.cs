@@ -33,7 +33,7 @@ public static class PolicyServices
             }
             catch (InvalidOperationException ex)
             {
-                throw new PolicyConfigurationException([$"Quotas: {ex.Message}"]);
+                throw new PolicyConfigurationException(PolicyConfigurationError.InvalidQuotas, [$"Quotas: {ex.Message}"]);
             }
 
             // A factory, so the container disposes its rate limiters.

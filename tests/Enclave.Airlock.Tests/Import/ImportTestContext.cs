@@ -7,6 +7,7 @@ using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Ledger.Checkpoints;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Enclave.Airlock.Tests.Import;
 
@@ -57,6 +58,9 @@ public sealed class ImportTestContext : IAsyncDisposable
 
     internal AirlockImportOptions Options { get; private set; } = null!;
 
+    /// <summary>What the importer logged.</summary>
+    internal FakeLogger<AirlockImporter> Log { get; } = new();
+
     internal static async Task<ImportTestContext> CreateAsync(bool pin = true, Func<AirlockImportOptions, AirlockImportOptions>? configure = null)
     {
         var context = new ImportTestContext();
@@ -97,7 +101,7 @@ public sealed class ImportTestContext : IAsyncDisposable
             FaultPoint = step => FaultPoint?.Invoke(step),
         };
         Options = configure?.Invoke(options) ?? options;
-        Importer = new AirlockImporter(Options, Ledger, Repo.Clock);
+        Importer = new AirlockImporter(Options, Ledger, Repo.Clock, Log);
     }
 
     internal Task<ImportRecord> ImportAsync(TestBundle bundle, string actor = "user:alice") =>

@@ -6,6 +6,7 @@ using Enclave.Server.Policy;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting.Startup;
 
@@ -54,7 +55,7 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
         IEnumerable<ModelRoute> routes = _local.Select(m => m.Route);
         if (upstream.Backends.Count > 0)
         {
-            _router = new UpstreamRouter(upstream, clock);
+            _router = new UpstreamRouter(upstream, clock, logger: services.GetService<ILogger<UpstreamRouter>>());
             _router.StartHealthChecks();
             routes = routes.Concat(EnclaveConfiguration.UpstreamRoutes(_router, upstream, configuration));
         }

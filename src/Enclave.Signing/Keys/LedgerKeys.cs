@@ -1,12 +1,12 @@
-using Enclave.Ledger.Checkpoints;
 using Enclave.Signing.Notes;
 
-namespace Enclave.Ledger;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
 /// The ledger's checkpoint signing keys in <c>DATA/keys/</c>: an Ed25519 note key (always) and, when enabled,
 /// an ML-DSA-44 key that adds a C2SP tlog-cosignature (type 0x06) line. Private keys are files readable by the
-/// owner only; the verifier keys (<c>*.vkey</c>) are public and are what an auditor needs.
+/// owner only; the verifier keys (<c>*.vkey</c>) are public and are what an auditor needs. A missing key is a
+/// <see cref="SigningException"/> (<see cref="SigningFailure.KeyMissing"/>), which the ledger reports as its own.
 /// </summary>
 public sealed class LedgerKeys : IDisposable
 {
@@ -33,10 +33,12 @@ public sealed class LedgerKeys : IDisposable
 
     public static string KeysDirectory(string dataDirectory) => Path.Combine(dataDirectory, "keys");
 
-    /// <summary>Creates new keys named after the log's origin; refuses to overwrite existing ones.</summary>
+    /// <summary>
+    /// Creates new keys named after the log's origin (which the ledger validated as a checkpoint origin); refuses to
+    /// overwrite existing ones.
+    /// </summary>
     public static LedgerKeys Create(string dataDirectory, string origin, bool postQuantum, TimeProvider clock)
     {
-        Checkpoint.ValidateOrigin(origin);
         var dir = KeysDirectory(dataDirectory);
         Directory.CreateDirectory(dir);
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
@@ -65,7 +67,7 @@ public sealed class LedgerKeys : IDisposable
         var edPath = Path.Combine(dir, Ed25519KeyFile);
         if (!File.Exists(edPath))
         {
-            throw new LedgerNotFoundException($"the ledger signing key {edPath} is missing; was the data directory initialised with 'enclave ledger init'?", new FileNotFoundException(edPath));
+            throw new SigningException(SigningFailure.KeyMissing, $"the ledger signing key {edPath} is missing; was the data directory initialised with 'enclave ledger init'?", new FileNotFoundException(edPath));
         }
 
         var ed = Ed25519NoteKey.ParsePrivateKey(File.ReadAllText(edPath).Trim());

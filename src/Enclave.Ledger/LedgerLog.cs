@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.Ledger;
+
+/// <summary>
+/// The ledger writer's log messages, event IDs 2001–2099 (docs/architecture.md, "Logging"): storage and signing
+/// failures of the sequencer, which its callers see only as a failed append. Sizes and counts, never an entry's content.
+/// </summary>
+internal static partial class LedgerLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "the ledger could not commit a batch of {Count} entries at tree size {TreeSize}; none of them were appended and their callers got an error")]
+    public static partial void CommitFailed(ILogger logger, Exception exception, int count, long treeSize);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Error, Message = "the ledger could not sign the checkpoint of tree size {TreeSize}; the batch that needed it was not committed")]
+    public static partial void CheckpointSigningFailed(ILogger logger, Exception exception, long treeSize);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "the ledger could not publish its due checkpoint at tree size {TreeSize}; it tries again with the next batch")]
+    public static partial void DueCheckpointFailed(ILogger logger, Exception exception, long treeSize);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "the ledger could not reload its state from storage after a failure; it tries again before the next batch")]
+    public static partial void ReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "the ledger commits again after a failure; tree size {TreeSize}")]
+    public static partial void Recovered(ILogger logger, long treeSize);
+}

@@ -20,8 +20,7 @@ public static class UsageServices
     public static IServiceCollection AddEnclaveUsage(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.TryAddSingleton<IUsageStore>(sp => new SqliteUsageStore(
-            EnclaveState.Open(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>())));
+        services.TryAddSingleton<IUsageStore>(sp => new SqliteUsageStore(sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton(sp =>
         {
             var feed = new LedgerFeed(sp.GetRequiredService<ILedger>());

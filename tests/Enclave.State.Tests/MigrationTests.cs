@@ -53,13 +53,14 @@ public sealed class MigrationTests : IDisposable
     public void DatabaseNewerThanTheBinary_IsRefusedNamingBothVersions_AndLeftUnchanged()
     {
         StateMigrator.Migrate(Factory, StateDatabase.Enclave, _clock);
-        Raw.Execute(_dir.EnclaveDb, "INSERT INTO state_migrations (version, description, from_version, applied, upgrade, recorded) VALUES (7, 'from the future', 1, '2030-01-01T00:00:00Z', 1, 0)");
+        var future = StateDatabase.Enclave.LatestVersion + 1;
+        Raw.Execute(_dir.EnclaveDb, $"INSERT INTO state_migrations (version, description, from_version, applied, upgrade, recorded) VALUES ({future}, 'from the future', 1, '2030-01-01T00:00:00Z', 1, 0)");
         var before = Raw.Dump(_dir.EnclaveDb);
 
         var ex = Assert.Throws<StateException>(() => StateMigrator.Migrate(Factory, StateDatabase.Enclave, _clock));
 
         Assert.Equal(StateFailure.NewerThanBinary, ex.Reason);
-        Assert.Contains("schema version 7", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"schema version {future}", ex.Message, StringComparison.Ordinal);
         Assert.Contains($"versions up to {StateDatabase.Enclave.LatestVersion}", ex.Message, StringComparison.Ordinal);
         Assert.Contains("newer release", ex.Message, StringComparison.Ordinal);
         Assert.Contains("nothing was changed", ex.Message, StringComparison.Ordinal);

@@ -4,6 +4,7 @@ using Enclave.Core;
 using Enclave.Ledger;
 using Enclave.Ledger.Checkpoints;
 using Enclave.Ledger.Merkle;
+using Enclave.Signing.Keys;
 
 namespace Enclave.OperatorConsole.Tests;
 

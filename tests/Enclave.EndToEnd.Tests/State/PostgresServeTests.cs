@@ -6,6 +6,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Ledger;
+using Enclave.Signing.Keys;
 using Enclave.State.Postgres;
 using Enclave.State.Tests.Postgres;
 using Npgsql;

@@ -32,6 +32,7 @@ internal static class Harnesses
         IntelTargets.Sigma,
         AdminRequestTarget.Harness,
         JsonSchemaTarget.Harness,
+        ReleaseArchiveTarget.Harness,
     ];
 
     public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);

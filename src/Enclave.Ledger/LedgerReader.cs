@@ -16,6 +16,7 @@ namespace Enclave.Ledger;
 public sealed class LedgerReader : ILedgerHistory
 {
     private readonly ILedgerConnection _connection;
+    private readonly Lock _gate = new();
 
     // Interior hashes of full tiles, which never change: shared by every proof this reader serves.
     private readonly TileInteriorCache _interiors = new();
@@ -200,8 +201,14 @@ public sealed class LedgerReader : ILedgerHistory
 
     private T Snapshot<T>(Func<ILedgerSnapshot, T> read)
     {
-        using var snapshot = _connection.BeginSnapshot();
-        return read(snapshot);
+        // One connection, one snapshot transaction at a time: the server shares this reader between threads (request
+        // handlers, the detections' and the usage rollup's feeds reading back from the store), and a connection refuses
+        // a second transaction while one is open.
+        lock (_gate)
+        {
+            using var snapshot = _connection.BeginSnapshot();
+            return read(snapshot);
+        }
     }
 
     /// <inheritdoc/>

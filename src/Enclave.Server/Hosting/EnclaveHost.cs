@@ -46,6 +46,9 @@ public static class EnclaveHost
         else
         {
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+
+            // Logs go to standard error: standard output is the command's own (the key printed once, `up --json`).
+            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         }
 
         // A start that fails throws to the caller, which says what was wrong; the host's own copy of it is noise.

@@ -260,24 +260,4 @@ public sealed class AlertServiceTests : IAsyncLifetime
             Facts = new Dictionary<string, string> { ["indicator"] = "indicator--1" },
         },
     };
-
-    private sealed class TestMeterFactory : IMeterFactory
-    {
-        private readonly List<Meter> _meters = [];
-
-        public Meter Create(MeterOptions options)
-        {
-            var meter = new Meter(options);
-            _meters.Add(meter);
-            return meter;
-        }
-
-        public void Dispose()
-        {
-            foreach (var meter in _meters)
-            {
-                meter.Dispose();
-            }
-        }
-    }
 }

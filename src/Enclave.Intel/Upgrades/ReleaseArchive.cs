@@ -124,7 +124,10 @@ public static class ReleaseArchive
             hashing.CopyTo(Stream.Null); // the rest (tar padding, gzip trailer) counts towards the digest too
             archiveLength = hashing.BytesRead;
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException)
+        // TarReader reports malformed headers in several ways: InvalidOperationException (a PAX size field beyond the
+        // block), OverflowException (a PAX mtime beyond Int64), FormatException, InvalidDataException; found by the
+        // release-archive fuzz harness.
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
         {
             throw new UpgradeException(UpgradeFailure.InvalidRelease, $"the release archive {archive.RelativePath} of update {artifact.Version} cannot be read: {e.Message}; nothing was staged", e);
         }

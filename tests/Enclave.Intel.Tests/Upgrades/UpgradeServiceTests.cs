@@ -210,6 +210,22 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
         Assert.Equal("invalid-release", Entries("upgrade.failed").Single().Details!.Value.GetProperty("reason").GetString());
     }
 
+    /// <summary>Archives the release-archive fuzz harness found (gzip-compressed tars with malformed PAX headers).</summary>
+    [Theory]
+    [InlineData("PAX size field beyond its block (TarReader: InvalidOperationException)", "H4sIAAAAAADkA9LTD0is8EhNTEktKtYzNDU3N9HXY6AyMDcwMDAzMWEA0QYGBui0gYGJOYqNBgbm5mamDAoVKKI04pQWlyQWMRgY0Mj4wQ4MDRUKEksybPX0uYwsFHJLMnNTbQ3NLc3MDA2MTC31jExNzQwMjbgGuzdkAEcm0NMnUyMJ2kD53tzUFD3fw/ggaQZDU2MDUxNDE2MjYwYDAzNDE0MGBVMS7CBb6QjP/4Oi/Dc1Q4m+0fKffsDQAlbmp+Yl5ySWpeKoBswMLUxHq4HhB/T0ofFOQ6+BCnhzzHYfovw3NkUr/81NzA0YFOjSJhvh5b+yon5SZp5+cQZXanJGvgI0MSgY6hnoGYy2+oY/GAz1v6GBIUpAg+p/U5PR/h89gLE5rP4vKs0D9f6K9XMy80ordCvMTQPzEksyy1Jx9Qy9jAwMzEbLiKEN9PRxxzu1fAau/0np/xkaG5gaj/b/6AEGR/mPZfzPaLT8pwcwMSZc/udkJukV5+PqGBoZGVmM1gJDFeAr/yHxTrnPQOU/3vp/AxPU/p+hiaGp2Wj/jx6ACkZDYBSMhg==")]
+    [InlineData("PAX mtime beyond Int64 (TarReader: OverflowException)", "H4sIAAAAAAAEA9LTD0is8EhNTEktKtYzNDU3N9HXY6AyMDAwMDAzMWEA0QYGBui0gYGJOYqNBgbm5mamDAoVKKI04pQWlyQWMRgY0Mj4wQ4MDRUKEksybPX0uYwsFHJLMnNTbQ3NLc3MDA2MTC31jExNzQwMjbgGuzdG3Ucm0NMnUyMJ2kD53tzUFD3fw/ggaQZDU2MDUxNDE2MjYwYDAzNDE0MGBVMS7CBb6QjP/4Oi/Dc1Q4m+0fKffsDQAlb+p+Yl5ySWpeKoBswMLUxHq4HhB/T0ofFOQ6+BCnhzzHYfovw3NkUr/81NzA0YFOjSJhvh5b+yon5SZp5+cQZXanJGvgI0MSgY6hnoGYy2+oY/GAz1v6GBIUpAg+p/U5PR/h89gLE5rP4vKvcD9f6K9XMy80ordCvMEksyy1Jx9QzNjAwMzEbLiKEN9PRxxzu1fAau/0np/xkaG5gaj/b/6AEGR/mPZfzPaLT8pwcwMSZc/vRkJukV5+PqGBoZGVmM1gJDFeAr/yHxTrnPQOU/gP9/AxPU/p+hiaGp2Wj/jx6AHvaM2jEKRkNgFIyG")]
+    public async Task Stage_OfAnArchiveTheFuzzerFound_IsRefused_AndLeavesNothingBehind(string why, string base64)
+    {
+        var service = Service();
+        _updates.Add(Artifact("enclave", "2.0.0", new() { ["enclave-2.0.0.tar.gz"] = Convert.FromBase64String(base64), [".attestations/sbom.cdx.json"] = Encoding.UTF8.GetBytes("{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.6\",\"version\":1,\"components\":[]}") }));
+
+        var e = await Assert.ThrowsAsync<UpgradeException>(() => service.StageAsync("2.0.0", null, "user:admin"));
+
+        Assert.True(e.Reason == UpgradeFailure.InvalidRelease, $"{why}: {e.Reason} {e.Message}");
+        Assert.Empty(Directory.GetDirectories(Path.Combine(Root, "releases")));
+        Assert.Equal("invalid-release", Entries("upgrade.failed").Single().Details!.Value.GetProperty("reason").GetString());
+    }
+
     private static byte[] SymlinkTar()
     {
         using var buffer = new MemoryStream();

@@ -52,6 +52,8 @@ public static class ReleaseArchive
         CheckDigest(artifact, archive, path); // before parsing: an altered archive is "tampered", whatever its parser makes of it
         var files = new List<ReleaseFile>();
         var names = new HashSet<string>(StringComparer.Ordinal);
+        var fileNames = new HashSet<string>(StringComparer.Ordinal);
+        var folders = new HashSet<string>(StringComparer.Ordinal);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long archiveLength;
         try
@@ -80,6 +82,34 @@ public static class ReleaseArchive
                     if (!names.Add(name))
                     {
                         throw Invalid(artifact, $"entry '{Printable(name)}' appears twice");
+                    }
+
+                    // A path cannot be a file and a folder: no entry under a file, no file where a folder was (found
+                    // by the release-archive fuzz harness: extraction failed with an IOException instead of a refusal).
+                    var isDirectory = entry.EntryType is TarEntryType.Directory;
+                    for (var slash = name.IndexOf('/', StringComparison.Ordinal); slash > 0; slash = name.IndexOf('/', slash + 1))
+                    {
+                        var parent = name[..slash];
+                        if (fileNames.Contains(parent))
+                        {
+                            throw Invalid(artifact, $"entry '{Printable(name)}' lies under the file '{Printable(parent)}'");
+                        }
+
+                        folders.Add(parent);
+                    }
+
+                    if (isDirectory ? fileNames.Contains(name) : folders.Contains(name))
+                    {
+                        throw Invalid(artifact, $"'{Printable(name)}' is both a file and a folder");
+                    }
+
+                    if (isDirectory)
+                    {
+                        folders.Add(name);
+                    }
+                    else
+                    {
+                        fileNames.Add(name);
                     }
 
                     if (entry.EntryType is TarEntryType.Directory)

@@ -191,6 +191,8 @@ public sealed class UpgradeServiceTests : IAsyncLifetime
         { "symlink", SymlinkTar() },
         { "truncated", Tar(("./enclave", new string('x', 4000), UnixFileMode.None))[..3000] },
         { "empty", Tar() },
+        { "a file under a file", Tar(("./enclave", "x", UnixFileMode.None), ("./lib", "y", UnixFileMode.None), ("./lib/inner", "z", UnixFileMode.None)) },
+        { "a file where a folder was", Tar(("./enclave", "x", UnixFileMode.None), ("./runtimes/native", "y", UnixFileMode.None), ("./runtimes", "z", UnixFileMode.None)) },
         { "no executable at its top", Tar(("./publish/enclave", "x", UnixFileMode.None)) },
         { "not a tar", Encoding.UTF8.GetBytes("this is not an archive, just text that is long enough to fill a header block ............................................................................................................................................................................................................................................................................................................................................................................................................................................................................................") },
     };

@@ -7,8 +7,8 @@ namespace Enclave.Ledger.Tiles;
 /// Serves Merkle subtree hashes for a tree of a fixed size from tiles: a hash at tree level 8L is read
 /// from a tile of level L, and the levels in between are recomputed from at most 128 hashes of one tile.
 /// Each tile is read once per instance, so a proof costs O(log n) tile reads. With a <see cref="TileInteriorCache"/>
-/// (shared across instances, as <see cref="LedgerReader"/> does), a hash high in the stratum of a full tile comes from
-/// the cached interior row instead of from up to 128 hashes of the tile.
+/// (shared across instances, as <see cref="LedgerReader"/> does), a hash high in the stratum of a tile comes from the
+/// cached interior row instead of from up to 128 hashes of the tile.
 /// </summary>
 public sealed class TileHashSource : IMerkleHashSource
 {
@@ -45,23 +45,22 @@ public sealed class TileHashSource : IMerkleHashSource
         var tileIndex = first / TilePath.TileWidth;
         var offset = (int)(first % TilePath.TileWidth);
         var count = 1 << sub;
-        if (sub >= TileInteriorCache.SummaryLevel && _interiors is not null && IsFull(tileLevel, tileIndex))
+        if (sub >= TileInteriorCache.SummaryLevel && _interiors is not null)
         {
-            if (!_interiors.TryGet(tileLevel, tileIndex, out var summary))
+            // A complete subtree this high covers whole blocks of the tile, complete in this tree (full tile or not).
+            var firstBlock = offset >> TileInteriorCache.SummaryLevel;
+            var blocks = count >> TileInteriorCache.SummaryLevel;
+            if (!_interiors.TryGet(tileLevel, tileIndex, firstBlock + blocks, out var summary))
             {
                 summary = _interiors.Add(tileLevel, tileIndex, Tile(tileLevel, tileIndex));
             }
 
-            return HashRange(summary.AsSpan(offset >> TileInteriorCache.SummaryLevel, count >> TileInteriorCache.SummaryLevel));
+            return HashRange(summary.AsSpan(firstBlock, blocks));
         }
 
         var tile = Tile(tileLevel, tileIndex);
         return HashRange(tile.AsSpan(offset * Sha256Digest.Size, count * Sha256Digest.Size));
     }
-
-    /// <summary>Whether tile (<paramref name="tileLevel"/>, <paramref name="tileIndex"/>) holds all 256 hashes in a tree of this size.</summary>
-    private bool IsFull(int tileLevel, long tileIndex) =>
-        (TreeSize >> (TilePath.TileHeight * tileLevel)) / TilePath.TileWidth > tileIndex;
 
     private byte[] Tile(int tileLevel, long tileIndex)
     {

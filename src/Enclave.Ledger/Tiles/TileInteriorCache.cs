@@ -4,14 +4,16 @@ using Enclave.Core;
 namespace Enclave.Ledger.Tiles;
 
 /// <summary>
-/// Interior hashes of full tiles, shared by the <see cref="TileHashSource"/> instances of one reader. A tile stores
-/// only the bottom row of its 8-level stratum, so a hash higher in the stratum costs up to 127 SHA-256 computations;
-/// a full tile (256 hashes) never changes, so its row at level <see cref="SummaryLevel"/> (16 hashes, each over 16
-/// consecutive hashes of the tile) is computed once and kept. A hash at stratum level 4 to 7 then costs at most
-/// 7 node hashes, one at level 0 to 3 at most 15 from the tile itself: a proof does about 22 hashes per stratum
-/// instead of about 250. Partial tiles (the right edge of the tree, which still grows) are never cached.
-/// Bounded: when <see cref="MaxTiles"/> tiles are held the cache starts over (512 bytes of hashes per tile).
-/// Thread-safe.
+/// Interior hashes of tiles, shared by the <see cref="TileHashSource"/> instances of one reader. A tile stores only the
+/// bottom row of its 8-level stratum, so a hash higher in the stratum costs up to 127 SHA-256 computations. A run of
+/// <see cref="BlockWidth"/> consecutive hashes that is complete never changes (the log only grows), so the hash over
+/// each complete block (the tile's row at level <see cref="SummaryLevel"/>: 16 hashes for a full tile, fewer for the
+/// partial tile at the right edge of the tree) is computed once and kept. A hash at stratum level 4 to 7 then costs at
+/// most 7 node hashes, one at level 0 to 3 at most 15 from the tile itself: a proof does about 22 hashes per stratum
+/// instead of about 250. A partial tile's row is extended when a larger tree asks for a block it did not hold yet; the
+/// blocks it holds stay valid for every tree size (a complete block is the same in every larger tree, and a smaller
+/// tree asks only for blocks that were complete in it). Bounded: when <see cref="MaxTiles"/> tiles are held the
+/// cache starts over (at most 512 bytes of hashes per tile). Thread-safe.
 /// </summary>
 public sealed class TileInteriorCache
 {
@@ -20,6 +22,9 @@ public sealed class TileInteriorCache
 
     /// <summary>Hashes kept per full tile.</summary>
     public const int SummaryWidth = TilePath.TileWidth >> SummaryLevel;
+
+    /// <summary>Consecutive tile hashes under one kept hash.</summary>
+    public const int BlockWidth = 1 << SummaryLevel;
 
     private readonly ConcurrentDictionary<(int Level, long Index), Sha256Digest[]> _summaries = new();
 
@@ -36,23 +41,35 @@ public sealed class TileInteriorCache
     /// <summary>Tiles held now.</summary>
     public int Count => _summaries.Count;
 
-    /// <summary>The summary row of full tile (<paramref name="level"/>, <paramref name="index"/>), when held.</summary>
-    internal bool TryGet(int level, long index, out Sha256Digest[] summary) =>
-        _summaries.TryGetValue((level, index), out summary!);
+    /// <summary>
+    /// The summary row of tile (<paramref name="level"/>, <paramref name="index"/>) when it is held with at least
+    /// <paramref name="blocks"/> complete blocks.
+    /// </summary>
+    internal bool TryGet(int level, long index, int blocks, out Sha256Digest[] summary) =>
+        _summaries.TryGetValue((level, index), out summary!) && summary.Length >= blocks;
 
-    /// <summary>Computes, keeps and returns the summary row of a full tile from its 256 hashes.</summary>
-    internal Sha256Digest[] Add(int level, long index, ReadOnlySpan<byte> fullTile)
+    /// <summary>
+    /// Computes, keeps and returns the summary row of a tile from its hashes (all 256 of a full tile, or the first
+    /// ones of a partial tile): one hash per complete block of <see cref="BlockWidth"/>; a partial block at the end is
+    /// left out.
+    /// </summary>
+    internal Sha256Digest[] Add(int level, long index, ReadOnlySpan<byte> tile)
     {
-        if (fullTile.Length != TilePath.TileWidth * Sha256Digest.Size)
+        if (tile.Length % Sha256Digest.Size != 0 || tile.Length > TilePath.TileWidth * Sha256Digest.Size)
         {
-            throw new ArgumentException($"a full tile has {TilePath.TileWidth * Sha256Digest.Size} bytes, not {fullTile.Length}", nameof(fullTile));
+            throw new ArgumentException($"a tile holds 1 to {TilePath.TileWidth} hashes of {Sha256Digest.Size} bytes, not {tile.Length} bytes", nameof(tile));
         }
 
-        const int span = 1 << SummaryLevel;
-        var summary = new Sha256Digest[SummaryWidth];
-        for (var i = 0; i < SummaryWidth; i++)
+        var blocks = tile.Length / Sha256Digest.Size / BlockWidth;
+        var summary = new Sha256Digest[blocks];
+        for (var i = 0; i < blocks; i++)
         {
-            summary[i] = TileHashSource.HashRange(fullTile.Slice(i * span * Sha256Digest.Size, span * Sha256Digest.Size));
+            summary[i] = TileHashSource.HashRange(tile.Slice(i * BlockWidth * Sha256Digest.Size, BlockWidth * Sha256Digest.Size));
+        }
+
+        if (_summaries.TryGetValue((level, index), out var held) && held.Length >= blocks)
+        {
+            return held; // another thread extended it already
         }
 
         if (_summaries.Count >= MaxTiles)

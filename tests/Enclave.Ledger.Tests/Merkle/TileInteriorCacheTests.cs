@@ -6,7 +6,7 @@ namespace Enclave.Ledger.Tests.Merkle;
 
 /// <summary>
 /// Proofs served from tiles with the shared <see cref="TileInteriorCache"/> are the proofs of the in-memory tree, at
-/// sizes where the cache holds full tiles of two strata and is reused while the tree grows past partial tiles.
+/// sizes where the cache holds full and partial tiles of two strata and is reused while the tree grows.
 /// </summary>
 public sealed class TileInteriorCacheTests
 {
@@ -72,16 +72,31 @@ public sealed class TileInteriorCacheTests
     }
 
     [Fact]
-    public void APartialTile_IsNotCached()
+    public void APartialTile_KeepsItsCompleteBlocks_AndExtendsThemAsTheTreeGrows()
     {
         var cache = new TileInteriorCache();
         var reader = new MemoryTileReader(Tree.Value);
-        const long size = 256 + 200; // tile 0/1 holds 200 of 256 hashes
-        var source = new TileHashSource(reader, size, cache);
-        Assert.Equal(Tree.Value.GetHash(7, 0), source.GetHash(7, 0));
-        Assert.Equal(1, cache.Count);
-        Assert.Equal(Tree.Value.GetHash(6, 4), source.GetHash(6, 4)); // in the partial tile 0/1
-        Assert.Equal(1, cache.Count);
+        const long size = 256 + 200; // tile 0/1 holds 200 of 256 hashes: 12 complete blocks of 16
+        var first = new TileHashSource(reader, size, cache);
+        Assert.Equal(Tree.Value.GetHash(6, 4), first.GetHash(6, 4)); // leaves 256-319, in the partial tile 0/1
+        Assert.Equal(1, first.TileReads);
+
+        // The same tree size again: the partial tile's blocks come from the cache.
+        var again = new TileHashSource(reader, size, cache);
+        Assert.Equal(Tree.Value.GetHash(6, 5), again.GetHash(6, 5)); // leaves 320-383
+        Assert.Equal(Tree.Value.GetHash(4, 27), again.GetHash(4, 27)); // leaves 432-447, the last complete block
+        Assert.Equal(0, again.TileReads);
+
+        // A larger tree asks for a block the cache does not hold yet: the tile is read again and the row extended.
+        var larger = new TileHashSource(reader, 512, cache);
+        Assert.Equal(Tree.Value.GetHash(7, 3), larger.GetHash(7, 3)); // leaves 384-511: tile 0/1, now full
+        Assert.Equal(1, larger.TileReads);
+
+        // The extended row still answers the smaller tree, without a read, and the same as the in-memory tree.
+        var smaller = new TileHashSource(reader, size, cache);
+        Assert.Equal(Tree.Value.GetHash(5, 13), smaller.GetHash(5, 13)); // leaves 416-447
+        Assert.Equal(0, smaller.TileReads);
+        Assert.Throws<ArgumentOutOfRangeException>(() => smaller.GetHash(4, 28)); // leaves 448-463: not complete at this size
     }
 
     [Fact]

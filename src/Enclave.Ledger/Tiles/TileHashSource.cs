@@ -71,6 +71,12 @@ public sealed class TileHashSource : IMerkleHashSource
 
         var available = TreeSize >> (TilePath.TileHeight * tileLevel);
         var width = (int)Math.Min(TilePath.TileWidth, available - (tileIndex * TilePath.TileWidth));
+        if (_interiors is not null && _interiors.TryGetUpperTile(tileLevel, tileIndex, width, out var held))
+        {
+            _cache[(tileLevel, tileIndex)] = held;
+            return held;
+        }
+
         var tile = _reader.ReadTile(tileLevel, tileIndex, width)
             ?? throw new LedgerVerificationException(LedgerFailure.TileMissing, $"tile {TilePath.Tile(tileLevel, tileIndex, width)} is missing");
         if (tile.Length != width * Sha256Digest.Size)
@@ -80,6 +86,7 @@ public sealed class TileHashSource : IMerkleHashSource
 
         TileReads++;
         _cache[(tileLevel, tileIndex)] = tile;
+        _interiors?.AddUpperTile(tileLevel, tileIndex, tile);
         return tile;
     }
 

@@ -10,6 +10,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
     /// <summary>The ledger storage format written in <c>ledger_meta</c> (independent of the schema version).</summary>
     public const int FormatVersion = 1;
 
+    private const string ReadTileSql = "SELECT hashes FROM ledger_tiles WHERE level = $l AND idx = $i";
     private const string SetMetaSql = "INSERT INTO ledger_meta (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
     private readonly StateConnectionFactory _factory;
 
@@ -98,11 +99,24 @@ public sealed class SqliteLedgerStore : ILedgerStore
         public long TreeSize() =>
             long.Parse(GetMeta(Dialect, Db, Snapshot, "tree_size") ?? "0", CultureInfo.InvariantCulture);
 
+        /// <summary>Prepared statements of the connection this view reads through, when it keeps some.</summary>
+        protected virtual PreparedReads? Prepared => null;
+
         public byte[]? ReadTile(int level, long index, int width)
         {
-            using var command = Dialect.Command(Db, Snapshot, "SELECT hashes FROM ledger_tiles WHERE level = $l AND idx = $i", ("$l", level), ("$i", index));
+            object? read;
+            if (Prepared is { } prepared)
+            {
+                read = prepared.ReadTile(Snapshot, level, index);
+            }
+            else
+            {
+                using var command = Dialect.Command(Db, Snapshot, ReadTileSql, ("$l", level), ("$i", index));
+                read = command.ExecuteScalar();
+            }
+
             const int hashSize = 32;
-            if (command.ExecuteScalar() is not byte[] hashes || hashes.Length < width * hashSize)
+            if (read is not byte[] hashes || hashes.Length < width * hashSize)
             {
                 return null;
             }
@@ -140,17 +154,63 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
     private sealed class SnapshotView : View, ILedgerSnapshot
     {
-        public SnapshotView(SqlDialect dialect, DbConnection connection)
-            : base(dialect, connection) => Snapshot = dialect.BeginSnapshot(connection);
+        private readonly PreparedReads? _prepared;
+
+        public SnapshotView(SqlDialect dialect, DbConnection connection, PreparedReads? prepared)
+            : base(dialect, connection)
+        {
+            _prepared = prepared;
+            Snapshot = dialect.BeginSnapshot(connection);
+        }
+
+        protected override PreparedReads? Prepared => _prepared;
 
         public void Dispose() => Snapshot?.Dispose();
     }
 
     private class Connection(SqlDialect dialect, DbConnection connection) : View(dialect, connection), ILedgerConnection
     {
-        public ILedgerSnapshot BeginSnapshot() => new SnapshotView(Dialect, Db);
+        private readonly PreparedReads _prepared = new(dialect, connection);
 
-        public virtual void Dispose() => Db.Dispose();
+        protected override PreparedReads? Prepared => _prepared;
+
+        public ILedgerSnapshot BeginSnapshot() => new SnapshotView(Dialect, Db, _prepared);
+
+        public virtual void Dispose()
+        {
+            _prepared.Dispose();
+            Db.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The tile read prepared once per connection and reused by its snapshots: a proof reads a few tiles, and preparing
+    /// the statement again for each read cost about as much as the read. Used by one thread at a time, as the
+    /// connection is (<c>LedgerReader</c> serialises its snapshots).
+    /// </summary>
+    private sealed class PreparedReads(SqlDialect dialect, DbConnection connection) : IDisposable
+    {
+        private DbCommand? _readTile;
+        private DbParameter? _level;
+        private DbParameter? _index;
+
+        public object? ReadTile(DbTransaction? transaction, int level, long index)
+        {
+            if (_readTile is null)
+            {
+                _readTile = dialect.CreateCommand(connection, transaction, ReadTileSql);
+                _level = dialect.Parameter(_readTile, "$l", DbType.Int64);
+                _index = dialect.Parameter(_readTile, "$i", DbType.Int64);
+                _readTile.Prepare();
+            }
+
+            _readTile.Transaction = transaction;
+            _level!.Value = (long)level;
+            _index!.Value = index;
+            return _readTile.ExecuteScalar();
+        }
+
+        public void Dispose() => _readTile?.Dispose();
     }
 
     /// <summary>
@@ -225,7 +285,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             _upsertTile.Dispose();
             _setSize.Dispose();
             _putCheckpoint.Dispose();
-            Db.Dispose();
+            base.Dispose();
         }
 
         private long LockTreeSize()
@@ -288,7 +348,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
             _upsertTile.Dispose();
             _setSize.Dispose();
             _putCheckpoint.Dispose();
-            Db.Dispose();
+            base.Dispose();
         }
 
         /// <summary>The writer's one batch handle (reused): binds values into the prepared statements.</summary>

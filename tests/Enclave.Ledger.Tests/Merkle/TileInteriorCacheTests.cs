@@ -100,6 +100,23 @@ public sealed class TileInteriorCacheTests
     }
 
     [Fact]
+    public void ATileAboveLevelZero_IsReadFromStorageOnce()
+    {
+        var cache = new TileInteriorCache();
+        var reader = new MemoryTileReader(Tree.Value);
+        var first = new TileHashSource(reader, Leaves, cache);
+        Assert.Equal(Tree.Value.GetHash(8, 5), first.GetHash(8, 5));     // tile 1/0: hash 5 of level 8
+        Assert.Equal(Tree.Value.GetHash(8, 256), first.GetHash(8, 256)); // tile 1/1, partial: its only hash
+        Assert.Equal(2, first.TileReads);
+
+        var second = new TileHashSource(reader, Leaves, cache);
+        Assert.Equal(Tree.Value.GetHash(9, 3), second.GetHash(9, 3));    // tile 1/0 again, from the cache
+        Assert.Equal(Tree.Value.GetHash(8, 256), second.GetHash(8, 256));
+        Assert.Equal(Tree.Value.GetHash(2, 7), second.GetHash(2, 7));    // a level-0 tile is still read
+        Assert.Equal(1, second.TileReads);
+    }
+
+    [Fact]
     public void AFullCache_StartsOver_AndStillAnswersCorrectly()
     {
         var cache = new TileInteriorCache(maxTiles: 2);

@@ -334,48 +334,68 @@ public static class CanonicalJson
     /// <summary>Writes <paramref name="value"/> as an RFC 8785 JSON string.</summary>
     public static void WriteString(string value, IBufferWriter<byte> output)
     {
-        var sb = new StringBuilder(value.Length + 2);
-        sb.Append('"');
-        foreach (var c in value)
+        ArgumentNullException.ThrowIfNull(value);
+        ArgumentNullException.ThrowIfNull(output);
+
+        // Straight into the output, without a StringBuilder, a string and a byte array per call (every audit event
+        // writes a dozen strings): runs of characters that need no escape are transcoded as they are, each escape is
+        // written between them. Escapes are ASCII, so a run never splits a surrogate pair.
+        WriteAscii(output, "\"");
+        var text = value.AsSpan();
+        var start = 0;
+        for (var i = 0; i < text.Length; i++)
         {
+            var c = text[i];
+            if (c >= 0x20 && c != '"' && c != '\\')
+            {
+                continue;
+            }
+
+            WriteUtf8(text[start..i], output);
             switch (c)
             {
-                case '"': sb.Append("\\\""); break;
-                case '\\': sb.Append("\\\\"); break;
-                case '\b': sb.Append("\\b"); break;
-                case '\f': sb.Append("\\f"); break;
-                case '\n': sb.Append("\\n"); break;
-                case '\r': sb.Append("\\r"); break;
-                case '\t': sb.Append("\\t"); break;
-                default:
-                    if (c < 0x20)
-                    {
-                        sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else
-                    {
-                        sb.Append(c);
-                    }
-
-                    break;
+                case '"': WriteAscii(output, "\\\""); break;
+                case '\\': WriteAscii(output, "\\\\"); break;
+                case '\b': WriteAscii(output, "\\b"); break;
+                case '\f': WriteAscii(output, "\\f"); break;
+                case '\n': WriteAscii(output, "\\n"); break;
+                case '\r': WriteAscii(output, "\\r"); break;
+                case '\t': WriteAscii(output, "\\t"); break;
+                default: WriteAscii(output, ControlEscapes[c]); break;
             }
+
+            start = i + 1;
         }
 
-        sb.Append('"');
-        var text = sb.ToString();
-        // Lone surrogates cannot be encoded as UTF-8: refuse rather than silently replace them.
-        var encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-        byte[] bytes;
-        try
-        {
-            bytes = encoding.GetBytes(text);
-        }
-        catch (EncoderFallbackException ex)
-        {
-            throw new EnclaveFormatException("JSON string holds an unpaired surrogate", ex);
-        }
+        WriteUtf8(text[start..], output);
+        WriteAscii(output, "\"");
+    }
 
-        output.Write(bytes);
+    // \u0000 to \u001f, lower-case hex as RFC 8785 writes them.
+    private static readonly string[] ControlEscapes = [.. Enumerable.Range(0, 0x20).Select(c => "\\u" + c.ToString("x4", CultureInfo.InvariantCulture))];
+
+    // Transcodes a run of UTF-16 into the output in bounded pieces; a lone surrogate cannot be encoded as UTF-8 and is
+    // refused rather than silently replaced.
+    private static void WriteUtf8(ReadOnlySpan<char> text, IBufferWriter<byte> output)
+    {
+        const int piece = 4096;
+        while (!text.IsEmpty)
+        {
+            var length = Math.Min(piece, text.Length);
+            if (length < text.Length && char.IsHighSurrogate(text[length - 1]))
+            {
+                length--; // keep a surrogate pair in one piece
+            }
+
+            var span = output.GetSpan(length * 3);
+            if (System.Text.Unicode.Utf8.FromUtf16(text[..length], span, out _, out var written, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+            {
+                throw new EnclaveFormatException("JSON string holds an unpaired surrogate");
+            }
+
+            output.Advance(written);
+            text = text[length..];
+        }
     }
 
     private static void WriteAscii(IBufferWriter<byte> output, string text)

@@ -7,10 +7,14 @@ using Enclave.Cli.Admin;
 using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
+using Enclave.Inference.Onnx;
+using Enclave.Inference.Packaged;
+using Enclave.Inference.Text;
 using Enclave.Inference.Upstream;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Sigma;
 using Enclave.Intel.Stix;
+using Enclave.Intel.Upgrades;
 using Enclave.Intel.Vulnerabilities;
 using Enclave.Ledger;
 using Enclave.Policy.Configuration;
@@ -60,14 +64,22 @@ public static class ExitCodeTable
         [typeof(PolicyConfigurationError)] = ExitCode.InvalidInput,
         [typeof(MarkingError)] = ExitCode.InvalidInput,
 
-        // Enclave.Inference
+        // Enclave.Inference: a model folder, tokenizer or chat template refused is invalid input; a packaged model
+        // (the demo embedding model) whose package is damaged or not the pinned one fails verification.
         [typeof(UpstreamConfigurationError)] = ExitCode.InvalidInput,
+        [typeof(ModelRejectionReason)] = ExitCode.InvalidInput,
+        [typeof(TokenizerError)] = ExitCode.InvalidInput,
+        [typeof(PackagedModelError)] = ExitCode.VerificationFailed,
 
         // Enclave.Intel
         [typeof(StixRejection)] = ExitCode.InvalidInput,
         [typeof(SigmaRejection)] = ExitCode.InvalidInput,
         [typeof(VulnerabilityDataRejection)] = ExitCode.InvalidInput,
         [typeof(AlertError)] = ExitCode.InvalidInput,
+
+        // Enclave.Intel's upgrades: a release refused by its checks fails verification; a step asked at the wrong
+        // time (nothing staged, already current) is invalid input.
+        [typeof(UpgradeFailure)] = ExitCode.VerificationFailed,
     }.ToFrozenDictionary();
 
     /// <summary>The reasons whose exit code differs from their family's.</summary>
@@ -85,6 +97,15 @@ public static class ExitCodeTable
         [TrustRepositoryError.BundleInvalid] = ExitCode.VerificationFailed,
         [TrustRepositoryError.SourceChanged] = ExitCode.Failure,
         [AlertError.NotFound] = ExitCode.NotFound,
+        [ModelRejectionReason.MissingFile] = ExitCode.NotFound,
+        [PackagedModelError.PackageMissing] = ExitCode.NotFound,
+        [UpgradeFailure.NotFound] = ExitCode.NotFound,
+        [UpgradeFailure.InvalidVersion] = ExitCode.InvalidInput,
+        [UpgradeFailure.DiskError] = ExitCode.StorageFailed,
+        [UpgradeFailure.NothingStaged] = ExitCode.InvalidInput,
+        [UpgradeFailure.NotStaged] = ExitCode.InvalidInput,
+        [UpgradeFailure.NoPrevious] = ExitCode.InvalidInput,
+        [UpgradeFailure.AlreadyCurrent] = ExitCode.InvalidInput,
     }.ToFrozenDictionary();
 
     /// <summary>The reason enums the table maps, one per family member (for tests and documentation).</summary>
@@ -130,8 +151,6 @@ public static class ExitCodeTable
             DataDirectoryLockedException => new(ExitCode.Locked, exception.Message, null),
             EnclaveFormatException or ArgumentException => new(ExitCode.InvalidInput, exception.Message, null),
             FileNotFoundException or DirectoryNotFoundException => new(ExitCode.NotFound, exception.Message, null),
-            // The demo embedding model's package is damaged or not the pinned one: nothing was imported.
-            Enclave.Inference.Packaged.PackagedModelException => new(ExitCode.VerificationFailed, exception.Message, null),
             LedgerWriteException => new(ExitCode.StorageFailed, exception.Message, null),
             // SQLite or PostgreSQL (both DbException), or the file system.
             System.Data.Common.DbException or IOException or UnauthorizedAccessException => new(ExitCode.StorageFailed, $"storage error: {exception.Message}", null),

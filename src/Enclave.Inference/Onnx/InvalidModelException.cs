@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Inference.Onnx;
 
 /// <summary>Why a model folder was refused.</summary>
@@ -26,7 +28,7 @@ public sealed record ModelProblem(ModelRejectionReason Reason, string Detail);
 /// A model folder was refused before or while ONNX Runtime loaded it. <see cref="Problems"/> lists everything found,
 /// <see cref="Reason"/> is the first problem's reason; nothing of the folder is in use afterwards.
 /// </summary>
-public sealed class InvalidModelException : Exception
+public sealed class InvalidModelException : Exception, IEnclaveError<ModelRejectionReason>
 {
     public InvalidModelException(string directory, IReadOnlyList<ModelProblem> problems, Exception? innerException = null)
         : base(Describe(directory, problems), innerException)

@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Inference.Packaged;
 
 /// <summary>Why a model carried by a package could not be written out.</summary>
@@ -20,7 +22,7 @@ public enum PackagedModelError
 }
 
 /// <summary>A packaged model could not be written; nothing partial is left in the output folder.</summary>
-public sealed class PackagedModelException : Exception
+public sealed class PackagedModelException : Exception, IEnclaveError<PackagedModelError>
 {
     public PackagedModelException(PackagedModelError reason, string message, Exception? innerException = null)
         : base(message, innerException)

@@ -1,3 +1,5 @@
+using Enclave.Core;
+
 namespace Enclave.Intel.Upgrades;
 
 /// <summary>Why an upgrade step was refused or failed; an operator and a test both match on it.</summary>
@@ -38,7 +40,7 @@ public enum UpgradeFailure
 }
 
 /// <summary>An upgrade step that was refused or failed; the installed release is unchanged.</summary>
-public sealed class UpgradeException : Exception
+public sealed class UpgradeException : Exception, IEnclaveError<UpgradeFailure>
 {
     public UpgradeException(UpgradeFailure reason, string message, Exception? inner = null)
         : base(message, inner)

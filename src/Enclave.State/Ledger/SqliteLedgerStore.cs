@@ -51,6 +51,15 @@ public sealed class SqliteLedgerStore : ILedgerStore
     public ILedgerWriter OpenWriter() => new Writer(_factory.Dialect, _factory.OpenWriter(StateDatabase.Enclave));
 
     /// <inheritdoc/>
+    public ICheckpointSignerLease OpenSignerLease(TimeSpan interval)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
+        return _factory is Postgres.PostgresConnectionFactory postgres
+            ? new Postgres.PostgresSignerLease(postgres, interval)
+            : SoleWriterLease.Instance;
+    }
+
+    /// <inheritdoc/>
     public ILedgerConnection? OpenReader()
     {
         var connection = _factory.OpenReader(StateDatabase.Enclave);

@@ -111,7 +111,7 @@ public sealed class StateChanges : IDisposable
         {
             try
             {
-                using var connection = _postgres!.OpenDedicated(StateDatabase.Enclave);
+                using var connection = _postgres!.OpenDedicated(StateDatabase.Enclave, "enclave-state-changes");
                 connection.Notification += OnNotification;
                 using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
                 {

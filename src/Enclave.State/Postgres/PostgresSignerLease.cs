@@ -18,6 +18,13 @@ internal sealed class PostgresSignerLease : ICheckpointSignerLease
     internal const long LockKey = 0x456E_636C_6176_6531;
 
     private const int SitOutAfterFailure = 2;
+
+    /// <summary>
+    /// The lease session's <c>application_name</c>: <c>enclave-signer:HOST:PID</c>, so that an operator (and the cluster
+    /// test) finds which replica signs with <c>SELECT application_name FROM pg_locks JOIN pg_stat_activity USING (pid)
+    /// WHERE locktype = 'advisory'</c>.
+    /// </summary>
+    internal static readonly string ApplicationName = Truncate($"enclave-signer:{Environment.MachineName}:{Environment.ProcessId}");
     private readonly PostgresConnectionFactory _factory;
     private readonly TimeSpan _interval;
     private readonly ManualResetEventSlim _stop = new();
@@ -62,6 +69,8 @@ internal sealed class PostgresSignerLease : ICheckpointSignerLease
         _stop.Dispose();
     }
 
+    private static string Truncate(string name) => name.Length <= 63 ? name : name[..63];
+
     private void Run()
     {
         while (!_stop.Wait(_interval))
@@ -82,7 +91,7 @@ internal sealed class PostgresSignerLease : ICheckpointSignerLease
 
             try
             {
-                _connection ??= _factory.OpenDedicated(StateDatabase.Enclave);
+                _connection ??= _factory.OpenDedicated(StateDatabase.Enclave, ApplicationName);
                 using var command = _connection.CreateCommand();
                 if (_held)
                 {

@@ -302,7 +302,7 @@ public sealed class ClusterTests : IAsyncLifetime
     {
         if (_nginx is { HasExited: false })
         {
-            _nginx.Kill();
+            _nginx.Kill(entireProcessTree: true); // the master and its worker: a killed master alone leaves the worker behind
             await _nginx.WaitForExitAsync();
         }
 

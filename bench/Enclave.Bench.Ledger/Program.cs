@@ -29,6 +29,28 @@ var root = new RootCommand("Enclave ledger benchmark. Without a command, runs ap
 var append = new Command("append", "Durable appends/s and latency with 1, 16 and 256 concurrent writers");
 var proofs = new Command("proofs", "Fill a ledger to --entries, then time inclusion and consistency proofs") { ledgerOption };
 var profile = new Command("profile", "Cost of each part of an append, measured alone");
+var pgOption = new Option<string>("--connection") { Description = "Npgsql connection string of a PostgreSQL maintenance database (e.g. postgres) as a user that may create databases", Required = true };
+var replicasOption = new Option<int[]>("--replicas") { Description = "Replica counts to run", DefaultValueFactory = _ => [1, 2, 3], AllowMultipleArgumentsPerToken = true };
+var cluster = new Command("cluster", "Durable appends/s on PostgreSQL with 1, 2 and 3 replicas (ledger writers on one database), 256 writers in all") { pgOption, replicasOption };
+cluster.SetAction(async (result, _) =>
+{
+    var writers = result.GetValue(writersOption)!;
+    var markdown = await ClusterAppendBenchmark.RunAsync(
+        result.GetValue(pgOption)!,
+        result.GetValue(replicasOption)!,
+        writers.Length == 1 ? writers[0] : 256,
+        TimeSpan.FromSeconds(result.GetValue(warmupOption)),
+        TimeSpan.FromSeconds(result.GetValue(durationOption)),
+        result.GetValue(dirOption)!).ConfigureAwait(false);
+    Console.Write(markdown);
+    if (result.GetValue(outOption) is { } file)
+    {
+        await File.WriteAllTextAsync(file.FullName, markdown).ConfigureAwait(false);
+    }
+
+    return 0;
+});
+root.Subcommands.Add(cluster);
 root.Subcommands.Add(append);
 root.Subcommands.Add(proofs);
 root.Subcommands.Add(profile);

@@ -26,6 +26,7 @@ public static class EnclaveCli
         root.Subcommands.Add(IntelCommands.Create(context));
         root.Subcommands.Add(AlertsCommands.Create(context));
         root.Subcommands.Add(DetectionsCommands.Create(context));
+        root.Subcommands.Add(StateCommands.Create(context));
         root.Subcommands.Add(VersionCommand.Create(context));
         return root;
     }

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Enclave.Ledger;
 
 /// <summary>
-/// The ledger writer's log messages, event IDs 2001–2099 (docs/architecture.md, "Logging"): storage and signing
+/// The ledger writer's log messages, event IDs 2001–2099 and 2101–2199 (docs/architecture.md, "Logging"): storage and signing
 /// failures of the sequencer, which its callers see only as a failed append. Sizes and counts, never an entry's content.
 /// </summary>
 internal static partial class LedgerLog
@@ -22,4 +22,13 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Information, Message = "the ledger commits again after a failure; tree size {TreeSize}")]
     public static partial void Recovered(ILogger logger, long treeSize);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "the ledger shares its database with other writers; this writer signs checkpoints at start: {Signer}")]
+    public static partial void SignerAtOpen(ILogger logger, bool signer);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "this writer took over the checkpoint signer lease (the previous signer stopped or lost its connection) at tree size {TreeSize}; it signs the log's checkpoints now")]
+    public static partial void BecameSigner(ILogger logger, long treeSize);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "this writer no longer holds the checkpoint signer lease (its lease connection failed); it appends without signing, and another replica signs")]
+    public static partial void StoppedSigning(ILogger logger, Exception? exception);
 }

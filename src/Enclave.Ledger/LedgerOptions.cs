@@ -24,6 +24,13 @@ public sealed record LedgerOptions
     /// </summary>
     public Enclave.State.StateConnectionFactory? State { get; init; }
 
+    /// <summary>
+    /// On a database shared by replicas (PostgreSQL): how often a writer checks the checkpoint signer lease (the holder,
+    /// that its session lives; the others, whether they can take it) and, when it signs, publishes a checkpoint over
+    /// what the other writers appended. A new signer is elected within about this long of the old one's session ending.
+    /// </summary>
+    public TimeSpan SignerLeaseInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>What the writer tells the holder file it is doing (shown to a refused second writer).</summary>
     public string Purpose { get; init; } = "enclave ledger writer";
 
@@ -39,6 +46,11 @@ public sealed record LedgerOptions
         if (CheckpointInterval < TimeSpan.Zero || CheckpointInterval > TimeSpan.FromHours(1))
         {
             problems.Add("CheckpointInterval must be between 0 and 1 hour");
+        }
+
+        if (SignerLeaseInterval < TimeSpan.FromMilliseconds(10) || SignerLeaseInterval > TimeSpan.FromMinutes(1))
+        {
+            problems.Add("SignerLeaseInterval must be between 10 ms and 1 minute");
         }
 
         if (MaxBatchSize is < 1 or > 65536)

@@ -31,6 +31,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private readonly DataDirectoryLock _lock;
     private readonly LedgerKeys _keys;
     private readonly ILedgerWriter _connection;
+    private readonly ICheckpointSignerLease _lease;
     private readonly LedgerReader _reader;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
@@ -45,8 +46,9 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private int _disposed;
     private ILedgerObserver[] _observers = [];
     private long _observerFaults;
+    private bool _wasSigner;
 
-    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, LedgerReader reader, ILogger logger)
+    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, ICheckpointSignerLease lease, LedgerReader reader, ILogger logger)
     {
         _options = options;
         _logger = logger;
@@ -54,6 +56,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         _lock = dirLock;
         _keys = keys;
         _connection = connection;
+        _lease = lease;
         _reader = reader;
         Origin = reader.Origin;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPendingAppends)
@@ -62,6 +65,12 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         LoadState();
+        _wasSigner = lease.IsHeld;
+        if (lease.Shared)
+        {
+            LedgerLog.SignerAtOpen(_logger, _wasSigner);
+        }
+
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "enclave-ledger-sequencer" };
         _writer.Start();
     }
@@ -119,6 +128,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         var dirLock = DataDirectoryLock.Acquire(options.DataDirectory, options.Purpose, clock);
         LedgerKeys? keys = null;
         ILedgerWriter? connection = null;
+        ICheckpointSignerLease? lease = null;
         LedgerReader? reader = null;
         SqliteLedger? ledger = null;
         try
@@ -126,8 +136,10 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             var factory = options.State ?? EnclaveState.Open(options.DataDirectory, clock);
             reader = LedgerReader.Open(options.DataDirectory, factory);
             keys = LoadKeys(options.DataDirectory, clock);
-            connection = new SqliteLedgerStore(factory).OpenWriter();
-            ledger = new SqliteLedger(options, clock, dirLock, keys, connection, reader, (ILogger?)logger ?? NullLogger.Instance);
+            var store = new SqliteLedgerStore(factory);
+            connection = store.OpenWriter();
+            lease = store.OpenSignerLease(options.SignerLeaseInterval);
+            ledger = new SqliteLedger(options, clock, dirLock, keys, connection, lease, reader, (ILogger?)logger ?? NullLogger.Instance);
             ledger.RecordStateUpgrades(new StateUpgrades(factory));
             return ledger;
         }
@@ -140,6 +152,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             else
             {
                 reader?.Dispose();
+                lease?.Dispose();
                 connection?.Dispose();
                 keys?.Dispose();
                 dirLock.Dispose();
@@ -205,14 +218,49 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// A writer that does not hold the signer lease (another replica signs, <see cref="IsCheckpointSigner"/>) waits
+    /// until the signer has published a checkpoint covering the log as it was when asked, and fails with a
+    /// <see cref="LedgerWriteException"/> when none comes within five lease intervals (at least 5 s).
+    /// </remarks>
     public async ValueTask<SignedCheckpoint> CheckpointAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         var pending = new Pending(null);
         await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return _reader.LatestCheckpoint() ?? throw new InvalidOperationException("checkpoint was not stored");
+        var size = await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var latest = _reader.LatestCheckpoint();
+        if (latest is not null && latest.Size >= size)
+        {
+            return latest;
+        }
+
+        if (!_lease.Shared)
+        {
+            throw new InvalidOperationException("checkpoint was not stored");
+        }
+
+        var patience = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(5).Ticks, _options.SignerLeaseInterval.Ticks * 5));
+        var waited = System.Diagnostics.Stopwatch.StartNew(); // wall time: a test's fake clock must not make this wait forever
+        while (latest is null || latest.Size < size)
+        {
+            if (waited.Elapsed > patience)
+            {
+                throw new LedgerWriteException($"no replica signed a checkpoint covering {size} entries within {patience.TotalSeconds:0.#} s; the replica holding the signer lease may be down, and another takes it over within {_options.SignerLeaseInterval.TotalSeconds:0.#} s of its session ending");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+            latest = _reader.LatestCheckpoint();
+        }
+
+        return latest;
     }
+
+    /// <summary>
+    /// Whether this writer signs the log's checkpoints now. Always on SQLite; on PostgreSQL one replica's writer at a
+    /// time holds the signer lease (<see cref="ICheckpointSignerLease"/>), and the others append without signing.
+    /// </summary>
+    public bool IsCheckpointSigner => _lease.IsHeld;
 
     /// <summary>
     /// Adds an observer that sees every entry appended from now on, once it is durable, on the sequencer thread once the batch is
@@ -255,10 +303,18 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             if (!_queue.Reader.TryRead(out var first))
             {
                 waiting ??= _queue.Reader.WaitToReadAsync().AsTask();
-                var timeout = CheckpointDueIn();
+                var timeout = _lease.Shared ? _options.SignerLeaseInterval : CheckpointDueIn();
                 if (!waiting.Wait(timeout))
                 {
-                    PublishDueCheckpoint();
+                    if (_lease.Shared)
+                    {
+                        SignForOthers();
+                    }
+                    else
+                    {
+                        PublishDueCheckpoint();
+                    }
+
                     continue;
                 }
 
@@ -354,6 +410,48 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         return due <= TimeSpan.Zero ? TimeSpan.Zero : due;
     }
 
+    /// <summary>
+    /// On a shared database, while idle: notes a change of signer, and when this writer holds the lease, publishes a
+    /// checkpoint covering what the other writers appended since the latest one (they do not sign), once it is due.
+    /// </summary>
+    private void SignForOthers()
+    {
+        var signer = _lease.IsHeld;
+        if (signer != _wasSigner)
+        {
+            _wasSigner = signer;
+            if (signer)
+            {
+                LedgerLog.BecameSigner(_logger, Interlocked.Read(ref _durableSize));
+            }
+            else
+            {
+                LedgerLog.StoppedSigning(_logger, _lease.LastFailure);
+            }
+        }
+
+        if (!signer || (_options.CheckpointInterval > TimeSpan.Zero && _clock.GetUtcNow() - _checkpointTime < _options.CheckpointInterval))
+        {
+            return;
+        }
+
+        try
+        {
+            var stored = _connection.ReadCheckpoint();
+            if (stored is not null && stored.Size == _connection.TreeSize())
+            {
+                return; // nothing new since the latest checkpoint, whoever signed it
+            }
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException)
+        {
+            LedgerLog.DueCheckpointFailed(_logger, ex, Interlocked.Read(ref _durableSize));
+            return;
+        }
+
+        PublishDueCheckpoint();
+    }
+
     private void PublishDueCheckpoint()
     {
         try
@@ -391,7 +489,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                 if (p.Data is null)
                 {
                     wantCheckpoint = true;
-                    continue;
+                    continue; // its index is set below: the size the checkpoint it asked for must cover
                 }
 
                 var index = _range.Size;
@@ -409,6 +507,14 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             }
         }
 
+        foreach (var p in batch)
+        {
+            if (p.Data is null)
+            {
+                p.Index = _range.Size;
+            }
+        }
+
         if (dirty.Count > 0)
         {
             foreach (var (level, tile) in dirty)
@@ -419,7 +525,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         tx.SetTreeSize(_range.Size);
         string? note = null;
-        if (wantCheckpoint && _range.Size != _checkpointSize)
+        if (wantCheckpoint && _range.Size != _checkpointSize && _lease.IsHeld)
         {
             var checkpoint = new Checkpoint { Origin = Origin, Size = _range.Size, RootHash = _range.Root() };
             try
@@ -537,11 +643,12 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         _queue.Writer.TryComplete();
         await Task.Run(() => _writer.Join()).ConfigureAwait(false);
-        if (_options.CheckpointInterval > TimeSpan.Zero && _range.Size != _checkpointSize)
+        if ((_options.CheckpointInterval > TimeSpan.Zero || _lease.Shared) && _range.Size != _checkpointSize && _lease.IsHeld)
         {
             PublishDueCheckpoint();
         }
 
+        _lease.Dispose(); // a signer hands the lease on: the next writer to try takes it
         _reader.Dispose();
         _connection.Dispose();
         _keys.Dispose();

@@ -158,6 +158,18 @@ public sealed partial class SqlDialect
     }
 
     /// <summary>
+    /// Sends <paramref name="payload"/> on notification <paramref name="channel"/> when <paramref name="transaction"/>
+    /// commits (PostgreSQL <c>pg_notify</c>, for the other replicas); nothing on SQLite, which has one server.
+    /// </summary>
+    internal void Announce(DbConnection connection, DbTransaction transaction, string channel, string payload)
+    {
+        if (IsPostgres)
+        {
+            NonQuery(connection, transaction, "SELECT pg_notify($c, $p)", ("$c", channel), ("$p", payload));
+        }
+    }
+
+    /// <summary>
     /// What a <c>SELECT</c> that locks the rows it reads ends with: <c>FOR UPDATE</c> on PostgreSQL; nothing on SQLite,
     /// whose write transaction (<see cref="BeginWrite"/>, or the default <c>BEGIN IMMEDIATE</c>) already holds the database's
     /// one write lock.

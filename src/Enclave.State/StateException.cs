@@ -16,6 +16,9 @@ public enum StateFailure
 
     /// <summary>The database could not be opened (a PostgreSQL server unreachable, a login refused, a file not writable).</summary>
     Unavailable,
+
+    /// <summary>A copy of an enclave's state was refused: its target already holds data (nothing was copied).</summary>
+    TargetNotEmpty,
 }
 
 /// <summary>The state layer's one exception: a <see cref="StateFailure"/> an operator and a test can both match.</summary>

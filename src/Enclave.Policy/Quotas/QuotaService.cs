@@ -13,6 +13,10 @@ namespace Enclave.Policy.Quotas;
 /// every <see cref="QuotaSettings.FlushInterval"/> and at shutdown, and read back at start.
 /// </summary>
 /// <remarks>
+/// <para>Replicas sharing one PostgreSQL database share the day and month budgets: each flush adds this replica's
+/// increments in one transaction and reads the totals back, taking in what the others used; so a principal may exceed
+/// a budget by what the replicas admitted in one flush interval, and no row is written per request (the per-request
+/// row updates that deadlock LiteLLM at 10+ instances). Per-minute rate limits stay per replica.</para>
 /// <para>Crash window: usage counted since the last flush is lost when the process dies without stopping (power
 /// loss, kill -9), so a principal may exceed a day or month budget by what it used in at most one flush interval.
 /// Every request is still in the ledger (<c>request.admitted</c>, <c>request.completed</c> with token counts).</para>
@@ -230,9 +234,19 @@ public sealed class QuotaService : IDisposable
                 counter.MarkFlushed(increment.Requests, increment.Tokens);
             }
 
-            // Past periods are not checked any more once written.
+            // Replicas on one database share the counters: what the table holds beyond what this one wrote is what the
+            // others used, and it counts here from now on (one read per flush; no row is updated per request).
             var now = _clock.GetUtcNow();
             string day = DayPeriod(now), month = MonthPeriod(now);
+            if (_settings.Any)
+            {
+                foreach (var total in _store.Load([day, month]))
+                {
+                    CounterOf(total.Principal, total.Period).Resync(total.Requests, total.Tokens);
+                }
+            }
+
+            // Past periods are not checked any more once written.
             foreach (var key in _counters.Keys)
             {
                 if (key.Period != day && key.Period != month && _counters.TryGetValue(key, out var c) && c.Pending() == (0, 0))
@@ -361,6 +375,20 @@ public sealed class QuotaService : IDisposable
         {
             Interlocked.Add(ref _flushedRequests, requests);
             Interlocked.Add(ref _flushedTokens, tokens);
+        }
+
+        /// <summary>
+        /// Takes in what other replicas added to the stored totals (<paramref name="requests"/>, <paramref name="tokens"/>:
+        /// the table's counters, which include everything this one flushed). Called under the flush lock, after a flush.
+        /// </summary>
+        public void Resync(long requests, long tokens)
+        {
+            var otherRequests = requests - Interlocked.Read(ref _flushedRequests);
+            var otherTokens = tokens - Interlocked.Read(ref _flushedTokens);
+            Interlocked.Add(ref _requests, otherRequests);
+            Interlocked.Add(ref _flushedRequests, otherRequests);
+            Interlocked.Add(ref _tokens, otherTokens);
+            Interlocked.Add(ref _flushedTokens, otherTokens);
         }
     }
 }

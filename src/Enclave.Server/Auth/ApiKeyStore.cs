@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
 using Enclave.State;
+using Enclave.State.Changes;
 using Enclave.State.Principals;
 
 namespace Enclave.Server.Auth;
@@ -21,8 +22,8 @@ namespace Enclave.Server.Auth;
 /// <para>
 /// Validation is served from memory: every principal and key is loaded when the store opens, and every change made
 /// through this store updates memory as it commits, so a revoked key or a disabled principal is refused from the
-/// next request on; expiry is checked against the clock on every request. The server is the single writer of this
-/// state. A key ID not in memory is looked up in the database once (a key created by a start-up tool after the store
+/// next request on; expiry is checked against the clock on every request. Replicas sharing a PostgreSQL database learn
+/// of each other's changes through <see cref="StateChanges"/> and <see cref="Reload"/>. A key ID not in memory is looked up in the database once (a key created by a start-up tool after the store
 /// opened), so a request with an unknown ID costs one indexed SQLite read.
 /// </para>
 /// <para>
@@ -535,6 +536,44 @@ public sealed class ApiKeyStore : IPrincipalDirectory
         _principals.TryAdd(principal.Name, principal);
         var entry = ToKey(keyRow);
         return _keys.GetOrAdd(entry.Record.Id, entry);
+    }
+
+    /// <summary>
+    /// Replaces what is in memory with every principal and key in the database: another replica changed them (the
+    /// composition root subscribes this to <see cref="StateChanges"/>, topic <see cref="StateTopics.Principals"/>). A key
+    /// revoked or a principal disabled there is refused here from the next request on. Waits for a change in progress.
+    /// </summary>
+    public void Reload()
+    {
+        _gate.Wait();
+        try
+        {
+            var principals = _store.ListPrincipals().Select(ToPrincipal).ToDictionary(p => p.Name, StringComparer.Ordinal);
+            var keys = _store.ListKeys().Select(ToKey).ToDictionary(k => k.Record.Id, StringComparer.Ordinal);
+            foreach (var (name, principal) in principals)
+            {
+                _principals[name] = principal;
+            }
+
+            foreach (var name in _principals.Keys.Where(n => !principals.ContainsKey(n)))
+            {
+                _principals.TryRemove(name, out _);
+            }
+
+            foreach (var (id, key) in keys)
+            {
+                _keys[id] = key;
+            }
+
+            foreach (var id in _keys.Keys.Where(i => !keys.ContainsKey(i)))
+            {
+                _keys.TryRemove(id, out _);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     private void LoadAll()

@@ -1,6 +1,7 @@
 using Enclave.Server.Hosting;
 using Enclave.Policy.Identity;
 using Enclave.State;
+using Enclave.State.Changes;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,7 +52,13 @@ public static class EnclaveAuthentication
         }
 
         // A factory, so that the state layer can take over the store with a small edit.
-        services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), state: sp.GetRequiredService<StateConnectionFactory>()));
+        services.TryAddSingleton(sp =>
+        {
+            var store = new ApiKeyStore(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), state: sp.GetRequiredService<StateConnectionFactory>());
+            // Replicas on one PostgreSQL database: a key or principal another changes is reloaded here (within a second).
+            sp.GetRequiredService<StateChanges>().Subscribe(StateTopics.Principals, store.Reload);
+            return store;
+        });
         services.TryAddSingleton<IPrincipalDirectory>(sp => sp.GetRequiredService<ApiKeyStore>());
         services.TryAddSingleton(oidc);
         var builder = services.AddAuthentication(Scheme)

@@ -2,6 +2,7 @@ using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.State;
+using Enclave.State.Changes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,8 @@ public static class LedgerServices
             var settings = sp.GetRequiredService<ServerSettings>();
             return EnclaveState.Open(settings.DataDirectory, settings.State, sp.GetRequiredService<TimeProvider>());
         });
+        // What other replicas on the same PostgreSQL database change (keys, principals), announced and listened for.
+        services.TryAddSingleton(sp => StateChanges.For(sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<StateChanges>>()));
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();

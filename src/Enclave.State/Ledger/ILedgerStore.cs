@@ -19,6 +19,12 @@ public interface ILedgerStore
     /// <summary>Opens a writer: one connection held for the writer's lifetime, with its statements prepared once.</summary>
     ILedgerWriter OpenWriter();
 
+    /// <summary>
+    /// Opens the lease that decides whether this writer signs checkpoints (<see cref="ICheckpointSignerLease"/>): always
+    /// held on SQLite; on PostgreSQL contended by every replica's writer and checked every <paramref name="interval"/>.
+    /// </summary>
+    ICheckpointSignerLease OpenSignerLease(TimeSpan interval);
+
     /// <summary>Opens a read-only connection, or returns null when the data directory has no ledger.</summary>
     ILedgerConnection? OpenReader();
 }

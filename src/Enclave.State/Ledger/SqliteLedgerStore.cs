@@ -52,6 +52,15 @@ public sealed class SqliteLedgerStore : ILedgerStore
     public ILedgerWriter OpenWriter() => new Writer(_factory.Dialect, _factory.OpenWriter(StateDatabase.Enclave));
 
     /// <inheritdoc/>
+    public ICheckpointSignerLease OpenSignerLease(TimeSpan interval)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
+        return _factory is Postgres.PostgresConnectionFactory postgres
+            ? new Postgres.PostgresSignerLease(postgres, interval)
+            : SoleWriterLease.Instance;
+    }
+
+    /// <inheritdoc/>
     public ILedgerConnection? OpenReader()
     {
         var connection = _factory.OpenReader(StateDatabase.Enclave);
@@ -232,6 +241,12 @@ public sealed class SqliteLedgerStore : ILedgerStore
         private readonly DbParameter _checkpointSize;
         private readonly DbParameter _checkpointNote;
         private readonly Batch _batchView;
+        private readonly Npgsql.NpgsqlConnection? _postgres;
+        private readonly List<long> _entryIndexes = [];
+        private readonly List<byte[]> _entryData2 = [];
+        private readonly List<long> _tileLevels = [];
+        private readonly List<long> _tileIndexes = [];
+        private readonly List<byte[]> _tileHashes2 = [];
         private DbTransaction? _batch;
 
         public Writer(SqlDialect dialect, DbConnection connection)
@@ -260,6 +275,9 @@ public sealed class SqliteLedgerStore : ILedgerStore
             }
 
             _batchView = new Batch(this);
+            // On PostgreSQL a statement is a network round trip: a batch's entries and tiles are sent as arrays in two
+            // statements at commit instead of one statement each (the batch reads nothing after its first write).
+            _postgres = connection as Npgsql.NpgsqlConnection;
         }
 
         public ILedgerBatch BeginBatch()
@@ -297,6 +315,13 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
         private void AppendEntry(long index, byte[] data)
         {
+            if (_postgres is not null)
+            {
+                _entryIndexes.Add(index);
+                _entryData2.Add(data);
+                return;
+            }
+
             _entryIndex.Value = index;
             _entryData.Value = data;
             _insertEntry.ExecuteNonQuery();
@@ -304,6 +329,14 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
         private void PutTile(int level, long index, byte[] hashes)
         {
+            if (_postgres is not null)
+            {
+                _tileLevels.Add(level);
+                _tileIndexes.Add(index);
+                _tileHashes2.Add(hashes);
+                return;
+            }
+
             _tileLevel.Value = (long)level;
             _tileIndex.Value = index;
             _tileHashes.Value = hashes;
@@ -326,12 +359,44 @@ public sealed class SqliteLedgerStore : ILedgerStore
         private void Commit()
         {
             var batch = _batch ?? throw new InvalidOperationException("no ledger batch is open");
+            WriteArrays((Npgsql.NpgsqlTransaction?)(_postgres is null ? null : batch));
             batch.Commit();
             EndBatch();
         }
 
+        /// <summary>PostgreSQL: the batch's entries and tiles in one statement each (<c>unnest</c> over arrays).</summary>
+        private void WriteArrays(Npgsql.NpgsqlTransaction? transaction)
+        {
+            if (_postgres is null)
+            {
+                return;
+            }
+
+            if (_entryIndexes.Count > 0)
+            {
+                using var entries = new Npgsql.NpgsqlCommand("INSERT INTO ledger_entries (idx, data) SELECT * FROM unnest(@i, @d)", _postgres, transaction);
+                entries.Parameters.AddWithValue("i", _entryIndexes.ToArray());
+                entries.Parameters.AddWithValue("d", _entryData2.ToArray());
+                entries.ExecuteNonQuery();
+            }
+
+            if (_tileLevels.Count > 0)
+            {
+                using var tiles = new Npgsql.NpgsqlCommand("INSERT INTO ledger_tiles (level, idx, hashes) SELECT * FROM unnest(@l, @i, @h) ON CONFLICT (level, idx) DO UPDATE SET hashes = excluded.hashes", _postgres, transaction);
+                tiles.Parameters.AddWithValue("l", _tileLevels.ToArray());
+                tiles.Parameters.AddWithValue("i", _tileIndexes.ToArray());
+                tiles.Parameters.AddWithValue("h", _tileHashes2.ToArray());
+                tiles.ExecuteNonQuery();
+            }
+        }
+
         private void EndBatch()
         {
+            _entryIndexes.Clear();
+            _entryData2.Clear();
+            _tileLevels.Clear();
+            _tileIndexes.Clear();
+            _tileHashes2.Clear();
             var batch = _batch;
             _batch = null;
             _batchView.Bind(null);

@@ -103,6 +103,37 @@ public sealed partial class PostgresConnectionFactory : StateConnectionFactory, 
         return null;
     }
 
+    /// <summary>
+    /// Opens a connection of its own to <paramref name="database"/>, outside the pool, for a session whose lifetime
+    /// matters (the checkpoint signer's advisory lock): disposing it ends the session. Commands time out after 5 s.
+    /// </summary>
+    /// <param name="database">The schema.</param>
+    /// <param name="applicationName">What <c>pg_stat_activity</c> shows for the session (who holds a lease, for an operator).</param>
+    internal NpgsqlConnection OpenDedicated(StateDatabase database, string applicationName)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var builder = new NpgsqlConnectionStringBuilder(_settings.ConnectionString)
+        {
+            SearchPath = SchemaOf(database),
+            ApplicationName = applicationName,
+            Pooling = false,
+            Timeout = 5,
+            CommandTimeout = 5,
+            KeepAlive = 5,
+        };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
     /// <inheritdoc/>
     internal override string Describe(StateDatabase database) => $"schema '{SchemaOf(database)}' of {Location}";
 

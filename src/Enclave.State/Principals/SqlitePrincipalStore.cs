@@ -59,46 +59,41 @@ public sealed class SqlitePrincipalStore(StateConnectionFactory factory) : IPrin
     public void AddPrincipal(PrincipalRow principal)
     {
         ArgumentNullException.ThrowIfNull(principal);
-        using var connection = Open();
-        InsertPrincipal(connection, null, principal, ifMissing: false);
+        Change((connection, transaction) => InsertPrincipal(connection, transaction, principal, ifMissing: false));
     }
 
     /// <inheritdoc/>
     public void DisablePrincipal(string id, DateTimeOffset disabled)
     {
-        using var connection = Open();
-        factory.Dialect.NonQuery(connection, null, "UPDATE principals SET disabled = $d WHERE id = $id AND disabled IS NULL", ("$d", Format(disabled)), ("$id", id));
+        Change((connection, transaction) => factory.Dialect.NonQuery(connection, transaction, "UPDATE principals SET disabled = $d WHERE id = $id AND disabled IS NULL", ("$d", Format(disabled)), ("$id", id)));
     }
 
     /// <inheritdoc/>
     public void UpdatePrincipal(string id, string roles, string? clearance)
     {
-        using var connection = Open();
-        factory.Dialect.NonQuery(connection, null, "UPDATE principals SET roles = $r, clearance = $c WHERE id = $id", ("$r", roles), ("$c", clearance), ("$id", id));
+        Change((connection, transaction) => factory.Dialect.NonQuery(connection, transaction, "UPDATE principals SET roles = $r, clearance = $c WHERE id = $id", ("$r", roles), ("$c", clearance), ("$id", id)));
     }
 
     /// <inheritdoc/>
     public void AddKey(ApiKeyRow key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        using var connection = Open();
-        factory.Dialect.NonQuery(
+        Change((connection, transaction) => factory.Dialect.NonQuery(
             connection,
-            null,
+            transaction,
             "INSERT INTO api_keys (id, secret_hash, name, role, created, expires, principal) VALUES ($id, $h, $n, '', $c, $e, $p)",
             ("$id", key.Id),
             ("$h", key.SecretHash),
             ("$n", key.Name),
             ("$c", Format(key.Created)),
             ("$e", key.Expires is { } e ? Format(e) : null),
-            ("$p", key.PrincipalId));
+            ("$p", key.PrincipalId)));
     }
 
     /// <inheritdoc/>
     public void RevokeKey(string id, DateTimeOffset revoked)
     {
-        using var connection = Open();
-        factory.Dialect.NonQuery(connection, null, "UPDATE api_keys SET revoked = $r WHERE id = $id AND revoked IS NULL", ("$r", Format(revoked)), ("$id", id));
+        Change((connection, transaction) => factory.Dialect.NonQuery(connection, transaction, "UPDATE api_keys SET revoked = $r WHERE id = $id AND revoked IS NULL", ("$r", Format(revoked)), ("$id", id)));
     }
 
     /// <inheritdoc/>
@@ -139,6 +134,16 @@ public sealed class SqlitePrincipalStore(StateConnectionFactory factory) : IPrin
             ("$r", principal.Roles),
             ("$c", principal.Clearance),
             ("$t", Format(principal.Created)));
+
+    /// <summary>One change in one transaction that also announces it to the other replicas (<see cref="Changes.StateChanges"/>).</summary>
+    private void Change(Action<DbConnection, DbTransaction> change)
+    {
+        using var connection = Open();
+        using var transaction = factory.Dialect.BeginWrite(connection);
+        change(connection, transaction);
+        Changes.StateChanges.Announce(factory.Dialect, connection, transaction, Changes.StateTopics.Principals);
+        transaction.Commit();
+    }
 
     private DbConnection Open() => factory.OpenWriter(StateDatabase.Enclave, pooled: true);
 

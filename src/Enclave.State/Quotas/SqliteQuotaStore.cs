@@ -43,7 +43,9 @@ public sealed class SqliteQuotaStore(StateConnectionFactory factory) : IQuotaSto
         var p = factory.Dialect.Parameter(command, "$p", DbType.String);
         var r = factory.Dialect.Parameter(command, "$r", DbType.Int64);
         var t = factory.Dialect.Parameter(command, "$t", DbType.Int64);
-        foreach (var increment in increments)
+        // One order for every writer: replicas flushing at once lock the rows they share in the same order, so they
+        // wait for each other instead of deadlocking.
+        foreach (var increment in increments.OrderBy(i => i.Principal, StringComparer.Ordinal).ThenBy(i => i.Period, StringComparer.Ordinal))
         {
             u.Value = increment.Principal;
             p.Value = increment.Period;

@@ -1,0 +1,11 @@
+namespace Enclave.State.Changes;
+
+/// <summary>The areas of state whose changes one replica announces to the others (<see cref="StateChanges"/>).</summary>
+public static class StateTopics
+{
+    /// <summary>Principals and API keys: added, disabled, updated, created, revoked.</summary>
+    public const string Principals = "principals";
+
+    /// <summary>Every topic, each reloaded when the feed (re)connects.</summary>
+    public static IReadOnlyList<string> All { get; } = [Principals];
+}

@@ -24,6 +24,9 @@ internal sealed class VllmStub : IAsyncDisposable
 
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>The body of the last chat completion request received (to see what the enclave sent on).</summary>
+    public JsonObject? LastChatRequest { get; private set; }
+
     /// <summary>Released by a test to let a slow stream ("slow" model) continue after its first chunk.</summary>
     public TaskCompletionSource SlowGate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -47,6 +50,7 @@ internal sealed class VllmStub : IAsyncDisposable
     {
         Interlocked.Increment(ref _requests);
         var request = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
+        LastChatRequest = (JsonObject)request.DeepClone();
         if (await FaultAsync(http, request))
         {
             return;

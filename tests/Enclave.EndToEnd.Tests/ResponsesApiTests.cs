@@ -175,6 +175,45 @@ public sealed class ResponsesApiTests(EnclaveFixture enclave) : IClassFixture<En
     }
 
     [Fact]
+    public async Task StreamedFunctionCall_ArrivesAsFunctionCallEvents_AndTheFinalResponseHoldsTheCall()
+    {
+        var options = Options("weather in Oslo?");
+        options.StreamingEnabled = true;
+        options.Tools.Add(ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}}}"""), strictModeEnabled: false));
+        var types = new List<string>();
+        var arguments = new StringBuilder();
+        ResponseResult? final = null;
+
+        await foreach (var update in await Client().CreateResponseStreamingAsync(options))
+        {
+            types.Add(update.GetType().Name);
+            if (update is StreamingResponseFunctionCallArgumentsDeltaUpdate delta)
+            {
+                arguments.Append(delta.Delta);
+            }
+
+            if (update is StreamingResponseCompletedUpdate completed)
+            {
+                final = completed.Response;
+            }
+        }
+
+        Assert.Equal(
+            [
+                nameof(StreamingResponseCreatedUpdate), nameof(StreamingResponseInProgressUpdate), nameof(StreamingResponseOutputItemAddedUpdate),
+                nameof(StreamingResponseFunctionCallArgumentsDeltaUpdate), nameof(StreamingResponseFunctionCallArgumentsDeltaUpdate),
+                nameof(StreamingResponseFunctionCallArgumentsDoneUpdate), nameof(StreamingResponseOutputItemDoneUpdate), nameof(StreamingResponseCompletedUpdate),
+            ],
+            types);
+        Assert.Equal("""{"city":"Oslo"}""", arguments.ToString());
+        var call = Assert.IsType<FunctionCallResponseItem>(Assert.Single(final!.OutputItems));
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.Equal("call_1", call.CallId);
+        Assert.Equal("""{"city":"Oslo"}""", call.FunctionArguments.ToString());
+        Assert.Equal("get_weather", (string?)enclave.Upstream.LastChatRequest!["tools"]![0]!["function"]!["name"]);
+    }
+
+    [Fact]
     public async Task TextFormat_JsonSchema_BecomesTheChatResponseFormat()
     {
         var options = Options("give me json");
@@ -239,6 +278,47 @@ public sealed class ResponsesApiTests(EnclaveFixture enclave) : IClassFixture<En
         Assert.Equal(HttpStatusCode.OK, unstored.StatusCode);
         var id = (string)(await unstored.Content.ReadFromJsonAsync<JsonObject>())!["id"]!;
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/v1/responses/" + id)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"echo-chat","input":42}""", "input")]
+    [InlineData("""{"model":"echo-chat","input":[]}""", "input")]
+    [InlineData("""{"model":"echo-chat","input":[{"type":"message","content":"no role"}]}""", "input[0].role")]
+    [InlineData("""{"model":"echo-chat","input":[{"role":"tool","content":"x"}]}""", "input[0].role")]
+    [InlineData("""{"model":"echo-chat","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]}""", "input[0].content[0].type")]
+    [InlineData("""{"model":"echo-chat","input":[{"type":"item_reference","id":"msg_1"}]}""", "input[0].type")]
+    [InlineData("""{"model":"echo-chat","input":[{"type":"function_call_output","output":"x"}]}""", "input[0].call_id")]
+    [InlineData("""{"model":"echo-chat","input":"x","tool_choice":"sometimes"}""", "tool_choice")]
+    [InlineData("""{"model":"echo-chat","input":"x","text":{"format":{"type":"json_schema","name":"a"}}}""", "text.format.schema")]
+    [InlineData("""{"model":"echo-chat","input":"x","text":{"format":{"type":"xml"}}}""", "text.format.type")]
+    [InlineData("""{"model":"echo-chat","input":"x","max_output_tokens":0}""", "max_output_tokens")]
+    [InlineData("""{"model":"echo-chat","input":"x","metadata":{"a":1}}""", "metadata")]
+    [InlineData("""{"model":"echo-chat","input":"x","truncation":"auto"}""", "truncation")]
+    [InlineData("""{"model":"echo-chat","input":"x","previous_response_id":7}""", "previous_response_id")]
+    [InlineData("""{"input":"x"}""", "model")]
+    public async Task MalformedOrUnservableRequests_Are400NamingTheParameter_AndReachNoBackend(string body, string param)
+    {
+        using var http = Http();
+        var before = enclave.Upstream.Requests;
+
+        var response = await http.PostAsync("/v1/responses", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!;
+        Assert.Equal(param, (string?)error["param"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.Equal(before, enclave.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task ATruncatedBody_IsA400ErrorObject_NeverA500()
+    {
+        using var http = Http();
+
+        var truncated = await http.PostAsync("/v1/responses", new StringContent("""{"model":"echo-chat","input":[{"role":"user","cont""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, truncated.StatusCode);
+        Assert.Equal("invalid_request_error", (string?)(await truncated.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["type"]);
     }
 
     private static StringContent Json(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");

@@ -70,6 +70,29 @@ internal sealed class VllmStub : IAsyncDisposable
                 ["type"] = "function",
                 ["function"] = new JsonObject { ["name"] = name, ["arguments"] = """{"city":"Oslo"}""" },
             };
+            if (request["stream"]?.GetValue<bool>() == true)
+            {
+                // As vLLM streams a tool call: id, type and name first, then the arguments in pieces.
+                http.Response.ContentType = "text/event-stream";
+                JsonObject Delta(JsonObject toolCall) => new() { ["index"] = 0, ["delta"] = new JsonObject { ["tool_calls"] = new JsonArray(toolCall) }, ["finish_reason"] = null };
+                await SendAsync(http, Chunk(model, "chat.completion.chunk", Delta(new JsonObject { ["index"] = 0, ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = name, ["arguments"] = "" } })));
+                foreach (var piece in new[] { """{"city":""", "\"Oslo\"}" })
+                {
+                    await SendAsync(http, Chunk(model, "chat.completion.chunk", Delta(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = piece } })));
+                }
+
+                await SendAsync(http, Chunk(model, "chat.completion.chunk", new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = "tool_calls" }));
+                if (request["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+                {
+                    var usageChunk = Chunk(model, "chat.completion.chunk", null);
+                    usageChunk["usage"] = Usage(promptTokens, 5);
+                    await SendAsync(http, usageChunk);
+                }
+
+                await http.Response.WriteAsync("data: [DONE]\n\n");
+                return;
+            }
+
             await http.Response.WriteAsJsonAsync(new JsonObject
             {
                 ["id"] = "chatcmpl-stub",

@@ -23,6 +23,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /v1/completions",
         "POST /v1/embeddings",
         "POST /v1/messages",
+        "POST /v1/responses",
         "POST /admin/v1/users",
         "POST /admin/v1/keys",
         "POST /admin/v1/policy/explain",
@@ -51,6 +52,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/airlock/imports/{id}/approve",
         "POST /admin/v1/users/{name}/disable",
         "DELETE /admin/v1/keys/{id}",
+        "DELETE /v1/responses/{id}",
     };
 
     /// <summary>

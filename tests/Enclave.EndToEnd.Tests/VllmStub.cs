@@ -24,6 +24,9 @@ internal sealed class VllmStub : IAsyncDisposable
 
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>The body of the last chat completion request received (to see what the enclave sent on).</summary>
+    public JsonObject? LastChatRequest { get; private set; }
+
     /// <summary>Released by a test to let a slow stream ("slow" model) continue after its first chunk.</summary>
     public TaskCompletionSource SlowGate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -47,6 +50,7 @@ internal sealed class VllmStub : IAsyncDisposable
     {
         Interlocked.Increment(ref _requests);
         var request = (JsonObject)(await JsonNode.ParseAsync(http.Request.Body))!;
+        LastChatRequest = (JsonObject)request.DeepClone();
         if (await FaultAsync(http, request))
         {
             return;
@@ -66,6 +70,29 @@ internal sealed class VllmStub : IAsyncDisposable
                 ["type"] = "function",
                 ["function"] = new JsonObject { ["name"] = name, ["arguments"] = """{"city":"Oslo"}""" },
             };
+            if (request["stream"]?.GetValue<bool>() == true)
+            {
+                // As vLLM streams a tool call: id, type and name first, then the arguments in pieces.
+                http.Response.ContentType = "text/event-stream";
+                JsonObject Delta(JsonObject toolCall) => new() { ["index"] = 0, ["delta"] = new JsonObject { ["tool_calls"] = new JsonArray(toolCall) }, ["finish_reason"] = null };
+                await SendAsync(http, Chunk(model, "chat.completion.chunk", Delta(new JsonObject { ["index"] = 0, ["id"] = "call_1", ["type"] = "function", ["function"] = new JsonObject { ["name"] = name, ["arguments"] = "" } })));
+                foreach (var piece in new[] { """{"city":""", "\"Oslo\"}" })
+                {
+                    await SendAsync(http, Chunk(model, "chat.completion.chunk", Delta(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = piece } })));
+                }
+
+                await SendAsync(http, Chunk(model, "chat.completion.chunk", new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = "tool_calls" }));
+                if (request["stream_options"]?["include_usage"]?.GetValue<bool>() == true)
+                {
+                    var usageChunk = Chunk(model, "chat.completion.chunk", null);
+                    usageChunk["usage"] = Usage(promptTokens, 5);
+                    await SendAsync(http, usageChunk);
+                }
+
+                await http.Response.WriteAsync("data: [DONE]\n\n");
+                return;
+            }
+
             await http.Response.WriteAsJsonAsync(new JsonObject
             {
                 ["id"] = "chatcmpl-stub",

@@ -18,6 +18,11 @@ public static class AuditEventTypes
         "request.completed", "requestId", "endpoint", "admittedIndex", "outcome", "status", "backend", "latencyMs", "modelDigest",
         "promptTokens", "completionTokens", "answerSha256", "error", "vendor", "region", "modelVersion");
 
+    // Stored responses (/v1/responses)
+    public static readonly AuditEventType ResponseStored = new("response.stored", "responseId", "requestId", "admittedIndex", "model", "label", "previousResponseId");
+    public static readonly AuditEventType ResponseRead = new("response.read", "responseId", "owner");
+    public static readonly AuditEventType ResponseDeleted = new("response.deleted", "responseId", "owner", "requestId");
+
     // Authentication
     public static readonly AuditEventType AuthFailed = new(
         "auth.failed", "scheme", "reason", "method", "remoteAddress", "keyId", "kid", "alg", "iss", "exception");

@@ -16,7 +16,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
     /// <summary>The <c>anthropic-version</c> sent when <see cref="UpstreamBackendOptions.ApiVersion"/> is not set.</summary>
     public const string DefaultVersion = "2023-06-01";
 
-    /// <summary>OpenAI request fields translated (or, for <c>n</c> and <c>response_format</c>, accepted at their default).</summary>
+    /// <summary>OpenAI request fields translated (<c>n</c> accepted at its default; a JSON <c>response_format</c> as a forced tool).</summary>
     private static readonly HashSet<string> Translated = new(StringComparer.Ordinal)
     {
         "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p",
@@ -113,10 +113,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
             throw Unsupported(Options, "n", "Anthropic returns one choice per request");
         }
 
-        if (request["response_format"] is JsonObject format && String(format["type"]) is { } formatType && formatType != "text")
-        {
-            throw Unsupported(Options, "response_format", $"Anthropic has no '{formatType}' response format");
-        }
+        var formatTool = ForcedFormatTool(Options, request, "Anthropic");
 
         if (String(request["user"]) is { } user)
         {
@@ -124,6 +121,13 @@ internal sealed class AnthropicDialect : UpstreamDialect
         }
 
         TranslateTools(request, body);
+        if (formatTool is { } forced)
+        {
+            // Anthropic has no response format: the schema is a tool it must call, whose input is the answer.
+            body["tools"] = new JsonArray(new JsonObject { ["name"] = forced.Name, ["description"] = forced.Description, ["input_schema"] = forced.Schema });
+            body["tool_choice"] = new JsonObject { ["type"] = "tool", ["name"] = forced.Name };
+        }
+
         if (stream)
         {
             body["stream"] = true;
@@ -141,12 +145,16 @@ internal sealed class AnthropicDialect : UpstreamDialect
 
         var text = new StringBuilder();
         var toolCalls = new JsonArray();
+        var forced = ForcedFormatToolName(request);
         foreach (var block in content)
         {
             switch (String(block?["type"]))
             {
                 case "text":
                     text.Append(String(block!["text"]));
+                    break;
+                case "tool_use" when forced is not null && String(block!["name"]) == forced:
+                    text.Append((block!["input"] ?? new JsonObject()).ToJsonString());
                     break;
                 case "tool_use":
                     toolCalls.Add(ToolCall(block!.AsObject()));
@@ -158,7 +166,8 @@ internal sealed class AnthropicDialect : UpstreamDialect
             }
         }
 
-        var response = ChatCompletion(String(body["id"]) ?? "msg", String(body["model"]) ?? "", Time.GetUtcNow(), text, toolCalls, FinishReason(String(body["stop_reason"])));
+        var finish = FinishReason(String(body["stop_reason"]));
+        var response = ChatCompletion(String(body["id"]) ?? "msg", String(body["model"]) ?? "", Time.GetUtcNow(), text, toolCalls, forced is not null && finish == "tool_calls" ? "stop" : finish);
         if (body["usage"] is JsonObject usage)
         {
             response["usage"] = Usage(InputTokens(usage), Integer(usage["output_tokens"]) ?? 0);
@@ -168,7 +177,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
     }
 
     public override UpstreamStreamTranslator StartStream(JsonObject request) =>
-        new AnthropicStreamTranslator(Options, Time.GetUtcNow().ToUnixTimeSeconds(), IncludeUsage(request));
+        new AnthropicStreamTranslator(Options, Time.GetUtcNow().ToUnixTimeSeconds(), IncludeUsage(request), ForcedFormatToolName(request));
 
     /// <summary>
     /// Anthropic's error object (<c>{"type":"error","error":{"type","message"}}</c>) as an OpenAI error; 529

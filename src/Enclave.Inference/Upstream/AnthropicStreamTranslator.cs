@@ -10,7 +10,7 @@ namespace Enclave.Inference.Upstream;
 /// the role first, text and tool-call argument deltas as they come, the finish reason, and the usage chunk when the
 /// request asked for it. <c>message_stop</c> ends the stream.
 /// </summary>
-internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, long created, bool includeUsage) : UpstreamStreamTranslator
+internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, long created, bool includeUsage, string? formatTool = null) : UpstreamStreamTranslator
 {
     private readonly Dictionary<long, int> _toolIndexByBlock = [];
     private string _id = "msg";
@@ -18,6 +18,7 @@ internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, 
     private long _inputTokens;
     private long _outputTokens;
     private bool _started;
+    private long? _formatBlock;
 
     public override string EndEvent => "its message_stop event";
 
@@ -53,6 +54,9 @@ internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, 
                     case "text" when String(block["text"]) is { Length: > 0 } text:
                         output.Add(Chunk(new JsonObject { ["content"] = text }, null));
                         break;
+                    case "tool_use" when formatTool is not null && String(block["name"]) == formatTool:
+                        _formatBlock = index; // the forced tool of a JSON response format: its input is the answer's content
+                        break;
                     case "tool_use":
                         var toolIndex = _toolIndexByBlock.Count;
                         _toolIndexByBlock[index] = toolIndex;
@@ -70,6 +74,12 @@ internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, 
                         break;
                     case "input_json_delta":
                         var blockIndex = Integer(payload["index"]) ?? -1;
+                        if (blockIndex == _formatBlock)
+                        {
+                            output.Add(Chunk(new JsonObject { ["content"] = String(delta["partial_json"]) ?? "" }, null));
+                            break;
+                        }
+
                         if (!_toolIndexByBlock.TryGetValue(blockIndex, out var tool))
                         {
                             throw new JsonException("input_json_delta for a block that is not a tool_use block");
@@ -92,7 +102,8 @@ internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, 
 
                 if (String(payload["delta"]?["stop_reason"]) is { } stopReason)
                 {
-                    output.Add(Chunk(new JsonObject(), AnthropicDialect.FinishReason(stopReason)));
+                    var finish = AnthropicDialect.FinishReason(stopReason);
+                    output.Add(Chunk(new JsonObject(), _formatBlock is not null && finish == "tool_calls" ? "stop" : finish));
                 }
 
                 break;

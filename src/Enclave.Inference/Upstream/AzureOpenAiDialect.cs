@@ -4,7 +4,8 @@ namespace Enclave.Inference.Upstream;
 
 /// <summary>
 /// Azure OpenAI: OpenAI bodies, sent to <c>{BaseUrl}/openai/deployments/{model}/{endpoint}?api-version={ApiVersion}</c>
-/// with the key in the <c>api-key</c> header. The model names of the backend are its deployment names. Responses,
+/// with the key in the <c>api-key</c> header, or (<see cref="UpstreamBackendOptions.AzureAuthentication"/> <c>entra</c>)
+/// a Microsoft Entra ID token as <c>Authorization: Bearer</c>. The model names of the backend are its deployment names. Responses,
 /// streams and errors are OpenAI's (Azure adds <c>prompt_filter_results</c>, passed on).
 /// </summary>
 internal sealed class AzureOpenAiDialect : UpstreamDialect
@@ -45,9 +46,18 @@ internal sealed class AzureOpenAiDialect : UpstreamDialect
         return message;
     }
 
-    private static void Authorize(HttpRequestMessage message, string? key)
+    private void Authorize(HttpRequestMessage message, string? key)
     {
-        if (!string.IsNullOrEmpty(key))
+        if (string.IsNullOrEmpty(key))
+        {
+            return;
+        }
+
+        if (Options.AzureAuthentication == AzureAuthentications.Entra)
+        {
+            message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+        }
+        else
         {
             message.Headers.TryAddWithoutValidation("api-key", key);
         }

@@ -91,10 +91,7 @@ internal sealed class BedrockDialect : UpstreamDialect
             throw Unsupported(Options, "n", "Converse returns one answer per request");
         }
 
-        if (request["response_format"] is JsonObject format && String(format["type"]) is { } formatType && formatType != "text")
-        {
-            throw Unsupported(Options, "response_format", $"Converse has no '{formatType}' response format");
-        }
+        var formatTool = ForcedFormatTool(Options, request, "Bedrock Converse");
 
         var body = new JsonObject();
         var (system, messages) = TranslateMessages(request["messages"]);
@@ -144,6 +141,19 @@ internal sealed class BedrockDialect : UpstreamDialect
         }
 
         TranslateTools(request, body);
+        if (formatTool is { } forced)
+        {
+            // Converse has no response format: the schema is a tool the model must use, whose input is the answer.
+            body["toolConfig"] = new JsonObject
+            {
+                ["tools"] = new JsonArray(new JsonObject
+                {
+                    ["toolSpec"] = new JsonObject { ["name"] = forced.Name, ["description"] = forced.Description, ["inputSchema"] = new JsonObject { ["json"] = forced.Schema } },
+                }),
+                ["toolChoice"] = new JsonObject { ["tool"] = new JsonObject { ["name"] = forced.Name } },
+            };
+        }
+
         return body;
     }
 
@@ -156,11 +166,16 @@ internal sealed class BedrockDialect : UpstreamDialect
 
         var text = new StringBuilder();
         var toolCalls = new JsonArray();
+        var forced = ForcedFormatToolName(request);
         foreach (var block in content.OfType<JsonObject>())
         {
             if (String(block["text"]) is { } piece)
             {
                 text.Append(piece);
+            }
+            else if (block["toolUse"] is JsonObject formatUse && forced is not null && String(formatUse["name"]) == forced)
+            {
+                text.Append((formatUse["input"] ?? new JsonObject()).ToJsonString());
             }
             else if (block["toolUse"] is JsonObject toolUse)
             {
@@ -174,8 +189,9 @@ internal sealed class BedrockDialect : UpstreamDialect
         }
 
         // Converse names no model in its answer: the model ID asked for is versioned (…-v1:0) and is what answered.
+        var finish = FinishReason(String(body["stopReason"]));
         var response = ChatCompletion(
-            "bedrock-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), ModelOf(request), Time.GetUtcNow(), text, toolCalls, FinishReason(String(body["stopReason"])));
+            "bedrock-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()), ModelOf(request), Time.GetUtcNow(), text, toolCalls, forced is not null && finish == "tool_calls" ? "stop" : finish);
         if (body["usage"] is JsonObject usage)
         {
             response["usage"] = Usage(Integer(usage["inputTokens"]) ?? 0, Integer(usage["outputTokens"]) ?? 0);
@@ -185,7 +201,7 @@ internal sealed class BedrockDialect : UpstreamDialect
     }
 
     public override UpstreamStreamTranslator StartStream(JsonObject request) =>
-        new BedrockStreamTranslator(Options, Time.GetUtcNow().ToUnixTimeSeconds(), ModelOf(request), IncludeUsage(request));
+        new BedrockStreamTranslator(Options, Time.GetUtcNow().ToUnixTimeSeconds(), ModelOf(request), IncludeUsage(request), ForcedFormatToolName(request));
 
     /// <summary>AWS errors: <c>{"message"}</c> with the type in <c>x-amzn-ErrorType</c>; 424 (the model failed) is 502.</summary>
     public override BackendException ErrorFromStatus(int status, TimeSpan? retryAfter, JsonObject? body)

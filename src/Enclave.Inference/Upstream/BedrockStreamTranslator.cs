@@ -9,8 +9,9 @@ namespace Enclave.Inference.Upstream;
 /// <c>contentBlockStop</c>, <c>messageStop</c>, <c>metadata</c>; exceptions as <c>exception:{type}</c>) as OpenAI
 /// chunks. <c>metadata</c> (usage) ends the stream; a body that ends after <c>messageStop</c> without it is complete.
 /// </summary>
-internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, long created, string model, bool includeUsage) : UpstreamStreamTranslator
+internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, long created, string model, bool includeUsage, string? formatTool = null) : UpstreamStreamTranslator
 {
+    private long? _formatBlock;
     private readonly string _id = "bedrock-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
     private readonly Dictionary<long, int> _toolIndexByBlock = [];
     private bool _stopped;
@@ -33,7 +34,12 @@ internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, lo
                 output.Add(Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null));
                 break;
             case "contentBlockStart":
-                if (payload["start"]?["toolUse"] is JsonObject toolUse)
+                if (payload["start"]?["toolUse"] is JsonObject formatUse && formatTool is not null && String(formatUse["name"]) == formatTool)
+                {
+                    // The forced tool of a JSON response format: its input is the answer's content.
+                    _formatBlock = Integer(payload["contentBlockIndex"]) ?? throw new JsonException("contentBlockStart has no contentBlockIndex");
+                }
+                else if (payload["start"]?["toolUse"] is JsonObject toolUse)
                 {
                     var block = Integer(payload["contentBlockIndex"]) ?? throw new JsonException("contentBlockStart has no contentBlockIndex");
                     var index = _toolIndexByBlock.Count;
@@ -51,6 +57,12 @@ internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, lo
                 else if (delta["toolUse"] is JsonObject input)
                 {
                     var block = Integer(payload["contentBlockIndex"]) ?? -1;
+                    if (block == _formatBlock)
+                    {
+                        output.Add(Chunk(new JsonObject { ["content"] = String(input["input"]) ?? "" }, null));
+                        break;
+                    }
+
                     if (!_toolIndexByBlock.TryGetValue(block, out var index))
                     {
                         throw new JsonException("a toolUse delta for a block that did not start as toolUse");
@@ -62,7 +74,8 @@ internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, lo
                 break;
             case "messageStop":
                 _stopped = true;
-                output.Add(Chunk(new JsonObject(), BedrockDialect.FinishReason(String(payload["stopReason"]))));
+                var finish = BedrockDialect.FinishReason(String(payload["stopReason"]));
+                output.Add(Chunk(new JsonObject(), _formatBlock is not null && finish == "tool_calls" ? "stop" : finish));
                 break;
             case "metadata":
                 if (includeUsage && payload["usage"] is JsonObject usage)

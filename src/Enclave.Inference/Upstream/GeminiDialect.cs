@@ -124,8 +124,17 @@ internal sealed class GeminiDialect : UpstreamDialect
                 case "json_object":
                     config["responseMimeType"] = "application/json";
                     break;
+                case "json_schema":
+                    if (format["json_schema"] is not JsonObject definition || definition["schema"] is not JsonObject schema)
+                    {
+                        throw Invalid("response_format.json_schema", "needs a schema object");
+                    }
+
+                    config["responseMimeType"] = "application/json";
+                    config["responseSchema"] = GeminiSchema.Translate(Options, schema, "response_format.json_schema.schema");
+                    break;
                 case var other:
-                    throw Unsupported(Options, "response_format", $"'{UpstreamErrors.Sanitize(other)}' is not translated to Gemini (json_object is)");
+                    throw Unsupported(Options, "response_format", $"'{UpstreamErrors.Sanitize(other)}' is not translated to Gemini (json_object and json_schema are)");
             }
         }
 

@@ -51,6 +51,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private readonly HttpMessageInvoker _http;
     private readonly TimeProvider _time;
     private readonly UpstreamCredential? _credential;
+    private readonly EntraTokenSource? _entra;
     private readonly UpstreamDialect _dialect;
     private readonly HashSet<string> _models;
     private readonly string _authority;
@@ -78,6 +79,10 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         _models = new HashSet<string>(options.Models, StringComparer.Ordinal);
         _authority = options.BaseUri().GetLeftPart(UriPartial.Authority);
         _http = new HttpMessageInvoker(handler ?? CreateHandler(options), disposeHandler: true);
+        if (options.AzureAuthentication == AzureAuthentications.Entra && options.EntraTokenEndpoint is not null && _credential is not null)
+        {
+            _entra = new EntraTokenSource(options, _credential, _http, _time);
+        }
     }
 
     /// <summary>
@@ -146,7 +151,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            using var request = _dialect.CreateHealthRequest(_credential?.Current());
+            using var request = _dialect.CreateHealthRequest(await KeyAsync(linked.Token).ConfigureAwait(false));
             using var response = await _http.SendAsync(request, linked.Token).ConfigureAwait(false);
             return _dialect.IsHealthy((int)response.StatusCode);
         }
@@ -425,12 +430,16 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
             ? new BackendException(status, type, $"upstream backend '{Name}' {what} before its first chunk; nothing was passed on, so the request may be retried", null, inner)
             : new BackendException(status, "stream_interrupted", $"upstream backend '{Name}' {what} after {yielded} chunk(s); the partial answer was already passed on and is not retried", null, inner);
 
+    /// <summary>The credential a request carries now: the key (or token) configured, or an Entra token from the token endpoint.</summary>
+    private async ValueTask<string?> KeyAsync(CancellationToken cancellationToken) =>
+        _entra is null ? _credential?.Current() : await _entra.TokenAsync(cancellationToken).ConfigureAwait(false);
+
     private BackendException ConnectionFailed(Exception e) =>
         new(502, "upstream_unavailable", $"upstream backend '{Name}' at {_authority} could not be reached or broke the connection ({e.Message})", null, e);
 
     private async Task<HttpResponseMessage> SendAsync(UpstreamOperation operation, JsonObject request, StreamField stream, CancellationToken cancellationToken)
     {
-        using var message = _dialect.CreateRequest(operation, request, stream, _credential?.Current());
+        using var message = _dialect.CreateRequest(operation, request, stream, await KeyAsync(cancellationToken).ConfigureAwait(false));
         message.Headers.Accept.Add(stream == StreamField.Streaming ? _dialect.AcceptStream : AcceptJson);
         return await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
     }
@@ -463,5 +472,9 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private static bool IsSuccess(HttpResponseMessage response) => (int)response.StatusCode is >= 200 and < 300;
 
     /// <inheritdoc/>
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _entra?.Dispose();
+        _http.Dispose();
+    }
 }

@@ -45,6 +45,29 @@ public sealed record UpstreamBackendOptions
     public string? ApiKeyReference { get; init; }
 
     /// <summary>
+    /// Azure OpenAI only: how requests are authenticated. <c>api-key</c> (the default): the key
+    /// <see cref="ApiKeyReference"/> names, in the <c>api-key</c> header. <c>entra</c>: a Microsoft Entra ID access token
+    /// as <c>Authorization: Bearer</c>: the token <see cref="ApiKeyReference"/> names (an environment variable, or a
+    /// token file that another process keeps fresh, re-read whenever it changes), or, with
+    /// <see cref="EntraTokenEndpoint"/>, one obtained with the OAuth 2.0 client-credentials grant
+    /// (<see cref="ApiKeyReference"/> then names the client secret).
+    /// </summary>
+    public string AzureAuthentication { get; init; } = AzureAuthentications.ApiKey;
+
+    /// <summary>
+    /// The token endpoint for the client-credentials grant (<c>.../oauth2/v2.0/token</c>), a URL reachable inside the
+    /// enclave (an identity proxy or a mirrored authority): only with <see cref="AzureAuthentication"/> <c>entra</c>.
+    /// Tokens are cached until five minutes before they expire.
+    /// </summary>
+    public string? EntraTokenEndpoint { get; init; }
+
+    /// <summary>The application (client) id for the client-credentials grant; required with <see cref="EntraTokenEndpoint"/>.</summary>
+    public string? EntraClientId { get; init; }
+
+    /// <summary>The scope asked for with the client-credentials grant.</summary>
+    public string EntraScope { get; init; } = "https://cognitiveservices.azure.com/.default";
+
+    /// <summary>
     /// A PEM file of CA certificates to trust for this backend's https certificate (a private CA, or the TLS proxy a
     /// disconnected network routes approved cloud traffic through). Null: the system's trust store. The host name is
     /// checked either way.
@@ -105,6 +128,7 @@ public sealed record UpstreamBackendOptions
 
         ValidateBaseUrl(where, problems);
         ValidateKind(where, problems);
+        ValidateEntra(where, problems);
 
         if (!UpstreamApiKey.TryParseReference(ApiKeyReference, out _, out var referenceProblem))
         {
@@ -176,6 +200,59 @@ public sealed record UpstreamBackendOptions
         if (MaxSseLineBytes is < MinBufferBytes or > MaxSseLineBytesLimit)
         {
             problems.Add($"{where}: MaxSseLineBytes must be {MinBufferBytes}..{MaxSseLineBytesLimit} (was {MaxSseLineBytes})");
+        }
+    }
+
+    private void ValidateEntra(string where, List<string> problems)
+    {
+        if (AzureAuthentication is not (AzureAuthentications.ApiKey or AzureAuthentications.Entra))
+        {
+            problems.Add($"{where}: AzureAuthentication must be '{AzureAuthentications.ApiKey}' or '{AzureAuthentications.Entra}' (was '{UpstreamErrors.Sanitize(AzureAuthentication ?? "")}')");
+            return;
+        }
+
+        var entra = AzureAuthentication == AzureAuthentications.Entra;
+        if (entra && UpstreamKinds.TryParse(Kind, out var kind) && kind != UpstreamKind.AzureOpenAi)
+        {
+            problems.Add($"{where}: AzureAuthentication '{AzureAuthentications.Entra}' is for Kind '{UpstreamKinds.AzureOpenAi}' only");
+        }
+
+        if (EntraTokenEndpoint is null)
+        {
+            if (EntraClientId is not null)
+            {
+                problems.Add($"{where}: EntraClientId is set without EntraTokenEndpoint");
+            }
+
+            return;
+        }
+
+        if (!entra)
+        {
+            problems.Add($"{where}: EntraTokenEndpoint needs AzureAuthentication '{AzureAuthentications.Entra}'");
+        }
+
+        if (!Uri.TryCreate(EntraTokenEndpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            problems.Add($"{where}: EntraTokenEndpoint must be an absolute http:// or https:// URL");
+        }
+        else if (uri.UserInfo.Length > 0)
+        {
+            problems.Add($"{where}: EntraTokenEndpoint must not carry credentials (user:password@); the client secret is named by ApiKeyReference");
+        }
+        else if (Labels is { LeavesEnclave: true } && uri.Scheme != Uri.UriSchemeHttps && !uri.IsLoopback)
+        {
+            problems.Add($"{where}: EntraTokenEndpoint must use https (the client secret is sent to it)");
+        }
+
+        if (string.IsNullOrWhiteSpace(EntraClientId) || EntraClientId.Length > 128)
+        {
+            problems.Add($"{where}: EntraClientId (1..128 characters) is required with EntraTokenEndpoint");
+        }
+
+        if (string.IsNullOrWhiteSpace(EntraScope) || EntraScope.Length > 512)
+        {
+            problems.Add($"{where}: EntraScope must be 1..512 characters");
         }
     }
 
@@ -278,4 +355,14 @@ public sealed record UpstreamBackendOptions
         var text = BaseUrl.EndsWith('/') ? BaseUrl : BaseUrl + "/";
         return new Uri(text, UriKind.Absolute);
     }
+}
+
+/// <summary>The values of <see cref="UpstreamBackendOptions.AzureAuthentication"/>.</summary>
+public static class AzureAuthentications
+{
+    /// <summary>The key in the <c>api-key</c> header.</summary>
+    public const string ApiKey = "api-key";
+
+    /// <summary>A Microsoft Entra ID access token as <c>Authorization: Bearer</c>.</summary>
+    public const string Entra = "entra";
 }

@@ -115,6 +115,64 @@ internal static class VendorTranslation
         ["total_tokens"] = prompt + completion,
     };
 
+    /// <summary>The name of the forced tool a <c>json_object</c> response format is sent as.</summary>
+    public const string JsonObjectToolName = "json_output";
+
+    /// <summary>
+    /// A JSON <c>response_format</c> as the tool a vendor without a response format of its own is forced to call
+    /// (Anthropic, Bedrock Converse): its name (the schema's name; <see cref="JsonObjectToolName"/> for
+    /// <c>json_object</c>), its input schema (the JSON schema; any object for <c>json_object</c>) and description; null
+    /// for no format or <c>text</c>. The tool's input is the answer: the translation back turns the call into content.
+    /// </summary>
+    /// <exception cref="BackendException">400: an unknown format type, a json_schema without name or schema, or a JSON format together with <c>tools</c>.</exception>
+    public static (string Name, JsonObject Schema, string? Description)? ForcedFormatTool(UpstreamBackendOptions backend, JsonObject request, string vendor)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request["response_format"] is not JsonObject format)
+        {
+            return null;
+        }
+
+        (string, JsonObject, string?) tool;
+        switch (String(format["type"]))
+        {
+            case "text" or null:
+                return null;
+            case "json_object":
+                tool = (JsonObjectToolName, new JsonObject { ["type"] = "object" }, "Give the answer as this tool's input, a JSON object.");
+                break;
+            case "json_schema":
+                if (format["json_schema"] is not JsonObject definition || String(definition["name"]) is not { Length: > 0 } name
+                    || definition["schema"] is not JsonObject schema)
+                {
+                    throw Invalid("response_format.json_schema", "needs a name and a schema object");
+                }
+
+                tool = (name, (JsonObject)schema.DeepClone(), String(definition["description"]) ?? "Give the answer as this tool's input.");
+                break;
+            case var other:
+                throw Unsupported(backend, "response_format", $"'{UpstreamErrors.Sanitize(other)}' is not a response format {vendor} is sent (text, json_object and json_schema are)");
+        }
+
+        if (request["tools"] is JsonArray { Count: > 0 })
+        {
+            throw Unsupported(backend, "response_format", $"{vendor} receives a JSON response format as a forced tool call, which cannot be combined with 'tools'");
+        }
+
+        return tool;
+    }
+
+    /// <summary>The name of the forced tool that carries the answer (see <see cref="ForcedFormatTool"/>), or null.</summary>
+    public static string? ForcedFormatToolName(JsonObject request) =>
+        request["response_format"] is JsonObject format
+            ? String(format["type"]) switch
+            {
+                "json_object" => JsonObjectToolName,
+                "json_schema" => String(format["json_schema"]?["name"]),
+                _ => null,
+            }
+            : null;
+
     /// <summary>Whether the request asks for a usage chunk at the end of a stream (<c>stream_options.include_usage</c>).</summary>
     public static bool IncludeUsage(JsonObject request) =>
         request["stream_options"] is JsonObject options && options["include_usage"] is JsonValue value

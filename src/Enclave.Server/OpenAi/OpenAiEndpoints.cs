@@ -44,6 +44,7 @@ internal static class OpenAiEndpoints
         v1.MapPost("/chat/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Chat));
         v1.MapPost("/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Completion));
         v1.MapPost("/embeddings", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Embeddings));
+        Responses.ResponsesEndpoints.MapResponses(v1);
         Anthropic.MessagesEndpoints.MapAnthropicMessages(v1);
         return v1;
     }
@@ -79,7 +80,11 @@ internal sealed partial class RequestHandler(
     /// <param name="parsed">
     /// A request already read and translated to the OpenAI form (by <c>/v1/messages</c>, <see cref="Anthropic.MessagesEndpoints"/>).
     /// </param>
-    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null)
+    /// <param name="classification">
+    /// The classification marking to evaluate instead of the request's <c>Enclave-Classification</c> header (the
+    /// Responses API gives the join of a chained response's label and the header); null to read the header.
+    /// </param>
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null)
     {
         var started = clock.GetTimestamp();
         var (request, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
@@ -146,7 +151,8 @@ internal sealed partial class RequestHandler(
         }
 
         var header = http.Request.Headers[RequestLabelExtractor.HeaderName];
-        var outcome = policy.Evaluate(http.User, header.Count == 0 ? null : header.ToString(), request, route);
+        var outcome = policy.Evaluate(http.User, classification ?? (header.Count == 0 ? null : header.ToString()), request, route);
+        http.Items[typeof(PolicyOutcome)] = outcome; // the decision, for a caller that translated the request (its label)
         if (!outcome.Allowed)
         {
             return await DenyAsync(http, requestId, actor, model, input, outcome.Status, outcome.Rule!, outcome.ToLedger(policy.Scheme),

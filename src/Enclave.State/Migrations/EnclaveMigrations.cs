@@ -21,7 +21,25 @@ internal static class EnclaveMigrations
         // so the versions stay contiguous.
         new(7, "reserved (no change)", _ => { }),
         new(8, "usage rollup: requests, denials, tokens and latency per minute, hour and day, principal, model and backend, with its ledger cursor", Usage),
+        // Version 9 is assigned to work on another branch; until that lands it is a step that changes nothing, so the
+        // versions stay contiguous (the branch that brings 9 replaces this line).
+        new(9, "reserved (no change)", _ => { }),
+        new(10, "stored Responses API responses: owner, label, chain and conversation, so that any replica answers", Responses),
     ];
+
+    private static void Responses(MigrationContext context)
+    {
+        // One row per stored response: the principal that created it (the only one, with admins per the policy, who may
+        // read or delete it), the label it was admitted under, the ledger index of its admission, the response it
+        // continued, the conversation as chat messages and the response object as returned (both JSON text).
+        context.Execute("""
+            CREATE TABLE responses (
+                id TEXT PRIMARY KEY, owner TEXT NOT NULL, label TEXT NOT NULL, model TEXT NOT NULL, created TEXT NOT NULL,
+                previous_id TEXT, request_id TEXT NOT NULL, admitted_index INTEGER NOT NULL,
+                conversation TEXT NOT NULL, response TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX responses_by_owner ON responses (owner, created);
+            """);
+    }
 
     private static void Usage(MigrationContext context)
     {

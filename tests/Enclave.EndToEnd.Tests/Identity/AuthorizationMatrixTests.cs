@@ -43,6 +43,9 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /v1/completions"] = Authenticated,
         ["POST /v1/embeddings"] = Authenticated,
         ["POST /v1/messages"] = Authenticated,
+        ["POST /v1/responses"] = Authenticated,
+        ["GET /v1/responses/{id}"] = Authenticated,
+        ["DELETE /v1/responses/{id}"] = Authenticated,
 
         ["GET /admin/v1/ledger/checkpoint"] = [Roles.Admin, Roles.Auditor],
         ["POST /admin/v1/ledger/exports"] = [Roles.Admin, Roles.Auditor],

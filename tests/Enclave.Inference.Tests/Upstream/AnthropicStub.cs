@@ -148,7 +148,11 @@ internal sealed class AnthropicStub : IAsyncDisposable
             return;
         }
 
-        var content = useTool
+        // With tool_choice {"type":"tool"} Claude answers with the tool_use block only (no text before it).
+        var forced = (string?)body["tool_choice"]?["type"] == "tool";
+        var content = useTool && forced
+            ? new JsonArray(new JsonObject { ["type"] = "tool_use", ["id"] = "toolu_01F", ["name"] = ToolName(body), ["input"] = new JsonObject { ["city"] = "Paris" } })
+            : useTool
             ? new JsonArray(
                 new JsonObject { ["type"] = "text", ["text"] = "Let me look that up." },
                 new JsonObject { ["type"] = "tool_use", ["id"] = "toolu_01A", ["name"] = ToolName(body), ["input"] = new JsonObject { ["city"] = "Paris" } })
@@ -198,7 +202,7 @@ internal sealed class AnthropicStub : IAsyncDisposable
             ["type"] = "content_block_start", ["index"] = 0, ["content_block"] = new JsonObject { ["type"] = "text", ["text"] = "" },
         });
         await EventAsync(context, "ping", new JsonObject { ["type"] = "ping" });
-        var answer = useTool ? "Checking." : Answer(body);
+        var answer = useTool ? ((string?)body["tool_choice"]?["type"] == "tool" ? string.Empty : "Checking.") : Answer(body);
         var half = answer.Length / 2;
         foreach (var piece in new[] { answer[..half], answer[half..] })
         {

@@ -23,11 +23,29 @@ internal sealed class AzureOpenAiStub : IAsyncDisposable
     public const string Deployment = "gpt4o-prod";
     public const string ModelVersion = "gpt-4o-2024-08-06";
 
+    /// <summary>The client id and secret the stub's Entra token endpoint accepts.</summary>
+    public const string ClientId = "enclave-gateway";
+    public const string ClientSecret = "entra-client-secret";
+    public const string TokenPath = "/tenant-1/oauth2/v2.0/token";
+
     private readonly WebApplication _app;
+    private int _issued;
 
     private AzureOpenAiStub(WebApplication app) => _app = app;
 
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>Entra access tokens the data plane accepts as <c>Authorization: Bearer</c> (tokens the endpoint issued are added).</summary>
+    public ConcurrentDictionary<string, bool> AcceptedTokens { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>How many tokens the token endpoint issued.</summary>
+    public int TokensIssued => Volatile.Read(ref _issued);
+
+    /// <summary>The lifetime (<c>expires_in</c>, seconds) of the tokens the endpoint issues.</summary>
+    public int TokenLifetimeSeconds { get; set; } = 3600;
+
+    /// <summary>The forms the token endpoint received.</summary>
+    public ConcurrentQueue<IReadOnlyDictionary<string, string>> TokenRequests { get; } = new();
 
     /// <summary>The next request answers 429 with <c>retry-after</c> this many seconds.</summary>
     public ConcurrentQueue<int> RateLimits { get; } = new();
@@ -45,6 +63,7 @@ internal sealed class AzureOpenAiStub : IAsyncDisposable
         var stub = new AzureOpenAiStub(app) { CertificatePem = pem };
         app.MapPost("/openai/deployments/{deployment}/chat/completions", stub.ChatAsync);
         app.MapGet("/openai/models", stub.ModelsAsync);
+        app.MapPost(TokenPath, stub.TokenAsync);
         await app.StartAsync();
         stub.BaseUrl = app.Urls.Single();
         return stub;
@@ -145,11 +164,49 @@ internal sealed class AzureOpenAiStub : IAsyncDisposable
         await context.Response.Body.FlushAsync();
     }
 
-    private static async Task<bool> RefusedAsync(HttpContext context)
+    /// <summary>
+    /// The Microsoft identity platform's token endpoint for the client-credentials grant (form-encoded
+    /// <c>grant_type</c>, <c>client_id</c>, <c>client_secret</c>, <c>scope</c>): a token, or 401 <c>invalid_client</c>.
+    /// </summary>
+    private async Task TokenAsync(HttpContext context)
+    {
+        var form = await context.Request.ReadFormAsync();
+        var fields = form.ToDictionary(f => f.Key, f => f.Value.ToString(), StringComparer.Ordinal);
+        TokenRequests.Enqueue(fields);
+        if (fields.GetValueOrDefault("grant_type") != "client_credentials")
+        {
+            await WriteJsonAsync(context, 400, new JsonObject { ["error"] = "unsupported_grant_type", ["error_description"] = "AADSTS70003" });
+            return;
+        }
+
+        if (fields.GetValueOrDefault("client_id") != ClientId || fields.GetValueOrDefault("client_secret") != ClientSecret)
+        {
+            await WriteJsonAsync(context, 401, new JsonObject { ["error"] = "invalid_client", ["error_description"] = "AADSTS7000215: Invalid client secret provided." });
+            return;
+        }
+
+        var token = "entra-token-" + Interlocked.Increment(ref _issued).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        AcceptedTokens[token] = true;
+        await WriteJsonAsync(context, 200, new JsonObject { ["token_type"] = "Bearer", ["expires_in"] = TokenLifetimeSeconds, ["ext_expires_in"] = TokenLifetimeSeconds, ["access_token"] = token });
+    }
+
+    private async Task<bool> RefusedAsync(HttpContext context)
     {
         if (string.IsNullOrEmpty(context.Request.Query["api-version"]))
         {
             await ErrorAsync(context, 404, "404", "Resource not found");
+            return true;
+        }
+
+        var authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+        {
+            if (AcceptedTokens.ContainsKey(authorization["Bearer ".Length..]))
+            {
+                return false;
+            }
+
+            await ErrorAsync(context, 401, "401", "Unauthorized. Access token is missing, invalid, audience is incorrect, or have expired.");
             return true;
         }
 

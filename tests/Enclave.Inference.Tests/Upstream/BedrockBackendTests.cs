@@ -159,7 +159,7 @@ public sealed class BedrockBackendTests
     [Theory]
     [InlineData("tool_choice", "\"none\"")]
     [InlineData("seed", "1")]
-    [InlineData("response_format", "{\"type\":\"json_object\"}")]
+    [InlineData("response_format", "{\"type\":\"grammar\"}")]
     public async Task WhatConverseCannotDo_Is400NamingTheParameter(string parameter, string json)
     {
         await using var stub = await BedrockStub.StartAsync();

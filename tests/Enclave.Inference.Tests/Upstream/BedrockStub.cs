@@ -126,10 +126,14 @@ internal sealed class BedrockStub : IAsyncDisposable
         var answersTool = last.Any(b => b!["toolResult"] is not null);
         var useTool = body["toolConfig"] is not null && !answersTool;
         var text = answersTool ? "It is sunny in Paris." : "Bedrock heard: " + string.Concat(last.Select(b => (string?)b!["text"]));
+        if (useTool && body["toolConfig"]?["toolChoice"]?["tool"] is not null)
+        {
+            text = string.Empty; // a forced tool: the model answers with the tool use only
+        }
         if (!stream)
         {
             var content = useTool
-                ? new JsonArray(new JsonObject { ["toolUse"] = new JsonObject { ["toolUseId"] = "tooluse_1", ["name"] = "get_weather", ["input"] = new JsonObject { ["city"] = "Paris" } } })
+                ? new JsonArray(new JsonObject { ["toolUse"] = new JsonObject { ["toolUseId"] = "tooluse_1", ["name"] = ToolName(body), ["input"] = new JsonObject { ["city"] = "Paris" } } })
                 : new JsonArray(new JsonObject { ["text"] = text });
             await WriteJsonAsync(context, 200, new JsonObject
             {
@@ -157,7 +161,7 @@ internal sealed class BedrockStub : IAsyncDisposable
         await EventAsync(context, "contentBlockStop", new JsonObject { ["contentBlockIndex"] = 0 });
         if (useTool)
         {
-            await EventAsync(context, "contentBlockStart", new JsonObject { ["contentBlockIndex"] = 1, ["start"] = new JsonObject { ["toolUse"] = new JsonObject { ["toolUseId"] = "tooluse_2", ["name"] = "get_weather" } } });
+            await EventAsync(context, "contentBlockStart", new JsonObject { ["contentBlockIndex"] = 1, ["start"] = new JsonObject { ["toolUse"] = new JsonObject { ["toolUseId"] = "tooluse_2", ["name"] = ToolName(body) } } });
             await EventAsync(context, "contentBlockDelta", new JsonObject { ["contentBlockIndex"] = 1, ["delta"] = new JsonObject { ["toolUse"] = new JsonObject { ["input"] = "{\"city\":" } } });
             await EventAsync(context, "contentBlockDelta", new JsonObject { ["contentBlockIndex"] = 1, ["delta"] = new JsonObject { ["toolUse"] = new JsonObject { ["input"] = "\"Paris\"}" } } });
             await EventAsync(context, "contentBlockStop", new JsonObject { ["contentBlockIndex"] = 1 });
@@ -247,4 +251,7 @@ internal sealed class BedrockStub : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(body.ToJsonString(), Encoding.UTF8);
     }
+
+    /// <summary>The first tool of the request's toolConfig (the one the model "uses").</summary>
+    private static string ToolName(JsonObject body) => (string?)body["toolConfig"]?["tools"]?[0]?["toolSpec"]?["name"] ?? "get_weather";
 }

@@ -168,7 +168,9 @@ public sealed class GeminiBackendTests
     [Theory]
     [InlineData("logit_bias", "{\"50256\": -100}", "'logit_bias'")]
     [InlineData("user", "\"alice\"", "'user'")]
-    [InlineData("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}", "'response_format'")]
+    [InlineData("response_format", "{\"type\":\"grammar\"}", "'response_format'")]
+    [InlineData("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"$ref\":\"#/$defs/a\"}}}", "'response_format.json_schema.schema.$ref'")]
+    [InlineData("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"type\":\"object\",\"properties\":{\"a\":{\"const\":1}}}}}", "'response_format.json_schema.schema.properties.a.const'")]
     [InlineData("n", "3", "'n'")]
     public async Task WhatGeminiCannotDo_Is400NamingTheParameter_AndNothingIsSent(string parameter, string json, string named)
     {

@@ -228,7 +228,7 @@ internal sealed class GeminiStub : IAsyncDisposable
         {
             foreach (var (name, _) in config)
             {
-                if (name is not ("temperature" or "topP" or "topK" or "maxOutputTokens" or "stopSequences" or "candidateCount" or "responseMimeType" or "seed" or "presencePenalty" or "frequencyPenalty"))
+                if (name is not ("temperature" or "topP" or "topK" or "maxOutputTokens" or "stopSequences" or "candidateCount" or "responseMimeType" or "responseSchema" or "seed" or "presencePenalty" or "frequencyPenalty"))
                 {
                     return $"Invalid JSON payload received. Unknown name \"{name}\" at 'generation_config': Cannot find field.";
                 }

@@ -151,7 +151,7 @@ public sealed class VendorBackendTests
     [Theory]
     [InlineData("logprobs", "true")]
     [InlineData("n", "2")]
-    [InlineData("response_format", "{\"type\":\"json_object\"}")]
+    [InlineData("response_format", "{\"type\":\"grammar\"}")]
     [InlineData("temperature", "1.5")]
     [InlineData("seed", "42")]
     [InlineData("frequency_penalty", "0.5")]

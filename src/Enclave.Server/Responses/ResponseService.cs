@@ -1,0 +1,136 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
+using Enclave.Policy.Identity;
+using Enclave.Policy.Labels;
+using Enclave.Server.Policy;
+using Enclave.State.Responses;
+
+namespace Enclave.Server.Responses;
+
+/// <summary>
+/// Stored responses and who may see them. A response is visible to the principal that created it and to admins, and
+/// to either only while their clearance dominates the label its request was admitted under; to anyone else it does
+/// not exist (404, so that its existence does not leak). Storing, an admin's reading of another's response and every
+/// deletion are ledger entries (<c>response.stored</c>, <c>response.read</c>, <c>response.deleted</c>).
+/// </summary>
+internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy, ILedger ledger, TimeProvider clock)
+{
+    public TimeProvider Clock => clock;
+
+    /// <summary>The stored response <paramref name="id"/> if <paramref name="user"/> may see it; null otherwise.</summary>
+    public StoredResponse? Find(string id, ClaimsPrincipal user)
+    {
+        if (id.Length > 128 || store.Get(id) is not { } row)
+        {
+            return null;
+        }
+
+        var (clearance, problem) = policy.ClearanceOf(user);
+        if (problem is not null || Label(row) is not { } label || !clearance.Dominates(label))
+        {
+            return null;
+        }
+
+        return row.Owner == Actor(user) || user.IsInRole(Roles.Admin) ? row : null;
+    }
+
+    /// <summary>The label a stored response was admitted under, or null when it no longer parses (then nobody sees it: fail closed).</summary>
+    public SecurityLabel? Label(StoredResponse row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        try
+        {
+            return policy.Scheme.ParseBanner(row.Label);
+        }
+        catch (MarkingParseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The classification header a request continuing <paramref name="previous"/> is evaluated under: the join of the
+    /// previous response's label and the request's own (its header, or the default), so that a conversation never
+    /// flows to a backend below the label of any of its turns. A malformed header is passed on for policy to refuse.
+    /// </summary>
+    public string? ChainedClassification(StoredResponse previous, string? header)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        SecurityLabel own;
+        try
+        {
+            own = header is null ? policy.DefaultRequestLabel : policy.Scheme.ParseBanner(header);
+        }
+        catch (MarkingParseException)
+        {
+            return header;
+        }
+
+        return Label(previous) is { } label ? policy.Scheme.FormatBanner(own.Join(label)) : policy.Scheme.FormatBanner(policy.Scheme.Highest);
+    }
+
+    /// <summary>
+    /// The label the request of <paramref name="http"/> was admitted under, as the policy writes it (the decision the
+    /// request handler left in the context); the highest label when there is none, so that nobody below sees it.
+    /// </summary>
+    public string LabelOf(Microsoft.AspNetCore.Http.HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var label = http.Items.TryGetValue(typeof(PolicyOutcome), out var o) && o is PolicyOutcome { RequestLabel: { } requestLabel }
+            ? requestLabel.Label
+            : policy.Scheme.Highest;
+        return policy.Scheme.FormatBanner(label);
+    }
+
+    /// <summary>Stores a completed response, then records <c>response.stored</c> (durable before the answer leaves).</summary>
+    public async Task<long> StoreAsync(StoredResponse row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        store.Put(row);
+        var details = new JsonObject
+        {
+            ["responseId"] = row.Id,
+            ["requestId"] = row.RequestId,
+            ["admittedIndex"] = row.AdmittedIndex,
+            ["model"] = row.Model,
+            ["label"] = row.Label,
+        };
+        if (row.PreviousId is not null)
+        {
+            details["previousResponseId"] = row.PreviousId;
+        }
+
+        return await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseStored, clock.GetUtcNow(), row.Owner, "response:" + row.Id, details)).ConfigureAwait(false);
+    }
+
+    /// <summary>Records an admin's read of a response another principal owns (nothing when the owner reads it).</summary>
+    public async Task RecordReadAsync(StoredResponse row, ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var actor = Actor(user);
+        if (row.Owner != actor)
+        {
+            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseRead, clock.GetUtcNow(), actor, "response:" + row.Id, new JsonObject
+            {
+                ["responseId"] = row.Id,
+                ["owner"] = row.Owner,
+            })).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Records <c>response.deleted</c>, then deletes the response.</summary>
+    public async Task DeleteAsync(StoredResponse row, ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseDeleted, clock.GetUtcNow(), Actor(user), "response:" + row.Id, new JsonObject
+        {
+            ["responseId"] = row.Id,
+            ["owner"] = row.Owner,
+            ["requestId"] = row.RequestId,
+        })).ConfigureAwait(false);
+        store.Delete(row.Id);
+    }
+
+    public static string Actor(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
+}

@@ -60,6 +60,10 @@ public static class ExitCodeTable
         [typeof(PolicyConfigurationError)] = ExitCode.InvalidInput,
         [typeof(MarkingError)] = ExitCode.InvalidInput,
 
+        // Enclave.Retrieval (an uploaded document refused) and the server's retrieval API (label, embedding model)
+        [typeof(Enclave.Retrieval.Extraction.DocumentRejection)] = ExitCode.InvalidInput,
+        [typeof(Enclave.Server.Retrieval.RetrievalError)] = ExitCode.InvalidInput,
+
         // Enclave.Inference
         [typeof(UpstreamConfigurationError)] = ExitCode.InvalidInput,
 

@@ -45,6 +45,7 @@ internal static class OpenAiEndpoints
         v1.MapPost("/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Completion));
         v1.MapPost("/embeddings", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Embeddings));
         Anthropic.MessagesEndpoints.MapAnthropicMessages(v1);
+        Retrieval.RetrievalEndpoints.MapRetrieval(v1);
         return v1;
     }
 }

@@ -219,7 +219,8 @@ internal sealed partial class RetrievalService(
         return new SearchOutcome(entry, [.. hits.Select(h => new SearchResult(h.Chunk, files[h.Chunk.FileId], h.Score))]);
     }
 
-    private SecurityLabel Parse(string marking) => policy.Scheme.TryParse(marking, portion: false, out var label, out _) == MarkingError.None ? label : policy.Scheme.Highest;
+    /// <summary>A stored label (banner form); one that no longer parses is the top of the lattice (fail closed).</summary>
+    public SecurityLabel Parse(string marking) => policy.Scheme.TryParse(marking, portion: false, out var label, out _) == MarkingError.None ? label : policy.Scheme.Highest;
 
     /// <summary>Embeds <paramref name="texts"/> with the embedding model, if the policy lets text labelled <paramref name="label"/> reach it.</summary>
     private async Task<(ModelRoute Model, float[][] Vectors)> EmbedAsync(ClaimsPrincipal user, string[] texts, SecurityLabel label, CancellationToken cancellationToken)

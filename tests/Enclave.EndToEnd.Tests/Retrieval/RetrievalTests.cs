@@ -138,6 +138,45 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/v1/files/{fileId}")).StatusCode);
     }
 
+    [Fact]
+    public async Task Chat_WithFileSearch_PutsOnlyClearedChunksInThePrompt_AndCitesThem()
+    {
+        var (fileId, storeId) = await UploadHandbookAsync();
+        async Task<(HttpResponseMessage Response, JsonNode Body)> ChatAsync(string key)
+        {
+            using var http = enclave.Client(key);
+            var body = new JsonObject
+            {
+                ["model"] = "chat-m",
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "When does the convoy move?" }),
+                ["tools"] = new JsonArray(new JsonObject { ["type"] = "file_search", ["file_search"] = new JsonObject { ["vector_store_ids"] = new JsonArray(storeId), ["max_num_results"] = 10 } }),
+            };
+            var response = await http.PostAsync("/v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+            return (response, JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+        }
+
+        enclave.Internal.Clear();
+        enclave.Cloud.Clear();
+        var (cleared, clearedBody) = await ChatAsync(enclave.SecretKey);
+        Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
+        var citations = clearedBody["enclave_citations"]!.AsArray();
+        Assert.Contains(citations, c => c!["label"]!.GetValue<string>() == "SECRET//NOFORN" && c["file_id"]!.GetValue<string>() == fileId);
+        Assert.All(citations, c => Assert.StartsWith(fileId + ":", c!["chunk_id"]!.GetValue<string>(), StringComparison.Ordinal));
+        // The excerpts (one SECRET//NOFORN) raised the request's label: only the accredited internal backend saw them.
+        Assert.Contains(enclave.Internal.ReceivedText, t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
+        Assert.DoesNotContain(enclave.Cloud.ReceivedText, t => t.Contains("NIGHTJAR", StringComparison.Ordinal) || t.Contains("canteen", StringComparison.Ordinal));
+        Assert.DoesNotContain("tools", enclave.Internal.ReceivedText.Last(t => t.Contains("NIGHTJAR", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        enclave.Internal.Clear();
+        enclave.Cloud.Clear();
+        var (plain, plainBody) = await ChatAsync(enclave.UserKey);
+        Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
+        Assert.NotEmpty(plainBody["enclave_citations"]!.AsArray());
+        Assert.All(plainBody["enclave_citations"]!.AsArray(), c => Assert.Equal("UNCLASSIFIED", c!["label"]!.GetValue<string>()));
+        Assert.DoesNotContain(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("NIGHTJAR", StringComparison.Ordinal) || t.Contains("dawn", StringComparison.Ordinal));
+        Assert.Contains(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("canteen", StringComparison.Ordinal) || t.Contains("Visitors", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("notes.exe", "MZ", 400)]
     [InlineData("notes.txt", "", 400)]

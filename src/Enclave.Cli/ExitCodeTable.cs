@@ -64,6 +64,10 @@ public static class ExitCodeTable
         [typeof(PolicyConfigurationError)] = ExitCode.InvalidInput,
         [typeof(MarkingError)] = ExitCode.InvalidInput,
 
+        // Enclave.Retrieval (an uploaded document refused) and the server's retrieval API (label, embedding model)
+        [typeof(Enclave.Retrieval.Extraction.DocumentRejection)] = ExitCode.InvalidInput,
+        [typeof(Enclave.Server.Retrieval.RetrievalError)] = ExitCode.InvalidInput,
+
         // Enclave.Inference: a model folder, tokenizer or chat template refused is invalid input; a packaged model
         // (the demo embedding model) whose package is damaged or not the pinned one fails verification.
         [typeof(UpstreamConfigurationError)] = ExitCode.InvalidInput,

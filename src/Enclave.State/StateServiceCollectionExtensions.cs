@@ -4,6 +4,7 @@ using Enclave.State.Models;
 using Enclave.State.Principals;
 using Enclave.State.Quotas;
 using Enclave.State.Retention;
+using Enclave.State.Retrieval;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -35,6 +36,7 @@ public static class StateServiceCollectionExtensions
         services.TryAddSingleton<IPrincipalStore>(sp => new SqlitePrincipalStore(sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton<IQuotaStore>(sp => new SqliteQuotaStore(sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton<IModelRegistryStore>(sp => new SqliteModelRegistryStore(sp.GetRequiredService<StateConnectionFactory>()));
+        services.TryAddSingleton<IRetrievalStore>(sp => new SqliteRetrievalStore(sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton<IRetentionStore>(sp =>
         {
             // The retention database is migrated on its own; the factory is the same enclave's.

@@ -24,6 +24,10 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /v1/embeddings",
         "POST /v1/messages",
         "POST /v1/responses",
+        "POST /v1/vector_stores",
+        "POST /v1/vector_stores/{id}/files",
+        "POST /v1/vector_stores/{id}/file_batches",
+        "POST /v1/vector_stores/{id}/search",
         "POST /admin/v1/users",
         "POST /admin/v1/keys",
         "POST /admin/v1/policy/explain",
@@ -47,6 +51,9 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
     /// </summary>
     private static readonly HashSet<string> OtherBodies = new(StringComparer.Ordinal)
     {
+        "POST /v1/files",
+        "DELETE /v1/files/{id}",
+        "DELETE /v1/vector_stores/{id}",
         "POST /admin/v1/airlock/trust",
         "POST /admin/v1/airlock/imports",
         "POST /admin/v1/airlock/imports/{id}/approve",

@@ -119,6 +119,8 @@ public sealed class PolicyEnclave : IAsyncLifetime
             ["Models:chat-m:Kind"] = "chat",
             ["Models:chat-m:Label"] = "SECRET//NOFORN",
             ["Models:embed-m:Kind"] = "embedding",
+            // Cleared for SECRET//NOFORN, so that it may embed the SECRET portions of uploaded documents (RetrievalTests).
+            ["Models:embed-m:Label"] = "SECRET//NOFORN",
             ["Models:cloud-block-m:Kind"] = "chat",
             ["Models:cloud-redact-m:Kind"] = "chat",
             ["Policy:Jurisdictions:UNCLASSIFIED:0"] = "local",
@@ -127,6 +129,9 @@ public sealed class PolicyEnclave : IAsyncLifetime
             ["Policy:Jurisdictions:SECRET:0"] = "local",
             ["Policy:Jurisdictions:TOP SECRET:0"] = "local",
             ["Policy:Egress:Routes:cloud-redact"] = "Redact",
+            // Small chunks, so that the retrieval tests' paragraphs land in chunks of their own (RetrievalTests).
+            ["Retrieval:ChunkChars"] = "80",
+            ["Retrieval:ChunkOverlapChars"] = "20",
             ["Quotas:Principals:0:Id"] = "user:rate-limited",
             ["Quotas:Principals:0:RequestsPerMinute"] = "2",
             ["Quotas:Principals:1:Id"] = "user:budgeted",

@@ -126,11 +126,19 @@ internal sealed class RecordingUpstream : IAsyncDisposable
 
     private async Task EmbeddingsAsync(HttpContext http)
     {
-        await RecordAsync(http);
+        var body = await RecordAsync(http);
+        // One vector per input, a function of its text (the same as the vLLM stub's), so a search for a chunk's own text finds it first.
+        var request = JsonNode.Parse(body)!.AsObject();
+        var inputs = request["input"] is JsonArray array ? array.Select(i => i!.GetValue<string>()).ToArray() : [request["input"]!.GetValue<string>()];
         await http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["object"] = "list",
-            ["data"] = new JsonArray(new JsonObject { ["object"] = "embedding", ["index"] = 0, ["embedding"] = new JsonArray(0.6f, 0.8f) }),
+            ["data"] = new JsonArray([.. inputs.Select((text, i) => (JsonNode)new JsonObject
+            {
+                ["object"] = "embedding",
+                ["index"] = i,
+                ["embedding"] = new JsonArray([.. VllmStub.Vector(text).Select(v => (JsonNode)v)]),
+            })]),
             ["model"] = "e",
             ["usage"] = new JsonObject { ["prompt_tokens"] = 3, ["total_tokens"] = 3 },
         });

@@ -20,7 +20,41 @@ public sealed class TextChunkerTests
 
         SecurityLabel secret = Scheme.ParseMarking("SECRET");
         Assert.Contains(chunks, c => c.Text.Contains("launch codes", StringComparison.Ordinal) && c.Label == secret);
-        Assert.All(chunks.Where(c => !c.Text.Contains("(S)", StringComparison.Ordinal)), c => Assert.Equal(Scheme.ParseMarking("UNCLASSIFIED"), c.Label));
+        // The marking covers its paragraph: every chunk with a word of it is SECRET, those wholly before it are not.
+        int paragraph = text.IndexOf("(S)", StringComparison.Ordinal);
+        Assert.All(chunks.Where(c => c.Start + c.Text.Length <= paragraph), c => Assert.Equal(Scheme.ParseMarking("UNCLASSIFIED"), c.Label));
+        Assert.All(chunks.Where(c => c.Start + c.Text.Length > paragraph), c => Assert.Equal(secret, c.Label));
+        Assert.Contains(chunks, c => c.Label == Scheme.ParseMarking("UNCLASSIFIED"));
+    }
+
+    [Fact]
+    public void Chunk_AParagraphEndsAtALineStartingWithAPortionMarking_ButNotAtAnyParenthesis()
+    {
+        // Markdig's and PdfPig's text keeps one line break between paragraphs.
+        var chunker = new TextChunker(Scheme, new ChunkerOptions { MaxChars = 60, OverlapChars = 0 });
+        string text = "(U) " + Prose(8, 6) + "\n(S) " + Prose(8, 7) + "\n(see above) " + Prose(8, 8) + "\n(U) " + Prose(8, 9);
+
+        IReadOnlyList<TextChunk> chunks = chunker.Chunk(text, Scheme.ParseMarking("UNCLASSIFIED"));
+
+        SecurityLabel secret = Scheme.ParseMarking("SECRET");
+        Assert.All(chunks.Where(c => c.Text.Contains("word7x", StringComparison.Ordinal) || c.Text.Contains("word8x", StringComparison.Ordinal)), c => Assert.Equal(secret, c.Label));
+        Assert.Contains(chunks, c => c.Label == Scheme.ParseMarking("UNCLASSIFIED") && c.Text.Contains("word6x", StringComparison.Ordinal));
+        Assert.Contains(chunks, c => c.Label == Scheme.ParseMarking("UNCLASSIFIED") && c.Text.Contains("word9x", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Chunk_StartingInsideASecretParagraphAfterItsMarking_IsSecret_AndTheNextParagraphIsNot()
+    {
+        var chunker = new TextChunker(Scheme, new ChunkerOptions { MaxChars = 100, OverlapChars = 0 });
+        string secretParagraph = "(S) " + Prose(40, 4);
+        string text = secretParagraph + "\n  \n(U) " + Prose(40, 5);
+
+        IReadOnlyList<TextChunk> chunks = chunker.Chunk(text, Scheme.ParseMarking("UNCLASSIFIED"));
+
+        SecurityLabel secret = Scheme.ParseMarking("SECRET");
+        Assert.Contains(chunks, c => !c.Text.Contains("(S)", StringComparison.Ordinal) && c.Text.Contains("word4x", StringComparison.Ordinal));
+        Assert.All(chunks.Where(c => c.Text.Contains("word4x", StringComparison.Ordinal)), c => Assert.Equal(secret, c.Label));
+        Assert.All(chunks.Where(c => !c.Text.Contains("word4x", StringComparison.Ordinal)), c => Assert.Equal(Scheme.ParseMarking("UNCLASSIFIED"), c.Label));
     }
 
     [Fact]

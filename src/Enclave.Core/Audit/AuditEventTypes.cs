@@ -85,6 +85,15 @@ public static class AuditEventTypes
     public static readonly AuditEventType AlertAcknowledged = new("alert.acknowledged", "alertId", "raisedIndex", "from", "note", "via");
     public static readonly AuditEventType AlertResolved = new("alert.resolved", "alertId", "raisedIndex", "from", "resolution", "reason", "via");
 
+    // Retrieval: uploaded documents, vector stores, searches (/v1/files, /v1/vector_stores)
+    public static readonly AuditEventType FileUploaded = new(
+        "file.uploaded", "fileId", "filename", "purpose", "sha256", "bytes", "documentType", "pages", "label", "highestLabel", "chunks", "embeddingModel", "modelDigest");
+    public static readonly AuditEventType FileDeleted = new("file.deleted", "fileId", "sha256");
+    public static readonly AuditEventType VectorStoreCreated = new("vector_store.created", "vectorStoreId", "name", "files");
+    public static readonly AuditEventType VectorStoreFilesAdded = new("vector_store.files-added", "vectorStoreId", "files");
+    public static readonly AuditEventType VectorStoreDeleted = new("vector_store.deleted", "vectorStoreId");
+    public static readonly AuditEventType RetrievalSearched = new("retrieval.searched", "vectorStoreId", "querySha256", "clearance", "embeddingModel", "results");
+
     // The server and its state
     public static readonly AuditEventType ServerStarted = new("server.started", "urls", "models", "upstreamBackends", "retention");
     public static readonly AuditEventType StateMigrated = new("state.migrated", "database", "from_version", "to_version");

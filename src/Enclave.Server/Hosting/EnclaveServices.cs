@@ -65,6 +65,7 @@ public static class EnclaveServices
         services.AddEnclaveVulnerabilities(configuration);
         services.AddEnclaveUsage();
         services.AddEnclaveUpgrade(configuration);
+        services.AddEnclaveRetrieval(configuration);
 
         services.AddEnclaveConsole(configuration);
         services.TryAddSingleton(new EffectiveSettings(configuration));

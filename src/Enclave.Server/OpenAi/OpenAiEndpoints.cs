@@ -41,11 +41,13 @@ internal static class OpenAiEndpoints
         v1.MapGet("/models/{id}", (string id, ModelCatalog catalog) => catalog.TryResolve(id, out var m)
             ? Results.Json(new JsonObject { ["id"] = m.Id, ["object"] = "model", ["created"] = m.Created.ToUnixTimeSeconds(), ["owned_by"] = m.OwnedBy })
             : OpenAiError.NotFound($"The model '{id}' does not exist or you do not have access to it.", "model"));
-        v1.MapPost("/chat/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Chat));
+        // A file_search tool is served by retrieval before the engine (Retrieval/FileSearchStep.cs); other requests pass through.
+        v1.MapPost("/chat/completions", (HttpContext http, RequestHandler handler, Retrieval.FileSearchStep fileSearch) => fileSearch.HandleAsync(http, handler));
         v1.MapPost("/completions", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Completion));
         v1.MapPost("/embeddings", (HttpContext http, RequestHandler handler) => handler.HandleAsync(http, Operation.Embeddings));
         Responses.ResponsesEndpoints.MapResponses(v1);
         Anthropic.MessagesEndpoints.MapAnthropicMessages(v1);
+        Retrieval.RetrievalEndpoints.MapRetrieval(v1);
         return v1;
     }
 }
@@ -78,13 +80,15 @@ internal sealed partial class RequestHandler(
     /// <param name="http">The request; its body is read unless <paramref name="parsed"/> is given.</param>
     /// <param name="operation">Which API operation.</param>
     /// <param name="parsed">
-    /// A request already read and translated to the OpenAI form (by <c>/v1/messages</c>, <see cref="Anthropic.MessagesEndpoints"/>).
+    /// A request already read and translated to the OpenAI form (by <c>/v1/messages</c>, <see cref="Anthropic.MessagesEndpoints"/>;
+    /// by <see cref="Retrieval.FileSearchStep"/> with retrieved excerpts).
     /// </param>
     /// <param name="classification">
     /// The classification marking to evaluate instead of the request's <c>Enclave-Classification</c> header (the
     /// Responses API gives the join of a chained response's label and the header); null to read the header.
     /// </param>
-    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null)
+    /// <param name="decorate">Adds fields to a non-streamed answer before it is hashed and sent (retrieval's citations).</param>
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null)
     {
         var started = clock.GetTimestamp();
         var (request, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
@@ -249,6 +253,7 @@ internal sealed partial class RequestHandler(
                 _ => await backend.EmbeddingsAsync(request, http.RequestAborted).ConfigureAwait(false),
             };
             response.Body["model"] = model;
+            decorate?.Invoke(response.Body);
             var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
             var answerBytes = RequestAuditor.CanonicalBytes(answer);
             await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);

@@ -21,9 +21,7 @@ internal static class EnclaveMigrations
         // so the versions stay contiguous.
         new(7, "reserved (no change)", _ => { }),
         new(8, "usage rollup: requests, denials, tokens and latency per minute, hour and day, principal, model and backend, with its ledger cursor", Usage),
-        // Version 9 is assigned to work on another branch; until that lands it is a step that changes nothing, so the
-        // versions stay contiguous (the branch that brings 9 replaces this line).
-        new(9, "reserved (no change)", _ => { }),
+        new(9, "retrieval: uploaded files, their labelled chunks with embeddings, vector stores and the files in them", Retrieval),
         new(10, "stored Responses API responses: owner, label, chain and conversation, so that any replica answers", Responses),
     ];
 
@@ -38,6 +36,29 @@ internal static class EnclaveMigrations
                 previous_id TEXT, request_id TEXT NOT NULL, admitted_index INTEGER NOT NULL,
                 conversation TEXT NOT NULL, response TEXT NOT NULL) WITHOUT ROWID;
             CREATE INDEX responses_by_owner ON responses (owner, created);
+            """);
+    }
+
+    private static void Retrieval(MigrationContext context)
+    {
+        // A file's bytes live in the blob store under sha256; its row keeps the label it was uploaded with. Each chunk keeps
+        // its own label (the file's raised by markings inside it), its text and its embedding (little-endian float32) by
+        // the model named. A vector store is a set of files; removing a file removes it from every store.
+        context.Execute("""
+            CREATE TABLE retrieval_files (
+                id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL, sha256 TEXT NOT NULL,
+                doc_type TEXT NOT NULL, pages INTEGER NOT NULL, label TEXT NOT NULL, owner TEXT NOT NULL, created TEXT NOT NULL,
+                chunks INTEGER NOT NULL, ledger_index INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE retrieval_chunks (
+                file_id TEXT NOT NULL, chunk_index INTEGER NOT NULL, start_char INTEGER NOT NULL, label TEXT NOT NULL,
+                text TEXT NOT NULL, model TEXT NOT NULL, embedding BLOB NOT NULL,
+                PRIMARY KEY (file_id, chunk_index)) WITHOUT ROWID;
+            CREATE TABLE retrieval_vector_stores (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, created TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE retrieval_vector_store_files (
+                store_id TEXT NOT NULL, file_id TEXT NOT NULL, added TEXT NOT NULL,
+                PRIMARY KEY (store_id, file_id)) WITHOUT ROWID;
+            CREATE INDEX retrieval_vector_store_files_by_file ON retrieval_vector_store_files (file_id);
             """);
     }
 

@@ -25,6 +25,8 @@ public sealed class ConsoleAuthorizationTests(ConsoleFixture enclave) : IClassFi
         ["GET /console/banner.css"] = Public,
         ["GET /console/signin"] = Public,
         ["POST /console/signin"] = Public,
+        ["GET /console/signin/oidc"] = Public,
+        ["GET /console/signin/oidc/callback"] = Public,
         ["POST /console/signout"] = Session,
         ["GET /console"] = Session,
         ["POST /console"] = Session,

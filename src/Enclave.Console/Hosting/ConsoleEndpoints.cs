@@ -69,7 +69,7 @@ public static class ConsoleEndpoints
         }
     });
 
-    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
+    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, single sign-on (<c>GET /console/signin/oidc</c> and its callback, <see cref="ConsoleOidcEndpoints"/>), the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
     public static void MapEnclaveConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -99,6 +99,7 @@ public static class ConsoleEndpoints
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Usage.Split(',')));
         app.MapGet(Prefix + "/audit/export", AuditExport.HandleAsync)
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Audit.Split(',')));
+        app.MapEnclaveConsoleOidc();
         app.MapRazorComponents<App>();
     }
 

@@ -34,6 +34,7 @@ internal sealed class ConsoleBackend(
     AlertService alerts,
     EffectiveSettings settings,
     IPrincipalDirectory directory,
+    ConsoleOidcClient oidc,
     ILoggerFactory logs) : IConsoleBackend
 {
     /// <summary>The <c>via</c> detail of the entries the console writes.</summary>
@@ -102,6 +103,49 @@ internal sealed class ConsoleBackend(
 
         var principal = keys.GetPrincipal(key.PrincipalId);
         return principal is null || principal.Disabled is not null ? null : PrincipalOf(key, principal);
+    }
+
+    public Task<(Uri? AuthorizationEndpoint, string? Problem)> OidcAuthorizationEndpointAsync(CancellationToken cancellationToken) =>
+        oidc.AuthorizationEndpointAsync(cancellationToken);
+
+    public Task<(ClaimsPrincipal? Principal, string? Refusal)> CompleteOidcSignInAsync(ConsoleOidcCallback callback, ConsoleOidcPending? pending, string? remoteAddress, CancellationToken cancellationToken) =>
+        oidc.CompleteAsync(callback, pending, remoteAddress, cancellationToken);
+
+    public ClaimsPrincipal? RefreshOidc(ClaimsPrincipal session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var id = session.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+        var subject = session.FindFirst(OidcTokens.SubjectClaim)?.Value;
+        if (id is null || subject is null)
+        {
+            return null;
+        }
+
+        if (id.StartsWith(PrincipalNames.OidcPrefix, StringComparison.Ordinal))
+        {
+            // Not a user of the directory: the roles and clearance the ID token gave, until the session ends.
+            return session;
+        }
+
+        // A user of the directory: its current roles and clearance; the session ends once it is disabled or removed.
+        if (keys.GetPrincipal(id) is not { Kind: PrincipalKind.User } user || user.Disabled is not null)
+        {
+            return null;
+        }
+
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, user.Id),
+            new(ClaimTypes.Name, user.Name),
+            new(OidcTokens.SubjectClaim, subject),
+        };
+        claims.AddRange(user.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        if (user.Clearance is { } clearance)
+        {
+            claims.Add(new Claim(EnclaveClaims.Clearance, clearance));
+        }
+
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, EnclaveAuthentication.OidcScheme, ClaimTypes.Name, ClaimTypes.Role));
     }
 
     public IReadOnlyList<ConsolePrincipal> ListPrincipals() => [.. keys.ListPrincipals().Select(p => new ConsolePrincipal

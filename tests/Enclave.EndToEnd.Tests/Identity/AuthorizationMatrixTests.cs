@@ -80,6 +80,8 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /console/banner.css"] = Public,
         ["GET /console/signin"] = Public,
         ["POST /console/signin"] = Public,
+        ["GET /console/signin/oidc"] = Public,
+        ["GET /console/signin/oidc/callback"] = Public,
         ["POST /console/signout"] = ConsoleSession,
         ["GET /console"] = ConsoleSession,
         ["POST /console"] = ConsoleSession,

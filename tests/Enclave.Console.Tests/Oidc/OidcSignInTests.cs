@@ -1,7 +1,14 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
+using Enclave.Server.Auth;
 using Enclave.OperatorConsole.Hosting;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 
 namespace Enclave.OperatorConsole.Tests.Oidc;
@@ -155,6 +162,66 @@ public sealed class OidcSignInTests(OidcConsoleFixture enclave) : IClassFixture<
         using var replay = new Browserless(enclave.BaseUrl);
         var again = await replay.FollowAsync(callbackUrl);
         await AssertRefusedAsync(replay, again, "no_sign_in");
+    }
+
+    public static TheoryData<string, string> TamperedDiscovery => new()
+    {
+        { "duplicate-key", "is not valid JSON" },
+        { "invalid-utf8", "is not valid JSON" },
+        { "truncated", "is not valid JSON" },
+        { "oversized", "is larger than" },
+        { "issuer", "is not the configured" },
+        { "foreign-jwks", "is not on the issuer's origin" },
+        { "no-s256", "does not support PKCE with S256" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TamperedDiscovery))]
+    public async Task Discovery_Tampered_IsRefused_WithWhatIsWrong(string tamper, string expected)
+    {
+        using var untampered = NewClient();
+        var (endpoint, problem) = await untampered.AuthorizationEndpointAsync(CancellationToken.None);
+        Assert.True(endpoint is not null, problem);
+
+        enclave.Provider.DiscoveryOverride = document =>
+        {
+            var json = document.ToJsonString();
+            return tamper switch
+            {
+                "duplicate-key" => Encoding.UTF8.GetBytes("{\"issuer\":\"http://127.0.0.1:1\"," + json[1..]),
+                "invalid-utf8" => [.. Encoding.UTF8.GetBytes(json[..^1] + ",\"x\":\""), 0xC3, 0x28, .. "\"}"u8.ToArray()],
+                "truncated" => Encoding.UTF8.GetBytes(json[..(json.Length / 2)]),
+                "oversized" => Encoding.UTF8.GetBytes(json[..^1] + ",\"padding\":\"" + new string('a', ConsoleOidcClient.MaxDocumentBytes) + "\"}"),
+                "issuer" => Encoding.UTF8.GetBytes(With(document, "issuer", "http://127.0.0.1:1")),
+                "foreign-jwks" => Encoding.UTF8.GetBytes(With(document, "jwks_uri", "http://127.0.0.2:9/jwks")),
+                _ => Encoding.UTF8.GetBytes(With(document, "code_challenge_methods_supported", new JsonArray("plain"))),
+            };
+        };
+        try
+        {
+            using var client = NewClient();
+            (endpoint, problem) = await client.AuthorizationEndpointAsync(CancellationToken.None);
+            Assert.Null(endpoint);
+            Assert.Contains(expected, problem, StringComparison.Ordinal);
+        }
+        finally
+        {
+            enclave.Provider.DiscoveryOverride = null;
+        }
+    }
+
+    private ConsoleOidcClient NewClient() => new(
+        Options.Create(new ConsoleOptions { Oidc = new ConsoleOidcOptions { Issuer = enclave.Provider.Issuer, ClientId = TestIdentityProvider.ClientId, RedirectUri = enclave.Provider.RedirectUri } }),
+        enclave.Services.GetRequiredService<ApiKeyStore>(),
+        enclave.Services.GetRequiredService<ILedger>(),
+        TimeProvider.System,
+        NullLogger<ConsoleOidcClient>.Instance);
+
+    private static string With(JsonObject document, string name, JsonNode value)
+    {
+        var copy = document.DeepClone().AsObject();
+        copy[name] = value;
+        return copy.ToJsonString();
     }
 
     [Fact]

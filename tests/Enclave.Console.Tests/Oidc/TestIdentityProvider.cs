@@ -41,6 +41,9 @@ public sealed class TestIdentityProvider : IAsyncDisposable
     /// <summary>Signs the next ID tokens with this key instead of the one in the JWKS (same kid); null: the JWKS key.</summary>
     public RSA? ForgeWith { get; set; }
 
+    /// <summary>Serves these bytes (made from the real document) as the discovery document instead; null: the real one.</summary>
+    public Func<JsonObject, byte[]>? DiscoveryOverride { get; set; }
+
     /// <summary>Every authorization request's query, in order.</summary>
     public ConcurrentQueue<IReadOnlyDictionary<string, string>> AuthorizationRequests { get; } = new();
 
@@ -53,17 +56,7 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         _app = builder.Build();
-        _app.MapGet("/.well-known/openid-configuration", () => Results.Json(new JsonObject
-        {
-            ["issuer"] = Issuer,
-            ["authorization_endpoint"] = Issuer + "/authorize",
-            ["token_endpoint"] = Issuer + "/token",
-            ["jwks_uri"] = Issuer + "/jwks",
-            ["response_types_supported"] = new JsonArray("code"),
-            ["subject_types_supported"] = new JsonArray("public"),
-            ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
-            ["code_challenge_methods_supported"] = new JsonArray("S256"),
-        }));
+        _app.MapGet("/.well-known/openid-configuration", () => DiscoveryOverride is { } raw ? Results.Bytes(raw(Discovery()), "application/json") : Results.Json(Discovery()));
         _app.MapGet("/jwks", () =>
         {
             var rsa = _key.ExportParameters(false);
@@ -77,6 +70,19 @@ public sealed class TestIdentityProvider : IAsyncDisposable
         await _app.StartAsync();
         Issuer = _app.Urls.First().TrimEnd('/');
     }
+
+    /// <summary>The provider's discovery document.</summary>
+    public JsonObject Discovery() => new()
+    {
+        ["issuer"] = Issuer,
+        ["authorization_endpoint"] = Issuer + "/authorize",
+        ["token_endpoint"] = Issuer + "/token",
+        ["jwks_uri"] = Issuer + "/jwks",
+        ["response_types_supported"] = new JsonArray("code"),
+        ["subject_types_supported"] = new JsonArray("public"),
+        ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
+        ["code_challenge_methods_supported"] = new JsonArray("S256"),
+    };
 
     private IResult Authorize(HttpContext http)
     {

@@ -370,6 +370,58 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Playground_SendsAChatAsTheSignedInUser_ThroughTheApiPath_AndStreamsTheAnswerIntoThePage()
+    {
+        var importer = await enclave.AddUserAsync("pia", "airlock-importer");
+        var id = await ImportBundleAsync(importer.Key, "playground-chat");
+        foreach (var approver in new[] { await enclave.AddUserAsync("pam", "airlock-approver"), await enclave.AddUserAsync("pat", "airlock-approver") })
+        {
+            using var http = enclave.AdminClient(approver.Key);
+            using var approved = await http.PostAsync($"/admin/v1/airlock/imports/{id}/approve", null);
+            Assert.True(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
+        }
+
+        var paula = await enclave.AddUserAsync("paula");
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, paula.Key);
+        var blocked = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+            {
+                blocked.Add(message.Text);
+            }
+        };
+        await page.GotoAsync("/console/models");
+        var row = page.Locator("#models tr", new PageLocatorOptions { HasText = "playground-chat" });
+        Assert.Contains(id, await row.TextContentAsync(), StringComparison.Ordinal);
+        Assert.Contains("UNCLASSIFIED", await row.TextContentAsync(), StringComparison.Ordinal);
+
+        var before = enclave.Entries().Count;
+        await page.SelectOptionAsync("#playground-model", "playground-chat");
+        await page.FillAsync("#playground-message", "Say something.");
+        await page.ClickAsync("#playground-send");
+        await page.WaitForSelectorAsync("#playground-status:has-text('Done')");
+        Assert.False(string.IsNullOrEmpty(await page.TextContentAsync("#playground-output")), "the streamed answer is in the page");
+        Assert.EndsWith("/console/models", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+        Assert.Empty(blocked);
+
+        // The API's own entries, with paula as the actor: admitted (streamed, this model) and completed.
+        var entries = enclave.Entries().Skip(before).Select(e => e.Event).ToList();
+        var admitted = Assert.Single(entries, e => e.Type == "request.admitted");
+        Assert.Equal("user:paula", admitted.Actor);
+        Assert.Equal("playground-chat", admitted.Details!.Value.GetProperty("model").GetString());
+        Assert.True(admitted.Details!.Value.GetProperty("stream").GetBoolean());
+        var completed = Assert.Single(entries, e => e.Type == "request.completed");
+        Assert.Equal("user:paula", completed.Actor);
+
+        // Without its antiforgery token the chat is refused and nothing is sent.
+        var forged = await context.APIRequest.PostAsync("/console/models/chat", new() { Form = FormOf(context, ("model", "playground-chat"), ("message", "forged")) });
+        Assert.Equal(400, forged.Status);
+        Assert.DoesNotContain(enclave.Entries().Skip(before + entries.Count), e => e.Event.Type == "request.admitted");
+    }
+
     private Task<string> ImportBundleAsync(string importerKey, string name)
     {
         var modelDir = Directory.CreateTempSubdirectory("enclave-console-model-").FullName;

@@ -61,6 +61,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
     {
         "POST /console/signin",
         "POST /console/signout",
+        "POST /console/models",
+        "POST /console/models/chat",
         "POST /console",
         "POST /console/usage",
         "POST /console/intel",

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
 using Enclave.Policy.Labels;
 
 namespace Enclave.OperatorConsole.Backend;
@@ -44,6 +45,20 @@ public interface IConsoleBackend
     /// roles and clearance (null once disabled or removed); otherwise the claims the ID token gave at sign-in.
     /// </summary>
     ClaimsPrincipal? RefreshOidc(ClaimsPrincipal session);
+
+    /// <summary>
+    /// The served models the principal may use (its clearance dominates the model's label), with their label, digest
+    /// and where they came from (<c>airlock:IMPORT-ID</c>), as <c>GET /v1/models</c> serves them.
+    /// </summary>
+    IReadOnlyList<ConsoleModel> Models(ClaimsPrincipal actor);
+
+    /// <summary>
+    /// Sends one chat message as the signed-in principal through the API's own request path (<c>POST
+    /// /v1/chat/completions</c>, streamed: authentication is the console session, then labels and policy, quotas, the
+    /// ledger's <c>request.admitted</c> and <c>request.completed</c>, retention) and writes its answer, a stream of
+    /// server-sent events or an OpenAI error object, to <paramref name="http"/>'s response.
+    /// </summary>
+    Task ChatAsync(HttpContext http, string model, string message);
 
     /// <summary>Every user and service account.</summary>
     IReadOnlyList<ConsolePrincipal> ListPrincipals();
@@ -119,6 +134,25 @@ public sealed record ConsoleOidcCallback
 
     /// <summary>The provider's <c>error</c> code, when it refused the sign-in.</summary>
     public string? Error { get; init; }
+}
+
+/// <summary>A served model as the Models page lists it.</summary>
+public sealed record ConsoleModel
+{
+    public required string Id { get; init; }
+
+    /// <summary>The model's label as a banner marking.</summary>
+    public required string Label { get; init; }
+
+    public string? Digest { get; init; }
+
+    /// <summary>Where it came from: <c>airlock:IMPORT-ID</c>, a dev source, or null for a configured upstream model.</summary>
+    public string? Source { get; init; }
+
+    public required DateTimeOffset Created { get; init; }
+
+    /// <summary>The backends that may serve it.</summary>
+    public required IReadOnlyList<string> Backends { get; init; }
 }
 
 /// <summary>A VEX decision as the Vulnerabilities page's form sends it (the fields of <c>POST /admin/v1/vulns/vex</c>).</summary>

@@ -12,7 +12,10 @@ using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Server.OpenAi;
 using Enclave.Server.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Admin;
@@ -35,6 +38,8 @@ internal sealed class ConsoleBackend(
     EffectiveSettings settings,
     IPrincipalDirectory directory,
     ConsoleOidcClient oidc,
+    ModelCatalog catalog,
+    IServiceProvider services,
     ILoggerFactory logs) : IConsoleBackend
 {
     /// <summary>The <c>via</c> detail of the entries the console writes.</summary>
@@ -146,6 +151,51 @@ internal sealed class ConsoleBackend(
         }
 
         return new ClaimsPrincipal(new ClaimsIdentity(claims, EnclaveAuthentication.OidcScheme, ClaimTypes.Name, ClaimTypes.Role));
+    }
+
+    public IReadOnlyList<ConsoleModel> Models(ClaimsPrincipal actor)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        var (clearance, problem) = policy.ClearanceOf(actor);
+        if (problem is not null)
+        {
+            return [];
+        }
+
+        var result = new List<ConsoleModel>();
+        foreach (var (model, label, backends) in policy.Routes())
+        {
+            if (!clearance.Dominates(label) || !catalog.TryResolve(model, out var route))
+            {
+                continue;
+            }
+
+            result.Add(new ConsoleModel
+            {
+                Id = model,
+                Label = policy.Scheme.FormatBanner(label),
+                Digest = route.Digest,
+                Source = route.Source,
+                Created = route.Created,
+                Backends = [.. backends.Select(b => b.Id)],
+            });
+        }
+
+        return result;
+    }
+
+    public async Task ChatAsync(HttpContext http, string model, string message)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var chat = new JsonObject
+        {
+            ["model"] = model,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = message }),
+            ["stream"] = true,
+        };
+        var handler = services.GetRequiredService<RequestHandler>();
+        var result = await handler.HandleAsync(http, Operation.Chat, chat).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
     }
 
     public IReadOnlyList<ConsolePrincipal> ListPrincipals() => [.. keys.ListPrincipals().Select(p => new ConsolePrincipal

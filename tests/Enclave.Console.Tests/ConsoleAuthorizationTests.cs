@@ -28,6 +28,8 @@ public sealed class ConsoleAuthorizationTests(ConsoleFixture enclave) : IClassFi
         ["GET /console/signin/oidc"] = Public,
         ["GET /console/signin/oidc/callback"] = Public,
         ["GET /console/playground.js"] = Public,
+        ["GET /console/airlock-upload.js"] = Public,
+        ["POST /console/airlock/upload"] = ConsoleRoles.AirlockImport.Split(','),
         ["GET /console/models"] = Session,
         ["POST /console/models"] = Session,
         ["POST /console/models/chat"] = Session,

@@ -422,6 +422,53 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.DoesNotContain(enclave.Entries().Skip(before + entries.Count), e => e.Event.Type == "request.admitted");
     }
 
+    [Fact]
+    public async Task BundleUpload_FromTheAirlockPage_ShowsProgress_AndRunsTheAdminImport_AsTheSignedInImporter()
+    {
+        var uma = await enclave.AddUserAsync("uma", "airlock-importer");
+        var modelDir = Directory.CreateTempSubdirectory("enclave-console-model-").FullName;
+        ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 12 });
+        var bundle = await enclave.CreateBundleAsync("model", "uploaded-chat", "1.0", modelDir, task: "chat");
+        try
+        {
+            await using var context = await enclave.NewContextAsync();
+            var page = await ConsoleFixture.SignInAsync(context, uma.Key);
+            await page.GotoAsync("/console/airlock");
+            await page.SetInputFilesAsync("#upload-file", bundle);
+            await page.ClickAsync("#upload-send");
+            await page.WaitForSelectorAsync("#upload-status:has-text('Imported')");
+            Assert.Equal("100", await page.EvalOnSelectorAsync<string>("#upload-progress", "p => String(p.value)"));
+            var id = await page.TextContentAsync("#upload-import");
+
+            // The admin API's import: verified, waiting for approval, with uma as its importer.
+            using var http = enclave.AdminClient();
+            var record = JsonNode.Parse(await http.GetStringAsync($"/admin/v1/airlock/imports/{id}"))!;
+            Assert.Equal("uploaded-chat", record["name"]!.GetValue<string>());
+            Assert.Equal("verified", record["state"]!.GetValue<string>());
+            Assert.Contains(enclave.Entries(), e => e.Event.Type == "import.verified" && e.Event.Actor == "user:uma");
+
+            // An approver may not upload (403), and an upload without the antiforgery header changes nothing (400).
+            var forged = await context.APIRequest.PostAsync("/console/airlock/upload", new() { DataByte = await File.ReadAllBytesAsync(bundle), Headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-tar" } });
+            Assert.Equal(400, forged.Status);
+            var approver = await enclave.AddUserAsync("uli", "airlock-approver");
+            await using var approverContext = await enclave.NewContextAsync();
+            var approverPage = await ConsoleFixture.SignInAsync(approverContext, approver.Key);
+            await approverPage.GotoAsync("/console/airlock");
+            Assert.Equal(0, await approverPage.Locator("#upload").CountAsync());
+            var token = await approverPage.GetAttributeAsync("input[name=__RequestVerificationToken]", "value");
+            var refused = await approverContext.APIRequest.PostAsync("/console/airlock/upload", new()
+            {
+                DataByte = await File.ReadAllBytesAsync(bundle),
+                Headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-tar", ["RequestVerificationToken"] = token! },
+            });
+            Assert.Equal(403, refused.Status);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(bundle)!, recursive: true);
+        }
+    }
+
     private Task<string> ImportBundleAsync(string importerKey, string name)
     {
         var modelDir = Directory.CreateTempSubdirectory("enclave-console-model-").FullName;

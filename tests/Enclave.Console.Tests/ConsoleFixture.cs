@@ -135,6 +135,30 @@ public class ConsoleFixture : IAsyncLifetime
     /// </summary>
     public async Task<string> ImportBundleAsync(string importerKey, string kind, string name, string version, string sources, string? task = null)
     {
+        var bundle = await CreateBundleAsync(kind, name, version, sources, task);
+        try
+        {
+            using var http = AdminClient(importerKey);
+            using var content = new StreamContent(File.OpenRead(bundle));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
+            var body = await imported.Content.ReadAsStringAsync();
+            Assert.True(imported.IsSuccessStatusCode, body);
+            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(bundle)!, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Makes a signed bundle of <paramref name="kind"/> from the files in <paramref name="sources"/> (deleted afterwards)
+    /// with this fixture's trust repository (made and pinned on first use); returns its path, in a folder of its own the
+    /// caller deletes.
+    /// </summary>
+    public async Task<string> CreateBundleAsync(string kind, string name, string version, string sources, string? task = null)
+    {
         var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
         await _trustGate.WaitAsync();
         try
@@ -159,19 +183,11 @@ public class ConsoleFixture : IAsyncLifetime
                 passphrase,
                 TimeProvider.System);
             Assert.True(created.IsComplete);
-
-            using var http = AdminClient(importerKey);
-            using var content = new StreamContent(File.OpenRead(bundle));
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
-            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
-            var body = await imported.Content.ReadAsStringAsync();
-            Assert.True(imported.IsSuccessStatusCode, body);
-            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
+            return bundle;
         }
         finally
         {
             _trustGate.Release();
-            Directory.Delete(root, recursive: true);
             Directory.Delete(sources, recursive: true);
         }
     }

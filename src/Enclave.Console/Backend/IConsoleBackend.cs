@@ -60,6 +60,14 @@ public interface IConsoleBackend
     /// </summary>
     Task ChatAsync(HttpContext http, string model, string message);
 
+    /// <summary>
+    /// Imports the bundle in <paramref name="http"/>'s request body (streamed, never copied) with the admin API's own
+    /// code (<c>POST /admin/v1/airlock/imports</c>: content type, size limit, the import pipeline, its ledger entries) as
+    /// the signed-in principal (admin or airlock-importer), and writes that endpoint's answer (201 with the import, or
+    /// problem details naming what was refused) to the response.
+    /// </summary>
+    Task UploadBundleAsync(HttpContext http);
+
     /// <summary>Every user and service account.</summary>
     IReadOnlyList<ConsolePrincipal> ListPrincipals();
 

@@ -72,7 +72,7 @@ public static class ConsoleEndpoints
         }
     });
 
-    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, single sign-on (<c>GET /console/signin/oidc</c> and its callback, <see cref="ConsoleOidcEndpoints"/>), the playground's script <c>/console/playground.js</c> and its chat <c>POST /console/models/chat</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
+    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, single sign-on (<c>GET /console/signin/oidc</c> and its callback, <see cref="ConsoleOidcEndpoints"/>), the bundle upload <c>POST /console/airlock/upload</c> and its script <c>/console/airlock-upload.js</c>, the playground's script <c>/console/playground.js</c> and its chat <c>POST /console/models/chat</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
     public static void MapEnclaveConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -110,6 +110,21 @@ public static class ConsoleEndpoints
             })
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireAuthenticatedUser());
+        var upload = ReadResource("Enclave.Console.airlock-upload.js");
+        app.MapGet(Prefix + "/airlock-upload.js", () => Results.Text(upload, "text/javascript; charset=utf-8")).AllowAnonymous();
+        app.MapPost(Prefix + "/airlock/upload", async (HttpContext http, IConsoleBackend backend) =>
+            {
+                // The token comes in the RequestVerificationToken header (the body is the bundle); without it: 400, nothing read.
+                if (http.Features.Get<IAntiforgeryValidationFeature>() is { IsValid: false })
+                {
+                    return Results.StatusCode(StatusCodes.Status400BadRequest);
+                }
+
+                await backend.UploadBundleAsync(http).ConfigureAwait(false);
+                return Results.Empty;
+            })
+            .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.AirlockImport.Split(',')));
         app.MapGet(Prefix + "/banner.css", (IConsoleBackend backend, IOptions<ConsoleOptions> options) =>
             Results.Text(ClassificationBanner.Css(backend.Labels, options.Value), "text/css; charset=utf-8")).AllowAnonymous();
         app.MapPost(Prefix + "/signout", async (HttpContext http) =>

@@ -198,6 +198,13 @@ internal sealed class ConsoleBackend(
         await result.ExecuteAsync(http).ConfigureAwait(false);
     }
 
+    public async Task UploadBundleAsync(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var result = await AirlockAdminEndpoints.ImportAsync(http, importer, policy, services.GetRequiredService<ServerSettings>()).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
+    }
+
     public IReadOnlyList<ConsolePrincipal> ListPrincipals() => [.. keys.ListPrincipals().Select(p => new ConsolePrincipal
     {
         Id = p.Id,

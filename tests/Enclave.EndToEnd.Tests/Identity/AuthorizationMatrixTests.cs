@@ -83,6 +83,8 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /console/signin/oidc"] = Public,
         ["GET /console/signin/oidc/callback"] = Public,
         ["GET /console/playground.js"] = Public,
+        ["GET /console/airlock-upload.js"] = Public,
+        ["POST /console/airlock/upload"] = ConsoleSession,
         ["GET /console/models"] = ConsoleSession,
         ["POST /console/models"] = ConsoleSession,
         ["POST /console/models/chat"] = ConsoleSession,

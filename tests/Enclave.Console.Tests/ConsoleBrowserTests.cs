@@ -364,7 +364,12 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
             Assert.Equal("no-referrer", headers["referrer-policy"]);
             Assert.Equal("DENY", headers["x-frame-options"]);
             Assert.Equal("nosniff", headers["x-content-type-options"]);
-            Assert.Equal(0, await page.Locator("script").CountAsync());
+            // No inline script; the only scripts are the enclave's own files (the playground's, the upload's).
+            Assert.Equal(0, await page.Locator("script:not([src])").CountAsync());
+            foreach (var source in await page.Locator("script[src]").EvaluateAllAsync<string[]>("s => s.map(e => e.getAttribute('src'))"))
+            {
+                Assert.Matches("^/console/[a-z-]+\\.js$", source);
+            }
         }
 
         Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
@@ -382,9 +387,9 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
             Assert.True(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
         }
 
-        var paula = await enclave.AddUserAsync("paula");
+        var pilar = await enclave.AddUserAsync("pilar");
         await using var context = await enclave.NewContextAsync();
-        var page = await ConsoleFixture.SignInAsync(context, paula.Key);
+        var page = await ConsoleFixture.SignInAsync(context, pilar.Key);
         var blocked = new List<string>();
         page.Console += (_, message) =>
         {
@@ -407,14 +412,14 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.EndsWith("/console/models", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
         Assert.Empty(blocked);
 
-        // The API's own entries, with paula as the actor: admitted (streamed, this model) and completed.
+        // The API's own entries, with pilar as the actor: admitted (streamed, this model) and completed.
         var entries = enclave.Entries().Skip(before).Select(e => e.Event).ToList();
         var admitted = Assert.Single(entries, e => e.Type == "request.admitted");
-        Assert.Equal("user:paula", admitted.Actor);
+        Assert.Equal("user:pilar", admitted.Actor);
         Assert.Equal("playground-chat", admitted.Details!.Value.GetProperty("model").GetString());
         Assert.True(admitted.Details!.Value.GetProperty("stream").GetBoolean());
         var completed = Assert.Single(entries, e => e.Type == "request.completed");
-        Assert.Equal("user:paula", completed.Actor);
+        Assert.Equal("user:pilar", completed.Actor);
 
         // Without its antiforgery token the chat is refused and nothing is sent.
         var forged = await context.APIRequest.PostAsync("/console/models/chat", new() { Form = FormOf(context, ("model", "playground-chat"), ("message", "forged")) });

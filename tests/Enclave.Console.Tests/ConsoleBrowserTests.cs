@@ -364,10 +364,114 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
             Assert.Equal("no-referrer", headers["referrer-policy"]);
             Assert.Equal("DENY", headers["x-frame-options"]);
             Assert.Equal("nosniff", headers["x-content-type-options"]);
-            Assert.Equal(0, await page.Locator("script").CountAsync());
+            // No inline script; the only scripts are the enclave's own files (the playground's, the upload's).
+            Assert.Equal(0, await page.Locator("script:not([src])").CountAsync());
+            foreach (var source in await page.Locator("script[src]").EvaluateAllAsync<string[]>("s => s.map(e => e.getAttribute('src'))"))
+            {
+                Assert.Matches("^/console/[a-z-]+\\.js$", source);
+            }
         }
 
         Assert.All(requested, url => Assert.StartsWith(enclave.BaseUrl, url, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Playground_SendsAChatAsTheSignedInUser_ThroughTheApiPath_AndStreamsTheAnswerIntoThePage()
+    {
+        var importer = await enclave.AddUserAsync("pia", "airlock-importer");
+        var id = await ImportBundleAsync(importer.Key, "playground-chat");
+        foreach (var approver in new[] { await enclave.AddUserAsync("pam", "airlock-approver"), await enclave.AddUserAsync("pat", "airlock-approver") })
+        {
+            using var http = enclave.AdminClient(approver.Key);
+            using var approved = await http.PostAsync($"/admin/v1/airlock/imports/{id}/approve", null);
+            Assert.True(approved.IsSuccessStatusCode, await approved.Content.ReadAsStringAsync());
+        }
+
+        var pilar = await enclave.AddUserAsync("pilar");
+        await using var context = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(context, pilar.Key);
+        var blocked = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase))
+            {
+                blocked.Add(message.Text);
+            }
+        };
+        await page.GotoAsync("/console/models");
+        var row = page.Locator("#models tr", new PageLocatorOptions { HasText = "playground-chat" });
+        Assert.Contains(id, await row.TextContentAsync(), StringComparison.Ordinal);
+        Assert.Contains("UNCLASSIFIED", await row.TextContentAsync(), StringComparison.Ordinal);
+
+        var before = enclave.Entries().Count;
+        await page.SelectOptionAsync("#playground-model", "playground-chat");
+        await page.FillAsync("#playground-message", "Say something.");
+        await page.ClickAsync("#playground-send");
+        await page.WaitForSelectorAsync("#playground-status:has-text('Done')");
+        Assert.False(string.IsNullOrEmpty(await page.TextContentAsync("#playground-output")), "the streamed answer is in the page");
+        Assert.EndsWith("/console/models", new Uri(page.Url).AbsolutePath, StringComparison.Ordinal);
+        Assert.Empty(blocked);
+
+        // The API's own entries, with pilar as the actor: admitted (streamed, this model) and completed.
+        var entries = enclave.Entries().Skip(before).Select(e => e.Event).ToList();
+        var admitted = Assert.Single(entries, e => e.Type == "request.admitted");
+        Assert.Equal("user:pilar", admitted.Actor);
+        Assert.Equal("playground-chat", admitted.Details!.Value.GetProperty("model").GetString());
+        Assert.True(admitted.Details!.Value.GetProperty("stream").GetBoolean());
+        var completed = Assert.Single(entries, e => e.Type == "request.completed");
+        Assert.Equal("user:pilar", completed.Actor);
+
+        // Without its antiforgery token the chat is refused and nothing is sent.
+        var forged = await context.APIRequest.PostAsync("/console/models/chat", new() { Form = FormOf(context, ("model", "playground-chat"), ("message", "forged")) });
+        Assert.Equal(400, forged.Status);
+        Assert.DoesNotContain(enclave.Entries().Skip(before + entries.Count), e => e.Event.Type == "request.admitted");
+    }
+
+    [Fact]
+    public async Task BundleUpload_FromTheAirlockPage_ShowsProgress_AndRunsTheAdminImport_AsTheSignedInImporter()
+    {
+        var uma = await enclave.AddUserAsync("uma", "airlock-importer");
+        var modelDir = Directory.CreateTempSubdirectory("enclave-console-model-").FullName;
+        ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 12 });
+        var bundle = await enclave.CreateBundleAsync("model", "uploaded-chat", "1.0", modelDir, task: "chat");
+        try
+        {
+            await using var context = await enclave.NewContextAsync();
+            var page = await ConsoleFixture.SignInAsync(context, uma.Key);
+            await page.GotoAsync("/console/airlock");
+            await page.SetInputFilesAsync("#upload-file", bundle);
+            await page.ClickAsync("#upload-send");
+            await page.WaitForSelectorAsync("#upload-status:has-text('Imported')");
+            Assert.Equal("100", await page.EvalOnSelectorAsync<string>("#upload-progress", "p => String(p.value)"));
+            var id = await page.TextContentAsync("#upload-import");
+
+            // The admin API's import: verified, waiting for approval, with uma as its importer.
+            using var http = enclave.AdminClient();
+            var record = JsonNode.Parse(await http.GetStringAsync($"/admin/v1/airlock/imports/{id}"))!;
+            Assert.Equal("uploaded-chat", record["name"]!.GetValue<string>());
+            Assert.Equal("verified", record["state"]!.GetValue<string>());
+            Assert.Contains(enclave.Entries(), e => e.Event.Type == "import.verified" && e.Event.Actor == "user:uma");
+
+            // An approver may not upload (403), and an upload without the antiforgery header changes nothing (400).
+            var forged = await context.APIRequest.PostAsync("/console/airlock/upload", new() { DataByte = await File.ReadAllBytesAsync(bundle), Headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-tar" } });
+            Assert.Equal(400, forged.Status);
+            var approver = await enclave.AddUserAsync("uli", "airlock-approver");
+            await using var approverContext = await enclave.NewContextAsync();
+            var approverPage = await ConsoleFixture.SignInAsync(approverContext, approver.Key);
+            await approverPage.GotoAsync("/console/airlock");
+            Assert.Equal(0, await approverPage.Locator("#upload").CountAsync());
+            var token = await approverPage.GetAttributeAsync("input[name=__RequestVerificationToken]", "value");
+            var refused = await approverContext.APIRequest.PostAsync("/console/airlock/upload", new()
+            {
+                DataByte = await File.ReadAllBytesAsync(bundle),
+                Headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-tar", ["RequestVerificationToken"] = token! },
+            });
+            Assert.Equal(403, refused.Status);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(bundle)!, recursive: true);
+        }
     }
 
     private Task<string> ImportBundleAsync(string importerKey, string name)

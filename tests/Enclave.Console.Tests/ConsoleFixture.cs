@@ -17,7 +17,7 @@ namespace Enclave.OperatorConsole.Tests;
 /// as the end-to-end fixtures and <c>enclave serve</c> build it), and Debian's Chromium driven by Playwright. One per
 /// test class. Chromium is <c>/usr/bin/chromium</c> (or <c>ENCLAVE_CHROMIUM</c>); Playwright never downloads a browser.
 /// </summary>
-public sealed class ConsoleFixture : IAsyncLifetime
+public class ConsoleFixture : IAsyncLifetime
 {
     /// <summary>The browser the tests drive: Debian's package (<c>.ci/run</c> installs it).</summary>
     public static readonly string ChromiumPath = Environment.GetEnvironmentVariable("ENCLAVE_CHROMIUM") is { Length: > 0 } path ? path : "/usr/bin/chromium";
@@ -53,7 +53,10 @@ public sealed class ConsoleFixture : IAsyncLifetime
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("the fixture has not started");
 
-    public async Task InitializeAsync()
+    /// <summary>Settings a derived fixture adds or overrides (e.g. single sign-on); read before the server starts.</summary>
+    protected virtual Task<IReadOnlyDictionary<string, string?>> MoreSettingsAsync() => Task.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    public virtual async Task InitializeAsync()
     {
         // A test that needs the browser fails (never skips) when it is missing: CI installs it (.ci/run).
         if (!File.Exists(ChromiumPath))
@@ -64,13 +67,14 @@ public sealed class ConsoleFixture : IAsyncLifetime
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         SqliteLedger.Initialize(DataDirectory, "console.example/ledger", postQuantum: false, TimeProvider.System);
         AdminKey = new ApiKeyStore(DataDirectory, TimeProvider.System).Create("console admin", "admin").Key;
+        var more = await MoreSettingsAsync();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Server:DataDirectory"] = DataDirectory,
             ["Server:Urls:0"] = "http://127.0.0.1:0",
             // A checkpoint signed with every commit, so an entry a test just made is covered by one.
             ["Server:CheckpointInterval"] = "00:00:00",
-        }.Concat(ConfiguredSecrets.Select(s => KeyValuePair.Create(s.Key, (string?)s.Secret)))).Build();
+        }.Concat(ConfiguredSecrets.Select(s => KeyValuePair.Create(s.Key, (string?)s.Secret)))).AddInMemoryCollection(more).Build();
         _app = EnclaveHost.Create(configuration);
         await _app.StartAsync();
         BaseUrl = _app.Urls.First();
@@ -131,6 +135,30 @@ public sealed class ConsoleFixture : IAsyncLifetime
     /// </summary>
     public async Task<string> ImportBundleAsync(string importerKey, string kind, string name, string version, string sources, string? task = null)
     {
+        var bundle = await CreateBundleAsync(kind, name, version, sources, task);
+        try
+        {
+            using var http = AdminClient(importerKey);
+            using var content = new StreamContent(File.OpenRead(bundle));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
+            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
+            var body = await imported.Content.ReadAsStringAsync();
+            Assert.True(imported.IsSuccessStatusCode, body);
+            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(bundle)!, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Makes a signed bundle of <paramref name="kind"/> from the files in <paramref name="sources"/> (deleted afterwards)
+    /// with this fixture's trust repository (made and pinned on first use); returns its path, in a folder of its own the
+    /// caller deletes.
+    /// </summary>
+    public async Task<string> CreateBundleAsync(string kind, string name, string version, string sources, string? task = null)
+    {
         var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
         await _trustGate.WaitAsync();
         try
@@ -155,19 +183,11 @@ public sealed class ConsoleFixture : IAsyncLifetime
                 passphrase,
                 TimeProvider.System);
             Assert.True(created.IsComplete);
-
-            using var http = AdminClient(importerKey);
-            using var content = new StreamContent(File.OpenRead(bundle));
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-tar");
-            using var imported = await http.PostAsync("/admin/v1/airlock/imports", content);
-            var body = await imported.Content.ReadAsStringAsync();
-            Assert.True(imported.IsSuccessStatusCode, body);
-            return JsonNode.Parse(body)!["id"]!.GetValue<string>();
+            return bundle;
         }
         finally
         {
             _trustGate.Release();
-            Directory.Delete(root, recursive: true);
             Directory.Delete(sources, recursive: true);
         }
     }
@@ -186,7 +206,7 @@ public sealed class ConsoleFixture : IAsyncLifetime
         return result;
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (Browser is not null)
         {

@@ -17,5 +17,6 @@ internal static class ConsoleTestPages
         "/console/vulnerabilities",
         "/console/policy",
         "/console/settings",
+        "/console/models",
     ];
 }

@@ -70,6 +70,9 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
     {
         "POST /console/signin",
         "POST /console/signout",
+        "POST /console/models",
+        "POST /console/models/chat",
+        "POST /console/airlock/upload",
         "POST /console",
         "POST /console/usage",
         "POST /console/intel",

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
 using Enclave.Policy.Labels;
 
 namespace Enclave.OperatorConsole.Backend;
@@ -24,6 +25,48 @@ public interface IConsoleBackend
 
     /// <summary>The principal of a console session signed in with key <paramref name="keyId"/>, read anew (current roles); null once the key is revoked or expired or its principal disabled.</summary>
     ClaimsPrincipal? Refresh(string keyId);
+
+    /// <summary>
+    /// The identity provider's authorization endpoint for console single sign-on (<c>Console:Oidc</c>), from its
+    /// discovery document (fetched from the configured issuer, cached), or the problem in words.
+    /// </summary>
+    Task<(Uri? AuthorizationEndpoint, string? Problem)> OidcAuthorizationEndpointAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes a single sign-on: checks the callback's state against the sign-in the browser started, exchanges the
+    /// code at the provider's token endpoint with the PKCE verifier, validates the ID token (signature, issuer, audience,
+    /// expiry, nonce) as the API validates OIDC tokens and maps it to the same principal. A refusal is an
+    /// <c>auth.failed</c> ledger entry (<c>scheme: console-oidc</c>) and its reason in words.
+    /// </summary>
+    Task<(ClaimsPrincipal? Principal, string? Refusal)> CompleteOidcSignInAsync(ConsoleOidcCallback callback, ConsoleOidcPending? pending, string? remoteAddress, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The principal of a console session opened by single sign-on, read anew: for a user of the directory its current
+    /// roles and clearance (null once disabled or removed); otherwise the claims the ID token gave at sign-in.
+    /// </summary>
+    ClaimsPrincipal? RefreshOidc(ClaimsPrincipal session);
+
+    /// <summary>
+    /// The served models the principal may use (its clearance dominates the model's label), with their label, digest
+    /// and where they came from (<c>airlock:IMPORT-ID</c>), as <c>GET /v1/models</c> serves them.
+    /// </summary>
+    IReadOnlyList<ConsoleModel> Models(ClaimsPrincipal actor);
+
+    /// <summary>
+    /// Sends one chat message as the signed-in principal through the API's own request path (<c>POST
+    /// /v1/chat/completions</c>, streamed: authentication is the console session, then labels and policy, quotas, the
+    /// ledger's <c>request.admitted</c> and <c>request.completed</c>, retention) and writes its answer, a stream of
+    /// server-sent events or an OpenAI error object, to <paramref name="http"/>'s response.
+    /// </summary>
+    Task ChatAsync(HttpContext http, string model, string message);
+
+    /// <summary>
+    /// Imports the bundle in <paramref name="http"/>'s request body (streamed, never copied) with the admin API's own
+    /// code (<c>POST /admin/v1/airlock/imports</c>: content type, size limit, the import pipeline, its ledger entries) as
+    /// the signed-in principal (admin or airlock-importer), and writes that endpoint's answer (201 with the import, or
+    /// problem details naming what was refused) to the response.
+    /// </summary>
+    Task UploadBundleAsync(HttpContext http);
 
     /// <summary>Every user and service account.</summary>
     IReadOnlyList<ConsolePrincipal> ListPrincipals();
@@ -73,6 +116,51 @@ public interface IConsoleBackend
     /// same code as <c>POST /admin/v1/policy/explain</c>: its JSON answer, or the problem (admin or auditor only).
     /// </summary>
     (JsonObject? Answer, string? Problem) Explain(ClaimsPrincipal actor, string user, string model, string? label, string? backend);
+}
+
+/// <summary>
+/// A single sign-on the console started: kept in a protected, short-lived cookie until the provider redirects back.
+/// </summary>
+public sealed record ConsoleOidcPending
+{
+    /// <summary>The <c>state</c> sent to the provider (CSRF protection of the callback).</summary>
+    public required string State { get; init; }
+
+    /// <summary>The <c>nonce</c> the ID token must carry.</summary>
+    public required string Nonce { get; init; }
+
+    /// <summary>The PKCE <c>code_verifier</c> whose S256 challenge was sent.</summary>
+    public required string CodeVerifier { get; init; }
+}
+
+/// <summary>The query of the provider's redirect to <c>/console/signin/oidc/callback</c>.</summary>
+public sealed record ConsoleOidcCallback
+{
+    public string? Code { get; init; }
+
+    public string? State { get; init; }
+
+    /// <summary>The provider's <c>error</c> code, when it refused the sign-in.</summary>
+    public string? Error { get; init; }
+}
+
+/// <summary>A served model as the Models page lists it.</summary>
+public sealed record ConsoleModel
+{
+    public required string Id { get; init; }
+
+    /// <summary>The model's label as a banner marking.</summary>
+    public required string Label { get; init; }
+
+    public string? Digest { get; init; }
+
+    /// <summary>Where it came from: <c>airlock:IMPORT-ID</c>, a dev source, or null for a configured upstream model.</summary>
+    public string? Source { get; init; }
+
+    public required DateTimeOffset Created { get; init; }
+
+    /// <summary>The backends that may serve it.</summary>
+    public required IReadOnlyList<string> Backends { get; init; }
 }
 
 /// <summary>A VEX decision as the Vulnerabilities page's form sends it (the fields of <c>POST /admin/v1/vulns/vex</c>).</summary>

@@ -31,6 +31,9 @@ public static class ConsoleEndpoints
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+    /// <summary>The longest message the Models page's playground sends.</summary>
+    public const int MaxPlaygroundMessage = 8000;
+
     /// <summary>
     /// The console's security headers (CSP, <c>Referrer-Policy: no-referrer</c>, no sniffing, no framing, no caching)
     /// on every answer under <see cref="Prefix"/>, and a plain-text body for an error answer that has none. Call before
@@ -69,12 +72,59 @@ public static class ConsoleEndpoints
         }
     });
 
-    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
+    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, single sign-on (<c>GET /console/signin/oidc</c> and its callback, <see cref="ConsoleOidcEndpoints"/>), the bundle upload <c>POST /console/airlock/upload</c> and its script <c>/console/airlock-upload.js</c>, the playground's script <c>/console/playground.js</c> and its chat <c>POST /console/models/chat</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
     public static void MapEnclaveConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         var css = ReadResource("Enclave.Console.console.css");
         app.MapGet(Prefix + "/console.css", () => Results.Text(css, "text/css; charset=utf-8")).AllowAnonymous();
+        var playground = ReadResource("Enclave.Console.playground.js");
+        app.MapGet(Prefix + "/playground.js", () => Results.Text(playground, "text/javascript; charset=utf-8")).AllowAnonymous();
+        app.MapPost(Prefix + "/models/chat", async (HttpContext http, IConsoleBackend backend) =>
+            {
+                // A post without a valid antiforgery token: 400 (the headers middleware says why); nothing is sent.
+                if (http.Features.Get<IAntiforgeryValidationFeature>() is { IsValid: false } || !http.Request.HasFormContentType)
+                {
+                    return Results.StatusCode(StatusCodes.Status400BadRequest);
+                }
+
+                IFormCollection form;
+                try
+                {
+                    form = await http.Request.ReadFormAsync(http.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is InvalidDataException or BadHttpRequestException)
+                {
+                    return Results.StatusCode(StatusCodes.Status400BadRequest);
+                }
+
+                var model = form["model"].Count == 1 ? form["model"][0] : null;
+                var message = form["message"].Count == 1 ? form["message"][0] : null;
+                if (string.IsNullOrWhiteSpace(model) || string.IsNullOrWhiteSpace(message) || message.Length > MaxPlaygroundMessage)
+                {
+                    return Results.Text($"400 bad request: send one model and one message of 1 to {MaxPlaygroundMessage} characters.\n", "text/plain; charset=utf-8", statusCode: StatusCodes.Status400BadRequest);
+                }
+
+                await backend.ChatAsync(http, model, message).ConfigureAwait(false);
+                return Results.Empty;
+            })
+            .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireAuthenticatedUser());
+        var upload = ReadResource("Enclave.Console.airlock-upload.js");
+        app.MapGet(Prefix + "/airlock-upload.js", () => Results.Text(upload, "text/javascript; charset=utf-8")).AllowAnonymous();
+        app.MapPost(Prefix + "/airlock/upload", async (HttpContext http, IConsoleBackend backend) =>
+            {
+                // The token comes in the RequestVerificationToken header (the body is the bundle); without it: 400, nothing read.
+                if (http.Features.Get<IAntiforgeryValidationFeature>() is { IsValid: false })
+                {
+                    return Results.StatusCode(StatusCodes.Status400BadRequest);
+                }
+
+                await backend.UploadBundleAsync(http).ConfigureAwait(false);
+                return Results.Empty;
+            })
+            .WithMetadata(new RequireAntiforgeryTokenAttribute())
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.AirlockImport.Split(',')));
         app.MapGet(Prefix + "/banner.css", (IConsoleBackend backend, IOptions<ConsoleOptions> options) =>
             Results.Text(ClassificationBanner.Css(backend.Labels, options.Value), "text/css; charset=utf-8")).AllowAnonymous();
         app.MapPost(Prefix + "/signout", async (HttpContext http) =>
@@ -99,6 +149,7 @@ public static class ConsoleEndpoints
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Usage.Split(',')));
         app.MapGet(Prefix + "/audit/export", AuditExport.HandleAsync)
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Audit.Split(',')));
+        app.MapEnclaveConsoleOidc();
         app.MapRazorComponents<App>();
     }
 

@@ -4,7 +4,7 @@ namespace Enclave.OperatorConsole.Hosting;
 
 /// <summary>
 /// The <c>Console</c> configuration section: the classification banner shown top and bottom of every page and the
-/// session's idle timeout. Validated on start (every problem listed).
+/// session's idle timeout, and console single sign-on (<see cref="Oidc"/>). Validated on start (every problem listed).
 /// </summary>
 public sealed partial class ConsoleOptions
 {
@@ -26,6 +26,9 @@ public sealed partial class ConsoleOptions
     /// <summary>A console session ends after this long without a request (1 minute to 12 hours; default 20 minutes).</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
 
+    /// <summary>Single sign-on to the console (<c>Console:Oidc</c>): authorization code + PKCE; off unless configured.</summary>
+    public ConsoleOidcOptions Oidc { get; set; } = new();
+
     /// <summary>Every problem with these options, for <c>ValidateOnStart</c>.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -45,6 +48,7 @@ public sealed partial class ConsoleOptions
             problems.Add($"Console:IdleTimeout must be between 00:01:00 and 12:00:00, not {IdleTimeout}");
         }
 
+        problems.AddRange(Oidc.Validate());
         return problems;
     }
 

@@ -15,6 +15,9 @@ public static class ConsoleRoles
     /// <summary>The airlock queue and imports (as <c>GET /admin/v1/airlock/imports</c>).</summary>
     public const string Airlock = Roles.Admin + "," + Roles.AirlockImporter + "," + Roles.AirlockApprover + "," + Roles.Auditor;
 
+    /// <summary>Uploading a bundle (as <c>POST /admin/v1/airlock/imports</c>).</summary>
+    public const string AirlockImport = Roles.Admin + "," + Roles.AirlockImporter;
+
     /// <summary>Approving and rejecting imports (as <c>POST /admin/v1/airlock/imports/{id}/approve</c>).</summary>
     public const string AirlockDecide = Roles.Admin + "," + Roles.AirlockApprover;
 

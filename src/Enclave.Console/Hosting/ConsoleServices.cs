@@ -12,7 +12,7 @@ namespace Enclave.OperatorConsole.Hosting;
 /// <summary>Registers the operator console (<c>/console</c>): Blazor static server rendering, its session cookie, antiforgery, its options.</summary>
 public static class ConsoleServices
 {
-    /// <summary>The console's authentication scheme: a session cookie, issued in exchange for an API key.</summary>
+    /// <summary>The console's authentication scheme: a session cookie, issued in exchange for an API key or after single sign-on.</summary>
     public const string Scheme = "EnclaveConsole";
 
     /// <summary>The session cookie's name.</summary>
@@ -24,8 +24,8 @@ public static class ConsoleServices
     /// <summary>
     /// Adds the console: Razor components (static server rendering; no WebAssembly), the <see cref="Scheme"/> cookie
     /// (<c>HttpOnly</c>, <c>SameSite=Strict</c>, <c>Secure</c> over https, sliding idle timeout; each request re-reads
-    /// the key it was signed in with through <see cref="IConsoleBackend.Refresh"/>, so a revoked key or a disabled
-    /// principal ends the session at once), antiforgery, and <see cref="ConsoleOptions"/> validated on start. The host
+    /// the key it was signed in with through <see cref="IConsoleBackend.Refresh"/>, or a single sign-on's user through
+    /// <see cref="IConsoleBackend.RefreshOidc"/>, so a revoked key or a disabled principal ends the session at once), antiforgery, and <see cref="ConsoleOptions"/> validated on start. The host
     /// registers <see cref="IConsoleBackend"/>.
     /// </summary>
     public static IServiceCollection AddEnclaveConsole(this IServiceCollection services, IConfiguration configuration)
@@ -87,7 +87,10 @@ public static class ConsoleServices
     {
         var backend = context.HttpContext.RequestServices.GetRequiredService<IConsoleBackend>();
         var keyId = context.Principal?.FindFirst(Policy.Identity.EnclaveClaims.KeyId)?.Value;
-        if (keyId is null || backend.Refresh(keyId) is not { } current)
+        var current = keyId is not null ? backend.Refresh(keyId)
+            : context.Principal?.FindFirst(Policy.Identity.EnclaveClaims.OidcSubject) is not null ? backend.RefreshOidc(context.Principal)
+            : null;
+        if (current is null)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme).ConfigureAwait(false);

@@ -16,6 +16,9 @@ public static class EnclaveClaims
     /// <summary>The API key ID that authenticated the request, when a key did.</summary>
     public const string KeyId = "enclave:key_id";
 
+    /// <summary>The <c>sub</c> of the OIDC token that authenticated the principal (an API request or a console single sign-on), when one did.</summary>
+    public const string OidcSubject = "enclave:oidc_sub";
+
     /// <summary>The principal ID (ledger actor) of an authenticated principal.</summary>
     public static string PrincipalId(this ClaimsPrincipal principal)
     {

@@ -72,7 +72,7 @@ public static partial class AirlockAdminEndpoints
         }
     }
 
-    private static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings)
+    internal static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings)
     {
         var contentType = http.Request.ContentType?.Split(';')[0].Trim();
         if (contentType is null || !BundleContentTypes.Contains(contentType, StringComparer.OrdinalIgnoreCase))

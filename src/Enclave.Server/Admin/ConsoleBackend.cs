@@ -12,7 +12,10 @@ using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Server.OpenAi;
 using Enclave.Server.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Admin;
@@ -34,6 +37,9 @@ internal sealed class ConsoleBackend(
     AlertService alerts,
     EffectiveSettings settings,
     IPrincipalDirectory directory,
+    ConsoleOidcClient oidc,
+    ModelCatalog catalog,
+    IServiceProvider services,
     ILoggerFactory logs) : IConsoleBackend
 {
     /// <summary>The <c>via</c> detail of the entries the console writes.</summary>
@@ -102,6 +108,101 @@ internal sealed class ConsoleBackend(
 
         var principal = keys.GetPrincipal(key.PrincipalId);
         return principal is null || principal.Disabled is not null ? null : PrincipalOf(key, principal);
+    }
+
+    public Task<(Uri? AuthorizationEndpoint, string? Problem)> OidcAuthorizationEndpointAsync(CancellationToken cancellationToken) =>
+        oidc.AuthorizationEndpointAsync(cancellationToken);
+
+    public Task<(ClaimsPrincipal? Principal, string? Refusal)> CompleteOidcSignInAsync(ConsoleOidcCallback callback, ConsoleOidcPending? pending, string? remoteAddress, CancellationToken cancellationToken) =>
+        oidc.CompleteAsync(callback, pending, remoteAddress, cancellationToken);
+
+    public ClaimsPrincipal? RefreshOidc(ClaimsPrincipal session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var id = session.FindFirst(ClaimTypes.NameIdentifier)?.Value;
+        var subject = session.FindFirst(OidcTokens.SubjectClaim)?.Value;
+        if (id is null || subject is null)
+        {
+            return null;
+        }
+
+        if (id.StartsWith(PrincipalNames.OidcPrefix, StringComparison.Ordinal))
+        {
+            // Not a user of the directory: the roles and clearance the ID token gave, until the session ends.
+            return session;
+        }
+
+        // A user of the directory: its current roles and clearance; the session ends once it is disabled or removed.
+        if (keys.GetPrincipal(id) is not { Kind: PrincipalKind.User } user || user.Disabled is not null)
+        {
+            return null;
+        }
+
+        var claims = new List<Claim>
+        {
+            new(ClaimTypes.NameIdentifier, user.Id),
+            new(ClaimTypes.Name, user.Name),
+            new(OidcTokens.SubjectClaim, subject),
+        };
+        claims.AddRange(user.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        if (user.Clearance is { } clearance)
+        {
+            claims.Add(new Claim(EnclaveClaims.Clearance, clearance));
+        }
+
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, EnclaveAuthentication.OidcScheme, ClaimTypes.Name, ClaimTypes.Role));
+    }
+
+    public IReadOnlyList<ConsoleModel> Models(ClaimsPrincipal actor)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        var (clearance, problem) = policy.ClearanceOf(actor);
+        if (problem is not null)
+        {
+            return [];
+        }
+
+        var result = new List<ConsoleModel>();
+        foreach (var (model, label, backends) in policy.Routes())
+        {
+            if (!clearance.Dominates(label) || !catalog.TryResolve(model, out var route))
+            {
+                continue;
+            }
+
+            result.Add(new ConsoleModel
+            {
+                Id = model,
+                Label = policy.Scheme.FormatBanner(label),
+                Digest = route.Digest,
+                Source = route.Source,
+                Created = route.Created,
+                Backends = [.. backends.Select(b => b.Id)],
+            });
+        }
+
+        return result;
+    }
+
+    public async Task ChatAsync(HttpContext http, string model, string message)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var chat = new JsonObject
+        {
+            ["model"] = model,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = message }),
+            ["stream"] = true,
+        };
+        var handler = services.GetRequiredService<RequestHandler>();
+        var result = await handler.HandleAsync(http, Operation.Chat, chat).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
+    }
+
+    public async Task UploadBundleAsync(HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var result = await AirlockAdminEndpoints.ImportAsync(http, importer, policy, services.GetRequiredService<ServerSettings>()).ConfigureAwait(false);
+        await result.ExecuteAsync(http).ConfigureAwait(false);
     }
 
     public IReadOnlyList<ConsolePrincipal> ListPrincipals() => [.. keys.ListPrincipals().Select(p => new ConsolePrincipal

@@ -19,6 +19,9 @@ namespace Enclave.Server.Auth;
 /// </summary>
 internal static class OidcTokens
 {
+    /// <summary>The claim holding the token's <c>sub</c> on every principal an OIDC token gives (an API request or a console session).</summary>
+    public const string SubjectClaim = EnclaveClaims.OidcSubject;
+
     private const int MaxClaimValues = 256;
 
     public static void Configure(JwtBearerOptions options, OidcOptions oidc, IReadOnlyList<SecurityKey> signingKeys, TimeProvider clock)
@@ -32,24 +35,7 @@ internal static class OidcTokens
         options.SaveToken = false;
         options.IncludeErrorDetails = false;
         options.TimeProvider = clock;
-        options.TokenValidationParameters = new TokenValidationParameters
-        {
-            ValidIssuer = oidc.Issuer,
-            ValidAudience = oidc.Audience,
-            ValidateIssuer = true,
-            ValidateAudience = true,
-            ValidateLifetime = true,
-            RequireAudience = true,
-            RequireExpirationTime = true,
-            RequireSignedTokens = true,
-            ValidateIssuerSigningKey = true,
-            IssuerSigningKeys = signingKeys,
-            TryAllIssuerSigningKeys = false,
-            ValidAlgorithms = oidc.EffectiveAlgorithms,
-            ClockSkew = TimeSpan.FromSeconds(oidc.ClockSkewSeconds),
-            NameClaimType = ClaimTypes.Name,
-            RoleClaimType = ClaimTypes.Role,
-        };
+        options.TokenValidationParameters = Parameters(oidc, signingKeys);
         options.Events = new JwtBearerEvents
         {
             // The allowed-algorithm check runs before anything else looks at the token (IdentityModel checks again):
@@ -93,6 +79,30 @@ internal static class OidcTokens
             OnForbidden = context => AuthResponses.ForbiddenAsync(context.HttpContext),
         };
     }
+
+    /// <summary>
+    /// The validation of an OIDC token: signature by a key of <paramref name="signingKeys"/> chosen by <c>kid</c>, the
+    /// allowed algorithms, exact issuer and audience, <c>exp</c> required and checked with the skew. The API's bearer
+    /// tokens and the console's ID tokens (<see cref="ConsoleOidcClient"/>) are validated with it.
+    /// </summary>
+    internal static TokenValidationParameters Parameters(OidcOptions oidc, IReadOnlyList<SecurityKey> signingKeys) => new()
+    {
+        ValidIssuer = oidc.Issuer,
+        ValidAudience = oidc.Audience,
+        ValidateIssuer = true,
+        ValidateAudience = true,
+        ValidateLifetime = true,
+        RequireAudience = true,
+        RequireExpirationTime = true,
+        RequireSignedTokens = true,
+        ValidateIssuerSigningKey = true,
+        IssuerSigningKeys = signingKeys,
+        TryAllIssuerSigningKeys = false,
+        ValidAlgorithms = oidc.EffectiveAlgorithms,
+        ClockSkew = TimeSpan.FromSeconds(oidc.ClockSkewSeconds),
+        NameClaimType = ClaimTypes.Name,
+        RoleClaimType = ClaimTypes.Role,
+    };
 
     /// <summary>The <c>alg</c> of a JWS header, "" when it has none; null when the header cannot be read (left to the validator).</summary>
     internal static string? HeaderAlgorithm(string token)
@@ -167,7 +177,7 @@ internal static class OidcTokens
             }
         }
 
-        claims.Add(new Claim("enclave:oidc_sub", subject));
+        claims.Add(new Claim(SubjectClaim, subject));
         return new ClaimsIdentity(claims, EnclaveAuthentication.OidcScheme, ClaimTypes.Name, ClaimTypes.Role);
     }
 

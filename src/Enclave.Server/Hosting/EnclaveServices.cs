@@ -1,5 +1,6 @@
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Hosting;
+using Enclave.Server.Auth;
 using Enclave.Server.Admin;
 using Enclave.Server.Audit;
 using Enclave.Server.Hosting.Startup;
@@ -69,6 +70,7 @@ public static class EnclaveServices
 
         services.AddEnclaveConsole(configuration);
         services.TryAddSingleton(new EffectiveSettings(configuration));
+        services.TryAddSingleton<ConsoleOidcClient>();
         services.TryAddSingleton<IConsoleBackend, ConsoleBackend>();
 
         services.TryAddSingleton<RequestAuditor>();

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using Enclave.Airlock.Import;
 using Enclave.Airlock.Scanners;
+using Enclave.Inference.Forge;
 using Enclave.Inference.Onnx;
 
 namespace Enclave.Fuzz.Targets;
@@ -62,7 +63,7 @@ internal static class ScannerTargets
         Name = "gguf",
         Parser = "Enclave.Airlock.Scanners.GgufScanner",
         Run = input => new GgufScanner(Options).Scan(Scratch.Write("model.gguf", input)),
-        Seeds = () => [("model.gguf", GgufModel(3)), ("v2.gguf", GgufModel(2))],
+        Seeds = () => [("model.gguf", GgufModel(3)), ("v2.gguf", GgufModel(2)), ("forged.gguf", ForgedGguf())],
     };
 
     public static Harness Safetensors { get; } = new()
@@ -120,6 +121,22 @@ internal static class ScannerTargets
         }
         while (value != 0);
         return [.. bytes];
+    }
+
+    /// <summary>The smallest model the forge writes as GGUF (what <c>enclave models forge --format gguf</c> makes), in Q4_0.</summary>
+    private static byte[] ForgedGguf()
+    {
+        var dir = Directory.CreateTempSubdirectory("enclave-fuzz-gguf-").FullName;
+        try
+        {
+            var options = new ForgeOptions { Layers = 1, Hidden = 32, Heads = 2, Vocab = 259 };
+            ModelForge.ForgeGguf(dir, options, GgufWeightType.Q4_0);
+            return File.ReadAllBytes(Path.Combine(dir, ModelForge.GgufFileName));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private static byte[] GgufModel(uint version)

@@ -31,11 +31,15 @@ internal static class ModelsCommands
         var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 4 };
         var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 512 };
         var seed = new Option<int>("--seed") { Description = "Seed: the same seed gives the same bytes.", DefaultValueFactory = _ => 1 };
-        var embedding = new Option<bool>("--embedding") { Description = "Forge a BERT-style embedding model instead of a decoder." };
+        var embedding = new Option<bool>("--embedding") { Description = "Forge an embedding model instead of a decoder (BERT-style in ONNX; a mean-pooled llama in GGUF)." };
+        var format = new Option<string>("--format") { Description = "onnx (the Optimum layout) or gguf (one llama-architecture model.gguf for llama.cpp).", DefaultValueFactory = _ => "onnx" };
+        format.AcceptOnlyFromAmong("onnx", "gguf");
+        var weights = new Option<string>("--weights") { Description = "GGUF only: how the matrices are stored, f32, f16 or q4_0.", DefaultValueFactory = _ => "f16" };
+        weights.AcceptOnlyFromAmong("f32", "f16", "q4_0");
         var json = new Option<bool>("--json") { Description = "Print one JSON object for scripts." };
-        var command = new Command("forge", "Write a small random-weight model in the Hugging Face Optimum ONNX layout, for tests and demos. Its text is noise.")
+        var command = new Command("forge", "Write a small random-weight model in the Hugging Face Optimum ONNX layout (or as a GGUF file), for tests and demos. Its text is noise.")
         {
-            output, layers, hidden, heads, vocab, seed, embedding, json,
+            output, layers, hidden, heads, vocab, seed, embedding, format, weights, json,
         };
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
@@ -48,14 +52,17 @@ internal static class ModelsCommands
                 Seed = result.GetValue(seed),
             };
             var dir = result.GetValue(output)!;
-            var forged = result.GetValue(embedding) ? ModelForge.ForgeEmbedding(dir, options) : ModelForge.ForgeDecoder(dir, options);
+            var gguf = result.GetValue(format) == "gguf";
+            var weightType = result.GetValue(weights) switch { "f32" => GgufWeightType.F32, "q4_0" => GgufWeightType.Q4_0, _ => GgufWeightType.F16 };
+            var forged = gguf ? ModelForge.ForgeGguf(dir, options, weightType, result.GetValue(embedding))
+                : result.GetValue(embedding) ? ModelForge.ForgeEmbedding(dir, options) : ModelForge.ForgeDecoder(dir, options);
             if (result.GetValue(json))
             {
                 await CommandRunner.WriteJsonAsync(context, JsonSerializer.SerializeToNode(forged)!).ConfigureAwait(false);
             }
             else
             {
-                await context.Out.WriteLineAsync($"forged a {(result.GetValue(embedding) ? "embedding" : "decoder")} model in {dir} ({forged.Parameters:N0} parameters); its output is noise").ConfigureAwait(false);
+                await context.Out.WriteLineAsync($"forged a{(gguf ? " GGUF" : "n ONNX")} {(result.GetValue(embedding) ? "embedding" : "decoder")} model in {dir} ({forged.Parameters:N0} parameters); its output is noise").ConfigureAwait(false);
             }
 
             return ExitCode.Success;

@@ -152,6 +152,38 @@ public static class ModelForge
         };
     }
 
+    /// <summary>File name of a forged GGUF model.</summary>
+    public const string GgufFileName = "model.gguf";
+
+    /// <summary>
+    /// A llama-architecture model as one GGUF v3 file, <c>model.gguf</c> in <paramref name="outDir"/>, for llama.cpp: the
+    /// same vocabulary as <see cref="ForgeDecoder"/> (byte-level BPE with the ChatML special tokens, in
+    /// <c>tokenizer.ggml.*</c>), the ChatML chat template in <c>tokenizer.chat_template</c> (a chat model), the matrices
+    /// as <paramref name="weightType"/>. With <paramref name="embedding"/> it is an embedding model instead
+    /// (<c>llama.pooling_type</c> mean, no chat template). Layers, width, heads and vocabulary come from
+    /// <paramref name="options"/>; with Q4_0, <c>Hidden</c> (and the MLP width) should be multiples of 32, or those
+    /// matrices stay F16.
+    /// </summary>
+    public static ForgedModel ForgeGguf(string outDir, ForgeOptions options, GgufWeightType weightType = GgufWeightType.F16, bool embedding = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(outDir);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Directory.CreateDirectory(outDir);
+        var vocabulary = ByteLevelBpeTrainer.Train(ForgeCorpus.Text, options.Vocab - 3);
+        var specials = TokenizerFiles.SpecialIds(vocabulary.Tokens.Count);
+        var parameters = GgufDecoder.Write(Path.Combine(outDir, GgufFileName), options, vocabulary, weightType, embedding);
+        return new ForgedModel
+        {
+            Directory = Path.GetFullPath(outDir),
+            Parameters = parameters,
+            TokenizerVocabulary = specials.ImEnd + 1,
+            EndOfTextId = specials.EndOfText,
+            ImStartId = specials.ImStart,
+            ImEndId = specials.ImEnd,
+        };
+    }
+
     private const string DocString = "Forged by Enclave: random weights from a seed. Its text is noise; it exists to test the engine.";
 
     /// <summary>

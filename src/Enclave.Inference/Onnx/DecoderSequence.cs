@@ -7,7 +7,7 @@ namespace Enclave.Inference.Onnx;
 /// once, then one token per step. The <c>present.*</c> outputs of a run are passed unchanged (no copy) as the
 /// <c>past_key_values.*</c> inputs of the next, and the previous cache is released.
 /// </summary>
-internal sealed class DecoderSequence : IDisposable
+internal sealed class DecoderSequence : IDecoderSequence
 {
     private readonly OnnxDecoderModel _model;
     private readonly OrtValue[] _past;

@@ -15,10 +15,11 @@ namespace Enclave.Inference.Onnx;
 /// text generation takes the model's <see cref="ITextTokenizer"/> for decoding, EOS IDs and stop sequences.
 /// Concurrency is bounded by the model's <see cref="Scheduler"/>.
 /// </summary>
-public sealed class OnnxDecoderModel : IDisposable
+public sealed class OnnxDecoderModel : ITextGenerator, IDisposable
 {
     private readonly SessionOptions _sessionOptions;
     private readonly OnnxEngineOptions _options;
+    private readonly DecodingLoop _loop;
     private long _tokensRun;
 
     private OnnxDecoderModel(string directory, DecoderModelConfig config, InferenceSession session, SessionOptions sessionOptions, OnnxEngineOptions options, bool hasPositionIds)
@@ -47,6 +48,7 @@ public sealed class OnnxDecoderModel : IDisposable
         InputNames = [.. inputs];
         OutputNames = [.. outputs];
         Scheduler = new SequenceScheduler(Path.GetFileName(directory), options.MaxConcurrentSequences, options.MaxQueuedSequences, options.RetryAfter);
+        _loop = new DecodingLoop(config.MaxPositions, config.VocabSize, config.EosTokenIds, options, Scheduler, () => new DecoderSequence(this));
     }
 
     /// <summary>Absolute path of the model folder.</summary>
@@ -129,13 +131,7 @@ public sealed class OnnxDecoderModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(sampling);
-        var maxTokens = ValidateRequest(promptIds, sampling);
-        if (sampling.Grammar is not null)
-        {
-            throw new ArgumentException("constrained decoding needs the model's tokenizer: use GenerateTextAsync", nameof(sampling));
-        }
-
-        return GenerateCoreAsync(promptIds, sampling, maxTokens, sampling.IgnoreEos ? new HashSet<int>() : Config.EosTokenIds, null, cancellationToken);
+        return _loop.GenerateTokensAsync(promptIds, sampling, cancellationToken);
     }
 
     /// <summary>
@@ -145,19 +141,7 @@ public sealed class OnnxDecoderModel : IDisposable
     /// <exception cref="BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
     public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(promptIds);
-        ArgumentNullException.ThrowIfNull(tokenizer);
-        ArgumentNullException.ThrowIfNull(sampling);
-        var maxTokens = ValidateRequest(promptIds, sampling);
-        var eos = new HashSet<int>();
-        if (!sampling.IgnoreEos)
-        {
-            eos.UnionWith(Config.EosTokenIds);
-            eos.UnionWith(tokenizer.EndOfSequenceIds);
-        }
-
-        var vocabulary = sampling.Grammar is null ? null : TokenVocabulary.For(tokenizer, Config.VocabSize);
-        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, vocabulary, cancellationToken);
+        return _loop.GenerateTextAsync(promptIds, tokenizer, sampling, cancellationToken);
     }
 
     /// <summary>Last-position logits of <paramref name="ids"/> run from an empty cache (the reference for cache tests).</summary>
@@ -173,167 +157,6 @@ public sealed class OnnxDecoderModel : IDisposable
         Session.Dispose();
         _sessionOptions.Dispose();
     }
-
-    private async IAsyncEnumerable<GeneratedToken> GenerateCoreAsync(
-        IReadOnlyList<int> promptIds,
-        SamplingOptions sampling,
-        int maxTokens,
-        IReadOnlySet<int> eos,
-        TokenVocabulary? vocabulary,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
-        using var sequence = new DecoderSequence(this);
-        var sampler = new Sampler(sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue));
-        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
-        var masked = constraint is null ? null : new float[Config.VocabSize];
-        sequence.Append(promptIds.ToArray(), cancellationToken);
-        var next = new int[1];
-        for (var generated = 1; ; generated++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            int id;
-            if (constraint is null)
-            {
-                id = sampler.Next(sequence.Logits);
-            }
-            else
-            {
-                sequence.Logits.CopyTo(masked);
-                constraint.Mask(masked, maxTokens - generated);
-                id = sampler.Next(masked);
-            }
-
-            if (eos.Contains(id))
-            {
-                yield return new GeneratedToken(id, FinishReason.Stop);
-                yield break;
-            }
-
-            if (generated == maxTokens)
-            {
-                yield return new GeneratedToken(id, FinishReason.Length);
-                yield break;
-            }
-
-            constraint?.Accept(id);
-            yield return new GeneratedToken(id, null);
-            next[0] = id;
-            sequence.Append(next, cancellationToken);
-        }
-    }
-
-    private async IAsyncEnumerable<GenerationChunk> GenerateTextCoreAsync(
-        IReadOnlyList<int> promptIds,
-        ITextTokenizer tokenizer,
-        SamplingOptions sampling,
-        int maxTokens,
-        IReadOnlySet<int> eos,
-        TokenVocabulary? vocabulary,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var detokenizer = new IncrementalDetokenizer(tokenizer);
-        var stops = new StopSequenceMatcher(sampling.Stop);
-        var completion = 0;
-        var finish = FinishReason.Length;
-        await foreach (var token in GenerateCoreAsync(promptIds, sampling, maxTokens, eos, vocabulary, cancellationToken).ConfigureAwait(false))
-        {
-            completion++;
-            if (token.FinishReason == FinishReason.Stop)
-            {
-                finish = FinishReason.Stop;
-                break;
-            }
-
-            var text = stops.Push(detokenizer.Push(token.Id));
-            if (text.Length > 0)
-            {
-                yield return new GenerationChunk { Text = text, PromptTokens = promptIds.Count, CompletionTokens = completion };
-            }
-
-            if (stops.Stopped)
-            {
-                finish = FinishReason.Stop;
-                break;
-            }
-        }
-
-        if (!stops.Stopped)
-        {
-            var rest = stops.Push(detokenizer.Flush());
-            rest += stops.Stopped ? string.Empty : stops.Flush();
-            if (stops.Stopped)
-            {
-                finish = FinishReason.Stop;
-            }
-
-            if (rest.Length > 0)
-            {
-                yield return new GenerationChunk { Text = rest, PromptTokens = promptIds.Count, CompletionTokens = completion };
-            }
-        }
-
-        yield return new GenerationChunk { Text = string.Empty, FinishReason = finish, PromptTokens = promptIds.Count, CompletionTokens = completion };
-    }
-
-    /// <summary>The number of tokens to generate at most, or 400 with what is wrong.</summary>
-    private int ValidateRequest(IReadOnlyList<int> promptIds, SamplingOptions sampling)
-    {
-        var context = Config.MaxPositions;
-        if (promptIds.Count == 0)
-        {
-            throw Invalid("the prompt is empty; give at least one token", "prompt");
-        }
-
-        if (promptIds.Count >= context)
-        {
-            throw new BackendException(400, "invalid_request_error", $"the prompt has {promptIds.Count} tokens; this model's context is {context} tokens, which must hold the prompt and at least one generated token");
-        }
-
-        foreach (var id in promptIds)
-        {
-            if ((uint)id >= (uint)Config.VocabSize)
-            {
-                throw Invalid($"token ID {id} is outside this model's vocabulary of {Config.VocabSize}", "prompt");
-            }
-        }
-
-        if (!float.IsFinite(sampling.Temperature) || sampling.Temperature is < 0f or > 2f)
-        {
-            throw Invalid($"temperature must be between 0 and 2 (was {sampling.Temperature})", "temperature");
-        }
-
-        if (!float.IsFinite(sampling.TopP) || sampling.TopP is <= 0f or > 1f)
-        {
-            throw Invalid($"top_p must be greater than 0 and at most 1 (was {sampling.TopP})", "top_p");
-        }
-
-        if (sampling.TopK < 0)
-        {
-            throw Invalid($"top_k must be 0 (off) or positive (was {sampling.TopK})", "top_k");
-        }
-
-        if (sampling.MaxTokens is < 1)
-        {
-            throw Invalid($"max_tokens must be at least 1 (was {sampling.MaxTokens})", "max_tokens");
-        }
-
-        if (sampling.Stop.Count > _options.MaxStopSequences || sampling.Stop.Any(s => string.IsNullOrEmpty(s) || s.Length > _options.MaxStopLength))
-        {
-            throw Invalid($"stop takes at most {_options.MaxStopSequences} non-empty sequences of at most {_options.MaxStopLength} characters", "stop");
-        }
-
-        if (sampling.Grammar is not null && sampling.IgnoreEos)
-        {
-            throw Invalid("ignore_eos cannot be combined with a JSON response_format: generation ends when the document does", "ignore_eos");
-        }
-
-        var room = context - promptIds.Count;
-        return Math.Min(sampling.MaxTokens ?? room, room);
-    }
-
-    private static BackendException Invalid(string message, string parameter) =>
-        new(400, "invalid_request_error", $"{message} (parameter '{parameter}')") { Param = parameter };
 
     /// <summary>Session options of the engine: CPU, sequential, full graph optimisation, no custom operator libraries.</summary>
     internal static SessionOptions CreateSessionOptions(OnnxEngineOptions options)

@@ -11,7 +11,7 @@ namespace Enclave.Inference.Onnx;
 /// <c>last_hidden_state</c>) turned into sentence embeddings: mean over the tokens the attention mask keeps, then
 /// L2-normalised, as sentence-transformers' mean pooling + Normalize modules do.
 /// </summary>
-public sealed class OnnxEmbeddingModel : IDisposable
+public sealed class OnnxEmbeddingModel : ITextEmbedder, IDisposable
 {
     private readonly InferenceSession _session;
     private readonly SessionOptions _sessionOptions;

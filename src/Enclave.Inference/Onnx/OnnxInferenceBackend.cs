@@ -11,10 +11,10 @@ using Enclave.Inference.Text;
 namespace Enclave.Inference.Onnx;
 
 /// <summary>A loaded causal LM with the tokenizer and chat template of its folder.</summary>
-public sealed record LocalChatModel(OnnxDecoderModel Model, ITextTokenizer Tokenizer, IChatTemplate? ChatTemplate);
+public sealed record LocalChatModel(ITextGenerator Model, ITextTokenizer Tokenizer, IChatTemplate? ChatTemplate);
 
 /// <summary>A loaded embedding model with the tokenizer of its folder.</summary>
-public sealed record LocalEmbeddingModel(OnnxEmbeddingModel Model, ITextTokenizer Tokenizer);
+public sealed record LocalEmbeddingModel(ITextEmbedder Model, ITextTokenizer Tokenizer);
 
 /// <summary>
 /// The built-in engine behind the OpenAI-shaped backend contract: chat (rendered with the model's chat template),

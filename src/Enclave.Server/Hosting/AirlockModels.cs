@@ -1,4 +1,6 @@
 using Enclave.Airlock.Import;
+using Enclave.Inference.Forge;
+using Enclave.Inference.Gguf;
 using Enclave.Policy.Configuration;
 using Enclave.Server.Policy;
 
@@ -30,13 +32,15 @@ public sealed class AirlockModels : IDisposable
     private readonly ModelCatalog _catalog;
     private readonly EnclavePolicy _policy;
     private readonly TimeProvider _clock;
+    private readonly GgufEngineOptions? _gguf;
     private readonly Lock _lock = new();
     private readonly List<LoadedLocalModel> _loaded = [];
     private bool _disposed;
 
     /// <summary>Serves activated models into <paramref name="catalog"/>, admitted by <paramref name="policy"/>.</summary>
-    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock)
+    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock, GgufEngineOptions? gguf = null)
     {
+        _gguf = gguf;
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(clock);
@@ -60,7 +64,7 @@ public sealed class AirlockModels : IDisposable
     /// Loads an activated model into the built-in engine as route <c>NAME</c> with the import's label, the manifest
     /// digest and source <c>airlock:IMPORT-ID</c>.
     /// </summary>
-    public static LoadedLocalModel Load(ActivatedArtifact model, TimeProvider clock)
+    public static LoadedLocalModel Load(ActivatedArtifact model, TimeProvider clock, GgufEngineOptions? gguf = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (model.Kind != "model" || model.Task is null)
@@ -80,7 +84,8 @@ public sealed class AirlockModels : IDisposable
                 Source = SourcePrefix + model.ImportId,
                 Created = model.Activated,
             },
-            backendName: $"onnx:{model.Name}@{model.Version}");
+            backendName: $"{(File.Exists(Path.Combine(model.Folder, ModelForge.GgufFileName)) ? "gguf" : "onnx")}:{model.Name}@{model.Version}",
+            gguf: gguf);
     }
 
     /// <summary>Whether an airlock model may take the place of <paramref name="existing"/> (see the remarks).</summary>
@@ -100,7 +105,7 @@ public sealed class AirlockModels : IDisposable
     public (ModelRoute Served, ModelRoute? Replaced) Serve(ActivatedArtifact model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var loaded = Load(model, _clock);
+        var loaded = Load(model, _clock, _gguf);
         try
         {
             lock (_lock)

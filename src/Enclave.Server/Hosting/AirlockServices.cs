@@ -1,6 +1,7 @@
 using Enclave.Airlock.Import;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
+using Enclave.Inference.Gguf;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;
@@ -39,7 +40,7 @@ public static class AirlockServices
 
             return importer;
         });
-        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>()));
         services.AddHostedService<AirlockRecoveryStartup>();
         return services;
     }

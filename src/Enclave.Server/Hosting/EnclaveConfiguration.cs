@@ -8,7 +8,8 @@ namespace Enclave.Server.Hosting;
 /// Server configuration: an optional JSON file (<c>--config</c>) overlaid by <c>ENCLAVE__</c> environment variables
 /// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
 /// <c>Server</c> (<see cref="ServerSettings"/>: data directory, URLs, certificate; the CLI's options land here),
-/// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Policy</c> (label scheme, default request label,
+/// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Engine:Gguf</c> (GGUF models through llama.cpp:
+/// <c>ContextLength</c>, <c>Threads</c>, <c>BatchSize</c>, <c>MemoryMap</c>; <see cref="Enclave.Inference.Gguf.GgufEngineOptions"/>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
 /// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements), <c>Audit</c>
 /// (<see cref="Audit.AuditOptions.CompletionDurability"/>), <c>State</c> (<c>Provider</c>: <c>sqlite</c>, the default, or

@@ -1,3 +1,4 @@
+using Enclave.Inference.Gguf;
 using Enclave.Inference.Upstream;
 using Enclave.Server.Hosting.Startup;
 using Enclave.State;
@@ -15,7 +16,8 @@ public static class InferenceServices
     /// <see cref="EnclaveServices.AddEnclave"/>), <see cref="LocalModelRegistry"/>, <see cref="UpstreamOptions"/> bound from
     /// the <c>Upstream</c> section and validated at start, and start-up stage 3, <see cref="ModelLoadingStartup"/>: the
     /// airlock's activated models, dev-registered folders and upstream routes (<c>Models:{id}:Kind</c>,
-    /// <c>Models:{id}:Label</c> of <paramref name="configuration"/>) into the catalog.
+    /// <c>Models:{id}:Label</c> of <paramref name="configuration"/>) into the catalog; <see cref="GgufEngineOptions"/> from
+    /// <c>Engine:Gguf</c> (context length, threads, batch, memory mapping of GGUF models), validated at start.
     /// </summary>
     public static IServiceCollection AddEnclaveInference(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,6 +27,9 @@ public static class InferenceServices
         services.TryAddSingleton(sp => new LocalModelRegistry(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<StateConnectionFactory>()));
         services.AddValidatedRecord(
             () => configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions(),
+            options => options.Validate());
+        services.AddValidatedRecord(
+            () => configuration.GetSection("Engine:Gguf").Get<GgufEngineOptions>() ?? new GgufEngineOptions(),
             options => options.Validate());
         services.AddHostedService(sp => new ModelLoadingStartup(sp, configuration));
         return services;

@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Enclave.Airlock.Scanners;
+using Enclave.Inference.Forge;
+using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Text;
 using Enclave.State;
@@ -76,7 +79,7 @@ public sealed class LocalModelRegistry
     }
 
     /// <summary>Loads a registered model into the ONNX engine, refusing one whose files changed since registration.</summary>
-    public static LoadedLocalModel Load(LocalModelRecord record, TimeProvider clock)
+    public static LoadedLocalModel Load(LocalModelRecord record, TimeProvider clock, GgufEngineOptions? gguf = null)
     {
         ArgumentNullException.ThrowIfNull(record);
         var digest = Digest(record.Path);
@@ -85,7 +88,7 @@ public sealed class LocalModelRegistry
             throw new InvalidOperationException($"model '{record.Id}' in {record.Path} changed since it was registered (digest {digest}, registered {record.Digest}); register it again or restore it");
         }
 
-        return LoadFolder(record.Path, record.Kind, clock, route => route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label, Source = record.Source });
+        return LoadFolder(record.Path, record.Kind, clock, route => route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label, Source = record.Source }, gguf: gguf);
     }
 
     /// <summary>
@@ -94,12 +97,18 @@ public sealed class LocalModelRegistry
     /// completes the route (ID, label, digest, source); dev-registered and airlock models both load through here.
     /// The engine is named <paramref name="backendName"/> (default <c>onnx:FOLDER-NAME</c>) in routes and audit entries.
     /// </summary>
-    public static LoadedLocalModel LoadFolder(string directory, string kind, TimeProvider? clock = null, Func<ModelRoute, ModelRoute>? describe = null, string? backendName = null)
+    public static LoadedLocalModel LoadFolder(string directory, string kind, TimeProvider? clock = null, Func<ModelRoute, ModelRoute>? describe = null, string? backendName = null, GgufEngineOptions? gguf = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (kind is not ("chat" or "embedding"))
         {
             throw new ArgumentException($"model kind must be chat or embedding, not '{kind}'", nameof(kind));
+        }
+
+        var ggufFile = System.IO.Path.Combine(directory, ModelForge.GgufFileName);
+        if (File.Exists(ggufFile) && !File.Exists(System.IO.Path.Combine(directory, "model.onnx")))
+        {
+            return LoadGguf(ggufFile, kind, clock, describe, backendName ?? "gguf:" + System.IO.Path.GetFileName(directory.TrimEnd(System.IO.Path.DirectorySeparatorChar)), gguf);
         }
 
         var tokenizer = TokenizerLoader.Load(directory, timeProvider: clock);
@@ -117,6 +126,38 @@ public sealed class LocalModelRegistry
             var encoder = OnnxEmbeddingModel.Load(directory);
             model = encoder;
             backend = new OnnxInferenceBackend(name, null, new LocalEmbeddingModel(encoder, tokenizer.Tokenizer), clock);
+        }
+
+        var route = ModelRoute.Fixed(name, kind, backend);
+        return new LoadedLocalModel(describe is null ? route : describe(route), model);
+    }
+
+    /// <summary>
+    /// A GGUF model (<c>model.gguf</c>, which the airlock's GGUF scanner passed) into the built-in engine through
+    /// llama.cpp: its tokenizer and chat template come from the file's metadata.
+    /// </summary>
+    private static LoadedLocalModel LoadGguf(string file, string kind, TimeProvider? clock, Func<ModelRoute, ModelRoute>? describe, string name, GgufEngineOptions? options)
+    {
+        // The scanner's checks are the gate before llama.cpp reads a byte: again here, for a dev-registered folder.
+        var scan = new GgufScanner().Scan(file);
+        if (!scan.IsClean)
+        {
+            throw new InvalidModelException(file, [.. scan.Findings.Select(f => new ModelProblem(ModelRejectionReason.IncompatibleGraph, f))]);
+        }
+
+        IDisposable model;
+        OnnxInferenceBackend backend;
+        if (kind == "chat")
+        {
+            var decoder = GgufDecoderModel.Load(file, options, clock);
+            model = decoder;
+            backend = new OnnxInferenceBackend(name, new LocalChatModel(decoder, decoder.Tokenizer, decoder.ChatTemplate), null, clock);
+        }
+        else
+        {
+            var encoder = GgufEmbeddingModel.Load(file, options);
+            model = encoder;
+            backend = new OnnxInferenceBackend(name, null, new LocalEmbeddingModel(encoder, encoder.Tokenizer), clock);
         }
 
         var route = ModelRoute.Fixed(name, kind, backend);

@@ -1,4 +1,5 @@
 using Enclave.Airlock.Import;
+using Enclave.Inference.Gguf;
 using Enclave.Inference.Upstream;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Quotas;
@@ -33,10 +34,12 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
         var report = services.GetRequiredService<EnclaveStartupReport>();
         var catalog = services.GetRequiredService<ModelCatalog>();
         var upstream = services.GetRequiredService<UpstreamOptions>();
+        var gguf = services.GetService<GgufEngineOptions>();
+        LlamaNative.Logger ??= services.GetService<ILoggerFactory>()?.CreateLogger("Enclave.Inference.Gguf");
         foreach (var activated in AirlockModels.ToServe(services.GetRequiredService<AirlockImporter>()))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            _local.Add(AirlockModels.Load(activated, clock));
+            _local.Add(AirlockModels.Load(activated, clock, gguf));
         }
 
         var airlockNames = _local.Select(m => m.Route.Id).ToHashSet(StringComparer.Ordinal);
@@ -49,7 +52,7 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
                 continue;
             }
 
-            _local.Add(LocalModelRegistry.Load(record, clock));
+            _local.Add(LocalModelRegistry.Load(record, clock, gguf));
         }
 
         IEnumerable<ModelRoute> routes = _local.Select(m => m.Route);

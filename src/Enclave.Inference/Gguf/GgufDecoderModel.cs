@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using Enclave.Inference.Onnx;
+using Enclave.Inference.Text;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace Enclave.Inference.Gguf;
+
+/// <summary>
+/// A GGUF causal LM run by llama.cpp (through LLamaSharp): the weights are loaded once, and each running sequence has
+/// its own llama.cpp context (its KV cache), taken from a pool of at most <c>MaxConcurrentSequences</c> and cleared
+/// when given back. llama.cpp computes the logits; the engine's <see cref="DecodingLoop"/> samples from them, so
+/// seed, temperature, top-p, stop sequences and structured-output masks work as for ONNX models. Load it only from
+/// a file the airlock's GGUF scanner passed.
+/// </summary>
+public sealed class GgufDecoderModel : ITextGenerator, IDisposable
+{
+    private readonly LLamaWeights _weights;
+    private readonly ModelParams _parameters;
+    private readonly ConcurrentBag<LLamaContext> _idle = [];
+    private readonly DecodingLoop _loop;
+    private readonly int _batch;
+    private bool _disposed;
+
+    private GgufDecoderModel(string path, LLamaWeights weights, ModelParams parameters, GgufEngineOptions options, IChatTemplate? template)
+    {
+        Path = path;
+        _weights = weights;
+        _parameters = parameters;
+        _batch = options.BatchSize;
+        Tokenizer = new LlamaTokenizer(weights.NativeHandle);
+        ChatTemplate = template;
+        ContextLength = (int)parameters.ContextSize!.Value;
+        VocabSize = weights.Vocab.Count;
+        Scheduler = new SequenceScheduler(System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)) ?? path, options.Bounds.MaxConcurrentSequences, options.Bounds.MaxQueuedSequences, options.Bounds.RetryAfter);
+        _loop = new DecodingLoop(ContextLength, VocabSize, Tokenizer.EndOfSequenceIds, options.Bounds, Scheduler, () => new Sequence(this));
+    }
+
+    /// <summary>The model file.</summary>
+    public string Path { get; }
+
+    /// <summary>llama.cpp's tokenizer of the model.</summary>
+    public ITextTokenizer Tokenizer { get; }
+
+    /// <summary>The chat template of <c>tokenizer.chat_template</c>, rendered by the engine's Jinja; null when the file has none.</summary>
+    public IChatTemplate? ChatTemplate { get; }
+
+    /// <summary>Tokens a sequence holds, prompt and generated together.</summary>
+    public int ContextLength { get; }
+
+    /// <summary>Rows of the logits.</summary>
+    public int VocabSize { get; }
+
+    /// <inheritdoc/>
+    public SequenceScheduler Scheduler { get; }
+
+    /// <summary>Loads <paramref name="path"/> (a GGUF file) for chat.</summary>
+    /// <exception cref="InvalidModelException">llama.cpp could not load it, or its chat template does not parse.</exception>
+    public static GgufDecoderModel Load(string path, GgufEngineOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        options ??= new GgufEngineOptions();
+        options.ThrowIfInvalid();
+        var (weights, parameters) = GgufLoader.Open(path, options, embeddings: false);
+        try
+        {
+            IChatTemplate? template = null;
+            if (weights.Metadata.TryGetValue("tokenizer.chat_template", out var source))
+            {
+                try
+                {
+                    template = JinjaChatTemplate.Parse(source, GgufLoader.SpecialTokens(weights), timeProvider: timeProvider);
+                }
+                catch (TokenizerException e)
+                {
+                    throw new InvalidModelException(path, [new ModelProblem(ModelRejectionReason.InvalidConfig, "tokenizer.chat_template: " + e.Message)], e);
+                }
+            }
+
+            return new GgufDecoderModel(System.IO.Path.GetFullPath(path), weights, parameters, options, template);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc/>
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        _loop.GenerateTextAsync(promptIds, tokenizer, sampling, cancellationToken);
+
+    /// <summary>Generates token IDs (no text, no grammar): the first one needs a scheduler slot.</summary>
+    public IAsyncEnumerable<GeneratedToken> GenerateTokensAsync(IReadOnlyList<int> promptIds, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        _loop.GenerateTokensAsync(promptIds, sampling, cancellationToken);
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        while (_idle.TryTake(out var context))
+        {
+            context.Dispose();
+        }
+
+        _weights.Dispose();
+    }
+
+    private LLamaContext Rent() => _idle.TryTake(out var context) ? context : _weights.CreateContext(_parameters);
+
+    private void Return(LLamaContext context)
+    {
+        context.NativeHandle.MemoryClear(data: false);
+        if (_disposed)
+        {
+            context.Dispose();
+        }
+        else
+        {
+            _idle.Add(context);
+        }
+    }
+
+    /// <summary>One sequence: a pooled llama.cpp context whose KV cache holds it at sequence 0.</summary>
+    private sealed class Sequence : IDecoderSequence
+    {
+        private readonly GgufDecoderModel _model;
+        private readonly LLamaContext _context;
+        private readonly LLamaBatch _batch = new();
+        private readonly float[] _logits;
+        private int _length;
+
+        public Sequence(GgufDecoderModel model)
+        {
+            _model = model;
+            _context = model.Rent();
+            _logits = new float[model.VocabSize];
+        }
+
+        public ReadOnlySpan<float> Logits => _logits;
+
+        public void Append(ReadOnlySpan<int> ids, CancellationToken cancellationToken)
+        {
+            if (ids.Length == 0 || _length + ids.Length > _model.ContextLength)
+            {
+                throw new InvalidOperationException($"cannot append {ids.Length} tokens to a sequence of {_length} (context {_model.ContextLength})");
+            }
+
+            for (var start = 0; start < ids.Length; start += _model._batch)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var count = Math.Min(_model._batch, ids.Length - start);
+                _batch.Clear();
+                for (var i = 0; i < count; i++)
+                {
+                    _batch.Add((LLamaToken)ids[start + i], _length + i, LLamaSeqId.Zero, logits: i == count - 1);
+                }
+
+                var result = _context.NativeHandle.Decode(_batch);
+                if (result != DecodeResult.Ok)
+                {
+                    throw new InvalidOperationException($"llama.cpp could not decode {count} tokens at position {_length}: {result}");
+                }
+
+                _length += count;
+                _context.NativeHandle.GetLogitsIth(count - 1).CopyTo(_logits);
+            }
+        }
+
+        public void Dispose() => _model.Return(_context);
+    }
+}

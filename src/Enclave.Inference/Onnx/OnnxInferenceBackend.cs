@@ -4,9 +4,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core;
 using Enclave.Inference.Backends;
 using Enclave.Inference.Structured;
 using Enclave.Inference.Text;
+using Enclave.Inference.Tools;
 
 namespace Enclave.Inference.Onnx;
 
@@ -19,12 +21,16 @@ public sealed record LocalEmbeddingModel(OnnxEmbeddingModel Model, ITextTokenize
 /// <summary>
 /// The built-in engine behind the OpenAI-shaped backend contract: chat (rendered with the model's chat template),
 /// text completions, embeddings, each with and without streaming; <c>response_format</c> json_object and json_schema by
-/// constrained decoding (<see cref="Structured.ResponseFormat"/>). Fields it cannot honour (<c>n</c> &gt; 1, tools,
-/// logprobs, echo, non-text content) are refused with 400 rather than ignored. Overload is 503 with Retry-After
+/// constrained decoding (<see cref="Structured.ResponseFormat"/>); <c>tools</c> with the model's own chat template and
+/// call format (<see cref="ToolCallFormats"/>), <c>required</c> and named <c>tool_choice</c> by constrained decoding
+/// of the call. Fields it cannot honour (<c>n</c> &gt; 1, logprobs, echo, non-text content) are refused with 400 rather than ignored. Overload is 503 with Retry-After
 /// from the model's <see cref="SequenceScheduler"/>; cancelling the token stops generation.
 /// </summary>
 public sealed class OnnxInferenceBackend : IInferenceBackend
 {
+    /// <summary>Characters of arguments per streamed delta (OpenAI sends a few tokens' worth at a time).</summary>
+    private const int ArgumentsPieceChars = 16;
+
     private readonly LocalChatModel? _chat;
     private readonly LocalEmbeddingModel? _embeddings;
     private readonly TimeProvider _time;
@@ -49,15 +55,16 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
 
     public async Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken)
     {
-        var (chat, prompt, sampling) = PrepareChat(request);
-        var (text, last) = await CollectAsync(chat.Model.GenerateTextAsync(prompt, chat.Tokenizer, sampling, cancellationToken)).ConfigureAwait(false);
+        var plan = PrepareChat(request);
+        var (text, last) = await CollectAsync(plan.Chat.Model.GenerateTextAsync(plan.Prompt, plan.Chat.Tokenizer, plan.Sampling, cancellationToken)).ConfigureAwait(false);
         var body = Envelope("chatcmpl-", "chat.completion", request);
+        var (message, finish) = Answer(plan, text, last.FinishReason);
         body["choices"] = new JsonArray(new JsonObject
         {
             ["index"] = 0,
-            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
+            ["message"] = message,
             ["logprobs"] = null,
-            ["finish_reason"] = FinishReasonText(last.FinishReason),
+            ["finish_reason"] = finish,
         });
         body["usage"] = Usage(last.PromptTokens, last.CompletionTokens);
         return new BackendResponse { Body = body, Usage = new TokenUsage(last.PromptTokens, last.CompletionTokens) };
@@ -65,11 +72,23 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
 
     public async IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (chat, prompt, sampling) = PrepareChat(request);
+        var plan = PrepareChat(request);
         var includeUsage = IncludeUsage(request);
         var template = Envelope("chatcmpl-", "chat.completion.chunk", request);
+        if (plan.CallsTools)
+        {
+            // Calls are known once the answer is: the text is collected, then sent as OpenAI streams calls.
+            var (text, last) = await CollectAsync(plan.Chat.Model.GenerateTextAsync(plan.Prompt, plan.Chat.Tokenizer, plan.Sampling, cancellationToken)).ConfigureAwait(false);
+            foreach (var chunk in ToolCallChunks(plan, template, text, last, includeUsage))
+            {
+                yield return chunk;
+            }
+
+            yield break;
+        }
+
         var first = true;
-        await foreach (var chunk in chat.Model.GenerateTextAsync(prompt, chat.Tokenizer, sampling, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in plan.Chat.Model.GenerateTextAsync(plan.Prompt, plan.Chat.Tokenizer, plan.Sampling, cancellationToken).ConfigureAwait(false))
         {
             if (first)
             {
@@ -84,7 +103,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
 
             if (chunk.FinishReason is { } finish)
             {
-                yield return ChatChunk(template, [], finish, includeUsage);
+                yield return ChatChunk(template, [], FinishReasonText(finish), includeUsage);
                 if (includeUsage)
                 {
                     yield return UsageChunk(template, chunk);
@@ -169,17 +188,13 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return new BackendResponse { Body = body, Usage = new TokenUsage(tokens, 0) };
     }
 
-    private (LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling) PrepareChat(JsonObject request)
+    private ChatPlan PrepareChat(JsonObject request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var chat = ChatModel();
         var template = chat.ChatTemplate ?? throw new BackendException(400, "invalid_request_error", $"'{Name}' has no chat template; use /v1/completions (parameter 'model')");
         var reader = new OpenAiRequest(request);
-        if (request["tools"] is JsonArray { Count: > 0 } || reader.Has("functions"))
-        {
-            throw OpenAiRequest.Invalid("the built-in engine does not call tools; route this request to an upstream that does", "tools");
-        }
-
+        var tools = ToolRequest.Read(request);
         if (request["messages"] is not JsonArray { Count: > 0 } messages)
         {
             throw OpenAiRequest.Invalid("'messages' must be a non-empty array", "messages");
@@ -188,18 +203,212 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         var parsed = new List<ChatMessage>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
-            if (messages[i] is not JsonObject message || message["role"] is not JsonValue roleValue || !roleValue.TryGetValue<string>(out var role)
-                || role is not ("system" or "developer" or "user" or "assistant"))
-            {
-                throw OpenAiRequest.Invalid($"messages[{i}] must be an object with a role of system, developer, user or assistant", "messages");
-            }
-
-            parsed.Add(new ChatMessage(role == "developer" ? "system" : role, Content(message["content"], i)));
+            parsed.Add(Message(messages[i], i));
         }
 
-        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
-        var prompt = template.Render(parsed, addGenerationPrompt: true);
-        return (chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling);
+        var grammar = Grammar(request);
+        ToolCallFormat? format = null;
+        var prefix = string.Empty;
+        if (tools is { Mode: not ToolChoiceMode.None })
+        {
+            format = template.ToolCallFormat
+                ?? throw OpenAiRequest.Invalid($"the chat template of '{Name}' does not take tools (it writes no Qwen, Llama 3 or Mistral tool calls); send tool_choice 'none' or route to an upstream", "tools");
+            if (grammar is not null)
+            {
+                throw OpenAiRequest.Invalid("the built-in engine does not combine a JSON response_format with tools; send tool_choice 'none' or drop response_format", "response_format");
+            }
+
+            if (tools.Forced)
+            {
+                grammar = ToolGrammar(format.Value, tools);
+                prefix = ToolCallFormats.Prefix(format.Value);
+            }
+        }
+
+        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = grammar };
+        string prompt;
+        try
+        {
+            // tool_choice 'none': the model is not shown the tools, so it answers in text.
+            prompt = template.Render(parsed, addGenerationPrompt: true, tools is { Mode: not ToolChoiceMode.None } ? tools.Tools : null) + prefix;
+        }
+        catch (NotSupportedException e)
+        {
+            throw OpenAiRequest.Invalid(e.Message, "tools");
+        }
+
+        return new ChatPlan(chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling, tools is { Mode: not ToolChoiceMode.None } ? tools : null, format, prefix);
+    }
+
+    /// <summary>The grammar of a forced call in <paramref name="format"/>; each function's parameters compile on their own first, so a refusal names its tool.</summary>
+    private static JsonGrammar ToolGrammar(ToolCallFormat format, ToolRequest tools)
+    {
+        try
+        {
+            foreach (var function in tools.Callable)
+            {
+                ResponseFormat.Compile(function.Parameters, $"tools[{function.Index}].function.parameters");
+            }
+
+            return ResponseFormat.Compile(ToolCallFormats.CallSchema(format, tools.Callable, tools.Parallel), "tools");
+        }
+        catch (SchemaRejectedException e)
+        {
+            throw new BackendException(400, "invalid_request_error", e.Message) { Param = e.Param };
+        }
+    }
+
+    /// <summary>One message of <c>messages</c>: text roles, an assistant's <c>tool_calls</c>, a <c>tool</c> result.</summary>
+    private static ChatMessage Message(JsonNode? node, int i)
+    {
+        if (node is not JsonObject message || message["role"] is not JsonValue roleValue || !roleValue.TryGetValue<string>(out var role)
+            || role is not ("system" or "developer" or "user" or "assistant" or "tool"))
+        {
+            throw OpenAiRequest.Invalid($"messages[{i}] must be an object with a role of system, developer, user, assistant or tool", "messages");
+        }
+
+        var content = Content(message["content"], i);
+        switch (role)
+        {
+            case "tool":
+                if (message["tool_call_id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var toolCallId) || toolCallId.Length == 0)
+                {
+                    throw OpenAiRequest.Invalid($"messages[{i}] has role tool and must say which call it answers in 'tool_call_id'", "messages");
+                }
+
+                return new ChatMessage("tool", content) { ToolCallId = toolCallId };
+            case "assistant" when message["tool_calls"] is { } callsNode:
+                if (callsNode is not JsonArray calls)
+                {
+                    throw OpenAiRequest.Invalid($"messages[{i}].tool_calls must be an array of function calls", "messages");
+                }
+
+                return new ChatMessage("assistant", content) { ToolCalls = [.. calls.Select((call, j) => ToolCall(call, i, j))] };
+            default:
+                return new ChatMessage(role == "developer" ? "system" : role, content);
+        }
+    }
+
+    private static ChatToolCall ToolCall(JsonNode? node, int message, int index)
+    {
+        var at = $"messages[{message}].tool_calls[{index}]";
+        if (node is not JsonObject call || call["id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var id)
+            || (call["type"] is { } type && !(type is JsonValue t && t.TryGetValue<string>(out var typeText) && typeText == "function"))
+            || call["function"] is not JsonObject function || function["name"] is not JsonValue nameValue || !nameValue.TryGetValue<string>(out var name)
+            || function["arguments"] is not JsonValue argumentsValue || !argumentsValue.TryGetValue<string>(out var arguments))
+        {
+            throw OpenAiRequest.Invalid($"{at} must be {{\"id\",\"type\":\"function\",\"function\":{{\"name\",\"arguments\"}}}} with string values", "messages");
+        }
+
+        // Templates write the arguments with tojson, so they get the parsed object (as vLLM gives them); text that is not JSON stays a string.
+        JsonNode? parsed;
+        try
+        {
+            parsed = StrictJson.Parse(Encoding.UTF8.GetBytes(arguments));
+        }
+        catch (JsonException)
+        {
+            parsed = JsonValue.Create(arguments);
+        }
+
+        return new ChatToolCall(id, name, parsed);
+    }
+
+    /// <summary>The assistant message and finish reason for <paramref name="text"/>: calls parsed out when the request has tools.</summary>
+    private static (JsonObject Message, string? Finish) Answer(ChatPlan plan, string text, FinishReason? finish)
+    {
+        var answer = Parse(plan, text);
+        var message = new JsonObject { ["role"] = "assistant", ["content"] = answer.Content };
+        if (answer.Calls.Count == 0)
+        {
+            return (message, FinishReasonText(finish));
+        }
+
+        message["tool_calls"] = new JsonArray([.. answer.Calls.Select(call => (JsonNode)new JsonObject
+        {
+            ["id"] = call.Id,
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.Arguments },
+        })]);
+        return (message, CallFinish(plan, finish));
+    }
+
+    private static ParsedAnswer Parse(ChatPlan plan, string text)
+    {
+        if (!plan.CallsTools)
+        {
+            return new ParsedAnswer(text, []);
+        }
+
+        var names = plan.Tools!.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var answer = ToolCallFormats.Parse(plan.Format!.Value, plan.Prefix + text, names);
+        return answer.Calls.Count == 0 ? new ParsedAnswer(text, []) : answer;
+    }
+
+    /// <summary>OpenAI's finish reason for an answer that calls: 'tool_calls', but 'stop' when tool_choice named the function; 'length' when cut.</summary>
+    private static string? CallFinish(ChatPlan plan, FinishReason? finish) =>
+        finish == FinishReason.Length ? "length" : plan.Tools!.Mode == ToolChoiceMode.Named ? "stop" : "tool_calls";
+
+    /// <summary>The chunks of an answer with tools, as OpenAI streams them: the role, any text, then per call its ID and name, then its arguments.</summary>
+    private static IEnumerable<JsonObject> ToolCallChunks(ChatPlan plan, JsonObject template, string text, GenerationChunk last, bool includeUsage)
+    {
+        var answer = Parse(plan, text);
+        yield return ChatChunk(template, new JsonObject { ["role"] = "assistant", ["content"] = answer.Calls.Count > 0 ? null : string.Empty }, null, includeUsage);
+        if (!string.IsNullOrEmpty(answer.Content))
+        {
+            yield return ChatChunk(template, new JsonObject { ["content"] = answer.Content }, null, includeUsage);
+        }
+
+        for (var i = 0; i < answer.Calls.Count; i++)
+        {
+            var call = answer.Calls[i];
+            yield return ChatChunk(template, ToolCallDelta(i, new JsonObject { ["name"] = call.Name, ["arguments"] = string.Empty }, call.Id), null, includeUsage);
+            foreach (var piece in Pieces(call.Arguments, ArgumentsPieceChars))
+            {
+                yield return ChatChunk(template, ToolCallDelta(i, new JsonObject { ["arguments"] = piece }, null), null, includeUsage);
+            }
+        }
+
+        yield return ChatChunk(template, [], answer.Calls.Count > 0 ? CallFinish(plan, last.FinishReason) : FinishReasonText(last.FinishReason), includeUsage);
+        if (includeUsage)
+        {
+            yield return UsageChunk(template, last);
+        }
+    }
+
+    private static JsonObject ToolCallDelta(int index, JsonObject function, string? id)
+    {
+        var call = new JsonObject { ["index"] = index };
+        if (id is not null)
+        {
+            call["id"] = id;
+            call["type"] = "function";
+        }
+
+        call["function"] = function;
+        return new JsonObject { ["tool_calls"] = new JsonArray(call) };
+    }
+
+    private static IEnumerable<string> Pieces(string text, int size)
+    {
+        for (var start = 0; start < text.Length;)
+        {
+            var length = Math.Min(size, text.Length - start);
+            if (length < text.Length - start && char.IsHighSurrogate(text[start + length - 1]))
+            {
+                length++; // never split a surrogate pair
+            }
+
+            yield return text.Substring(start, length);
+            start += length;
+        }
+    }
+
+    /// <summary>What a chat request runs: the prompt, how it samples, and its tools when it may call them.</summary>
+    private sealed record ChatPlan(LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling, ToolRequest? Tools, ToolCallFormat? Format, string Prefix)
+    {
+        /// <summary>Whether the answer is parsed for calls (tools given and tool_choice not 'none').</summary>
+        public bool CallsTools => Tools is not null;
     }
 
     private (LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling) PrepareCompletion(JsonObject request)
@@ -314,7 +523,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
     private string ModelName(JsonObject request) =>
         request["model"] is JsonValue value && value.TryGetValue<string>(out var model) ? model : Name;
 
-    private static JsonObject ChatChunk(JsonObject template, JsonObject delta, FinishReason? finish, bool includeUsage)
+    private static JsonObject ChatChunk(JsonObject template, JsonObject delta, string? finish, bool includeUsage)
     {
         var chunk = template.DeepClone().AsObject();
         chunk["choices"] = new JsonArray(new JsonObject
@@ -322,7 +531,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             ["index"] = 0,
             ["delta"] = delta,
             ["logprobs"] = null,
-            ["finish_reason"] = finish is { } f ? FinishReasonText(f) : null,
+            ["finish_reason"] = finish,
         });
         if (includeUsage)
         {

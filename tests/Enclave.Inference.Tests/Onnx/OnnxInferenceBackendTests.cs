@@ -102,7 +102,7 @@ public sealed class OnnxInferenceBackendTests(ForgedModelsFixture models) : ICla
     [Theory]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"n":2}""", "n")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""", "temperature")]
-    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}""", "tools")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}""", "tools[0].function")]
     [InlineData("""{"model":"m","messages":[]}""", "messages")]
     [InlineData("""{"model":"m","messages":[{"role":"tool","content":"x"}]}""", "messages")]
     [InlineData("""{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}""", "messages")]

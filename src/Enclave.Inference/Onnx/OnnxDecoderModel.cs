@@ -143,11 +143,22 @@ public sealed class OnnxDecoderModel : IDisposable
     /// sequence, then a last chunk with the finish reason and token counts. EOS IDs are the model's and the tokenizer's.
     /// </summary>
     /// <exception cref="BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
-    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        GenerateTextAsync(promptIds, tokenizer, sampling, 1, cancellationToken);
+
+    /// <summary>
+    /// Generates <paramref name="choices"/> texts after <paramref name="promptIds"/> (OpenAI's <c>n</c>): the prompt runs
+    /// once and each choice continues from a copy of its cache, one choice after the other, each with its own seed
+    /// (the request's seed plus the choice's index). Chunks carry their choice's <see cref="GenerationChunk.Index"/>;
+    /// each choice ends with its own last chunk.
+    /// </summary>
+    /// <exception cref="BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(sampling);
+        ArgumentOutOfRangeException.ThrowIfLessThan(choices, 1);
         var maxTokens = ValidateRequest(promptIds, sampling);
         var eos = new HashSet<int>();
         if (!sampling.IgnoreEos)
@@ -157,7 +168,7 @@ public sealed class OnnxDecoderModel : IDisposable
         }
 
         var vocabulary = sampling.Grammar is null ? null : TokenVocabulary.For(tokenizer, Config.VocabSize);
-        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, vocabulary, cancellationToken);
+        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, vocabulary, choices, cancellationToken);
     }
 
     /// <summary>Last-position logits of <paramref name="ids"/> run from an empty cache (the reference for cache tests).</summary>
@@ -184,40 +195,50 @@ public sealed class OnnxDecoderModel : IDisposable
     {
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
         using var sequence = new DecoderSequence(this);
-        var sampler = new Sampler(sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue));
-        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
-        var masked = constraint is null ? null : new float[Config.VocabSize];
         sequence.Append(promptIds.ToArray(), cancellationToken);
+        foreach (var token in Decode(sequence, sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue), maxTokens, eos, vocabulary, cancellationToken))
+        {
+            yield return token;
+        }
+    }
+
+    /// <summary>
+    /// The decode loop of one sequence whose prompt is in its cache: one token per step until EOS or
+    /// <paramref name="maxTokens"/>. Each step's logits get the logit bias, the penalties and the constraint's mask
+    /// (<see cref="StepLogits"/>), then the sampler draws.
+    /// </summary>
+    private IEnumerable<GeneratedToken> Decode(
+        DecoderSequence sequence,
+        SamplingOptions sampling,
+        int seed,
+        int maxTokens,
+        IReadOnlySet<int> eos,
+        TokenVocabulary? vocabulary,
+        CancellationToken cancellationToken)
+    {
+        var sampler = new Sampler(sampling, seed);
+        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
+        var step = new StepLogits(sampling, constraint, Config.VocabSize);
         var next = new int[1];
         for (var generated = 1; ; generated++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int id;
-            if (constraint is null)
-            {
-                id = sampler.Next(sequence.Logits);
-            }
-            else
-            {
-                sequence.Logits.CopyTo(masked);
-                constraint.Mask(masked, maxTokens - generated);
-                id = sampler.Next(masked);
-            }
-
+            var (id, logprob) = step.Draw(sequence.Logits, sampler, maxTokens - generated);
             if (eos.Contains(id))
             {
-                yield return new GeneratedToken(id, FinishReason.Stop);
+                yield return new GeneratedToken(id, FinishReason.Stop) { Logprob = logprob };
                 yield break;
             }
 
             if (generated == maxTokens)
             {
-                yield return new GeneratedToken(id, FinishReason.Length);
+                yield return new GeneratedToken(id, FinishReason.Length) { Logprob = logprob };
                 yield break;
             }
 
             constraint?.Accept(id);
-            yield return new GeneratedToken(id, null);
+            step.Generated(id);
+            yield return new GeneratedToken(id, null) { Logprob = logprob };
             next[0] = id;
             sequence.Append(next, cancellationToken);
         }
@@ -230,25 +251,51 @@ public sealed class OnnxDecoderModel : IDisposable
         int maxTokens,
         IReadOnlySet<int> eos,
         TokenVocabulary? vocabulary,
+        int choices,
         [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+        using var prefilled = new DecoderSequence(this);
+        prefilled.Append(promptIds.ToArray(), cancellationToken);
+        var seed = sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
+        for (var choice = 0; choice < choices; choice++)
+        {
+            // Every choice but the last decodes from a copy of the prompt's cache; the last one takes the cache itself.
+            using var copy = choice < choices - 1 ? prefilled.Fork() : null;
+            var tokens = Decode(copy ?? prefilled, sampling, unchecked(seed + choice), maxTokens, eos, vocabulary, cancellationToken);
+            foreach (var chunk in Text(tokens, tokenizer, sampling, promptIds.Count, choice))
+            {
+                yield return chunk;
+            }
+        }
+    }
+
+    /// <summary>The text of one choice's tokens, cut at stop sequences, as chunks that end with the finish reason.</summary>
+    private static IEnumerable<GenerationChunk> Text(IEnumerable<GeneratedToken> tokens, ITextTokenizer tokenizer, SamplingOptions sampling, int promptTokens, int index)
     {
         var detokenizer = new IncrementalDetokenizer(tokenizer);
         var stops = new StopSequenceMatcher(sampling.Stop);
+        var logprobs = new List<TokenLogprob>();
         var completion = 0;
         var finish = FinishReason.Length;
-        await foreach (var token in GenerateCoreAsync(promptIds, sampling, maxTokens, eos, vocabulary, cancellationToken).ConfigureAwait(false))
+        foreach (var token in tokens)
         {
             completion++;
             if (token.FinishReason == FinishReason.Stop)
             {
-                finish = FinishReason.Stop;
+                finish = FinishReason.Stop; // an EOS token: counted, but not text, so it has no logprob entry
                 break;
+            }
+
+            if (token.Logprob is { } logprob)
+            {
+                logprobs.Add(logprob);
             }
 
             var text = stops.Push(detokenizer.Push(token.Id));
             if (text.Length > 0)
             {
-                yield return new GenerationChunk { Text = text, PromptTokens = promptIds.Count, CompletionTokens = completion };
+                yield return new GenerationChunk { Text = text, Index = index, PromptTokens = promptTokens, CompletionTokens = completion, Logprobs = Take(logprobs) };
             }
 
             if (stops.Stopped)
@@ -269,11 +316,23 @@ public sealed class OnnxDecoderModel : IDisposable
 
             if (rest.Length > 0)
             {
-                yield return new GenerationChunk { Text = rest, PromptTokens = promptIds.Count, CompletionTokens = completion };
+                yield return new GenerationChunk { Text = rest, Index = index, PromptTokens = promptTokens, CompletionTokens = completion, Logprobs = Take(logprobs) };
             }
         }
 
-        yield return new GenerationChunk { Text = string.Empty, FinishReason = finish, PromptTokens = promptIds.Count, CompletionTokens = completion };
+        yield return new GenerationChunk { Text = string.Empty, Index = index, FinishReason = finish, PromptTokens = promptTokens, CompletionTokens = completion, Logprobs = Take(logprobs) };
+    }
+
+    private static TokenLogprob[] Take(List<TokenLogprob> logprobs)
+    {
+        if (logprobs.Count == 0)
+        {
+            return [];
+        }
+
+        var taken = logprobs.ToArray();
+        logprobs.Clear();
+        return taken;
     }
 
     /// <summary>The number of tokens to generate at most, or 400 with what is wrong.</summary>
@@ -321,6 +380,29 @@ public sealed class OnnxDecoderModel : IDisposable
         if (sampling.Stop.Count > _options.MaxStopSequences || sampling.Stop.Any(s => string.IsNullOrEmpty(s) || s.Length > _options.MaxStopLength))
         {
             throw Invalid($"stop takes at most {_options.MaxStopSequences} non-empty sequences of at most {_options.MaxStopLength} characters", "stop");
+        }
+
+        if (!float.IsFinite(sampling.PresencePenalty) || sampling.PresencePenalty is < -2f or > 2f)
+        {
+            throw Invalid($"presence_penalty must be between -2 and 2 (was {sampling.PresencePenalty})", "presence_penalty");
+        }
+
+        if (!float.IsFinite(sampling.FrequencyPenalty) || sampling.FrequencyPenalty is < -2f or > 2f)
+        {
+            throw Invalid($"frequency_penalty must be between -2 and 2 (was {sampling.FrequencyPenalty})", "frequency_penalty");
+        }
+
+        foreach (var (id, bias) in sampling.LogitBias)
+        {
+            if ((uint)id >= (uint)Config.VocabSize || !float.IsFinite(bias) || bias is < -100f or > 100f)
+            {
+                throw Invalid($"logit_bias maps token IDs below {Config.VocabSize} to values from -100 to 100 (token {id}: {bias})", "logit_bias");
+            }
+        }
+
+        if (sampling.Logprobs is < 0 or > StepLogits.MaxTopLogprobs)
+        {
+            throw Invalid($"top_logprobs must be from 0 to {StepLogits.MaxTopLogprobs} (was {sampling.Logprobs})", "top_logprobs");
         }
 
         if (sampling.Grammar is not null && sampling.IgnoreEos)

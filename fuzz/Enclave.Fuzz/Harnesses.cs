@@ -33,6 +33,7 @@ internal static class Harnesses
         AdminRequestTarget.Harness,
         JsonSchemaTarget.Harness,
         ReleaseArchiveTarget.Harness,
+        ToolCallsTarget.Harness,
     ];
 
     public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);

@@ -34,6 +34,7 @@ internal static class Harnesses
         JsonSchemaTarget.Harness,
         ReleaseArchiveTarget.Harness,
         DocumentTarget.Harness,
+        ToolCallsTarget.Harness,
     ];
 
     public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);

@@ -27,6 +27,7 @@ internal static class OpenAiRequestTarget
             Seeds.Text("chat.json", """{"model":"qwen3","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"temperature":0.7,"top_p":0.9,"top_k":40,"max_tokens":64,"stop":["\n\n","END"],"stream":true,"stream_options":{"include_usage":true},"seed":42,"n":1}"""),
             Seeds.Text("completion.json", """{"model":"qwen3","prompt":[1,2,3],"max_completion_tokens":5,"logprobs":false,"echo":false,"ignore_eos":true,"suffix":""}"""),
             Seeds.Text("embeddings.json", """{"model":"e5","input":["a","b"],"encoding_format":"float","user":"u"}"""),
+            Seeds.Text("tools.json", """{"model":"m","messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},{"role":"tool","tool_call_id":"call_1","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","description":"d","parameters":{"type":"object","properties":{"a":{"type":"integer"}}},"strict":true}}],"tool_choice":{"type":"function","function":{"name":"f"}},"parallel_tool_calls":false,"n":2,"logprobs":true,"top_logprobs":3,"logit_bias":{"5":-100},"presence_penalty":0.5,"frequency_penalty":-0.5,"user":"u"}"""),
             Seeds.Text("classified.json", """{"model":"m","messages":[{"role":"user","content":"(S//NF) text","name":"x"}],"metadata":{"classification":"SECRET"},"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"""),
         ],
     };
@@ -78,6 +79,29 @@ internal static class OpenAiRequestTarget
         {
             new OpenAiRequest(body).Sampling(maxStopSequences: 4);
             new OpenAiRequest(body).String("suffix");
+        }
+        catch (BackendException e) when (e.StatusCode == 400)
+        {
+        }
+
+        foreach (var chat in new[] { true, false })
+        {
+            try
+            {
+                var reader = new OpenAiRequest(body);
+                reader.CheckFields(chat);
+                reader.Choices();
+                reader.Sampling(maxStopSequences: 4, chat);
+            }
+            catch (BackendException e) when (e.StatusCode == 400)
+            {
+            }
+        }
+
+        // The built-in engine's tools, tool_choice and parallel_tool_calls.
+        try
+        {
+            Enclave.Inference.Tools.ToolRequest.Read(body);
         }
         catch (BackendException e) when (e.StatusCode == 400)
         {

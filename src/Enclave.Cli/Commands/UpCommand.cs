@@ -207,6 +207,8 @@ internal static class UpCommand
         var options = new ForgeOptions { Seed = 2026 };
         if (kind == "chat")
         {
+            // A context of 2048 positions holds a conversation with tool definitions (the forged tokenizer's pieces are short).
+            options = options with { MaxPositions = 2048 };
             context.Error.WriteLine($"forging the demo chat model in {dir} (random weights, for demonstration only: its answers are noise)");
             ModelForge.ForgeDecoder(dir, options);
             return;

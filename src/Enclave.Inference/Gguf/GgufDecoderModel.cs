@@ -88,7 +88,12 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
 
     /// <inheritdoc/>
     public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
-        _loop.GenerateTextAsync(promptIds, tokenizer, sampling, cancellationToken);
+        _loop.GenerateTextAsync(promptIds, tokenizer, sampling, 1, cancellationToken);
+
+    /// <inheritdoc/>
+    /// <remarks>llama.cpp's context is not copied: each further choice runs the prompt again.</remarks>
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken = default) =>
+        _loop.GenerateTextAsync(promptIds, tokenizer, sampling, choices, cancellationToken);
 
     /// <summary>Generates token IDs (no text, no grammar): the first one needs a scheduler slot.</summary>
     public IAsyncEnumerable<GeneratedToken> GenerateTokensAsync(IReadOnlyList<int> promptIds, SamplingOptions sampling, CancellationToken cancellationToken = default) =>

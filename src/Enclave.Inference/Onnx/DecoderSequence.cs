@@ -41,6 +41,28 @@ internal sealed class DecoderSequence : IDecoderSequence
     /// <summary>Logits after the last appended token.</summary>
     public ReadOnlySpan<float> Logits => _logits;
 
+    /// <summary>
+    /// A new sequence with a copy of this one's cache and logits (the choices of a request with <c>n</c> &gt; 1 share
+    /// their prompt's prefill this way); the two then grow independently.
+    /// </summary>
+    IDecoderSequence? IDecoderSequence.TryFork() => Fork();
+
+    public DecoderSequence Fork()
+    {
+        var copy = new DecoderSequence(_model);
+        for (var i = 0; i < _past.Length; i++)
+        {
+            var shape = _past[i].GetTensorTypeAndShape().Shape;
+            var data = _past[i].GetTensorDataAsSpan<float>().ToArray();
+            copy._past[i].Dispose();
+            copy._past[i] = OrtValue.CreateTensorValueFromMemory(data, shape);
+        }
+
+        _logits.CopyTo(copy._logits);
+        copy._length = _length;
+        return copy;
+    }
+
     /// <summary>Runs the model over <paramref name="ids"/> (in pieces of at most the prefill chunk), extending the cache.</summary>
     public void Append(ReadOnlySpan<int> ids, CancellationToken cancellationToken)
     {

@@ -14,6 +14,9 @@ internal interface IDecoderSequence : IDisposable
 
     /// <summary>Logits after the last appended token (one per row of the model's vocabulary).</summary>
     ReadOnlySpan<float> Logits { get; }
+
+    /// <summary>A copy of this sequence's cache to continue independently (OpenAI's <c>n</c>), or null where the runtime cannot copy one.</summary>
+    IDecoderSequence? TryFork() => null;
 }
 
 /// <summary>
@@ -44,11 +47,12 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
         return GenerateCoreAsync(promptIds, sampling, maxTokens, sampling.IgnoreEos ? new HashSet<int>() : modelEos, null, cancellationToken);
     }
 
-    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken)
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(promptIds);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(sampling);
+        ArgumentOutOfRangeException.ThrowIfLessThan(choices, 1);
         var maxTokens = ValidateRequest(promptIds, sampling);
         var eos = new HashSet<int>();
         if (!sampling.IgnoreEos)
@@ -58,7 +62,7 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
         }
 
         var vocabulary = sampling.Grammar is null ? null : TokenVocabulary.For(tokenizer, _vocabSize);
-        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, vocabulary, cancellationToken);
+        return GenerateTextCoreAsync(promptIds, tokenizer, sampling, maxTokens, eos, vocabulary, choices, cancellationToken);
     }
 
     private async IAsyncEnumerable<GeneratedToken> GenerateCoreAsync(
@@ -71,40 +75,50 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
     {
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
         using var sequence = _open();
-        var sampler = new Sampler(sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue));
-        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
-        var masked = constraint is null ? null : new float[_vocabSize];
         sequence.Append(promptIds.ToArray(), cancellationToken);
+        foreach (var token in Decode(sequence, sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue), maxTokens, eos, vocabulary, cancellationToken))
+        {
+            yield return token;
+        }
+    }
+
+    /// <summary>
+    /// The decode loop of one sequence whose prompt is in its cache: one token per step until EOS or
+    /// <paramref name="maxTokens"/>. Each step's logits get the logit bias, the penalties and the constraint's mask
+    /// (<see cref="StepLogits"/>), then the sampler draws.
+    /// </summary>
+    private IEnumerable<GeneratedToken> Decode(
+        IDecoderSequence sequence,
+        SamplingOptions sampling,
+        int seed,
+        int maxTokens,
+        IReadOnlySet<int> eos,
+        TokenVocabulary? vocabulary,
+        CancellationToken cancellationToken)
+    {
+        var sampler = new Sampler(sampling, seed);
+        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
+        var step = new StepLogits(sampling, constraint, _vocabSize);
         var next = new int[1];
         for (var generated = 1; ; generated++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int id;
-            if (constraint is null)
-            {
-                id = sampler.Next(sequence.Logits);
-            }
-            else
-            {
-                sequence.Logits.CopyTo(masked);
-                constraint.Mask(masked, maxTokens - generated);
-                id = sampler.Next(masked);
-            }
-
+            var (id, logprob) = step.Draw(sequence.Logits, sampler, maxTokens - generated);
             if (eos.Contains(id))
             {
-                yield return new GeneratedToken(id, FinishReason.Stop);
+                yield return new GeneratedToken(id, FinishReason.Stop) { Logprob = logprob };
                 yield break;
             }
 
             if (generated == maxTokens)
             {
-                yield return new GeneratedToken(id, FinishReason.Length);
+                yield return new GeneratedToken(id, FinishReason.Length) { Logprob = logprob };
                 yield break;
             }
 
             constraint?.Accept(id);
-            yield return new GeneratedToken(id, null);
+            step.Generated(id);
+            yield return new GeneratedToken(id, null) { Logprob = logprob };
             next[0] = id;
             sequence.Append(next, cancellationToken);
         }
@@ -117,25 +131,52 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
         int maxTokens,
         IReadOnlySet<int> eos,
         TokenVocabulary? vocabulary,
+        int choices,
         [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+        using var prefilled = _open();
+        prefilled.Append(promptIds.ToArray(), cancellationToken);
+        var seed = sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
+        for (var choice = 0; choice < choices; choice++)
+        {
+            // Every choice but the last decodes from a copy of the prompt's cache (or, where the runtime cannot copy a
+            // cache, from the prompt run again); the last one takes the cache itself.
+            using var copy = choice < choices - 1 ? Fork(prefilled, promptIds, cancellationToken) : null;
+            var tokens = Decode(copy ?? prefilled, sampling, unchecked(seed + choice), maxTokens, eos, vocabulary, cancellationToken);
+            foreach (var chunk in Text(tokens, tokenizer, sampling, promptIds.Count, choice))
+            {
+                yield return chunk;
+            }
+        }
+    }
+
+    /// <summary>The text of one choice's tokens, cut at stop sequences, as chunks that end with the finish reason.</summary>
+    private static IEnumerable<GenerationChunk> Text(IEnumerable<GeneratedToken> tokens, ITextTokenizer tokenizer, SamplingOptions sampling, int promptTokens, int index)
     {
         var detokenizer = new IncrementalDetokenizer(tokenizer);
         var stops = new StopSequenceMatcher(sampling.Stop);
+        var logprobs = new List<TokenLogprob>();
         var completion = 0;
         var finish = FinishReason.Length;
-        await foreach (var token in GenerateCoreAsync(promptIds, sampling, maxTokens, eos, vocabulary, cancellationToken).ConfigureAwait(false))
+        foreach (var token in tokens)
         {
             completion++;
             if (token.FinishReason == FinishReason.Stop)
             {
-                finish = FinishReason.Stop;
+                finish = FinishReason.Stop; // an EOS token: counted, but not text, so it has no logprob entry
                 break;
+            }
+
+            if (token.Logprob is { } logprob)
+            {
+                logprobs.Add(logprob);
             }
 
             var text = stops.Push(detokenizer.Push(token.Id));
             if (text.Length > 0)
             {
-                yield return new GenerationChunk { Text = text, PromptTokens = promptIds.Count, CompletionTokens = completion };
+                yield return new GenerationChunk { Text = text, Index = index, PromptTokens = promptTokens, CompletionTokens = completion, Logprobs = Take(logprobs) };
             }
 
             if (stops.Stopped)
@@ -156,11 +197,44 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
 
             if (rest.Length > 0)
             {
-                yield return new GenerationChunk { Text = rest, PromptTokens = promptIds.Count, CompletionTokens = completion };
+                yield return new GenerationChunk { Text = rest, Index = index, PromptTokens = promptTokens, CompletionTokens = completion, Logprobs = Take(logprobs) };
             }
         }
 
-        yield return new GenerationChunk { Text = string.Empty, FinishReason = finish, PromptTokens = promptIds.Count, CompletionTokens = completion };
+        yield return new GenerationChunk { Text = string.Empty, Index = index, FinishReason = finish, PromptTokens = promptTokens, CompletionTokens = completion, Logprobs = Take(logprobs) };
+    }
+
+    private static TokenLogprob[] Take(List<TokenLogprob> logprobs)
+    {
+        if (logprobs.Count == 0)
+        {
+            return [];
+        }
+
+        var taken = logprobs.ToArray();
+        logprobs.Clear();
+        return taken;
+    }
+
+    /// <summary>A copy of <paramref name="prefilled"/>, or a new sequence with the prompt run again where the runtime cannot copy a cache.</summary>
+    private IDecoderSequence Fork(IDecoderSequence prefilled, IReadOnlyList<int> promptIds, CancellationToken cancellationToken)
+    {
+        if (prefilled.TryFork() is { } copy)
+        {
+            return copy;
+        }
+
+        var fresh = _open();
+        try
+        {
+            fresh.Append(promptIds.ToArray(), cancellationToken);
+            return fresh;
+        }
+        catch
+        {
+            fresh.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The number of tokens to generate at most, or 400 with what is wrong.</summary>
@@ -208,6 +282,29 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
         if (sampling.Stop.Count > _options.MaxStopSequences || sampling.Stop.Any(s => string.IsNullOrEmpty(s) || s.Length > _options.MaxStopLength))
         {
             throw Invalid($"stop takes at most {_options.MaxStopSequences} non-empty sequences of at most {_options.MaxStopLength} characters", "stop");
+        }
+
+        if (!float.IsFinite(sampling.PresencePenalty) || sampling.PresencePenalty is < -2f or > 2f)
+        {
+            throw Invalid($"presence_penalty must be between -2 and 2 (was {sampling.PresencePenalty})", "presence_penalty");
+        }
+
+        if (!float.IsFinite(sampling.FrequencyPenalty) || sampling.FrequencyPenalty is < -2f or > 2f)
+        {
+            throw Invalid($"frequency_penalty must be between -2 and 2 (was {sampling.FrequencyPenalty})", "frequency_penalty");
+        }
+
+        foreach (var (id, bias) in sampling.LogitBias)
+        {
+            if ((uint)id >= (uint)_vocabSize || !float.IsFinite(bias) || bias is < -100f or > 100f)
+            {
+                throw Invalid($"logit_bias maps token IDs below {_vocabSize} to values from -100 to 100 (token {id}: {bias})", "logit_bias");
+            }
+        }
+
+        if (sampling.Logprobs is < 0 or > StepLogits.MaxTopLogprobs)
+        {
+            throw Invalid($"top_logprobs must be from 0 to {StepLogits.MaxTopLogprobs} (was {sampling.Logprobs})", "top_logprobs");
         }
 
         if (sampling.Grammar is not null && sampling.IgnoreEos)

@@ -13,7 +13,20 @@ public enum FinishReason
 /// <summary>One generated token; the last one of a generation carries the <see cref="FinishReason"/>.</summary>
 /// <param name="Id">The token ID.</param>
 /// <param name="FinishReason">Set on the last token only. With <see cref="FinishReason.Stop"/> the token is an EOS token.</param>
-public readonly record struct GeneratedToken(int Id, FinishReason? FinishReason);
+public readonly record struct GeneratedToken(int Id, FinishReason? FinishReason)
+{
+    /// <summary>The token's log probability and the most likely alternatives, when the request asked for logprobs.</summary>
+    public TokenLogprob? Logprob { get; init; }
+}
+
+/// <summary>
+/// A token's log probability under the distribution it was drawn from (the model's logits after logit_bias, the
+/// penalties and any constraint, before temperature), with the <see cref="Top"/> most likely tokens at that step.
+/// </summary>
+public sealed record TokenLogprob(int Id, float Logprob, IReadOnlyList<TokenAlternative> Top);
+
+/// <summary>One of the most likely tokens at a step.</summary>
+public readonly record struct TokenAlternative(int Id, float Logprob);
 
 /// <summary>
 /// A piece of generated text. Pieces never split a character (a byte-level token that ends inside a UTF-8 sequence
@@ -22,6 +35,12 @@ public readonly record struct GeneratedToken(int Id, FinishReason? FinishReason)
 public sealed record GenerationChunk
 {
     public required string Text { get; init; }
+
+    /// <summary>Which choice (of a request's <c>n</c>) the text belongs to.</summary>
+    public int Index { get; init; }
+
+    /// <summary>The tokens whose text this chunk completes, when the request asked for logprobs.</summary>
+    public IReadOnlyList<TokenLogprob> Logprobs { get; init; } = [];
 
     public FinishReason? FinishReason { get; init; }
 

@@ -18,6 +18,13 @@ public interface ITextGenerator
     /// </summary>
     /// <exception cref="Backends.BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
     IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Generates <paramref name="choices"/> texts after <paramref name="promptIds"/> (OpenAI's <c>n</c>), one after the
+    /// other; chunks carry their choice's <see cref="GenerationChunk.Index"/> and each choice ends with its own last chunk.
+    /// </summary>
+    /// <exception cref="Backends.BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
+    IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A loaded embedding model, whatever runs it.</summary>

@@ -139,9 +139,19 @@ public sealed class OnnxDecoderModel : ITextGenerator, IDisposable
     /// sequence, then a last chunk with the finish reason and token counts. EOS IDs are the model's and the tokenizer's.
     /// </summary>
     /// <exception cref="BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
-    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, CancellationToken cancellationToken = default) =>
+        GenerateTextAsync(promptIds, tokenizer, sampling, 1, cancellationToken);
+
+    /// <summary>
+    /// Generates <paramref name="choices"/> texts after <paramref name="promptIds"/> (OpenAI's <c>n</c>): the prompt runs
+    /// once and each choice continues from a copy of its cache, one choice after the other, each with its own seed
+    /// (the request's seed plus the choice's index). Chunks carry their choice's <see cref="GenerationChunk.Index"/>;
+    /// each choice ends with its own last chunk.
+    /// </summary>
+    /// <exception cref="BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
+    public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken = default)
     {
-        return _loop.GenerateTextAsync(promptIds, tokenizer, sampling, cancellationToken);
+        return _loop.GenerateTextAsync(promptIds, tokenizer, sampling, choices, cancellationToken);
     }
 
     /// <summary>Last-position logits of <paramref name="ids"/> run from an empty cache (the reference for cache tests).</summary>

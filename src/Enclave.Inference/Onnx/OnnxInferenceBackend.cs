@@ -4,9 +4,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core;
 using Enclave.Inference.Backends;
 using Enclave.Inference.Structured;
 using Enclave.Inference.Text;
+using Enclave.Inference.Tools;
 
 namespace Enclave.Inference.Onnx;
 
@@ -19,12 +21,17 @@ public sealed record LocalEmbeddingModel(ITextEmbedder Model, ITextTokenizer Tok
 /// <summary>
 /// The built-in engine behind the OpenAI-shaped backend contract: chat (rendered with the model's chat template),
 /// text completions, embeddings, each with and without streaming; <c>response_format</c> json_object and json_schema by
-/// constrained decoding (<see cref="Structured.ResponseFormat"/>). Fields it cannot honour (<c>n</c> &gt; 1, tools,
-/// logprobs, echo, non-text content) are refused with 400 rather than ignored. Overload is 503 with Retry-After
+/// constrained decoding (<see cref="Structured.ResponseFormat"/>); <c>tools</c> with the model's own chat template and
+/// call format (<see cref="ToolCallFormats"/>), <c>required</c> and named <c>tool_choice</c> by constrained decoding
+/// of the call; <c>n</c> choices from one prefill, logprobs, penalties and logit_bias. Fields it cannot honour (echo,
+/// audio, non-text content, any parameter it does not know) are refused with 400 rather than ignored. Overload is 503 with Retry-After
 /// from the model's <see cref="SequenceScheduler"/>; cancelling the token stops generation.
 /// </summary>
 public sealed class OnnxInferenceBackend : IInferenceBackend
 {
+    /// <summary>Characters of arguments per streamed delta (OpenAI sends a few tokens' worth at a time).</summary>
+    private const int ArgumentsPieceChars = 16;
+
     private readonly LocalChatModel? _chat;
     private readonly LocalEmbeddingModel? _embeddings;
     private readonly TimeProvider _time;
@@ -49,45 +56,79 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
 
     public async Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken)
     {
-        var (chat, prompt, sampling) = PrepareChat(request);
-        var (text, last) = await CollectAsync(chat.Model.GenerateTextAsync(prompt, chat.Tokenizer, sampling, cancellationToken)).ConfigureAwait(false);
+        var plan = PrepareChat(request);
+        var results = await CollectAsync(Generate(plan, cancellationToken), plan.Choices).ConfigureAwait(false);
         var body = Envelope("chatcmpl-", "chat.completion", request);
-        body["choices"] = new JsonArray(new JsonObject
+        var choices = new JsonArray();
+        foreach (var result in results)
         {
-            ["index"] = 0,
-            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text },
-            ["logprobs"] = null,
-            ["finish_reason"] = FinishReasonText(last.FinishReason),
-        });
-        body["usage"] = Usage(last.PromptTokens, last.CompletionTokens);
-        return new BackendResponse { Body = body, Usage = new TokenUsage(last.PromptTokens, last.CompletionTokens) };
+            var (message, finish) = Answer(plan, result.Text, result.Last.FinishReason);
+            choices.Add(new JsonObject
+            {
+                ["index"] = result.Last.Index,
+                ["message"] = message,
+                ["logprobs"] = plan.Sampling.Logprobs is null ? null : ChatLogprobs(plan.Chat.Tokenizer, result.Logprobs),
+                ["finish_reason"] = finish,
+            });
+        }
+
+        body["choices"] = choices;
+        var usage = Usage(results);
+        body["usage"] = Usage(usage.PromptTokens, usage.CompletionTokens);
+        return new BackendResponse { Body = body, Usage = usage };
     }
 
     public async IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (chat, prompt, sampling) = PrepareChat(request);
+        var plan = PrepareChat(request);
         var includeUsage = IncludeUsage(request);
         var template = Envelope("chatcmpl-", "chat.completion.chunk", request);
-        var first = true;
-        await foreach (var chunk in chat.Model.GenerateTextAsync(prompt, chat.Tokenizer, sampling, cancellationToken).ConfigureAwait(false))
+        if (plan.CallsTools)
         {
-            if (first)
+            // Calls are known once an answer is: each choice's text is collected, then sent as OpenAI streams calls.
+            var results = await CollectAsync(Generate(plan, cancellationToken), plan.Choices).ConfigureAwait(false);
+            foreach (var result in results)
             {
-                yield return ChatChunk(template, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null, includeUsage);
-                first = false;
+                foreach (var chunk in ToolCallChunks(plan, template, result, includeUsage))
+                {
+                    yield return chunk;
+                }
+            }
+
+            if (includeUsage)
+            {
+                yield return UsageChunk(template, Usage(results));
+            }
+
+            yield break;
+        }
+
+        var started = new bool[plan.Choices];
+        var completion = 0;
+        var prompt = 0;
+        await foreach (var chunk in Generate(plan, cancellationToken).ConfigureAwait(false))
+        {
+            var logprobs = plan.Sampling.Logprobs is null ? null : ChatLogprobs(plan.Chat.Tokenizer, chunk.Logprobs);
+            if (!started[chunk.Index])
+            {
+                yield return ChatChunk(template, chunk.Index, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null, null, includeUsage);
+                started[chunk.Index] = true;
             }
 
             if (chunk.Text.Length > 0)
             {
-                yield return ChatChunk(template, new JsonObject { ["content"] = chunk.Text }, null, includeUsage);
+                yield return ChatChunk(template, chunk.Index, new JsonObject { ["content"] = chunk.Text }, logprobs, null, includeUsage);
+                logprobs = null;
             }
 
             if (chunk.FinishReason is { } finish)
             {
-                yield return ChatChunk(template, [], finish, includeUsage);
-                if (includeUsage)
+                yield return ChatChunk(template, chunk.Index, [], logprobs, FinishReasonText(finish), includeUsage);
+                prompt = chunk.PromptTokens;
+                completion += chunk.CompletionTokens;
+                if (includeUsage && chunk.Index == plan.Choices - 1)
                 {
-                    yield return UsageChunk(template, chunk);
+                    yield return UsageChunk(template, new TokenUsage(prompt, completion));
                 }
             }
         }
@@ -95,25 +136,29 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
 
     public async Task<BackendResponse> CompletionAsync(JsonObject request, CancellationToken cancellationToken)
     {
-        var (chat, prompt, sampling) = PrepareCompletion(request);
-        var (text, last) = await CollectAsync(chat.Model.GenerateTextAsync(prompt, chat.Tokenizer, sampling, cancellationToken)).ConfigureAwait(false);
+        var plan = PrepareCompletion(request);
+        var results = await CollectAsync(Generate(plan, cancellationToken), plan.Choices).ConfigureAwait(false);
         var body = Envelope("cmpl-", "text_completion", request);
-        body["choices"] = new JsonArray(CompletionChoice(text, last.FinishReason));
-        body["usage"] = Usage(last.PromptTokens, last.CompletionTokens);
-        return new BackendResponse { Body = body, Usage = new TokenUsage(last.PromptTokens, last.CompletionTokens) };
+        body["choices"] = new JsonArray([.. results.Select(r => (JsonNode)CompletionChoice(r.Last.Index, r.Text, r.Last.FinishReason, plan, r.Logprobs, 0))]);
+        var usage = Usage(results);
+        body["usage"] = Usage(usage.PromptTokens, usage.CompletionTokens);
+        return new BackendResponse { Body = body, Usage = usage };
     }
 
     public async IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (chat, prompt, sampling) = PrepareCompletion(request);
+        var plan = PrepareCompletion(request);
         var includeUsage = IncludeUsage(request);
         var template = Envelope("cmpl-", "text_completion", request);
-        await foreach (var chunk in chat.Model.GenerateTextAsync(prompt, chat.Tokenizer, sampling, cancellationToken).ConfigureAwait(false))
+        var offsets = new int[plan.Choices];
+        var completion = 0;
+        await foreach (var chunk in Generate(plan, cancellationToken).ConfigureAwait(false))
         {
             if (chunk.Text.Length > 0 || chunk.FinishReason is not null)
             {
                 var body = template.DeepClone().AsObject();
-                body["choices"] = new JsonArray(CompletionChoice(chunk.Text, chunk.FinishReason));
+                body["choices"] = new JsonArray(CompletionChoice(chunk.Index, chunk.Text, chunk.FinishReason, plan, chunk.Logprobs, offsets[chunk.Index]));
+                offsets[chunk.Index] += chunk.Text.Length;
                 if (includeUsage)
                 {
                     body["usage"] = null;
@@ -122,9 +167,13 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
                 yield return body;
             }
 
-            if (chunk.FinishReason is not null && includeUsage)
+            if (chunk.FinishReason is not null)
             {
-                yield return UsageChunk(template, chunk);
+                completion += chunk.CompletionTokens;
+                if (includeUsage && chunk.Index == plan.Choices - 1)
+                {
+                    yield return UsageChunk(template, new TokenUsage(chunk.PromptTokens, completion));
+                }
             }
         }
     }
@@ -169,17 +218,14 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return new BackendResponse { Body = body, Usage = new TokenUsage(tokens, 0) };
     }
 
-    private (LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling) PrepareChat(JsonObject request)
+    private ChatPlan PrepareChat(JsonObject request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var chat = ChatModel();
         var template = chat.ChatTemplate ?? throw new BackendException(400, "invalid_request_error", $"'{Name}' has no chat template; use /v1/completions (parameter 'model')");
         var reader = new OpenAiRequest(request);
-        if (request["tools"] is JsonArray { Count: > 0 } || reader.Has("functions"))
-        {
-            throw OpenAiRequest.Invalid("the built-in engine does not call tools; route this request to an upstream that does", "tools");
-        }
-
+        reader.CheckFields(chat: true);
+        var tools = ToolRequest.Read(request);
         if (request["messages"] is not JsonArray { Count: > 0 } messages)
         {
             throw OpenAiRequest.Invalid("'messages' must be a non-empty array", "messages");
@@ -188,31 +234,226 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         var parsed = new List<ChatMessage>(messages.Count);
         for (var i = 0; i < messages.Count; i++)
         {
-            if (messages[i] is not JsonObject message || message["role"] is not JsonValue roleValue || !roleValue.TryGetValue<string>(out var role)
-                || role is not ("system" or "developer" or "user" or "assistant"))
-            {
-                throw OpenAiRequest.Invalid($"messages[{i}] must be an object with a role of system, developer, user or assistant", "messages");
-            }
-
-            parsed.Add(new ChatMessage(role == "developer" ? "system" : role, Content(message["content"], i)));
+            parsed.Add(Message(messages[i], i));
         }
 
-        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
-        var prompt = template.Render(parsed, addGenerationPrompt: true);
-        return (chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling);
+        var grammar = Grammar(request);
+        ToolCallFormat? format = null;
+        var prefix = string.Empty;
+        if (tools is { Mode: not ToolChoiceMode.None })
+        {
+            format = template.ToolCallFormat
+                ?? throw OpenAiRequest.Invalid($"the chat template of '{Name}' does not take tools (it writes no Qwen, Llama 3 or Mistral tool calls); send tool_choice 'none' or route to an upstream", "tools");
+            if (grammar is not null)
+            {
+                throw OpenAiRequest.Invalid("the built-in engine does not combine a JSON response_format with tools; send tool_choice 'none' or drop response_format", "response_format");
+            }
+
+            if (tools.Forced)
+            {
+                grammar = ToolGrammar(format.Value, tools);
+                prefix = ToolCallFormats.Prefix(format.Value);
+            }
+        }
+
+        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = grammar };
+        string prompt;
+        try
+        {
+            // tool_choice 'none': the model is not shown the tools, so it answers in text.
+            prompt = template.Render(parsed, addGenerationPrompt: true, tools is { Mode: not ToolChoiceMode.None } ? tools.Tools : null) + prefix;
+        }
+        catch (NotSupportedException e)
+        {
+            throw OpenAiRequest.Invalid(e.Message, "tools");
+        }
+
+        return new ChatPlan(chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling, reader.Choices(), tools is { Mode: not ToolChoiceMode.None } ? tools : null, format, prefix);
     }
 
-    private (LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling) PrepareCompletion(JsonObject request)
+    /// <summary>The grammar of a forced call in <paramref name="format"/>; each function's parameters compile on their own first, so a refusal names its tool.</summary>
+    private static JsonGrammar ToolGrammar(ToolCallFormat format, ToolRequest tools)
+    {
+        try
+        {
+            foreach (var function in tools.Callable)
+            {
+                ResponseFormat.Compile(function.Parameters, $"tools[{function.Index}].function.parameters");
+            }
+
+            return ResponseFormat.Compile(ToolCallFormats.CallSchema(format, tools.Callable, tools.Parallel), "tools");
+        }
+        catch (SchemaRejectedException e)
+        {
+            throw new BackendException(400, "invalid_request_error", e.Message) { Param = e.Param };
+        }
+    }
+
+    /// <summary>One message of <c>messages</c>: text roles, an assistant's <c>tool_calls</c>, a <c>tool</c> result.</summary>
+    private static ChatMessage Message(JsonNode? node, int i)
+    {
+        if (node is not JsonObject message || message["role"] is not JsonValue roleValue || !roleValue.TryGetValue<string>(out var role)
+            || role is not ("system" or "developer" or "user" or "assistant" or "tool"))
+        {
+            throw OpenAiRequest.Invalid($"messages[{i}] must be an object with a role of system, developer, user, assistant or tool", "messages");
+        }
+
+        var content = Content(message["content"], i);
+        switch (role)
+        {
+            case "tool":
+                if (message["tool_call_id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var toolCallId) || toolCallId.Length == 0)
+                {
+                    throw OpenAiRequest.Invalid($"messages[{i}] has role tool and must say which call it answers in 'tool_call_id'", "messages");
+                }
+
+                return new ChatMessage("tool", content) { ToolCallId = toolCallId };
+            case "assistant" when message["tool_calls"] is { } callsNode:
+                if (callsNode is not JsonArray calls)
+                {
+                    throw OpenAiRequest.Invalid($"messages[{i}].tool_calls must be an array of function calls", "messages");
+                }
+
+                return new ChatMessage("assistant", content) { ToolCalls = [.. calls.Select((call, j) => ToolCall(call, i, j))] };
+            default:
+                return new ChatMessage(role == "developer" ? "system" : role, content);
+        }
+    }
+
+    private static ChatToolCall ToolCall(JsonNode? node, int message, int index)
+    {
+        var at = $"messages[{message}].tool_calls[{index}]";
+        if (node is not JsonObject call || call["id"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var id)
+            || (call["type"] is { } type && !(type is JsonValue t && t.TryGetValue<string>(out var typeText) && typeText == "function"))
+            || call["function"] is not JsonObject function || function["name"] is not JsonValue nameValue || !nameValue.TryGetValue<string>(out var name)
+            || function["arguments"] is not JsonValue argumentsValue || !argumentsValue.TryGetValue<string>(out var arguments))
+        {
+            throw OpenAiRequest.Invalid($"{at} must be {{\"id\",\"type\":\"function\",\"function\":{{\"name\",\"arguments\"}}}} with string values", "messages");
+        }
+
+        // Templates write the arguments with tojson, so they get the parsed object (as vLLM gives them); text that is not JSON stays a string.
+        JsonNode? parsed;
+        try
+        {
+            parsed = StrictJson.Parse(Encoding.UTF8.GetBytes(arguments));
+        }
+        catch (JsonException)
+        {
+            parsed = JsonValue.Create(arguments);
+        }
+
+        return new ChatToolCall(id, name, parsed);
+    }
+
+    /// <summary>The assistant message and finish reason for <paramref name="text"/>: calls parsed out when the request has tools.</summary>
+    private static (JsonObject Message, string? Finish) Answer(ChatPlan plan, string text, FinishReason? finish)
+    {
+        var answer = Parse(plan, text);
+        var message = new JsonObject { ["role"] = "assistant", ["content"] = answer.Content };
+        if (answer.Calls.Count == 0)
+        {
+            return (message, FinishReasonText(finish));
+        }
+
+        message["tool_calls"] = new JsonArray([.. answer.Calls.Select(call => (JsonNode)new JsonObject
+        {
+            ["id"] = call.Id,
+            ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = call.Arguments },
+        })]);
+        return (message, CallFinish(plan, finish));
+    }
+
+    private static ParsedAnswer Parse(ChatPlan plan, string text)
+    {
+        if (!plan.CallsTools)
+        {
+            return new ParsedAnswer(text, []);
+        }
+
+        var names = plan.Tools!.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        var answer = ToolCallFormats.Parse(plan.Format!.Value, plan.Prefix + text, names);
+        return answer.Calls.Count == 0 ? new ParsedAnswer(text, []) : answer;
+    }
+
+    /// <summary>OpenAI's finish reason for an answer that calls: 'tool_calls', but 'stop' when tool_choice named the function; 'length' when cut.</summary>
+    private static string? CallFinish(ChatPlan plan, FinishReason? finish) =>
+        finish == FinishReason.Length ? "length" : plan.Tools!.Mode == ToolChoiceMode.Named ? "stop" : "tool_calls";
+
+    /// <summary>The chunks of an answer with tools, as OpenAI streams them: the role, any text, then per call its ID and name, then its arguments.</summary>
+    private static IEnumerable<JsonObject> ToolCallChunks(ChatPlan plan, JsonObject template, ChoiceResult result, bool includeUsage)
+    {
+        var index = result.Last.Index;
+        var answer = Parse(plan, result.Text);
+        yield return ChatChunk(template, index, new JsonObject { ["role"] = "assistant", ["content"] = answer.Calls.Count > 0 ? null : string.Empty }, null, null, includeUsage);
+        var logprobs = plan.Sampling.Logprobs is null ? null : ChatLogprobs(plan.Chat.Tokenizer, result.Logprobs);
+        if (!string.IsNullOrEmpty(answer.Content))
+        {
+            yield return ChatChunk(template, index, new JsonObject { ["content"] = answer.Content }, logprobs, null, includeUsage);
+            logprobs = null;
+        }
+
+        for (var i = 0; i < answer.Calls.Count; i++)
+        {
+            var call = answer.Calls[i];
+            yield return ChatChunk(template, index, ToolCallDelta(i, new JsonObject { ["name"] = call.Name, ["arguments"] = string.Empty }, call.Id), null, null, includeUsage);
+            foreach (var piece in Pieces(call.Arguments, ArgumentsPieceChars))
+            {
+                yield return ChatChunk(template, index, ToolCallDelta(i, new JsonObject { ["arguments"] = piece }, null), null, null, includeUsage);
+            }
+        }
+
+        var finish = answer.Calls.Count > 0 ? CallFinish(plan, result.Last.FinishReason) : FinishReasonText(result.Last.FinishReason);
+        yield return ChatChunk(template, index, [], logprobs, finish, includeUsage);
+    }
+
+    private static JsonObject ToolCallDelta(int index, JsonObject function, string? id)
+    {
+        var call = new JsonObject { ["index"] = index };
+        if (id is not null)
+        {
+            call["id"] = id;
+            call["type"] = "function";
+        }
+
+        call["function"] = function;
+        return new JsonObject { ["tool_calls"] = new JsonArray(call) };
+    }
+
+    private static IEnumerable<string> Pieces(string text, int size)
+    {
+        for (var start = 0; start < text.Length;)
+        {
+            var length = Math.Min(size, text.Length - start);
+            if (length < text.Length - start && char.IsHighSurrogate(text[start + length - 1]))
+            {
+                length++; // never split a surrogate pair
+            }
+
+            yield return text.Substring(start, length);
+            start += length;
+        }
+    }
+
+    /// <summary>What a chat request runs: the prompt, how it samples, and its tools when it may call them.</summary>
+    private sealed record ChatPlan(LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling, int Choices, ToolRequest? Tools, ToolCallFormat? Format, string Prefix)
+    {
+        /// <summary>Whether the answer is parsed for calls (tools given and tool_choice not 'none').</summary>
+        public bool CallsTools => Tools is not null;
+    }
+
+    private ChatPlan PrepareCompletion(JsonObject request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var chat = ChatModel();
         var reader = new OpenAiRequest(request);
+        reader.CheckFields(chat: false);
         if (reader.String("suffix") is { Length: > 0 })
         {
             throw OpenAiRequest.Invalid("the built-in engine does not support 'suffix'", "suffix");
         }
 
-        var sampling = reader.Sampling(_maxStopSequences) with { Grammar = Grammar(request) };
+        var sampling = reader.Sampling(_maxStopSequences, chat: false) with { Grammar = Grammar(request) };
         IReadOnlyList<int> prompt = request["prompt"] switch
         {
             JsonValue value when value.TryGetValue<string>(out var text) => chat.Tokenizer.Encode(text, addSpecialTokens: true),
@@ -222,7 +463,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             JsonArray { Count: > 1 } => throw OpenAiRequest.Invalid("the built-in engine completes one prompt per request", "prompt"),
             _ => throw OpenAiRequest.Invalid("'prompt' must be a string or an array of token IDs", "prompt"),
         };
-        return (chat, prompt, sampling);
+        return new ChatPlan(chat, prompt, sampling, reader.Choices(), null, null, string.Empty);
     }
 
     /// <summary>The response format's grammar (constrained decoding), or null for free text; 400 naming what is not supported.</summary>
@@ -289,18 +530,93 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         };
     }
 
-    private static async Task<(string Text, GenerationChunk Last)> CollectAsync(IAsyncEnumerable<GenerationChunk> chunks)
+    private IAsyncEnumerable<GenerationChunk> Generate(ChatPlan plan, CancellationToken cancellationToken) =>
+        plan.Chat.Model.GenerateTextAsync(plan.Prompt, plan.Chat.Tokenizer, plan.Sampling, plan.Choices, cancellationToken);
+
+    /// <summary>Each choice's text, logprobs and last chunk, in choice order.</summary>
+    private static async Task<List<ChoiceResult>> CollectAsync(IAsyncEnumerable<GenerationChunk> chunks, int choices)
     {
-        var text = new StringBuilder();
-        GenerationChunk? last = null;
+        var texts = new StringBuilder[choices];
+        var logprobs = new List<TokenLogprob>[choices];
+        var results = new List<ChoiceResult>(choices);
         await foreach (var chunk in chunks.ConfigureAwait(false))
         {
+            var text = texts[chunk.Index] ??= new StringBuilder();
+            var tokens = logprobs[chunk.Index] ??= [];
             text.Append(chunk.Text);
-            last = chunk;
+            tokens.AddRange(chunk.Logprobs);
+            if (chunk.FinishReason is not null)
+            {
+                results.Add(new ChoiceResult(text.ToString(), tokens, chunk));
+            }
         }
 
-        return (text.ToString(), last!);
+        return results;
     }
+
+    private static TokenUsage Usage(List<ChoiceResult> results) =>
+        new(results[0].Last.PromptTokens, results.Sum(r => r.Last.CompletionTokens));
+
+    /// <summary>Chat logprobs as OpenAI writes them: per token its text, log probability, UTF-8 bytes and the best alternatives.</summary>
+    private static JsonObject ChatLogprobs(ITextTokenizer tokenizer, IReadOnlyList<TokenLogprob> tokens)
+    {
+        JsonObject Entry(int id, float logprob)
+        {
+            var (text, bytes) = TokenText(tokenizer, id);
+            return new JsonObject { ["token"] = text, ["logprob"] = (double)logprob, ["bytes"] = new JsonArray([.. bytes.Select(b => (JsonNode)(int)b)]) };
+        }
+
+        var content = new JsonArray();
+        foreach (var token in tokens)
+        {
+            var entry = Entry(token.Id, token.Logprob);
+            entry["top_logprobs"] = new JsonArray([.. token.Top.Select(t => (JsonNode)Entry(t.Id, t.Logprob))]);
+            content.Add(entry);
+        }
+
+        return new JsonObject { ["content"] = content, ["refusal"] = null };
+    }
+
+    /// <summary>Legacy completions logprobs: parallel arrays of tokens, their log probabilities, the best alternatives and text offsets.</summary>
+    private static JsonObject CompletionLogprobs(ITextTokenizer tokenizer, IReadOnlyList<TokenLogprob> tokens, int offset)
+    {
+        var texts = new JsonArray();
+        var values = new JsonArray();
+        var tops = new JsonArray();
+        var offsets = new JsonArray();
+        foreach (var token in tokens)
+        {
+            var text = TokenText(tokenizer, token.Id).Text;
+            texts.Add(text);
+            values.Add((double)token.Logprob);
+            var top = new JsonObject();
+            foreach (var alternative in token.Top)
+            {
+                top[TokenText(tokenizer, alternative.Id).Text] = (double)alternative.Logprob;
+            }
+
+            tops.Add(top);
+            offsets.Add(offset);
+            offset += text.Length;
+        }
+
+        return new JsonObject { ["tokens"] = texts, ["token_logprobs"] = values, ["top_logprobs"] = tops, ["text_offset"] = offsets };
+    }
+
+    /// <summary>A token's text and bytes: the bytes it writes (a byte-level piece may be part of a character), or its decoded text.</summary>
+    private static (string Text, byte[] Bytes) TokenText(ITextTokenizer tokenizer, int id)
+    {
+        if (tokenizer is ITokenBytes direct && direct.TokenBytes(id) is { } bytes)
+        {
+            return (Encoding.UTF8.GetString(bytes), bytes);
+        }
+
+        var text = tokenizer.Decode([id], skipSpecialTokens: false);
+        return (text, Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>One choice's whole answer.</summary>
+    private sealed record ChoiceResult(string Text, IReadOnlyList<TokenLogprob> Logprobs, GenerationChunk Last);
 
     private JsonObject Envelope(string idPrefix, string objectType, JsonObject request) => new()
     {
@@ -314,15 +630,15 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
     private string ModelName(JsonObject request) =>
         request["model"] is JsonValue value && value.TryGetValue<string>(out var model) ? model : Name;
 
-    private static JsonObject ChatChunk(JsonObject template, JsonObject delta, FinishReason? finish, bool includeUsage)
+    private static JsonObject ChatChunk(JsonObject template, int index, JsonObject delta, JsonObject? logprobs, string? finish, bool includeUsage)
     {
         var chunk = template.DeepClone().AsObject();
         chunk["choices"] = new JsonArray(new JsonObject
         {
-            ["index"] = 0,
+            ["index"] = index,
             ["delta"] = delta,
-            ["logprobs"] = null,
-            ["finish_reason"] = finish is { } f ? FinishReasonText(f) : null,
+            ["logprobs"] = logprobs,
+            ["finish_reason"] = finish,
         });
         if (includeUsage)
         {
@@ -332,19 +648,19 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return chunk;
     }
 
-    private static JsonObject UsageChunk(JsonObject template, GenerationChunk last)
+    private static JsonObject UsageChunk(JsonObject template, TokenUsage usage)
     {
         var chunk = template.DeepClone().AsObject();
         chunk["choices"] = new JsonArray();
-        chunk["usage"] = Usage(last.PromptTokens, last.CompletionTokens);
+        chunk["usage"] = Usage(usage.PromptTokens, usage.CompletionTokens);
         return chunk;
     }
 
-    private static JsonObject CompletionChoice(string text, FinishReason? finish) => new()
+    private static JsonObject CompletionChoice(int index, string text, FinishReason? finish, ChatPlan plan, IReadOnlyList<TokenLogprob> logprobs, int offset) => new()
     {
         ["text"] = text,
-        ["index"] = 0,
-        ["logprobs"] = null,
+        ["index"] = index,
+        ["logprobs"] = plan.Sampling.Logprobs is null ? null : CompletionLogprobs(plan.Chat.Tokenizer, logprobs, offset),
         ["finish_reason"] = finish is { } f ? FinishReasonText(f) : null,
     };
 

@@ -102,24 +102,104 @@ internal readonly struct OpenAiRequest(JsonObject body)
         return node is JsonValue value && value.TryGetValue<string>(out var text) ? text : throw Invalid($"'{name}' must be a string", name);
     }
 
-    /// <summary>
-    /// Sampling options from <c>temperature</c>, <c>top_p</c>, <c>top_k</c> (vLLM's extension), <c>seed</c>,
-    /// <c>max_tokens</c> / <c>max_completion_tokens</c>, <c>stop</c>, <c>ignore_eos</c>; refuses <c>n</c> &gt; 1 and the
-    /// fields this engine cannot honour (rather than silently ignoring them).
-    /// </summary>
-    public SamplingOptions Sampling(int maxStopSequences)
+    /// <summary>Most choices (<c>n</c>) one request may ask of the built-in engine.</summary>
+    public const int MaxChoices = 16;
+
+    /// <summary>Most entries of a <c>logit_bias</c> map.</summary>
+    public const int MaxLogitBias = 1024;
+
+    /// <summary>Most alternatives per token the legacy completions <c>logprobs</c> may ask for (OpenAI's limit).</summary>
+    public const int MaxCompletionLogprobs = 5;
+
+    /// <summary>The chat completions parameters the built-in engine implements (with vLLM's top_k and ignore_eos).</summary>
+    private static readonly HashSet<string> ChatFields = new(StringComparer.Ordinal)
     {
-        if (Integer("n", 1, 128) is > 1)
+        "model", "messages", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "max_completion_tokens", "max_tokens",
+        "n", "parallel_tool_calls", "presence_penalty", "response_format", "seed", "stop", "stream", "stream_options",
+        "temperature", "tool_choice", "tools", "top_p", "user", "safety_identifier", "prompt_cache_key", "store", "modalities",
+        "service_tier", "top_k", "ignore_eos", "functions", "function_call",
+    };
+
+    /// <summary>The completions parameters the built-in engine implements.</summary>
+    private static readonly HashSet<string> CompletionFields = new(StringComparer.Ordinal)
+    {
+        "model", "prompt", "best_of", "echo", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "n", "presence_penalty",
+        "seed", "stop", "stream", "stream_options", "suffix", "temperature", "top_p", "user", "response_format", "top_k", "ignore_eos",
+    };
+
+    /// <summary>OpenAI parameters the built-in engine cannot honour, with why.</summary>
+    private static readonly Dictionary<string, string> Refused = new(StringComparer.Ordinal)
+    {
+        ["audio"] = "the built-in engine writes text only; it has no audio output",
+        ["prediction"] = "the built-in engine does not support predicted outputs",
+        ["web_search_options"] = "the built-in engine does not search the web (it runs dark)",
+        ["reasoning_effort"] = "the built-in engine's models are not reasoning models with an effort setting",
+        ["verbosity"] = "the built-in engine has no verbosity setting",
+        ["metadata"] = "metadata is kept only with stored completions, which the built-in engine does not keep",
+    };
+
+    /// <summary>
+    /// Every top-level field of a chat (<paramref name="chat"/>) or completions request is one the engine implements;
+    /// a parameter OpenAI defines but the engine cannot honour, or one it does not know, is a 400 that names it.
+    /// The informational fields (<c>user</c>, <c>safety_identifier</c>, <c>prompt_cache_key</c>) must be strings;
+    /// <c>store</c> may only be false, <c>modalities</c> only <c>["text"]</c>, <c>service_tier</c> only auto or default.
+    /// </summary>
+    public void CheckFields(bool chat)
+    {
+        var known = chat ? ChatFields : CompletionFields;
+        foreach (var (key, node) in body)
         {
-            throw Invalid("the built-in engine generates one choice per request; send n = 1", "n");
+            if (node is null)
+            {
+                continue;
+            }
+
+            if (Refused.TryGetValue(key, out var why))
+            {
+                throw Invalid(why, key);
+            }
+
+            if (!known.Contains(key))
+            {
+                throw Invalid($"unrecognized request argument '{key}' for {(chat ? "chat completions" : "completions")}", key);
+            }
         }
 
-        foreach (var unsupported in new[] { "logprobs", "echo" })
+        foreach (var name in new[] { "user", "safety_identifier", "prompt_cache_key" })
         {
-            if (Has(unsupported) && body[unsupported]!.GetValueKind() is not JsonValueKind.False)
-            {
-                throw Invalid($"the built-in engine does not support '{unsupported}'", unsupported);
-            }
+            _ = String(name);
+        }
+
+        if (Flag("store"))
+        {
+            throw Invalid("the built-in engine does not store completions; send store false or leave it out", "store");
+        }
+
+        if (body["modalities"] is { } modalities && !(modalities is JsonArray { Count: 1 } m && m[0] is JsonValue v && v.TryGetValue<string>(out var text) && text == "text"))
+        {
+            throw Invalid("the built-in engine writes text only; 'modalities' may only be [\"text\"]", "modalities");
+        }
+
+        if (String("service_tier") is { } tier && tier is not ("auto" or "default"))
+        {
+            throw Invalid("the built-in engine has one service tier; 'service_tier' may be 'auto' or 'default'", "service_tier");
+        }
+    }
+
+    /// <summary>How many choices to generate (<c>n</c>, 1 to <see cref="MaxChoices"/>).</summary>
+    public int Choices() => (int)(Integer("n", 1, MaxChoices) ?? 1);
+
+    /// <summary>
+    /// Sampling options from <c>temperature</c>, <c>top_p</c>, <c>top_k</c> (vLLM's extension), <c>seed</c>,
+    /// <c>max_tokens</c> / <c>max_completion_tokens</c>, <c>stop</c>, <c>presence_penalty</c>, <c>frequency_penalty</c>,
+    /// <c>logit_bias</c>, <c>logprobs</c> (chat: true with <c>top_logprobs</c> 0..20; completions: 0..5),
+    /// <c>ignore_eos</c>; refuses <c>echo</c> and <c>best_of</c> &gt; 1 rather than ignoring them.
+    /// </summary>
+    public SamplingOptions Sampling(int maxStopSequences, bool chat = true)
+    {
+        if (Has("echo") && body["echo"]!.GetValueKind() is not JsonValueKind.False)
+        {
+            throw Invalid("the built-in engine does not support 'echo'", "echo");
         }
 
         if (Integer("best_of", 1, 128) is > 1)
@@ -136,8 +216,49 @@ internal readonly struct OpenAiRequest(JsonObject body)
             Seed = Integer("seed", long.MinValue, long.MaxValue) is { } seed ? unchecked((int)(seed ^ (seed >> 32))) : null,
             MaxTokens = maxTokens is { } m ? (int)m : null,
             Stop = Stops(maxStopSequences),
+            PresencePenalty = (float)(Number("presence_penalty", -2, 2) ?? 0),
+            FrequencyPenalty = (float)(Number("frequency_penalty", -2, 2) ?? 0),
+            LogitBias = LogitBias(),
+            Logprobs = chat ? ChatLogprobs() : (int?)Integer("logprobs", 0, MaxCompletionLogprobs),
             IgnoreEos = Flag("ignore_eos"),
         };
+    }
+
+    private int? ChatLogprobs()
+    {
+        var top = Integer("top_logprobs", 0, StepLogits.MaxTopLogprobs);
+        if (!Flag("logprobs"))
+        {
+            return top is null ? null : throw Invalid("'top_logprobs' needs 'logprobs': true", "top_logprobs");
+        }
+
+        return (int)(top ?? 0);
+    }
+
+    private Dictionary<int, float> LogitBias()
+    {
+        var bias = new Dictionary<int, float>();
+        if (!body.TryGetPropertyValue("logit_bias", out var node) || node is null)
+        {
+            return bias;
+        }
+
+        if (node is not JsonObject map || map.Count > MaxLogitBias)
+        {
+            throw Invalid($"'logit_bias' must be an object of at most {MaxLogitBias} token IDs to numbers from -100 to 100", "logit_bias");
+        }
+
+        foreach (var (key, value) in map)
+        {
+            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || !TryNumber(value, out var number) || number is < -100 or > 100)
+            {
+                throw Invalid($"'logit_bias' maps token IDs (written as decimal strings) to numbers from -100 to 100; '{key}' is not one", "logit_bias");
+            }
+
+            bias[id] = (float)number;
+        }
+
+        return bias;
     }
 
     private string[] Stops(int max)

@@ -23,6 +23,18 @@ public sealed record SamplingOptions
     /// <summary>Texts that end generation; the stop text itself is not emitted.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 
+    /// <summary>-2..2: subtracted from the logit of every token that was generated already (OpenAI's presence_penalty).</summary>
+    public float PresencePenalty { get; init; }
+
+    /// <summary>-2..2: subtracted from a token's logit once per time it was generated already (frequency_penalty).</summary>
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>Added to the logits of these token IDs (-100..100) before sampling (logit_bias).</summary>
+    public IReadOnlyDictionary<int, float> LogitBias { get; init; } = new Dictionary<int, float>();
+
+    /// <summary>Null: no log probabilities; else how many alternatives (0..20) each token reports with its own.</summary>
+    public int? Logprobs { get; init; }
+
     /// <summary>Generate past EOS tokens (vLLM's <c>ignore_eos</c>), for benchmarks and tests.</summary>
     public bool IgnoreEos { get; init; }
 

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Enclave.Inference.Text.Jinja;
 
 namespace Enclave.Inference.Text;
@@ -17,9 +19,10 @@ public sealed class JinjaChatTemplate : IChatTemplate
     private readonly ChatTemplateLimits _limits;
     private readonly TimeProvider _time;
 
-    private JinjaChatTemplate(ProgramNode program, IReadOnlyDictionary<string, string> specialTokens, ChatTemplateLimits limits, TimeProvider time)
+    private JinjaChatTemplate(ProgramNode program, IReadOnlyDictionary<string, string> specialTokens, ChatTemplateLimits limits, TimeProvider time, ToolCallFormat? toolCallFormat)
     {
         _program = program;
+        ToolCallFormat = toolCallFormat;
         _specialTokens = specialTokens;
         _limits = limits;
         _time = time;
@@ -48,7 +51,7 @@ public sealed class JinjaChatTemplate : IChatTemplate
         try
         {
             ProgramNode program = JinjaParser.Parse(JinjaLexer.Tokenize(source), limits.MaxDepth);
-            return new JinjaChatTemplate(program, specialTokens ?? new Dictionary<string, string>(), limits, timeProvider ?? TimeProvider.System);
+            return new JinjaChatTemplate(program, specialTokens ?? new Dictionary<string, string>(), limits, timeProvider ?? TimeProvider.System, DetectToolCallFormat(source));
         }
         catch (JinjaSyntaxException e)
         {
@@ -69,7 +72,39 @@ public sealed class JinjaChatTemplate : IChatTemplate
     }
 
     /// <inheritdoc />
-    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+    public ToolCallFormat? ToolCallFormat { get; }
+
+    /// <summary>
+    /// The family's call format from what the template writes: <c>&lt;tool_call&gt;</c> (Qwen, Hermes),
+    /// <c>[TOOL_CALLS]</c> / <c>[AVAILABLE_TOOLS]</c> (Mistral), the <c>ipython</c> role or <c>&lt;|python_tag|&gt;</c>
+    /// (Llama 3.1+); null when it writes none of them (it takes no tools).
+    /// </summary>
+    public static ToolCallFormat? DetectToolCallFormat(string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (source.Contains("<tool_call>", StringComparison.Ordinal))
+        {
+            return Text.ToolCallFormat.Hermes;
+        }
+
+        if (source.Contains("[TOOL_CALLS]", StringComparison.Ordinal) || source.Contains("[AVAILABLE_TOOLS]", StringComparison.Ordinal))
+        {
+            return Text.ToolCallFormat.Mistral;
+        }
+
+        if (source.Contains("ipython", StringComparison.Ordinal) || source.Contains("<|python_tag|>", StringComparison.Ordinal))
+        {
+            return Text.ToolCallFormat.Llama3Json;
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt) => Render(messages, addGenerationPrompt, null);
+
+    /// <inheritdoc />
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, JsonArray? tools)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var interpreter = new JinjaInterpreter(_limits, _time);
@@ -78,16 +113,38 @@ public sealed class JinjaChatTemplate : IChatTemplate
         foreach (ChatMessage message in messages)
         {
             ArgumentNullException.ThrowIfNull(message);
-            list.Add(new JinjaObject(new OrderedDictionary<string, JinjaValue>(StringComparer.Ordinal)
+            var entries = new OrderedDictionary<string, JinjaValue>(StringComparer.Ordinal)
             {
                 ["role"] = new JinjaString(message.Role),
                 ["content"] = new JinjaString(message.Content),
-            }));
+            };
+            if (message.ToolCalls.Count > 0)
+            {
+                // OpenAI's shape, with the arguments parsed (templates write them with tojson): the key is present only
+                // on messages that made calls, as templates test 'tool_calls' in message.
+                entries["tool_calls"] = new JinjaArray([.. message.ToolCalls.Select(call => (JinjaValue)new JinjaObject(new OrderedDictionary<string, JinjaValue>(StringComparer.Ordinal)
+                {
+                    ["id"] = new JinjaString(call.Id),
+                    ["type"] = new JinjaString("function"),
+                    ["function"] = new JinjaObject(new OrderedDictionary<string, JinjaValue>(StringComparer.Ordinal)
+                    {
+                        ["name"] = new JinjaString(call.Name),
+                        ["arguments"] = FromJson(call.Arguments),
+                    }),
+                }))]);
+            }
+
+            if (message.ToolCallId is { } toolCallId)
+            {
+                entries["tool_call_id"] = new JinjaString(toolCallId);
+            }
+
+            list.Add(new JinjaObject(entries));
         }
 
         env.Set("messages", new JinjaArray(list));
         env.Set("add_generation_prompt", JinjaBool.Of(addGenerationPrompt));
-        env.Set("tools", JinjaNull.Instance);
+        env.Set("tools", tools is null ? JinjaNull.Instance : FromJson(tools));
         env.Set("documents", JinjaNull.Instance);
         foreach ((string name, string value) in _specialTokens)
         {
@@ -114,5 +171,29 @@ public sealed class JinjaChatTemplate : IChatTemplate
         {
             throw new TokenizerException(TokenizerError.TemplateLimitExceeded, "chat template stopped: it nests too deeply for the stack; nothing was rendered", e);
         }
+    }
+
+    /// <summary>A JSON value as the template sees it (objects keep their key order).</summary>
+    private static JinjaValue FromJson(JsonNode? node) => node switch
+    {
+        null => JinjaNull.Instance,
+        JsonObject obj => new JinjaObject(new OrderedDictionary<string, JinjaValue>(obj.Select(p => KeyValuePair.Create(p.Key, FromJson(p.Value))), StringComparer.Ordinal)),
+        JsonArray array => new JinjaArray([.. array.Select(FromJson)]),
+        JsonValue value => value.GetValueKind() switch
+        {
+            JsonValueKind.String => new JinjaString(value.GetValue<string>()),
+            JsonValueKind.True => JinjaBool.True,
+            JsonValueKind.False => JinjaBool.False,
+            JsonValueKind.Number => Number(value),
+            _ => JinjaNull.Instance,
+        },
+        _ => JinjaNull.Instance,
+    };
+
+    private static JinjaNumber Number(JsonValue value)
+    {
+        var text = value.ToJsonString();
+        var number = double.Parse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
+        return new JinjaNumber(number, !text.Contains('.', StringComparison.Ordinal) && !text.Contains('e', StringComparison.OrdinalIgnoreCase));
     }
 }

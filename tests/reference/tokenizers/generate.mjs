@@ -30,12 +30,12 @@ function specialTokens(config) {
   return map;
 }
 
-function render(templateText, tokens, messages, addGenerationPrompt) {
+function render(templateText, tokens, messages, addGenerationPrompt, tools = null) {
   try {
     const prompt = new Template(templateText).render({
       messages,
       add_generation_prompt: addGenerationPrompt,
-      tools: null,
+      tools,
       documents: null,
       ...tokens,
     });
@@ -110,3 +110,32 @@ writeFileSync(
   JSON.stringify({ reference: `@huggingface/jinja@${pkg.dependencies["@huggingface/jinja"]}`, templates, renders }, null, 1) + "\n",
 );
 console.log(`templates: ${renders.length} renders`);
+
+// Conversations with tools (OpenAI's tools array; the calls' arguments parsed, as vLLM hands them to a template),
+// through the templates above and the Qwen3 family's own template.
+const toolConversations = readJson("tool-conversations.json");
+const toolTemplates = [
+  ...templates.map((t) => ({ name: t.name, special_tokens: t.special_tokens, text: readFileSync(new URL(`templates/${t.file}`, here), "utf8") })),
+  (() => {
+    const config = readJson("models/qwen3/tokenizer_config.json");
+    return { name: "qwen3", special_tokens: specialTokens(config), text: config.chat_template };
+  })(),
+];
+const toolRenders = [];
+for (const t of toolTemplates) {
+  for (const conversation of toolConversations) {
+    toolRenders.push({
+      template: t.name,
+      name: conversation.name,
+      tools: conversation.tools,
+      messages: conversation.messages,
+      add_generation_prompt: true,
+      ...render(t.text, t.special_tokens, conversation.messages, true, conversation.tools),
+    });
+  }
+}
+writeFileSync(
+  new URL("expected/tool-templates.json", here),
+  JSON.stringify({ reference: `@huggingface/jinja@${pkg.dependencies["@huggingface/jinja"]}`, renders: toolRenders }, null, 1) + "\n",
+);
+console.log(`tool templates: ${toolRenders.length} renders`);

@@ -1,0 +1,216 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Enclave.Core;
+using Enclave.Inference.Text;
+
+namespace Enclave.Inference.Tools;
+
+/// <summary>A call found in a model's output: the function, its arguments as JSON text, and the ID given to it.</summary>
+internal sealed record ParsedToolCall(string Id, string Name, string Arguments);
+
+/// <summary>A model's answer split into its text and its calls.</summary>
+internal sealed record ParsedAnswer(string? Content, IReadOnlyList<ParsedToolCall> Calls);
+
+/// <summary>
+/// The call format of each model family: the text that opens a call (put after the prompt when a call is forced),
+/// the JSON Schema of what follows (so that constrained decoding writes a call to a declared function whose arguments
+/// are valid for its parameters), and the parser that finds calls in what the model wrote.
+/// </summary>
+internal static class ToolCallFormats
+{
+    private const string HermesOpen = "<tool_call>";
+    private const string HermesClose = "</tool_call>";
+    private const string MistralOpen = "[TOOL_CALLS]";
+    private const string PythonTag = "<|python_tag|>";
+
+    /// <summary>Arguments as compact JSON that keeps non-ASCII text readable (as OpenAI's are).</summary>
+    private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The text a forced call starts with; decoding continues from it with the grammar of <see cref="CallSchema"/>.</summary>
+    public static string Prefix(ToolCallFormat format) => format switch
+    {
+        ToolCallFormat.Hermes => HermesOpen + "\n",
+        ToolCallFormat.Mistral => MistralOpen + " ",
+        _ => string.Empty,
+    };
+
+    /// <summary>
+    /// The schema of a forced call in <paramref name="format"/>: one call object (Hermes, Llama 3) whose name is one of
+    /// <paramref name="functions"/> and whose arguments follow that function's parameters, or for Mistral an array of
+    /// them (one item unless <paramref name="parallel"/>).
+    /// </summary>
+    public static JsonObject CallSchema(ToolCallFormat format, IReadOnlyList<ToolFunction> functions, bool parallel)
+    {
+        var argumentsKey = format == ToolCallFormat.Llama3Json ? "parameters" : "arguments";
+        var calls = functions.Select(f => (JsonNode)new JsonObject
+        {
+            ["type"] = "object",
+            ["properties"] = new JsonObject { ["name"] = new JsonObject { ["const"] = f.Name }, [argumentsKey] = f.Parameters.DeepClone() },
+            ["required"] = new JsonArray("name", argumentsKey),
+            ["additionalProperties"] = false,
+        }).ToArray();
+        var call = calls.Length == 1 ? calls[0].AsObject() : new JsonObject { ["anyOf"] = new JsonArray(calls) };
+        if (format != ToolCallFormat.Mistral)
+        {
+            return call;
+        }
+
+        var array = new JsonObject { ["type"] = "array", ["items"] = call, ["minItems"] = 1 };
+        if (!parallel)
+        {
+            array["maxItems"] = 1;
+        }
+
+        return array;
+    }
+
+    /// <summary>
+    /// Splits <paramref name="text"/> into content and calls to the functions in <paramref name="names"/>. A call
+    /// whose JSON does not parse, names an undeclared function, or has arguments that are not an object stays text.
+    /// </summary>
+    public static ParsedAnswer Parse(ToolCallFormat format, string text, IReadOnlySet<string> names) => format switch
+    {
+        ToolCallFormat.Hermes => ParseHermes(text, names),
+        ToolCallFormat.Mistral => ParseMistral(text, names),
+        _ => ParseLlama(text, names),
+    };
+
+    /// <summary>An ID for a call, as OpenAI writes them: <c>call_</c> and 24 letters and digits.</summary>
+    public static string NewCallId()
+    {
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        return "call_" + RandomNumberGenerator.GetString(Alphabet, 24);
+    }
+
+    private static ParsedAnswer ParseHermes(string text, IReadOnlySet<string> names)
+    {
+        var content = new StringBuilder();
+        var calls = new List<ParsedToolCall>();
+        var position = 0;
+        while (position < text.Length)
+        {
+            var start = text.IndexOf(HermesOpen, position, StringComparison.Ordinal);
+            if (start < 0)
+            {
+                break;
+            }
+
+            var end = text.IndexOf(HermesClose, start, StringComparison.Ordinal);
+            var bodyStart = start + HermesOpen.Length;
+            var next = end < 0 ? text.Length : end + HermesClose.Length;
+            if (TryCall(text[bodyStart..(end < 0 ? text.Length : end)], "arguments", names, out var call))
+            {
+                content.Append(text, position, start - position);
+                calls.Add(call);
+            }
+            else
+            {
+                content.Append(text, position, next - position);
+            }
+
+            position = next;
+        }
+
+        content.Append(text, position, text.Length - position);
+        return Answer(content.ToString(), calls);
+    }
+
+    private static ParsedAnswer ParseLlama(string text, IReadOnlySet<string> names)
+    {
+        var body = text.Trim();
+        if (body.StartsWith(PythonTag, StringComparison.Ordinal))
+        {
+            body = body[PythonTag.Length..];
+        }
+
+        if (TryCall(body, "parameters", names, out var single) || TryCall(body, "arguments", names, out single))
+        {
+            return Answer(string.Empty, [single]);
+        }
+
+        // Several calls separated by ';' (as Llama 3.2 writes parallel calls).
+        var calls = new List<ParsedToolCall>();
+        foreach (var part in body.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!TryCall(part, "parameters", names, out var call) && !TryCall(part, "arguments", names, out call))
+            {
+                return Answer(text, []);
+            }
+
+            calls.Add(call);
+        }
+
+        return calls.Count == 0 ? Answer(text, []) : Answer(string.Empty, calls);
+    }
+
+    private static ParsedAnswer ParseMistral(string text, IReadOnlySet<string> names)
+    {
+        var start = text.IndexOf(MistralOpen, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return Answer(text, []);
+        }
+
+        if (Json(text[(start + MistralOpen.Length)..]) is not JsonArray { Count: > 0 } array)
+        {
+            return Answer(text, []);
+        }
+
+        var calls = new List<ParsedToolCall>();
+        foreach (var item in array)
+        {
+            if (!TryCallObject(item, "arguments", names, out var call))
+            {
+                return Answer(text, []);
+            }
+
+            calls.Add(call);
+        }
+
+        return Answer(text[..start], calls);
+    }
+
+    private static ParsedAnswer Answer(string content, List<ParsedToolCall> calls) =>
+        new(calls.Count > 0 && string.IsNullOrWhiteSpace(content) ? null : (calls.Count > 0 ? content.Trim() : content), calls);
+
+    private static bool TryCall(string json, string argumentsKey, IReadOnlySet<string> names, out ParsedToolCall call) =>
+        TryCallObject(Json(json), argumentsKey, names, out call);
+
+    private static bool TryCallObject(JsonNode? node, string argumentsKey, IReadOnlySet<string> names, out ParsedToolCall call)
+    {
+        call = null!;
+        if (node is not JsonObject obj || obj["name"] is not JsonValue nameValue || !nameValue.TryGetValue<string>(out var name) || !names.Contains(name))
+        {
+            return false;
+        }
+
+        // A model may write the arguments as an object or as a string holding one.
+        var arguments = obj[argumentsKey];
+        if (arguments is JsonValue stringValue && stringValue.TryGetValue<string>(out var argumentsText) && Json(argumentsText) is JsonObject fromString)
+        {
+            arguments = fromString;
+        }
+
+        if (arguments is not JsonObject)
+        {
+            return false;
+        }
+
+        call = new ParsedToolCall(NewCallId(), name, arguments.ToJsonString(Compact));
+        return true;
+    }
+
+    private static JsonNode? Json(string text)
+    {
+        try
+        {
+            return StrictJson.Parse(Encoding.UTF8.GetBytes(text.Trim()));
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -117,6 +117,6 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             ["sha256"] = r.File.Sha256,
             ["score"] = Math.Round(r.Score, 6),
         })]);
-        return await handler.HandleAsync(http, Operation.Chat, request, body => body["enclave_citations"] = citations.DeepClone()).ConfigureAwait(false);
+        return await handler.HandleAsync(http, Operation.Chat, request, decorate: body => body["enclave_citations"] = citations.DeepClone()).ConfigureAwait(false);
     }
 }

@@ -25,7 +25,7 @@ fi
 rm -rf "$out"
 dotnet publish "$here/Enclave.Fuzz/Enclave.Fuzz.csproj" -c Release -o "$out" -p:EnclaveBuildSlot=fuzz --nologo -v quiet
 # Only our assemblies carry afl++ edge coverage: the parsers under test and the code they call.
-for assembly in Enclave.Core Enclave.Signing Enclave.Ledger Enclave.Inference Enclave.Airlock Enclave.Server Enclave.Intel; do
+for assembly in Enclave.Core Enclave.Signing Enclave.Ledger Enclave.Inference Enclave.Airlock Enclave.Server Enclave.Intel Enclave.Retrieval; do
   dotnet sharpfuzz "$out/$assembly.dll" >/dev/null
 done
 touch "$stamp"

@@ -45,10 +45,16 @@ public sealed partial class AirlockImporter
         if (plan.Selector.Kind == "model" && task is null)
         {
             var model = plan.Targets.FirstOrDefault(t => t.RelativePath == "model.onnx");
-            task = model is null ? null : OnnxTaskDetector.Detect(quarantined[model.Target.Path], _options.MaxOnnxFields);
+            var gguf = model is null ? plan.Targets.FirstOrDefault(t => t.RelativePath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) : null;
+            task = model is not null ? OnnxTaskDetector.Detect(quarantined[model.Target.Path], _options.MaxOnnxFields)
+                : gguf is not null ? GgufTaskDetector.Detect(quarantined[gguf.Target.Path], _options.Scan)
+                : null;
             if (task is null)
             {
-                throw new ImportRejectedException(ImportRejection.ModelTask, $"{Describe(plan.Selector)} does not say its task (custom.enclave.task chat or embedding), and {(model is null ? "it has no model.onnx" : "the outputs of its model.onnx are neither 'logits' (chat) nor 'last_hidden_state' (embedding)")}");
+                var why = model is not null ? "the outputs of its model.onnx are neither 'logits' (chat) nor 'last_hidden_state' (embedding)"
+                    : gguf is not null ? $"the metadata of {gguf.RelativePath} shows neither an embedding pooling type or encoder architecture nor a chat template"
+                    : "it has no model.onnx or GGUF file";
+                throw new ImportRejectedException(ImportRejection.ModelTask, $"{Describe(plan.Selector)} does not say its task (custom.enclave.task chat or embedding), and {why}");
             }
         }
 

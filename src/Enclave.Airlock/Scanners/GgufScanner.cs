@@ -63,7 +63,30 @@ public sealed class GgufScanner : IContentScanner
         return ScanResult.Of(Name, path, findings);
     }
 
-    private sealed class Walker(FileStream file, ContentScanOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// The metadata that says what a GGUF model is for, read by the same walk as <see cref="Scan"/>:
+    /// <c>general.architecture</c>, the architecture's <c>pooling_type</c> (llama.cpp: 0 none, 1 mean, 2 cls, 3 last,
+    /// 4 rank) and whether <c>tokenizer.chat_template</c> is present. Null when the header is malformed (the scan
+    /// refuses such a file before this is asked).
+    /// </summary>
+    internal static GgufTaskHints? ReadTaskHints(string path, ContentScanOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(options);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024);
+        var hints = new GgufTaskHints();
+        try
+        {
+            new Walker(file, options, CancellationToken.None, hints).Run();
+            return hints;
+        }
+        catch (Exception e) when (e is ScanFormatException or OverflowException or EndOfStreamException)
+        {
+            return null;
+        }
+    }
+
+    private sealed class Walker(FileStream file, ContentScanOptions options, CancellationToken cancellationToken, GgufTaskHints? hints = null)
     {
         private readonly byte[] _scratch = new byte[8];
         private ulong _alignment = 32;
@@ -118,6 +141,23 @@ public sealed class GgufScanner : IContentScanner
                     }
 
                     continue;
+                }
+
+                if (hints is not null && key == "general.architecture" && type == 8)
+                {
+                    hints.Architecture = ReadString(256);
+                    continue;
+                }
+
+                if (hints is not null && key.EndsWith(".pooling_type", StringComparison.Ordinal) && type == 4)
+                {
+                    hints.Pooling[key[..^".pooling_type".Length]] = U32();
+                    continue;
+                }
+
+                if (hints is not null && key == "tokenizer.chat_template")
+                {
+                    hints.HasChatTemplate = true;
                 }
 
                 SkipValue(type, 0);
@@ -299,4 +339,17 @@ public sealed class GgufScanner : IContentScanner
             file.Position += (long)count;
         }
     }
+}
+
+/// <summary>What a GGUF file's metadata says about its use (<see cref="GgufScanner.ReadTaskHints"/>).</summary>
+internal sealed class GgufTaskHints
+{
+    /// <summary><c>general.architecture</c>, when it is a string.</summary>
+    public string? Architecture { get; set; }
+
+    /// <summary><c>ARCH.pooling_type</c> values by architecture prefix.</summary>
+    public Dictionary<string, uint> Pooling { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether <c>tokenizer.chat_template</c> is present.</summary>
+    public bool HasChatTemplate { get; set; }
 }

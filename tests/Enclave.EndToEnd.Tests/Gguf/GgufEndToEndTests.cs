@@ -56,7 +56,7 @@ public sealed class GgufEndToEndTests : IDisposable
         var options = new ForgeOptions { Seed = 9, Hidden = 64, Heads = 4, IntermediateSize = 128 };
         var chatDir = ModelForge.ForgeGguf(Path.Combine(_root, "chat"), options, GgufWeightType.Q4_0).Directory;
         var embedDir = ModelForge.ForgeGguf(Path.Combine(_root, "embed"), options, GgufWeightType.F16, embedding: true).Directory;
-        string Bundle(string name, string task, string dir)
+        string Bundle(string name, string? task, string dir)
         {
             var output = Path.Combine(_root, name + ".tar");
             Assert.True(repo.CreateBundle(new BundleCreateOptions { Kind = "model", Name = name, Version = "1.0", Label = "UNCLASSIFIED", Task = task, Sources = [dir], Output = output }, passphrase, TimeProvider.System).IsComplete);
@@ -73,7 +73,9 @@ public sealed class GgufEndToEndTests : IDisposable
         Assert.NotEqual(0, refused.Code);
         Assert.Contains("tensor count", refused.Error, StringComparison.Ordinal);
 
-        foreach (var (name, task, dir) in new[] { ("gguf-chat", "chat", chatDir), ("gguf-embed", "embedding", embedDir) })
+        // The chat bundle states its task; the embedding bundle does not, and the airlock reads it from the GGUF
+        // metadata (llama.pooling_type mean): the embeddings below are served only if it did.
+        foreach (var (name, task, dir) in new (string, string?, string)[] { ("gguf-chat", "chat", chatDir), ("gguf-embed", null, embedDir) })
         {
             var id = await steps.ImportAsync(admin, Bundle(name, task, dir));
             await steps.ApproveUntilActivatedAsync(approvers, id);

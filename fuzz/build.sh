@@ -15,9 +15,10 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 dotnet tool restore >/dev/null
 
-# Republish when any source the harness builds from is newer than the last instrumented publish.
+# Republish when any source the harness builds from, or this script (which names the instrumented assemblies), is
+# newer than the last instrumented publish.
 stamp="$out/.instrumented"
-if [ -f "$stamp" ] && [ -z "$(find "$root/src" "$here/Enclave.Fuzz" "$root/Directory.Packages.props" "$root/Directory.Build.props" \
+if [ -f "$stamp" ] && [ ! "$here/build.sh" -nt "$stamp" ] && [ -z "$(find "$root/src" "$here/Enclave.Fuzz" "$root/Directory.Packages.props" "$root/Directory.Build.props" \
       \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$stamp" -not -path '*/obj/*' -not -path '*/bin/*' -print -quit)" ]; then
   exit 0
 fi

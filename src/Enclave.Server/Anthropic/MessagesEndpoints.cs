@@ -71,12 +71,9 @@ internal static class MessagesEndpoints
 /// <c>text/event-stream</c>) is translated chunk by chunk into Anthropic stream events as it is written; anything else
 /// (an answer or an error object) is kept and translated once complete.
 /// </summary>
-internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : Stream
+internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : ChatAnswerStream(http, inner)
 {
     private static readonly JsonSerializerOptions Json = OpenAiError.Json;
-    private readonly MemoryStream _buffer = new();
-    private readonly MemoryStream _pending = new();
-    private bool? _events;
     private bool _started;
     private string _type = string.Empty;
     private int _index = -1;
@@ -86,99 +83,42 @@ internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : S
 
     public string? Model { get; set; }
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) =>
-        _events == true ? inner.FlushAsync(cancellationToken) : Task.CompletedTask;
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        _events ??= http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true;
-        if (_events == false)
-        {
-            _buffer.Write(buffer.Span);
-            return;
-        }
-
-        _pending.Write(buffer.Span);
-        var text = Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
-        var end = text.LastIndexOf("\n\n", StringComparison.Ordinal);
-        if (end < 0)
-        {
-            return;
-        }
-
-        var rest = Encoding.UTF8.GetBytes(text[(end + 2)..]);
-        _pending.SetLength(0);
-        _pending.Write(rest);
-        var output = new StringBuilder();
-        foreach (var frame in text[..end].Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (frame.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                Translate(frame["data: ".Length..], output);
-            }
-        }
-
-        if (output.Length > 0)
-        {
-            await inner.WriteAsync(Encoding.UTF8.GetBytes(output.ToString()), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>After the chat path answered: translates a kept (non-stream) answer or error.</summary>
     public async Task FinishAsync(string? model)
     {
-        if (_events == true || _buffer.Length == 0)
+        if (IsEventStream == true || Kept.Length == 0)
         {
             return;
         }
 
-        var status = http.Response.StatusCode;
+        var status = Http.Response.StatusCode;
         JsonNode? body;
         try
         {
-            body = JsonNode.Parse(_buffer.GetBuffer().AsMemory(0, (int)_buffer.Length).Span);
+            body = JsonNode.Parse(Kept.GetBuffer().AsMemory(0, (int)Kept.Length).Span);
         }
         catch (JsonException)
         {
             body = null;
         }
 
-        http.Response.Body = inner;
-        http.Response.ContentLength = null;
+        Http.Response.Body = Inner;
+        Http.Response.ContentLength = null;
         if (status == StatusCodes.Status200OK && body is JsonObject completion && model is not null)
         {
-            http.Response.ContentType = "application/json";
-            await http.Response.WriteAsync(MessagesTranslation.ToMessage(completion, model).ToJsonString(Json), http.RequestAborted).ConfigureAwait(false);
+            Http.Response.ContentType = "application/json";
+            await Http.Response.WriteAsync(MessagesTranslation.ToMessage(completion, model).ToJsonString(Json), Http.RequestAborted).ConfigureAwait(false);
             return;
         }
 
         var message = (body?["error"]?["message"] as JsonValue)?.TryGetValue<string>(out var m) == true ? m : $"the request failed with HTTP status {status}";
-        await AnthropicError.WriteAsync(http, status, message).ConfigureAwait(false);
+        await AnthropicError.WriteAsync(Http, status, message).ConfigureAwait(false);
+    }
+
+    protected override ValueTask TranslateAsync(string data, StringBuilder output)
+    {
+        Translate(data, output);
+        return ValueTask.CompletedTask;
     }
 
     private void Translate(string data, StringBuilder output)
@@ -316,15 +256,4 @@ internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : S
 
     private static void Event(StringBuilder output, string name, JsonObject data) =>
         output.Append("event: ").Append(name).Append("\ndata: ").Append(data.ToJsonString(Json)).Append("\n\n");
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _buffer.Dispose();
-            _pending.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
 }

@@ -15,15 +15,12 @@ namespace Enclave.Server.Responses;
 /// <c>response.completed</c>), each with its <c>sequence_number</c>. The response is stored (when the request's
 /// <c>store</c> is not false) before <c>response.completed</c> or the answer leaves.
 /// </summary>
-internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, ResponseContext context, ResponseService responses, JsonArray conversation) : Stream
+internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, ResponseContext context, ResponseService responses, JsonArray conversation) : ChatAnswerStream(http, inner)
 {
     private static readonly JsonSerializerOptions Json = OpenAiError.Json;
-    private readonly MemoryStream _buffer = new();
-    private readonly MemoryStream _pending = new();
     private readonly List<JsonObject> _items = [];
     private readonly Dictionary<int, (JsonObject Item, StringBuilder Arguments)> _calls = [];
     private readonly StringBuilder _text = new();
-    private bool? _events;
     private int _sequence;
     private bool _created;
     private bool _done;
@@ -31,107 +28,44 @@ internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, Re
     private string? _finish;
     private (int Input, int Output)? _usage;
 
-    public override bool CanRead => false;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override void Flush()
-    {
-    }
-
-    public override Task FlushAsync(CancellationToken cancellationToken) =>
-        _events == true ? inner.FlushAsync(cancellationToken) : Task.CompletedTask;
-
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        _events ??= http.Response.ContentType?.StartsWith("text/event-stream", StringComparison.Ordinal) == true;
-        if (_events == false)
-        {
-            _buffer.Write(buffer.Span);
-            return;
-        }
-
-        _pending.Write(buffer.Span);
-        var text = Encoding.UTF8.GetString(_pending.GetBuffer(), 0, (int)_pending.Length);
-        var end = text.LastIndexOf("\n\n", StringComparison.Ordinal);
-        if (end < 0)
-        {
-            return;
-        }
-
-        var rest = Encoding.UTF8.GetBytes(text[(end + 2)..]);
-        _pending.SetLength(0);
-        _pending.Write(rest);
-        var output = new StringBuilder();
-        foreach (var frame in text[..end].Split("\n\n", StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (frame.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                await TranslateAsync(frame["data: ".Length..], output).ConfigureAwait(false);
-            }
-        }
-
-        if (output.Length > 0)
-        {
-            await inner.WriteAsync(Encoding.UTF8.GetBytes(output.ToString()), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     /// <summary>After the chat path answered: translates and stores a kept (non-stream) answer, or passes its error on.</summary>
     public async Task FinishAsync()
     {
-        if (_events == true || _buffer.Length == 0)
+        if (IsEventStream == true || Kept.Length == 0)
         {
             return;
         }
 
-        http.Response.Body = inner;
-        http.Response.ContentLength = null;
-        if (http.Response.StatusCode != StatusCodes.Status200OK)
+        Http.Response.Body = Inner;
+        Http.Response.ContentLength = null;
+        if (Http.Response.StatusCode != StatusCodes.Status200OK)
         {
             // Already an OpenAI error object, as the Responses API answers errors.
-            await inner.WriteAsync(_buffer.GetBuffer().AsMemory(0, (int)_buffer.Length), http.RequestAborted).ConfigureAwait(false);
+            await Inner.WriteAsync(Kept.GetBuffer().AsMemory(0, (int)Kept.Length), Http.RequestAborted).ConfigureAwait(false);
             return;
         }
 
-        var completion = JsonNode.Parse(_buffer.GetBuffer().AsMemory(0, (int)_buffer.Length).Span) as JsonObject ?? [];
+        var completion = JsonNode.Parse(Kept.GetBuffer().AsMemory(0, (int)Kept.Length).Span) as JsonObject ?? [];
         var response = ResponsesTranslation.ToResponse(context, completion);
         if (context.Store)
         {
             try
             {
-                await responses.StoreAsync(ResponsesEndpoints.Row(http, context, responses, conversation, response)).ConfigureAwait(false);
+                await responses.StoreAsync(ResponsesEndpoints.Row(Http, context, responses, conversation, response)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
             {
                 await OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the response was not stored", retryAfter: TimeSpan.FromSeconds(5))
-                    .ExecuteAsync(http).ConfigureAwait(false);
+                    .ExecuteAsync(Http).ConfigureAwait(false);
                 return;
             }
         }
 
-        http.Response.ContentType = "application/json";
-        await http.Response.WriteAsync(response.ToJsonString(Json), http.RequestAborted).ConfigureAwait(false);
+        Http.Response.ContentType = "application/json";
+        await Http.Response.WriteAsync(response.ToJsonString(Json), Http.RequestAborted).ConfigureAwait(false);
     }
 
-    private async Task TranslateAsync(string data, StringBuilder output)
+    protected override async ValueTask TranslateAsync(string data, StringBuilder output)
     {
         if (_done)
         {
@@ -292,7 +226,7 @@ internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, Re
         {
             try
             {
-                await responses.StoreAsync(ResponsesEndpoints.Row(http, context, responses, conversation, response)).ConfigureAwait(false);
+                await responses.StoreAsync(ResponsesEndpoints.Row(Http, context, responses, conversation, response)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
             {
@@ -323,16 +257,5 @@ internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, Re
         }
 
         output.Append("event: ").Append(type).Append('\n').Append("data: ").Append(payload.ToJsonString(Json)).Append("\n\n");
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _buffer.Dispose();
-            _pending.Dispose();
-        }
-
-        base.Dispose(disposing);
     }
 }

@@ -44,6 +44,7 @@ public sealed class BuiltInEngineToolsTests : IDisposable
             await StreamedCall(chat);
             await Choices(chat, model);
             await Logprobs(chat);
+            await AnthropicMessagesToolUse(url, ready["apiKey"]!.GetValue<string>(), model);
         }
         finally
         {
@@ -53,6 +54,50 @@ public sealed class BuiltInEngineToolsTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, true);
+
+    /// <summary>
+    /// The same forced call through <c>/v1/messages</c> as a client written for Claude sends it (Anthropic tools,
+    /// <c>tool_choice</c> of type tool, the key in <c>x-api-key</c>): a <c>tool_use</c> block whose input the schema
+    /// admits, whole and as streamed <c>input_json_delta</c> events.
+    /// </summary>
+    private static async Task AnthropicMessagesToolUse(string url, string apiKey, string model)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        JsonObject Request(bool stream) => new()
+        {
+            ["model"] = model,
+            ["max_tokens"] = 100,
+            ["stream"] = stream,
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Weather in Oslo?" }),
+            ["tools"] = new JsonArray(new JsonObject { ["name"] = "get_weather", ["description"] = "Weather in a city.", ["input_schema"] = JsonNode.Parse(WeatherSchema) }),
+            ["tool_choice"] = new JsonObject { ["type"] = "tool", ["name"] = "get_weather" },
+        };
+        HttpRequestMessage Post(bool stream)
+        {
+            var message = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new StringContent(Request(stream).ToJsonString(), Encoding.UTF8, "application/json") };
+            message.Headers.Add("x-api-key", apiKey);
+            message.Headers.Add("anthropic-version", "2023-06-01");
+            return message;
+        }
+
+        using var whole = await http.SendAsync(Post(stream: false));
+        var body = await whole.Content.ReadAsStringAsync();
+        Assert.True(whole.IsSuccessStatusCode, body);
+        var answer = JsonNode.Parse(body)!.AsObject();
+        Assert.Equal("tool_use", answer["stop_reason"]!.GetValue<string>());
+        var use = Assert.Single(answer["content"]!.AsArray(), b => b!["type"]!.GetValue<string>() == "tool_use")!;
+        Assert.Equal("get_weather", use["name"]!.GetValue<string>());
+        AssertWeatherArguments(use["input"]!.ToJsonString());
+
+        using var streamed = await http.SendAsync(Post(stream: true), HttpCompletionOption.ResponseHeadersRead);
+        var events = await streamed.Content.ReadAsStringAsync();
+        Assert.True(streamed.IsSuccessStatusCode, events);
+        var data = events.Split('\n').Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => JsonNode.Parse(l["data: ".Length..])!.AsObject()).ToList();
+        Assert.Contains(data, d => d["type"]!.GetValue<string>() == "content_block_start" && d["content_block"]!["type"]!.GetValue<string>() == "tool_use" && d["content_block"]!["name"]!.GetValue<string>() == "get_weather");
+        var partial = string.Concat(data.Where(d => d["type"]!.GetValue<string>() == "content_block_delta" && d["delta"]!["type"]!.GetValue<string>() == "input_json_delta").Select(d => d["delta"]!["partial_json"]!.GetValue<string>()));
+        AssertWeatherArguments(partial);
+        Assert.Contains(data, d => d["type"]!.GetValue<string>() == "message_delta" && d["delta"]!["stop_reason"]!.GetValue<string>() == "tool_use");
+    }
 
     /// <summary>Call (forced by name), tool result, final answer: the conversation goes back through the model's template.</summary>
     private static async Task RoundTrip(ChatClient chat)

@@ -78,6 +78,7 @@ internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : C
     private string _type = string.Empty;
     private int _index = -1;
     private string? _stopReason;
+    private bool _calledATool;
     private JsonObject? _usage;
     private bool _stopped;
 
@@ -196,6 +197,7 @@ internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : C
                 {
                     var name = (string?)call["function"]?["name"];
                     Open(output, "tool_use", () => new JsonObject { ["type"] = "tool_use", ["id"] = id.DeepClone(), ["name"] = name, ["input"] = new JsonObject() }, force: true);
+                    _calledATool = true;
                 }
 
                 if ((string?)call["function"]?["arguments"] is { Length: > 0 } arguments && _type == "tool_use")
@@ -207,7 +209,7 @@ internal sealed class MessagesResponseStream(HttpContext http, Stream inner) : C
 
         if (choice["finish_reason"] is JsonValue f && f.TryGetValue<string>(out var finish))
         {
-            _stopReason = MessagesTranslation.StopReason(finish);
+            _stopReason = MessagesTranslation.StopReason(finish, _calledATool);
         }
     }
 

@@ -238,12 +238,17 @@ internal static class MessagesTranslation
     private static string String(JsonNode? node, string where) =>
         node is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new MessagesRequestException($"'{where}': a string is required");
 
-    /// <summary>The Anthropic stop reason of an OpenAI finish reason (the mirror of AnthropicDialect.FinishReason).</summary>
-    public static string? StopReason(string? finishReason) => finishReason switch
+    /// <summary>
+    /// The Anthropic stop reason of an OpenAI finish reason (the mirror of AnthropicDialect.FinishReason). An answer
+    /// that called a tool stopped for <c>tool_use</c> in Anthropic's terms even where OpenAI says <c>stop</c> (a named
+    /// <c>tool_choice</c>, which Anthropic's <c>tool_choice</c> of type tool becomes).
+    /// </summary>
+    public static string? StopReason(string? finishReason, bool calledATool = false) => finishReason switch
     {
         null => null,
         "length" => "max_tokens",
         "tool_calls" or "function_call" => "tool_use",
+        "stop" when calledATool => "tool_use",
         "content_filter" => "refusal",
         _ => "end_turn",
     };
@@ -281,7 +286,7 @@ internal static class MessagesTranslation
             ["role"] = "assistant",
             ["model"] = model,
             ["content"] = content,
-            ["stop_reason"] = StopReason((string?)choice?["finish_reason"] ?? "stop"),
+            ["stop_reason"] = StopReason((string?)choice?["finish_reason"] ?? "stop", content.Any(b => (string?)b?["type"] == "tool_use")),
             ["stop_sequence"] = null,
             ["usage"] = Usage(usage),
         };

@@ -81,6 +81,30 @@ public sealed class GgufEngineTests(GgufModelsFixture models) : IClassFixture<Gg
     }
 
     [Fact]
+    public async Task NChoices_AndLogprobs_RunOnGguf_AsOnOnnx()
+    {
+        // llama.cpp's context is not copied: each further choice runs the prompt again, with the request's seed plus its
+        // index, so choice 1 of n=2 is the answer of n=1 with seed + 1.
+        var backend = models.Backend();
+        var request = Chat(maxTokens: 6, seed: 11);
+        request["n"] = 2;
+        request["logprobs"] = true;
+        request["top_logprobs"] = 2;
+        var both = await backend.ChatAsync(request, CancellationToken.None);
+        var choices = both.Body["choices"]!.AsArray();
+        Assert.Equal(2, choices.Count);
+        foreach (var choice in choices)
+        {
+            var content = choice!["logprobs"]!["content"]!.AsArray();
+            Assert.NotEmpty(content);
+            Assert.All(content, t => Assert.True((double)t!["logprob"]! <= 0 && t["top_logprobs"]!.AsArray().Count == 2));
+        }
+
+        var alone = await backend.ChatAsync(Chat(maxTokens: 6, seed: 12), CancellationToken.None);
+        Assert.Equal((string?)alone.Body["choices"]![0]!["message"]!["content"], (string?)choices[1]!["message"]!["content"]);
+    }
+
+    [Fact]
     public async Task JsonObjectResponseFormat_GivesAJsonDocument_FromRandomWeights()
     {
         var request = Chat(maxTokens: 60, seed: 8);

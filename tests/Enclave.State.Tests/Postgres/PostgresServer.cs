@@ -85,6 +85,7 @@ internal sealed class PostgresServer
             {
                 server.InitAndStart();
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+                server.StartWatchdog();
                 return server;
             }
             catch (InvalidOperationException ex)
@@ -109,6 +110,37 @@ internal sealed class PostgresServer
         var options = $"-p {Port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={_root} -c fsync=off -c full_page_writes=off " +
             "-c synchronous_commit=off -c max_connections=300 -c shared_buffers=32MB";
         Run(Path.Combine(_bin, "pg_ctl"), ["-D", DataPath, "-l", Path.Combine(_root, "server.log"), "-w", "-t", "120", "-o", options, "start"], asServer: true);
+    }
+
+    /// <summary>
+    /// Stops the server when this test process is gone, however it ended. The exit handler above runs only on a normal
+    /// exit, and the test platform may end a test host before the handler's <c>pg_ctl stop</c> finishes (a server was
+    /// found still running after a CI run): a detached shell polls for this process and, once it has gone, stops the
+    /// server and deletes its directory. <c>/proc</c> is read rather than <c>kill -0</c>, which fails across users.
+    /// </summary>
+    private void StartWatchdog()
+    {
+        var pgCtl = Path.Combine(_bin, "pg_ctl");
+        var stop = _runAs is null ? $"'{pgCtl}'" : $"runuser -u {_runAs} -- '{pgCtl}'";
+        var script =
+            "exec </dev/null >/dev/null 2>&1; " +
+            $"while [ -e /proc/{Environment.ProcessId} ]; do sleep 1; done; " +
+            $"if [ -e '{DataPath}/postmaster.pid' ]; then {stop} -D '{DataPath}' -m immediate -w stop >/dev/null 2>&1; fi; " +
+            $"rm -rf '{_root}'";
+        var start = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])["sh", "-c", script])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // Not awaited nor disposed with the test process: it must outlive it.
+        Process.Start(start);
     }
 
     private void Stop()

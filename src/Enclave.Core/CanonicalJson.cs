@@ -54,18 +54,15 @@ public static class CanonicalJson
     /// <summary>Canonical bytes of an already parsed element.</summary>
     public static byte[] Canonicalize(JsonElement element)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
         try
         {
-            Write(element, buffer);
+            return ScratchBuffer.Build(element, static (e, buffer) => Write(e, buffer));
         }
         catch (InvalidOperationException ex)
         {
             // System.Text.Json refuses to decode strings holding unpaired surrogate escapes.
             throw new EnclaveFormatException($"invalid JSON string: {ex.Message}", ex);
         }
-
-        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Writes the canonical form of <paramref name="element"/>.</summary>
@@ -145,11 +142,33 @@ public static class CanonicalJson
     }
 
     /// <summary>Canonical bytes of a <see cref="JsonNode"/> tree (see <see cref="Write(JsonNode?, IBufferWriter{byte}, int)"/>).</summary>
-    public static byte[] Canonicalize(JsonNode? node, int maxDepth = DefaultMaxDepth)
+    public static byte[] Canonicalize(JsonNode? node, int maxDepth = DefaultMaxDepth) =>
+        ScratchBuffer.Build((node, maxDepth), static (state, buffer) => Write(state.node, buffer, state.maxDepth));
+
+    /// <summary>
+    /// SHA-256 (lower-case hex) of the canonical bytes of <paramref name="node"/>, without keeping a copy of them (a
+    /// request's prompt and answer digests).
+    /// </summary>
+    public static string Sha256Hex(JsonNode? node, int maxDepth = DefaultMaxDepth)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        Write(node, buffer, maxDepth);
-        return buffer.WrittenSpan.ToArray();
+        var buffer = ScratchBuffer.Rent();
+        try
+        {
+            Write(node, buffer, maxDepth);
+            return Sha256Hex(buffer.WrittenSpan);
+        }
+        finally
+        {
+            ScratchBuffer.Return(buffer);
+        }
+    }
+
+    /// <summary>SHA-256 (lower-case hex) of <paramref name="bytes"/>.</summary>
+    public static string Sha256Hex(ReadOnlySpan<byte> bytes)
+    {
+        Span<byte> hash = stackalloc byte[System.Security.Cryptography.SHA256.HashSizeInBytes];
+        System.Security.Cryptography.SHA256.HashData(bytes, hash);
+        return Convert.ToHexStringLower(hash);
     }
 
     private static void WriteNode(JsonNode? node, IBufferWriter<byte> output, int depth)

@@ -60,6 +60,29 @@ public sealed partial record AuditEvent
         return Create(type.Name, time, actor, subject, details);
     }
 
+    /// <summary>
+    /// An event of a declared type whose details are written straight into canonical form by <paramref name="write"/>
+    /// (see <see cref="AuditDetailsWriter"/>): the request path's events, without an intermediate <see cref="JsonObject"/>.
+    /// </summary>
+    /// <exception cref="EnclaveFormatException">A string holds an unpaired surrogate, or a number is not finite.</exception>
+    public static AuditEvent Create<TState>(AuditEventType type, DateTimeOffset time, string actor, string subject, TState state, AuditDetailsWriting<TState> write)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(write);
+        var buffer = ScratchBuffer.Rent();
+        try
+        {
+            var details = new AuditDetailsWriter(buffer, type);
+            write(ref details, state);
+            details.End();
+            return new AuditEvent { Type = type.Name, Time = time, Actor = actor, Subject = subject, CanonicalDetails = buffer.WrittenSpan.ToArray() };
+        }
+        finally
+        {
+            ScratchBuffer.Return(buffer);
+        }
+    }
+
     private byte[]? CanonicalDetails
     {
         init => (_details, _canonicalDetails) = (null, value);
@@ -79,7 +102,19 @@ public sealed partial record AuditEvent
 
         // The envelope's keys are fixed and already in RFC 8785 order, so it is written directly; only the
         // details object needs canonicalizing. (Half of an append's CPU went to re-parsing the whole event.)
-        var buffer = new ArrayBufferWriter<byte>(512);
+        var buffer = ScratchBuffer.Rent();
+        try
+        {
+            return WriteCanonical(buffer);
+        }
+        finally
+        {
+            ScratchBuffer.Return(buffer);
+        }
+    }
+
+    private byte[] WriteCanonical(ArrayBufferWriter<byte> buffer)
+    {
         buffer.Write("{\"actor\":"u8);
         CanonicalJson.WriteString(Actor, buffer);
         buffer.Write(",\"details\":"u8);
@@ -110,13 +145,12 @@ public sealed partial record AuditEvent
         buffer.Write(",\"type\":"u8);
         CanonicalJson.WriteString(Type, buffer);
         buffer.Write("}"u8);
-        var canonical = buffer.WrittenSpan.ToArray();
-        if (canonical.Length > MaxEncodedSize)
+        if (buffer.WrittenCount > MaxEncodedSize)
         {
-            throw new EnclaveFormatException($"audit event is {canonical.Length} bytes; the limit is {MaxEncodedSize}");
+            throw new EnclaveFormatException($"audit event is {buffer.WrittenCount} bytes; the limit is {MaxEncodedSize}");
         }
 
-        return canonical;
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Every schema problem of this event (empty when valid).</summary>

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
@@ -17,22 +16,25 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     public async Task<long> AdmitAsync(AdmittedRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var details = new JsonObject
+        var entry = Event(AuditEventTypes.RequestAdmitted, request.Actor, request.Model, request, static (ref details, r) =>
         {
-            ["requestId"] = request.RequestId,
-            ["endpoint"] = request.Endpoint,
-            ["model"] = request.Model,
-            ["backend"] = request.Backend,
-            ["stream"] = request.Stream,
-            ["promptSha256"] = request.PromptSha256,
-        };
-        if (request.Policy is not null)
-        {
-            details["policy"] = request.Policy;
-        }
+            // Members in canonical (ordinal) order; AuditDetailsWriter refuses any other.
+            details.String("backend", r.Backend);
+            WhoAddress(ref details, r.ClientAddress);
+            details.String("endpoint", r.Endpoint);
+            WhoIntel(ref details, r.Intel);
+            details.String("model", r.Model);
+            if (r.Policy is not null)
+            {
+                details.Node("policy", r.Policy);
+            }
 
-        AddWho(details, request.ClientAddress, request.User, request.Intel);
-        return await ledger.AppendAsync(Event(AuditEventTypes.RequestAdmitted, request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
+            details.String("promptSha256", r.PromptSha256);
+            details.String("requestId", r.RequestId);
+            details.Boolean("stream", r.Stream);
+            WhoUser(ref details, r.User);
+        });
+        return await ledger.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -42,110 +44,105 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     public async Task<long> DenyAsync(DeniedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var details = new JsonObject
+        var entry = Event(AuditEventTypes.RequestDenied, request.Actor, request.Model, request, static (ref details, r) =>
         {
-            ["requestId"] = request.RequestId,
-            ["endpoint"] = request.Endpoint,
-            ["model"] = request.Model,
-            ["status"] = request.Status,
-            ["rule"] = request.Rule,
-            ["promptSha256"] = request.PromptSha256,
-        };
-        if (request.Policy is not null)
-        {
-            details["policy"] = request.Policy;
-        }
+            WhoAddress(ref details, r.ClientAddress);
+            details.String("endpoint", r.Endpoint);
+            WhoIntel(ref details, r.Intel);
+            details.String("model", r.Model);
+            if (r.Policy is not null)
+            {
+                details.Node("policy", r.Policy);
+            }
 
-        AddWho(details, request.ClientAddress, request.User, request.Intel);
-        return await ledger.AppendAsync(Event(AuditEventTypes.RequestDenied, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
+            details.String("promptSha256", r.PromptSha256);
+            details.String("requestId", r.RequestId);
+            details.String("rule", r.Rule);
+            details.Number("status", r.Status);
+            WhoUser(ref details, r.User);
+        });
+        return await ledger.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
     }
 
     public async Task<long> CompleteAsync(CompletedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var details = new JsonObject
+        var entry = Event(AuditEventTypes.RequestCompleted, request.Actor, request.Model, request, static (ref details, r) =>
         {
-            ["requestId"] = request.RequestId,
-            ["admittedIndex"] = request.AdmittedIndex,
-            ["endpoint"] = request.Endpoint,
-            ["outcome"] = request.Outcome,
-            ["status"] = request.Status,
-            ["backend"] = request.Backend,
-            ["latencyMs"] = Math.Round(request.Latency.TotalMilliseconds, 3),
-        };
-        if (request.ModelDigest is not null)
-        {
-            details["modelDigest"] = request.ModelDigest;
-        }
+            details.Number("admittedIndex", r.AdmittedIndex);
+            Optional(ref details, "answerSha256", r.AnswerSha256);
+            details.String("backend", r.Backend);
+            if (r.Usage is { } usage)
+            {
+                details.Number("completionTokens", usage.CompletionTokens);
+            }
 
-        if (request.Usage is { } usage)
-        {
-            details["promptTokens"] = usage.PromptTokens;
-            details["completionTokens"] = usage.CompletionTokens;
-        }
+            details.String("endpoint", r.Endpoint);
+            Optional(ref details, "error", r.Error);
+            details.Number("latencyMs", Math.Round(r.Latency.TotalMilliseconds, 3));
+            Optional(ref details, "modelDigest", r.ModelDigest);
+            Optional(ref details, "modelVersion", r.ModelVersion);
+            details.String("outcome", r.Outcome);
+            if (r.Usage is { } used)
+            {
+                details.Number("promptTokens", used.PromptTokens);
+            }
 
-        if (request.AnswerSha256 is not null)
-        {
-            details["answerSha256"] = request.AnswerSha256;
-        }
-
-        if (request.Error is not null)
-        {
-            details["error"] = request.Error;
-        }
-
-        if (request.Vendor is not null)
-        {
-            details["vendor"] = request.Vendor;
-        }
-
-        if (request.Region is not null)
-        {
-            details["region"] = request.Region;
-        }
-
-        if (request.ModelVersion is not null)
-        {
-            details["modelVersion"] = request.ModelVersion;
-        }
+            Optional(ref details, "region", r.Region);
+            details.String("requestId", r.RequestId);
+            details.Number("status", r.Status);
+            Optional(ref details, "vendor", r.Vendor);
+        });
 
         // Completion entries are written even when the client went away: the request's fate belongs in the record.
-        return await ledger.AppendAsync(Event(AuditEventTypes.RequestCompleted, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
+        return await ledger.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>SHA-256 (hex) of the canonical JSON of <paramref name="node"/>.</summary>
-    public static string Digest(JsonNode? node) => Digest(CanonicalBytes(node));
+    public static string Digest(JsonNode? node) => CanonicalJson.Sha256Hex(node);
 
     /// <summary>The RFC 8785 canonical bytes of <paramref name="node"/>: what the ledger's digests are taken over.</summary>
     public static byte[] CanonicalBytes(JsonNode? node) => CanonicalJson.Canonicalize(node);
 
     /// <summary>SHA-256 (hex) of bytes already canonical.</summary>
-    public static string Digest(ReadOnlySpan<byte> canonical) => Convert.ToHexStringLower(SHA256.HashData(canonical));
+    public static string Digest(ReadOnlySpan<byte> canonical) => CanonicalJson.Sha256Hex(canonical);
 
     /// <summary>Longest <c>user</c> field recorded, in characters (longer ones are cut).</summary>
     public const int MaxUserLength = 256;
 
-    // Who sent it, as threat intelligence and the retro-hunt match it: the client's address and the body's 'user'.
-    private static void AddWho(JsonObject details, string? clientAddress, string? user, JsonArray? intel)
+    // Who sent it, as threat intelligence and the retro-hunt match it: the client's address, the live indicators it
+    // matched and the body's 'user' (three members, written each at its place in canonical order).
+    private static void WhoAddress(ref AuditDetailsWriter details, string? clientAddress) => Optional(ref details, "clientAddress", clientAddress);
+
+    private static void WhoIntel(ref AuditDetailsWriter details, JsonArray? intel)
     {
-        if (clientAddress is not null)
-        {
-            details["clientAddress"] = clientAddress;
-        }
-
-        if (!string.IsNullOrEmpty(user))
-        {
-            details["user"] = user.Length <= MaxUserLength ? user : user[..MaxUserLength];
-        }
-
         if (intel is not null)
         {
-            details["intel"] = intel;
+            details.Node("intel", intel);
         }
     }
 
-    private AuditEvent Event(AuditEventType type, string actor, string subject, JsonObject details) =>
-        AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
+    private static void WhoUser(ref AuditDetailsWriter details, string? user)
+    {
+        if (!string.IsNullOrEmpty(user))
+        {
+            details.String("user", user.Length <= MaxUserLength ? user : user[..MaxUserLength]);
+        }
+    }
+
+    private static void Optional(ref AuditDetailsWriter details, string name, string? value)
+    {
+        if (value is not null)
+        {
+            details.String(name, value);
+        }
+    }
+
+    private AuditEvent Event<TRequest>(AuditEventType type, string actor, string model, TRequest request, AuditDetailsWriting<TRequest> write)
+    {
+        var subject = "model:" + model;
+        return AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], request, write);
+    }
 }
 
 public sealed record AdmittedRequest

@@ -30,9 +30,17 @@ public sealed record OnnxEngineOptions
     /// <summary>
     /// Longest piece of a prompt run at once. An export computes logits for every position it is given, so a prompt
     /// of n tokens run whole needs n × vocabulary floats (32k tokens of a 152k vocabulary: 19 GiB); in pieces it needs
-    /// this many rows at most, and the KV cache makes the result the same.
+    /// this many rows at most, and the KV cache makes the result the same. With <see cref="ContinuousBatching"/> it is
+    /// also the longest a new prompt holds up the sequences already decoding: one piece runs between two of their steps.
     /// </summary>
     public int PrefillChunkTokens { get; init; } = 256;
+
+    /// <summary>
+    /// Whether a model's running sequences decode together, one ONNX Runtime run per step over all of them
+    /// (<see cref="ContinuousBatcher"/>); off, each sequence runs the model on its own. A graph without
+    /// <c>position_ids</c> always runs sequences on their own.
+    /// </summary>
+    public bool ContinuousBatching { get; init; } = true;
 
     /// <summary>Most stop sequences a request may give (OpenAI allows 4).</summary>
     public int MaxStopSequences { get; init; } = 4;
@@ -46,7 +54,7 @@ public sealed record OnnxEngineOptions
     internal void Validate()
     {
         if (IntraOpThreads < 0 || MaxConcurrentSequences < 1 || MaxQueuedSequences < 0 || RetryAfter < TimeSpan.Zero
-            || PrefillChunkTokens < 1 || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
+            || PrefillChunkTokens is < 1 or > 1 << 20 || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
         {
             throw new ArgumentException($"invalid engine options: {this}");
         }

@@ -108,6 +108,8 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
             {
                 while (reader.TryRead(out var token))
                 {
+                    // Tokens the worker wrote ahead are not given after a cancellation.
+                    cancellationToken.ThrowIfCancellationRequested();
                     yield return token;
                     if (token.FinishReason is not null)
                     {

@@ -51,12 +51,36 @@ public sealed record OnnxEngineOptions
     /// <summary>Most inputs in one embeddings call.</summary>
     public int MaxEmbeddingBatch { get; init; } = 256;
 
+    /// <summary>Every problem of these options, as the configuration names them (empty when they are valid).</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        void Check(bool valid, string problem)
+        {
+            if (!valid)
+            {
+                problems.Add(problem);
+            }
+        }
+
+        Check(IntraOpThreads >= 0, $"IntraOpThreads must be 0 (ONNX Runtime's choice) or more (was {IntraOpThreads})");
+        Check(MaxConcurrentSequences >= 1, $"MaxConcurrentSequences must be at least 1 (was {MaxConcurrentSequences})");
+        Check(MaxQueuedSequences >= 0, $"MaxQueuedSequences must be 0 or more (was {MaxQueuedSequences})");
+        Check(RetryAfter >= TimeSpan.Zero, $"RetryAfter must not be negative (was {RetryAfter})");
+        Check(PrefillChunkTokens is >= 1 and <= 1 << 20, $"PrefillChunkTokens must be 1..1048576 (was {PrefillChunkTokens})");
+        Check(MaxConfigBytes >= 1, $"MaxConfigBytes must be positive (was {MaxConfigBytes})");
+        Check(MaxGraphBytes >= 1, $"MaxGraphBytes must be positive (was {MaxGraphBytes})");
+        Check(MaxStopSequences >= 0, $"MaxStopSequences must be 0 or more (was {MaxStopSequences})");
+        Check(MaxStopLength >= 1, $"MaxStopLength must be at least 1 (was {MaxStopLength})");
+        Check(MaxEmbeddingBatch >= 1, $"MaxEmbeddingBatch must be at least 1 (was {MaxEmbeddingBatch})");
+        return problems;
+    }
+
     internal void Validate()
     {
-        if (IntraOpThreads < 0 || MaxConcurrentSequences < 1 || MaxQueuedSequences < 0 || RetryAfter < TimeSpan.Zero
-            || PrefillChunkTokens is < 1 or > 1 << 20 || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
+        if (Problems() is { Count: > 0 } problems)
         {
-            throw new ArgumentException($"invalid engine options: {this}");
+            throw new ArgumentException($"invalid engine options: {string.Join("; ", problems)}");
         }
     }
 }

@@ -13,9 +13,9 @@ namespace Enclave.Inference.Onnx;
 /// sequence joins or leaves, the tensor is assembled again from the rows that stay (trimmed to the new longest) and
 /// the newcomers' own caches.
 /// <para>
-/// A new prompt is prefilled on its own cache, one piece of at most <see cref="OnnxEngineOptions.PrefillChunkTokens"/>
-/// tokens between two decode steps, so a long prompt delays the running sequences by one piece's run at most; when
-/// it is done its choices (OpenAI's <c>n</c>) draw their first tokens from its logits and join as rows that copy
+/// A new prompt is prefilled on its own cache, at most <see cref="OnnxEngineOptions.PrefillChunkTokens"/> prompt tokens
+/// (of one or more prompts, first come first served) between two decode steps, so a long prompt delays the running
+/// sequences by one piece's run at most and short prompts that arrive together join together; when it is done its choices (OpenAI's <c>n</c>) draw their first tokens from its logits and join as rows that copy
 /// its cache. Each sequence keeps its own <see cref="SequenceDecoder"/> (seed, penalties, constraint, logprobs,
 /// budget) and reads only its row of the logits, so it decodes the tokens it would alone. A sequence whose reader
 /// leaves (cancellation, a stop sequence) is dropped at the next step boundary; the others run on untouched.
@@ -152,9 +152,17 @@ internal sealed class ContinuousBatcher : IDisposable
             return false;
         }) > 0;
 
-        if (_prefilling.Count > 0)
+        // Prompts are prefilled first come first served, PrefillChunkTokens tokens per iteration in all: several short
+        // prompts that arrive together join at the same step, and a long one runs a piece per iteration.
+        var budget = _chunk;
+        while (budget > 0 && _prefilling.Count > 0)
         {
-            changed |= Prefill(_prefilling[0]);
+            var join = _prefilling[0];
+            changed |= Prefill(join, ref budget);
+            if (_prefilling.Count > 0 && _prefilling[0] == join)
+            {
+                break;
+            }
         }
 
         if (changed)
@@ -168,8 +176,11 @@ internal sealed class ContinuousBatcher : IDisposable
         }
     }
 
-    /// <summary>Runs one piece of <paramref name="join"/>'s prompt; at its end draws each choice's first token. True when rows joined.</summary>
-    private bool Prefill(BatchJoin join)
+    /// <summary>
+    /// Runs the next piece of <paramref name="join"/>'s prompt, at most <paramref name="budget"/> tokens (taken from it);
+    /// at the prompt's end draws each choice's first token. True when rows joined.
+    /// </summary>
+    private bool Prefill(BatchJoin join, ref int budget)
     {
         if (join.Members.All(m => m.Left) || join.CancellationToken.IsCancellationRequested)
         {
@@ -178,7 +189,8 @@ internal sealed class ContinuousBatcher : IDisposable
         }
 
         join.Sequence ??= new DecoderSequence(_model);
-        var count = Math.Min(_chunk, join.Prompt.Length - join.Done);
+        var count = Math.Min(budget, join.Prompt.Length - join.Done);
+        budget -= count;
         try
         {
             join.Sequence.Append(join.Prompt.AsSpan(join.Done, count), join.CancellationToken);

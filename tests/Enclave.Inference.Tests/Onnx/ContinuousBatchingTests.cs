@@ -5,6 +5,7 @@ using Enclave.Inference.Structured;
 using Enclave.Inference.Tests.Forge;
 using Enclave.Inference.Tests.Tokenization;
 using Enclave.Inference.Text;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Enclave.Inference.Tests.Onnx;
 
@@ -214,6 +215,43 @@ public sealed class ContinuousBatchingTests(BatchingModelsFixture models) : ICla
 
         // The last token of each sequence is drawn from the step before and never run itself.
         Assert.Equal(3 * (prompt.Count + 20 - 1), batched.TokensRun - before);
+    }
+
+    [Fact]
+    public async Task UnloadingTheModel_WhileSequencesDecodeAndPrefill_FailsThemAndNothingElse()
+    {
+        var batched = models.Batched("bpe");
+        var batcher = batched.Batcher!;
+        var prompt = models.Tokenizer("bpe").Encode(Prompts[4], addSpecialTokens: false);
+        using var decoding = new ManualResetEventSlim();
+        batcher.BeforeStep = progress =>
+        {
+            if (progress.Rows >= 2)
+            {
+                decoding.Set();
+            }
+        };
+
+        var running = Enumerable.Range(0, 4).Select(i => Task.Run(async () =>
+        {
+            await foreach (var unused in batched.GenerateTokensAsync(prompt, new SamplingOptions { Seed = i, MaxTokens = 150, IgnoreEos = true }))
+            {
+            }
+        })).ToArray();
+        Assert.True(decoding.Wait(Deadline), "two sequences decode together");
+        batched.Dispose();
+        foreach (var task in running)
+        {
+            var e = await Record.ExceptionAsync(() => task);
+            Assert.True(e is ObjectDisposedException or OnnxRuntimeException or OperationCanceledException, $"{e?.GetType().Name}: {e?.Message}");
+        }
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () =>
+        {
+            await foreach (var unused in batched.GenerateTokensAsync(prompt, new SamplingOptions { MaxTokens = 2 }))
+            {
+            }
+        });
     }
 
     [Fact]

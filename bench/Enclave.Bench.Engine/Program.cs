@@ -1,6 +1,7 @@
 // Engine tokens/s versus a bare ONNX Runtime loop over the same forged model (issue 3, benchmark b).
 // Usage: dotnet run -c Release -- [10m|100m] [intra-op threads] [tokens]
 //        dotnet run -c Release -- grammar [tokens] [documents]   (constrained decoding: GrammarBench.cs)
+//        dotnet run -c Release -- batch [threads] [tokens per stream] [rounds] [streams]   (continuous batching: BatchBench.cs)
 //        dotnet run -c Release -- gguf [f16|q4_0] [threads] [tokens] [rounds] [100m|10m]   (GGUF through llama.cpp: GgufBench.cs)
 // The bare loop uses the same session options and inputs, feeds present -> past and takes the argmax: the least any
 // engine must do. The engine adds sampling, stop handling, the scheduler and streaming.
@@ -12,6 +13,12 @@ using Microsoft.ML.OnnxRuntime;
 if (args.Length > 0 && args[0] == "gguf")
 {
     await GgufBench.RunAsync(args[1..]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "batch")
+{
+    await BatchBench.RunAsync(args[1..]);
     return;
 }
 

@@ -85,6 +85,26 @@ public sealed class CompositionRootTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_WithInvalidOnnxEngineOptions_FailsListingEveryProblem_BeforeTheLedgerIsCreated()
+    {
+        var data = Path.Combine(_root, "engine-onnx");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Engine:Onnx:PrefillChunkTokens"] = "0",
+            ["Engine:Onnx:MaxConcurrentSequences"] = "0",
+            ["Engine:Onnx:ContinuousBatching"] = "false",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.Contains("Engine:Onnx: PrefillChunkTokens must be 1..1048576 (was 0)", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Engine:Onnx: MaxConcurrentSequences must be at least 1 (was 0)", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
+    }
+
+    [Fact]
     public async Task Start_WithAnUnparsableDetectionsValue_NamesIt()
     {
         var data = Path.Combine(_root, "detections-bad");

@@ -38,6 +38,9 @@ internal sealed class DecoderSequence : IDecoderSequence
     /// <summary>Tokens in the cache.</summary>
     public int Length => _length;
 
+    /// <summary>The cache, <c>present.*</c> of the last run in the order of the model's outputs: [1, kv heads, <see cref="Length"/>, head dim] each.</summary>
+    internal OrtValue[] Past => _past;
+
     /// <summary>Logits after the last appended token.</summary>
     public ReadOnlySpan<float> Logits => _logits;
 

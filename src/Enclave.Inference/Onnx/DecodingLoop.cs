@@ -25,8 +25,9 @@ internal interface IDecoderSequence : IDisposable
 /// top-k, top-p), the constrained-decoding mask of <see cref="GrammarConstraint"/>, EOS, stop sequences and the
 /// incremental detokenizer. So every runtime samples, stops and refuses the same way.
 /// </summary>
-internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int> modelEos, OnnxEngineOptions options, SequenceScheduler scheduler, Func<IDecoderSequence> open)
+internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int> modelEos, OnnxEngineOptions options, SequenceScheduler scheduler, Func<IDecoderSequence> open, ContinuousBatcher? batcher = null)
 {
+    private readonly ContinuousBatcher? _batcher = batcher;
     private readonly int _context = context;
     private readonly int _vocabSize = vocabSize;
     private readonly OnnxEngineOptions _options = options;
@@ -74,52 +75,73 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+        var seed = sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
+        if (_batcher is not null)
+        {
+            var member = _batcher.Join(promptIds, [Decoder(sampling, seed, maxTokens, eos, vocabulary)], cancellationToken)[0];
+            await foreach (var token in Read(member, cancellationToken).ConfigureAwait(false))
+            {
+                yield return token;
+            }
+
+            yield break;
+        }
+
         using var sequence = _open();
         sequence.Append(promptIds.ToArray(), cancellationToken);
-        foreach (var token in Decode(sequence, sampling, sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue), maxTokens, eos, vocabulary, cancellationToken))
+        foreach (var token in Decode(sequence, Decoder(sampling, seed, maxTokens, eos, vocabulary), cancellationToken))
         {
             yield return token;
         }
     }
 
-    /// <summary>
-    /// The decode loop of one sequence whose prompt is in its cache: one token per step until EOS or
-    /// <paramref name="maxTokens"/>. Each step's logits get the logit bias, the penalties and the constraint's mask
-    /// (<see cref="StepLogits"/>), then the sampler draws.
-    /// </summary>
-    private IEnumerable<GeneratedToken> Decode(
-        IDecoderSequence sequence,
-        SamplingOptions sampling,
-        int seed,
-        int maxTokens,
-        IReadOnlySet<int> eos,
-        TokenVocabulary? vocabulary,
-        CancellationToken cancellationToken)
+    private SequenceDecoder Decoder(SamplingOptions sampling, int seed, int maxTokens, IReadOnlySet<int> eos, TokenVocabulary? vocabulary) =>
+        new(sampling, seed, maxTokens, eos, vocabulary, _vocabSize);
+
+    /// <summary>A batched sequence's tokens as the worker writes them; leaving early (or cancelling) takes it out of the batch.</summary>
+    private static async IAsyncEnumerable<GeneratedToken> Read(BatchMember member, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var sampler = new Sampler(sampling, seed);
-        var constraint = sampling.Grammar is { } grammar ? new GrammarConstraint(grammar, vocabulary!, eos) : null;
-        var step = new StepLogits(sampling, constraint, _vocabSize);
+        try
+        {
+            var reader = member.Tokens.Reader;
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var token))
+                {
+                    // Tokens the worker wrote ahead are not given after a cancellation.
+                    cancellationToken.ThrowIfCancellationRequested();
+                    yield return token;
+                    if (token.FinishReason is not null)
+                    {
+                        yield break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            member.Leave();
+        }
+    }
+
+    /// <summary>
+    /// The decode loop of one sequence on a cache of its own whose prompt is in it: one token per step until the
+    /// <paramref name="decoder"/> gives the last one.
+    /// </summary>
+    private static IEnumerable<GeneratedToken> Decode(IDecoderSequence sequence, SequenceDecoder decoder, CancellationToken cancellationToken)
+    {
         var next = new int[1];
-        for (var generated = 1; ; generated++)
+        while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (id, logprob) = step.Draw(sequence.Logits, sampler, maxTokens - generated);
-            if (eos.Contains(id))
+            var token = decoder.Next(sequence.Logits);
+            yield return token;
+            if (token.FinishReason is not null)
             {
-                yield return new GeneratedToken(id, FinishReason.Stop) { Logprob = logprob };
                 yield break;
             }
 
-            if (generated == maxTokens)
-            {
-                yield return new GeneratedToken(id, FinishReason.Length) { Logprob = logprob };
-                yield break;
-            }
-
-            constraint?.Accept(id);
-            step.Generated(id);
-            yield return new GeneratedToken(id, null) { Logprob = logprob };
-            next[0] = id;
+            next[0] = token.Id;
             sequence.Append(next, cancellationToken);
         }
     }
@@ -135,31 +157,67 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
+        var seed = sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
+        if (_batcher is not null)
+        {
+            // All choices decode together in the batch from the one prefill; their chunks are given choice by choice.
+            var decoders = Enumerable.Range(0, choices).Select(choice => Decoder(sampling, unchecked(seed + choice), maxTokens, eos, vocabulary)).ToArray();
+            var members = _batcher.Join(promptIds, decoders, cancellationToken);
+            try
+            {
+                for (var choice = 0; choice < choices; choice++)
+                {
+                    await foreach (var chunk in Text(Read(members[choice], cancellationToken), tokenizer, sampling, promptIds.Count, choice).ConfigureAwait(false))
+                    {
+                        yield return chunk;
+                    }
+                }
+            }
+            finally
+            {
+                foreach (var member in members)
+                {
+                    member.Leave();
+                }
+            }
+
+            yield break;
+        }
+
         using var prefilled = _open();
         prefilled.Append(promptIds.ToArray(), cancellationToken);
-        var seed = sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
         for (var choice = 0; choice < choices; choice++)
         {
             // Every choice but the last decodes from a copy of the prompt's cache (or, where the runtime cannot copy a
             // cache, from the prompt run again); the last one takes the cache itself.
             using var copy = choice < choices - 1 ? Fork(prefilled, promptIds, cancellationToken) : null;
-            var tokens = Decode(copy ?? prefilled, sampling, unchecked(seed + choice), maxTokens, eos, vocabulary, cancellationToken);
-            foreach (var chunk in Text(tokens, tokenizer, sampling, promptIds.Count, choice))
+            var tokens = Decode(copy ?? prefilled, Decoder(sampling, unchecked(seed + choice), maxTokens, eos, vocabulary), cancellationToken);
+            await foreach (var chunk in Text(Async(tokens), tokenizer, sampling, promptIds.Count, choice).ConfigureAwait(false))
             {
                 yield return chunk;
             }
         }
     }
 
+#pragma warning disable CS1998 // an iterator over a synchronous loop: the tokens of a sequence decoded on the caller's thread
+    private static async IAsyncEnumerable<GeneratedToken> Async(IEnumerable<GeneratedToken> tokens)
+#pragma warning restore CS1998
+    {
+        foreach (var token in tokens)
+        {
+            yield return token;
+        }
+    }
+
     /// <summary>The text of one choice's tokens, cut at stop sequences, as chunks that end with the finish reason.</summary>
-    private static IEnumerable<GenerationChunk> Text(IEnumerable<GeneratedToken> tokens, ITextTokenizer tokenizer, SamplingOptions sampling, int promptTokens, int index)
+    private static async IAsyncEnumerable<GenerationChunk> Text(IAsyncEnumerable<GeneratedToken> tokens, ITextTokenizer tokenizer, SamplingOptions sampling, int promptTokens, int index)
     {
         var detokenizer = new IncrementalDetokenizer(tokenizer);
         var stops = new StopSequenceMatcher(sampling.Stop);
         var logprobs = new List<TokenLogprob>();
         var completion = 0;
         var finish = FinishReason.Length;
-        foreach (var token in tokens)
+        await foreach (var token in tokens.ConfigureAwait(false))
         {
             completion++;
             if (token.FinishReason == FinishReason.Stop)

@@ -48,7 +48,10 @@ public sealed class OnnxDecoderModel : ITextGenerator, IDisposable
         InputNames = [.. inputs];
         OutputNames = [.. outputs];
         Scheduler = new SequenceScheduler(Path.GetFileName(directory), options.MaxConcurrentSequences, options.MaxQueuedSequences, options.RetryAfter);
-        _loop = new DecodingLoop(config.MaxPositions, config.VocabSize, config.EosTokenIds, options, Scheduler, () => new DecoderSequence(this));
+        // Batching needs position_ids: a graph without them derives positions from the cache length, which the
+        // padding of a batch would shift; such a model decodes each sequence on its own session run.
+        Batcher = options.ContinuousBatching && hasPositionIds ? new ContinuousBatcher(this) : null;
+        _loop = new DecodingLoop(config.MaxPositions, config.VocabSize, config.EosTokenIds, options, Scheduler, () => new DecoderSequence(this), Batcher);
     }
 
     /// <summary>Absolute path of the model folder.</summary>
@@ -60,6 +63,9 @@ public sealed class OnnxDecoderModel : ITextGenerator, IDisposable
     public SequenceScheduler Scheduler { get; }
 
     internal InferenceSession Session { get; }
+
+    /// <summary>The continuous batcher all of this model's sequences decode in, or null where each runs on its own.</summary>
+    internal ContinuousBatcher? Batcher { get; }
 
     internal bool HasPositionIds { get; }
 
@@ -144,9 +150,10 @@ public sealed class OnnxDecoderModel : ITextGenerator, IDisposable
 
     /// <summary>
     /// Generates <paramref name="choices"/> texts after <paramref name="promptIds"/> (OpenAI's <c>n</c>): the prompt runs
-    /// once and each choice continues from a copy of its cache, one choice after the other, each with its own seed
-    /// (the request's seed plus the choice's index). Chunks carry their choice's <see cref="GenerationChunk.Index"/>;
-    /// each choice ends with its own last chunk.
+    /// once and each choice continues from a copy of its cache, each with its own seed (the request's seed plus the
+    /// choice's index); with continuous batching the choices decode together as rows of the model's batch. Chunks
+    /// carry their choice's <see cref="GenerationChunk.Index"/> and come choice by choice; each choice ends with its
+    /// own last chunk.
     /// </summary>
     /// <exception cref="BackendException">400 for an invalid request, 503 when the model is at capacity.</exception>
     public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken = default)
@@ -164,6 +171,7 @@ public sealed class OnnxDecoderModel : ITextGenerator, IDisposable
 
     public void Dispose()
     {
+        Batcher?.Dispose();
         Session.Dispose();
         _sessionOptions.Dispose();
     }

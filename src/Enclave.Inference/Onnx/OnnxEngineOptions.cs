@@ -30,9 +30,17 @@ public sealed record OnnxEngineOptions
     /// <summary>
     /// Longest piece of a prompt run at once. An export computes logits for every position it is given, so a prompt
     /// of n tokens run whole needs n × vocabulary floats (32k tokens of a 152k vocabulary: 19 GiB); in pieces it needs
-    /// this many rows at most, and the KV cache makes the result the same.
+    /// this many rows at most, and the KV cache makes the result the same. With <see cref="ContinuousBatching"/> it is
+    /// also the longest a new prompt holds up the sequences already decoding: one piece runs between two of their steps.
     /// </summary>
     public int PrefillChunkTokens { get; init; } = 256;
+
+    /// <summary>
+    /// Whether a model's running sequences decode together, one ONNX Runtime run per step over all of them
+    /// (<see cref="ContinuousBatcher"/>); off, each sequence runs the model on its own. A graph without
+    /// <c>position_ids</c> always runs sequences on their own.
+    /// </summary>
+    public bool ContinuousBatching { get; init; } = true;
 
     /// <summary>Most stop sequences a request may give (OpenAI allows 4).</summary>
     public int MaxStopSequences { get; init; } = 4;
@@ -43,12 +51,36 @@ public sealed record OnnxEngineOptions
     /// <summary>Most inputs in one embeddings call.</summary>
     public int MaxEmbeddingBatch { get; init; } = 256;
 
+    /// <summary>Every problem of these options, as the configuration names them (empty when they are valid).</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var problems = new List<string>();
+        void Check(bool valid, string problem)
+        {
+            if (!valid)
+            {
+                problems.Add(problem);
+            }
+        }
+
+        Check(IntraOpThreads >= 0, $"IntraOpThreads must be 0 (ONNX Runtime's choice) or more (was {IntraOpThreads})");
+        Check(MaxConcurrentSequences >= 1, $"MaxConcurrentSequences must be at least 1 (was {MaxConcurrentSequences})");
+        Check(MaxQueuedSequences >= 0, $"MaxQueuedSequences must be 0 or more (was {MaxQueuedSequences})");
+        Check(RetryAfter >= TimeSpan.Zero, $"RetryAfter must not be negative (was {RetryAfter})");
+        Check(PrefillChunkTokens is >= 1 and <= 1 << 20, $"PrefillChunkTokens must be 1..1048576 (was {PrefillChunkTokens})");
+        Check(MaxConfigBytes >= 1, $"MaxConfigBytes must be positive (was {MaxConfigBytes})");
+        Check(MaxGraphBytes >= 1, $"MaxGraphBytes must be positive (was {MaxGraphBytes})");
+        Check(MaxStopSequences >= 0, $"MaxStopSequences must be 0 or more (was {MaxStopSequences})");
+        Check(MaxStopLength >= 1, $"MaxStopLength must be at least 1 (was {MaxStopLength})");
+        Check(MaxEmbeddingBatch >= 1, $"MaxEmbeddingBatch must be at least 1 (was {MaxEmbeddingBatch})");
+        return problems;
+    }
+
     internal void Validate()
     {
-        if (IntraOpThreads < 0 || MaxConcurrentSequences < 1 || MaxQueuedSequences < 0 || RetryAfter < TimeSpan.Zero
-            || PrefillChunkTokens < 1 || MaxConfigBytes < 1 || MaxGraphBytes < 1 || MaxStopSequences < 0 || MaxStopLength < 1 || MaxEmbeddingBatch < 1)
+        if (Problems() is { Count: > 0 } problems)
         {
-            throw new ArgumentException($"invalid engine options: {this}");
+            throw new ArgumentException($"invalid engine options: {string.Join("; ", problems)}");
         }
     }
 }

@@ -1,6 +1,7 @@
 using Enclave.Airlock.Import;
 using Enclave.Inference.Forge;
 using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
 using Enclave.Policy.Configuration;
 using Enclave.Server.Policy;
 
@@ -33,14 +34,16 @@ public sealed class AirlockModels : IDisposable
     private readonly EnclavePolicy _policy;
     private readonly TimeProvider _clock;
     private readonly GgufEngineOptions? _gguf;
+    private readonly OnnxEngineOptions? _onnx;
     private readonly Lock _lock = new();
     private readonly List<LoadedLocalModel> _loaded = [];
     private bool _disposed;
 
     /// <summary>Serves activated models into <paramref name="catalog"/>, admitted by <paramref name="policy"/>.</summary>
-    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock, GgufEngineOptions? gguf = null)
+    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock, GgufEngineOptions? gguf = null, OnnxEngineOptions? onnx = null)
     {
         _gguf = gguf;
+        _onnx = onnx;
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(clock);
@@ -64,7 +67,7 @@ public sealed class AirlockModels : IDisposable
     /// Loads an activated model into the built-in engine as route <c>NAME</c> with the import's label, the manifest
     /// digest and source <c>airlock:IMPORT-ID</c>.
     /// </summary>
-    public static LoadedLocalModel Load(ActivatedArtifact model, TimeProvider clock, GgufEngineOptions? gguf = null)
+    public static LoadedLocalModel Load(ActivatedArtifact model, TimeProvider clock, GgufEngineOptions? gguf = null, OnnxEngineOptions? onnx = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (model.Kind != "model" || model.Task is null)
@@ -85,7 +88,8 @@ public sealed class AirlockModels : IDisposable
                 Created = model.Activated,
             },
             backendName: $"{(File.Exists(Path.Combine(model.Folder, ModelForge.GgufFileName)) ? "gguf" : "onnx")}:{model.Name}@{model.Version}",
-            gguf: gguf);
+            gguf: gguf,
+            onnx: onnx);
     }
 
     /// <summary>Whether an airlock model may take the place of <paramref name="existing"/> (see the remarks).</summary>
@@ -105,7 +109,7 @@ public sealed class AirlockModels : IDisposable
     public (ModelRoute Served, ModelRoute? Replaced) Serve(ActivatedArtifact model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var loaded = Load(model, _clock, _gguf);
+        var loaded = Load(model, _clock, _gguf, _onnx);
         try
         {
             lock (_lock)

@@ -2,6 +2,7 @@ using Enclave.Airlock.Import;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
 using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
 using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;
@@ -40,7 +41,7 @@ public static class AirlockServices
 
             return importer;
         });
-        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>()));
+        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>(), sp.GetService<OnnxEngineOptions>()));
         services.AddHostedService<AirlockRecoveryStartup>();
         return services;
     }

@@ -1,4 +1,5 @@
 using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;
 using Enclave.Server.Hosting.Startup;
 using Enclave.State;
@@ -17,7 +18,8 @@ public static class InferenceServices
     /// the <c>Upstream</c> section and validated at start, and start-up stage 3, <see cref="ModelLoadingStartup"/>: the
     /// airlock's activated models, dev-registered folders and upstream routes (<c>Models:{id}:Kind</c>,
     /// <c>Models:{id}:Label</c> of <paramref name="configuration"/>) into the catalog; <see cref="GgufEngineOptions"/> from
-    /// <c>Engine:Gguf</c> (context length, threads, batch, memory mapping of GGUF models), validated at start.
+    /// <c>Engine:Gguf</c> (context length, threads, batch, memory mapping of GGUF models) and <see cref="OnnxEngineOptions"/>
+    /// from <c>Engine:Onnx</c> (threads, bounds, continuous batching and its prefill piece of ONNX models), validated at start.
     /// </summary>
     public static IServiceCollection AddEnclaveInference(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,6 +33,9 @@ public static class InferenceServices
         services.AddValidatedRecord(
             () => configuration.GetSection("Engine:Gguf").Get<GgufEngineOptions>() ?? new GgufEngineOptions(),
             options => options.Validate());
+        services.AddValidatedRecord(
+            () => configuration.GetSection("Engine:Onnx").Get<OnnxEngineOptions>() ?? new OnnxEngineOptions(),
+            options => [.. options.Problems().Select(p => "Engine:Onnx: " + p)]);
         services.AddHostedService(sp => new ModelLoadingStartup(sp, configuration));
         return services;
     }

@@ -79,7 +79,7 @@ public sealed class LocalModelRegistry
     }
 
     /// <summary>Loads a registered model into the ONNX engine, refusing one whose files changed since registration.</summary>
-    public static LoadedLocalModel Load(LocalModelRecord record, TimeProvider clock, GgufEngineOptions? gguf = null)
+    public static LoadedLocalModel Load(LocalModelRecord record, TimeProvider clock, GgufEngineOptions? gguf = null, OnnxEngineOptions? onnx = null)
     {
         ArgumentNullException.ThrowIfNull(record);
         var digest = Digest(record.Path);
@@ -88,7 +88,7 @@ public sealed class LocalModelRegistry
             throw new InvalidOperationException($"model '{record.Id}' in {record.Path} changed since it was registered (digest {digest}, registered {record.Digest}); register it again or restore it");
         }
 
-        return LoadFolder(record.Path, record.Kind, clock, route => route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label, Source = record.Source }, gguf: gguf);
+        return LoadFolder(record.Path, record.Kind, clock, route => route with { Id = record.Id, Digest = record.Digest, Created = record.Added, Label = record.Label, Source = record.Source }, gguf: gguf, onnx: onnx);
     }
 
     /// <summary>
@@ -97,7 +97,7 @@ public sealed class LocalModelRegistry
     /// completes the route (ID, label, digest, source); dev-registered and airlock models both load through here.
     /// The engine is named <paramref name="backendName"/> (default <c>onnx:FOLDER-NAME</c>) in routes and audit entries.
     /// </summary>
-    public static LoadedLocalModel LoadFolder(string directory, string kind, TimeProvider? clock = null, Func<ModelRoute, ModelRoute>? describe = null, string? backendName = null, GgufEngineOptions? gguf = null)
+    public static LoadedLocalModel LoadFolder(string directory, string kind, TimeProvider? clock = null, Func<ModelRoute, ModelRoute>? describe = null, string? backendName = null, GgufEngineOptions? gguf = null, OnnxEngineOptions? onnx = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (kind is not ("chat" or "embedding"))
@@ -117,13 +117,13 @@ public sealed class LocalModelRegistry
         OnnxInferenceBackend backend;
         if (kind == "chat")
         {
-            var decoder = OnnxDecoderModel.Load(directory);
+            var decoder = OnnxDecoderModel.Load(directory, onnx);
             model = decoder;
             backend = new OnnxInferenceBackend(name, new LocalChatModel(decoder, tokenizer.Tokenizer, tokenizer.ChatTemplate), null, clock);
         }
         else
         {
-            var encoder = OnnxEmbeddingModel.Load(directory);
+            var encoder = OnnxEmbeddingModel.Load(directory, onnx);
             model = encoder;
             backend = new OnnxInferenceBackend(name, null, new LocalEmbeddingModel(encoder, tokenizer.Tokenizer), clock);
         }

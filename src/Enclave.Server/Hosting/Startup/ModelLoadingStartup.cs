@@ -1,5 +1,6 @@
 using Enclave.Airlock.Import;
 using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Quotas;
@@ -35,11 +36,12 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
         var catalog = services.GetRequiredService<ModelCatalog>();
         var upstream = services.GetRequiredService<UpstreamOptions>();
         var gguf = services.GetService<GgufEngineOptions>();
+        var onnx = services.GetService<OnnxEngineOptions>();
         LlamaNative.Logger ??= services.GetService<ILoggerFactory>()?.CreateLogger("Enclave.Inference.Gguf");
         foreach (var activated in AirlockModels.ToServe(services.GetRequiredService<AirlockImporter>()))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            _local.Add(AirlockModels.Load(activated, clock, gguf));
+            _local.Add(AirlockModels.Load(activated, clock, gguf, onnx));
         }
 
         var airlockNames = _local.Select(m => m.Route.Id).ToHashSet(StringComparer.Ordinal);
@@ -52,7 +54,7 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
                 continue;
             }
 
-            _local.Add(LocalModelRegistry.Load(record, clock, gguf));
+            _local.Add(LocalModelRegistry.Load(record, clock, gguf, onnx));
         }
 
         IEnumerable<ModelRoute> routes = _local.Select(m => m.Route);

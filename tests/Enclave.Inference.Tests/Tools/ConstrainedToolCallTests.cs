@@ -130,48 +130,8 @@ public sealed class ConstrainedToolCallTests(ToolModelsFixture models) : IClassF
         for (var seed = 0; seed < 25; seed++)
         {
             var whole = await backend.ChatAsync(ToolCorpus.Request(toolChoice.DeepClone(), seed), CancellationToken.None);
-            var expected = whole.Body["choices"]![0]!;
-            var request = ToolCorpus.Request(toolChoice.DeepClone(), seed);
-            request["stream"] = true;
-            var content = new System.Text.StringBuilder();
-            var calls = new List<(string Name, System.Text.StringBuilder Arguments)>();
-            string? finish = null;
-            var chunks = 0;
-            await foreach (var chunk in backend.ChatStreamAsync(request, CancellationToken.None))
-            {
-                var delta = chunk["choices"]![0]!["delta"]!.AsObject();
-                if (chunks++ == 0)
-                {
-                    Assert.Equal("assistant", (string?)delta["role"]);
-                    continue;
-                }
-
-                finish ??= (string?)chunk["choices"]![0]!["finish_reason"];
-                content.Append((string?)delta["content"]);
-                foreach (var call in delta["tool_calls"]?.AsArray() ?? [])
-                {
-                    var index = (int)call!["index"]!;
-                    if (call["id"] is not null)
-                    {
-                        // A call's first delta: its ID, type and name, and no arguments yet; calls come in order.
-                        Assert.Equal(calls.Count, index);
-                        Assert.Equal("function", (string?)call["type"]);
-                        Assert.Equal(string.Empty, (string?)call["function"]!["arguments"]);
-                        calls.Add(((string)call["function"]!["name"]!, new System.Text.StringBuilder()));
-                    }
-                    else
-                    {
-                        Assert.Null(call["function"]!["name"]);
-                        calls[index].Arguments.Append((string?)call["function"]!["arguments"]);
-                    }
-                }
-            }
-
-            var message = expected["message"]!;
-            Assert.Equal((string?)message["content"] ?? string.Empty, content.ToString());
-            var expectedCalls = message["tool_calls"]?.AsArray().Select(c => ((string)c!["function"]!["name"]!, (string)c["function"]!["arguments"]!)) ?? [];
-            Assert.Equal(expectedCalls, calls.Select(c => (c.Name, c.Arguments.ToString())));
-            Assert.Equal((string?)expected["finish_reason"], finish);
+            var streamed = await ToolStreams.FoldAsync(backend, ToolCorpus.Request(toolChoice.DeepClone(), seed));
+            Assert.Equal(ToolStreams.Shape(whole.Body["choices"]![0]!), streamed);
         }
     }
 

@@ -10,7 +10,9 @@ namespace Enclave.Fuzz.Targets;
 /// What a model writes, read for tool calls (<see cref="ToolCallFormats.Parse"/>): the first byte picks the family
 /// (Hermes/Qwen <c>&lt;tool_call&gt;</c> blocks, Llama 3 JSON, Mistral <c>[TOOL_CALLS]</c>), the rest is the answer.
 /// The parser refuses nothing (what is not a call stays text), so any exception is a finding, and so is a call to an
-/// undeclared function or with arguments that are not a JSON object.
+/// undeclared function or with arguments that are not a JSON object. The same text is read again by the incremental
+/// reader (<see cref="ToolCallStream"/>), free and constrained, in pieces whose size the first byte also picks: what the
+/// pieces add up to differing from the whole text read at once is a finding.
 /// </summary>
 internal static class ToolCallsTarget
 {
@@ -19,7 +21,7 @@ internal static class ToolCallsTarget
     public static Harness Harness { get; } = new()
     {
         Name = "tool-calls",
-        Parser = "Enclave.Inference.Tools.ToolCallFormats.Parse (Hermes, Llama 3, Mistral call formats)",
+        Parser = "Enclave.Inference.Tools.ToolCallFormats.Parse and ToolCallStream (Hermes, Llama 3, Mistral call formats, whole and in pieces)",
         Run = Run,
         Seeds = () =>
         [
@@ -44,6 +46,24 @@ internal static class ToolCallsTarget
         };
         var text = Encoding.UTF8.GetString(input, 1, input.Length - 1);
         var answer = ToolCallFormats.Parse(format, text, Names);
+        var piece = (input[0] >> 2) % 7 + 1;
+        foreach (var constrained in new[] { false, true })
+        {
+            var whole = Shape(new ToolCallStream(format, Names, constrained).ReadAll(text));
+            var stream = new ToolCallStream(format, Names, constrained);
+            var events = new List<ToolCallEvent>();
+            for (var start = 0; start < text.Length; start += piece)
+            {
+                events.AddRange(stream.Push(text.Substring(start, Math.Min(piece, text.Length - start))));
+            }
+
+            events.AddRange(stream.Complete());
+            if (Shape(ToolCallStream.Collect(events)) != whole)
+            {
+                throw new FuzzFindingException($"read in pieces of {piece} characters (constrained: {constrained}), the answer differs from the whole text read at once");
+            }
+        }
+
         foreach (var call in answer.Calls)
         {
             if (!Names.Contains(call.Name))
@@ -64,4 +84,8 @@ internal static class ToolCallsTarget
             }
         }
     }
+
+    /// <summary>An answer without its random call IDs.</summary>
+    private static string Shape(ParsedAnswer answer) =>
+        (answer.Content ?? "\u0000") + "\u0001" + string.Join("\u0001", answer.Calls.Select(c => c.Name + "\u0002" + c.Arguments));
 }

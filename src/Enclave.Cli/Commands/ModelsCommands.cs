@@ -36,10 +36,12 @@ internal static class ModelsCommands
         format.AcceptOnlyFromAmong("onnx", "gguf");
         var weights = new Option<string>("--weights") { Description = "GGUF only: how the matrices are stored, f32, f16 or q4_0.", DefaultValueFactory = _ => "f16" };
         weights.AcceptOnlyFromAmong("f32", "f16", "q4_0");
+        var template = new Option<string>("--template") { Description = "GGUF only: the chat template, qwen2.5 (takes tools) or chatml (takes none).", DefaultValueFactory = _ => "qwen2.5" };
+        template.AcceptOnlyFromAmong("qwen2.5", "chatml");
         var json = new Option<bool>("--json") { Description = "Print one JSON object for scripts." };
         var command = new Command("forge", "Write a small random-weight model in the Hugging Face Optimum ONNX layout (or as a GGUF file), for tests and demos. Its text is noise.")
         {
-            output, layers, hidden, heads, vocab, seed, embedding, format, weights, json,
+            output, layers, hidden, heads, vocab, seed, embedding, format, weights, template, json,
         };
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
@@ -54,7 +56,7 @@ internal static class ModelsCommands
             var dir = result.GetValue(output)!;
             var gguf = result.GetValue(format) == "gguf";
             var weightType = result.GetValue(weights) switch { "f32" => GgufWeightType.F32, "q4_0" => GgufWeightType.Q4_0, _ => GgufWeightType.F16 };
-            var forged = gguf ? ModelForge.ForgeGguf(dir, options, weightType, result.GetValue(embedding))
+            var forged = gguf ? ModelForge.ForgeGguf(dir, options, weightType, result.GetValue(embedding), result.GetValue(template) == "chatml" ? ForgedChatTemplate.ChatMl : ForgedChatTemplate.Qwen25)
                 : result.GetValue(embedding) ? ModelForge.ForgeEmbedding(dir, options) : ModelForge.ForgeDecoder(dir, options);
             if (result.GetValue(json))
             {

@@ -11,7 +11,7 @@ namespace Enclave.Inference.Forge;
 /// </summary>
 internal static class GgufDecoder
 {
-    public static long Write(string path, ForgeOptions options, BpeVocabulary vocabulary, GgufWeightType weightType, bool embedding)
+    public static long Write(string path, ForgeOptions options, BpeVocabulary vocabulary, GgufWeightType weightType, bool embedding, ForgedChatTemplate template)
     {
         var hidden = options.Hidden;
         var kvWidth = options.EffectiveKvHeads * options.HeadDim;
@@ -73,7 +73,7 @@ internal static class GgufDecoder
         g.Bool("tokenizer.ggml.add_eos_token", false);
         if (!embedding)
         {
-            g.String("tokenizer.chat_template", TokenizerFiles.ChatTemplate);
+            g.String("tokenizer.chat_template", TokenizerFiles.Source(template));
         }
 
         uint Matrix(long rowLength) => weightType switch

@@ -158,13 +158,14 @@ public static class ModelForge
     /// <summary>
     /// A llama-architecture model as one GGUF v3 file, <c>model.gguf</c> in <paramref name="outDir"/>, for llama.cpp: the
     /// same vocabulary as <see cref="ForgeDecoder"/> (byte-level BPE with the ChatML special tokens, in
-    /// <c>tokenizer.ggml.*</c>), the ChatML chat template in <c>tokenizer.chat_template</c> (a chat model), the matrices
+    /// <c>tokenizer.ggml.*</c>), <paramref name="template"/> in <c>tokenizer.chat_template</c> (a chat model; Qwen 2.5's,
+    /// which takes tools, unless plain ChatML is asked for), the matrices
     /// as <paramref name="weightType"/>. With <paramref name="embedding"/> it is an embedding model instead
     /// (<c>llama.pooling_type</c> mean, no chat template). Layers, width, heads and vocabulary come from
     /// <paramref name="options"/>; with Q4_0, <c>Hidden</c> (and the MLP width) should be multiples of 32, or those
     /// matrices stay F16.
     /// </summary>
-    public static ForgedModel ForgeGguf(string outDir, ForgeOptions options, GgufWeightType weightType = GgufWeightType.F16, bool embedding = false)
+    public static ForgedModel ForgeGguf(string outDir, ForgeOptions options, GgufWeightType weightType = GgufWeightType.F16, bool embedding = false, ForgedChatTemplate template = ForgedChatTemplate.Qwen25)
     {
         ArgumentException.ThrowIfNullOrEmpty(outDir);
         ArgumentNullException.ThrowIfNull(options);
@@ -172,7 +173,7 @@ public static class ModelForge
         Directory.CreateDirectory(outDir);
         var vocabulary = ByteLevelBpeTrainer.Train(ForgeCorpus.Text, options.Vocab - 3);
         var specials = TokenizerFiles.SpecialIds(vocabulary.Tokens.Count);
-        var parameters = GgufDecoder.Write(Path.Combine(outDir, GgufFileName), options, vocabulary, weightType, embedding);
+        var parameters = GgufDecoder.Write(Path.Combine(outDir, GgufFileName), options, vocabulary, weightType, embedding, template);
         return new ForgedModel
         {
             Directory = Path.GetFullPath(outDir),

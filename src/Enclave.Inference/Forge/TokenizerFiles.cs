@@ -78,6 +78,21 @@ internal static class TokenizerFiles
 
         """;
 
+    /// <summary>Plain ChatML turns: a template that takes no tools (a request with tools is refused on it).</summary>
+    public const string ChatMlTemplate =
+        """
+        {%- for message in messages %}
+            {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' }}
+        {%- endfor %}
+        {%- if add_generation_prompt %}
+            {{- '<|im_start|>assistant\n' }}
+        {%- endif %}
+
+        """;
+
+    /// <summary>The source of <paramref name="template"/>.</summary>
+    public static string Source(ForgedChatTemplate template) => template == ForgedChatTemplate.ChatMl ? ChatMlTemplate : ChatTemplate;
+
     public static readonly JsonWriterOptions WriterOptions = new()
     {
         Indented = true,

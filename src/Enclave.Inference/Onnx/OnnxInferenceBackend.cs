@@ -29,9 +29,6 @@ public sealed record LocalEmbeddingModel(ITextEmbedder Model, ITextTokenizer Tok
 /// </summary>
 public sealed class OnnxInferenceBackend : IInferenceBackend
 {
-    /// <summary>Characters of arguments per streamed delta (OpenAI sends a few tokens' worth at a time).</summary>
-    private const int ArgumentsPieceChars = 16;
-
     private readonly LocalChatModel? _chat;
     private readonly LocalEmbeddingModel? _embeddings;
     private readonly TimeProvider _time;
@@ -83,52 +80,75 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         var plan = PrepareChat(request);
         var includeUsage = IncludeUsage(request);
         var template = Envelope("chatcmpl-", "chat.completion.chunk", request);
-        if (plan.CallsTools)
+        // With tools each choice's text goes through its family's call reader: content and calls go out as soon as
+        // they are known, and the deltas add up to the unstreamed answer (ToolCallStream).
+        var streams = new ToolCallStream?[plan.Choices];
+        var started = new bool[plan.Choices];
+        var held = new List<TokenLogprob>[plan.Choices];
+        var completion = 0;
+        await foreach (var chunk in Generate(plan, cancellationToken).ConfigureAwait(false))
         {
-            // Calls are known once an answer is: each choice's text is collected, then sent as OpenAI streams calls.
-            var results = await CollectAsync(Generate(plan, cancellationToken), plan.Choices).ConfigureAwait(false);
-            foreach (var result in results)
+            var index = chunk.Index;
+            var tokens = held[index] ??= [];
+            tokens.AddRange(chunk.Logprobs);
+            IReadOnlyList<ToolCallEvent> events;
+            if (plan.CallsTools)
             {
-                foreach (var chunk in ToolCallChunks(plan, template, result, includeUsage))
+                var stream = streams[index] ??= CallStream(plan);
+                events = [.. stream.Push(chunk.Text), .. chunk.FinishReason is null ? [] : stream.Complete()];
+            }
+            else
+            {
+                events = chunk.Text.Length > 0 ? [new ToolCallEvent(ToolCallEventKind.Content, chunk.Text)] : [];
+                if (!started[index])
                 {
-                    yield return chunk;
+                    yield return ChatChunk(template, index, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null, null, includeUsage);
+                    started[index] = true;
                 }
             }
 
-            if (includeUsage)
+            foreach (var e in events)
             {
-                yield return UsageChunk(template, Usage(results));
-            }
+                if (!started[index])
+                {
+                    // The first delta says the role; its content is null when the answer starts with a call (as OpenAI's).
+                    var first = new JsonObject { ["role"] = "assistant", ["content"] = e.Kind == ToolCallEventKind.CallStart ? null : string.Empty };
+                    yield return ChatChunk(template, index, first, null, null, includeUsage);
+                    started[index] = true;
+                }
 
-            yield break;
-        }
+                JsonObject? logprobs = null;
+                if (e.Kind == ToolCallEventKind.Content && plan.Sampling.Logprobs is not null && tokens.Count > 0)
+                {
+                    logprobs = ChatLogprobs(plan.Chat.Tokenizer, tokens);
+                    tokens.Clear();
+                }
 
-        var started = new bool[plan.Choices];
-        var completion = 0;
-        var prompt = 0;
-        await foreach (var chunk in Generate(plan, cancellationToken).ConfigureAwait(false))
-        {
-            var logprobs = plan.Sampling.Logprobs is null ? null : ChatLogprobs(plan.Chat.Tokenizer, chunk.Logprobs);
-            if (!started[chunk.Index])
-            {
-                yield return ChatChunk(template, chunk.Index, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null, null, includeUsage);
-                started[chunk.Index] = true;
-            }
-
-            if (chunk.Text.Length > 0)
-            {
-                yield return ChatChunk(template, chunk.Index, new JsonObject { ["content"] = chunk.Text }, logprobs, null, includeUsage);
-                logprobs = null;
+                var delta = e.Kind switch
+                {
+                    ToolCallEventKind.Content => new JsonObject { ["content"] = e.Text },
+                    ToolCallEventKind.CallStart => ToolCallDelta(e.Call, new JsonObject { ["name"] = e.Text, ["arguments"] = string.Empty }, e.Id),
+                    _ => ToolCallDelta(e.Call, new JsonObject { ["arguments"] = e.Text }, null),
+                };
+                yield return ChatChunk(template, index, delta, logprobs, null, includeUsage);
             }
 
             if (chunk.FinishReason is { } finish)
             {
-                yield return ChatChunk(template, chunk.Index, [], logprobs, FinishReasonText(finish), includeUsage);
-                prompt = chunk.PromptTokens;
-                completion += chunk.CompletionTokens;
-                if (includeUsage && chunk.Index == plan.Choices - 1)
+                if (!started[index])
                 {
-                    yield return UsageChunk(template, new TokenUsage(prompt, completion));
+                    yield return ChatChunk(template, index, new JsonObject { ["role"] = "assistant", ["content"] = string.Empty }, null, null, includeUsage);
+                    started[index] = true;
+                }
+
+                var logprobs = plan.Sampling.Logprobs is null ? null : ChatLogprobs(plan.Chat.Tokenizer, tokens);
+                tokens.Clear();
+                var reason = streams[index] is { Calls: > 0 } ? CallFinish(plan, finish) : FinishReasonText(finish);
+                yield return ChatChunk(template, index, [], logprobs, reason, includeUsage);
+                completion += chunk.CompletionTokens;
+                if (includeUsage && index == plan.Choices - 1)
+                {
+                    yield return UsageChunk(template, new TokenUsage(chunk.PromptTokens, completion));
                 }
             }
         }
@@ -268,7 +288,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             throw OpenAiRequest.Invalid(e.Message, "tools");
         }
 
-        return new ChatPlan(chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling, reader.Choices(), tools is { Mode: not ToolChoiceMode.None } ? tools : null, format, prefix);
+        return new ChatPlan(chat, chat.Tokenizer.Encode(prompt, addSpecialTokens: false), sampling, reader.Choices(), tools is { Mode: not ToolChoiceMode.None } ? tools : null, format);
     }
 
     /// <summary>The grammar of a forced call in <paramref name="format"/>; each function's parameters compile on their own first, so a refusal names its tool.</summary>
@@ -364,48 +384,16 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return (message, CallFinish(plan, finish));
     }
 
-    private static ParsedAnswer Parse(ChatPlan plan, string text)
-    {
-        if (!plan.CallsTools)
-        {
-            return new ParsedAnswer(text, []);
-        }
+    private static ParsedAnswer Parse(ChatPlan plan, string text) =>
+        plan.CallsTools ? CallStream(plan).ReadAll(text) : new ParsedAnswer(text, []);
 
-        var names = plan.Tools!.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
-        var answer = ToolCallFormats.Parse(plan.Format!.Value, plan.Prefix + text, names);
-        return answer.Calls.Count == 0 ? new ParsedAnswer(text, []) : answer;
-    }
+    /// <summary>The call reader of a choice: the family's format, the declared functions, constrained when the call is forced.</summary>
+    private static ToolCallStream CallStream(ChatPlan plan) =>
+        new(plan.Format!.Value, plan.Tools!.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal), constrained: plan.Tools.Forced);
 
     /// <summary>OpenAI's finish reason for an answer that calls: 'tool_calls', but 'stop' when tool_choice named the function; 'length' when cut.</summary>
     private static string? CallFinish(ChatPlan plan, FinishReason? finish) =>
         finish == FinishReason.Length ? "length" : plan.Tools!.Mode == ToolChoiceMode.Named ? "stop" : "tool_calls";
-
-    /// <summary>The chunks of an answer with tools, as OpenAI streams them: the role, any text, then per call its ID and name, then its arguments.</summary>
-    private static IEnumerable<JsonObject> ToolCallChunks(ChatPlan plan, JsonObject template, ChoiceResult result, bool includeUsage)
-    {
-        var index = result.Last.Index;
-        var answer = Parse(plan, result.Text);
-        yield return ChatChunk(template, index, new JsonObject { ["role"] = "assistant", ["content"] = answer.Calls.Count > 0 ? null : string.Empty }, null, null, includeUsage);
-        var logprobs = plan.Sampling.Logprobs is null ? null : ChatLogprobs(plan.Chat.Tokenizer, result.Logprobs);
-        if (!string.IsNullOrEmpty(answer.Content))
-        {
-            yield return ChatChunk(template, index, new JsonObject { ["content"] = answer.Content }, logprobs, null, includeUsage);
-            logprobs = null;
-        }
-
-        for (var i = 0; i < answer.Calls.Count; i++)
-        {
-            var call = answer.Calls[i];
-            yield return ChatChunk(template, index, ToolCallDelta(i, new JsonObject { ["name"] = call.Name, ["arguments"] = string.Empty }, call.Id), null, null, includeUsage);
-            foreach (var piece in Pieces(call.Arguments, ArgumentsPieceChars))
-            {
-                yield return ChatChunk(template, index, ToolCallDelta(i, new JsonObject { ["arguments"] = piece }, null), null, null, includeUsage);
-            }
-        }
-
-        var finish = answer.Calls.Count > 0 ? CallFinish(plan, result.Last.FinishReason) : FinishReasonText(result.Last.FinishReason);
-        yield return ChatChunk(template, index, [], logprobs, finish, includeUsage);
-    }
 
     private static JsonObject ToolCallDelta(int index, JsonObject function, string? id)
     {
@@ -420,23 +408,8 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return new JsonObject { ["tool_calls"] = new JsonArray(call) };
     }
 
-    private static IEnumerable<string> Pieces(string text, int size)
-    {
-        for (var start = 0; start < text.Length;)
-        {
-            var length = Math.Min(size, text.Length - start);
-            if (length < text.Length - start && char.IsHighSurrogate(text[start + length - 1]))
-            {
-                length++; // never split a surrogate pair
-            }
-
-            yield return text.Substring(start, length);
-            start += length;
-        }
-    }
-
     /// <summary>What a chat request runs: the prompt, how it samples, and its tools when it may call them.</summary>
-    private sealed record ChatPlan(LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling, int Choices, ToolRequest? Tools, ToolCallFormat? Format, string Prefix)
+    private sealed record ChatPlan(LocalChatModel Chat, IReadOnlyList<int> Prompt, SamplingOptions Sampling, int Choices, ToolRequest? Tools, ToolCallFormat? Format)
     {
         /// <summary>Whether the answer is parsed for calls (tools given and tool_choice not 'none').</summary>
         public bool CallsTools => Tools is not null;
@@ -463,7 +436,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
             JsonArray { Count: > 1 } => throw OpenAiRequest.Invalid("the built-in engine completes one prompt per request", "prompt"),
             _ => throw OpenAiRequest.Invalid("'prompt' must be a string or an array of token IDs", "prompt"),
         };
-        return new ChatPlan(chat, prompt, sampling, reader.Choices(), null, null, string.Empty);
+        return new ChatPlan(chat, prompt, sampling, reader.Choices(), null, null);
     }
 
     /// <summary>The response format's grammar (constrained decoding), or null for free text; 400 naming what is not supported.</summary>

@@ -20,10 +20,10 @@ internal sealed record ParsedAnswer(string? Content, IReadOnlyList<ParsedToolCal
 /// </summary>
 internal static class ToolCallFormats
 {
-    private const string HermesOpen = "<tool_call>";
-    private const string HermesClose = "</tool_call>";
-    private const string MistralOpen = "[TOOL_CALLS]";
-    private const string PythonTag = "<|python_tag|>";
+    internal const string HermesOpen = "<tool_call>";
+    internal const string HermesClose = "</tool_call>";
+    internal const string MistralOpen = "[TOOL_CALLS]";
+    internal const string PythonTag = "<|python_tag|>";
 
     /// <summary>Arguments as compact JSON that keeps non-ASCII text readable (as OpenAI's are).</summary>
     private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -69,13 +69,10 @@ internal static class ToolCallFormats
     /// <summary>
     /// Splits <paramref name="text"/> into content and calls to the functions in <paramref name="names"/>. A call
     /// whose JSON does not parse, names an undeclared function, or has arguments that are not an object stays text.
+    /// The same reading as a stream (<see cref="ToolCallStream"/>) given the whole answer at once.
     /// </summary>
-    public static ParsedAnswer Parse(ToolCallFormat format, string text, IReadOnlySet<string> names) => format switch
-    {
-        ToolCallFormat.Hermes => ParseHermes(text, names),
-        ToolCallFormat.Mistral => ParseMistral(text, names),
-        _ => ParseLlama(text, names),
-    };
+    public static ParsedAnswer Parse(ToolCallFormat format, string text, IReadOnlySet<string> names) =>
+        new ToolCallStream(format, names, constrained: false).ReadAll(text);
 
     /// <summary>An ID for a call, as OpenAI writes them: <c>call_</c> and 24 letters and digits.</summary>
     public static string NewCallId()
@@ -84,96 +81,66 @@ internal static class ToolCallFormats
         return "call_" + RandomNumberGenerator.GetString(Alphabet, 24);
     }
 
-    private static ParsedAnswer ParseHermes(string text, IReadOnlySet<string> names)
+    /// <summary>The calls of a whole Llama 3 answer: one call object, or several separated by ';'; false unless all of it is calls.</summary>
+    internal static bool TryLlamaCalls(string text, IReadOnlySet<string> names, out List<ParsedToolCall> calls)
     {
-        var content = new StringBuilder();
-        var calls = new List<ParsedToolCall>();
-        var position = 0;
-        while (position < text.Length)
-        {
-            var start = text.IndexOf(HermesOpen, position, StringComparison.Ordinal);
-            if (start < 0)
-            {
-                break;
-            }
-
-            var end = text.IndexOf(HermesClose, start, StringComparison.Ordinal);
-            var bodyStart = start + HermesOpen.Length;
-            var next = end < 0 ? text.Length : end + HermesClose.Length;
-            if (TryCall(text[bodyStart..(end < 0 ? text.Length : end)], "arguments", names, out var call))
-            {
-                content.Append(text, position, start - position);
-                calls.Add(call);
-            }
-            else
-            {
-                content.Append(text, position, next - position);
-            }
-
-            position = next;
-        }
-
-        content.Append(text, position, text.Length - position);
-        return Answer(content.ToString(), calls);
-    }
-
-    private static ParsedAnswer ParseLlama(string text, IReadOnlySet<string> names)
-    {
+        calls = [];
         var body = text.Trim();
         if (body.StartsWith(PythonTag, StringComparison.Ordinal))
         {
             body = body[PythonTag.Length..];
         }
 
-        if (TryCall(body, "parameters", names, out var single) || TryCall(body, "arguments", names, out single))
+        if (TryLlamaCall(body, names, out var single))
         {
-            return Answer(string.Empty, [single]);
+            calls.Add(single);
+            return true;
         }
 
         // Several calls separated by ';' (as Llama 3.2 writes parallel calls).
-        var calls = new List<ParsedToolCall>();
         foreach (var part in body.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!TryCall(part, "parameters", names, out var call) && !TryCall(part, "arguments", names, out call))
+            if (!TryLlamaCall(part, names, out var call))
             {
-                return Answer(text, []);
+                calls.Clear();
+                return false;
             }
 
             calls.Add(call);
         }
 
-        return calls.Count == 0 ? Answer(text, []) : Answer(string.Empty, calls);
+        return calls.Count > 0;
     }
 
-    private static ParsedAnswer ParseMistral(string text, IReadOnlySet<string> names)
+    /// <summary>The calls of the text after Mistral's marker: a JSON array of calls, all to declared functions; false otherwise.</summary>
+    internal static bool TryMistralCalls(string afterMarker, IReadOnlySet<string> names, out List<ParsedToolCall> calls)
     {
-        var start = text.IndexOf(MistralOpen, StringComparison.Ordinal);
-        if (start < 0)
+        calls = [];
+        if (Json(afterMarker) is not JsonArray { Count: > 0 } array)
         {
-            return Answer(text, []);
+            return false;
         }
 
-        if (Json(text[(start + MistralOpen.Length)..]) is not JsonArray { Count: > 0 } array)
-        {
-            return Answer(text, []);
-        }
-
-        var calls = new List<ParsedToolCall>();
         foreach (var item in array)
         {
             if (!TryCallObject(item, "arguments", names, out var call))
             {
-                return Answer(text, []);
+                calls.Clear();
+                return false;
             }
 
             calls.Add(call);
         }
 
-        return Answer(text[..start], calls);
+        return true;
     }
 
-    private static ParsedAnswer Answer(string content, List<ParsedToolCall> calls) =>
-        new(calls.Count > 0 && string.IsNullOrWhiteSpace(content) ? null : (calls.Count > 0 ? content.Trim() : content), calls);
+    /// <summary>One call object of <paramref name="format"/> (a Hermes block's body, a Llama call, a Mistral array item).</summary>
+    internal static bool TryCall(ToolCallFormat format, string json, IReadOnlySet<string> names, out ParsedToolCall call) =>
+        format == ToolCallFormat.Llama3Json ? TryLlamaCall(json, names, out call) : TryCall(json, "arguments", names, out call);
+
+    private static bool TryLlamaCall(string json, IReadOnlySet<string> names, out ParsedToolCall call) =>
+        TryCall(json, "parameters", names, out call) || TryCall(json, "arguments", names, out call);
 
     private static bool TryCall(string json, string argumentsKey, IReadOnlySet<string> names, out ParsedToolCall call) =>
         TryCallObject(Json(json), argumentsKey, names, out call);

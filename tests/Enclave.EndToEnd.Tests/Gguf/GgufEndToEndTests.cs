@@ -38,7 +38,7 @@ public sealed class GgufEndToEndTests : IDisposable
         {
             ["Server:DataDirectory"] = data,
             ["Server:Urls:0"] = "http://127.0.0.1:0",
-            ["Engine:Gguf:ContextLength"] = "256",
+            ["Engine:Gguf:ContextLength"] = "1024", // a prompt with tools is several hundred of the forged vocabulary's tokens
             ["Engine:Gguf:Threads"] = "2",
             ["Engine:Gguf:BatchSize"] = "64",
         }).Build());
@@ -139,6 +139,8 @@ public sealed class GgufEndToEndTests : IDisposable
         var after = (await chat.CompleteChatAsync([new UserChatMessage("Hello there")], seeded)).Value;
         Assert.Equal(first.Content[0].Text, after.Content[0].Text);
 
+        await ToolRoundTripAsync(chat);
+
         // The models are listed as served by the GGUF engine.
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", adminKey);
@@ -149,5 +151,54 @@ public sealed class GgufEndToEndTests : IDisposable
         Assert.DoesNotContain("gguf-tampered", ids);
 
         await app.StopAsync();
+    }
+
+    /// <summary>
+    /// Tools on the GGUF model (the forged file's Qwen 2.5 template takes them), through the same path as on ONNX: a
+    /// required call, the same call streamed (ID, type and name first, then its arguments), the tool's result rendered
+    /// back, and a final answer in text.
+    /// </summary>
+    private static async Task ToolRoundTripAsync(ChatClient chat)
+    {
+        var weather = ChatTool.CreateFunctionTool("get_weather", "Weather in a city.", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string","maxLength":20}},"required":["city"],"additionalProperties":false}"""));
+#pragma warning disable OPENAI001 // the client marks Seed experimental
+        var forced = new ChatCompletionOptions { Tools = { weather }, ToolChoice = ChatToolChoice.CreateRequiredChoice(), MaxOutputTokenCount = 120, Seed = 5, Temperature = 1f };
+#pragma warning restore OPENAI001
+        List<ChatMessage> conversation = [new UserChatMessage("Weather in Oslo?")];
+        var question = (await chat.CompleteChatAsync(conversation, forced)).Value;
+        Assert.Equal(ChatFinishReason.ToolCalls, question.FinishReason);
+        var call = Assert.Single(question.ToolCalls);
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.StartsWith("call_", call.Id, StringComparison.Ordinal);
+        var city = JsonNode.Parse(call.FunctionArguments.ToString())!["city"]!.GetValue<string>();
+        Assert.InRange(city.Length, 0, 20);
+
+        string? streamedId = null, streamedName = null;
+        var streamedArguments = new StringBuilder();
+        ChatFinishReason? streamedFinish = null;
+        await foreach (var update in chat.CompleteChatStreamingAsync(conversation, forced))
+        {
+            foreach (var part in update.ToolCallUpdates)
+            {
+                Assert.Equal(0, part.Index);
+                streamedId ??= part.ToolCallId;
+                streamedName ??= part.FunctionName;
+                streamedArguments.Append(part.FunctionArgumentsUpdate?.ToString());
+            }
+
+            streamedFinish ??= update.FinishReason;
+        }
+
+        Assert.StartsWith("call_", streamedId, StringComparison.Ordinal);
+        Assert.Equal(("get_weather", call.FunctionArguments.ToString(), ChatFinishReason.ToolCalls), (streamedName, streamedArguments.ToString(), streamedFinish));
+
+        conversation.Add(new AssistantChatMessage(question));
+        conversation.Add(new ToolChatMessage(call.Id, "{\"temperature\": 3}"));
+        var none = new ChatCompletionOptions { Tools = { weather }, ToolChoice = ChatToolChoice.CreateNoneChoice(), MaxOutputTokenCount = 8 };
+        var final = (await chat.CompleteChatAsync(conversation, none)).Value;
+        Assert.Empty(final.ToolCalls);
+        Assert.Equal(ChatFinishReason.Length, final.FinishReason);
+        var bare = (await chat.CompleteChatAsync([new UserChatMessage("Weather in Oslo?")], none)).Value;
+        Assert.True(final.Usage.InputTokenCount > bare.Usage.InputTokenCount + 20, "the call and its result are in the prompt");
     }
 }

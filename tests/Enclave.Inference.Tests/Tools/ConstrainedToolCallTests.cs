@@ -114,6 +114,27 @@ public sealed class ConstrainedToolCallTests(ToolModelsFixture models) : IClassF
         }
     }
 
+    [Theory]
+    [InlineData("bpe", "forged", "auto")]
+    [InlineData("bpe", "forged", "required")]
+    [InlineData("bpe", "forged", "book")]
+    [InlineData("sentencepiece", "qwen2.5", "required")]
+    [InlineData("bpe", "mistral-v0.3", "required")]
+    [InlineData("sentencepiece", "mistral-v0.3", "auto")]
+    [InlineData("bpe", "llama3.1", "required")]
+    [InlineData("bpe", "llama3.1", "auto")]
+    public async Task Streaming_DeltasAddUpToTheUnstreamedAnswer_ForEverySeed(string family, string template, string choice)
+    {
+        var backend = template == "forged" ? models.Forged : models.Serve(family, template);
+        var toolChoice = choice switch { "auto" or "required" => JsonValue.Create(choice), _ => (JsonNode)ToolCorpus.Named(choice) };
+        for (var seed = 0; seed < 25; seed++)
+        {
+            var whole = await backend.ChatAsync(ToolCorpus.Request(toolChoice.DeepClone(), seed), CancellationToken.None);
+            var streamed = await ToolStreams.FoldAsync(backend, ToolCorpus.Request(toolChoice.DeepClone(), seed));
+            Assert.Equal(ToolStreams.Shape(whole.Body["choices"]![0]!), streamed);
+        }
+    }
+
     private static async Task AssertEverySeedCalls(IInferenceBackend backend, string choice, int seeds)
     {
         var toolChoice = choice == "required" ? JsonValue.Create("required") : (JsonNode)ToolCorpus.Named(choice);

@@ -32,6 +32,11 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         }
 
         AddWho(details, request.ClientAddress, request.User, request.Intel);
+        if (request.Retrieval is { Count: > 0 } retrieval)
+        {
+            details["retrieval"] = new JsonArray([.. retrieval.Select(i => (JsonNode)i)]);
+        }
+
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestAdmitted, request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
     }
 
@@ -169,6 +174,9 @@ public sealed record AdmittedRequest
 
     /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
     public JsonArray? Intel { get; init; }
+
+    /// <summary>The ledger indexes of the <c>retrieval.searched</c> entries whose chunks were put into the request (file_search).</summary>
+    public IReadOnlyList<long>? Retrieval { get; init; }
 }
 
 /// <summary>A request refused by policy or a quota.</summary>

@@ -1,3 +1,4 @@
+using Enclave.Server.Lineage;
 using Enclave.Server.Retrieval;
 using Enclave.State;
 using Enclave.State.Retrieval;
@@ -22,6 +23,7 @@ public static class RetrievalServices
         services.TryAddSingleton<IRetrievalStore>(sp => new SqliteRetrievalStore(sp.GetRequiredService<StateConnectionFactory>()));
         services.TryAddSingleton<RetrievalService>();
         services.TryAddSingleton<FileSearchStep>();
+        services.TryAddSingleton<LineageService>();
         return services;
     }
 }

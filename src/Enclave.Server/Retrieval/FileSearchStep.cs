@@ -66,6 +66,7 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
         var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
         var marking = http.Request.Headers[Enclave.Policy.Labels.RequestLabelExtractor.HeaderName] is { Count: > 0 } h ? h.ToString() : null;
         var found = new List<SearchResult>();
+        var searches = new List<long>();
         try
         {
             foreach (var id in ids.Select(i => i!.GetValue<string>()).Distinct(StringComparer.Ordinal))
@@ -75,7 +76,9 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
                     return OpenAiError.NotFound($"No such vector store: {id}", "tools", "vector_store_not_found");
                 }
 
-                found.AddRange((await retrieval.SearchAsync(http.User, actor, vs, query, top, marking, http.RequestAborted).ConfigureAwait(false)).Results);
+                var searched = await retrieval.SearchAsync(http.User, actor, vs, query, top, marking, http.RequestAborted).ConfigureAwait(false);
+                searches.Add(searched.LedgerIndex);
+                found.AddRange(searched.Results);
             }
         }
         catch (RetrievalException ex)
@@ -117,6 +120,6 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             ["sha256"] = r.File.Sha256,
             ["score"] = Math.Round(r.Score, 6),
         })]);
-        return await handler.HandleAsync(http, Operation.Chat, request, decorate: body => body["enclave_citations"] = citations.DeepClone()).ConfigureAwait(false);
+        return await handler.HandleAsync(http, Operation.Chat, request, decorate: body => body["enclave_citations"] = citations.DeepClone(), retrieval: searches).ConfigureAwait(false);
     }
 }

@@ -142,12 +142,12 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
     public async Task Chat_WithFileSearch_PutsOnlyClearedChunksInThePrompt_AndCitesThem()
     {
         var (fileId, storeId) = await UploadHandbookAsync();
-        async Task<(HttpResponseMessage Response, JsonNode Body)> ChatAsync(string key)
+        async Task<(HttpResponseMessage Response, JsonNode Body)> ChatAsync(string key, string model)
         {
             using var http = enclave.Client(key);
             var body = new JsonObject
             {
-                ["model"] = "chat-m",
+                ["model"] = model,
                 ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "When does the convoy move?" }),
                 ["tools"] = new JsonArray(new JsonObject { ["type"] = "file_search", ["file_search"] = new JsonObject { ["vector_store_ids"] = new JsonArray(storeId), ["max_num_results"] = 10 } }),
             };
@@ -157,7 +157,7 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
 
         enclave.Internal.Clear();
         enclave.Cloud.Clear();
-        var (cleared, clearedBody) = await ChatAsync(enclave.SecretKey);
+        var (cleared, clearedBody) = await ChatAsync(enclave.SecretKey, "chat-m");
         Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
         var citations = clearedBody["enclave_citations"]!.AsArray();
         Assert.Contains(citations, c => c!["label"]!.GetValue<string>() == "SECRET//NOFORN" && c["file_id"]!.GetValue<string>() == fileId);
@@ -169,7 +169,7 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
 
         enclave.Internal.Clear();
         enclave.Cloud.Clear();
-        var (plain, plainBody) = await ChatAsync(enclave.UserKey);
+        var (plain, plainBody) = await ChatAsync(enclave.UserKey, "open-m"); // chat-m (SECRET//NOFORN) is invisible to this caller
         Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
         Assert.NotEmpty(plainBody["enclave_citations"]!.AsArray());
         Assert.All(plainBody["enclave_citations"]!.AsArray(), c => Assert.Equal("UNCLASSIFIED", c!["label"]!.GetValue<string>()));

@@ -21,6 +21,7 @@ public static class RetrievalServices
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddValidatedRecord(() => configuration.GetSection("Retrieval").Get<RetrievalOptions>() ?? new RetrievalOptions(), o => o.Validate());
         services.TryAddSingleton<IRetrievalStore>(sp => new SqliteRetrievalStore(sp.GetRequiredService<StateConnectionFactory>()));
+        services.TryAddSingleton<ResidentIndexes>();
         services.TryAddSingleton<RetrievalService>();
         services.TryAddSingleton<FileSearchStep>();
         services.TryAddSingleton<LineageService>();

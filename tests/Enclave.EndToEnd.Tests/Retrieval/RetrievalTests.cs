@@ -177,6 +177,29 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
         Assert.Contains(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("canteen", StringComparison.Ordinal) || t.Contains("Visitors", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Search_AfterAFileIsAddedOrDeleted_SeesTheStoreAsItIsNow()
+    {
+        // The store's vectors stay resident between searches; adding or deleting a file must show in the next search.
+        var (fileId, storeId) = await UploadHandbookAsync();
+        var (first, firstBody) = await SearchAsync(enclave.SecretKey, storeId, "canteen");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.All(firstBody["data"]!.AsArray(), r => Assert.Equal(fileId, r!["file_id"]!.GetValue<string>()));
+
+        var client = Client(enclave.SecretKey);
+        var added = (await client.GetOpenAIFileClient().UploadFileAsync(BinaryData.FromString("(U) The library lends maps of the harbour to every visitor who asks."), "library.md", FileUploadPurpose.Assistants)).Value;
+        await client.GetVectorStoreClient().AddFileToVectorStoreAsync(storeId, added.Id);
+        var (second, secondBody) = await SearchAsync(enclave.SecretKey, storeId, "maps of the harbour");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Contains(secondBody["data"]!.AsArray(), r => r!["file_id"]!.GetValue<string>() == added.Id);
+
+        await client.GetOpenAIFileClient().DeleteFileAsync(added.Id);
+        var (third, thirdBody) = await SearchAsync(enclave.SecretKey, storeId, "maps of the harbour");
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.DoesNotContain(thirdBody["data"]!.AsArray(), r => r!["file_id"]!.GetValue<string>() == added.Id);
+        Assert.NotEmpty(thirdBody["data"]!.AsArray());
+    }
+
     [Theory]
     [InlineData("notes.exe", "MZ", 400)]
     [InlineData("notes.txt", "", 400)]

@@ -88,7 +88,7 @@ internal sealed partial class RequestHandler(
     /// The classification marking to evaluate instead of the request's <c>Enclave-Classification</c> header (the
     /// Responses API gives the join of a chained response's label and the header); null to read the header.
     /// </param>
-    /// <param name="decorate">Adds fields to a non-streamed answer before it is hashed and sent (retrieval's citations).</param>
+    /// <param name="decorate">Adds fields to a non-streamed answer before it is hashed and sent, or to a stream's first chunk (retrieval's citations).</param>
     /// <param name="retrieval">The ledger indexes of the retrieval searches whose chunks the request holds, recorded in its admission (lineage).</param>
     public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null, IReadOnlyList<long>? retrieval = null)
     {
@@ -252,7 +252,7 @@ internal sealed partial class RequestHandler(
 
         if (stream)
         {
-            await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes).ConfigureAwait(false);
+            await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes, decorate).ConfigureAwait(false);
             return Results.Empty;
         }
 
@@ -342,7 +342,8 @@ internal sealed partial class RequestHandler(
         return null;
     }
 
-    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes)
+    /// <param name="decorate">Adds fields to the first chunk sent (retrieval's citations), before the answer's text.</param>
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes, Action<JsonObject>? decorate)
     {
         // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.
         using var retained = retention is null ? null : new MemoryStream();
@@ -366,6 +367,12 @@ internal sealed partial class RequestHandler(
                 }
 
                 chunk["model"] = model;
+                if (decorate is not null)
+                {
+                    decorate(chunk);
+                    decorate = null;
+                }
+
                 if (chunk["usage"] is JsonObject u && u["prompt_tokens"] is JsonValue p && u["completion_tokens"] is JsonValue c)
                 {
                     usage = new TokenUsage(p.GetValue<int>(), c.GetValue<int>());

@@ -15,7 +15,8 @@ namespace Enclave.Server.Retrieval;
 /// clearance, a <c>retrieval.searched</c> entry), the chunks found go into a system message, each after its portion
 /// marking, so the policy labels the request by what it now holds; the tool is removed and the request goes on as any
 /// chat request. The answer carries <c>enclave_citations</c>: file, chunk ID, label, document digest, score of each
-/// chunk given to the model. Requests without the tool pass through untouched.
+/// chunk given to the model (streamed: on the first chunk, before the answer's text). Requests without the tool pass
+/// through untouched.
 /// </summary>
 internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService retrieval, RetrievalOptions options)
 {
@@ -43,11 +44,6 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
         if (settings["max_num_results"] is { } max && (max is not JsonValue mv || !mv.TryGetValue<int>(out top) || top < 1 || top > options.MaxResults))
         {
             return OpenAiError.InvalidRequest($"file_search 'max_num_results' must be an integer from 1 to {options.MaxResults}", "tools", "invalid_value");
-        }
-
-        if (request["stream"] is JsonValue s && s.TryGetValue<bool>(out var stream) && stream)
-        {
-            return OpenAiError.InvalidRequest("file_search is not yet available with streaming; send the request with stream false", "stream", "unsupported_parameter");
         }
 
         var query = request["messages"] is JsonArray messages

@@ -4,6 +4,7 @@ using System.ClientModel.Primitives;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI;
 using OpenAI.Files;
@@ -175,6 +176,48 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
         Assert.All(plainBody["enclave_citations"]!.AsArray(), c => Assert.Equal("UNCLASSIFIED", c!["label"]!.GetValue<string>()));
         Assert.DoesNotContain(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("NIGHTJAR", StringComparison.Ordinal) || t.Contains("dawn", StringComparison.Ordinal));
         Assert.Contains(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("canteen", StringComparison.Ordinal) || t.Contains("Visitors", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StreamedChat_WithFileSearch_CitesOnTheFirstChunk_AndOnlyClearedChunksReachTheModel()
+    {
+        var (fileId, storeId) = await UploadHandbookAsync();
+        async Task<List<JsonNode>> StreamAsync(string key, string model)
+        {
+            using var http = enclave.Client(key);
+            var body = new JsonObject
+            {
+                ["model"] = model,
+                ["stream"] = true,
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "When does the convoy move?" }),
+                ["tools"] = new JsonArray(new JsonObject { ["type"] = "file_search", ["file_search"] = new JsonObject { ["vector_store_ids"] = new JsonArray(storeId), ["max_num_results"] = 10 } }),
+            };
+            using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+            var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e.Trim()["data: ".Length..]).ToList();
+            Assert.Equal("[DONE]", events[^1]);
+            var admitted = enclave.Entries().Last(e => e.Event.Type == "request.admitted").Event;
+            Assert.True(admitted.Details!.Value.GetProperty("stream").GetBoolean());
+            Assert.Equal(JsonValueKind.Array, admitted.Details!.Value.GetProperty("retrieval").ValueKind);
+            return [.. events.SkipLast(1).Select(e => JsonNode.Parse(e)!)];
+        }
+
+        enclave.Internal.Clear();
+        enclave.Cloud.Clear();
+        var cleared = await StreamAsync(enclave.SecretKey, "chat-m");
+        var citations = cleared[0]["enclave_citations"]!.AsArray();
+        Assert.Contains(citations, c => c!["label"]!.GetValue<string>() == "SECRET//NOFORN" && c["file_id"]!.GetValue<string>() == fileId);
+        Assert.All(cleared.Skip(1), c => Assert.Null(c["enclave_citations"]));
+        Assert.Contains("When does the convoy move?", string.Concat(cleared.Select(c => c["choices"]?[0]?["delta"]?["content"]?.GetValue<string>())), StringComparison.Ordinal);
+        Assert.Contains(enclave.Internal.ReceivedText, t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
+        Assert.DoesNotContain(enclave.Cloud.ReceivedText, t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
+
+        enclave.Internal.Clear();
+        enclave.Cloud.Clear();
+        var plain = await StreamAsync(enclave.UserKey, "open-m");
+        Assert.All(plain[0]["enclave_citations"]!.AsArray(), c => Assert.Equal("UNCLASSIFIED", c!["label"]!.GetValue<string>()));
+        Assert.DoesNotContain(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -15,6 +15,7 @@ public static class EnclaveCli
         root.Subcommands.Add(LedgerCommands.Create(context));
         root.Subcommands.Add(RetentionCommands.Create(context));
         root.Subcommands.Add(PolicyCommands.Create(context));
+        root.Subcommands.Add(LineageCommand.Create(context));
         root.Subcommands.Add(TrustCommands.Create(context));
         root.Subcommands.Add(BundleCommands.Create(context));
         root.Subcommands.Add(AirlockCommands.Create(context));

@@ -68,6 +68,9 @@ public static class ExitCodeTable
         [typeof(Enclave.Retrieval.Extraction.DocumentRejection)] = ExitCode.InvalidInput,
         [typeof(Enclave.Server.Retrieval.RetrievalError)] = ExitCode.InvalidInput,
 
+        // The server's lineage: no such request, or an index that is not a request's entry (the admin API's 404 and 400)
+        [typeof(Enclave.Server.Lineage.LineageError)] = ExitCode.InvalidInput,
+
         // Enclave.Inference: a model folder, tokenizer or chat template refused is invalid input; a packaged model
         // (the demo embedding model) whose package is damaged or not the pinned one fails verification.
         [typeof(UpstreamConfigurationError)] = ExitCode.InvalidInput,

@@ -159,6 +159,8 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
     [InlineData("GET", "/v1/messages")]
     [InlineData("DELETE", "/v1/models")]
     [InlineData("GET", "/admin/v1/policy/explain")]
+    [InlineData("POST", "/admin/v1/lineage/entries/0")]
+    [InlineData("DELETE", "/admin/v1/lineage/requests/req_0")]
     public async Task A_wrong_method_is_a_405_with_the_error_body_of_its_api(string method, string path)
     {
         using var http = enclave.Client(enclave.AdminKey);

@@ -88,7 +88,7 @@ public sealed class PolicyEnclave : IAsyncLifetime
                 {
                     Name = "internal",
                     BaseUrl = Internal.BaseUrl,
-                    Models = ["chat-m", "embed-m"],
+                    Models = ["chat-m", "embed-m", "open-m", "open-embed-m"],
                     MaxRetries = 1,
                     Labels = new UpstreamLabels { Classification = "SECRET//NOFORN", Jurisdiction = "local" },
                 },
@@ -121,6 +121,9 @@ public sealed class PolicyEnclave : IAsyncLifetime
             ["Models:embed-m:Kind"] = "embedding",
             // Cleared for SECRET//NOFORN, so that it may embed the SECRET portions of uploaded documents (RetrievalTests).
             ["Models:embed-m:Label"] = "SECRET//NOFORN",
+            // Unlabelled (the lowest level), so visible to callers without a clearance; chat-m and embed-m are not.
+            ["Models:open-m:Kind"] = "chat",
+            ["Models:open-embed-m:Kind"] = "embedding",
             ["Models:cloud-block-m:Kind"] = "chat",
             ["Models:cloud-redact-m:Kind"] = "chat",
             ["Policy:Jurisdictions:UNCLASSIFIED:0"] = "local",
@@ -131,6 +134,7 @@ public sealed class PolicyEnclave : IAsyncLifetime
             ["Policy:Egress:Routes:cloud-redact"] = "Redact",
             // Small chunks, so that the retrieval tests' paragraphs land in chunks of their own (RetrievalTests).
             ["Retrieval:ChunkChars"] = "80",
+            ["Retrieval:EmbeddingModel"] = "embed-m",
             ["Retrieval:ChunkOverlapChars"] = "20",
             ["Quotas:Principals:0:Id"] = "user:rate-limited",
             ["Quotas:Principals:0:RequestsPerMinute"] = "2",

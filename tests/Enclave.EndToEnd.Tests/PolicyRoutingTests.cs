@@ -112,7 +112,7 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
         enclave.Internal.Failing = true;
         try
         {
-            using var response = await enclave.ChatAsync(enclave.AdminKey, "chat-m", "key follows " + Pem);
+            using var response = await enclave.ChatAsync(enclave.SecretKey, "chat-m", "key follows " + Pem);
             Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         }
         finally
@@ -128,7 +128,7 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
     {
         var (cloudBefore, internalBefore) = (enclave.Cloud.Received.Count, enclave.Internal.Received.Count);
 
-        using var response = await enclave.ChatAsync(enclave.AdminKey, "chat-m", "hello", classification: "SECRET");
+        using var response = await enclave.ChatAsync(enclave.AdminKey, "open-m", "hello", classification: "SECRET");
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
@@ -155,7 +155,7 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
     [Fact]
     public async Task MalformedClassificationHeader_Is400_AndRecorded()
     {
-        using var response = await enclave.ChatAsync(enclave.AdminKey, "chat-m", "hello", classification: "SECRET//BOGUS");
+        using var response = await enclave.ChatAsync(enclave.AdminKey, "open-m", "hello", classification: "SECRET//BOGUS");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
@@ -167,9 +167,9 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
     [Fact]
     public async Task RateLimit_Answers429WithRetryAfterAndAnOpenAiError_AndRecordsTheDenial()
     {
-        using var first = await enclave.ChatAsync(enclave.RateKey, "chat-m", "one");
-        using var second = await enclave.ChatAsync(enclave.RateKey, "chat-m", "two");
-        using var third = await enclave.ChatAsync(enclave.RateKey, "chat-m", "three");
+        using var first = await enclave.ChatAsync(enclave.RateKey, "open-m", "one");
+        using var second = await enclave.ChatAsync(enclave.RateKey, "open-m", "two");
+        using var third = await enclave.ChatAsync(enclave.RateKey, "open-m", "three");
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
@@ -187,14 +187,14 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
     [Fact]
     public async Task DayBudget_Answers429_AndSurvivesARestart()
     {
-        using (var a = await enclave.ChatAsync(enclave.BudgetKey, "chat-m", "a"))
-        using (var b = await enclave.ChatAsync(enclave.BudgetKey, "chat-m", "b"))
+        using (var a = await enclave.ChatAsync(enclave.BudgetKey, "open-m", "a"))
+        using (var b = await enclave.ChatAsync(enclave.BudgetKey, "open-m", "b"))
         {
             Assert.Equal(HttpStatusCode.OK, a.StatusCode);
             Assert.Equal(HttpStatusCode.OK, b.StatusCode);
         }
 
-        using (var c = await enclave.ChatAsync(enclave.BudgetKey, "chat-m", "c"))
+        using (var c = await enclave.ChatAsync(enclave.BudgetKey, "open-m", "c"))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, c.StatusCode);
             Assert.Equal("insufficient_quota", JsonNode.Parse(await c.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
@@ -202,7 +202,7 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
 
         await enclave.RestartAsync();
 
-        using var d = await enclave.ChatAsync(enclave.BudgetKey, "chat-m", "d");
+        using var d = await enclave.ChatAsync(enclave.BudgetKey, "open-m", "d");
         Assert.Equal(HttpStatusCode.TooManyRequests, d.StatusCode);
         Assert.True(d.Headers.RetryAfter is not null);
         Assert.Equal("quota.requests-per-day", enclave.Entry(d).Details!.Value.GetProperty("rule").GetString());

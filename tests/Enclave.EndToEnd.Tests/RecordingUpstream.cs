@@ -108,6 +108,27 @@ internal sealed class RecordingUpstream : IAsyncDisposable
 
         var request = JsonNode.Parse(bytes)!.AsObject();
         var last = request["messages"]!.AsArray()[^1]!["content"]!.GetValue<string>();
+        if (request["stream"] is JsonValue stream && stream.GetValue<bool>())
+        {
+            // The echo in two chunks, then the end.
+            http.Response.ContentType = "text/event-stream";
+            foreach (var (delta, finish) in new[] { (new JsonObject { ["role"] = "assistant", ["content"] = "echo: " }, (string?)null), (new JsonObject { ["content"] = last }, "stop") })
+            {
+                var chunk = new JsonObject
+                {
+                    ["id"] = "chatcmpl-rec",
+                    ["object"] = "chat.completion.chunk",
+                    ["created"] = 1_700_000_000,
+                    ["model"] = request["model"]!.GetValue<string>(),
+                    ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+                };
+                await http.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n");
+            }
+
+            await http.Response.WriteAsync("data: [DONE]\n\n");
+            return;
+        }
+
         await http.Response.WriteAsJsonAsync(new JsonObject
         {
             ["id"] = "chatcmpl-rec",

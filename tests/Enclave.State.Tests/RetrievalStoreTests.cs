@@ -46,6 +46,27 @@ public abstract class RetrievalStoreTests : IDisposable
     }
 
     [Fact]
+    public void StoreSignature_ChangesWhenAFileIsAddedOrRemoved_AndOnlyThen()
+    {
+        _store.PutFile(File("file-a", Now), [Chunk("file-a", 0)]);
+        _store.PutFile(File("file-b", Now), [Chunk("file-b", 0)]);
+        _store.PutVectorStore(new VectorStoreRow("vs_1", "handbook", "alice", Now));
+        var empty = _store.StoreSignature("vs_1");
+
+        _store.AddFileToStore("vs_1", "file-a", Now);
+        var one = _store.StoreSignature("vs_1");
+        _store.AddFileToStore("vs_1", "file-b", Now.AddSeconds(1));
+        var two = _store.StoreSignature("vs_1");
+        var unchanged = _store.StoreSignature("vs_1");
+        _store.DeleteFile("file-a");
+        var removed = _store.StoreSignature("vs_1");
+
+        Assert.Equal(4, new[] { empty, one, two, removed }.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(two, unchanged);
+        Assert.Equal(empty, _store.StoreSignature("vs_none"));
+    }
+
+    [Fact]
     public void File_WithAChunkOfAnotherFile_IsRefused_AndNothingIsWritten()
     {
         Assert.Throws<ArgumentException>(() => _store.PutFile(File("file-1", Now), [Chunk("file-1", 0), Chunk("file-9", 1)]));

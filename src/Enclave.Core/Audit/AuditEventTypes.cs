@@ -12,7 +12,7 @@ namespace Enclave.Core.Audit;
 public static class AuditEventTypes
 {
     // Requests (/v1)
-    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy", "clientAddress", "user", "intel");
+    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy", "clientAddress", "user", "intel", "retrieval");
     public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy", "clientAddress", "user", "intel");
     public static readonly AuditEventType RequestCompleted = new(
         "request.completed", "requestId", "endpoint", "admittedIndex", "outcome", "status", "backend", "latencyMs", "modelDigest",

@@ -63,6 +63,10 @@ public sealed class VectorIndex
         Count++;
     }
 
+    /// <summary>An approximate index (<see cref="IvfIndex"/>) over the vectors held now, with their keys and labels.</summary>
+    public IvfIndex BuildIvf(IvfOptions options) =>
+        IvfIndex.Build(Dimensions, _vectors.AsMemory(0, Count * Dimensions), _keys.AsSpan(0, Count), _labels.AsSpan(0, Count), Count, options);
+
     /// <summary>
     /// The <paramref name="top"/> vectors most similar to <paramref name="query"/> among those
     /// <paramref name="clearance"/> dominates, best first (ties by insertion order).

@@ -18,6 +18,7 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(app);
         var admin = app.MapGroup(Prefix).RequireAuthorization();
         admin.MapLedger();
+        admin.MapLineage();
         RetentionAdminEndpoints.MapRetention(admin);
         PolicyAdminEndpoints.MapPolicy(admin);
         admin.MapIdentity();

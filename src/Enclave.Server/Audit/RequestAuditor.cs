@@ -31,6 +31,11 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
 
             details.String("promptSha256", r.PromptSha256);
             details.String("requestId", r.RequestId);
+            if (r.Retrieval is { Count: > 0 } retrieval)
+            {
+                details.Node("retrieval", new JsonArray([.. retrieval.Select(i => (JsonNode)i)]));
+            }
+
             details.Boolean("stream", r.Stream);
             WhoUser(ref details, r.User);
         });
@@ -166,6 +171,9 @@ public sealed record AdmittedRequest
 
     /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
     public JsonArray? Intel { get; init; }
+
+    /// <summary>The ledger indexes of the <c>retrieval.searched</c> entries whose chunks were put into the request (file_search).</summary>
+    public IReadOnlyList<long>? Retrieval { get; init; }
 }
 
 /// <summary>A request refused by policy or a quota.</summary>

@@ -1,3 +1,4 @@
+using Enclave.Server.Lineage;
 using Enclave.Server.Retrieval;
 using Enclave.State;
 using Enclave.State.Retrieval;
@@ -20,8 +21,10 @@ public static class RetrievalServices
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddValidatedRecord(() => configuration.GetSection("Retrieval").Get<RetrievalOptions>() ?? new RetrievalOptions(), o => o.Validate());
         services.TryAddSingleton<IRetrievalStore>(sp => new SqliteRetrievalStore(sp.GetRequiredService<StateConnectionFactory>()));
+        services.TryAddSingleton<ResidentIndexes>();
         services.TryAddSingleton<RetrievalService>();
         services.TryAddSingleton<FileSearchStep>();
+        services.TryAddSingleton<LineageService>();
         return services;
     }
 }

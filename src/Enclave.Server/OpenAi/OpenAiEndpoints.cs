@@ -27,9 +27,10 @@ internal static class OpenAiEndpoints
     public static RouteGroupBuilder MapOpenAi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1").RequireAuthorization();
-        v1.MapGet("/models", (ModelCatalog catalog) =>
+        // A model above the caller's clearance is invisible: not listed, not found (EnclavePolicy.MaySee).
+        v1.MapGet("/models", (HttpContext http, ModelCatalog catalog, EnclavePolicy policy) =>
         {
-            var data = new JsonArray([.. catalog.List().Select(m => (JsonNode)new JsonObject
+            var data = new JsonArray([.. catalog.List().Where(m => policy.MaySee(http.User, m)).Select(m => (JsonNode)new JsonObject
             {
                 ["id"] = m.Id,
                 ["object"] = "model",
@@ -38,7 +39,7 @@ internal static class OpenAiEndpoints
             })]);
             return Results.Json(new JsonObject { ["object"] = "list", ["data"] = data });
         });
-        v1.MapGet("/models/{id}", (string id, ModelCatalog catalog) => catalog.TryResolve(id, out var m)
+        v1.MapGet("/models/{id}", (string id, HttpContext http, ModelCatalog catalog, EnclavePolicy policy) => catalog.TryResolve(id, out var m) && policy.MaySee(http.User, m)
             ? Results.Json(new JsonObject { ["id"] = m.Id, ["object"] = "model", ["created"] = m.Created.ToUnixTimeSeconds(), ["owned_by"] = m.OwnedBy })
             : OpenAiError.NotFound($"The model '{id}' does not exist or you do not have access to it.", "model"));
         // A file_search tool is served by retrieval before the engine (Retrieval/FileSearchStep.cs); other requests pass through.
@@ -87,8 +88,9 @@ internal sealed partial class RequestHandler(
     /// The classification marking to evaluate instead of the request's <c>Enclave-Classification</c> header (the
     /// Responses API gives the join of a chained response's label and the header); null to read the header.
     /// </param>
-    /// <param name="decorate">Adds fields to a non-streamed answer before it is hashed and sent (retrieval's citations).</param>
-    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null)
+    /// <param name="decorate">Adds fields to a non-streamed answer before it is hashed and sent, or to a stream's first chunk (retrieval's citations).</param>
+    /// <param name="retrieval">The ledger indexes of the retrieval searches whose chunks the request holds, recorded in its admission (lineage).</param>
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null, IReadOnlyList<long>? retrieval = null)
     {
         var started = clock.GetTimestamp();
         var (request, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
@@ -120,7 +122,20 @@ internal sealed partial class RequestHandler(
 
         if (!catalog.TryResolve(model, out var route))
         {
-            return OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
+            return UnknownModel(model);
+        }
+
+        var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
+        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var clientAddress = http.Connection.RemoteIpAddress;
+        var address = clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString();
+        var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
+        if (!policy.MaySee(http.User, route))
+        {
+            // Above the caller's clearance: answered exactly as an unknown model (no ledger index, no request id in the
+            // answer, before any check that would tell the model's kind), while the ledger records the real rule.
+            var hidden = policy.HiddenModel(http.User, route);
+            return await DenyAsync(http, requestId, actor, model, input, hidden.Status, hidden.Rule!, hidden.ToLedger(policy.Scheme), UnknownModel(model), new Who(address, user, null), answerHeaders: false).ConfigureAwait(false);
         }
 
         var wantsEmbedding = operation == Operation.Embeddings;
@@ -135,12 +150,8 @@ internal sealed partial class RequestHandler(
             return OpenAiError.InvalidRequest("embeddings cannot be streamed", "stream");
         }
 
-        var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
-        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
-        var clientAddress = http.Connection.RemoteIpAddress;
-        var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
         var screened = intel?.Screen(clientAddress, user, actor, http.User.Identity?.Name);
-        var who = new Who(clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString(), user, screened is null ? null : IntelDetails(screened));
+        var who = new Who(address, user, screened is null ? null : IntelDetails(screened));
         if (screened is { Deny: true })
         {
             var denied = screened.Hits.First(h => h.Action == "deny");
@@ -200,6 +211,7 @@ internal sealed partial class RequestHandler(
                 ClientAddress = who.ClientAddress,
                 User = who.User,
                 Intel = who.Intel,
+                Retrieval = retrieval,
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
@@ -240,7 +252,7 @@ internal sealed partial class RequestHandler(
 
         if (stream)
         {
-            await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes).ConfigureAwait(false);
+            await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes, decorate).ConfigureAwait(false);
             return Results.Empty;
         }
 
@@ -330,7 +342,8 @@ internal sealed partial class RequestHandler(
         return null;
     }
 
-    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes)
+    /// <param name="decorate">Adds fields to the first chunk sent (retrieval's citations), before the answer's text.</param>
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes, Action<JsonObject>? decorate)
     {
         // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.
         using var retained = retention is null ? null : new MemoryStream();
@@ -354,6 +367,12 @@ internal sealed partial class RequestHandler(
                 }
 
                 chunk["model"] = model;
+                if (decorate is not null)
+                {
+                    decorate(chunk);
+                    decorate = null;
+                }
+
                 if (chunk["usage"] is JsonObject u && u["prompt_tokens"] is JsonValue p && u["completion_tokens"] is JsonValue c)
                 {
                     usage = new TokenUsage(p.GetValue<int>(), c.GetValue<int>());
@@ -476,11 +495,14 @@ internal sealed partial class RequestHandler(
     private static JsonArray IntelDetails(Intel.Live.RequestScreenVerdict verdict) =>
         [.. verdict.Hits.Select(h => (JsonNode?)new JsonObject { ["indicator"] = h.Hit.IndicatorId, ["matched"] = h.What, ["action"] = h.Action })];
 
+    private static IResult UnknownModel(string model) =>
+        OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
+
     private static IResult LedgerUnavailable() =>
         OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
 
     /// <summary>Records the denial (durable before the answer), then answers with <paramref name="error"/>.</summary>
-    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonNode input, int status, string rule, JsonObject decision, IResult error, Who who, Intel.Live.RequestScreenVerdict? screened = null)
+    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonNode input, int status, string rule, JsonObject decision, IResult error, Who who, Intel.Live.RequestScreenVerdict? screened = null, bool answerHeaders = true)
     {
         long index;
         try
@@ -510,8 +532,12 @@ internal sealed partial class RequestHandler(
         }
 
         telemetry.RecordRequest(http.Request.Path.Value!, model, "denied", status, TimeSpan.Zero, null, null);
-        http.Response.Headers[OpenAiEndpoints.LedgerIndexHeader] = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        http.Response.Headers["X-Request-Id"] = requestId;
+        if (answerHeaders)
+        {
+            http.Response.Headers[OpenAiEndpoints.LedgerIndexHeader] = index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            http.Response.Headers["X-Request-Id"] = requestId;
+        }
+
         return error;
     }
 

@@ -208,6 +208,36 @@ public sealed class EnclavePolicy
         return (clearance ?? Scheme.Lowest, null);
     }
 
+    /// <summary>
+    /// Whether the caller may see and use the model: its clearance dominates the model's label. A model above the
+    /// caller's clearance is not listed by <c>/v1/models</c> and a request naming it is answered like one for an unknown
+    /// model (docs/retrieval.md, "Models above a caller's clearance"). A model the policy does not know (never admitted) is
+    /// decided from its route's label.
+    /// </summary>
+    public bool MaySee(ClaimsPrincipal user, ModelRoute route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        // A clearance claim that is not a valid marking counts as the lowest level here; Evaluate then denies the request
+        // naming the bad claim, so the caller learns what to fix.
+        return ClearanceOf(user).Clearance.Dominates(Model(route).Label);
+    }
+
+    /// <summary>
+    /// The decision recorded for a request naming a model above the caller's clearance (<see cref="MaySee"/> false):
+    /// denied by <see cref="PolicyRules.Clearance"/> with status 404, the status the caller is answered with (that of an
+    /// unknown model). The message is for the ledger only: the caller is told nothing that shows the model exists.
+    /// </summary>
+    public PolicyOutcome HiddenModel(ClaimsPrincipal user, ModelRoute route)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        var model = Model(route);
+        var (clearance, problem) = ClearanceOf(user);
+        var message = problem is null
+            ? $"request denied by {PolicyRules.Clearance}: the model's label {Scheme.FormatBanner(model.Label)} is above the caller's clearance {Scheme.FormatBanner(clearance)}; the model is invisible to the caller, who was answered as for an unknown model"
+            : $"request denied by {PolicyRules.Clearance}: the caller's clearance claim is not a valid marking ({problem}); the model is invisible to the caller, who was answered as for an unknown model";
+        return Denied(PolicyRules.Clearance, message, [new PolicyReason(PolicyRules.Clearance, message)], null, clearance, model) with { Status = 404 };
+    }
+
     /// <summary>Decides one API request: label, clearance, model and backend labels, jurisdictions, egress.</summary>
     /// <param name="user">The authenticated caller.</param>
     /// <param name="classificationHeader">The <c>Enclave-Classification</c> header, or null when absent.</param>

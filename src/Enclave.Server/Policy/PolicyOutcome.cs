@@ -15,7 +15,7 @@ public sealed record PolicyOutcome
     /// <summary>True when the request may be served by one of <see cref="Backends"/>.</summary>
     public required bool Allowed { get; init; }
 
-    /// <summary>200 when allowed; 403 for a policy denial; 400 for a malformed <c>Enclave-Classification</c> header.</summary>
+    /// <summary>200 when allowed; 403 for a policy denial; 400 for a malformed <c>Enclave-Classification</c> header; 404 for a model above the caller's clearance (answered as unknown).</summary>
     public required int Status { get; init; }
 
     /// <summary>The rule that denied the request (e.g. <c>policy.clearance</c>, <c>secret.private-key</c>); null when allowed.</summary>

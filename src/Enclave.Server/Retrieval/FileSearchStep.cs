@@ -15,7 +15,8 @@ namespace Enclave.Server.Retrieval;
 /// clearance, a <c>retrieval.searched</c> entry), the chunks found go into a system message, each after its portion
 /// marking, so the policy labels the request by what it now holds; the tool is removed and the request goes on as any
 /// chat request. The answer carries <c>enclave_citations</c>: file, chunk ID, label, document digest, score of each
-/// chunk given to the model. Requests without the tool pass through untouched.
+/// chunk given to the model (streamed: on the first chunk, before the answer's text). Requests without the tool pass
+/// through untouched.
 /// </summary>
 internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService retrieval, RetrievalOptions options)
 {
@@ -45,11 +46,6 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             return OpenAiError.InvalidRequest($"file_search 'max_num_results' must be an integer from 1 to {options.MaxResults}", "tools", "invalid_value");
         }
 
-        if (request["stream"] is JsonValue s && s.TryGetValue<bool>(out var stream) && stream)
-        {
-            return OpenAiError.InvalidRequest("file_search is not yet available with streaming; send the request with stream false", "stream", "unsupported_parameter");
-        }
-
         var query = request["messages"] is JsonArray messages
             ? messages.OfType<JsonObject>().LastOrDefault(m => m["role"]?.GetValueKind() == System.Text.Json.JsonValueKind.String && m["role"]!.GetValue<string>() == "user")?["content"] switch
             {
@@ -66,6 +62,7 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
         var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
         var marking = http.Request.Headers[Enclave.Policy.Labels.RequestLabelExtractor.HeaderName] is { Count: > 0 } h ? h.ToString() : null;
         var found = new List<SearchResult>();
+        var searches = new List<long>();
         try
         {
             foreach (var id in ids.Select(i => i!.GetValue<string>()).Distinct(StringComparer.Ordinal))
@@ -75,7 +72,9 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
                     return OpenAiError.NotFound($"No such vector store: {id}", "tools", "vector_store_not_found");
                 }
 
-                found.AddRange((await retrieval.SearchAsync(http.User, actor, vs, query, top, marking, http.RequestAborted).ConfigureAwait(false)).Results);
+                var searched = await retrieval.SearchAsync(http.User, actor, vs, query, top, marking, http.RequestAborted).ConfigureAwait(false);
+                searches.Add(searched.LedgerIndex);
+                found.AddRange(searched.Results);
             }
         }
         catch (RetrievalException ex)
@@ -117,6 +116,6 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             ["sha256"] = r.File.Sha256,
             ["score"] = Math.Round(r.Score, 6),
         })]);
-        return await handler.HandleAsync(http, Operation.Chat, request, decorate: body => body["enclave_citations"] = citations.DeepClone()).ConfigureAwait(false);
+        return await handler.HandleAsync(http, Operation.Chat, request, decorate: body => body["enclave_citations"] = citations.DeepClone(), retrieval: searches).ConfigureAwait(false);
     }
 }

@@ -20,6 +20,15 @@ internal sealed record RetrievalOptions
     /// <summary>Most results one search returns (<c>max_num_results</c> is capped here; default 50, as OpenAI's).</summary>
     public int MaxResults { get; init; } = 50;
 
+    /// <summary>Chunks from which a store's resident index is an IVF index rather than exact (default 100,000).</summary>
+    public int IvfThreshold { get; init; } = 100_000;
+
+    /// <summary>Lists of an IVF index; 0 (default) for the square root of the chunks held.</summary>
+    public int IvfLists { get; init; }
+
+    /// <summary>Lists an IVF search probes (default 32; more lists are probed while too few chunks the clearance admits were found).</summary>
+    public int IvfProbes { get; init; } = 32;
+
     /// <summary>Bounds on extraction (file size 32 MiB, 2,000 PDF pages, 8 Mi characters of text).</summary>
     public ExtractionOptions Extraction { get; init; } = new();
 
@@ -45,6 +54,21 @@ internal sealed record RetrievalOptions
         if (MaxResults is < 1 or > 1000)
         {
             problems.Add($"Retrieval:MaxResults is {MaxResults}; it must be from 1 to 1000");
+        }
+
+        if (IvfThreshold < 1)
+        {
+            problems.Add($"Retrieval:IvfThreshold is {IvfThreshold}; it must be at least 1");
+        }
+
+        if (IvfLists is < 0 or > 1_000_000)
+        {
+            problems.Add($"Retrieval:IvfLists is {IvfLists}; it must be from 0 (the square root of the chunks) to 1000000");
+        }
+
+        if (IvfProbes < 1)
+        {
+            problems.Add($"Retrieval:IvfProbes is {IvfProbes}; it must be at least 1");
         }
 
         return problems;

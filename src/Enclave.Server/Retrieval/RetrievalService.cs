@@ -32,7 +32,8 @@ internal sealed partial class RetrievalService(
     ServerSettings settings,
     RetrievalOptions options,
     TimeProvider clock,
-    ILogger<RetrievalService> logger)
+    ILogger<RetrievalService> logger,
+    ResidentIndexes resident)
 {
     private readonly BlobStore _blobs = new(settings.DataDirectory);
     private readonly TextChunker _chunker = new(policy.Scheme, new ChunkerOptions { MaxChars = options.ChunkChars, OverlapChars = options.ChunkOverlapChars });
@@ -160,6 +161,7 @@ internal sealed partial class RetrievalService(
         await ledger.AppendAsync(
             AuditEvent.Create(AuditEventTypes.VectorStoreDeleted, clock.GetUtcNow(), actor, vectorStore.Id, new JsonObject { ["vectorStoreId"] = vectorStore.Id }),
             cancellationToken).ConfigureAwait(false);
+        resident.Forget(vectorStore.Id);
         return store.DeleteVectorStore(vectorStore.Id);
     }
 
@@ -183,21 +185,9 @@ internal sealed partial class RetrievalService(
             }
         }
 
-        // Only the chunks the caller may see are loaded into the index; the index filters again before it scores.
-        var visible = store.ChunksOfStore(vectorStore.Id).Where(c => clearance.Dominates(Parse(c.Label))).ToList();
+        // The store's resident index holds every chunk with its label and drops those above the clearance before scoring.
         var (model, vectors) = await EmbedAsync(user, [query], queryLabel, cancellationToken).ConfigureAwait(false);
-        var hits = new List<(RetrievalChunkRow Chunk, float Score)>();
-        var sameModel = visible.Where(c => c.Model == model.Id && c.Embedding.Length == vectors[0].Length).ToList();
-        if (sameModel.Count > 0)
-        {
-            var index = new VectorIndex(vectors[0].Length, sameModel.Count);
-            for (var i = 0; i < sameModel.Count; i++)
-            {
-                index.Add(i, sameModel[i].Embedding, Parse(sameModel[i].Label));
-            }
-
-            hits.AddRange(index.Search(vectors[0], top, clearance).Select(h => (sameModel[(int)h.Key], h.Score)));
-        }
+        var hits = resident.Search(vectorStore.Id, model.Id, vectors[0], top, clearance, Parse);
 
         var files = hits.Select(h => h.Chunk.FileId).Distinct().ToDictionary(id => id, id => store.GetFile(id)!);
         var entry = await ledger.AppendAsync(

@@ -26,6 +26,13 @@ public interface IRetrievalStore
     /// <summary>The chunks of every file in a vector store, by file (oldest added first) and index.</summary>
     IReadOnlyList<RetrievalChunkRow> ChunksOfStore(string storeId);
 
+    /// <summary>
+    /// What the store holds now, cheaply: how many files and when the last was added (round-trip text). A resident index
+    /// of the store's chunks is current while this is unchanged (files are immutable; adding one moves the time,
+    /// removing one the count).
+    /// </summary>
+    string StoreSignature(string storeId);
+
     /// <summary>Adds a vector store.</summary>
     void PutVectorStore(VectorStoreRow store);
 

@@ -94,6 +94,16 @@ public sealed class SqliteRetrievalStore(StateConnectionFactory factory) : IRetr
         storeId);
 
     /// <inheritdoc/>
+    public string StoreSignature(string storeId)
+    {
+        using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+        using var command = factory.Dialect.Command(connection, null, "SELECT COUNT(*), MAX(added) FROM retrieval_vector_store_files WHERE store_id = $id", ("$id", storeId));
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{reader.GetInt64(0)}/{(reader.IsDBNull(1) ? string.Empty : reader.GetValue(1))}");
+    }
+
+    /// <inheritdoc/>
     public void PutVectorStore(VectorStoreRow store)
     {
         ArgumentNullException.ThrowIfNull(store);

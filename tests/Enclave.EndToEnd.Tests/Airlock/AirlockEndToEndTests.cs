@@ -119,6 +119,35 @@ public sealed class AirlockEndToEndTests : IDisposable
                 trail.Select(e => e.Type).ToArray());
             Assert.Equal(["user:ingrid", "user:ingrid", "user:ingrid", "user:alice", "user:bob", "user:bob"], trail.Select(e => e.Actor).ToArray());
 
+            // Lineage of an answer of the imported model: the import, its bundle, signers and approvers, every hop proven.
+            string requestId;
+            using (var http = Http(url, adminKey))
+            {
+                using var chat = await http.PostAsJsonAsync("/v1/chat/completions", new JsonObject { ["model"] = ModelName, ["max_tokens"] = 2, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Hi" }) });
+                Assert.True(chat.IsSuccessStatusCode, await chat.Content.ReadAsStringAsync());
+                requestId = chat.Headers.GetValues("X-Request-Id").Single();
+            }
+
+            var lineage = await CliAsync(admin, "lineage", requestId, "--json");
+            Assert.True(lineage.Code == 0, lineage.Error);
+            var traced = JsonNode.Parse(lineage.Out)!;
+            Assert.True(traced["verified"]!.GetValue<bool>());
+            var origin = traced["import"]!;
+            Assert.Equal(id, origin["importId"]!.GetValue<string>());
+            Assert.Equal(["user:alice", "user:bob"], origin["approvals"]!.AsArray().Select(a => a!["approver"]!.GetValue<string>()));
+            Assert.Equal("user:ingrid", origin["importedBy"]!.GetValue<string>());
+            Assert.Equal(1, origin["rootVersion"]!.GetValue<int>());
+            Assert.NotEmpty(origin["signerKeyIds"]!.AsArray());
+            Assert.Equal(trail.Single(e => e.Type == "import.verified").Details!.Value.GetProperty("manifest_sha256").GetString(), origin["manifestSha256"]!.GetValue<string>());
+            Assert.False(string.IsNullOrEmpty(traced["modelDigest"]!.GetValue<string>()));
+            Assert.Equal(
+                ["request.completed", "request.admitted", "import.activated", "import.approved", "import.approved", "import.verified"],
+                traced["hops"]!.AsArray().Select(h => h!["hop"]!.GetValue<string>()));
+            var lineageText = await CliAsync(admin, "lineage", requestId);
+            Assert.True(lineageText.Code == 0, lineageText.Error);
+            Assert.Contains("approved  by user:alice", lineageText.Out, StringComparison.Ordinal);
+            Assert.Equal((int)ExitCode.Denied, (await CliAsync(approver1.File, "lineage", requestId)).Code); // not an admin or auditor
+
             var listed = await CliAsync(approver1.File, "airlock", "list", "--state", "activated", "--json");
             Assert.Equal(id, Assert.Single(JsonNode.Parse(listed.Out)!["imports"]!.AsArray())!["id"]!.GetValue<string>());
 

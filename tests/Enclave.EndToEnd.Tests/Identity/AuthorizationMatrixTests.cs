@@ -62,6 +62,8 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
 
         ["GET /admin/v1/ledger/checkpoint"] = [Roles.Admin, Roles.Auditor],
         ["POST /admin/v1/ledger/exports"] = [Roles.Admin, Roles.Auditor],
+        ["GET /admin/v1/lineage/requests/{requestId}"] = [Roles.Admin, Roles.Auditor],
+        ["GET /admin/v1/lineage/entries/{index}"] = [Roles.Admin, Roles.Auditor],
         ["GET /admin/v1/whoami"] = Authenticated,
         ["GET /admin/v1/users"] = [Roles.Admin],
         ["GET /admin/v1/users/{name}"] = [Roles.Admin],

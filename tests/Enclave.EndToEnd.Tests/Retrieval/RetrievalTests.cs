@@ -4,6 +4,7 @@ using System.ClientModel.Primitives;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenAI;
 using OpenAI.Files;
@@ -142,12 +143,12 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
     public async Task Chat_WithFileSearch_PutsOnlyClearedChunksInThePrompt_AndCitesThem()
     {
         var (fileId, storeId) = await UploadHandbookAsync();
-        async Task<(HttpResponseMessage Response, JsonNode Body)> ChatAsync(string key)
+        async Task<(HttpResponseMessage Response, JsonNode Body)> ChatAsync(string key, string model)
         {
             using var http = enclave.Client(key);
             var body = new JsonObject
             {
-                ["model"] = "chat-m",
+                ["model"] = model,
                 ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "When does the convoy move?" }),
                 ["tools"] = new JsonArray(new JsonObject { ["type"] = "file_search", ["file_search"] = new JsonObject { ["vector_store_ids"] = new JsonArray(storeId), ["max_num_results"] = 10 } }),
             };
@@ -157,7 +158,7 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
 
         enclave.Internal.Clear();
         enclave.Cloud.Clear();
-        var (cleared, clearedBody) = await ChatAsync(enclave.SecretKey);
+        var (cleared, clearedBody) = await ChatAsync(enclave.SecretKey, "chat-m");
         Assert.Equal(HttpStatusCode.OK, cleared.StatusCode);
         var citations = clearedBody["enclave_citations"]!.AsArray();
         Assert.Contains(citations, c => c!["label"]!.GetValue<string>() == "SECRET//NOFORN" && c["file_id"]!.GetValue<string>() == fileId);
@@ -169,12 +170,77 @@ public sealed class RetrievalTests(PolicyEnclave enclave) : IClassFixture<Policy
 
         enclave.Internal.Clear();
         enclave.Cloud.Clear();
-        var (plain, plainBody) = await ChatAsync(enclave.UserKey);
+        var (plain, plainBody) = await ChatAsync(enclave.UserKey, "open-m"); // chat-m (SECRET//NOFORN) is invisible to this caller
         Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
         Assert.NotEmpty(plainBody["enclave_citations"]!.AsArray());
         Assert.All(plainBody["enclave_citations"]!.AsArray(), c => Assert.Equal("UNCLASSIFIED", c!["label"]!.GetValue<string>()));
         Assert.DoesNotContain(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("NIGHTJAR", StringComparison.Ordinal) || t.Contains("dawn", StringComparison.Ordinal));
         Assert.Contains(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("canteen", StringComparison.Ordinal) || t.Contains("Visitors", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task StreamedChat_WithFileSearch_CitesOnTheFirstChunk_AndOnlyClearedChunksReachTheModel()
+    {
+        var (fileId, storeId) = await UploadHandbookAsync();
+        async Task<List<JsonNode>> StreamAsync(string key, string model)
+        {
+            using var http = enclave.Client(key);
+            var body = new JsonObject
+            {
+                ["model"] = model,
+                ["stream"] = true,
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "When does the convoy move?" }),
+                ["tools"] = new JsonArray(new JsonObject { ["type"] = "file_search", ["file_search"] = new JsonObject { ["vector_store_ids"] = new JsonArray(storeId), ["max_num_results"] = 10 } }),
+            };
+            using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+            var events = (await response.Content.ReadAsStringAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Select(e => e.Trim()["data: ".Length..]).ToList();
+            Assert.Equal("[DONE]", events[^1]);
+            var admitted = enclave.Entries().Last(e => e.Event.Type == "request.admitted").Event;
+            Assert.True(admitted.Details!.Value.GetProperty("stream").GetBoolean());
+            Assert.Equal(JsonValueKind.Array, admitted.Details!.Value.GetProperty("retrieval").ValueKind);
+            return [.. events.SkipLast(1).Select(e => JsonNode.Parse(e)!)];
+        }
+
+        enclave.Internal.Clear();
+        enclave.Cloud.Clear();
+        var cleared = await StreamAsync(enclave.SecretKey, "chat-m");
+        var citations = cleared[0]["enclave_citations"]!.AsArray();
+        Assert.Contains(citations, c => c!["label"]!.GetValue<string>() == "SECRET//NOFORN" && c["file_id"]!.GetValue<string>() == fileId);
+        Assert.All(cleared.Skip(1), c => Assert.Null(c["enclave_citations"]));
+        Assert.Contains("When does the convoy move?", string.Concat(cleared.Select(c => c["choices"]?[0]?["delta"]?["content"]?.GetValue<string>())), StringComparison.Ordinal);
+        Assert.Contains(enclave.Internal.ReceivedText, t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
+        Assert.DoesNotContain(enclave.Cloud.ReceivedText, t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
+
+        enclave.Internal.Clear();
+        enclave.Cloud.Clear();
+        var plain = await StreamAsync(enclave.UserKey, "open-m");
+        Assert.All(plain[0]["enclave_citations"]!.AsArray(), c => Assert.Equal("UNCLASSIFIED", c!["label"]!.GetValue<string>()));
+        Assert.DoesNotContain(enclave.Internal.ReceivedText.Concat(enclave.Cloud.ReceivedText), t => t.Contains("NIGHTJAR", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Search_AfterAFileIsAddedOrDeleted_SeesTheStoreAsItIsNow()
+    {
+        // The store's vectors stay resident between searches; adding or deleting a file must show in the next search.
+        var (fileId, storeId) = await UploadHandbookAsync();
+        var (first, firstBody) = await SearchAsync(enclave.SecretKey, storeId, "canteen");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.All(firstBody["data"]!.AsArray(), r => Assert.Equal(fileId, r!["file_id"]!.GetValue<string>()));
+
+        var client = Client(enclave.SecretKey);
+        var added = (await client.GetOpenAIFileClient().UploadFileAsync(BinaryData.FromString("(U) The library lends maps of the harbour to every visitor who asks."), "library.md", FileUploadPurpose.Assistants)).Value;
+        await client.GetVectorStoreClient().AddFileToVectorStoreAsync(storeId, added.Id);
+        var (second, secondBody) = await SearchAsync(enclave.SecretKey, storeId, "maps of the harbour");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Contains(secondBody["data"]!.AsArray(), r => r!["file_id"]!.GetValue<string>() == added.Id);
+
+        await client.GetOpenAIFileClient().DeleteFileAsync(added.Id);
+        var (third, thirdBody) = await SearchAsync(enclave.SecretKey, storeId, "maps of the harbour");
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.DoesNotContain(thirdBody["data"]!.AsArray(), r => r!["file_id"]!.GetValue<string>() == added.Id);
+        Assert.NotEmpty(thirdBody["data"]!.AsArray());
     }
 
     [Theory]

@@ -25,7 +25,7 @@ public sealed class VendorTests(VendorEnclave enclave) : IClassFixture<VendorEnc
     [Fact]
     public async Task OpenAiClient_IsAnsweredByAnthropic_AndTheLedgerNamesTheVendorRegionAndModelVersion()
     {
-        var result = await Chat(enclave.UserKey).CompleteChatAsync([new SystemChatMessage("Be brief."), new UserChatMessage("Name a colour")]);
+        var result = await Chat(enclave.SecretKey).CompleteChatAsync([new SystemChatMessage("Be brief."), new UserChatMessage("Name a colour")]);
 
         var completion = result.Value;
         Assert.Equal("Claude heard: Name a colour", completion.Content[0].Text);
@@ -52,7 +52,7 @@ public sealed class VendorTests(VendorEnclave enclave) : IClassFixture<VendorEnc
         string? toolName = null;
         ChatFinishReason? finish = null;
 
-        await foreach (var update in Chat(enclave.UserKey).CompleteChatStreamingAsync([new UserChatMessage("weather in Paris?")], options))
+        await foreach (var update in Chat(enclave.SecretKey).CompleteChatStreamingAsync([new UserChatMessage("weather in Paris?")], options))
         {
             foreach (var part in update.ContentUpdate)
             {
@@ -81,7 +81,7 @@ public sealed class VendorTests(VendorEnclave enclave) : IClassFixture<VendorEnc
         var options = new ChatCompletionOptions { IncludeLogProbabilities = true };
         var before = enclave.Anthropic.Requests;
 
-        var error = await Assert.ThrowsAsync<ClientResultException>(() => Chat(enclave.UserKey).CompleteChatAsync([new UserChatMessage("x")], options));
+        var error = await Assert.ThrowsAsync<ClientResultException>(() => Chat(enclave.SecretKey).CompleteChatAsync([new UserChatMessage("x")], options));
 
         Assert.Equal(400, error.Status);
         Assert.Contains("'logprobs'", error.Message, StringComparison.Ordinal);
@@ -116,7 +116,7 @@ public sealed class VendorTests(VendorEnclave enclave) : IClassFixture<VendorEnc
     {
         var pem = $"-----BEGIN PRIVATE KEY-----\n{PrivateKeyBody}\n-----END PRIVATE KEY-----";
 
-        var result = await Chat(enclave.UserKey).CompleteChatAsync([new UserChatMessage("check this key:\n" + pem)]);
+        var result = await Chat(enclave.SecretKey).CompleteChatAsync([new UserChatMessage("check this key:\n" + pem)]);
 
         var sent = enclave.Anthropic.Received.Last().Body.ToJsonString();
         Assert.DoesNotContain("PRIVATE KEY", sent, StringComparison.Ordinal);

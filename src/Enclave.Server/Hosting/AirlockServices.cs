@@ -27,7 +27,7 @@ public static class AirlockServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<AirlockImporter>>());
+            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<AirlockImporter>>(), settings.SharedDirectory);
             foreach (var hook in sp.GetServices<IArtifactActivationHook>())
             {
                 importer.AddActivationHook(hook);
@@ -40,7 +40,7 @@ public static class AirlockServices
 
             return importer;
         });
-        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>()));
+        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>(), sp.GetService<ILogger<AirlockModels>>()));
         services.AddHostedService<AirlockRecoveryStartup>();
         return services;
     }

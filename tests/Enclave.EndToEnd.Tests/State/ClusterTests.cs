@@ -413,20 +413,30 @@ public sealed class ClusterTests : IAsyncLifetime
                 ["ENCLAVE__State__ConnectionString"] = connection,
             };
             var process = ServeProcess.Start(environment, "serve", "--data", directory, "--urls", url, "--config", config, "--checkpoint-interval", "0");
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            try
             {
-                if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
+                var stderr = process.StandardError.ReadToEndAsync();
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+                while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
                 {
-                    _ = process.StandardOutput.ReadToEndAsync();
-                    return new Replica(process, directory, url);
+                    if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
+                    {
+                        _ = process.StandardOutput.ReadToEndAsync();
+                        return new Replica(process, directory, url);
+                    }
                 }
-            }
 
-            await process.WaitForExitAsync();
-            Assert.Fail($"enclave serve on {directory} exited: {await stderr}");
-            throw new InvalidOperationException();
+                await process.WaitForExitAsync();
+                Assert.Fail($"enclave serve on {directory} exited: {await stderr}");
+                throw new InvalidOperationException();
+            }
+            catch (Exception) when (!process.HasExited)
+            {
+                // It never came up (the deadline passed): not left running for the rest of the test run.
+                process.Kill(entireProcessTree: true);
+                process.Dispose();
+                throw;
+            }
         }
 
         public async ValueTask DisposeAsync()

@@ -153,4 +153,35 @@ public sealed class BlobStoreTests : IDisposable
         Assert.Equal(content, File.ReadAllBytes(store.PathOf(results[0].Digest)));
         Assert.Empty(Directory.GetFiles(Path.Combine(_data, "blobs", ".tmp")));
     }
+
+    [Fact]
+    public async Task SharedStore_WritersOfTheSameContentFromTwoReplicas_StoreItOnce_AndEachSweepsOnlyItsOwnTemporaryFiles()
+    {
+        var a = new BlobStore(_data, "replica-a");
+        var b = new BlobStore(_data, "replica-b");
+        var content = new byte[2 * 1024 * 1024];
+        new Random(11).NextBytes(content);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).Put(new MemoryStream(content)))));
+
+        Assert.Single(results.Select(r => r.Digest).Distinct());
+        Assert.Single(results, r => r.Created);
+        Assert.True(b.Contains(results[0].Digest));
+        Assert.Equal(content, File.ReadAllBytes(a.PathOf(results[0].Digest)));
+
+        var writingA = Path.Combine(_data, "blobs", ".tmp", "replica-a", "in-progress");
+        var leftB = Path.Combine(_data, "blobs", ".tmp", "replica-b", "left-over");
+        File.WriteAllText(writingA, "replica a is writing");
+        File.WriteAllText(leftB, "replica b was killed");
+        Assert.Equal(1, b.SweepTemporary());
+        Assert.False(File.Exists(leftB));
+        Assert.True(File.Exists(writingA));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("../escape")]
+    [InlineData("a/b")]
+    public void SharedStore_RefusesAWriterIdThatIsNotAName(string writer) =>
+        Assert.Throws<ArgumentException>(() => new BlobStore(_data, writer));
 }

@@ -10,6 +10,15 @@ public sealed record AirlockImportOptions
     /// <summary>The data directory: <c>enclave.db</c>, <c>quarantine/</c>, <c>blobs/</c>, <c>artifacts/</c>.</summary>
     public required string DataDirectory { get; init; }
 
+    /// <summary>
+    /// A directory every replica mounts at the same path (replicas on one PostgreSQL database): <c>blobs/</c>,
+    /// <c>artifacts/</c> and each replica's quarantine (<c>replicas/ID/quarantine/</c>) live there instead of in
+    /// <see cref="DataDirectory"/>, so that an import read by one replica can be approved on another and a model
+    /// activated by one is served by all. Null (the default): everything in the data directory. What the volume must
+    /// guarantee is in docs/cluster.md.
+    /// </summary>
+    public string? SharedDirectory { get; init; }
+
     /// <summary>The enclave's state opened by the host (a PostgreSQL database); null: <c>enclave.db</c> in <see cref="DataDirectory"/>.</summary>
     public Enclave.State.StateConnectionFactory? State { get; init; }
 
@@ -78,6 +87,11 @@ public sealed record AirlockImportOptions
         if (DefaultRequiredApprovals is < 1 or > 16)
         {
             problems.Add($"DefaultRequiredApprovals is {DefaultRequiredApprovals}; it must be 1 to 16");
+        }
+
+        if (SharedDirectory is not null && !Path.IsPathFullyQualified(SharedDirectory))
+        {
+            problems.Add($"SharedDirectory '{SharedDirectory}' must be an absolute path (every replica mounts it at the same path; the registry stores paths inside it)");
         }
 
         if (MaxAttestationBytes <= 0)

@@ -28,12 +28,13 @@ public sealed partial class AirlockImporter
             throw new IOException($"{folder} exists although no activated artifact owns it; move it away and approve again; nothing was changed");
         }
 
-        var staging = Path.Combine(ArtifactsDirectory, StagingFolderName, record.Id);
+        var staging = Path.Combine(_staging, record.Id);
         var created = record.Targets.Select(t => t.Sha256).Distinct().Where(d => !Blobs.Contains(d)).ToList();
         var now = _clock.GetUtcNow();
         _store.StartPromotion(new PromotionRow(record.Id, folder, staging, JsonSerializer.Serialize(created.Select(d => d.ToHex()).ToList(), ImportJson.Default.ListString), now));
 
         var ledgered = false;
+        var moved = false;
         try
         {
             Fault("promote.journal");
@@ -46,6 +47,7 @@ public sealed partial class AirlockImporter
             Materialise(record, staging);
             Directory.CreateDirectory(Path.GetDirectoryName(folder)!);
             Directory.Move(staging, folder);
+            moved = true;
             BlobStore.SyncDirectory(Path.GetDirectoryName(folder)!);
             Fault("promote.folder");
 
@@ -69,7 +71,9 @@ public sealed partial class AirlockImporter
             AirlockLog.ActivationFailed(_logger, e, record.Id);
             try
             {
-                UndoPromotion(record.Id, folder, staging, created);
+                // The folder is removed only if this promotion made it: with a shared directory another replica may have
+                // promoted the same import a moment earlier (its move won, ours failed on the existing folder).
+                UndoPromotion(record.Id, moved ? folder : null, staging, created);
             }
             catch (Exception undo) when (undo is IOException or DbException or UnauthorizedAccessException)
             {
@@ -121,7 +125,7 @@ public sealed partial class AirlockImporter
     }
 
     // Undoes a promotion that did not commit: the folder it made, the blobs it added, its journal row.
-    private void UndoPromotion(string importId, string folder, string staging, IReadOnlyList<Sha256Digest> created)
+    private void UndoPromotion(string importId, string? folder, string staging, IReadOnlyList<Sha256Digest> created)
     {
         if (_store.IsActivated(importId))
         {
@@ -131,7 +135,10 @@ public sealed partial class AirlockImporter
         }
 
         DeleteDirectory(staging);
-        DeleteDirectory(folder);
+        if (folder is not null)
+        {
+            DeleteDirectory(folder);
+        }
         var referenced = _store.ActivatedTargetDigests();
 
         foreach (var digest in created)

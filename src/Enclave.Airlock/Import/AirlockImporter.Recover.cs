@@ -20,12 +20,18 @@ public sealed partial class AirlockImporter
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var removed = BundleReader.SweepIncomplete(_data).ToList();
+            var removed = BundleReader.SweepIncomplete(_scratch).ToList();
             var temporary = Blobs.SweepTemporary();
             var undone = new List<string>();
             var journal = new List<(string Id, string Folder, string Staging, List<Sha256Digest> Created)>();
             foreach (var promotion in _store.Promotions())
             {
+                if (!IsUnder(promotion.Staging, _staging))
+                {
+                    // Another replica's promotion (a shared directory): in progress there, or undone by its own recovery.
+                    continue;
+                }
+
                 var created = JsonSerializer.Deserialize(promotion.CreatedBlobsJson, ImportJson.Default.ListString) ?? [];
                 journal.Add((promotion.ImportId, promotion.Folder, promotion.Staging, created.Select(h => Sha256Digest.TryParseHex(h, out var d) ? d : throw new InvalidDataException("airlock_promotions holds a malformed digest")).ToList()));
             }
@@ -36,11 +42,11 @@ public sealed partial class AirlockImporter
                 undone.Add(id);
             }
 
-            DeleteDirectory(Path.Combine(ArtifactsDirectory, StagingFolderName));
+            DeleteDirectory(_staging);
 
             var pending = List(ImportState.Verified).ToDictionary(r => r.Id, r => QuarantineOf(r.Id), StringComparer.Ordinal);
             var live = pending.Values.Where(q => q is not null).Select(q => Path.GetFullPath(q!)).ToHashSet(StringComparer.Ordinal);
-            var quarantineRoot = Path.Combine(_data, "quarantine");
+            var quarantineRoot = Path.Combine(_scratch, "quarantine");
             if (Directory.Exists(quarantineRoot))
             {
                 foreach (var directory in Directory.EnumerateDirectories(quarantineRoot))
@@ -56,7 +62,7 @@ public sealed partial class AirlockImporter
             var lost = new List<string>();
             foreach (var (id, quarantine) in pending)
             {
-                if (quarantine is null || !Directory.Exists(quarantine))
+                if (quarantine is null || (!Directory.Exists(quarantine) && MayJudge(quarantine)))
                 {
                     const string reason = "the quarantined files disappeared while the import waited for approval; import the bundle again";
                     await AppendAsync(AuditEventTypes.ImportRejected, "system", "import:" + id, new JsonObject { ["stage"] = "recovery", ["reason"] = "quarantine-lost", ["detail"] = reason }, cancellationToken).ConfigureAwait(false);
@@ -77,4 +83,10 @@ public sealed partial class AirlockImporter
             _gate.Release();
         }
     }
+
+    // With a shared directory a replica judges only its own quarantines: another's may be activated (and removed) as we look.
+    private bool MayJudge(string quarantine) => _scratch == _data || IsUnder(quarantine, _scratch);
+
+    private static bool IsUnder(string path, string folder) =>
+        Path.GetFullPath(path).StartsWith(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 }

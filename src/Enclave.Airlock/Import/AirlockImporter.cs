@@ -39,6 +39,7 @@ public sealed partial class AirlockImporter
     public const string ArtifactsFolderName = "artifacts";
 
     private const string StagingFolderName = ".staging";
+    private const string ReplicasFolderName = "replicas";
     private const string AttestationsFolder = ".attestations/";
     private const int MaxTargetsInLedgerEntry = 64;
     private const int MaxFindingsInLedgerEntry = 20;
@@ -49,6 +50,9 @@ public sealed partial class AirlockImporter
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly string _data;
+    private readonly string _shared;
+    private readonly string _scratch;
+    private readonly string _staging;
     private readonly BundleReader _reader;
     private readonly ContentScanPipeline _scanners;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -82,7 +86,24 @@ public sealed partial class AirlockImporter
         _scanners = ContentScanPipeline.CreateDefault(options.DenyList, options.Scan);
         _store = new SqliteAirlockStore(options.State ?? EnclaveState.Open(_data, clock));
         TrustStore = new SqliteTrustedStateStore(_store, clock, options.Tuf);
-        Blobs = new BlobStore(_data);
+        if (options.SharedDirectory is { } shared)
+        {
+            // Replicas share blobs and artifacts; what a replica cleans up after its own crash (quarantines of reads it
+            // did not finish, temporary blobs, promotions it did not commit) is under its own ID, so that its start-up
+            // recovery never touches another replica's work in progress.
+            var replica = ReplicaId.Of(_data);
+            _shared = Path.GetFullPath(shared);
+            _scratch = Path.Combine(_shared, ReplicasFolderName, replica);
+            Blobs = new BlobStore(_shared, replica);
+            _staging = Path.Combine(_shared, ArtifactsFolderName, StagingFolderName, replica);
+        }
+        else
+        {
+            _shared = _data;
+            _scratch = _data;
+            Blobs = new BlobStore(_data);
+            _staging = Path.Combine(_data, ArtifactsFolderName, StagingFolderName);
+        }
     }
 
     /// <summary>The durable TUF trusted state.</summary>
@@ -94,8 +115,8 @@ public sealed partial class AirlockImporter
     /// <summary>The blob store activated artifacts live in.</summary>
     public BlobStore Blobs { get; }
 
-    /// <summary>Where activated artifacts are materialised: <c>DATA/artifacts</c>.</summary>
-    public string ArtifactsDirectory => Path.Combine(_data, ArtifactsFolderName);
+    /// <summary>Where activated artifacts are materialised: <c>DATA/artifacts</c>, or <c>SHARED/artifacts</c> with a shared directory.</summary>
+    public string ArtifactsDirectory => Path.Combine(_shared, ArtifactsFolderName);
 
     /// <summary>The folder an activated artifact is materialised in.</summary>
     public string ArtifactFolder(string kind, string name, string version) => Path.Combine(ArtifactsDirectory, kind, name, version);
@@ -147,7 +168,7 @@ public sealed partial class AirlockImporter
                     () =>
                     {
                         using var stream = open();
-                        return _reader.Read(stream, metadata => (plan = Plan(metadata, trusted, labelProblem)).Expected, _data, progress, cancellationToken);
+                        return _reader.Read(stream, metadata => (plan = Plan(metadata, trusted, labelProblem)).Expected, _scratch, progress, cancellationToken);
                     },
                     CancellationToken.None).ConfigureAwait(false);
                 Fault("import.read");

@@ -20,10 +20,28 @@ public sealed class BlobStore
 
     /// <summary>Opens (and creates, if needed) the store in <paramref name="dataDirectory"/>.</summary>
     public BlobStore(string dataDirectory)
+        : this(dataDirectory, writer: null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        Root = Path.Combine(Path.GetFullPath(dataDirectory), FolderName);
-        TempDirectory = Path.Combine(Root, TempFolderName);
+    }
+
+    /// <summary>
+    /// Opens the store in <paramref name="directory"/>, shared by several writers (replicas mounting one volume): each
+    /// keeps its temporary files under <c>blobs/.tmp/WRITER</c>, so that <see cref="SweepTemporary"/> removes only its
+    /// own. The blobs themselves are content-addressed and renamed into place without replacing, so concurrent writers
+    /// of the same content are safe: the first rename wins and the others find the blob stored.
+    /// </summary>
+    /// <param name="directory">The folder holding <c>blobs/</c>.</param>
+    /// <param name="writer">This writer's ID (letters, digits, '-'); null: the store has one writer.</param>
+    public BlobStore(string directory, string? writer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (writer is not null && (writer.Length is 0 or > 64 || !writer.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')))
+        {
+            throw new ArgumentException($"writer ID '{writer}' must be 1 to 64 letters, digits or '-'", nameof(writer));
+        }
+
+        Root = Path.Combine(Path.GetFullPath(directory), FolderName);
+        TempDirectory = writer is null ? Path.Combine(Root, TempFolderName) : Path.Combine(Root, TempFolderName, writer);
     }
 
     /// <summary>The store's root folder (<c>DATA/blobs</c>).</summary>

@@ -8,11 +8,15 @@ namespace Enclave.Server.Hosting;
 /// <summary>The server's airlock importer: one per data directory, recovered before the server listens (start-up stage 2, <see cref="Startup.AirlockRecoveryStartup"/>).</summary>
 public static class AirlockHosting
 {
-    /// <summary>The importer over the server's data directory and ledger, under the <c>Airlock</c> settings (default approvals: models 2, updates 2, intel 1, datasets 1).</summary>
-    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null, State.StateConnectionFactory? state = null, ILogger<AirlockImporter>? logger = null)
+    /// <summary>
+    /// The importer over the server's data directory and ledger, under the <c>Airlock</c> settings (default approvals:
+    /// models 2, updates 2, intel 1, datasets 1); blobs, artifacts and quarantines in <paramref name="sharedDirectory"/>
+    /// when one is given (replicas).
+    /// </summary>
+    public static AirlockImporter CreateImporter(string dataDirectory, ILedger ledger, TimeProvider clock, AirlockSettings? settings = null, State.StateConnectionFactory? state = null, ILogger<AirlockImporter>? logger = null, string? sharedDirectory = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(dataDirectory);
-        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory) with { State = state }, ledger, clock, logger);
+        return new AirlockImporter((settings ?? new AirlockSettings()).ToImportOptions(dataDirectory) with { State = state, SharedDirectory = sharedDirectory }, ledger, clock, logger);
     }
 
     /// <summary>

@@ -4,6 +4,8 @@ using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Policy.Configuration;
 using Enclave.Server.Policy;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Enclave.Server.Hosting;
 
@@ -21,11 +23,17 @@ namespace Enclave.Server.Hosting;
 /// started with; a replaced version stays loaded until the server stops (it is not served again).
 /// </para>
 /// <para>
+/// <b>Replicas.</b> A model activated through another replica (sharing the PostgreSQL database and the shared
+/// directory) arrives through the change feed: <see cref="Refresh"/> serves whatever <see cref="ToServe"/> lists that
+/// this replica does not serve yet. Serving is idempotent: the approval's own <see cref="Serve"/> and the feed's
+/// refresh of the same import load it once.
+/// </para>
+/// <para>
 /// An airlock model may replace a model from the airlock or a dev-registered folder of the same name (the airlock's
 /// word wins over a development shortcut), never a model configured on an upstream backend.
 /// </para>
 /// </remarks>
-public sealed class AirlockModels : IDisposable
+public sealed partial class AirlockModels : IDisposable
 {
     /// <summary>Prefix of <see cref="ModelRoute.Source"/> for models from the airlock: <c>airlock:IMPORT-ID</c>.</summary>
     public const string SourcePrefix = "airlock:";
@@ -36,14 +44,23 @@ public sealed class AirlockModels : IDisposable
     private readonly GgufEngineOptions? _gguf;
     private readonly OnnxEngineOptions? _onnx;
     private readonly Lock _lock = new();
+    private readonly Lock _serving = new();
+    private readonly ILogger _logger;
     private readonly List<LoadedLocalModel> _loaded = [];
     private bool _disposed;
 
     /// <summary>Serves activated models into <paramref name="catalog"/>, admitted by <paramref name="policy"/>.</summary>
-    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock, GgufEngineOptions? gguf = null, OnnxEngineOptions? onnx = null)
+    /// <param name="catalog">Where served models are routed.</param>
+    /// <param name="policy">Admits each model's label.</param>
+    /// <param name="clock">The loaded models' clock.</param>
+    /// <param name="gguf">The GGUF engine's options.</param>
+    /// <param name="onnx">The ONNX engine's options.</param>
+    /// <param name="logger">Models served or not served by a <see cref="Refresh"/> (event IDs 4201, 4202); default none.</param>
+    public AirlockModels(ModelCatalog catalog, EnclavePolicy policy, TimeProvider clock, GgufEngineOptions? gguf = null, OnnxEngineOptions? onnx = null, ILogger<AirlockModels>? logger = null)
     {
         _gguf = gguf;
         _onnx = onnx;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(clock);
@@ -109,6 +126,58 @@ public sealed class AirlockModels : IDisposable
     public (ModelRoute Served, ModelRoute? Replaced) Serve(ActivatedArtifact model)
     {
         ArgumentNullException.ThrowIfNull(model);
+        lock (_serving)
+        {
+            if (Serves(model, out var current))
+            {
+                return (current, null);
+            }
+
+            return ServeLoaded(model);
+        }
+    }
+
+    /// <summary>
+    /// Serves every activated model (<see cref="ToServe"/>) that this replica does not serve yet: those another replica
+    /// activated since. Called by the change feed when an artifact is activated anywhere, and when its connection is
+    /// (re)established. A model that cannot be served is logged (event 4202) and tried again at the next refresh.
+    /// </summary>
+    /// <returns>The routes newly served.</returns>
+    public IReadOnlyList<ModelRoute> Refresh(AirlockImporter importer)
+    {
+        ArgumentNullException.ThrowIfNull(importer);
+        var served = new List<ModelRoute>();
+        foreach (var model in ToServe(importer))
+        {
+            lock (_serving)
+            {
+                if (_disposed || Serves(model, out _))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var (route, _) = ServeLoaded(model);
+                    served.Add(route);
+                    Log.Served(_logger, model.Name, model.Version, model.ImportId);
+                }
+                catch (Exception e) when (e is InvalidOperationException or PolicyConfigurationException or IOException or UnauthorizedAccessException or ArgumentException or Inference.Onnx.InvalidModelException or Inference.Text.TokenizerException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+                {
+                    Log.NotServed(_logger, model.ImportId, e.GetType().Name, e.Message);
+                }
+            }
+        }
+
+        return served;
+    }
+
+    // Whether the catalog routes the model's name to this very import.
+    private bool Serves(ActivatedArtifact model, out ModelRoute current) =>
+        _catalog.TryResolve(model.Name, out current!) && current.Source == SourcePrefix + model.ImportId;
+
+    private (ModelRoute Served, ModelRoute? Replaced) ServeLoaded(ActivatedArtifact model)
+    {
         var loaded = Load(model, _clock, _gguf, _onnx);
         try
         {
@@ -146,5 +215,14 @@ public sealed class AirlockModels : IDisposable
 
             _loaded.Clear();
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Model {Name} {Version} ({ImportId}), activated through another replica, is served here")]
+        public static partial void Served(ILogger logger, string name, string version, string importId);
+
+        [LoggerMessage(EventId = 4202, Level = LogLevel.Error, Message = "Airlock import {ImportId} is activated but could not be served here ({Error}: {Detail}); tried again at the next change or restart")]
+        public static partial void NotServed(ILogger logger, string importId, string error, string detail);
     }
 }

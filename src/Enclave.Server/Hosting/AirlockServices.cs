@@ -28,7 +28,7 @@ public static class AirlockServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<AirlockImporter>>());
+            var importer = AirlockHosting.CreateImporter(settings.DataDirectory, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<TimeProvider>(), settings.Airlock, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<AirlockImporter>>(), settings.SharedDirectory);
             foreach (var hook in sp.GetServices<IArtifactActivationHook>())
             {
                 importer.AddActivationHook(hook);
@@ -41,7 +41,7 @@ public static class AirlockServices
 
             return importer;
         });
-        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>(), sp.GetService<OnnxEngineOptions>()));
+        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>(), sp.GetService<OnnxEngineOptions>(), sp.GetService<ILogger<AirlockModels>>()));
         services.AddHostedService<AirlockRecoveryStartup>();
         return services;
     }

@@ -41,7 +41,7 @@ public static class EnclaveConfiguration
     public const string ServerSection = "Server";
 
     /// <summary>
-    /// The server settings: the <c>Server</c> section (<c>DataDirectory</c>, <c>Urls</c>, <c>CertificatePath</c>,
+    /// The server settings: the <c>Server</c> section (<c>DataDirectory</c>, <c>SharedDirectory</c>, <c>Urls</c>, <c>CertificatePath</c>,
     /// <c>CertificateKeyPath</c>, <c>AllowInsecureHttp</c>, <c>MaxRequestBytes</c>, <c>MaxImportBytes</c>,
     /// <c>OtlpEndpoint</c>, <c>CheckpointInterval</c>, <c>AdminKeyFile</c>) with the <c>Retention</c>, <c>Airlock</c>,
     /// <c>Audit</c>, <c>State</c> and <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
@@ -64,6 +64,7 @@ public static class EnclaveConfiguration
         return new ServerSettings
         {
             DataDirectory = section["DataDirectory"] ?? string.Empty,
+            SharedDirectory = NullIfEmpty(section["SharedDirectory"]),
             Urls = urls.Count > 0 ? urls : defaults.Urls,
             CertificatePath = NullIfEmpty(section["CertificatePath"]),
             CertificateKeyPath = NullIfEmpty(section["CertificateKeyPath"]),

@@ -7,6 +7,14 @@ public sealed record ServerSettings
 {
     public required string DataDirectory { get; init; }
 
+    /// <summary>
+    /// A directory every replica mounts at the same path (<c>Server:SharedDirectory</c>): the airlock's blobs, activated
+    /// artifacts and quarantines live there, so that an import read by one replica can be approved on another and a model
+    /// activated on one is served by all. Null (the default): all in the data directory (one server). What the volume
+    /// must guarantee is in docs/cluster.md.
+    /// </summary>
+    public string? SharedDirectory { get; init; }
+
     /// <summary>Addresses to listen on, e.g. <c>http://127.0.0.1:8080</c>.</summary>
     public IReadOnlyList<string> Urls { get; init; } = ["http://127.0.0.1:8080"];
 
@@ -71,6 +79,11 @@ public sealed record ServerSettings
         if (string.IsNullOrWhiteSpace(DataDirectory))
         {
             problems.Add("a data directory is required (--data)");
+        }
+
+        if (SharedDirectory is not null && !Path.IsPathFullyQualified(SharedDirectory))
+        {
+            problems.Add($"Server:SharedDirectory '{SharedDirectory}' must be an absolute path, the same on every replica");
         }
 
         problems.AddRange(Audit.Validate());

@@ -35,7 +35,8 @@ internal sealed partial class RetrievalService(
     ILogger<RetrievalService> logger,
     ResidentIndexes resident)
 {
-    private readonly BlobStore _blobs = new(settings.DataDirectory);
+    // Uploaded files' bytes: on the shared directory with replicas, so that a file uploaded to one is read by all.
+    private readonly BlobStore _blobs = settings.SharedDirectory is { } shared ? new(shared, ReplicaId.Of(settings.DataDirectory)) : new(settings.DataDirectory);
     private readonly TextChunker _chunker = new(policy.Scheme, new ChunkerOptions { MaxChars = options.ChunkChars, OverlapChars = options.ChunkOverlapChars });
 
     /// <summary>The label scheme chunks are labelled in.</summary>

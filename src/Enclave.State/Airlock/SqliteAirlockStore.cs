@@ -389,6 +389,9 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
                 ("$m", artifact.ManifestSha256),
                 ("$t", now));
             _store.DeletePromotion(_connection, _transaction, artifact.ImportId);
+
+            // The other replicas serve it too (on PostgreSQL; sent when this transaction commits).
+            Changes.StateChanges.Announce(Dialect, _connection, _transaction, Changes.StateTopics.Artifacts);
         }
 
         public void Commit() => _transaction.Commit();

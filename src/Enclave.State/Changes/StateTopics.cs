@@ -6,6 +6,9 @@ public static class StateTopics
     /// <summary>Principals and API keys: added, disabled, updated, created, revoked.</summary>
     public const string Principals = "principals";
 
+    /// <summary>Airlock artifacts: one activated (a model to serve on every replica).</summary>
+    public const string Artifacts = "artifacts";
+
     /// <summary>Every topic, each reloaded when the feed (re)connects.</summary>
-    public static IReadOnlyList<string> All { get; } = [Principals];
+    public static IReadOnlyList<string> All { get; } = [Principals, Artifacts];
 }

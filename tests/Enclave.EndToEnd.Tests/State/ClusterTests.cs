@@ -7,8 +7,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Enclave.Cli.Tests.Interop;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
+using Enclave.Ledger.Merkle;
 using Enclave.Server.Auth;
 using Enclave.State;
 using Enclave.State.Postgres;
@@ -25,7 +27,8 @@ namespace Enclave.EndToEnd.Tests.State;
 /// chat requests through nginx while the replica holding the checkpoint signer lease is killed with SIGKILL: another
 /// takes the lease within 5 s, every request acknowledged with an <c>Enclave-Ledger-Index</c> is in the log at that
 /// index with its request ID, <c>enclave ledger verify</c> accepts the checkpoint signed after the kill and its
-/// consistency with the one signed before it (by different replicas), and a key revoked through the balancer is refused
+/// consistency with the one signed before it (by different replicas), Go's sumdb/tlog verifier accepts the checkpoint
+/// every replica serves and the consistency proofs across signers, and a key revoked through the balancer is refused
 /// by every surviving replica within 1 s.
 /// </summary>
 public sealed class ClusterTests : IAsyncLifetime
@@ -165,6 +168,8 @@ public sealed class ClusterTests : IAsyncLifetime
             Assert.True(verify.ExitCode == 0, "enclave ledger verify refused: " + output);
         }
 
+        await VerifyWithGoAsync(survivor, victim, beforeKill, afterKill, acknowledged.First().Index);
+
         // A key created and revoked through the balancer: refused by every surviving replica within 1 s of the revocation.
         using var admin = new HttpClient { BaseAddress = new Uri(_balancer + "/") };
         admin.DefaultRequestHeaders.Authorization = new("Bearer", _adminKey);
@@ -188,6 +193,72 @@ public sealed class ClusterTests : IAsyncLifetime
 
             replica.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Go's reference verifier (golang.org/x/mod/sumdb/note and sumdb/tlog, tests/interop/go/enclave-interop) on what the
+    /// cluster publishes: the checkpoint each surviving replica serves (<c>/admin/v1/ledger/checkpoint</c>), the ones the
+    /// killed signer and its successor signed, the consistency of every one of them with the killed signer's (proofs
+    /// across signers), and an acknowledged entry's inclusion in the successor's checkpoint.
+    /// </summary>
+    private async Task VerifyWithGoAsync(Replica survivor, Replica victim, SignedCheckpoint beforeKill, SignedCheckpoint afterKill, long acknowledgedIndex)
+    {
+        var go = await GoReferenceTool.BuildAsync(GoReferenceTool.FindRepositoryRoot(), _root);
+        var keys = Path.Combine(_root, "go-keys.txt");
+        File.WriteAllText(keys, string.Join('\n', _verifierKeys) + "\n");
+        var checkpoints = new List<(string Name, string File, SignedCheckpoint Checkpoint)>
+        {
+            ("signed by the killed replica", Path.Combine(_root, "go-before.txt"), beforeKill),
+            ("signed by its successor", Path.Combine(_root, "go-after.txt"), afterKill),
+        };
+        foreach (var replica in _replicas.Where(r => r != victim))
+        {
+            using var http = Client(replica.BaseUrl, _adminKey);
+            var note = await http.GetStringAsync("admin/v1/ledger/checkpoint");
+            checkpoints.Add(($"served by {replica.BaseUrl}", Path.Combine(_root, $"go-served-{new Uri(replica.BaseUrl).Port}.txt"), new SignedCheckpoint { Size = long.Parse(note.Split('\n')[1], CultureInfo.InvariantCulture), Note = note }));
+        }
+
+        using var postgres = new PostgresConnectionFactory(_connection);
+        using var reader = LedgerReader.Open(survivor.Directory, postgres);
+        foreach (var (name, file, checkpoint) in checkpoints)
+        {
+            File.WriteAllText(file, checkpoint.Note);
+            var opened = await go.RunAsync("checkpoint", "-keys", keys, "-note", file);
+            Assert.True(opened.ExitCode == 0, $"Go's note.Open refused the checkpoint {name}:\n{opened.Describe()}");
+            Assert.Contains($"size: {checkpoint.Size}", opened.StdoutLines);
+            Assert.Contains($"root: {reader.RootHash(checkpoint.Size).ToBase64()}", opened.StdoutLines);
+            Assert.True(checkpoint.Size >= beforeKill.Size, $"the checkpoint {name} ({checkpoint.Size}) is older than one signed before it ({beforeKill.Size})");
+
+            if (checkpoint.Size > beforeKill.Size)
+            {
+                var proof = Path.Combine(_root, $"go-consistency-{checkpoint.Size}.json");
+                File.WriteAllText(proof, new JsonObject
+                {
+                    ["from"] = beforeKill.Size,
+                    ["to"] = checkpoint.Size,
+                    ["oldRootHash"] = reader.RootHash(beforeKill.Size).ToBase64(),
+                    ["newRootHash"] = reader.RootHash(checkpoint.Size).ToBase64(),
+                    ["proof"] = new JsonArray([.. reader.ProveConsistency(beforeKill.Size, checkpoint.Size).Select(h => (JsonNode)h.ToBase64())]),
+                }.ToJsonString());
+                var consistent = await go.RunAsync("consistency", "-keys", keys, "-old", checkpoints[0].File, "-note", file, "-proof", proof);
+                Assert.True(consistent.ExitCode == 0, $"Go's tlog.CheckTree refused the consistency of the checkpoint {name} with the killed replica's:\n{consistent.Describe()}");
+            }
+        }
+
+        var entry = reader.ReadEntry(acknowledgedIndex);
+        var entryFile = Path.Combine(_root, "go-entry.json");
+        File.WriteAllBytes(entryFile, entry);
+        var inclusion = Path.Combine(_root, "go-inclusion.json");
+        File.WriteAllText(inclusion, new JsonObject
+        {
+            ["index"] = acknowledgedIndex,
+            ["treeSize"] = afterKill.Size,
+            ["leafHash"] = MerkleHash.Leaf(entry).ToBase64(),
+            ["rootHash"] = reader.RootHash(afterKill.Size).ToBase64(),
+            ["proof"] = new JsonArray([.. reader.ProveInclusion(acknowledgedIndex, afterKill.Size).Select(h => (JsonNode)h.ToBase64())]),
+        }.ToJsonString());
+        var included = await go.RunAsync("inclusion", "-keys", keys, "-note", checkpoints[1].File, "-proof", inclusion, "-entry", entryFile);
+        Assert.True(included.ExitCode == 0, $"Go's tlog.CheckRecord refused acknowledged entry {acknowledgedIndex}:\n{included.Describe()}");
     }
 
     /// <summary>The process ID of the replica whose session holds the signer's advisory lock (its application name says).</summary>
@@ -342,20 +413,30 @@ public sealed class ClusterTests : IAsyncLifetime
                 ["ENCLAVE__State__ConnectionString"] = connection,
             };
             var process = ServeProcess.Start(environment, "serve", "--data", directory, "--urls", url, "--config", config, "--checkpoint-interval", "0");
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
+            try
             {
-                if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
+                var stderr = process.StandardError.ReadToEndAsync();
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+                while (await process.StandardOutput.ReadLineAsync(deadline.Token) is { } line)
                 {
-                    _ = process.StandardOutput.ReadToEndAsync();
-                    return new Replica(process, directory, url);
+                    if (line.StartsWith("Enclave is listening on", StringComparison.Ordinal))
+                    {
+                        _ = process.StandardOutput.ReadToEndAsync();
+                        return new Replica(process, directory, url);
+                    }
                 }
-            }
 
-            await process.WaitForExitAsync();
-            Assert.Fail($"enclave serve on {directory} exited: {await stderr}");
-            throw new InvalidOperationException();
+                await process.WaitForExitAsync();
+                Assert.Fail($"enclave serve on {directory} exited: {await stderr}");
+                throw new InvalidOperationException();
+            }
+            catch (Exception) when (!process.HasExited)
+            {
+                // It never came up (the deadline passed): not left running for the rest of the test run.
+                process.Kill(entireProcessTree: true);
+                process.Dispose();
+                throw;
+            }
         }
 
         public async ValueTask DisposeAsync()

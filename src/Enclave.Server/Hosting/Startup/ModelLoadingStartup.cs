@@ -5,6 +5,7 @@ using Enclave.Inference.Upstream;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Quotas;
 using Enclave.Server.Policy;
+using Enclave.State.Changes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,7 +19,8 @@ namespace Enclave.Server.Hosting.Startup;
 /// built-in engine; the upstream backends' models become routes through one <see cref="UpstreamRouter"/>, whose health
 /// checks start now. Then the request policy and the quotas are built over the complete catalog, so a bad
 /// <c>Policy</c> or <c>Quotas</c> section, or a model label the scheme does not know, stops the start with every problem
-/// listed (<see cref="PolicyConfigurationException"/>). The stage owns the loaded models and the router and releases
+/// listed (<see cref="PolicyConfigurationException"/>). On PostgreSQL it subscribes <see cref="AirlockModels.Refresh"/> to
+/// the change feed, so that models activated through other replicas are served here. The stage owns the loaded models and the router and releases
 /// them when the host is disposed, after the server stopped.
 /// </summary>
 internal sealed class ModelLoadingStartup(IServiceProvider services, IConfiguration configuration) : IHostedService, IDisposable
@@ -80,6 +82,19 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
         // The policy admits every model's label now that the catalog is complete; the quotas read their section.
         _ = services.GetRequiredService<EnclavePolicy>();
         _ = services.GetRequiredService<QuotaService>();
+
+        // Replicas on one PostgreSQL database: a model activated through another is served here too (the change feed,
+        // within a second; everything missed while its connection was down when it comes back). One refresh now covers
+        // an activation between the listing above and the subscription.
+        var airlock = services.GetRequiredService<AirlockImporter>();
+        var models = services.GetRequiredService<AirlockModels>();
+        var changes = services.GetRequiredService<StateChanges>();
+        if (changes.Shared)
+        {
+            changes.Subscribe(StateTopics.Artifacts, () => models.Refresh(airlock));
+            models.Refresh(airlock);
+        }
+
         return Task.CompletedTask;
     }
 

@@ -14,6 +14,12 @@ namespace Enclave.Server.Audit;
 /// </summary>
 public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
 {
+    /// <summary>
+    /// The <see cref="Microsoft.AspNetCore.Http.HttpContext.Items"/> key under which a surface other than the API (the
+    /// operator console's playground) names itself; the request's entries then carry it as their <c>via</c> detail.
+    /// </summary>
+    public static readonly object ViaItem = new();
+
     public async Task<long> AdmitAsync(AdmittedRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -32,6 +38,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         }
 
         AddWho(details, request.ClientAddress, request.User, request.Intel);
+        AddVia(details, request.Via);
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestAdmitted, request.Actor, "model:" + request.Model, details), cancellationToken).ConfigureAwait(false);
     }
 
@@ -57,6 +64,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         }
 
         AddWho(details, request.ClientAddress, request.User, request.Intel);
+        AddVia(details, request.Via);
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestDenied, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -109,6 +117,8 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details["modelVersion"] = request.ModelVersion;
         }
 
+        AddVia(details, request.Via);
+
         // Completion entries are written even when the client went away: the request's fate belongs in the record.
         return await ledger.AppendAsync(Event(AuditEventTypes.RequestCompleted, request.Actor, "model:" + request.Model, details), CancellationToken.None).ConfigureAwait(false);
     }
@@ -144,6 +154,14 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         }
     }
 
+    private static void AddVia(JsonObject details, string? via)
+    {
+        if (via is not null)
+        {
+            details["via"] = via;
+        }
+    }
+
     private AuditEvent Event(AuditEventType type, string actor, string subject, JsonObject details) =>
         AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
 }
@@ -169,6 +187,9 @@ public sealed record AdmittedRequest
 
     /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
     public JsonArray? Intel { get; init; }
+
+    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
+    public string? Via { get; init; }
 }
 
 /// <summary>A request refused by policy or a quota.</summary>
@@ -193,6 +214,9 @@ public sealed record DeniedRequest
 
     /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
     public JsonArray? Intel { get; init; }
+
+    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
+    public string? Via { get; init; }
 }
 
 public sealed record CompletedRequest
@@ -219,4 +243,7 @@ public sealed record CompletedRequest
 
     /// <summary>The model version the upstream reported (its response's <c>model</c>), when it reported one.</summary>
     public string? ModelVersion { get; init; }
+
+    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
+    public string? Via { get; init; }
 }

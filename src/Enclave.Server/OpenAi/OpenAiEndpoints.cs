@@ -140,7 +140,7 @@ internal sealed partial class RequestHandler(
         var clientAddress = http.Connection.RemoteIpAddress;
         var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
         var screened = intel?.Screen(clientAddress, user, actor, http.User.Identity?.Name);
-        var who = new Who(clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString(), user, screened is null ? null : IntelDetails(screened));
+        var who = new Who(clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString(), user, screened is null ? null : IntelDetails(screened), http.Items[RequestAuditor.ViaItem] as string);
         if (screened is { Deny: true })
         {
             var denied = screened.Hits.First(h => h.Action == "deny");
@@ -200,6 +200,7 @@ internal sealed partial class RequestHandler(
                 ClientAddress = who.ClientAddress,
                 User = who.User,
                 Intel = who.Intel,
+                Via = who.Via,
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
@@ -236,6 +237,7 @@ internal sealed partial class RequestHandler(
             Outcome = "ok",
             Status = StatusCodes.Status200OK,
             Latency = TimeSpan.Zero,
+            Via = who.Via,
         };
 
         if (stream)
@@ -471,7 +473,7 @@ internal sealed partial class RequestHandler(
     }
 
     // Who sent a request, as recorded in its ledger entry and matched by threat intelligence.
-    private sealed record Who(string? ClientAddress, string? User, JsonArray? Intel);
+    private sealed record Who(string? ClientAddress, string? User, JsonArray? Intel, string? Via);
 
     private static JsonArray IntelDetails(Intel.Live.RequestScreenVerdict verdict) =>
         [.. verdict.Hits.Select(h => (JsonNode?)new JsonObject { ["indicator"] = h.Hit.IndicatorId, ["matched"] = h.What, ["action"] = h.Action })];
@@ -498,6 +500,7 @@ internal sealed partial class RequestHandler(
                 ClientAddress = who.ClientAddress,
                 User = who.User,
                 Intel = who.Intel,
+                Via = who.Via,
             }).ConfigureAwait(false);
             if (screened is not null)
             {

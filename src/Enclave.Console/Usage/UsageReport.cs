@@ -58,6 +58,15 @@ public sealed record UsageCell
     /// <summary>The completed requests' mean latency in milliseconds; null without requests.</summary>
     public double? LatencyMsAverage => Requests == 0 ? null : Sums.LatencyMsSum / Requests;
 
+    /// <summary>The completed requests' median latency in milliseconds, from the latency histogram (<see cref="LatencyHistogram.Percentile"/>); null without requests.</summary>
+    public double? LatencyMsP50 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.50, Sums.LatencyMsMax);
+
+    /// <summary>The 95th percentile latency in milliseconds, from the latency histogram; null without requests.</summary>
+    public double? LatencyMsP95 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.95, Sums.LatencyMsMax);
+
+    /// <summary>The 99th percentile latency in milliseconds, from the latency histogram; null without requests.</summary>
+    public double? LatencyMsP99 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.99, Sums.LatencyMsMax);
+
     internal UsageCell Add(UsageBucket bucket) => new(Sums.Plus(bucket));
 
     public UsageCell Add(UsageCell cell) => new(Sums.Plus(cell.Sums));
@@ -144,13 +153,14 @@ public sealed class UsageReport
     }
 
     /// <summary>
-    /// The report as CSV (RFC 4180, CRLF): one row per bucket and group with usage. A text field that a spreadsheet
+    /// The report as CSV (RFC 4180, CRLF): one row per bucket and group with usage, with the latency's mean, maximum and
+    /// 50th, 95th and 99th percentiles (from the histogram; empty without completed requests). A text field that a spreadsheet
     /// would run as a formula (starting with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab or CR) is prefixed with <c>'</c>.
     /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder();
-        csv.Append("start,").Append(DimensionName(By)).Append(",requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms\r\n");
+        csv.Append("start,").Append(DimensionName(By)).Append(",requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms\r\n");
         foreach (var bucket in Buckets)
         {
             foreach (var group in Groups)
@@ -168,7 +178,10 @@ public sealed class UsageReport
                     .Append(c.PromptTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
                     .Append(c.CompletionTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
                     .Append(c.LatencyMsAverage is { } avg ? avg.ToString("0.###", CultureInfo.InvariantCulture) : "").Append(',')
-                    .Append(c.Requests == 0 ? "" : c.LatencyMsMax.ToString("0.###", CultureInfo.InvariantCulture)).Append("\r\n");
+                    .Append(c.Requests == 0 ? "" : c.LatencyMsMax.ToString("0.###", CultureInfo.InvariantCulture)).Append(',')
+                    .Append(Ms(c.LatencyMsP50)).Append(',')
+                    .Append(Ms(c.LatencyMsP95)).Append(',')
+                    .Append(Ms(c.LatencyMsP99)).Append("\r\n");
             }
         }
 
@@ -220,6 +233,8 @@ public sealed class UsageReport
         value = default;
         return text.All(char.IsAsciiLetterLower) && Enum.TryParse(text, ignoreCase: true, out value);
     }
+
+    private static string Ms(double? value) => value is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) : "";
 
     private static string Shorten(string s) => s.Length <= 32 ? s : s[..32] + "…";
 

@@ -85,6 +85,29 @@ public sealed class UsageRollupTests : IDisposable
     }
 
     [Fact]
+    public async Task EntriesOlderThanARetention_AreNotWrittenToThoseBuckets_OnlyToTheBucketsKept()
+    {
+        SqliteLedger.Initialize(_dir, "usage.example/ledger", postQuantum: false, _clock);
+        var store = new SqliteUsageStore(EnclaveState.Open(_dir, _clock));
+        await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = _dir }, _clock);
+        var auditor = new RequestAuditor(ledger, _clock);
+        await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 5, 1, 1);
+        _clock.Advance(TimeSpan.FromDays(10));
+        await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 6, 1, 1);
+        _clock.Advance(TimeSpan.FromDays(30));
+        await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 7, 1, 1);
+
+        // Counted 40 days on (a first start over a long history): minutes only for the last day, hours for 35 days.
+        var rollup = new UsageRollup(new LedgerFeed(ledger), store, _clock);
+        Assert.Equal(3, rollup.Step());
+        rollup.Flush();
+        Assert.Equal([7.0], store.Read(UsageSpan.Minute, DateTimeOffset.MinValue).Select(b => b.LatencyMsSum));
+        Assert.Equal([6.0, 7.0], store.Read(UsageSpan.Hour, DateTimeOffset.MinValue).Select(b => b.LatencyMsSum));
+        Assert.Equal([5.0, 6.0, 7.0], store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Select(b => b.LatencyMsSum));
+        Assert.Equal(3, store.ReadCursor());
+    }
+
+    [Fact]
     public async Task KnownLatencies_GiveTheirPercentiles_PerPrincipalAndModel_AndTheMinutesHistogramsAddUpToTheHours()
     {
         SqliteLedger.Initialize(_dir, "usage.example/ledger", postQuantum: false, _clock);

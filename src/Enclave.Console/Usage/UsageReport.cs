@@ -67,8 +67,6 @@ public sealed record UsageCell
     /// <summary>The 99th percentile latency in milliseconds, from the latency histogram; null without requests.</summary>
     public double? LatencyMsP99 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.99, Sums.LatencyMsMax);
 
-    internal UsageCell Add(UsageBucket bucket) => new(Sums.Plus(bucket));
-
     public UsageCell Add(UsageCell cell) => new(Sums.Plus(cell.Sums));
 }
 
@@ -124,11 +122,13 @@ public sealed class UsageReport
         var (span, count) = Shape(range);
         var last = UsageBucket.StartOf(span, now);
         var buckets = Enumerable.Range(0, count).Select(i => Step(span, last, i - count + 1)).ToList();
-        var cells = new Dictionary<(DateTimeOffset, string), UsageCell>();
-        var grand = UsageCell.Zero;
+        // Summed in place (a month by principal is thousands of rows, each with its latency histogram): one
+        // accumulator per cell, made into a cell once at the end.
+        var sums = new Dictionary<(DateTimeOffset, string), Accumulator>();
+        var grand = new Accumulator();
         foreach (var row in store.Read(span, buckets[0]))
         {
-            grand = grand.Add(row);
+            grand.Add(row);
             IEnumerable<string> groups = by switch
             {
                 UsageDimension.Principal => [row.Principal],
@@ -138,9 +138,16 @@ public sealed class UsageReport
             };
             foreach (var group in groups)
             {
-                cells[(row.Start, group)] = (cells.GetValueOrDefault((row.Start, group)) ?? UsageCell.Zero).Add(row);
+                if (!sums.TryGetValue((row.Start, group), out var sum))
+                {
+                    sums[(row.Start, group)] = sum = new Accumulator();
+                }
+
+                sum.Add(row);
             }
         }
+
+        var cells = sums.ToDictionary(s => s.Key, s => s.Value.ToCell());
 
         var order = cells
             .GroupBy(c => c.Key.Item2, StringComparer.Ordinal)
@@ -149,7 +156,7 @@ public sealed class UsageReport
             .ThenBy(g => g.Group, StringComparer.Ordinal)
             .Select(g => g.Group)
             .ToList();
-        return new UsageReport(range, by, buckets, order, cells) { GrandTotal = grand };
+        return new UsageReport(range, by, buckets, order, cells) { GrandTotal = grand.ToCell() };
     }
 
     /// <summary>
@@ -246,6 +253,55 @@ public sealed class UsageReport
         }
 
         return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    // The sums of one cell while rows are added (no copy per row).
+    private sealed class Accumulator
+    {
+        private long _requests;
+        private long _denials;
+        private long _errors;
+        private long _promptTokens;
+        private long _completionTokens;
+        private double _latencySum;
+        private double _latencyMax;
+        private long[]? _latency;
+
+        public void Add(UsageBucket row)
+        {
+            _requests += row.Requests;
+            _denials += row.Denials;
+            _errors += row.Errors;
+            _promptTokens += row.PromptTokens;
+            _completionTokens += row.CompletionTokens;
+            _latencySum += row.LatencyMsSum;
+            _latencyMax = Math.Max(_latencyMax, row.LatencyMsMax);
+            if (row.LatencyCounts.Count == LatencyHistogram.Count)
+            {
+                _latency ??= new long[LatencyHistogram.Count];
+                for (var i = 0; i < LatencyHistogram.Count; i++)
+                {
+                    _latency[i] += row.LatencyCounts[i];
+                }
+            }
+        }
+
+        public UsageCell ToCell() => new(new UsageBucket
+        {
+            Span = UsageSpan.Minute,
+            Start = default,
+            Principal = "",
+            Model = "",
+            Backend = "",
+            Requests = _requests,
+            Denials = _denials,
+            Errors = _errors,
+            PromptTokens = _promptTokens,
+            CompletionTokens = _completionTokens,
+            LatencyMsSum = _latencySum,
+            LatencyMsMax = _latencyMax,
+            LatencyCounts = _latency ?? [],
+        });
     }
 
     private static DateTimeOffset Step(UsageSpan span, DateTimeOffset from, int steps) => span switch

@@ -17,8 +17,8 @@ namespace Enclave.Server.Usage;
 /// transaction per step cost a durable SQLite commit per one or two requests under load, competing with the ledger's
 /// own; what was not written yet is read again after a crash, never lost). A first start counts the whole
 /// ledger once (in the background). Minute buckets older than <see cref="MinuteRetention"/> and hour buckets older than
-/// <see cref="HourRetention"/> are deleted (the Usage page reads only the last hour of minutes and day of hours);
-/// day buckets are kept. Not thread-safe: one caller (a hosted service).
+/// <see cref="HourRetention"/> are deleted (the Usage page reads only the last hour of minutes and day of hours), and
+/// never written when an entry is already that old; day buckets are kept. Not thread-safe: one caller (a hosted service).
 /// </summary>
 public sealed class UsageRollup
 {
@@ -83,6 +83,11 @@ public sealed class UsageRollup
 
         var next = _next;
         var read = 0;
+        // Buckets that pruning would delete at once are not written at all: catching up on a long history (a first
+        // start, or migration 11's recount) writes its day and recent hour buckets, not a row per minute of it.
+        var stepNow = _clock.GetUtcNow();
+        var minutesFrom = stepNow - MinuteRetention;
+        var hoursFrom = stepNow - HourRetention;
         while (read < maxEntries && _feed.TryNext(next + read, out var entry))
         {
             read++;
@@ -111,6 +116,11 @@ public sealed class UsageRollup
                 foreach (var span in Spans)
                 {
                     var start = UsageBucket.StartOf(span, time);
+                    if ((span == UsageSpan.Minute && start < minutesFrom) || (span == UsageSpan.Hour && start < hoursFrom))
+                    {
+                        continue;
+                    }
+
                     var key = (span, start, delta.Principal, delta.Model, delta.Backend);
                     if (_pending.TryGetValue(key, out var sum))
                     {

@@ -294,6 +294,12 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     /// <inheritdoc/>
     public byte[] ReadEntry(long index) => _reader.ReadEntry(index);
 
+    /// <summary>
+    /// The entries from <paramref name="start"/> on, at most <paramref name="count"/> (and at most
+    /// <see cref="LedgerReader.MaxEntriesPerRead"/>), in one read: for a view that pages through many entries.
+    /// </summary>
+    public IReadOnlyList<byte[]> ReadEntries(long start, int count) => _reader.ReadEntries(start, count);
+
     private void WriterLoop()
     {
         var batch = new List<Pending>(Math.Min(_options.MaxBatchSize, 4096));

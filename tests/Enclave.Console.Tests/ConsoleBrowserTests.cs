@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Enclave.Airlock.Repository;
+using Enclave.Core.Audit;
 using Enclave.Inference.Forge;
 using Enclave.Intel.Alerts;
 using Enclave.OperatorConsole.Hosting;
@@ -93,6 +94,12 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.Equal(["import.received", "import.verified", "import.approved", "import.approved", "import.activated"], trail.Select(e => e.Type).ToArray());
         Assert.Equal(["user:alice", "user:bob"], trail.Where(e => e.Type == "import.approved").Select(e => e.Actor).ToArray());
         Assert.All(trail.Where(e => e.Type == "import.approved"), e => Assert.Equal("console", e.Details!.Value.GetProperty("via").GetString()));
+        var activated = Assert.Single(trail, e => e.Type == "import.activated");
+        Assert.Equal("user:bob", activated.Actor);
+        Assert.Equal("console", activated.Details!.Value.GetProperty("via").GetString());
+
+        // Imported through the admin API (not the console): its received and verified entries name no surface.
+        Assert.All(trail.Where(e => e.Type is "import.received" or "import.verified"), e => Assert.False(e.Details!.Value.TryGetProperty("via", out _)));
     }
 
     [Fact]
@@ -420,11 +427,36 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         Assert.True(admitted.Details!.Value.GetProperty("stream").GetBoolean());
         var completed = Assert.Single(entries, e => e.Type == "request.completed");
         Assert.Equal("user:pilar", completed.Actor);
+        Assert.Equal("console", admitted.Details!.Value.GetProperty("via").GetString());
+        Assert.Equal("console", completed.Details!.Value.GetProperty("via").GetString());
+
+        // The same chat through the API: the same types with the same fields, only via (the console) set apart.
+        var apiBefore = enclave.Entries().Count;
+        using (var http = enclave.AdminClient(pilar.Key))
+        {
+            using var api = await http.PostAsync("/v1/chat/completions", new StringContent(
+                """{"model":"playground-chat","messages":[{"role":"user","content":"Say something."}],"stream":true}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(api.IsSuccessStatusCode, await api.Content.ReadAsStringAsync());
+            _ = await api.Content.ReadAsStringAsync();
+        }
+
+        var apiEntries = enclave.Entries().Skip(apiBefore).Select(e => e.Event).ToList();
+        foreach (var (console, type) in new[] { (admitted, "request.admitted"), (completed, "request.completed") })
+        {
+            var through = Assert.Single(apiEntries, e => e.Type == type);
+            Assert.Equal(console.Actor, through.Actor);
+            Assert.Equal(console.Subject, through.Subject);
+            Assert.False(through.Details!.Value.TryGetProperty("via", out _), type + " through the API names no surface");
+            Assert.Equal(
+                FieldNames(through).Append("via").Order(StringComparer.Ordinal).ToArray(),
+                FieldNames(console).Order(StringComparer.Ordinal).ToArray());
+        }
 
         // Without its antiforgery token the chat is refused and nothing is sent.
+        var beforeForged = enclave.Entries().Count;
         var forged = await context.APIRequest.PostAsync("/console/models/chat", new() { Form = FormOf(context, ("model", "playground-chat"), ("message", "forged")) });
         Assert.Equal(400, forged.Status);
-        Assert.DoesNotContain(enclave.Entries().Skip(before + entries.Count), e => e.Event.Type == "request.admitted");
+        Assert.DoesNotContain(enclave.Entries().Skip(beforeForged), e => e.Event.Type == "request.admitted");
     }
 
     [Fact]
@@ -450,7 +482,25 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
             var record = JsonNode.Parse(await http.GetStringAsync($"/admin/v1/airlock/imports/{id}"))!;
             Assert.Equal("uploaded-chat", record["name"]!.GetValue<string>());
             Assert.Equal("verified", record["state"]!.GetValue<string>());
-            Assert.Contains(enclave.Entries(), e => e.Event.Type == "import.verified" && e.Event.Actor == "user:uma");
+            // Its entries are the API upload's, naming the console.
+            var trail = enclave.Entries().Where(e => e.Event.Subject == "import:" + id).Select(e => e.Event).ToList();
+            Assert.Equal(["import.received", "import.verified"], trail.Select(e => e.Type).ToArray());
+            Assert.All(trail, e => Assert.Equal("user:uma", e.Actor));
+            Assert.All(trail, e => Assert.Equal("console", e.Details!.Value.GetProperty("via").GetString()));
+            Assert.Equal("stream", trail[0].Details!.Value.GetProperty("source").GetString());
+
+            // A bundle the airlock refuses (cut short) is the API's import.rejected, naming the console too.
+            var bytes = await File.ReadAllBytesAsync(bundle);
+            var truncated = Path.Combine(Path.GetDirectoryName(bundle)!, "truncated.tar");
+            await File.WriteAllBytesAsync(truncated, bytes[..(bytes.Length / 2)]);
+            var rejectedBefore = enclave.Entries().Count;
+            await page.GotoAsync("/console/airlock");
+            await page.SetInputFilesAsync("#upload-file", truncated);
+            await page.ClickAsync("#upload-send");
+            await page.WaitForSelectorAsync("#upload-status:has-text('refused')");
+            var rejected = Assert.Single(enclave.Entries().Skip(rejectedBefore).Select(e => e.Event), e => e.Type == "import.rejected");
+            Assert.Equal("user:uma", rejected.Actor);
+            Assert.Equal("console", rejected.Details!.Value.GetProperty("via").GetString());
 
             // An approver may not upload (403), and an upload without the antiforgery header changes nothing (400).
             var forged = await context.APIRequest.PostAsync("/console/airlock/upload", new() { DataByte = await File.ReadAllBytesAsync(bundle), Headers = new Dictionary<string, string> { ["Content-Type"] = "application/x-tar" } });
@@ -480,6 +530,8 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
         ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 11 });
         return enclave.ImportBundleAsync(importerKey, "model", name, "1.0", modelDir, task: "chat");
     }
+
+    private static IEnumerable<string> FieldNames(AuditEvent entry) => entry.Details!.Value.EnumerateObject().Select(p => p.Name);
 
     private static IFormData FormOf(IBrowserContext context, params (string Name, string Value)[] fields)
     {

@@ -65,6 +65,15 @@ public sealed class UsagePageTests(ConsoleFixture enclave) : IClassFixture<Conso
         await page.GotoAsync("/console/usage?range=hour&by=principal");
         Assert.Equal(["user:uma", "2", "0", "1", Tokens("user:uma", "promptTokens").ToString(), Tokens("user:uma", "completionTokens").ToString()], (await RowAsync(page, "user:uma"))[..6]);
         Assert.Equal(["user:ulf", "1", "0", "0", Tokens("user:ulf", "promptTokens").ToString(), Tokens("user:ulf", "completionTokens").ToString()], (await RowAsync(page, "user:ulf"))[..6]);
+        // Latency percentiles: those of the ledger's recorded latencies in the rollup's fixed buckets (mean, p50, p95, p99, max).
+        var umaLatencies = completed.Where(e => e.Actor == "user:uma").Select(e => e.Details!.Value.GetProperty("latencyMs").GetDouble()).ToList();
+        var umaHistogram = new long[LatencyHistogram.Count];
+        umaLatencies.ForEach(l => umaHistogram[LatencyHistogram.BucketOf(l)]++);
+        string Ms(double? v) => v!.Value.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(
+            [Ms(umaLatencies.Average()), Ms(LatencyHistogram.Percentile(umaHistogram, 0.5, umaLatencies.Max())), Ms(LatencyHistogram.Percentile(umaHistogram, 0.95, umaLatencies.Max())), Ms(LatencyHistogram.Percentile(umaHistogram, 0.99, umaLatencies.Max())), Ms(umaLatencies.Max())],
+            (await RowAsync(page, "user:uma"))[6..11]);
+        Assert.True(await page.Locator("#chart-latency-p95 svg polyline, #chart-latency-p95 svg circle").CountAsync() >= 1);
         Assert.Contains("Requests per minute", await page.TextContentAsync("#chart-requests-title"), StringComparison.Ordinal);
         Assert.True(await page.Locator("#chart-requests svg polyline, #chart-requests svg circle").CountAsync() >= 2);
         var data = await page.Locator("#chart-requests-data tbody tr").AllTextContentsAsync();
@@ -96,7 +105,7 @@ public sealed class UsagePageTests(ConsoleFixture enclave) : IClassFixture<Conso
         Assert.StartsWith("text/csv", csv.Headers["content-type"], StringComparison.Ordinal);
         Assert.Contains("attachment", csv.Headers["content-disposition"], StringComparison.Ordinal);
         var lines = (await csv.TextAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("start,principal,requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms", lines[0]);
+        Assert.Equal("start,principal,requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms", lines[0]);
         var umaRows = lines.Skip(1).Select(l => l.Split(',')).Where(f => f[1] == "user:uma").ToList();
         Assert.Equal(2, umaRows.Sum(f => long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(1, umaRows.Sum(f => long.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture)));

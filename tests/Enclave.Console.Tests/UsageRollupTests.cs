@@ -1,6 +1,7 @@
 using Enclave.Core.Audit;
 using Enclave.Inference.Backends;
 using Enclave.Ledger;
+using Enclave.OperatorConsole.Usage;
 using Enclave.Server.Audit;
 using Enclave.Server.Usage;
 using Enclave.State;
@@ -81,6 +82,92 @@ public sealed class UsageRollupTests : IDisposable
             Assert.Empty(store.Read(UsageSpan.Minute, DateTimeOffset.MinValue));
             Assert.Equal(6, store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Sum(b => b.Requests));
         }
+    }
+
+    [Fact]
+    public async Task EntriesOlderThanARetention_AreNotWrittenToThoseBuckets_OnlyToTheBucketsKept()
+    {
+        SqliteLedger.Initialize(_dir, "usage.example/ledger", postQuantum: false, _clock);
+        var store = new SqliteUsageStore(EnclaveState.Open(_dir, _clock));
+        await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = _dir }, _clock);
+        var auditor = new RequestAuditor(ledger, _clock);
+        await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 5, 1, 1);
+        _clock.Advance(TimeSpan.FromDays(10));
+        await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 6, 1, 1);
+        _clock.Advance(TimeSpan.FromDays(30));
+        await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 7, 1, 1);
+
+        // Counted 40 days on (a first start over a long history): minutes only for the last day, hours for 35 days.
+        var rollup = new UsageRollup(new LedgerFeed(ledger), store, _clock);
+        Assert.Equal(3, rollup.Step());
+        rollup.Flush();
+        Assert.Equal([7.0], store.Read(UsageSpan.Minute, DateTimeOffset.MinValue).Select(b => b.LatencyMsSum));
+        Assert.Equal([6.0, 7.0], store.Read(UsageSpan.Hour, DateTimeOffset.MinValue).Select(b => b.LatencyMsSum));
+        Assert.Equal([5.0, 6.0, 7.0], store.Read(UsageSpan.Day, DateTimeOffset.MinValue).Select(b => b.LatencyMsSum));
+        Assert.Equal(3, store.ReadCursor());
+    }
+
+    [Fact]
+    public async Task KnownLatencies_GiveTheirPercentiles_PerPrincipalAndModel_AndTheMinutesHistogramsAddUpToTheHours()
+    {
+        SqliteLedger.Initialize(_dir, "usage.example/ledger", postQuantum: false, _clock);
+        var store = new SqliteUsageStore(EnclaveState.Open(_dir, _clock));
+        await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = _dir }, _clock);
+        var auditor = new RequestAuditor(ledger, _clock);
+
+        // uma: 50 requests of 1 ms, 45 of 8 ms and 5 of 64 ms over two minutes of one hour; ulf: 10 of 500 ms.
+        async Task ManyAsync(string actor, int count, double latencyMs)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await CompleteAsync(auditor, actor, "chat", "local", "ok", latencyMs, 1, 1);
+            }
+        }
+
+        await ManyAsync("user:uma", 30, 1);
+        await ManyAsync("user:uma", 20, 8);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await ManyAsync("user:uma", 20, 1);
+        await ManyAsync("user:uma", 25, 8);
+        await ManyAsync("user:uma", 5, 64);
+        await ManyAsync("user:ulf", 10, 500);
+        var rollup = new UsageRollup(new LedgerFeed(ledger), store, _clock);
+        while (rollup.Step() > 0)
+        {
+        }
+
+        rollup.Flush();
+
+        // The rollups add up: the hour's histogram is the sum of its minutes', bucket by bucket.
+        var minutes = store.Read(UsageSpan.Minute, DateTimeOffset.MinValue).Where(b => b.Principal == "user:uma").ToList();
+        Assert.Equal(2, minutes.Count);
+        var hour = Assert.Single(store.Read(UsageSpan.Hour, DateTimeOffset.MinValue), b => b.Principal == "user:uma");
+        Assert.Equal(LatencyHistogram.Add(minutes[0].LatencyCounts, minutes[1].LatencyCounts), hour.LatencyCounts);
+        Assert.Equal(50, hour.LatencyCounts[LatencyHistogram.BucketOf(1)]);
+        Assert.Equal(45, hour.LatencyCounts[LatencyHistogram.BucketOf(8)]);
+        Assert.Equal(5, hour.LatencyCounts[LatencyHistogram.BucketOf(64)]);
+
+        // Per principal over the last 24 hours: latencies on bucket bounds come out exact; p99 inside 64 ms's bucket.
+        var byPrincipal = UsageReport.Build(store, UsageRange.Day, UsageDimension.Principal, _clock.GetUtcNow(), _ => []);
+        var uma = byPrincipal.Total("user:uma");
+        var umaP99 = 45.254833995939 * Math.Pow(Math.Sqrt(2), 0.8);
+        Assert.Equal((1.0, 8.0), (uma.LatencyMsP50!.Value, uma.LatencyMsP95!.Value));
+        Assert.Equal(umaP99, uma.LatencyMsP99!.Value, 6);
+        var ulf = byPrincipal.Total("user:ulf");
+        Assert.Equal(500, ulf.LatencyMsP99); // never above the largest latency seen
+        Assert.InRange(ulf.LatencyMsP50!.Value, LatencyHistogram.LowerBoundMs(LatencyHistogram.BucketOf(500)), 500);
+
+        // Per model: both principals' requests in one histogram (110 requests; the 105th is one of ulf's).
+        var chat = UsageReport.Build(store, UsageRange.Day, UsageDimension.Model, _clock.GetUtcNow(), _ => []).Total("chat");
+        Assert.Equal(110, chat.Requests);
+        Assert.InRange(chat.LatencyMsP50!.Value, LatencyHistogram.LowerBoundMs(LatencyHistogram.BucketOf(8)), 8);
+        Assert.InRange(chat.LatencyMsP95!.Value, LatencyHistogram.LowerBoundMs(LatencyHistogram.BucketOf(500)), 500);
+
+        // The CSV export carries them, per bucket and group.
+        var lines = byPrincipal.ToCsv().Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("start,principal,requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms", lines[0]);
+        var umaRow = Assert.Single(lines, l => l.Contains(",user:uma,", StringComparison.Ordinal)).Split(',');
+        Assert.Equal(["100", "64", "1", "8", umaP99.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)], [umaRow[2], umaRow[8], umaRow[9], umaRow[10], umaRow[11]]);
     }
 
     private static Task<long> CompleteAsync(RequestAuditor auditor, string actor, string model, string backend, string outcome, double latencyMs, int prompt, int completion) =>

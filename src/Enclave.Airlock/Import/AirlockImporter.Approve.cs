@@ -74,7 +74,7 @@ public sealed partial class AirlockImporter
 
     /// <summary>
     /// <see cref="ApproveAsync(string, string, CancellationToken)"/> from a named surface: <paramref name="via"/> (such as
-    /// <c>console</c>) is recorded as the <c>via</c> detail of <c>import.approved</c>; null records none (the admin API and CLI).
+    /// <c>console</c>) is recorded as the <c>via</c> detail of <c>import.approved</c> (and of <c>import.activated</c> or <c>import.approval-refused</c>); null records none (the admin API and CLI).
     /// </summary>
     public async Task<ImportRecord> ApproveAsync(string id, string actor, string? via, CancellationToken cancellationToken = default)
     {
@@ -87,7 +87,7 @@ public sealed partial class AirlockImporter
             var subject = "import:" + id;
             if (string.Equals(actor, record.Importer, StringComparison.Ordinal))
             {
-                await AppendAsync(AuditEventTypes.ImportApprovalRefused, actor, subject, new JsonObject { ["reason"] = "self-approval" }, cancellationToken).ConfigureAwait(false);
+                await AppendAsync(AuditEventTypes.ImportApprovalRefused, actor, subject, Via(new JsonObject { ["reason"] = "self-approval" }, via), cancellationToken).ConfigureAwait(false);
                 throw new ImportWorkflowException(ImportWorkflowError.SelfApproval, $"{actor} imported {id} and cannot approve it; another person must (two-person rule); nothing was changed");
             }
 

@@ -54,7 +54,7 @@ public sealed partial class AirlockImporter
             await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, record.Approvers.Count + 1, via), cancellationToken).ConfigureAwait(false);
             ledgered = true;
             Fault("promote.approved");
-            await AppendAsync(AuditEventTypes.ImportActivated, actor, subject, ActivatedDetails(record), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(AuditEventTypes.ImportActivated, actor, subject, Via(ActivatedDetails(record), via), cancellationToken).ConfigureAwait(false);
             Fault("promote.activated");
 
             using var transaction = _store.Begin();

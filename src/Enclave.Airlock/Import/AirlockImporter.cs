@@ -139,13 +139,21 @@ public sealed partial class AirlockImporter
     /// target is copied and before anything is committed: a refused label leaves the trusted TUF versions and the
     /// import tables exactly as they were.
     /// </summary>
-    public Task<ImportRecord> ImportAsync(Stream bundle, string actor, Func<string, string?>? labelProblem, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    public Task<ImportRecord> ImportAsync(Stream bundle, string actor, Func<string, string?>? labelProblem, IProgress<long>? progress = null, CancellationToken cancellationToken = default) =>
+        ImportAsync(bundle, actor, labelProblem, via: null, progress, cancellationToken);
+
+    /// <summary>
+    /// <see cref="ImportAsync(Stream, string, Func{string, string?}?, IProgress{long}?, CancellationToken)"/> from a
+    /// named surface: <paramref name="via"/> (such as <c>console</c>) is recorded as the <c>via</c> detail of the
+    /// import's <c>import.received</c>, <c>import.verified</c> or <c>import.rejected</c> entries; null records none.
+    /// </summary>
+    public Task<ImportRecord> ImportAsync(Stream bundle, string actor, Func<string, string?>? labelProblem, string? via, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(bundle);
-        return ImportCoreAsync(() => new NonClosingStream(bundle), "stream", actor, progress, cancellationToken, labelProblem);
+        return ImportCoreAsync(() => new NonClosingStream(bundle), "stream", actor, progress, cancellationToken, labelProblem, via);
     }
 
-    private async Task<ImportRecord> ImportCoreAsync(Func<Stream> open, string source, string actor, IProgress<long>? progress, CancellationToken cancellationToken, Func<string, string?>? labelProblem = null)
+    private async Task<ImportRecord> ImportCoreAsync(Func<Stream> open, string source, string actor, IProgress<long>? progress, CancellationToken cancellationToken, Func<string, string?>? labelProblem = null, string? via = null)
     {
         ValidateActor(actor);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -154,7 +162,7 @@ public sealed partial class AirlockImporter
             var id = "imp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var subject = "import:" + id;
             var received = _clock.GetUtcNow();
-            var receivedIndex = await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, new JsonObject { ["source"] = ArtifactNames.Printable(source) }, cancellationToken).ConfigureAwait(false);
+            var receivedIndex = await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, Via(new JsonObject { ["source"] = ArtifactNames.Printable(source) }, via), cancellationToken).ConfigureAwait(false);
 
             ImportPlan? plan = null;
             BundleContents? contents = null;
@@ -177,7 +185,7 @@ public sealed partial class AirlockImporter
                 var record = await Task.Run(() => Verify(id, actor, received, plan!, read, cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 Fault("import.scanned");
                 await CheckAdmissionAsync(record, receivedIndex, cancellationToken).ConfigureAwait(false);
-                await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, VerifiedDetails(record), cancellationToken).ConfigureAwait(false);
+                await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, Via(VerifiedDetails(record), via), cancellationToken).ConfigureAwait(false);
                 AirlockLog.Verified(_logger, id, record.Kind, record.Name, record.Version, record.ManifestSha256.ToHex(), record.Targets.Count, record.RequiredApprovals);
                 Fault("import.verified");
 
@@ -207,7 +215,7 @@ public sealed partial class AirlockImporter
                 };
                 var reported = rejection ?? e;
                 LogRefused(id, reported);
-                await TryAppendAsync(AuditEventTypes.ImportRejected, actor, subject, RejectedDetails(reported, plan?.Selector)).ConfigureAwait(false);
+                await TryAppendAsync(AuditEventTypes.ImportRejected, actor, subject, Via(RejectedDetails(reported, plan?.Selector), via)).ConfigureAwait(false);
                 if (rejection is not null)
                 {
                     throw rejection;

@@ -58,7 +58,14 @@ public sealed record UsageCell
     /// <summary>The completed requests' mean latency in milliseconds; null without requests.</summary>
     public double? LatencyMsAverage => Requests == 0 ? null : Sums.LatencyMsSum / Requests;
 
-    internal UsageCell Add(UsageBucket bucket) => new(Sums.Plus(bucket));
+    /// <summary>The completed requests' median latency in milliseconds, from the latency histogram (<see cref="LatencyHistogram.Percentile"/>); null without requests.</summary>
+    public double? LatencyMsP50 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.50, Sums.LatencyMsMax);
+
+    /// <summary>The 95th percentile latency in milliseconds, from the latency histogram; null without requests.</summary>
+    public double? LatencyMsP95 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.95, Sums.LatencyMsMax);
+
+    /// <summary>The 99th percentile latency in milliseconds, from the latency histogram; null without requests.</summary>
+    public double? LatencyMsP99 => LatencyHistogram.Percentile(Sums.LatencyCounts, 0.99, Sums.LatencyMsMax);
 
     public UsageCell Add(UsageCell cell) => new(Sums.Plus(cell.Sums));
 }
@@ -115,11 +122,13 @@ public sealed class UsageReport
         var (span, count) = Shape(range);
         var last = UsageBucket.StartOf(span, now);
         var buckets = Enumerable.Range(0, count).Select(i => Step(span, last, i - count + 1)).ToList();
-        var cells = new Dictionary<(DateTimeOffset, string), UsageCell>();
-        var grand = UsageCell.Zero;
+        // Summed in place (a month by principal is thousands of rows, each with its latency histogram): one
+        // accumulator per cell, made into a cell once at the end.
+        var sums = new Dictionary<(DateTimeOffset, string), Accumulator>();
+        var grand = new Accumulator();
         foreach (var row in store.Read(span, buckets[0]))
         {
-            grand = grand.Add(row);
+            grand.Add(row);
             IEnumerable<string> groups = by switch
             {
                 UsageDimension.Principal => [row.Principal],
@@ -129,9 +138,16 @@ public sealed class UsageReport
             };
             foreach (var group in groups)
             {
-                cells[(row.Start, group)] = (cells.GetValueOrDefault((row.Start, group)) ?? UsageCell.Zero).Add(row);
+                if (!sums.TryGetValue((row.Start, group), out var sum))
+                {
+                    sums[(row.Start, group)] = sum = new Accumulator();
+                }
+
+                sum.Add(row);
             }
         }
+
+        var cells = sums.ToDictionary(s => s.Key, s => s.Value.ToCell());
 
         var order = cells
             .GroupBy(c => c.Key.Item2, StringComparer.Ordinal)
@@ -140,17 +156,18 @@ public sealed class UsageReport
             .ThenBy(g => g.Group, StringComparer.Ordinal)
             .Select(g => g.Group)
             .ToList();
-        return new UsageReport(range, by, buckets, order, cells) { GrandTotal = grand };
+        return new UsageReport(range, by, buckets, order, cells) { GrandTotal = grand.ToCell() };
     }
 
     /// <summary>
-    /// The report as CSV (RFC 4180, CRLF): one row per bucket and group with usage. A text field that a spreadsheet
+    /// The report as CSV (RFC 4180, CRLF): one row per bucket and group with usage, with the latency's mean, maximum and
+    /// 50th, 95th and 99th percentiles (from the histogram; empty without completed requests). A text field that a spreadsheet
     /// would run as a formula (starting with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab or CR) is prefixed with <c>'</c>.
     /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder();
-        csv.Append("start,").Append(DimensionName(By)).Append(",requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms\r\n");
+        csv.Append("start,").Append(DimensionName(By)).Append(",requests,denials,errors,prompt_tokens,completion_tokens,latency_avg_ms,latency_max_ms,latency_p50_ms,latency_p95_ms,latency_p99_ms\r\n");
         foreach (var bucket in Buckets)
         {
             foreach (var group in Groups)
@@ -168,7 +185,10 @@ public sealed class UsageReport
                     .Append(c.PromptTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
                     .Append(c.CompletionTokens.ToString(CultureInfo.InvariantCulture)).Append(',')
                     .Append(c.LatencyMsAverage is { } avg ? avg.ToString("0.###", CultureInfo.InvariantCulture) : "").Append(',')
-                    .Append(c.Requests == 0 ? "" : c.LatencyMsMax.ToString("0.###", CultureInfo.InvariantCulture)).Append("\r\n");
+                    .Append(c.Requests == 0 ? "" : c.LatencyMsMax.ToString("0.###", CultureInfo.InvariantCulture)).Append(',')
+                    .Append(Ms(c.LatencyMsP50)).Append(',')
+                    .Append(Ms(c.LatencyMsP95)).Append(',')
+                    .Append(Ms(c.LatencyMsP99)).Append("\r\n");
             }
         }
 
@@ -221,6 +241,8 @@ public sealed class UsageReport
         return text.All(char.IsAsciiLetterLower) && Enum.TryParse(text, ignoreCase: true, out value);
     }
 
+    private static string Ms(double? value) => value is { } ms ? ms.ToString("0.###", CultureInfo.InvariantCulture) : "";
+
     private static string Shorten(string s) => s.Length <= 32 ? s : s[..32] + "…";
 
     private static string CsvField(string value)
@@ -231,6 +253,55 @@ public sealed class UsageReport
         }
 
         return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
+    // The sums of one cell while rows are added (no copy per row).
+    private sealed class Accumulator
+    {
+        private long _requests;
+        private long _denials;
+        private long _errors;
+        private long _promptTokens;
+        private long _completionTokens;
+        private double _latencySum;
+        private double _latencyMax;
+        private long[]? _latency;
+
+        public void Add(UsageBucket row)
+        {
+            _requests += row.Requests;
+            _denials += row.Denials;
+            _errors += row.Errors;
+            _promptTokens += row.PromptTokens;
+            _completionTokens += row.CompletionTokens;
+            _latencySum += row.LatencyMsSum;
+            _latencyMax = Math.Max(_latencyMax, row.LatencyMsMax);
+            if (row.LatencyCounts.Count == LatencyHistogram.Count)
+            {
+                _latency ??= new long[LatencyHistogram.Count];
+                for (var i = 0; i < LatencyHistogram.Count; i++)
+                {
+                    _latency[i] += row.LatencyCounts[i];
+                }
+            }
+        }
+
+        public UsageCell ToCell() => new(new UsageBucket
+        {
+            Span = UsageSpan.Minute,
+            Start = default,
+            Principal = "",
+            Model = "",
+            Backend = "",
+            Requests = _requests,
+            Denials = _denials,
+            Errors = _errors,
+            PromptTokens = _promptTokens,
+            CompletionTokens = _completionTokens,
+            LatencyMsSum = _latencySum,
+            LatencyMsMax = _latencyMax,
+            LatencyCounts = _latency ?? [],
+        });
     }
 
     private static DateTimeOffset Step(UsageSpan span, DateTimeOffset from, int steps) => span switch

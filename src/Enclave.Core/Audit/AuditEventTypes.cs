@@ -12,11 +12,11 @@ namespace Enclave.Core.Audit;
 public static class AuditEventTypes
 {
     // Requests (/v1)
-    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy", "clientAddress", "user", "intel", "retrieval");
-    public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy", "clientAddress", "user", "intel");
+    public static readonly AuditEventType RequestAdmitted = new("request.admitted", "requestId", "endpoint", "model", "backend", "stream", "promptSha256", "policy", "clientAddress", "user", "intel", "retrieval", "via");
+    public static readonly AuditEventType RequestDenied = new("request.denied", "requestId", "endpoint", "model", "promptSha256", "status", "rule", "policy", "clientAddress", "user", "intel", "via");
     public static readonly AuditEventType RequestCompleted = new(
         "request.completed", "requestId", "endpoint", "admittedIndex", "outcome", "status", "backend", "latencyMs", "modelDigest",
-        "promptTokens", "completionTokens", "answerSha256", "error", "vendor", "region", "modelVersion");
+        "promptTokens", "completionTokens", "answerSha256", "error", "vendor", "region", "modelVersion", "via");
 
     // Stored responses (/v1/responses)
     public static readonly AuditEventType ResponseStored = new("response.stored", "responseId", "requestId", "admittedIndex", "model", "label", "previousResponseId");
@@ -40,17 +40,17 @@ public static class AuditEventTypes
     // The airlock
     public static readonly AuditEventType ImportTrustPinned = new("import.trust-pinned", "root_sha256", "root_version", "forced", "replaced_sha256");
     public static readonly AuditEventType ImportTrustPinFailed = new("import.trust-pin-failed", "root_sha256", "error");
-    public static readonly AuditEventType ImportReceived = new("import.received", "source");
+    public static readonly AuditEventType ImportReceived = new("import.received", "source", "via");
     public static readonly AuditEventType ImportVerified = new(
         "import.verified", "kind", "name", "version", "label", "task", "manifest_sha256", "target_count", "targets", "signer_key_ids",
-        "sbom_sha256", "provenance_sha256", "archive_bytes", "tuf_versions", "required_approvals");
+        "sbom_sha256", "provenance_sha256", "archive_bytes", "tuf_versions", "required_approvals", "via");
     public static readonly AuditEventType ImportRejected = new(
         "import.rejected", "stage", "reason", "detail", "findings", "kind", "name", "version", "manifest_sha256", "via");
-    public static readonly AuditEventType ImportApprovalRefused = new("import.approval-refused", "reason");
+    public static readonly AuditEventType ImportApprovalRefused = new("import.approval-refused", "reason", "via");
     public static readonly AuditEventType ImportApproved = new("import.approved", "manifest_sha256", "approvals", "required_approvals", "via");
     public static readonly AuditEventType ImportApprovalFailed = new("import.approval-failed", "error");
     public static readonly AuditEventType ImportActivated = new(
-        "import.activated", "kind", "name", "version", "label", "task", "manifest_sha256", "approvers", "folder");
+        "import.activated", "kind", "name", "version", "label", "task", "manifest_sha256", "approvers", "folder", "via");
     public static readonly AuditEventType ImportActivationFailed = new("import.activation-failed", "error", "detail");
     public static readonly AuditEventType ImportHookFailed = new("import.hook-failed", "hook", "kind", "error");
 
@@ -60,7 +60,7 @@ public static class AuditEventTypes
     public static readonly AuditEventType VulnsRejected = new("vulns.rejected", "importId", "name", "version", "reason", "error");
     public static readonly AuditEventType VulnsSbomAdded = new("vulns.sbom-added", "inventoryId", "format", "specVersion", "components", "sha256");
     public static readonly AuditEventType VexDecided = new("vex.decided", "artifact", "component", "advisory", "status", "justification", "statement", "via");
-    public static readonly AuditEventType VulnsApprovalBlocked = new("vulns.approval-blocked", "importId", "kev", "findings");
+    public static readonly AuditEventType VulnsApprovalBlocked = new("vulns.approval-blocked", "importId", "kev", "findings", "via");
 
     // Upgrades (activated update bundles installed as Enclave releases)
     public static readonly AuditEventType UpgradeStaged = new("upgrade.staged", "version", "importId", "name", "files", "bytes", "running", "data", "resolves", "introduces");

@@ -72,7 +72,7 @@ public static partial class AirlockAdminEndpoints
         }
     }
 
-    internal static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings)
+    internal static async Task<IResult> ImportAsync(HttpContext http, AirlockImporter importer, EnclavePolicy policy, ServerSettings settings, string? via = null)
     {
         var contentType = http.Request.ContentType?.Split(';')[0].Trim();
         if (contentType is null || !BundleContentTypes.Contains(contentType, StringComparer.OrdinalIgnoreCase))
@@ -105,7 +105,7 @@ public static partial class AirlockAdminEndpoints
         try
         {
             // Streamed straight from the request into the pipeline: no temporary copy of the bundle.
-            record = await importer.ImportAsync(http.Request.Body, actor, label => LabelProblem(policy, label), progress: null, http.RequestAborted).ConfigureAwait(false);
+            record = await importer.ImportAsync(http.Request.Body, actor, label => LabelProblem(policy, label), via, progress: null, http.RequestAborted).ConfigureAwait(false);
         }
         catch (ImportRejectedException e)
         {
@@ -276,7 +276,7 @@ public static partial class AirlockAdminEndpoints
     /// The refusal (recorded as <c>vulns.approval-blocked</c>) when a pending import's SBOM has open KEV findings, or
     /// null; the admin API and the console both ask it before an approval when Vulns:BlockApprovalOnKev is on.
     /// </summary>
-    internal static async Task<string?> KevRefusalAsync(string id, string actor, AirlockImporter importer, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock, CancellationToken ct)
+    internal static async Task<string?> KevRefusalAsync(string id, string actor, AirlockImporter importer, VulnerabilityFindingsService findings, ILedger ledger, TimeProvider clock, CancellationToken ct, string? via = null)
     {
         if (importer.Get(id) is not { State: ImportState.Verified } || importer.SbomFile(id) is not { } sbom)
         {
@@ -299,14 +299,18 @@ public static partial class AirlockAdminEndpoints
             return null;
         }
 
-        await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.VulnsApprovalBlocked, clock.GetUtcNow(), actor, "import:" + id, new JsonObject
-            {
-                ["importId"] = id,
-                ["kev"] = new JsonArray([.. kev.Select(f => f.KevCve).Distinct(StringComparer.Ordinal).Take(50).Select(c => (JsonNode)c!)]),
-                ["findings"] = kev.Count,
-            }),
-            ct).ConfigureAwait(false);
+        var details = new JsonObject
+        {
+            ["importId"] = id,
+            ["kev"] = new JsonArray([.. kev.Select(f => f.KevCve).Distinct(StringComparer.Ordinal).Take(50).Select(c => (JsonNode)c!)]),
+            ["findings"] = kev.Count,
+        };
+        if (via is not null)
+        {
+            details["via"] = via;
+        }
+
+        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.VulnsApprovalBlocked, clock.GetUtcNow(), actor, "import:" + id, details), ct).ConfigureAwait(false);
         var sample = string.Join(", ", kev.Take(5).Select(f => $"{f.AdvisoryId} ({f.KevCve}) in {f.Component}"));
         return $"approval refused: the SBOM of {id} has {kev.Count} open findings listed in CISA KEV ({sample}{(kev.Count > 5 ? ", …" : "")}) and Vulns:BlockApprovalOnKev is on; " +
             "reject the import and bring in a fixed version, or record a VEX decision (enclave vulns vex decide) where the component is not affected; nothing was approved";

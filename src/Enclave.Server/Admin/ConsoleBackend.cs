@@ -10,6 +10,7 @@ using Enclave.Ledger;
 using Enclave.OperatorConsole.Backend;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
+using Enclave.Server.Audit;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Enclave.Server.OpenAi;
@@ -193,6 +194,7 @@ internal sealed class ConsoleBackend(
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = message }),
             ["stream"] = true,
         };
+        http.Items[RequestAuditor.ViaItem] = Via;
         var handler = services.GetRequiredService<RequestHandler>();
         var result = await handler.HandleAsync(http, Operation.Chat, chat).ConfigureAwait(false);
         await result.ExecuteAsync(http).ConfigureAwait(false);
@@ -201,7 +203,7 @@ internal sealed class ConsoleBackend(
     public async Task UploadBundleAsync(HttpContext http)
     {
         ArgumentNullException.ThrowIfNull(http);
-        var result = await AirlockAdminEndpoints.ImportAsync(http, importer, policy, services.GetRequiredService<ServerSettings>()).ConfigureAwait(false);
+        var result = await AirlockAdminEndpoints.ImportAsync(http, importer, policy, services.GetRequiredService<ServerSettings>(), Via).ConfigureAwait(false);
         await result.ExecuteAsync(http).ConfigureAwait(false);
     }
 
@@ -242,7 +244,7 @@ internal sealed class ConsoleBackend(
     {
         Require(actor, "approve imports", Roles.Admin, Roles.AirlockApprover);
         if (findings.Options.BlockApprovalOnKev
-            && await AirlockAdminEndpoints.KevRefusalAsync(importId, actor.PrincipalId(), importer, findings, ledger, clock, cancellationToken).ConfigureAwait(false) is { } refusal)
+            && await AirlockAdminEndpoints.KevRefusalAsync(importId, actor.PrincipalId(), importer, findings, ledger, clock, cancellationToken, Via).ConfigureAwait(false) is { } refusal)
         {
             throw new ConsoleActionException(refusal);
         }

@@ -13,6 +13,12 @@ namespace Enclave.Server.Audit;
 /// </summary>
 public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
 {
+    /// <summary>
+    /// The <see cref="Microsoft.AspNetCore.Http.HttpContext.Items"/> key under which a surface other than the API (the
+    /// operator console's playground) names itself; the request's entries then carry it as their <c>via</c> detail.
+    /// </summary>
+    public static readonly object ViaItem = new();
+
     public async Task<long> AdmitAsync(AdmittedRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -38,6 +44,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
 
             details.Boolean("stream", r.Stream);
             WhoUser(ref details, r.User);
+            Optional(ref details, "via", r.Via);
         });
         return await ledger.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
     }
@@ -65,6 +72,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details.String("rule", r.Rule);
             details.Number("status", r.Status);
             WhoUser(ref details, r.User);
+            Optional(ref details, "via", r.Via);
         });
         return await ledger.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
     }
@@ -97,6 +105,7 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
             details.String("requestId", r.RequestId);
             details.Number("status", r.Status);
             Optional(ref details, "vendor", r.Vendor);
+            Optional(ref details, "via", r.Via);
         });
 
         // Completion entries are written even when the client went away: the request's fate belongs in the record.
@@ -174,6 +183,9 @@ public sealed record AdmittedRequest
 
     /// <summary>The ledger indexes of the <c>retrieval.searched</c> entries whose chunks were put into the request (file_search).</summary>
     public IReadOnlyList<long>? Retrieval { get; init; }
+
+    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
+    public string? Via { get; init; }
 }
 
 /// <summary>A request refused by policy or a quota.</summary>
@@ -198,6 +210,9 @@ public sealed record DeniedRequest
 
     /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
     public JsonArray? Intel { get; init; }
+
+    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
+    public string? Via { get; init; }
 }
 
 public sealed record CompletedRequest
@@ -224,4 +239,7 @@ public sealed record CompletedRequest
 
     /// <summary>The model version the upstream reported (its response's <c>model</c>), when it reported one.</summary>
     public string? ModelVersion { get; init; }
+
+    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
+    public string? Via { get; init; }
 }

@@ -135,7 +135,7 @@ internal sealed partial class RequestHandler(
             // Above the caller's clearance: answered exactly as an unknown model (no ledger index, no request id in the
             // answer, before any check that would tell the model's kind), while the ledger records the real rule.
             var hidden = policy.HiddenModel(http.User, route);
-            return await DenyAsync(http, requestId, actor, model, input, hidden.Status, hidden.Rule!, hidden.ToLedger(policy.Scheme), UnknownModel(model), new Who(address, user, null), answerHeaders: false).ConfigureAwait(false);
+            return await DenyAsync(http, requestId, actor, model, input, hidden.Status, hidden.Rule!, hidden.ToLedger(policy.Scheme), UnknownModel(model), new Who(address, user, null, http.Items[RequestAuditor.ViaItem] as string), answerHeaders: false).ConfigureAwait(false);
         }
 
         var wantsEmbedding = operation == Operation.Embeddings;
@@ -151,7 +151,7 @@ internal sealed partial class RequestHandler(
         }
 
         var screened = intel?.Screen(clientAddress, user, actor, http.User.Identity?.Name);
-        var who = new Who(address, user, screened is null ? null : IntelDetails(screened));
+        var who = new Who(address, user, screened is null ? null : IntelDetails(screened), http.Items[RequestAuditor.ViaItem] as string);
         if (screened is { Deny: true })
         {
             var denied = screened.Hits.First(h => h.Action == "deny");
@@ -212,6 +212,7 @@ internal sealed partial class RequestHandler(
                 User = who.User,
                 Intel = who.Intel,
                 Retrieval = retrieval,
+                Via = who.Via,
             }, CancellationToken.None).ConfigureAwait(false); // once queued it will be written; its completion must follow
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
@@ -248,6 +249,7 @@ internal sealed partial class RequestHandler(
             Outcome = "ok",
             Status = StatusCodes.Status200OK,
             Latency = TimeSpan.Zero,
+            Via = who.Via,
         };
 
         if (stream)
@@ -490,7 +492,7 @@ internal sealed partial class RequestHandler(
     }
 
     // Who sent a request, as recorded in its ledger entry and matched by threat intelligence.
-    private sealed record Who(string? ClientAddress, string? User, JsonArray? Intel);
+    private sealed record Who(string? ClientAddress, string? User, JsonArray? Intel, string? Via);
 
     private static JsonArray IntelDetails(Intel.Live.RequestScreenVerdict verdict) =>
         [.. verdict.Hits.Select(h => (JsonNode?)new JsonObject { ["indicator"] = h.Hit.IndicatorId, ["matched"] = h.What, ["action"] = h.Action })];
@@ -520,6 +522,7 @@ internal sealed partial class RequestHandler(
                 ClientAddress = who.ClientAddress,
                 User = who.User,
                 Intel = who.Intel,
+                Via = who.Via,
             }).ConfigureAwait(false);
             if (screened is not null)
             {

@@ -8,7 +8,8 @@ namespace Enclave.Server.Usage;
 
 /// <summary>
 /// Keeps the usage rollup (<see cref="IUsageStore"/>) up to date from the ledger's append feed: each
-/// <c>request.completed</c> entry adds a request (an error when its outcome is not <c>ok</c>), its tokens and latency,
+/// <c>request.completed</c> entry adds a request (an error when its outcome is not <c>ok</c>), its tokens and latency
+/// (to the sum, the maximum and the latency histogram, <see cref="LatencyHistogram"/>),
 /// and each <c>request.denied</c> a denial, to the minute, hour and day bucket of the entry's time, for its principal
 /// (the actor), model (the subject <c>model:NAME</c>) and backend. The cursor moves in the same transaction as the sums,
 /// so a restart resumes at the first entry not counted and nothing is counted twice. Sums are held in memory and
@@ -16,8 +17,8 @@ namespace Enclave.Server.Usage;
 /// transaction per step cost a durable SQLite commit per one or two requests under load, competing with the ledger's
 /// own; what was not written yet is read again after a crash, never lost). A first start counts the whole
 /// ledger once (in the background). Minute buckets older than <see cref="MinuteRetention"/> and hour buckets older than
-/// <see cref="HourRetention"/> are deleted (the Usage page reads only the last hour of minutes and day of hours);
-/// day buckets are kept. Not thread-safe: one caller (a hosted service).
+/// <see cref="HourRetention"/> are deleted (the Usage page reads only the last hour of minutes and day of hours), and
+/// never written when an entry is already that old; day buckets are kept. Not thread-safe: one caller (a hosted service).
 /// </summary>
 public sealed class UsageRollup
 {
@@ -31,7 +32,7 @@ public sealed class UsageRollup
     public static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
 
     private static readonly UsageSpan[] Spans = [UsageSpan.Minute, UsageSpan.Hour, UsageSpan.Day];
-    private readonly Dictionary<(UsageSpan, DateTimeOffset, string, string, string), UsageBucket> _pending = [];
+    private readonly Dictionary<(UsageSpan, DateTimeOffset, string, string, string), Pending> _pending = [];
     private long _flushedNext = -1;
     private long _pendingCounted;
     private DateTimeOffset _lastFlush = DateTimeOffset.MinValue;
@@ -82,6 +83,11 @@ public sealed class UsageRollup
 
         var next = _next;
         var read = 0;
+        // Buckets that pruning would delete at once are not written at all: catching up on a long history (a first
+        // start, or migration 11's recount) writes its day and recent hour buckets, not a row per minute of it.
+        var stepNow = _clock.GetUtcNow();
+        var minutesFrom = stepNow - MinuteRetention;
+        var hoursFrom = stepNow - HourRetention;
         while (read < maxEntries && _feed.TryNext(next + read, out var entry))
         {
             read++;
@@ -93,9 +99,10 @@ public sealed class UsageRollup
 
             UsageBucket? delta;
             DateTimeOffset time;
+            int latencyBucket;
             try
             {
-                delta = Delta(entry, out time);
+                delta = Delta(entry, out time, out latencyBucket);
             }
             catch (Exception e) when (e is EnclaveFormatException or JsonException or FormatException or InvalidOperationException)
             {
@@ -109,8 +116,25 @@ public sealed class UsageRollup
                 foreach (var span in Spans)
                 {
                     var start = UsageBucket.StartOf(span, time);
+                    if ((span == UsageSpan.Minute && start < minutesFrom) || (span == UsageSpan.Hour && start < hoursFrom))
+                    {
+                        continue;
+                    }
+
                     var key = (span, start, delta.Principal, delta.Model, delta.Backend);
-                    _pending[key] = _pending.TryGetValue(key, out var sum) ? sum.Plus(delta) : delta with { Span = span, Start = start };
+                    if (_pending.TryGetValue(key, out var sum))
+                    {
+                        sum.Sums = sum.Sums.Plus(delta);
+                    }
+                    else
+                    {
+                        _pending[key] = sum = new Pending(delta with { Span = span, Start = start });
+                    }
+
+                    if (latencyBucket >= 0)
+                    {
+                        sum.Latency[latencyBucket]++;
+                    }
                 }
             }
         }
@@ -145,7 +169,7 @@ public sealed class UsageRollup
         }
 
         var now = _clock.GetUtcNow();
-        _store.Apply(_pending.Values, _next, now);
+        _store.Apply([.. _pending.Values.Select(p => p.Sums with { LatencyCounts = p.Latency })], _next, now);
         Interlocked.Add(ref _counted, _pendingCounted);
         _pending.Clear();
         _pendingCounted = 0;
@@ -191,9 +215,10 @@ public sealed class UsageRollup
     // the fields the rollup needs; AuditEvent.Parse would re-canonicalise every event to check it, which made the rollup
     // a third of the gateway's allocations under load. A missing envelope field or a time that does not parse throws
     // (counted as unreadable).
-    private static UsageBucket? Delta(byte[] entry, out DateTimeOffset time)
+    private static UsageBucket? Delta(byte[] entry, out DateTimeOffset time, out int latencyBucket)
     {
         time = default;
+        latencyBucket = -1;
         using var document = JsonDocument.Parse(entry);
         var root = document.RootElement;
         var type = Text(root, "type") ?? throw new EnclaveFormatException("an audit event without a type");
@@ -215,6 +240,7 @@ public sealed class UsageRollup
         }
 
         var latency = Number(details, "latencyMs");
+        latencyBucket = LatencyHistogram.BucketOf(latency);
         return new UsageBucket
         {
             Span = UsageSpan.Minute,
@@ -237,4 +263,12 @@ public sealed class UsageRollup
     // A count or latency as recorded; anything else (absent, not a number, negative) counts as 0.
     private static double Number(JsonElement details, string name) =>
         details.ValueKind == JsonValueKind.Object && details.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var n) && n >= 0 ? n : 0;
+
+    // A bucket's sums while they wait in memory, with its latency histogram counted in place (no copy per request).
+    private sealed class Pending(UsageBucket sums)
+    {
+        public UsageBucket Sums { get; set; } = sums;
+
+        public long[] Latency { get; } = new long[LatencyHistogram.Count];
+    }
 }

@@ -23,7 +23,21 @@ internal static class EnclaveMigrations
         new(8, "usage rollup: requests, denials, tokens and latency per minute, hour and day, principal, model and backend, with its ledger cursor", Usage),
         new(9, "retrieval: uploaded files, their labelled chunks with embeddings, vector stores and the files in them", Retrieval),
         new(10, "stored Responses API responses: owner, label, chain and conversation, so that any replica answers", Responses),
+        new(11, "usage rollup: a latency histogram (fixed log-spaced buckets) per row, and the rollup counted again from the ledger to fill it", UsageLatencyHistogram),
     ];
+
+    private static void UsageLatencyHistogram(MigrationContext context)
+    {
+        // One count per latency bucket (Usage/LatencyHistogram.cs: the same buckets in every row, so rows add up). The
+        // sums counted so far have no histogram: they are deleted with the cursor, and the rollup counts the ledger
+        // again from its first entry (in the background, as on a first start), this time with the histogram.
+        var columns = string.Concat(Enumerable.Range(0, State.Usage.LatencyHistogram.Count).Select(i =>
+            $"ALTER TABLE usage_buckets ADD COLUMN {State.Usage.LatencyHistogram.Column(i)} INTEGER NOT NULL DEFAULT 0;\n"));
+        context.Execute(columns + """
+            DELETE FROM usage_buckets;
+            DELETE FROM usage_cursor;
+            """);
+    }
 
     private static void Responses(MigrationContext context)
     {

@@ -1,8 +1,8 @@
 namespace Enclave.State.Usage;
 
 /// <summary>
-/// The usage rollup (<c>usage_buckets</c>, <c>usage_cursor</c> in <c>enclave.db</c>, migration 8): requests, denials,
-/// errors, tokens and latency summed per time bucket (minute, hour, day) and per principal, model and backend, kept up
+/// The usage rollup (<c>usage_buckets</c>, <c>usage_cursor</c> in <c>enclave.db</c>, migrations 8 and 11): requests, denials,
+/// errors, tokens, latency and a latency histogram (<see cref="LatencyHistogram"/>) summed per time bucket (minute, hour, day) and per principal, model and backend, kept up
 /// to date from the ledger's append feed, with the next ledger index to read. The console's Usage page reads it, so a
 /// page view never reads the ledger.
 /// </summary>
@@ -64,6 +64,12 @@ public sealed record UsageBucket
 
     public double LatencyMsMax { get; init; }
 
+    /// <summary>
+    /// The completed requests counted per latency bucket (<see cref="LatencyHistogram"/>, <see cref="LatencyHistogram.Count"/>
+    /// counts; empty when all are zero): percentiles over any range and group are read from the sums of these.
+    /// </summary>
+    public IReadOnlyList<long> LatencyCounts { get; init; } = [];
+
     /// <summary>The start (UTC) of the <paramref name="span"/> bucket holding <paramref name="time"/>.</summary>
     public static DateTimeOffset StartOf(UsageSpan span, DateTimeOffset time)
     {
@@ -76,7 +82,7 @@ public sealed record UsageBucket
         };
     }
 
-    /// <summary>This bucket with <paramref name="other"/>'s sums added (the larger maximum latency kept).</summary>
+    /// <summary>This bucket with <paramref name="other"/>'s sums added (the larger maximum latency kept, the histograms added).</summary>
     public UsageBucket Plus(UsageBucket other)
     {
         ArgumentNullException.ThrowIfNull(other);
@@ -89,6 +95,7 @@ public sealed record UsageBucket
             CompletionTokens = CompletionTokens + other.CompletionTokens,
             LatencyMsSum = LatencyMsSum + other.LatencyMsSum,
             LatencyMsMax = Math.Max(LatencyMsMax, other.LatencyMsMax),
+            LatencyCounts = LatencyHistogram.Add(LatencyCounts, other.LatencyCounts),
         };
     }
 }

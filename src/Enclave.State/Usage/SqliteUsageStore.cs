@@ -3,6 +3,28 @@ namespace Enclave.State.Usage;
 /// <summary>The <c>usage_*</c> tables of <c>enclave.db</c>.</summary>
 public sealed class SqliteUsageStore(StateConnectionFactory factory) : IUsageStore
 {
+    // The histogram's columns, in bucket order: in the upsert (each added) and the read.
+    private static readonly string HistogramColumns = string.Join(", ", Enumerable.Range(0, LatencyHistogram.Count).Select(LatencyHistogram.Column));
+    private static readonly string[] HistogramParameters = [.. Enumerable.Range(0, LatencyHistogram.Count).Select(i => "$h" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+    private static readonly string HistogramValues = string.Join(", ", HistogramParameters);
+    private static readonly string HistogramSums = string.Concat(Enumerable.Range(0, LatencyHistogram.Count).Select(i =>
+        $",\n    {LatencyHistogram.Column(i)} = usage_buckets.{LatencyHistogram.Column(i)} + excluded.{LatencyHistogram.Column(i)}"));
+
+    // An upsert that adds; the maximum latency is kept with CASE (portable, unlike max(a, b) or GREATEST).
+    private static readonly string Upsert = $"""
+        INSERT INTO usage_buckets (span, start, principal, model, backend, requests, denials, errors, prompt_tokens,
+            completion_tokens, latency_ms_sum, latency_ms_max, {HistogramColumns})
+        VALUES ($s, $t, $p, $m, $b, $r, $d, $e, $pt, $ct, $ls, $lm, {HistogramValues})
+        ON CONFLICT (span, start, principal, model, backend) DO UPDATE SET
+            requests = usage_buckets.requests + excluded.requests,
+            denials = usage_buckets.denials + excluded.denials,
+            errors = usage_buckets.errors + excluded.errors,
+            prompt_tokens = usage_buckets.prompt_tokens + excluded.prompt_tokens,
+            completion_tokens = usage_buckets.completion_tokens + excluded.completion_tokens,
+            latency_ms_sum = usage_buckets.latency_ms_sum + excluded.latency_ms_sum,
+            latency_ms_max = CASE WHEN excluded.latency_ms_max > usage_buckets.latency_ms_max THEN excluded.latency_ms_max ELSE usage_buckets.latency_ms_max END{HistogramSums}
+        """;
+
     /// <inheritdoc/>
     public long? ReadCursor()
     {
@@ -18,37 +40,32 @@ public sealed class SqliteUsageStore(StateConnectionFactory factory) : IUsageSto
         var dialect = factory.Dialect;
         using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
         using var transaction = connection.BeginTransaction();
+        var parameters = new (string, object?)[12 + LatencyHistogram.Count];
         foreach (var d in deltas)
         {
-            // An upsert that adds; the maximum latency is kept with CASE (portable, unlike max(a, b) or GREATEST).
-            dialect.NonQuery(
-                connection,
-                transaction,
-                """
-                INSERT INTO usage_buckets (span, start, principal, model, backend, requests, denials, errors, prompt_tokens,
-                    completion_tokens, latency_ms_sum, latency_ms_max)
-                VALUES ($s, $t, $p, $m, $b, $r, $d, $e, $pt, $ct, $ls, $lm)
-                ON CONFLICT (span, start, principal, model, backend) DO UPDATE SET
-                    requests = usage_buckets.requests + excluded.requests,
-                    denials = usage_buckets.denials + excluded.denials,
-                    errors = usage_buckets.errors + excluded.errors,
-                    prompt_tokens = usage_buckets.prompt_tokens + excluded.prompt_tokens,
-                    completion_tokens = usage_buckets.completion_tokens + excluded.completion_tokens,
-                    latency_ms_sum = usage_buckets.latency_ms_sum + excluded.latency_ms_sum,
-                    latency_ms_max = CASE WHEN excluded.latency_ms_max > usage_buckets.latency_ms_max THEN excluded.latency_ms_max ELSE usage_buckets.latency_ms_max END
-                """,
-                ("$s", SpanName(d.Span)),
-                ("$t", d.Start.ToUnixTimeSeconds()),
-                ("$p", d.Principal),
-                ("$m", d.Model),
-                ("$b", d.Backend),
-                ("$r", d.Requests),
-                ("$d", d.Denials),
-                ("$e", d.Errors),
-                ("$pt", d.PromptTokens),
-                ("$ct", d.CompletionTokens),
-                ("$ls", d.LatencyMsSum),
-                ("$lm", d.LatencyMsMax));
+            if (d.LatencyCounts.Count is not 0 and not LatencyHistogram.Count)
+            {
+                throw new ArgumentException($"a latency histogram has {LatencyHistogram.Count} counts, not {d.LatencyCounts.Count}", nameof(deltas));
+            }
+
+            parameters[0] = ("$s", SpanName(d.Span));
+            parameters[1] = ("$t", d.Start.ToUnixTimeSeconds());
+            parameters[2] = ("$p", d.Principal);
+            parameters[3] = ("$m", d.Model);
+            parameters[4] = ("$b", d.Backend);
+            parameters[5] = ("$r", d.Requests);
+            parameters[6] = ("$d", d.Denials);
+            parameters[7] = ("$e", d.Errors);
+            parameters[8] = ("$pt", d.PromptTokens);
+            parameters[9] = ("$ct", d.CompletionTokens);
+            parameters[10] = ("$ls", d.LatencyMsSum);
+            parameters[11] = ("$lm", d.LatencyMsMax);
+            for (var i = 0; i < LatencyHistogram.Count; i++)
+            {
+                parameters[12 + i] = (HistogramParameters[i], d.LatencyCounts.Count == 0 ? 0L : d.LatencyCounts[i]);
+            }
+
+            dialect.NonQuery(connection, transaction, Upsert, parameters);
         }
 
         dialect.NonQuery(
@@ -70,8 +87,9 @@ public sealed class SqliteUsageStore(StateConnectionFactory factory) : IUsageSto
         using var command = factory.Dialect.Command(
             connection,
             null,
-            """
-            SELECT start, principal, model, backend, requests, denials, errors, prompt_tokens, completion_tokens, latency_ms_sum, latency_ms_max
+            $"""
+            SELECT start, principal, model, backend, requests, denials, errors, prompt_tokens, completion_tokens, latency_ms_sum, latency_ms_max,
+                {HistogramColumns}
             FROM usage_buckets WHERE span = $s AND start >= $f ORDER BY start, principal, model, backend
             """,
             ("$s", SpanName(span)),
@@ -80,6 +98,15 @@ public sealed class SqliteUsageStore(StateConnectionFactory factory) : IUsageSto
         var rows = new List<UsageBucket>();
         while (reader.Read())
         {
+            long[]? counts = null;
+            for (var i = 0; i < LatencyHistogram.Count; i++)
+            {
+                if (reader.GetInt64(11 + i) is var count and not 0)
+                {
+                    (counts ??= new long[LatencyHistogram.Count])[i] = count;
+                }
+            }
+
             rows.Add(new UsageBucket
             {
                 Span = span,
@@ -94,6 +121,7 @@ public sealed class SqliteUsageStore(StateConnectionFactory factory) : IUsageSto
                 CompletionTokens = reader.GetInt64(8),
                 LatencyMsSum = reader.GetDouble(9),
                 LatencyMsMax = reader.GetDouble(10),
+                LatencyCounts = counts ?? [],
             });
         }
 

@@ -10,9 +10,11 @@
 # and the list of equivalent mutants. CPU-heavy: one project at a time, one test run at a time (--concurrency 1);
 # not part of CI. Extra arguments go to Stryker (e.g. --since:main). To run part of a core (one file or folder, so
 # that a run stays short on a shared machine), set MUTATE to a glob (replacing the core's globs) and FILTER to a test
-# filter (replacing the core's), e.g.
+# filter (replacing the core's); MUTATE may hold several globs separated by spaces, '!' before one excludes it, e.g.
 #   MUTATE='**/Merkle/MerkleVerifier.cs' FILTER='FullyQualifiedName~MerkleVerifierTests' bench/mutation/run.sh ledger
-# Reports then go to bench/results/mutation/CORE/PART/, PART being the glob with its non-word characters as '-'.
+#   MUTATE='**/Merkle/*.cs !**/Merkle/MerkleVerifier.cs' bench/mutation/run.sh ledger
+# Reports then go to bench/results/mutation/CORE/PART/, PART being MUTATE with its other characters than letters,
+# digits, '_' and '.' as '-'.
 # Stryker runs under nice -n 19.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -33,7 +35,7 @@ cd "$root"
 dotnet tool restore >/dev/null
 out="$root/bench/results/mutation/$core"
 if [ -n "${MUTATE:-}" ]; then
-  mutate=("$MUTATE")
+  read -r -a mutate <<<"$MUTATE"
   out="$out/$(printf '%s' "$MUTATE" | tr -c 'A-Za-z0-9_.' '-')"
 fi
 [ -n "${FILTER+x}" ] && filter="$FILTER"

@@ -8,7 +8,14 @@
 #             killed by tests/Enclave.Signing.Tests
 # Reports (json, html, markdown) go to bench/results/mutation/CORE/ (git-ignored); docs/testing.md has the results
 # and the list of equivalent mutants. CPU-heavy: one project at a time, one test run at a time (--concurrency 1);
-# not part of CI. Extra arguments go to Stryker (e.g. --since:main).
+# not part of CI. Extra arguments go to Stryker (e.g. --since:main). To run part of a core (one file or folder, so
+# that a run stays short on a shared machine), set MUTATE to a glob (replacing the core's globs) and FILTER to a test
+# filter (replacing the core's); MUTATE may hold several globs separated by spaces, '!' before one excludes it, e.g.
+#   MUTATE='**/Merkle/MerkleVerifier.cs' FILTER='FullyQualifiedName~MerkleVerifierTests' bench/mutation/run.sh ledger
+#   MUTATE='**/Merkle/*.cs !**/Merkle/MerkleVerifier.cs' bench/mutation/run.sh ledger
+# Reports then go to bench/results/mutation/CORE/PART/, PART being MUTATE with its other characters than letters,
+# digits, '_' and '.' as '-'.
+# Stryker runs under nice -n 19.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -27,13 +34,18 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 cd "$root"
 dotnet tool restore >/dev/null
 out="$root/bench/results/mutation/$core"
+if [ -n "${MUTATE:-}" ]; then
+  read -r -a mutate <<<"$MUTATE"
+  out="$out/$(printf '%s' "$MUTATE" | tr -c 'A-Za-z0-9_.' '-')"
+fi
+[ -n "${FILTER+x}" ] && filter="$FILTER"
 mkdir -p "$out"
 mutate_args=()
 for m in "${mutate[@]}"; do mutate_args+=(--mutate "$m"); done
 [ -n "$filter" ] && mutate_args+=(--test-case-filter "$filter")
 
 cd "$root/$tests"
-dotnet stryker --project "$project" "${mutate_args[@]}" --concurrency 1 \
+nice -n 19 dotnet stryker --project "$project" "${mutate_args[@]}" --concurrency 1 \
   --reporter progress --reporter cleartext --reporter json --reporter html --reporter markdown \
   --output "$out" --skip-version-check "$@"
 echo "bench/mutation/run.sh: reports in $out/reports"

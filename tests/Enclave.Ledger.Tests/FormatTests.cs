@@ -158,4 +158,89 @@ public sealed class FormatTests
         Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse("c2sp.org/tlog-proof@v1\nindex \n\ncp\n"));
         Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse("c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\ncp\n"));
     }
+
+    // Mutation testing (docs/testing.md): each refusal names its own problem, so that a condition or a message swapped
+    // for another (or emptied) is noticed, and an empty extension is refused wherever it stands among the extensions.
+    [Theory]
+    [InlineData("example.com/log\n12\nROOT", "does not end in a newline")]
+    [InlineData("example.com/log\n12\n", "has 2 lines")]
+    [InlineData("bad origin\n12\nROOT\n", "origin 'bad origin' must be 1 to 255")]
+    [InlineData("example.com/log\n012\nROOT\n", "size '012' is not a decimal number")]
+    [InlineData("example.com/log\n12\nnot-base64\n", "root hash 'not-base64' is not the base64")]
+    [InlineData("example.com/log\n12\nROOT\next\n\n", "empty extension line")]
+    [InlineData("example.com/log\n12\nROOT\n\next\n", "empty extension line")]
+    public void Checkpoint_RefusalsNameTheirProblem(string template, string expected)
+    {
+        var ex = Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse(template.Replace("ROOT", Root.ToBase64(), StringComparison.Ordinal)));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Checkpoint_RefusalsQuoteUpTo48Characters_AndShortenLongerValues()
+    {
+        var size48 = "1" + new string('x', 47);
+        var ex = Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse($"example.com/log\n{size48}\n{Root.ToBase64()}\n"));
+        Assert.Contains($"'{size48}'", ex.Message, StringComparison.Ordinal);
+
+        var size49 = size48 + "y";
+        ex = Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse($"example.com/log\n{size49}\n{Root.ToBase64()}\n"));
+        Assert.Contains($"'{size48}…'", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(size49, ex.Message, StringComparison.Ordinal);
+
+        ex = Assert.Throws<EnclaveFormatException>(() => Checkpoint.ValidateOrigin(null!));
+        Assert.StartsWith("origin '' must", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_OfNull_ThrowsArgumentNullException()
+    {
+        Assert.Throws<ArgumentNullException>(() => Checkpoint.Parse(null!));
+        Assert.Throws<ArgumentNullException>(() => TlogProof.Parse(null!));
+    }
+
+    [Fact]
+    public void Checkpoint_FormatsEachExtensionOnItsOwnLine()
+    {
+        var checkpoint = new Checkpoint { Origin = "o", Size = 0, RootHash = Root, Extensions = ["a", "b"] };
+        Assert.Equal($"o\n0\n{Root.ToBase64()}\na\nb\n", checkpoint.Format());
+        Assert.Equal($"o\n0\n{Root.ToBase64()}\n", (checkpoint with { Extensions = [] }).Format());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(new byte[0])]
+    public void TlogProof_WithoutExtraData_HasNoExtraLine(byte[]? extra)
+    {
+        var proof = new TlogProof { Index = 5, Proof = [Root], SignedCheckpoint = "cp\n", Extra = extra };
+        Assert.Equal($"c2sp.org/tlog-proof@v1\nindex 5\n{Root.ToBase64()}\n\ncp\n", proof.Format());
+        Assert.Null(TlogProof.Parse(proof.Format()).Extra);
+    }
+
+    [Theory]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex 1\n", "no empty line")]
+    [InlineData("c2sp.org/tlog-proof@v2\nindex 1\n\ncp\n", "must start with 'c2sp.org/tlog-proof@v1'")]
+    [InlineData("c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\ncp\n", "extra data is not base64")]
+    [InlineData("\n\ncp\n", "must start with 'c2sp.org/tlog-proof@v1'")]
+    [InlineData("c2sp.org/tlog-proof@v1\n\ncp\n", "lacks its 'index' line")]
+    [InlineData("c2sp.org/tlog-proof@v1\nnumber 1\n\ncp\n", "lacks its 'index' line")]
+    [InlineData("c2sp.org/tlog-proof@v1\nextra AQID\n\ncp\n", "lacks its 'index' line")]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex 01\n\ncp\n", "index '01' is not a decimal number")]
+    [InlineData("c2sp.org/tlog-proof@v1\nindex 1\nROOT\nnot-a-hash\n\ncp\n", "hash line 2 is not")]
+    public void TlogProof_RefusalsNameTheirProblem(string template, string expected)
+    {
+        var ex = Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse(template.Replace("ROOT", Root.ToBase64(), StringComparison.Ordinal)));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TlogProof_RefusalsOfSizeAndHashCount_SayTheLimit()
+    {
+        var hashes = string.Concat(Enumerable.Repeat(Root.ToBase64() + "\n", MerkleVerifier.MaxInclusionProofLength + 1));
+        var ex = Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse($"c2sp.org/tlog-proof@v1\nindex 1\n{hashes}\ncp\n"));
+        Assert.Contains("more than 64 hashes", ex.Message, StringComparison.Ordinal);
+
+        var text = "c2sp.org/tlog-proof@v1\nindex 1\n\n" + new string('c', TlogProof.MaxSize);
+        ex = Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse(text));
+        Assert.Contains($"{text.Length} characters; the limit is {TlogProof.MaxSize}", ex.Message, StringComparison.Ordinal);
+    }
 }

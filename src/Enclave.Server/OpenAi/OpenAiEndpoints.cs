@@ -344,7 +344,7 @@ internal sealed partial class RequestHandler(
         return null;
     }
 
-    /// <param name="decorate">Adds fields to the first chunk sent (retrieval's citations), before the answer's text.</param>
+    // decorate adds fields to the first chunk sent (retrieval's citations), before the answer's text.
     private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes, Action<JsonObject>? decorate)
     {
         // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.

@@ -33,6 +33,28 @@ public sealed class MarkingParserTests
     }
 
     [Fact]
+    public void Format_TheSameLabelAgain_GivesTheSameMarkings_BannerAndPortionKeptApart()
+    {
+        var label = Scheme.ParseBanner("TOP SECRET//SI//REL TO USA, GBR");
+
+        // Formatted markings are kept per scheme; the second call must give the same text, and the portion form of
+        // a label must not be confused with its banner form.
+        Assert.Equal("TOP SECRET//SI//REL TO USA, GBR", Scheme.FormatBanner(label));
+        Assert.Equal("(TS//SI//REL TO USA, GBR)", Scheme.FormatPortion(label));
+        Assert.Equal("TOP SECRET//SI//REL TO USA, GBR", Scheme.FormatBanner(label));
+        Assert.Equal("(TS//SI//REL TO USA, GBR)", Scheme.FormatPortion(label));
+    }
+
+    [Fact]
+    public void Format_OfALabelOutsideTheScheme_IsRefusedEveryTime()
+    {
+        var outside = new SecurityLabel(9, 0, true, 0);
+
+        Assert.Throws<ArgumentException>(() => TestSchemes.Small.FormatBanner(outside));
+        Assert.Throws<ArgumentException>(() => TestSchemes.Small.FormatBanner(outside));
+    }
+
+    [Fact]
     public void RelToOwnerOnly_IsNoforn_AndOrderOfCodesDoesNotMatter()
     {
         Assert.Equal(Scheme.ParseBanner("SECRET//NOFORN"), Scheme.ParseBanner("SECRET//REL TO USA"));

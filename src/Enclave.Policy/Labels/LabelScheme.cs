@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Text;
 
@@ -25,6 +26,12 @@ public sealed class LabelScheme
     private readonly FrozenDictionary<string, int> _compartmentIndex;
     private readonly FrozenDictionary<string, int> _codeIndex;
     private readonly ulong _ownerBit;
+
+    // Formatted markings, since a scheme is immutable: every policy decision formats the request's and the model's
+    // labels, and a deployment uses a handful of distinct labels. Bounded so that labels built from untrusted input
+    // cannot grow it without limit (past the bound a marking is formatted each time, as before).
+    private readonly ConcurrentDictionary<(SecurityLabel Label, bool Portion), string> _formatted = new();
+    private const int MaxFormattedCached = 1024;
 
     /// <summary>Creates and validates a scheme; every problem found is reported in one exception.</summary>
     /// <exception cref="ArgumentException">The configuration is invalid; the message lists every problem.</exception>
@@ -327,6 +334,22 @@ public sealed class LabelScheme
     private ulong AllCodesMask => ReleasabilityCodes.Count == 64 ? ulong.MaxValue : (1UL << ReleasabilityCodes.Count) - 1;
 
     private string Format(SecurityLabel label, bool portion)
+    {
+        if (_formatted.TryGetValue((label, portion), out var cached))
+        {
+            return cached;
+        }
+
+        var formatted = FormatNew(label, portion);
+        if (_formatted.Count < MaxFormattedCached)
+        {
+            _formatted.TryAdd((label, portion), formatted);
+        }
+
+        return formatted;
+    }
+
+    private string FormatNew(SecurityLabel label, bool portion)
     {
         if (!Contains(label))
         {

@@ -181,15 +181,33 @@ internal sealed class StringNode : GrammarNode
             }
         }
 
+        // Each state's moves reduced once to the cheapest character per target state: an automaton over single
+        // graphemes has hundreds of ranges per state, nearly all to the same target, and the loop below visits every
+        // state once per counted length (up to MaxTableEntries in all), so it must not walk the ranges each time.
+        var moves = new (int Target, int Cost)[states][];
+        for (var q = 0; q < states; q++)
+        {
+            var cheapest = new Dictionary<int, int>();
+            foreach (var t in Dfa.Transitions[q])
+            {
+                var cost = CheapestCharacter(t.Low, t.High);
+                if (cost < GrammarMath.Infinite && (!cheapest.TryGetValue(t.Target, out var known) || cost < known))
+                {
+                    cheapest[t.Target] = cost;
+                }
+            }
+
+            moves[q] = [.. cheapest.Select(m => (m.Key, m.Value))];
+        }
+
         for (var count = last - 1; count >= 0; count--)
         {
             for (var q = 0; q < states; q++)
             {
                 var best = Dfa.Accepting[q] && count >= MinLength ? 1 : GrammarMath.Infinite;
-                foreach (var t in Dfa.Transitions[q])
+                foreach (var (target, cost) in moves[q])
                 {
-                    var cost = CheapestCharacter(t.Low, t.High);
-                    best = Math.Min(best, GrammarMath.Add(cost, table[(t.Target * _columns) + count + 1]));
+                    best = Math.Min(best, GrammarMath.Add(cost, table[(target * _columns) + count + 1]));
                 }
 
                 table[(q * _columns) + count] = best;

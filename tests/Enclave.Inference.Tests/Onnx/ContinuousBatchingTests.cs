@@ -22,18 +22,7 @@ public sealed class BatchingModelsFixture : IDisposable
     {
         var options = new ForgeOptions { Seed = 8, MaxPositions = 256 };
         var bpe = ModelForge.ForgeDecoder(_temp.Sub("bpe"), options);
-        var sentencePiece = ModelForge.ForgeDecoder(_temp.Sub("sentencepiece"), options with { Seed = 9 });
-        var fixture = Path.Combine(Path.GetDirectoryName(ReferenceFixtures.Root)!, "..", "Enclave.Inference.Tests", "Text", "Fixtures", "minimal-sentencepiece");
-        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json" })
-        {
-            File.Copy(Path.Combine(fixture, file), Path.Combine(sentencePiece.Directory, file), overwrite: true);
-        }
-
-        File.WriteAllText(Path.Combine(sentencePiece.Directory, "generation_config.json"), "{\"bos_token_id\":1,\"eos_token_id\":2}");
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(sentencePiece.Directory, "config.json")))!.AsObject();
-        config["bos_token_id"] = 1;
-        config["eos_token_id"] = 2;
-        File.WriteAllText(Path.Combine(sentencePiece.Directory, "config.json"), config.ToJsonString());
+        var sentencePiece = SentencePieceDecoders.Forge(_temp.Sub("sentencepiece"), options with { Seed = 9 });
         foreach (var (family, directory) in new[] { ("bpe", bpe.Directory), ("sentencepiece", sentencePiece.Directory) })
         {
             _families[family] = (directory, OnnxDecoderModel.Load(directory, Options with { ContinuousBatching = false }), TokenizerLoader.Load(directory).Tokenizer);

@@ -105,6 +105,44 @@ public sealed class CompositionRootTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_WithInvalidResponsesOptions_FailsListingEveryProblem_BeforeTheLedgerIsCreated()
+    {
+        var data = Path.Combine(_root, "responses");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Responses:RetentionDays"] = "0",
+            ["Responses:PurgeInterval"] = "00:00:10",
+            ["Responses:MaxBackground"] = "5000",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.Contains("Responses:RetentionDays must be between 1 and 3650 (was 0)", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Responses:PurgeInterval must be between 00:01:00 and 1.00:00:00 (was 00:00:10)", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("Responses:MaxBackground must be between 1 and 1024 (was 5000)", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
+    }
+
+    [Fact]
+    public async Task Start_WithAnUnparsableResponsesValue_NamesIt()
+    {
+        var data = Path.Combine(_root, "responses-bad");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Responses:RetentionDays"] = "a month",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.StartsWith("Responses:", StringComparison.Ordinal) && p.Contains("a month", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
+    }
+
+    [Fact]
     public async Task Start_WithAnUnparsableDetectionsValue_NamesIt()
     {
         var data = Path.Combine(_root, "detections-bad");

@@ -60,6 +60,7 @@ public sealed class MalformedBodyTests(IdentityFixture enclave) : IClassFixture<
         "POST /admin/v1/users/{name}/disable",
         "DELETE /admin/v1/keys/{id}",
         "DELETE /v1/responses/{id}",
+        "POST /v1/responses/{id}/cancel",
     };
 
     /// <summary>

@@ -5,6 +5,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Enclave.State.Responses;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Responses;
 
@@ -319,6 +321,289 @@ public sealed class ResponsesApiTests(EnclaveFixture enclave) : IClassFixture<En
 
         Assert.Equal(HttpStatusCode.BadRequest, truncated.StatusCode);
         Assert.Equal("invalid_request_error", (string?)(await truncated.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["type"]);
+    }
+
+    [Fact]
+    public async Task Background_IsAnsweredQueued_ThenRunsToCompletion_AndGetPollsIt()
+    {
+        var client = Client();
+        var before = enclave.Entries().Count;
+        var options = Options("in the background");
+        options.BackgroundModeEnabled = true;
+
+        var created = (await client.CreateResponseAsync(options)).Value;
+
+        Assert.Equal(ResponseStatus.Queued, created.Status);
+        Assert.True(created.BackgroundModeEnabled);
+        Assert.Empty(created.OutputItems);
+        var done = await PollAsync(client, created.Id);
+        Assert.Equal(ResponseStatus.Completed, done.Status);
+        Assert.Equal("echo: in the background", done.GetOutputText());
+        Assert.True(done.Usage.OutputTokenCount > 0);
+
+        var admitted = enclave.Entries().Skip(before).Single(e => e.Event.Type == "request.admitted");
+        Assert.Equal("/v1/responses", admitted.Event.Details!.Value.GetProperty("endpoint").GetString());
+        var stored = enclave.Entries().Skip(before).Single(e => e.Event.Type == "response.stored");
+        Assert.Equal("response:" + created.Id, stored.Event.Subject);
+        Assert.True(stored.Index > admitted.Index);
+        var completed = await EnclaveFixture.EventuallyAsync(() => enclave.CompletedEntry(admitted.Index));
+        Assert.Equal("ok", completed.Details!.Value.GetProperty("outcome").GetString());
+
+        // Once completed it continues a chain like any response.
+        var next = (await client.CreateResponseAsync(Options("and then", previous: created.Id))).Value;
+        Assert.Equal(
+            ["user:in the background", "assistant:echo: in the background", "user:and then"],
+            enclave.Upstream.LastChatRequest!["messages"]!.AsArray().Select(m => $"{(string?)m!["role"]}:{(string?)m["content"]}"));
+        Assert.Equal(ResponseStatus.Completed, next.Status);
+    }
+
+    [Fact]
+    public async Task Cancel_StopsARunningBackgroundResponse_RecordsIt_AndASecondCancelChangesNothing()
+    {
+        var client = Client();
+        var before = enclave.Entries().Count;
+        var options = new CreateResponseOptions { Model = "slow", BackgroundModeEnabled = true };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("take your time"));
+        var created = (await client.CreateResponseAsync(options)).Value;
+        var admitted = enclave.Entries().Skip(before).Single(e => e.Event.Type == "request.admitted");
+
+        var cancelled = (await client.CancelResponseAsync(created.Id)).Value;
+
+        Assert.Equal(ResponseStatus.Cancelled, cancelled.Status);
+        Assert.Equal(created.Id, cancelled.Id);
+        Assert.Equal(ResponseStatus.Cancelled, (await client.GetResponseAsync(created.Id)).Value.Status);
+        var entry = enclave.Entries().Skip(before).Single(e => e.Event.Type == "response.cancelled").Event;
+        Assert.Equal("user:admin", entry.Actor);
+        Assert.Equal("response:" + created.Id, entry.Subject);
+        Assert.Contains(entry.Details!.Value.GetProperty("status").GetString(), new[] { "queued", "in_progress" });
+        // The generation is stopped (the slow upstream would hold it for 30 seconds): its completion says cancelled.
+        var completed = await EnclaveFixture.EventuallyAsync(() => enclave.CompletedEntry(admitted.Index));
+        Assert.Equal("cancelled", completed.Details!.Value.GetProperty("outcome").GetString());
+        Assert.Equal(499, completed.Details!.Value.GetProperty("status").GetInt32());
+
+        var again = (await client.CancelResponseAsync(created.Id)).Value;
+        Assert.Equal(ResponseStatus.Cancelled, again.Status);
+        Assert.Single(enclave.Entries().Skip(before), e => e.Event.Type == "response.cancelled");
+        Assert.Equal(ResponseStatus.Cancelled, (await client.GetResponseAsync(created.Id)).Value.Status);
+    }
+
+    [Fact]
+    public async Task Cancel_OfAResponseNotInBackground_OrEnded_Is400AsOpenAiAnswers_AndOfAnUnknownOne404()
+    {
+        var client = Client();
+        var foreground = (await client.CreateResponseAsync(Options("right now"))).Value;
+        var options = Options("soon");
+        options.BackgroundModeEnabled = true;
+        var background = (await client.CreateResponseAsync(options)).Value;
+        await PollAsync(client, background.Id);
+        using var http = Http();
+
+        var notBackground = await http.PostAsync($"/v1/responses/{foreground.Id}/cancel", null);
+        var ended = await http.PostAsync($"/v1/responses/{background.Id}/cancel", null);
+        var unknown = await http.PostAsync("/v1/responses/resp_unknown/cancel", null);
+
+        Assert.Equal(HttpStatusCode.BadRequest, notBackground.StatusCode);
+        Assert.Equal("Only responses created with background set to true can be cancelled.", (string?)(await notBackground.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["message"]);
+        Assert.Equal(HttpStatusCode.BadRequest, ended.StatusCode);
+        var error = (await ended.Content.ReadFromJsonAsync<JsonObject>())!["error"]!;
+        Assert.Equal("Cannot cancel a completed response.", (string?)error["message"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(ResponseStatus.Completed, (await client.GetResponseAsync(background.Id)).Value.Status);
+        var thrown = await Assert.ThrowsAsync<ClientResultException>(() => client.CancelResponseAsync(foreground.Id));
+        Assert.Equal(400, thrown.Status);
+    }
+
+    [Fact]
+    public async Task Background_OfAFailingBackend_EndsFailedWithItsError()
+    {
+        var client = Client();
+        var options = new CreateResponseOptions { Model = "broken", BackgroundModeEnabled = true };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("crash"));
+
+        var created = (await client.CreateResponseAsync(options)).Value;
+        var failed = await PollAsync(client, created.Id);
+
+        Assert.Equal(ResponseStatus.Failed, failed.Status);
+        using var http = Http();
+        var raw = (await http.GetFromJsonAsync<JsonObject>("/v1/responses/" + created.Id))!;
+        Assert.Equal("failed", (string?)raw["status"]);
+        Assert.False(string.IsNullOrEmpty((string?)raw["error"]!["message"]));
+        var chained = await http.PostAsync("/v1/responses", Json(new JsonObject { ["model"] = "echo-chat", ["input"] = "go on", ["previous_response_id"] = created.Id }));
+        Assert.Equal(HttpStatusCode.BadRequest, chained.StatusCode);
+        Assert.Equal("previous_response_id", (string?)(await chained.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["param"]);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"echo-chat","input":"x","background":true,"stream":true}""", "stream")]
+    [InlineData("""{"model":"echo-chat","input":"x","background":true,"store":false}""", "store")]
+    [InlineData("""{"model":"echo-chat","input":"x","background":"yes"}""", "background")]
+    public async Task Background_WithStreamOrWithoutStore_Is400NamingIt_AndReachesNoBackend(string body, string param)
+    {
+        using var http = Http();
+        var before = enclave.Upstream.Requests;
+
+        var response = await http.PostAsync("/v1/responses", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(param, (string?)(await response.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["param"]);
+        Assert.Equal(before, enclave.Upstream.Requests);
+    }
+
+    [Fact]
+    public async Task InputItems_ListTheRequestsItems_WithIds_NewestFirst_AndPageThroughThem()
+    {
+        var client = Client();
+        var options = new CreateResponseOptions { Model = "echo-chat" };
+        options.InputItems.Add(ResponseItem.CreateDeveloperMessageItem("be terse"));
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("one"));
+        options.InputItems.Add(ResponseItem.CreateAssistantMessageItem("two"));
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("three"));
+        var response = (await client.CreateResponseAsync(options)).Value;
+
+        // The official client pages with 'after' and 'has_more'.
+        var listed = new List<ResponseItem>();
+        await foreach (var item in client.GetResponseInputItemsAsync(new ResponseItemCollectionOptions(response.Id) { PageSizeLimit = 1 }))
+        {
+            listed.Add(item);
+        }
+
+        Assert.Equal(4, listed.Count);
+        Assert.All(listed, i => Assert.False(string.IsNullOrEmpty(i.Id)));
+        Assert.Equal(4, listed.Select(i => i.Id).Distinct().Count());
+        Assert.Equal(["three", "two", "one", "be terse"], listed.Select(i => ((MessageResponseItem)i).Content[0].Text));
+
+        using var http = Http();
+        var first = (await http.GetFromJsonAsync<JsonObject>($"/v1/responses/{response.Id}/input_items?order=asc&limit=3"))!;
+        Assert.Equal("list", (string?)first["object"]);
+        Assert.True((bool)first["has_more"]!);
+        var data = first["data"]!.AsArray();
+        Assert.Equal(["developer:input_text:be terse", "user:input_text:one", "assistant:output_text:two"], data.Select(i => $"{i!["role"]}:{i["content"]![0]!["type"]}:{i["content"]![0]!["text"]}"));
+        Assert.All(data, i => Assert.Equal("message", (string?)i!["type"]));
+        Assert.Equal((string?)data[0]!["id"], (string?)first["first_id"]);
+        Assert.Equal((string?)data[2]!["id"], (string?)first["last_id"]);
+
+        var rest = (await http.GetFromJsonAsync<JsonObject>($"/v1/responses/{response.Id}/input_items?order=asc&limit=3&after={first["last_id"]}"))!;
+        Assert.False((bool)rest["has_more"]!);
+        Assert.Equal("three", (string?)Assert.Single(rest["data"]!.AsArray())!["content"]![0]!["text"]);
+
+        var back = (await http.GetFromJsonAsync<JsonObject>($"/v1/responses/{response.Id}/input_items?order=asc&limit=1&before={first["last_id"]}"))!;
+        Assert.Equal("one", (string?)Assert.Single(back["data"]!.AsArray())!["content"]![0]!["text"]);
+        Assert.True((bool)back["has_more"]!);
+
+        // A string input is one user message with one input_text part.
+        var simple = (await http.PostAsync("/v1/responses", Json(new JsonObject { ["model"] = "echo-chat", ["input"] = "plain" }))).Content;
+        var simpleId = (string)(await simple.ReadFromJsonAsync<JsonObject>())!["id"]!;
+        var plain = (await http.GetFromJsonAsync<JsonObject>($"/v1/responses/{simpleId}/input_items"))!;
+        var only = Assert.Single(plain["data"]!.AsArray())!;
+        Assert.Equal(("user", "input_text", "plain"), ((string?)only["role"], (string?)only["content"]![0]!["type"], (string?)only["content"]![0]!["text"]));
+        Assert.StartsWith("msg_", (string?)only["id"], StringComparison.Ordinal);
+        Assert.False((bool)plain["has_more"]!);
+    }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("limit=ten", "limit")]
+    [InlineData("order=sideways", "order")]
+    [InlineData("after=msg_nothere", "after")]
+    [InlineData("before=msg_nothere", "before")]
+    [InlineData("include=message.input_image.image_url", "include")]
+    [InlineData("limit=1&limit=2", "limit")]
+    [InlineData("page=2", "page")]
+    public async Task InputItems_WithABadQuery_Is400NamingTheParameter(string query, string param)
+    {
+        var response = (await Client().CreateResponseAsync(Options("listed"))).Value;
+        using var http = Http();
+
+        var listed = await http.GetAsync($"/v1/responses/{response.Id}/input_items?{query}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, listed.StatusCode);
+        var error = (await listed.Content.ReadFromJsonAsync<JsonObject>())!["error"]!;
+        Assert.Equal(param, (string?)error["param"]);
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+    }
+
+    [Fact]
+    public async Task InputItems_AndCancel_OfAnotherPrincipalsResponse_Are404()
+    {
+        var alice = await UserKeyAsync("resp-carol");
+        var bob = await UserKeyAsync("resp-dave");
+        var options = new CreateResponseOptions { Model = "slow", BackgroundModeEnabled = true };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("carol's"));
+        var hers = (await Client(alice).CreateResponseAsync(options)).Value;
+        using var asBob = Http(bob);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await asBob.GetAsync($"/v1/responses/{hers.Id}/input_items")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await asBob.PostAsync($"/v1/responses/{hers.Id}/cancel", null)).StatusCode);
+        Assert.NotEqual(ResponseStatus.Cancelled, (await Client(alice).GetResponseAsync(hers.Id)).Value.Status);
+
+        Assert.Equal(ResponseStatus.Cancelled, (await Client(alice).CancelResponseAsync(hers.Id)).Value.Status);
+        Assert.Single(await ToListAsync(Client(alice).GetResponseInputItemsAsync(new ResponseItemCollectionOptions(hers.Id))));
+    }
+
+    [Fact]
+    public async Task ExpiredResponses_Are404LikeUnknownOnes_AndThePurgeDeletesAndRecordsThem()
+    {
+        var store = enclave.Services.GetRequiredService<IResponseStore>();
+        var fresh = (await Client().CreateResponseAsync(Options("still fresh"))).Value;
+        var row = store.Get(fresh.Id)!;
+        var expiredId = "resp_expired" + Guid.NewGuid().ToString("N");
+        store.Put(row with { Id = expiredId, Created = DateTimeOffset.UtcNow - TimeSpan.FromDays(30) - TimeSpan.FromMinutes(1) });
+        using var http = Http();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/v1/responses/" + expiredId)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/v1/responses/{expiredId}/input_items")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.PostAsync($"/v1/responses/{expiredId}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync("/v1/responses/" + expiredId)).StatusCode);
+        var chained = await http.PostAsync("/v1/responses", Json(new JsonObject { ["model"] = "echo-chat", ["input"] = "go on", ["previous_response_id"] = expiredId }));
+        Assert.Equal(HttpStatusCode.NotFound, chained.StatusCode);
+        Assert.NotNull(store.Get(expiredId));
+        var before = enclave.Entries().Count;
+
+        var purged = await enclave.Services.GetRequiredService<Enclave.Server.Responses.ResponseService>().PurgeAsync();
+
+        Assert.True(purged >= 1);
+        Assert.Null(store.Get(expiredId));
+        Assert.NotNull(store.Get(fresh.Id));
+        var entry = enclave.Entries().Skip(before).Single(e => e.Event.Type == "responses.purged").Event;
+        Assert.Equal("system", entry.Actor);
+        Assert.Equal(purged, entry.Details!.Value.GetProperty("count").GetInt32());
+        Assert.Equal(30, entry.Details!.Value.GetProperty("retentionDays").GetInt32());
+        Assert.Equal(0, await enclave.Services.GetRequiredService<Enclave.Server.Responses.ResponseService>().PurgeAsync());
+        Assert.Single(enclave.Entries().Skip(before), e => e.Event.Type == "responses.purged");
+        Assert.Equal("echo: still fresh", (await Client().GetResponseAsync(fresh.Id)).Value.GetOutputText());
+    }
+
+    private static async Task<ResponseResult> PollAsync(ResponsesClient client, string id)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var response = (await client.GetResponseAsync(id)).Value;
+            if (response.Status != ResponseStatus.Queued && response.Status != ResponseStatus.InProgress)
+            {
+                return response;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"response {id} still {response.Status} after 10 seconds");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task<List<T>> ToListAsync<T>(IAsyncEnumerable<T> items)
+    {
+        var list = new List<T>();
+        await foreach (var item in items)
+        {
+            list.Add(item);
+        }
+
+        return list;
     }
 
     private static StringContent Json(JsonObject body) => new(body.ToJsonString(), Encoding.UTF8, "application/json");

@@ -27,7 +27,7 @@ internal sealed class VllmStub : IAsyncDisposable
     /// <summary>The body of the last chat completion request received (to see what the enclave sent on).</summary>
     public JsonObject? LastChatRequest { get; private set; }
 
-    /// <summary>Released by a test to let a slow stream ("slow" model) continue after its first chunk.</summary>
+    /// <summary>Released by a test to let a slow stream ("slow" model) continue after its first chunk, or a slow unstreamed answer be sent.</summary>
     public TaskCompletionSource SlowGate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public static async Task<VllmStub> StartAsync()
@@ -138,6 +138,12 @@ internal sealed class VllmStub : IAsyncDisposable
 
             await http.Response.WriteAsync("data: [DONE]\n\n");
             return;
+        }
+
+        if (model == "slow")
+        {
+            // Unstreamed, "slow" holds its whole answer until released or abandoned by the caller.
+            await SlowGate.Task.WaitAsync(TimeSpan.FromSeconds(30), http.RequestAborted);
         }
 
         await http.Response.WriteAsJsonAsync(new JsonObject

@@ -22,6 +22,8 @@ public static class AuditEventTypes
     public static readonly AuditEventType ResponseStored = new("response.stored", "responseId", "requestId", "admittedIndex", "model", "label", "previousResponseId");
     public static readonly AuditEventType ResponseRead = new("response.read", "responseId", "owner");
     public static readonly AuditEventType ResponseDeleted = new("response.deleted", "responseId", "owner", "requestId");
+    public static readonly AuditEventType ResponseCancelled = new("response.cancelled", "responseId", "owner", "requestId", "status");
+    public static readonly AuditEventType ResponsesPurged = new("responses.purged", "count", "createdBefore", "retentionDays");
 
     // Authentication
     public static readonly AuditEventType AuthFailed = new(

@@ -8,9 +8,10 @@ using LLama.Native;
 namespace Enclave.Inference.Gguf;
 
 /// <summary>
-/// A GGUF causal LM run by llama.cpp (through LLamaSharp): the weights are loaded once, and each running sequence has
-/// its own llama.cpp context (its KV cache), taken from a pool of at most <c>MaxConcurrentSequences</c> and cleared
-/// when given back. llama.cpp computes the logits; the engine's <see cref="DecodingLoop"/> samples from them, so
+/// A GGUF causal LM run by llama.cpp (through LLamaSharp): the weights are loaded once, and the running sequences are
+/// decoded together in one llama.cpp context, one <c>llama_decode</c> per step (<see cref="GgufBatcher"/>, continuous
+/// batching, on by default); without batching (or for a request with more choices than the batch has sequences) each
+/// running sequence has its own llama.cpp context (its KV cache), taken from a pool and cleared when given back. llama.cpp computes the logits; the engine's <see cref="DecodingLoop"/> samples from them, so
 /// seed, temperature, top-p, stop sequences and structured-output masks work as for ONNX models. Load it only from
 /// a file the airlock's GGUF scanner passed.
 /// </summary>
@@ -33,9 +34,14 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         ChatTemplate = template;
         ContextLength = (int)parameters.ContextSize!.Value;
         VocabSize = weights.Vocab.Count;
-        Scheduler = new SequenceScheduler(System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)) ?? path, options.Bounds.MaxConcurrentSequences, options.Bounds.MaxQueuedSequences, options.Bounds.RetryAfter);
-        _loop = new DecodingLoop(ContextLength, VocabSize, Tokenizer.EndOfSequenceIds, options.Bounds, Scheduler, () => new Sequence(this));
+        var name = System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)) ?? path;
+        Scheduler = new SequenceScheduler(name, options.Bounds.MaxConcurrentSequences, options.Bounds.MaxQueuedSequences, options.Bounds.RetryAfter);
+        Batcher = options.Bounds.ContinuousBatching ? new GgufBatcher(() => BatchContext(weights, parameters, options.Bounds.MaxConcurrentSequences), options.Bounds.MaxConcurrentSequences, VocabSize, options.Bounds.PrefillChunkTokens, options.BatchSize, name) : null;
+        _loop = new DecodingLoop(ContextLength, VocabSize, Tokenizer.EndOfSequenceIds, options.Bounds, Scheduler, () => new Sequence(this), Batcher);
     }
+
+    /// <summary>The continuous batch of this model's sequences (<c>Engine:Gguf:Bounds:ContinuousBatching</c>, on by default); null when each sequence runs on its own context.</summary>
+    internal GgufBatcher? Batcher { get; }
 
     /// <summary>The model file.</summary>
     public string Path { get; }
@@ -91,7 +97,7 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         _loop.GenerateTextAsync(promptIds, tokenizer, sampling, 1, cancellationToken);
 
     /// <inheritdoc/>
-    /// <remarks>llama.cpp's context is not copied: each further choice runs the prompt again.</remarks>
+    /// <remarks>Batched, further choices copy the prompt's cache in the batch's context; unbatched (or beyond the batch's sequences), each further choice runs the prompt again.</remarks>
     public IAsyncEnumerable<GenerationChunk> GenerateTextAsync(IReadOnlyList<int> promptIds, ITextTokenizer tokenizer, SamplingOptions sampling, int choices, CancellationToken cancellationToken = default) =>
         _loop.GenerateTextAsync(promptIds, tokenizer, sampling, choices, cancellationToken);
 
@@ -107,12 +113,42 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         }
 
         _disposed = true;
+        Batcher?.Dispose();
         while (_idle.TryTake(out var context))
         {
             context.Dispose();
         }
 
         _weights.Dispose();
+    }
+
+    /// <summary>
+    /// The batch's context: room for <paramref name="sequences"/> sequences of the model's context length each (the KV
+    /// cache split per sequence, as the contexts of unbatched sequences would hold them).
+    /// </summary>
+    private static LLamaContext BatchContext(LLamaWeights weights, ModelParams parameters, int sequences)
+    {
+        var batched = new ModelParams(parameters.ModelPath)
+        {
+            GpuLayerCount = 0,
+            ContextSize = parameters.ContextSize * (uint)sequences,
+            SeqMax = (uint)sequences,
+            KVUnified = false,
+            BatchSize = parameters.BatchSize,
+            UBatchSize = parameters.UBatchSize,
+            Embeddings = false,
+        };
+        if (parameters.Threads is { } threads)
+        {
+            batched.Threads = threads;
+        }
+
+        if (parameters.BatchThreads is { } batchThreads)
+        {
+            batched.BatchThreads = batchThreads;
+        }
+
+        return weights.CreateContext(batched);
     }
 
     private LLamaContext Rent() => _idle.TryTake(out var context) ? context : _weights.CreateContext(_parameters);

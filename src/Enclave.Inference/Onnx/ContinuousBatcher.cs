@@ -21,7 +21,7 @@ namespace Enclave.Inference.Onnx;
 /// leaves (cancellation, a stop sequence) is dropped at the next step boundary; the others run on untouched.
 /// </para>
 /// </summary>
-internal sealed class ContinuousBatcher : IDisposable
+internal sealed class ContinuousBatcher : ISequenceBatcher, IDisposable
 {
     private readonly OnnxDecoderModel _model;
     private readonly Lock _gate = new();
@@ -63,6 +63,9 @@ internal sealed class ContinuousBatcher : IDisposable
     /// <summary>The most rows one decode run has had.</summary>
     internal int MaxRows => Volatile.Read(ref _maxRows);
 
+    /// <inheritdoc/>
+    public int MaxChoices => int.MaxValue;
+
     /// <summary>
     /// Queues <paramref name="prompt"/> for prefill; once it is run, one sequence per decoder continues from its cache
     /// in the batch. Each returned member's tokens arrive on its channel, the last one with its finish reason; the
@@ -88,7 +91,8 @@ internal sealed class ContinuousBatcher : IDisposable
         return members;
     }
 
-    internal void Wake()
+    /// <inheritdoc/>
+    public void Wake()
     {
         lock (_gate)
         {
@@ -470,8 +474,8 @@ internal sealed class ContinuousBatcher : IDisposable
 /// <summary>Where the batch worker is, for tests: decode steps run so far, rows, prompts in prefill.</summary>
 internal readonly record struct BatchProgress(long Steps, int Rows, int Prefilling);
 
-/// <summary>One sequence of a <see cref="ContinuousBatcher"/>: its decoder, its tokens' channel, its place in the batch.</summary>
-internal sealed class BatchMember(SequenceDecoder decoder, ContinuousBatcher batcher)
+/// <summary>One sequence of a batch (<see cref="ISequenceBatcher"/>): its decoder, its tokens' channel, its place in the batch.</summary>
+internal sealed class BatchMember(SequenceDecoder decoder, ISequenceBatcher batcher)
 {
     private volatile bool _left;
 

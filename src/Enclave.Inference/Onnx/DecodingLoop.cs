@@ -25,9 +25,9 @@ internal interface IDecoderSequence : IDisposable
 /// top-k, top-p), the constrained-decoding mask of <see cref="GrammarConstraint"/>, EOS, stop sequences and the
 /// incremental detokenizer. So every runtime samples, stops and refuses the same way.
 /// </summary>
-internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int> modelEos, OnnxEngineOptions options, SequenceScheduler scheduler, Func<IDecoderSequence> open, ContinuousBatcher? batcher = null)
+internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int> modelEos, OnnxEngineOptions options, SequenceScheduler scheduler, Func<IDecoderSequence> open, ISequenceBatcher? batcher = null)
 {
-    private readonly ContinuousBatcher? _batcher = batcher;
+    private readonly ISequenceBatcher? _batcher = batcher;
     private readonly int _context = context;
     private readonly int _vocabSize = vocabSize;
     private readonly OnnxEngineOptions _options = options;
@@ -158,7 +158,7 @@ internal sealed class DecodingLoop(int context, int vocabSize, IReadOnlySet<int>
     {
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
         var seed = sampling.Seed ?? RandomNumberGenerator.GetInt32(int.MaxValue);
-        if (_batcher is not null)
+        if (_batcher is not null && choices <= _batcher.MaxChoices)
         {
             // All choices decode together in the batch from the one prefill; their chunks are given choice by choice.
             var decoders = Enumerable.Range(0, choices).Select(choice => Decoder(sampling, unchecked(seed + choice), maxTokens, eos, vocabulary)).ToArray();

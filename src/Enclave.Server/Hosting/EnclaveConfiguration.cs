@@ -12,7 +12,8 @@ namespace Enclave.Server.Hosting;
 /// <c>ContextLength</c>, <c>Threads</c>, <c>BatchSize</c>, <c>MemoryMap</c>; <see cref="Enclave.Inference.Gguf.GgufEngineOptions"/>), <c>Engine:Onnx</c> (ONNX models: threads,
 /// bounds, <c>ContinuousBatching</c>, <c>PrefillChunkTokens</c>; <see cref="Enclave.Inference.Onnx.OnnxEngineOptions"/>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
-/// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Airlock</c> (approvals, signature requirements), <c>Audit</c>
+/// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Responses</c> (stored responses:
+/// <c>RetentionDays</c>, <c>PurgeInterval</c>, <c>MaxBackground</c>; <see cref="Responses.ResponsesOptions"/>), <c>Airlock</c> (approvals, signature requirements), <c>Audit</c>
 /// (<see cref="Audit.AuditOptions.CompletionDurability"/>), <c>State</c> (<c>Provider</c>: <c>sqlite</c>, the default, or
 /// <c>postgres</c>; <c>ConnectionString</c>: the Npgsql connection string for <c>postgres</c>, e.g.
 /// <c>ENCLAVE__State__ConnectionString</c>; <see cref="Enclave.State.StateSettings"/>), <c>Vulns</c> (<c>MaxDataAge</c>, <c>BlockApprovalOnKev</c>:
@@ -44,7 +45,7 @@ public static class EnclaveConfiguration
     /// The server settings: the <c>Server</c> section (<c>DataDirectory</c>, <c>SharedDirectory</c>, <c>Urls</c>, <c>CertificatePath</c>,
     /// <c>CertificateKeyPath</c>, <c>AllowInsecureHttp</c>, <c>MaxRequestBytes</c>, <c>MaxImportBytes</c>,
     /// <c>OtlpEndpoint</c>, <c>CheckpointInterval</c>, <c>AdminKeyFile</c>) with the <c>Retention</c>, <c>Airlock</c>,
-    /// <c>Audit</c>, <c>State</c> and <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
+    /// <c>Audit</c>, <c>Responses</c>, <c>State</c> and <c>Identity:Oidc</c> sections. Not validated here: a value that does not parse becomes a problem that
     /// <see cref="ServerSettings.Validate"/> lists with the others (the root validates at start).
     /// </summary>
     public static ServerSettings Server(IConfiguration configuration)
@@ -76,6 +77,7 @@ public static class EnclaveConfiguration
             AdminKeyFile = NullIfEmpty(section["AdminKeyFile"]),
             State = Enclave.State.StateSettings.From(configuration["State:Provider"], configuration["State:ConnectionString"]),
             Retention = Bind(configuration, "Retention", () => new Retention.RetentionOptions(), problems),
+            Responses = Bind(configuration, "Responses", () => new Responses.ResponsesOptions(), problems),
             Airlock = Bind(configuration, "Airlock", () => new AirlockSettings(), problems),
             Audit = Bind(configuration, "Audit", () => new Enclave.Server.Audit.AuditOptions(), problems),
             Oidc = configuration.GetSection("Identity:Oidc").Exists() ? Bind(configuration, "Identity:Oidc", () => new Auth.OidcOptions(), problems) : null,

@@ -77,6 +77,9 @@ public static class EnclaveServices
         services.TryAddSingleton<RequestHandler>();
         services.TryAddSingleton<Enclave.State.Responses.IResponseStore>(sp => new Enclave.State.Responses.SqliteResponseStore(sp.GetRequiredService<Enclave.State.StateConnectionFactory>()));
         services.TryAddSingleton<Responses.ResponseService>();
+        services.TryAddSingleton<Responses.BackgroundResponses>();
+        services.AddHostedService(sp => sp.GetRequiredService<Responses.BackgroundResponses>());
+        services.AddHostedService<Responses.ResponsePurgeService>();
 
         // The console's session and antiforgery cookies are protected with ASP.NET's data-protection keys, kept in the
         // data directory (keys/console-data-protection) so that sessions survive a restart of the server.

@@ -60,6 +60,9 @@ public sealed record ServerSettings
 
     /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
     public Retention.RetentionOptions Retention { get; init; } = new();
+
+    /// <summary>Stored responses of the Responses API: retention period, purge interval, background bound (section <c>Responses</c>).</summary>
+    public Responses.ResponsesOptions Responses { get; init; } = new();
     /// <summary>Single sign-on with OIDC bearer tokens (configuration section <c>Identity:Oidc</c>); off when null.</summary>
     public Auth.OidcOptions? Oidc { get; init; }
 
@@ -128,6 +131,7 @@ public sealed record ServerSettings
         }
 
         problems.AddRange(Retention.Validate());
+        problems.AddRange(Responses.Validate());
         problems.AddRange(Airlock.Validate());
         if (Oidc is not null)
         {

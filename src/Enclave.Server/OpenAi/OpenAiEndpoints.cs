@@ -90,7 +90,13 @@ internal sealed partial class RequestHandler(
     /// </param>
     /// <param name="decorate">Adds fields to a non-streamed answer before it is hashed and sent, or to a stream's first chunk (retrieval's citations).</param>
     /// <param name="retrieval">The ledger indexes of the retrieval searches whose chunks the request holds, recorded in its admission (lineage).</param>
-    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null, IReadOnlyList<long>? retrieval = null)
+    /// <param name="detach">
+    /// For a request answered later (the Responses API's <c>background</c>; never with <c>stream</c>): called once the
+    /// request is admitted (<c>Enclave-Ledger-Index</c> and <c>X-Request-Id</c> set) with the rest of the work (the
+    /// backend call and its <c>request.completed</c>) to run under the token it is given, the answer it produces then;
+    /// what <paramref name="detach"/> returns is the answer now.
+    /// </param>
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null, IReadOnlyList<long>? retrieval = null, Func<Func<CancellationToken, Task<IResult>>, Task<IResult>>? detach = null)
     {
         var started = clock.GetTimestamp();
         var (request, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
@@ -252,68 +258,73 @@ internal sealed partial class RequestHandler(
             Via = who.Via,
         };
 
-        if (stream)
+        if (stream && detach is null)
         {
             await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes, decorate).ConfigureAwait(false);
             return Results.Empty;
         }
 
-        try
-        {
-            var response = operation switch
-            {
-                Operation.Chat => await backend.ChatAsync(request, http.RequestAborted).ConfigureAwait(false),
-                Operation.Completion => await backend.CompletionAsync(request, http.RequestAborted).ConfigureAwait(false),
-                _ => await backend.EmbeddingsAsync(request, http.RequestAborted).ConfigureAwait(false),
-            };
-            response.Body["model"] = model;
-            decorate?.Invoke(response.Body);
-            var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
-            var answerBytes = RequestAuditor.CanonicalBytes(answer);
-            await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
-            var finished = FinishAsync(completion with
-            {
-                Latency = clock.GetElapsedTime(started),
-                Usage = response.Usage,
-                AnswerSha256 = RequestAuditor.Digest(answerBytes),
-            }, backend);
-            if (settings.Audit.CompletionBeforeAnswer)
-            {
-                // Audit:CompletionDurability "before-answer" (default): no answer leaves without its durable record.
-                try
-                {
-                    await finished.ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
-                {
-                    Log.CompletionNotRecorded(logger, requestId, ex.GetType().Name);
-                    return LedgerUnavailable();
-                }
-            }
-            else
-            {
-                // "after-answer": the entry is queued before the answer leaves and written by the ledger's next group
-                // commit, but the answer does not wait for it; a crash in between loses the record of a delivered answer.
-                ObserveCompletion(finished, requestId);
-            }
+        return detach is null ? await AnswerAsync(http.RequestAborted).ConfigureAwait(false) : await detach(AnswerAsync).ConfigureAwait(false);
 
-            return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
-        }
-        catch (BackendException ex)
+        async Task<IResult> AnswerAsync(CancellationToken cancel)
         {
-            await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
-            return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, ex.Param, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
-        }
-        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
-        {
-            await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
-            return Results.Empty;
-        }
-        catch (Exception ex) when (ex is not LedgerWriteException)
-        {
-            // Anything else (a timeout, a bug) is still a recorded outcome; the client gets no internals.
-            await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
-            return OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {requestId}");
+            try
+            {
+                var response = operation switch
+                {
+                    Operation.Chat => await backend.ChatAsync(request!, cancel).ConfigureAwait(false),
+                    Operation.Completion => await backend.CompletionAsync(request!, cancel).ConfigureAwait(false),
+                    _ => await backend.EmbeddingsAsync(request!, cancel).ConfigureAwait(false),
+                };
+                response.Body["model"] = model;
+                decorate?.Invoke(response.Body);
+                var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
+                var answerBytes = RequestAuditor.CanonicalBytes(answer);
+                await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
+                var finished = FinishAsync(completion with
+                {
+                    Latency = clock.GetElapsedTime(started),
+                    Usage = response.Usage,
+                    AnswerSha256 = RequestAuditor.Digest(answerBytes),
+                }, backend);
+                if (settings.Audit.CompletionBeforeAnswer)
+                {
+                    // Audit:CompletionDurability "before-answer" (default): no answer leaves without its durable record.
+                    try
+                    {
+                        await finished.ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
+                    {
+                        Log.CompletionNotRecorded(logger, requestId, ex.GetType().Name);
+                        return LedgerUnavailable();
+                    }
+                }
+                else
+                {
+                    // "after-answer": the entry is queued before the answer leaves and written by the ledger's next group
+                    // commit, but the answer does not wait for it; a crash in between loses the record of a delivered answer.
+                    ObserveCompletion(finished, requestId);
+                }
+
+                return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
+            }
+            catch (BackendException ex)
+            {
+                await FinishAsync(completion with { Outcome = "error", Status = ex.StatusCode, Latency = clock.GetElapsedTime(started), Error = ex.ErrorType }, backend).ConfigureAwait(false);
+                return OpenAiError.Result(ex.StatusCode, ex.ErrorType, ex.Message, ex.Param, retryAfter: ex.RetryAfter ?? (ex.StatusCode is 429 or 503 ? TimeSpan.FromSeconds(1) : null));
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                await FinishAsync(completion with { Outcome = "cancelled", Status = 499, Latency = clock.GetElapsedTime(started) }, backend).ConfigureAwait(false);
+                return Results.Empty;
+            }
+            catch (Exception ex) when (ex is not LedgerWriteException)
+            {
+                // Anything else (a timeout, a bug) is still a recorded outcome; the client gets no internals.
+                await FinishAsync(completion with { Outcome = "error", Status = 500, Latency = clock.GetElapsedTime(started), Error = ex.GetType().Name }, backend).ConfigureAwait(false);
+                return OpenAiError.Result(StatusCodes.Status500InternalServerError, "server_error", $"the request failed inside the enclave; request id {requestId}");
+            }
         }
     }
 

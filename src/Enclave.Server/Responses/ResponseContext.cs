@@ -30,6 +30,9 @@ internal sealed class ResponseContext
 
     public string? PreviousId => ResponsesTranslation.String(Request, "previous_response_id");
 
+    /// <summary>Whether the request asked to be answered in the background (<c>background: true</c>).</summary>
+    public bool Background => ResponsesTranslation.Bool(Request, "background") ?? false;
+
     public static ResponseContext Create(JsonObject request, DateTimeOffset now) => new(NewId("resp", 24), now, request);
 
     /// <summary>A new item id with <paramref name="prefix"/> (<c>msg</c>, <c>fc</c>).</summary>
@@ -37,8 +40,8 @@ internal sealed class ResponseContext
 
     private static string NewId(string prefix, int bytes) => prefix + "_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(bytes));
 
-    /// <summary>The response object with <paramref name="status"/>, <paramref name="output"/> and, when known, token usage.</summary>
-    public JsonObject Response(string status, JsonArray output, (int Input, int Output)? usage)
+    /// <summary>The response object with <paramref name="status"/> (<c>failed</c> with <paramref name="error"/>), <paramref name="output"/> and, when known, token usage.</summary>
+    public JsonObject Response(string status, JsonArray output, (int Input, int Output)? usage, (string Code, string Message)? error = null)
     {
         var text = Request["text"] is JsonObject t && t["format"] is JsonObject f ? f.DeepClone() : new JsonObject { ["type"] = "text" };
         return new JsonObject
@@ -47,7 +50,8 @@ internal sealed class ResponseContext
             ["object"] = "response",
             ["created_at"] = Created.ToUnixTimeSeconds(),
             ["status"] = status,
-            ["error"] = null,
+            ["background"] = Background,
+            ["error"] = error is { } e ? new JsonObject { ["code"] = e.Code, ["message"] = e.Message } : null,
             ["incomplete_details"] = status == "incomplete" ? new JsonObject { ["reason"] = "max_output_tokens" } : null,
             ["instructions"] = Request["instructions"]?.DeepClone(),
             ["max_output_tokens"] = Request["max_output_tokens"]?.DeepClone(),

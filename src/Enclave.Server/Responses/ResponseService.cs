@@ -12,16 +12,22 @@ namespace Enclave.Server.Responses;
 /// Stored responses and who may see them. A response is visible to the principal that created it and to admins, and
 /// to either only while their clearance dominates the label its request was admitted under; to anyone else it does
 /// not exist (404, so that its existence does not leak). Storing, an admin's reading of another's response and every
-/// deletion are ledger entries (<c>response.stored</c>, <c>response.read</c>, <c>response.deleted</c>).
+/// deletion are ledger entries (<c>response.stored</c>, <c>response.read</c>, <c>response.deleted</c>), as are the
+/// cancellation of a background response (<c>response.cancelled</c>) and each purge of expired ones
+/// (<c>responses.purged</c>). A response older than <c>Responses:RetentionDays</c> does not exist for anyone, purged or
+/// not.
 /// </summary>
-internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy, ILedger ledger, TimeProvider clock)
+internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy, ILedger ledger, TimeProvider clock, Hosting.ServerSettings settings)
 {
     public TimeProvider Clock => clock;
+
+    /// <summary>The stored responses (a background response's run moves its status).</summary>
+    public IResponseStore Store => store;
 
     /// <summary>The stored response <paramref name="id"/> if <paramref name="user"/> may see it; null otherwise.</summary>
     public StoredResponse? Find(string id, ClaimsPrincipal user)
     {
-        if (id.Length > 128 || store.Get(id) is not { } row)
+        if (id.Length > 128 || store.Get(id) is not { } row || row.Created + settings.Responses.Retention <= clock.GetUtcNow())
         {
             return null;
         }
@@ -83,7 +89,7 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
         return policy.Scheme.FormatBanner(label);
     }
 
-    /// <summary>Stores a completed response, then records <c>response.stored</c> (durable before the answer leaves).</summary>
+    /// <summary>Stores a completed response (or a background one as it is queued), then records <c>response.stored</c> (durable before the answer leaves).</summary>
     public async Task<long> StoreAsync(StoredResponse row)
     {
         ArgumentNullException.ThrowIfNull(row);
@@ -130,6 +136,48 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
             ["requestId"] = row.RequestId,
         })).ConfigureAwait(false);
         store.Delete(row.Id);
+    }
+
+    /// <summary>
+    /// Cancels a background response that is still queued or in progress: records <c>response.cancelled</c>, then moves
+    /// its status (one conditional update, so that a response that ended meanwhile keeps its end). The cancelled
+    /// response object, or null when it had already ended.
+    /// </summary>
+    public async Task<string?> CancelAsync(StoredResponse row, ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseCancelled, clock.GetUtcNow(), Actor(user), "response:" + row.Id, new JsonObject
+        {
+            ["responseId"] = row.Id,
+            ["owner"] = row.Owner,
+            ["requestId"] = row.RequestId,
+            ["status"] = row.Status,
+        })).ConfigureAwait(false);
+        var response = JsonNode.Parse(row.Response) as JsonObject ?? [];
+        response["status"] = "cancelled";
+        var text = response.ToJsonString(OpenAi.OpenAiError.Json);
+        return store.Transition(row.Id, "cancelled", text) ? text : null;
+    }
+
+    /// <summary>
+    /// Deletes every stored response older than the retention period and, when there was any, records
+    /// <c>responses.purged</c> with their number and the cutoff. The number deleted.
+    /// </summary>
+    public async Task<int> PurgeAsync()
+    {
+        var cutoff = clock.GetUtcNow() - settings.Responses.Retention;
+        var count = store.DeleteCreatedBefore(cutoff);
+        if (count > 0)
+        {
+            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponsesPurged, clock.GetUtcNow(), "system", "responses", new JsonObject
+            {
+                ["count"] = count,
+                ["createdBefore"] = cutoff.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                ["retentionDays"] = settings.Responses.RetentionDays,
+            })).ConfigureAwait(false);
+        }
+
+        return count;
     }
 
     public static string Actor(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";

@@ -15,7 +15,7 @@ namespace Enclave.Server.Responses;
 /// <c>response.completed</c>), each with its <c>sequence_number</c>. The response is stored (when the request's
 /// <c>store</c> is not false) before <c>response.completed</c> or the answer leaves.
 /// </summary>
-internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, ResponseContext context, ResponseService responses, JsonArray conversation) : ChatAnswerStream(http, inner)
+internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, ResponseContext context, ResponseService responses, JsonArray conversation, JsonArray inputItems) : ChatAnswerStream(http, inner)
 {
     private static readonly JsonSerializerOptions Json = OpenAiError.Json;
     private readonly List<JsonObject> _items = [];
@@ -51,7 +51,7 @@ internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, Re
         {
             try
             {
-                await responses.StoreAsync(ResponsesEndpoints.Row(Http, context, responses, conversation, response)).ConfigureAwait(false);
+                await responses.StoreAsync(ResponsesEndpoints.Row(Http, context, responses, conversation, response, inputItems)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
             {
@@ -226,7 +226,7 @@ internal sealed class ResponsesResponseStream(HttpContext http, Stream inner, Re
         {
             try
             {
-                await responses.StoreAsync(ResponsesEndpoints.Row(Http, context, responses, conversation, response)).ConfigureAwait(false);
+                await responses.StoreAsync(ResponsesEndpoints.Row(Http, context, responses, conversation, response, inputItems)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException)
             {

@@ -130,7 +130,15 @@ internal static class ResponsesTranslation
 
         if (Bool(request, "background") == true)
         {
-            throw new ResponsesRequestException("'background' responses are not supported in this enclave", "background");
+            if (Bool(request, "stream") == true)
+            {
+                throw new ResponsesRequestException("'background' responses are not streamed in this enclave; create it without 'stream' and poll GET /v1/responses/{id}", "stream");
+            }
+
+            if (Bool(request, "store") == false)
+            {
+                throw new ResponsesRequestException("'background' responses must be stored: 'store' cannot be false", "store");
+            }
         }
 
         if (String(request, "service_tier") is { } tier && tier is not ("auto" or "default"))
@@ -140,6 +148,52 @@ internal static class ResponsesTranslation
 
         String(request, "previous_response_id");
         return (chat, added);
+    }
+
+    /// <summary>
+    /// The request's input as the Responses API lists it (<c>GET /v1/responses/{id}/input_items</c>): each item with its
+    /// <c>type</c>, an <c>id</c> (the client's, or a new one), <c>status</c>, and message content as content parts. Call
+    /// after <see cref="ToChatRequest"/> accepted the request.
+    /// </summary>
+    public static JsonArray InputItems(JsonObject request, ResponseContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (request["input"] is JsonValue text && text.GetValueKind() == JsonValueKind.String)
+        {
+            return [new JsonObject
+            {
+                ["id"] = context.NewId("msg"),
+                ["type"] = "message",
+                ["role"] = "user",
+                ["status"] = "completed",
+                ["content"] = new JsonArray(new JsonObject { ["type"] = "input_text", ["text"] = text.GetValue<string>() }),
+            }];
+        }
+
+        var items = new JsonArray();
+        foreach (var node in (JsonArray)request["input"]!)
+        {
+            var item = (JsonObject)node!.DeepClone();
+            var type = (string?)item["type"] ?? "message";
+            item["type"] = type;
+            if (item["id"] is not JsonValue id || id.GetValueKind() != JsonValueKind.String)
+            {
+                item["id"] = context.NewId(type switch { "function_call" => "fc", "function_call_output" => "fco", _ => "msg" });
+            }
+
+            item["status"] ??= "completed";
+            if (type == "message" && item["content"] is JsonValue content && content.GetValueKind() == JsonValueKind.String)
+            {
+                item["content"] = new JsonArray((string?)item["role"] == "assistant"
+                    ? OutputText(content.GetValue<string>())
+                    : new JsonObject { ["type"] = "input_text", ["text"] = content.GetValue<string>() });
+            }
+
+            items.Add(item);
+        }
+
+        return items;
     }
 
     /// <summary>The metadata object (string values, at most <see cref="MaxMetadataKeys"/> keys), or null.</summary>

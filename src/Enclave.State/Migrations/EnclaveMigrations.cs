@@ -24,7 +24,20 @@ internal static class EnclaveMigrations
         new(9, "retrieval: uploaded files, their labelled chunks with embeddings, vector stores and the files in them", Retrieval),
         new(10, "stored Responses API responses: owner, label, chain and conversation, so that any replica answers", Responses),
         new(11, "usage rollup: a latency histogram (fixed log-spaced buckets) per row, and the rollup counted again from the ledger to fill it", UsageLatencyHistogram),
+        new(12, "stored responses: status (background responses queued, in progress, cancelled) and input items, by creation time for the retention purge", ResponsesBackground),
     ];
+
+    private static void ResponsesBackground(MigrationContext context)
+    {
+        // The status is a column so that cancelling and finishing a background response are one conditional update each
+        // (whichever replica comes first wins); the input items are the request's, in the Responses form with ids
+        // (GET /v1/responses/{id}/input_items). Rows stored before have no input items kept: they list none.
+        context.Execute("""
+            ALTER TABLE responses ADD COLUMN status TEXT NOT NULL DEFAULT 'completed';
+            ALTER TABLE responses ADD COLUMN input_items TEXT NOT NULL DEFAULT '[]';
+            CREATE INDEX responses_by_created ON responses (created);
+            """);
+    }
 
     private static void UsageLatencyHistogram(MigrationContext context)
     {

@@ -1,7 +1,7 @@
 namespace Enclave.State.Responses;
 
 /// <summary>
-/// Stored Responses API responses (<c>responses</c> in <c>enclave.db</c>, migration 10): each response a client created
+/// Stored Responses API responses (<c>responses</c> in <c>enclave.db</c>, migrations 10 and 12): each response a client created
 /// with <c>store</c> on, with its owner, the classification label it was admitted under and the conversation it closes,
 /// so that <c>GET</c>, <c>DELETE</c> and <c>previous_response_id</c> are answered by any replica on the same state.
 /// </summary>
@@ -15,6 +15,17 @@ public interface IResponseStore
 
     /// <summary>Deletes the response stored under <paramref name="id"/>; true when there was one.</summary>
     bool Delete(string id);
+
+    /// <summary>
+    /// Moves a background response that is still queued or in progress to <paramref name="status"/> with its response
+    /// object (and, when not null, the conversation it now closes), in one conditional update: true when it was still
+    /// running; false when it had already ended (completed, cancelled by any replica, failed) or is gone, and then
+    /// nothing changes.
+    /// </summary>
+    bool Transition(string id, string status, string response, string? conversation = null);
+
+    /// <summary>Deletes every response created before <paramref name="cutoff"/> (the retention purge); the number deleted.</summary>
+    int DeleteCreatedBefore(DateTimeOffset cutoff);
 }
 
 /// <summary>
@@ -44,4 +55,13 @@ public sealed record StoredResponse
     public required string Conversation { get; init; }
 
     public required string Response { get; init; }
+
+    /// <summary>
+    /// <c>completed</c>, <c>incomplete</c> or <c>failed</c> once done; a background response is <c>queued</c> or
+    /// <c>in_progress</c> until it ends, or <c>cancelled</c>.
+    /// </summary>
+    public string Status { get; init; } = "completed";
+
+    /// <summary>The request's input items in the Responses form, each with its id (JSON array).</summary>
+    public string InputItems { get; init; } = "[]";
 }

@@ -14,8 +14,8 @@ public sealed class SqliteResponseStore(StateConnectionFactory factory) : IRespo
             connection,
             null,
             """
-            INSERT INTO responses (id, owner, label, model, created, previous_id, request_id, admitted_index, conversation, response)
-            VALUES ($id, $o, $l, $m, $c, $p, $r, $a, $cv, $rs)
+            INSERT INTO responses (id, owner, label, model, created, previous_id, request_id, admitted_index, conversation, response, status, input_items)
+            VALUES ($id, $o, $l, $m, $c, $p, $r, $a, $cv, $rs, $s, $in)
             ON CONFLICT (id) DO NOTHING
             """,
             ("$id", response.Id),
@@ -27,7 +27,9 @@ public sealed class SqliteResponseStore(StateConnectionFactory factory) : IRespo
             ("$r", response.RequestId),
             ("$a", response.AdmittedIndex),
             ("$cv", response.Conversation),
-            ("$rs", response.Response));
+            ("$rs", response.Response),
+            ("$s", response.Status),
+            ("$in", response.InputItems));
         if (inserted == 0)
         {
             throw new ArgumentException($"a response with id '{response.Id}' is already stored", nameof(response));
@@ -42,7 +44,7 @@ public sealed class SqliteResponseStore(StateConnectionFactory factory) : IRespo
         using var command = factory.Dialect.Command(
             connection,
             null,
-            "SELECT id, owner, label, model, created, previous_id, request_id, admitted_index, conversation, response FROM responses WHERE id = $id",
+            "SELECT id, owner, label, model, created, previous_id, request_id, admitted_index, conversation, response, status, input_items FROM responses WHERE id = $id",
             ("$id", id));
         using DbDataReader reader = command.ExecuteReader();
         if (!reader.Read())
@@ -62,6 +64,8 @@ public sealed class SqliteResponseStore(StateConnectionFactory factory) : IRespo
             AdmittedIndex = reader.GetInt64(7),
             Conversation = reader.GetString(8),
             Response = reader.GetString(9),
+            Status = reader.GetString(10),
+            InputItems = reader.GetString(11),
         };
     }
 
@@ -71,5 +75,25 @@ public sealed class SqliteResponseStore(StateConnectionFactory factory) : IRespo
         ArgumentNullException.ThrowIfNull(id);
         using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
         return factory.Dialect.NonQuery(connection, null, "DELETE FROM responses WHERE id = $id", ("$id", id)) > 0;
+    }
+
+    /// <inheritdoc/>
+    public bool Transition(string id, string status, string response, string? conversation = null)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(status);
+        ArgumentNullException.ThrowIfNull(response);
+        using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+        const string Running = " WHERE id = $id AND status IN ('queued', 'in_progress')";
+        return (conversation is null
+            ? factory.Dialect.NonQuery(connection, null, "UPDATE responses SET status = $s, response = $rs" + Running, ("$id", id), ("$s", status), ("$rs", response))
+            : factory.Dialect.NonQuery(connection, null, "UPDATE responses SET status = $s, response = $rs, conversation = $cv" + Running, ("$id", id), ("$s", status), ("$rs", response), ("$cv", conversation))) > 0;
+    }
+
+    /// <inheritdoc/>
+    public int DeleteCreatedBefore(DateTimeOffset cutoff)
+    {
+        using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+        return factory.Dialect.NonQuery(connection, null, "DELETE FROM responses WHERE created < $c", ("$c", SqlDialect.FormatTime(cutoff)));
     }
 }

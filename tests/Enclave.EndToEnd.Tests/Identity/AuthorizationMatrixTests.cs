@@ -46,6 +46,8 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /v1/responses"] = Authenticated,
         ["GET /v1/responses/{id}"] = Authenticated,
         ["DELETE /v1/responses/{id}"] = Authenticated,
+        ["GET /v1/responses/{id}/input_items"] = Authenticated,
+        ["POST /v1/responses/{id}/cancel"] = Authenticated,
         ["POST /v1/files"] = Authenticated,
         ["GET /v1/files"] = Authenticated,
         ["GET /v1/files/{id}"] = Authenticated,

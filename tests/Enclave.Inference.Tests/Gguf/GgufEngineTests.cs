@@ -83,7 +83,7 @@ public sealed class GgufEngineTests(GgufModelsFixture models) : IClassFixture<Gg
     [Fact]
     public async Task NChoices_AndLogprobs_RunOnGguf_AsOnOnnx()
     {
-        // llama.cpp's context is not copied: each further choice runs the prompt again, with the request's seed plus its
+        // Each further choice continues from the prompt (a copy of its cache in the batch) with the request's seed plus its
         // index, so choice 1 of n=2 is the answer of n=1 with seed + 1.
         var backend = models.Backend();
         var request = Chat(maxTokens: 6, seed: 11);

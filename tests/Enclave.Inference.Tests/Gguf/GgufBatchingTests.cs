@@ -1,0 +1,229 @@
+using System.Text.Json.Nodes;
+using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
+using Enclave.Inference.Structured;
+
+namespace Enclave.Inference.Tests.Gguf;
+
+/// <summary>
+/// Continuous batching of a forged GGUF model in llama.cpp (<see cref="GgufBatcher"/>): sequences decoded together in
+/// one context, one <c>llama_decode</c> per step under a sequence id each, give the tokens each gives alone (the same
+/// file loaded with batching off) with the same seed.
+/// </summary>
+public sealed class GgufBatchingTests(GgufModelsFixture models) : IClassFixture<GgufModelsFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    private static readonly string[] Prompts =
+    [
+        "Hi",
+        "The quick brown fox jumps",
+        "Once upon a time, in a land far away, there lived a small dragon",
+        "Tell me about the sea.",
+        "A list of things: apples, pears, plums, cherries, figs, dates and grapes, all of them ripe and sweet today",
+        "Why?",
+    ];
+
+    /// <summary>
+    /// Up to 16 prompt tokens between two steps: a long prompt is prefilled over several iterations while the others
+    /// decode, and prompts that arrive together share an iteration.
+    /// </summary>
+    private static GgufEngineOptions Options(bool batching) => new()
+    {
+        ContextLength = 256,
+        Threads = 2,
+        BatchSize = 64,
+        Bounds = new OnnxEngineOptions { MaxConcurrentSequences = 6, MaxQueuedSequences = 8, PrefillChunkTokens = 16, ContinuousBatching = batching },
+    };
+
+    /// <summary>Mixed sampling: greedy, seeds, penalties, logit bias, a stop sequence, a JSON schema.</summary>
+    private static SamplingOptions[] Requests()
+    {
+        var schema = ResponseFormat.Compile(JsonNode.Parse("""{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string","maxLength":6}},"required":["a","b"],"additionalProperties":false}""")!);
+        return
+        [
+            new() { Temperature = 0.9f, TopP = 0.95f, TopK = 50, Seed = 1, MaxTokens = 30, IgnoreEos = true },
+            new() { Temperature = 1f, Seed = 2, MaxTokens = 28, IgnoreEos = true, PresencePenalty = 0.6f, FrequencyPenalty = 0.4f },
+            new() { Temperature = 0f, MaxTokens = 30, IgnoreEos = true, LogitBias = new Dictionary<int, float> { [5] = 4f, [9] = -3f } },
+            new() { Temperature = 1.2f, Seed = 4, MaxTokens = 24, Stop = ["e", "a "] },
+            new() { Temperature = 1f, Seed = 5, MaxTokens = 40, Grammar = schema },
+            new() { Temperature = 0.7f, Seed = 6, MaxTokens = 26, IgnoreEos = true },
+        ];
+    }
+
+    [Fact]
+    public async Task SequencesDecodedTogether_EqualEachRunAlone_TokenForToken()
+    {
+        var requests = Requests();
+        using var alone = GgufDecoderModel.Load(models.ChatPath, Options(batching: false));
+        using var batched = GgufDecoderModel.Load(models.ChatPath, Options(batching: true));
+        Assert.Null(alone.Batcher);
+        var prompts = Prompts.Select(p => alone.Tokenizer.Encode(p, addSpecialTokens: false)).ToArray();
+        var expected = new List<Answer>();
+        for (var i = 0; i < requests.Length; i++)
+        {
+            expected.Add((await Choices(alone, prompts[i], requests[i], 1, CancellationToken.None))[0]);
+        }
+
+        var batcher = batched.Batcher!;
+        var held = 0;
+        batcher.BeforeStep = _ =>
+        {
+            // The worker waits on its first iteration until every prompt has joined, so they all prefill and decode together.
+            if (Interlocked.Exchange(ref held, 1) == 0)
+            {
+                Assert.True(SpinWait.SpinUntil(() => batcher.Pending == requests.Length, Deadline), "every request joins");
+            }
+        };
+
+        var together = await Task.WhenAll(requests.Select((request, i) => Task.Run(async () => (await Choices(batched, prompts[i], request, 1, CancellationToken.None))[0])));
+        for (var i = 0; i < requests.Length; i++)
+        {
+            AssertSame(expected[i], together[i], $"request {i}");
+        }
+
+        // The three that run their whole budget (no EOS, no stop) overlap whatever the others do.
+        Assert.True(batcher.MaxRows >= 3, $"at most {batcher.MaxRows} sequences decoded together");
+        Assert.Equal(0, batched.Scheduler.Running);
+    }
+
+    [Fact]
+    public async Task JoinsMidDecode_AndACancellation_LeaveTheOthersUnchanged()
+    {
+        var requests = Requests().Select((r, i) => i is 0 or 1 ? r with { MaxTokens = 80 } : r).ToArray();
+        using var alone = GgufDecoderModel.Load(models.ChatPath, Options(batching: false));
+        using var batched = GgufDecoderModel.Load(models.ChatPath, Options(batching: true));
+        var prompts = Prompts.Select(p => alone.Tokenizer.Encode(p, addSpecialTokens: false)).ToArray();
+        int[] first = [0, 1, 5];
+        int[] later = [2, 4];
+        var expected = new Dictionary<int, Answer>();
+        foreach (var i in first.Concat(later))
+        {
+            expected[i] = (await Choices(alone, prompts[i], requests[i], 1, CancellationToken.None))[0];
+        }
+
+        var batcher = batched.Batcher!;
+        using var cancel = new CancellationTokenSource();
+        using var atStep6 = new ManualResetEventSlim();
+        var held = 0;
+        batcher.BeforeStep = progress =>
+        {
+            if (Interlocked.Exchange(ref held, 1) == 0)
+            {
+                Assert.True(SpinWait.SpinUntil(() => batcher.Pending == first.Length, Deadline), "the first requests join");
+            }
+
+            if (progress.Steps >= 6 && progress.Prefilling == 0 && !atStep6.IsSet)
+            {
+                // Mid-decode: two more requests join and the one with index 5 is cancelled.
+                atStep6.Set();
+                Assert.True(SpinWait.SpinUntil(() => batcher.Pending == later.Length, Deadline), "the later requests join");
+                cancel.Cancel();
+            }
+        };
+
+        var running = first.ToDictionary(i => i, i => Task.Run(async () => (await Choices(batched, prompts[i], requests[i], 1, i == 5 ? cancel.Token : CancellationToken.None))[0]));
+        Assert.True(atStep6.Wait(Deadline), "the batch reaches step 6");
+        foreach (var i in later)
+        {
+            running[i] = Task.Run(async () => (await Choices(batched, prompts[i], requests[i], 1, CancellationToken.None))[0]);
+        }
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running[5]);
+        foreach (var i in new[] { 0, 1, 2, 4 })
+        {
+            AssertSame(expected[i], await running[i], $"request {i}");
+        }
+
+        Assert.True(batcher.MaxRows >= 4, $"at most {batcher.MaxRows} sequences decoded together");
+        Assert.Equal(0, batched.Scheduler.Running);
+    }
+
+    [Fact]
+    public async Task ChoicesOfOneRequest_CopyThePromptsCache_AndEqualTheChoicesRunOneAfterAnother()
+    {
+        using var alone = GgufDecoderModel.Load(models.ChatPath, Options(batching: false));
+        using var batched = GgufDecoderModel.Load(models.ChatPath, Options(batching: true));
+        var prompt = alone.Tokenizer.Encode(Prompts[2], addSpecialTokens: false);
+        var sampling = new SamplingOptions { Temperature = 1f, Seed = 77, MaxTokens = 20, IgnoreEos = true };
+
+        var expected = await Choices(alone, prompt, sampling, 4, CancellationToken.None);
+        var together = await Choices(batched, prompt, sampling, 4, CancellationToken.None);
+
+        for (var choice = 0; choice < 4; choice++)
+        {
+            AssertSame(expected[choice], together[choice], $"choice {choice}");
+        }
+
+        Assert.Equal(4, batched.Batcher!.MaxRows);
+        Assert.NotEqual(together[0].Tokens, together[1].Tokens);
+
+        // More choices than the batch has sequences run one after another outside it, with the same answers.
+        var many = await Choices(batched, prompt, sampling with { MaxTokens = 4 }, 8, CancellationToken.None);
+        var manyAlone = await Choices(alone, prompt, sampling with { MaxTokens = 4 }, 8, CancellationToken.None);
+        Assert.Equal(manyAlone.Select(a => a.Text), many.Select(a => a.Text));
+    }
+
+    [Fact]
+    public async Task UnloadingTheModel_WhileSequencesDecode_FailsThem()
+    {
+        var batched = GgufDecoderModel.Load(models.ChatPath, Options(batching: true));
+        var batcher = batched.Batcher!;
+        var prompt = batched.Tokenizer.Encode(Prompts[4], addSpecialTokens: false);
+        using var decoding = new ManualResetEventSlim();
+        batcher.BeforeStep = progress =>
+        {
+            if (progress.Rows >= 2)
+            {
+                decoding.Set();
+            }
+        };
+
+        var running = Enumerable.Range(0, 3).Select(i => Task.Run(async () =>
+        {
+            await foreach (var unused in batched.GenerateTokensAsync(prompt, new SamplingOptions { Seed = i, MaxTokens = 200, IgnoreEos = true }))
+            {
+            }
+        })).ToArray();
+        Assert.True(decoding.Wait(Deadline), "two sequences decode together");
+        batched.Dispose();
+        foreach (var task in running)
+        {
+            var e = await Record.ExceptionAsync(() => task);
+            Assert.True(e is ObjectDisposedException or OperationCanceledException, $"{e?.GetType().Name}: {e?.Message}");
+        }
+    }
+
+    private static void AssertSame(Answer expected, Answer actual, string what)
+    {
+        Assert.True(expected.Tokens.SequenceEqual(actual.Tokens), $"{what}: [{string.Join(',', actual.Tokens)}] batched, [{string.Join(',', expected.Tokens)}] alone");
+        Assert.Equal(expected.Text, actual.Text);
+        Assert.Equal(expected.Finish, actual.Finish);
+    }
+
+    private static async Task<List<Answer>> Choices(GgufDecoderModel model, IReadOnlyList<int> prompt, SamplingOptions sampling, int choices, CancellationToken cancellationToken)
+    {
+        var answers = Enumerable.Range(0, choices).Select(_ => new Answer()).ToList();
+        await foreach (var chunk in model.GenerateTextAsync(prompt, model.Tokenizer, sampling with { Logprobs = 0 }, choices, cancellationToken))
+        {
+            var answer = answers[chunk.Index];
+            answer.Text += chunk.Text;
+            answer.Tokens.AddRange(chunk.Logprobs.Select(l => l.Id));
+            if (chunk.FinishReason is { } finish)
+            {
+                answer.Finish = finish;
+            }
+        }
+
+        return answers;
+    }
+
+    private sealed class Answer
+    {
+        public string Text { get; set; } = string.Empty;
+
+        public List<int> Tokens { get; } = [];
+
+        public FinishReason? Finish { get; set; }
+    }
+}

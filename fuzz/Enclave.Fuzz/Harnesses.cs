@@ -34,6 +34,7 @@ internal static class Harnesses
         JsonSchemaTarget.Harness,
         ReleaseArchiveTarget.Harness,
         DocumentTarget.Harness,
+        DatasetManifestTarget.Harness,
         ToolCallsTarget.Harness,
     ];
 

@@ -40,6 +40,7 @@ public sealed partial class AirlockImporter
             Kind = record.Kind,
             Name = record.Name,
             Version = record.Version,
+            Label = record.Label,
             ImportId = record.Id,
             Folder = record.Folder,
             Files = [.. record.Targets.Select(t => new ArtifactFile(t.RelativePath, t.Sha256, t.Length))],

@@ -136,7 +136,7 @@ public sealed partial class AirlockImporter
     {
         ImportRejection.Tuf or ImportRejection.NotPinned => "tuf",
         ImportRejection.Bundle => "bundle",
-        ImportRejection.ContentScan or ImportRejection.Attestation or ImportRejection.ModelTask or ImportRejection.Intel => "scan",
+        ImportRejection.ContentScan or ImportRejection.Attestation or ImportRejection.ModelTask or ImportRejection.Intel or ImportRejection.Dataset => "scan",
         _ => "selector",
     };
 

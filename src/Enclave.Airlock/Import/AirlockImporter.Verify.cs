@@ -176,7 +176,7 @@ public sealed partial class AirlockImporter
         }
     }
 
-    private async Task CheckAdmissionAsync(ImportRecord record, long receivedIndex, CancellationToken cancellationToken)
+    private async Task CheckAdmissionAsync(ImportRecord record, BundleContents contents, long receivedIndex, CancellationToken cancellationToken)
     {
         IImportAdmissionCheck[] checks;
         lock (_admissionChecks)
@@ -197,6 +197,8 @@ public sealed partial class AirlockImporter
             Version = record.Version,
             ArtifactDigest = record.ManifestSha256,
             Files = [.. record.Targets.Select(t => new ArtifactFile(t.RelativePath, t.Sha256, t.Length))],
+            Label = record.Label,
+            OpenFile = relative => OpenQuarantined(record, contents, relative),
             Importer = record.Importer,
             ReceivedIndex = receivedIndex,
         };
@@ -204,8 +206,19 @@ public sealed partial class AirlockImporter
         {
             if (await check.CheckAsync(candidate, cancellationToken).ConfigureAwait(false) is { } refusal)
             {
-                throw new ImportRejectedException(ImportRejection.Intel, refusal.Detail, findings: refusal.Findings);
+                var reason = refusal.Reason == "dataset" ? ImportRejection.Dataset : ImportRejection.Intel;
+                throw new ImportRejectedException(reason, refusal.Detail, findings: refusal.Findings);
             }
         }
+    }
+
+    // A verified target's quarantined copy, opened read-only by its path inside the artifact.
+    private static FileStream OpenQuarantined(ImportRecord record, BundleContents contents, string relative)
+    {
+        var target = record.Targets.FirstOrDefault(t => t.RelativePath == relative)
+            ?? throw new FileNotFoundException($"{relative} is not a target of {record.Kind} {record.Name} {record.Version}");
+        var name = "targets/" + target.Path;
+        var file = contents.Targets.FirstOrDefault(t => t.Name == name) ?? throw new FileNotFoundException($"{relative} is not in quarantine");
+        return new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
     }
 }

@@ -184,7 +184,7 @@ public sealed partial class AirlockImporter
                 var read = contents;
                 var record = await Task.Run(() => Verify(id, actor, received, plan!, read, cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 Fault("import.scanned");
-                await CheckAdmissionAsync(record, receivedIndex, cancellationToken).ConfigureAwait(false);
+                await CheckAdmissionAsync(record, read, receivedIndex, cancellationToken).ConfigureAwait(false);
                 await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, Via(VerifiedDetails(record), via), cancellationToken).ConfigureAwait(false);
                 AirlockLog.Verified(_logger, id, record.Kind, record.Name, record.Version, record.ManifestSha256.ToHex(), record.Targets.Count, record.RequiredApprovals);
                 Fault("import.verified");

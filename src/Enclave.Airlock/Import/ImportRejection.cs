@@ -38,4 +38,7 @@ public enum ImportRejection
 
     /// <summary>An admission check refused it (<see cref="Enclave.Core.Artifacts.IImportAdmissionCheck"/>): e.g. a digest listed by a live threat-intelligence indicator.</summary>
     Intel,
+
+    /// <summary>A <c>dataset</c> bundle whose documents cannot be indexed: a type Enclave does not extract, a document that does not parse or is too large, a label or marking above the bundle's, a refused <c>manifest.json</c>.</summary>
+    Dataset,
 }

@@ -116,17 +116,22 @@ public static class LineageCommand
             $"request   {S(a["requestId"])} by {S(a["actor"])} at {S(a["time"])} ({S(a["endpoint"])}, outcome {S(a["outcome"])})",
             $"model     {S(a["model"])} digest {S(a["modelDigest"])} via backend {S(a["backend"])}",
         };
-        if (a["import"] is JsonObject import)
+        void AddImport(JsonObject import, string indent)
         {
-            lines.Add($"import    {S(import["importId"])}: {S(import["name"])} {S(import["version"])} ({S(import["label"])}) activated at {S(import["activatedAt"])}, imported by {S(import["importedBy"])}");
-            lines.Add($"bundle    manifest {S(import["manifestSha256"])}; TUF versions {S(import["tufVersions"])}, root version {S(import["rootVersion"])}");
-            lines.Add($"signed by {S(import["signerKeyIds"])}");
+            lines.Add($"{indent}import    {S(import["importId"])}: {S(import["name"])} {S(import["version"])} ({S(import["label"])}) activated at {S(import["activatedAt"])}, imported by {S(import["importedBy"])}");
+            lines.Add($"{indent}bundle    manifest {S(import["manifestSha256"])}; TUF versions {S(import["tufVersions"])}, root version {S(import["rootVersion"])}");
+            lines.Add($"{indent}signed by {S(import["signerKeyIds"])}");
             foreach (var approval in import["approvals"]?.AsArray() ?? [])
             {
-                lines.Add($"approved  by {S(approval?["approver"])} at {S(approval?["time"])} (entry {S(approval?["index"])})");
+                lines.Add($"{indent}approved  by {S(approval?["approver"])} at {S(approval?["time"])} (entry {S(approval?["index"])})");
             }
 
-            lines.Add($"sbom      {S(import["sbomSha256"])}; provenance {S(import["provenanceSha256"])}");
+            lines.Add($"{indent}sbom      {S(import["sbomSha256"])}; provenance {S(import["provenanceSha256"])}");
+        }
+
+        if (a["import"] is JsonObject modelImport)
+        {
+            AddImport(modelImport, string.Empty);
         }
         else
         {
@@ -136,6 +141,11 @@ public static class LineageCommand
         foreach (var d in a["documents"]?.AsArray() ?? [])
         {
             lines.Add($"document  {S(d?["fileId"])} {S(d?["filename"])} ({S(d?["label"])}) sha256 {S(d?["sha256"])}, uploaded by {S(d?["uploadedBy"])} at {S(d?["uploadedAt"])} (entry {S(d?["uploadIndex"])})");
+            if (d?["import"] is JsonObject datasetImport)
+            {
+                // A document of a dataset bundle: the bundle's import, indented under the document.
+                AddImport(datasetImport, "  ");
+            }
         }
 
         lines.Add($"hops (inclusion proofs verified against the checkpoint of size {S(a["checkpoint"]?["size"])}):");

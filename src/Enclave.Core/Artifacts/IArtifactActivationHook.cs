@@ -28,6 +28,9 @@ public sealed record ArtifactActivation
 
     public required string Version { get; init; }
 
+    /// <summary>The classification label of the artifact, as a marking.</summary>
+    public string Label { get; init; } = string.Empty;
+
     /// <summary>The airlock import it came from (<c>imp_…</c>).</summary>
     public required string ImportId { get; init; }
 

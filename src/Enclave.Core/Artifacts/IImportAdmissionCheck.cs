@@ -30,6 +30,15 @@ public sealed record ImportCandidate
     /// <summary>Its files (path inside the artifact, SHA-256, length).</summary>
     public required IReadOnlyList<ArtifactFile> Files { get; init; }
 
+    /// <summary>The classification label every target carries, as a marking (checked against the enclave's scheme).</summary>
+    public string Label { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Opens one of <see cref="Files"/> by its path inside the artifact: the verified copy in quarantine (its length and
+    /// digest already checked); null when the airlock cannot offer the files.
+    /// </summary>
+    public Func<string, Stream>? OpenFile { get; init; }
+
     /// <summary>Who imports it.</summary>
     public required string Importer { get; init; }
 
@@ -37,5 +46,8 @@ public sealed record ImportCandidate
     public required long ReceivedIndex { get; init; }
 }
 
-/// <summary>Why an import is refused: a short machine reason (kebab case, e.g. <c>intel</c>), a sentence, and findings.</summary>
+/// <summary>
+/// Why an import is refused: a short machine reason (kebab case: <c>intel</c>, a digest listed by threat intelligence;
+/// <c>dataset</c>, a dataset whose documents cannot be indexed), a sentence, and findings.
+/// </summary>
 public sealed record ImportAdmissionRefusal(string Reason, string Detail, IReadOnlyList<string> Findings);

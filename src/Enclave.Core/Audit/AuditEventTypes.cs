@@ -89,7 +89,7 @@ public static class AuditEventTypes
 
     // Retrieval: uploaded documents, vector stores, searches (/v1/files, /v1/vector_stores)
     public static readonly AuditEventType FileUploaded = new(
-        "file.uploaded", "fileId", "filename", "purpose", "sha256", "bytes", "documentType", "pages", "label", "highestLabel", "chunks", "embeddingModel", "modelDigest");
+        "file.uploaded", "fileId", "filename", "purpose", "sha256", "bytes", "documentType", "pages", "label", "highestLabel", "chunks", "embeddingModel", "modelDigest", "importId");
     public static readonly AuditEventType FileDeleted = new("file.deleted", "fileId", "sha256");
     public static readonly AuditEventType VectorStoreCreated = new("vector_store.created", "vectorStoreId", "name", "files");
     public static readonly AuditEventType VectorStoreFilesAdded = new("vector_store.files-added", "vectorStoreId", "files");

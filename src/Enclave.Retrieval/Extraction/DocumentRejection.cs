@@ -17,4 +17,7 @@ public enum DocumentRejection
 
     /// <summary>Nothing to index: the document has no text (an empty file, a PDF of scanned images).</summary>
     NoText,
+
+    /// <summary>A document of a <c>dataset</c> bundle is labelled, or holds a marking, above the bundle's own label.</summary>
+    LabelAboveBundle,
 }

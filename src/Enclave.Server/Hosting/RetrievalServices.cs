@@ -1,3 +1,4 @@
+using Enclave.Core.Artifacts;
 using Enclave.Server.Lineage;
 using Enclave.Server.Retrieval;
 using Enclave.State;
@@ -5,6 +6,8 @@ using Enclave.State.Retrieval;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Enclave.Server.Hosting;
 
@@ -13,7 +16,8 @@ public static class RetrievalServices
 {
     /// <summary>
     /// <c>RetrievalOptions</c> (section <c>Retrieval</c>, validated on start), <see cref="IRetrievalStore"/>
-    /// (<c>retrieval_*</c> in <c>enclave.db</c>) and <c>RetrievalService</c>.
+    /// (<c>retrieval_*</c> in <c>enclave.db</c>), <c>RetrievalService</c>, and <c>DatasetIngest</c>: the admission check
+    /// and activation hook of <c>dataset</c> bundles.
     /// </summary>
     public static IServiceCollection AddEnclaveRetrieval(this IServiceCollection services, IConfiguration configuration)
     {
@@ -25,6 +29,11 @@ public static class RetrievalServices
         services.TryAddSingleton<RetrievalService>();
         services.TryAddSingleton<FileSearchStep>();
         services.TryAddSingleton<LineageService>();
+        // Dataset bundles: checked at import (an admission check), indexed at activation (a hook); both resolve the
+        // retrieval service only when they run, since the airlock takes them before the policy is built (stage 3).
+        services.TryAddSingleton(sp => new DatasetIngest(sp, sp.GetService<ILogger<DatasetIngest>>() ?? NullLogger<DatasetIngest>.Instance));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IImportAdmissionCheck, DatasetIngest>(sp => sp.GetRequiredService<DatasetIngest>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IArtifactActivationHook, DatasetIngest>(sp => sp.GetRequiredService<DatasetIngest>()));
         return services;
     }
 }

@@ -12,7 +12,9 @@ namespace Enclave.Server.Lineage;
 /// <c>request.admitted</c> entries → the model and its digest → the <c>import.activated</c> entry that made the model
 /// servable → its <c>import.verified</c> entry (TUF role versions, the root version, the signing key IDs, manifest, SBOM
 /// and provenance digests) → the <c>import.approved</c> entries (approvers and times) → for a request with retrieval,
-/// the <c>retrieval.searched</c> entries that fed it and the <c>file.uploaded</c> entries of the documents returned.
+/// the <c>retrieval.searched</c> entries that fed it and the <c>file.uploaded</c> entries of the documents returned, and
+/// for a document of a <c>dataset</c> bundle the import chain of that bundle (<c>import.activated</c>, approvals,
+/// <c>import.verified</c>).
 /// Every hop carries its ledger index, its exact entry bytes and an inclusion proof against one signed checkpoint, so
 /// that a tool can check each hop offline (<c>enclave lineage</c> does). Lookups walk the ledger backwards from the
 /// request, at most <see cref="MaxScan"/> entries per lookup.
@@ -112,6 +114,7 @@ internal sealed class LineageService(SqliteLedger ledger)
         var documents = new JsonArray();
         var searches = new JsonArray();
         var seenFiles = new HashSet<string>(StringComparer.Ordinal);
+        var imports = new Dictionary<string, JsonNode>(StringComparer.Ordinal); // dataset imports already followed
         foreach (var searchIndex in (admitted.Details is { } d && d.TryGetProperty("retrieval", out var r) && r.ValueKind == JsonValueKind.Array ? r.EnumerateArray() : default)
                      .Where(x => x.ValueKind == JsonValueKind.Number).Select(x => x.GetInt64()).Where(i => i >= 0 && i < admittedIndex).Take(MaxDocuments))
         {
@@ -151,6 +154,31 @@ internal sealed class LineageService(SqliteLedger ledger)
                     document["uploadedAt"] = up.Event.Time.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
                     document["filename"] = Str(up.Event, "filename");
                     document["label"] = Str(up.Event, "highestLabel");
+
+                    // A document of a dataset bundle: on to the bundle's import (activated, approved, verified).
+                    if (Str(up.Event, "importId") is { } importId)
+                    {
+                        if (imports.TryGetValue(importId, out var known))
+                        {
+                            document["import"] = known.DeepClone();
+                            documents.Add(document);
+                            continue;
+                        }
+
+                        var importSubject = "import:" + importId;
+                        var activated = Find(up.Index - 1, e => e.Type == "import.activated" && e.Subject == importSubject, Encoding.UTF8.GetBytes(importSubject));
+                        if (activated is { } a)
+                        {
+                            hops.Add(("import.activated", a.Index));
+                            document["import"] = ImportChain(a.Index, a.Event, hops);
+                        }
+                        else
+                        {
+                            document["import"] = new JsonObject { ["importId"] = importId, ["activatedIndex"] = null };
+                        }
+
+                        imports[importId] = document["import"]!;
+                    }
                 }
 
                 documents.Add(document);

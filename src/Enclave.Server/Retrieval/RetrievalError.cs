@@ -14,4 +14,7 @@ public enum RetrievalError
 
     /// <summary>The enclave serves no embedding model (or <c>Retrieval:EmbeddingModel</c> names none it serves).</summary>
     NoEmbeddingModel,
+
+    /// <summary>A vector store named by a dataset bundle's manifest does not exist (any more) when the bundle is activated.</summary>
+    VectorStoreNotFound,
 }

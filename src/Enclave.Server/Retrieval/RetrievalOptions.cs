@@ -29,6 +29,9 @@ internal sealed record RetrievalOptions
     /// <summary>Lists an IVF search probes (default 32; more lists are probed while too few chunks the clearance admits were found).</summary>
     public int IvfProbes { get; init; } = 32;
 
+    /// <summary>Most documents one <c>dataset</c> bundle may carry (default 10,000).</summary>
+    public int DatasetMaxDocuments { get; init; } = 10_000;
+
     /// <summary>Bounds on extraction (file size 32 MiB, 2,000 PDF pages, 8 Mi characters of text).</summary>
     public ExtractionOptions Extraction { get; init; } = new();
 
@@ -69,6 +72,11 @@ internal sealed record RetrievalOptions
         if (IvfProbes < 1)
         {
             problems.Add($"Retrieval:IvfProbes is {IvfProbes}; it must be at least 1");
+        }
+
+        if (DatasetMaxDocuments is < 1 or > 1_000_000)
+        {
+            problems.Add($"Retrieval:DatasetMaxDocuments is {DatasetMaxDocuments}; it must be from 1 to 1000000");
         }
 
         return problems;

@@ -76,30 +76,55 @@ internal sealed partial class RetrievalService(
             throw new DocumentRejectedException(DocumentRejection.TooLarge, ex.Message, ex);
         }
 
+        var prepared = await EmbedDocumentAsync(user, filename, purpose, content, document, fileLabel, chunks, cancellationToken).ConfigureAwait(false);
+        return await StoreAsync(actor, prepared, importId: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Embeds the chunks of one document (extracted, chunked and labelled by the caller) with the embedding model the
+    /// policy allows for the highest of their labels; nothing is stored.
+    /// </summary>
+    public async Task<PreparedFile> EmbedDocumentAsync(ClaimsPrincipal user, string filename, string purpose, byte[] content, ExtractedDocument document, SecurityLabel fileLabel, IReadOnlyList<TextChunk> chunks, CancellationToken cancellationToken)
+    {
         var highest = chunks.Aggregate(fileLabel, (label, chunk) => label.Join(chunk.Label));
         var (model, vectors) = await EmbedAsync(user, [.. chunks.Select(c => c.Text)], highest, cancellationToken).ConfigureAwait(false);
+        return new PreparedFile(filename, purpose, content, document, fileLabel, highest, chunks, model, vectors);
+    }
+
+    /// <summary>
+    /// Stores an embedded document: its bytes in the blob store, a <c>file.uploaded</c> entry (naming the airlock
+    /// import it came from, for a document of a <c>dataset</c> bundle), then the file and its chunks.
+    /// </summary>
+    public async Task<RetrievalFileRow> StoreAsync(string actor, PreparedFile prepared, string? importId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        var (content, document, chunks, model, vectors) = (prepared.Content, prepared.Document, prepared.Chunks, prepared.Model, prepared.Vectors);
         using var stream = new MemoryStream(content, writable: false);
         var blob = _blobs.Put(stream, cancellationToken: cancellationToken);
         var id = "file-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var now = clock.GetUtcNow();
-        var index = await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.FileUploaded, now, actor, id, new JsonObject
-            {
-                ["fileId"] = id,
-                ["filename"] = filename,
-                ["purpose"] = purpose,
-                ["sha256"] = blob.Digest.ToHex(),
-                ["bytes"] = content.LongLength,
-                ["documentType"] = document.Type.ToString(),
-                ["pages"] = document.Pages,
-                ["label"] = policy.Scheme.FormatBanner(fileLabel),
-                ["highestLabel"] = policy.Scheme.FormatBanner(highest),
-                ["chunks"] = chunks.Count,
-                ["embeddingModel"] = model.Id,
-                ["modelDigest"] = model.Digest,
-            }),
-            cancellationToken).ConfigureAwait(false);
-        var row = new RetrievalFileRow(id, filename, purpose, content.LongLength, blob.Digest.ToHex(), document.Type.ToString(), document.Pages, policy.Scheme.FormatBanner(fileLabel), actor, now, chunks.Count, index);
+        var details = new JsonObject
+        {
+            ["fileId"] = id,
+            ["filename"] = prepared.Filename,
+            ["purpose"] = prepared.Purpose,
+            ["sha256"] = blob.Digest.ToHex(),
+            ["bytes"] = content.LongLength,
+            ["documentType"] = document.Type.ToString(),
+            ["pages"] = document.Pages,
+            ["label"] = policy.Scheme.FormatBanner(prepared.Label),
+            ["highestLabel"] = policy.Scheme.FormatBanner(prepared.Highest),
+            ["chunks"] = chunks.Count,
+            ["embeddingModel"] = model.Id,
+            ["modelDigest"] = model.Digest,
+        };
+        if (importId is not null)
+        {
+            details["importId"] = importId;
+        }
+
+        var index = await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.FileUploaded, now, actor, id, details), cancellationToken).ConfigureAwait(false);
+        var row = new RetrievalFileRow(id, prepared.Filename, prepared.Purpose, content.LongLength, blob.Digest.ToHex(), document.Type.ToString(), document.Pages, policy.Scheme.FormatBanner(prepared.Label), actor, now, chunks.Count, index);
         store.PutFile(row, [.. chunks.Select((c, i) => new RetrievalChunkRow(id, c.Index, c.Start, policy.Scheme.FormatBanner(c.Label), c.Text, model.Id, vectors[i]))]);
         Log.FileIndexed(logger, id, blob.Digest.ToHex(), chunks.Count, model.Id);
         return row;
@@ -269,6 +294,18 @@ internal sealed partial class RetrievalService(
         public static partial void FileIndexed(ILogger logger, string fileId, string sha256, int chunks, string model);
     }
 }
+
+/// <summary>One document extracted, chunked, labelled and embedded, not yet stored.</summary>
+internal sealed record PreparedFile(
+    string Filename,
+    string Purpose,
+    byte[] Content,
+    ExtractedDocument Document,
+    SecurityLabel Label,
+    SecurityLabel Highest,
+    IReadOnlyList<TextChunk> Chunks,
+    ModelRoute Model,
+    float[][] Vectors);
 
 /// <summary>One search: its ledger entry and the chunks returned, best first.</summary>
 internal sealed record SearchOutcome(long LedgerIndex, IReadOnlyList<SearchResult> Results);

@@ -151,7 +151,7 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
             var store = new SqliteLedgerStore(factory);
             connection = store.OpenWriter();
             lease = store.OpenSignerLease(options.SignerLeaseInterval);
-            sequencer = store.OpenSequencer();
+            sequencer = factory is Enclave.State.Postgres.PostgresConnectionFactory ? store.OpenSequencer(ReplicaId.Of(options.DataDirectory)) : null;
             ledger = new SqliteLedger(options, clock, dirLock, keys, store, connection, lease, sequencer, reader, (ILogger?)logger ?? NullLogger.Instance);
             ledger.RecordStateUpgrades(new StateUpgrades(factory));
             return ledger;

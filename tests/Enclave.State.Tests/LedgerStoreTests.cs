@@ -138,7 +138,7 @@ public abstract class LedgerStoreTests : IDisposable
     public void Sequencer_OnPostgres_StoresBatchesAtConsecutiveIndexesBeyondTheTree_AndOnSqliteThereIsNone()
     {
         _store.Create("example.org/log");
-        using var sequencer = _store.OpenSequencer();
+        using var sequencer = _store.OpenSequencer("test-writer");
         using var reader = _store.OpenReader()!;
         if (sequencer is null)
         {

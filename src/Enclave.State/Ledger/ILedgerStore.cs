@@ -30,7 +30,11 @@ public interface ILedgerStore
     /// stored at their indexes by any replica and integrated into the tree afterwards by one. Null on SQLite, where the
     /// writer's batch stores entries and integrates them in one transaction.
     /// </summary>
-    ILedgerSequencer? OpenSequencer();
+    /// <param name="writer">
+    /// A name of the writer that is stable across its restarts and unique among the replicas (the replica ID of its data
+    /// directory): it names the writer's row that its sequencer commits to make its batches durable.
+    /// </param>
+    ILedgerSequencer? OpenSequencer(string writer);
 
     /// <summary>Opens a read-only connection, or returns null when the data directory has no ledger.</summary>
     ILedgerConnection? OpenReader();

@@ -62,8 +62,8 @@ public sealed class SqliteLedgerStore : ILedgerStore
     }
 
     /// <inheritdoc/>
-    public ILedgerSequencer? OpenSequencer() =>
-        _factory is Postgres.PostgresConnectionFactory postgres ? new Postgres.PostgresLedgerSequencer(postgres) : null;
+    public ILedgerSequencer? OpenSequencer(string writer) =>
+        _factory is Postgres.PostgresConnectionFactory postgres ? new Postgres.PostgresLedgerSequencer(postgres, writer) : null;
 
     /// <inheritdoc/>
     public ILedgerConnection? OpenReader()

@@ -11,15 +11,18 @@ namespace Enclave.Bench.Ledger;
 /// Durable appends/s on PostgreSQL with 1, 2 and 3 replicas: N ledger writers (own data directories, the same keys,
 /// their own connection pools) on one fresh database, 256 writers in all spread over them, each a closed loop of
 /// <c>AppendAsync</c>. One replica holds the checkpoint signer lease; the others append without signing. Acknowledged
-/// appends are counted inside the measured window; latency from call to acknowledgement.
+/// appends are counted inside the measured window; latency from call to acknowledgement. Since an append is
+/// acknowledged once sequenced and integrated into the tree afterwards, the tree's growth in the window (integrated/s)
+/// and how far it is behind at the window's end are reported beside it: a sequencing rate the integrator does not keep
+/// up with would show as a growing backlog.
 /// </summary>
 internal static class ClusterAppendBenchmark
 {
     public static async Task<string> RunAsync(string maintenanceConnection, IReadOnlyList<int> replicaCounts, int writers, TimeSpan warmup, TimeSpan duration, string scratch)
     {
         var report = new StringBuilder();
-        report.AppendLine("| replicas | writers | appends/s | p50 ms | p99 ms | max ms |");
-        report.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        report.AppendLine("| replicas | writers | appends/s | p50 ms | p99 ms | max ms | integrated/s | behind at end |");
+        report.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var replicas in replicaCounts)
         {
             var database = $"enclave_bench_{replicas}_{Guid.NewGuid():N}"[..40];
@@ -77,6 +80,15 @@ internal static class ClusterAppendBenchmark
             var measureTo = warmup + duration;
             var latencies = new List<double>[writers];
             var counts = new long[writers];
+            using var reader = LedgerReader.Open(Path.Combine(root, "replica-0"), states[0]);
+            var tree = Task.Run(async () =>
+            {
+                await Task.Delay(measureFrom - clock.Elapsed > TimeSpan.Zero ? measureFrom - clock.Elapsed : TimeSpan.Zero).ConfigureAwait(false);
+                var first = reader.TreeSize();
+                await Task.Delay(measureTo - clock.Elapsed > TimeSpan.Zero ? measureTo - clock.Elapsed : TimeSpan.Zero).ConfigureAwait(false);
+                var last = reader.TreeSize();
+                return (Integrated: last - first, Behind: reader.SequencedSize() - last);
+            });
             var tasks = Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
             {
                 var ledger = ledgers[w % ledgers.Count];
@@ -95,11 +107,12 @@ internal static class ClusterAppendBenchmark
                 }
             })).ToArray();
             await Task.WhenAll(tasks).ConfigureAwait(false);
+            var (integrated, behind) = await tree.ConfigureAwait(false);
 
             var all = latencies.SelectMany(l => l).Order().ToArray();
             double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
             var rate = counts.Sum() / duration.TotalSeconds;
-            return string.Create(CultureInfo.InvariantCulture, $"| {replicas} | {writers} | {rate:N0} | {Percentile(0.50):0.00} | {Percentile(0.99):0.00} | {all.LastOrDefault():0.0} |");
+            return string.Create(CultureInfo.InvariantCulture, $"| {replicas} | {writers} | {rate:N0} | {Percentile(0.50):0.00} | {Percentile(0.99):0.00} | {all.LastOrDefault():0.0} | {integrated / duration.TotalSeconds:N0} | {behind:N0} |");
         }
         finally
         {

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Enclave.Ledger;
 
 /// <summary>
-/// The ledger writer's log messages, event IDs 2001–2099 and 2101–2199 (docs/architecture.md, "Logging"): storage and signing
+/// The ledger writer's log messages, event IDs 2001–2099, 2101–2199 and 2201–2299 (docs/architecture.md, "Logging"): storage and signing
 /// failures of the sequencer, which its callers see only as a failed append. Sizes and counts, never an entry's content.
 /// </summary>
 internal static partial class LedgerLog
@@ -31,4 +31,10 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "this writer no longer holds the checkpoint signer lease (its lease connection failed); it appends without signing, and another replica signs")]
     public static partial void StoppedSigning(ILogger logger, Exception? exception);
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Error, Message = "the ledger could not integrate sequenced entries into the tree at tree size {TreeSize}; the entries stay stored and acknowledged, and it tries again at its next round")]
+    public static partial void IntegrationFailed(ILogger logger, Exception exception, long treeSize);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "the tree has not grown for two signer lease intervals while {Waiting} sequenced entries wait beyond tree size {TreeSize}; this writer integrates them (the signer may be down) until the tree moves again")]
+    public static partial void IntegratingForStalledSigner(ILogger logger, long treeSize, long waiting);
 }

@@ -15,6 +15,12 @@ public sealed record LedgerOptions
     /// <summary>Most entries committed in one transaction (group commit).</summary>
     public int MaxBatchSize { get; init; } = 4096;
 
+    /// <summary>
+    /// On a database shared by replicas (PostgreSQL): most sequenced entries integrated into the tree in one transaction
+    /// (the integrator reads them back and hashes them; more wait for its next transaction).
+    /// </summary>
+    public int MaxIntegrationBatchSize { get; init; } = 16384;
+
     /// <summary>Most appends waiting for the writer; further callers wait for room.</summary>
     public int MaxPendingAppends { get; init; } = 65536;
 
@@ -56,6 +62,11 @@ public sealed record LedgerOptions
         if (MaxBatchSize is < 1 or > 65536)
         {
             problems.Add("MaxBatchSize must be between 1 and 65536");
+        }
+
+        if (MaxIntegrationBatchSize is < 1 or > 65536)
+        {
+            problems.Add("MaxIntegrationBatchSize must be between 1 and 65536");
         }
 
         if (MaxPendingAppends < MaxBatchSize)

@@ -54,8 +54,14 @@ public sealed class LedgerReader : ILedgerHistory
         }
     }
 
-    /// <summary>Number of durable entries.</summary>
+    /// <summary>Number of durable entries integrated into the tree (the entries, proofs and tiles this reader serves).</summary>
     public long TreeSize() => Snapshot(ReadTreeSize);
+
+    /// <summary>
+    /// Number of entries sequenced: stored and acknowledged, integrated into the tree or not yet (on a PostgreSQL database
+    /// shared by replicas, entries beyond <see cref="TreeSize"/> wait for the integrator; on SQLite the two are equal).
+    /// </summary>
+    public long SequencedSize() => Snapshot(view => view.SequencedSize());
 
     /// <summary>The exact bytes of entry <paramref name="index"/> as hashed into the tree.</summary>
     public byte[] ReadEntry(long index) => Snapshot(tx =>

@@ -22,16 +22,20 @@ namespace Enclave.Ledger;
 /// The ledger writer over SQLite. A single sequencer thread takes appends from any number of callers, commits them
 /// in batches (group commit: one transaction and one fsync per batch), updates the Merkle tiles in the same
 /// transaction, signs a checkpoint, and only then completes the callers' tasks. Holds the data directory's
-/// single-writer lock for its lifetime.
+/// single-writer lock for its lifetime. On a PostgreSQL database shared by replicas the sequencer only stores each
+/// batch at its indexes (<see cref="ILedgerSequencer"/>), and an integrator thread builds the tree from what every
+/// replica sequenced (SqliteLedger.Integration.cs).
 /// </summary>
-public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
+public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 {
     private readonly LedgerOptions _options;
     private readonly TimeProvider _clock;
     private readonly DataDirectoryLock _lock;
     private readonly LedgerKeys _keys;
-    private readonly ILedgerWriter _connection;
+    private readonly SqliteLedgerStore _store;
+    private ILedgerWriter _connection; // reopened by the integrator after a failure on a shared database
     private readonly ICheckpointSignerLease _lease;
+    private readonly ILedgerSequencer? _sequencer;
     private readonly LedgerReader _reader;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
@@ -48,15 +52,17 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     private long _observerFaults;
     private bool _wasSigner;
 
-    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, ILedgerWriter connection, ICheckpointSignerLease lease, LedgerReader reader, ILogger logger)
+    private SqliteLedger(LedgerOptions options, TimeProvider clock, DataDirectoryLock dirLock, LedgerKeys keys, SqliteLedgerStore store, ILedgerWriter connection, ICheckpointSignerLease lease, ILedgerSequencer? sequencer, LedgerReader reader, ILogger logger)
     {
         _options = options;
         _logger = logger;
         _clock = clock;
         _lock = dirLock;
         _keys = keys;
+        _store = store;
         _connection = connection;
         _lease = lease;
+        _sequencer = sequencer;
         _reader = reader;
         Origin = reader.Origin;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.MaxPendingAppends)
@@ -73,6 +79,11 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "enclave-ledger-sequencer" };
         _writer.Start();
+        if (sequencer is not null)
+        {
+            _integrator = new Thread(IntegratorLoop) { IsBackground = true, Name = "enclave-ledger-integrator" };
+            _integrator.Start();
+        }
     }
 
     /// <inheritdoc/>
@@ -129,6 +140,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         LedgerKeys? keys = null;
         ILedgerWriter? connection = null;
         ICheckpointSignerLease? lease = null;
+        ILedgerSequencer? sequencer = null;
         LedgerReader? reader = null;
         SqliteLedger? ledger = null;
         try
@@ -139,7 +151,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             var store = new SqliteLedgerStore(factory);
             connection = store.OpenWriter();
             lease = store.OpenSignerLease(options.SignerLeaseInterval);
-            ledger = new SqliteLedger(options, clock, dirLock, keys, connection, lease, reader, (ILogger?)logger ?? NullLogger.Instance);
+            sequencer = factory is Enclave.State.Postgres.PostgresConnectionFactory ? store.OpenSequencer(ReplicaId.Of(options.DataDirectory)) : null;
+            ledger = new SqliteLedger(options, clock, dirLock, keys, store, connection, lease, sequencer, reader, (ILogger?)logger ?? NullLogger.Instance);
             ledger.RecordStateUpgrades(new StateUpgrades(factory));
             return ledger;
         }
@@ -152,6 +165,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             else
             {
                 reader?.Dispose();
+                sequencer?.Dispose();
                 lease?.Dispose();
                 connection?.Dispose();
                 keys?.Dispose();
@@ -211,8 +225,9 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        // Hash on the caller's thread: the single sequencer thread is the throughput ceiling.
-        var pending = new Pending(entry) { LeafHash = MerkleHash.Leaf(entry) };
+        // Hash on the caller's thread: the single sequencer thread is the throughput ceiling. (Where replicas share the
+        // database, the integrator hashes what every replica sequenced: not needed here.)
+        var pending = new Pending(entry) { LeafHash = _sequencer is null ? MerkleHash.Leaf(entry) : default };
         await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         return await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -226,6 +241,11 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     public async ValueTask<SignedCheckpoint> CheckpointAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_sequencer is not null)
+        {
+            return await CheckpointSequencedAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var pending = new Pending(null);
         await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         var size = await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -240,7 +260,7 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             throw new InvalidOperationException("checkpoint was not stored");
         }
 
-        var patience = TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(5).Ticks, _options.SignerLeaseInterval.Ticks * 5));
+        var patience = Patience;
         var waited = System.Diagnostics.Stopwatch.StartNew(); // wall time: a test's fake clock must not make this wait forever
         while (latest is null || latest.Size < size)
         {
@@ -292,7 +312,19 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     public IReadOnlyList<Sha256Digest> ProveConsistency(long oldSize, long newSize) => _reader.ProveConsistency(oldSize, newSize);
 
     /// <inheritdoc/>
-    public byte[] ReadEntry(long index) => _reader.ReadEntry(index);
+    /// <remarks>
+    /// On a shared database an entry this writer acknowledged may not be integrated yet: the call then waits for its
+    /// integration (as long as <see cref="CheckpointAsync"/> waits for a checkpoint) rather than say it is not in the log.
+    /// </remarks>
+    public byte[] ReadEntry(long index)
+    {
+        if (_sequencer is not null)
+        {
+            WaitIntegrated(index);
+        }
+
+        return _reader.ReadEntry(index);
+    }
 
     /// <summary>
     /// The entries from <paramref name="start"/> on, at most <paramref name="count"/> (and at most
@@ -309,6 +341,18 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
             if (!_queue.Reader.TryRead(out var first))
             {
                 waiting ??= _queue.Reader.WaitToReadAsync().AsTask();
+                if (_sequencer is not null)
+                {
+                    // Sequencing only: checkpoints and the lease are the integrator's.
+                    if (!waiting.Result)
+                    {
+                        return;
+                    }
+
+                    waiting = null;
+                    continue;
+                }
+
                 var timeout = _lease.Shared ? _options.SignerLeaseInterval : CheckpointDueIn();
                 if (!waiting.Wait(timeout))
                 {
@@ -342,13 +386,21 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
             try
             {
-                if (_fault is not null)
+                if (_sequencer is not null)
                 {
-                    LoadState(); // storage failed before: start from what is really on disk
+                    Sequence(batch); // durable at its indexes now; observers see it once integrated
+                }
+                else
+                {
+                    if (_fault is not null)
+                    {
+                        LoadState(); // storage failed before: start from what is really on disk
+                    }
+
+                    Commit(batch, forceCheckpoint: false);
+                    Notify(batch); // durable now; a channel write each, so an appender that returns finds its entry in the feed
                 }
 
-                Commit(batch, forceCheckpoint: false);
-                Notify(batch); // durable now; a channel write each, so an appender that returns finds its entry in the feed
                 foreach (var p in batch)
                 {
                     p.Completion.TrySetResult(p.Index);
@@ -366,8 +418,11 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
                     p.Completion.TrySetException(failure);
                 }
 
-                _fault = ex;
-                TryLoadState();
+                if (_sequencer is null)
+                {
+                    _fault = ex;
+                    TryLoadState();
+                }
             }
 
             batch.Clear();
@@ -384,23 +439,26 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         foreach (var p in batch)
         {
-            if (p.Data is null)
+            if (p.Data is not null)
             {
-                continue;
+                Notify(observers, p.Index, p.Data);
             }
+        }
+    }
 
-            foreach (var observer in observers)
+    private void Notify(ILedgerObserver[] observers, long index, byte[] data)
+    {
+        foreach (var observer in observers)
+        {
+            try
             {
-                try
-                {
-                    observer.OnAppended(p.Index, p.Data);
-                }
+                observer.OnAppended(index, data);
+            }
 #pragma warning disable CA1031 // an observer's failure must never reach the sequencer or the appenders: counted, and the observer reads back from the store
-                catch (Exception)
+            catch (Exception)
 #pragma warning restore CA1031
-                {
-                    Interlocked.Increment(ref _observerFaults);
-                }
+            {
+                Interlocked.Increment(ref _observerFaults);
             }
         }
     }
@@ -422,20 +480,8 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
     /// </summary>
     private void SignForOthers()
     {
+        NoteSignerChange();
         var signer = _lease.IsHeld;
-        if (signer != _wasSigner)
-        {
-            _wasSigner = signer;
-            if (signer)
-            {
-                LedgerLog.BecameSigner(_logger, Interlocked.Read(ref _durableSize));
-            }
-            else
-            {
-                LedgerLog.StoppedSigning(_logger, _lease.LastFailure);
-            }
-        }
-
         if (!signer || (_options.CheckpointInterval > TimeSpan.Zero && _clock.GetUtcNow() - _checkpointTime < _options.CheckpointInterval))
         {
             return;
@@ -635,7 +681,15 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
         var checkpoint = LedgerReader.ReadCheckpoint(tx);
         _checkpointSize = checkpoint?.Size ?? -1;
         _checkpointTime = checkpoint is null ? DateTimeOffset.MinValue : _clock.GetUtcNow();
-        Interlocked.Exchange(ref _durableSize, size);
+        if (_sequencer is null)
+        {
+            Interlocked.Exchange(ref _durableSize, size);
+        }
+        else
+        {
+            Integrated(size);
+        }
+
         _fault = null;
     }
 
@@ -649,11 +703,17 @@ public sealed class SqliteLedger : ILedger, IAsyncDisposable, IDisposable
 
         _queue.Writer.TryComplete();
         await Task.Run(() => _writer.Join()).ConfigureAwait(false);
-        if ((_options.CheckpointInterval > TimeSpan.Zero || _lease.Shared) && _range.Size != _checkpointSize && _lease.IsHeld)
+        if (_integrator is not null)
+        {
+            await Task.Run(StopIntegrator).ConfigureAwait(false); // a signer integrates what is left and signs it first
+        }
+        else if ((_options.CheckpointInterval > TimeSpan.Zero || _lease.Shared) && _range.Size != _checkpointSize && _lease.IsHeld)
         {
             PublishDueCheckpoint();
         }
 
+        _sequencer?.Dispose();
+        _integrate.Dispose();
         _lease.Dispose(); // a signer hands the lease on: the next writer to try takes it
         _reader.Dispose();
         _connection.Dispose();

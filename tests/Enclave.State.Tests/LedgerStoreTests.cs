@@ -133,6 +133,58 @@ public abstract class LedgerStoreTests : IDisposable
         using var batch = writer.BeginBatch();
         Assert.Throws<InvalidOperationException>(() => writer.BeginBatch());
     }
+
+    [Fact]
+    public void Sequencer_OnPostgres_StoresBatchesAtConsecutiveIndexesBeyondTheTree_AndOnSqliteThereIsNone()
+    {
+        _store.Create("example.org/log");
+        using var sequencer = _store.OpenSequencer("test-writer");
+        using var reader = _store.OpenReader()!;
+        if (sequencer is null)
+        {
+            // SQLite: the writer's batch stores and integrates at once, so nothing is ever sequenced beyond the tree.
+            Assert.IsType<LedgerStoreOnSqlite>(this);
+            Assert.Equal(reader.TreeSize(), reader.SequencedSize());
+            return;
+        }
+
+        Assert.Equal(0, sequencer.Sequence([[1], [2], [3]]));
+        Assert.Equal(3, sequencer.Sequence([[4]]));
+        Assert.Equal(0, reader.TreeSize());
+        Assert.Equal(4, reader.SequencedSize());
+        Assert.Equal([[1], [2], [3], [4]], reader.ReadEntries(0, 10));
+
+        // Integration's coordination row: taken by one writer at a time; another is told at once that it is taken.
+        using var first = _store.OpenWriter();
+        using var second = _store.OpenWriter();
+        using (var batch = first.BeginBatch())
+        {
+            Assert.Equal<long?>(0, batch.TryLockTreeSize());
+            Assert.Equal(4, batch.SequencedSize());
+            using var other = second.BeginBatch();
+            Assert.Null(other.TryLockTreeSize());
+        }
+
+        using var after = second.BeginBatch();
+        Assert.Equal<long?>(0, after.TryLockTreeSize());
+    }
+
+    [Fact]
+    public void TryLockTreeSize_ReturnsTheTreeSize_WhenNoOtherWriterHoldsIt()
+    {
+        _store.Create("example.org/log");
+        using var writer = _store.OpenWriter();
+        using (var batch = writer.BeginBatch())
+        {
+            batch.AppendEntry(0, [7]);
+            batch.SetTreeSize(1);
+            batch.Commit();
+        }
+
+        using var next = writer.BeginBatch();
+        Assert.Equal<long?>(1, next.TryLockTreeSize());
+        Assert.Equal(1, next.SequencedSize());
+    }
 }
 
 /// <summary>The <see cref="LedgerStoreTests"/> contract on a SQLite file.</summary>

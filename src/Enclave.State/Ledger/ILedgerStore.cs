@@ -25,15 +25,50 @@ public interface ILedgerStore
     /// </summary>
     ICheckpointSignerLease OpenSignerLease(TimeSpan interval);
 
+    /// <summary>
+    /// Opens the sequencer of a database that replicas share (PostgreSQL, <see cref="ILedgerSequencer"/>): entries are
+    /// stored at their indexes by any replica and integrated into the tree afterwards by one. Null on SQLite, where the
+    /// writer's batch stores entries and integrates them in one transaction.
+    /// </summary>
+    /// <param name="writer">
+    /// A name of the writer that is stable across its restarts and unique among the replicas (the replica ID of its data
+    /// directory): it names the writer's row that its sequencer commits to make its batches durable.
+    /// </param>
+    ILedgerSequencer? OpenSequencer(string writer);
+
     /// <summary>Opens a read-only connection, or returns null when the data directory has no ledger.</summary>
     ILedgerConnection? OpenReader();
+}
+
+/// <summary>
+/// Sequencing for replicas that share one database, as Tessera sequences its frontends: a batch of entries gets the
+/// next consecutive indexes from the first coordination row (<c>next_index</c> in <c>ledger_meta</c>, locked only by the
+/// statement that stores the batch) and is committed with them, durable, before <see cref="Sequence"/> returns. The
+/// entries are then in the log's storage beyond the tree (<see cref="ILedgerView.SequencedSize"/>); the writer holding
+/// the second coordination row (<c>tree_size</c>, <see cref="ILedgerBatch.TryLockTreeSize"/>) integrates them into
+/// the tiles and the tree size. One thread at a time.
+/// </summary>
+public interface ILedgerSequencer : IDisposable
+{
+    /// <summary>
+    /// Stores <paramref name="entries"/> at the next consecutive indexes and commits them in one transaction (all or none)
+    /// and returns the first index. A failure leaves the log as it was, unless the commit happened and only its answer
+    /// was lost (a broken connection): then the entries are in the log although the call failed.
+    /// </summary>
+    long Sequence(IReadOnlyList<byte[]> entries);
 }
 
 /// <summary>Reads of ledger storage; on a snapshot every read sees the same committed state.</summary>
 public interface ILedgerView
 {
-    /// <summary>The durable number of entries.</summary>
+    /// <summary>The durable number of entries integrated into the tree (its tiles and checkpoints cover them).</summary>
     long TreeSize();
+
+    /// <summary>
+    /// The number of entries sequenced: stored and committed at their indexes, integrated into the tree or not yet
+    /// (<see cref="ILedgerSequencer"/>). At least <see cref="TreeSize"/>; equal to it on SQLite.
+    /// </summary>
+    long SequencedSize();
 
     /// <summary>The first <paramref name="width"/> hashes (32 bytes each) of a tile, or null when it has fewer.</summary>
     byte[]? ReadTile(int level, long index, int width);
@@ -77,6 +112,12 @@ public interface ILedgerBatch : ILedgerView, IDisposable
     /// in-memory tree is behind the size it read rebuilds it from the batch's reads before appending.
     /// </summary>
     long LockTreeSize();
+
+    /// <summary>
+    /// Like <see cref="LockTreeSize"/>, but does not wait: null when another writer holds the row (it is integrating,
+    /// so this one need not). On SQLite the batch's write transaction already excludes every other writer.
+    /// </summary>
+    long? TryLockTreeSize();
 
     /// <summary>Stores entry <paramref name="index"/>.</summary>
     void AppendEntry(long index, byte[] data);

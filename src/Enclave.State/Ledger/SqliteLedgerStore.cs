@@ -11,6 +11,7 @@ public sealed class SqliteLedgerStore : ILedgerStore
     public const int FormatVersion = 1;
 
     private const string ReadTileSql = "SELECT hashes FROM ledger_tiles WHERE level = $l AND idx = $i";
+    private const string SequencedSizeSql = "SELECT COALESCE((SELECT value FROM ledger_meta WHERE key = 'next_index'), (SELECT value FROM ledger_meta WHERE key = 'tree_size'))";
     private const string SetMetaSql = "INSERT INTO ledger_meta (key, value) VALUES ($k, $v) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
     private readonly StateConnectionFactory _factory;
 
@@ -61,6 +62,10 @@ public sealed class SqliteLedgerStore : ILedgerStore
     }
 
     /// <inheritdoc/>
+    public ILedgerSequencer? OpenSequencer(string writer) =>
+        _factory is Postgres.PostgresConnectionFactory postgres ? new Postgres.PostgresLedgerSequencer(postgres, writer) : null;
+
+    /// <inheritdoc/>
     public ILedgerConnection? OpenReader()
     {
         var connection = _factory.OpenReader(StateDatabase.Enclave);
@@ -107,6 +112,12 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
         public long TreeSize() =>
             long.Parse(GetMeta(Dialect, Db, Snapshot, "tree_size") ?? "0", CultureInfo.InvariantCulture);
+
+        /// <summary><c>next_index</c> where replicas sequence (PostgreSQL), else the tree size: one statement either way.</summary>
+        public long SequencedSize() =>
+            long.Parse(
+                Dialect.Scalar(Db, Snapshot, SequencedSizeSql) as string ?? "0",
+                CultureInfo.InvariantCulture);
 
         /// <summary>Prepared statements of the connection this view reads through, when it keeps some.</summary>
         protected virtual PreparedReads? Prepared => null;
@@ -313,6 +324,15 @@ public sealed class SqliteLedgerStore : ILedgerStore
             return long.Parse(size ?? "0", CultureInfo.InvariantCulture);
         }
 
+        private long? TryLockTreeSize()
+        {
+            var batch = _batch ?? throw new InvalidOperationException("no ledger batch is open");
+            var lockClause = _postgres is null ? string.Empty : " FOR UPDATE SKIP LOCKED";
+            return Dialect.Scalar(Db, batch, "SELECT value FROM ledger_meta WHERE key = 'tree_size'" + lockClause) is string size
+                ? long.Parse(size, CultureInfo.InvariantCulture)
+                : null;
+        }
+
         private void AppendEntry(long index, byte[] data)
         {
             if (_postgres is not null)
@@ -420,6 +440,8 @@ public sealed class SqliteLedgerStore : ILedgerStore
         private sealed class Batch(Writer writer) : View(writer.Dialect, writer.Db), ILedgerBatch
         {
             public long LockTreeSize() => writer.LockTreeSize();
+
+            public long? TryLockTreeSize() => writer.TryLockTreeSize();
 
             /// <summary>Reads through the open batch's transaction (null: none open).</summary>
             public void Bind(DbTransaction? transaction) => Snapshot = transaction;

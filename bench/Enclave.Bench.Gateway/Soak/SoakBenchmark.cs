@@ -201,7 +201,7 @@ internal static class SoakBenchmark
             var chat = recorder.Summarize(SoakKind.Chat, m - 1, m);
             var errors = Enum.GetValues<SoakKind>().Sum(k => recorder.Summarize(k, m - 1, m).Errors);
             log.WriteLine($"  minute {m}: chat {chat.Ok:N0} p99 {chat.Latency.P99Ms:0.00} ms, {errors} errors; RSS {sample.RssBytes / 1048576.0:0.0} MiB, "
-                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles}, ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight");
+                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles} ({sample.Sockets} sockets), ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight");
         }
 
         mix.Join();

@@ -15,6 +15,9 @@ internal sealed record SoakSample
     public required long RssBytes { get; init; }
     public required int Threads { get; init; }
     public required int OpenFiles { get; init; }
+
+    /// <summary>Of <see cref="OpenFiles"/>, the sockets (listeners, client and upstream connections).</summary>
+    public required int Sockets { get; init; }
     public required double CpuSeconds { get; init; }
     public required ChildStats Stats { get; init; }
     public required long DatabaseBytes { get; init; }
@@ -38,13 +41,32 @@ internal sealed record SoakSample
             }
         }
 
+        var files = 0;
+        var sockets = 0;
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            files++;
+            try
+            {
+                if (new FileInfo(fd).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true)
+                {
+                    sockets++;
+                }
+            }
+            catch (IOException)
+            {
+                // Closed between the listing and the read.
+            }
+        }
+
         return new SoakSample
         {
             Minute = minute,
             Timestamp = timestamp,
             RssBytes = rss,
             Threads = threads,
-            OpenFiles = Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd").Count(),
+            OpenFiles = files,
+            Sockets = sockets,
             CpuSeconds = gateway.CpuSeconds(),
             Stats = await gateway.StatsAsync().ConfigureAwait(false),
             DatabaseBytes = new[] { "enclave.db", "enclave.db-wal" }.Select(f => new FileInfo(Path.Combine(dataDirectory, f))).Where(f => f.Exists).Sum(f => f.Length),

@@ -42,6 +42,9 @@ internal sealed record BenchSettings
     /// <summary>The gateway ledger's checkpoint interval; zero (as <c>enclave serve</c> opens it) signs one per commit.</summary>
     public TimeSpan GatewayCheckpointInterval { get; init; }
 
+    /// <summary>Further arguments for the gateway child process (the soak benchmark's principals and quota).</summary>
+    public IReadOnlyList<string> GatewayArguments { get; init; } = [];
+
     /// <summary>Keep the gateway's data directory after the run.</summary>
     public bool Keep { get; init; }
 

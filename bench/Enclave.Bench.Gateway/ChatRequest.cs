@@ -2,7 +2,10 @@ using System.Text;
 
 namespace Enclave.Bench.Gateway;
 
-/// <summary>The one request every client sends, and the one answer the stub gives.</summary>
+/// <summary>
+/// The one request every client of the throughput and latency runs sends, and the one answer the stub gives; beside
+/// them the soak benchmark's streamed chat and embeddings requests and the stub's answers to those.
+/// </summary>
 internal static class ChatRequest
 {
     public const string Path = "/v1/chat/completions";
@@ -17,5 +20,38 @@ internal static class ChatRequest
 
     /// <summary>The answer to <c>GET /v1/models</c> (the router's health check path).</summary>
     public static readonly byte[] Models = Encoding.UTF8.GetBytes(
-        """{"object":"list","data":[{"id":"bench-chat","object":"model","created":1700000000,"owned_by":"bench"}]}""");
+        """{"object":"list","data":[{"id":"bench-chat","object":"model","created":1700000000,"owned_by":"bench"},{"id":"bench-embed","object":"model","created":1700000000,"owned_by":"bench"}]}""");
+
+    public const string EmbeddingsPath = "/v1/embeddings";
+
+    /// <summary>The embedding model the stub serves (the gateway's catalog routes it as <c>embedding</c>).</summary>
+    public const string EmbeddingModel = "bench-embed";
+
+    /// <summary>The same chat request as <see cref="Body"/>, streamed.</summary>
+    public const string StreamBody =
+        """{"model":"bench-chat","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello in one short sentence."}],"max_tokens":16,"temperature":0,"stream":true}""";
+
+    /// <summary>A small embeddings request.</summary>
+    public const string EmbeddingBody = """{"model":"bench-embed","input":"The quick brown fox jumps over the lazy dog."}""";
+
+    /// <summary>
+    /// A streamed <c>chat.completion.chunk</c> answer as vLLM sends it with <c>include_usage</c>: the role, four content
+    /// pieces, the finish reason, the usage chunk and <c>[DONE]</c>.
+    /// </summary>
+    public static readonly byte[] StreamEvents = Encoding.UTF8.GetBytes(string.Concat(
+        Chunk("""{"role":"assistant","content":""}""", "null"),
+        Chunk("""{"content":"Hello"}""", "null"),
+        Chunk("""{"content":" from"}""", "null"),
+        Chunk("""{"content":" the stub"}""", "null"),
+        Chunk("""{"content":" upstream."}""", "null"),
+        Chunk("{}", "\"stop\""),
+        """data: {"id":"chatcmpl-bench0000000000000000","object":"chat.completion.chunk","created":1700000000,"model":"bench-chat","choices":[],"usage":{"prompt_tokens":24,"completion_tokens":7,"total_tokens":31}}""" + "\n\n",
+        "data: [DONE]\n\n"));
+
+    /// <summary>A fixed 16-dimensional embedding with usage, as an OpenAI-compatible server answers <c>/v1/embeddings</c>.</summary>
+    public static readonly byte[] Embedding = Encoding.UTF8.GetBytes(
+        """{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.125,-0.25,0.375,-0.5,0.625,-0.75,0.875,-1,0.0625,-0.125,0.1875,-0.25,0.3125,-0.375,0.4375,-0.5]}],"model":"bench-embed","usage":{"prompt_tokens":10,"total_tokens":10}}""");
+
+    private static string Chunk(string delta, string finishReason) =>
+        "data: {\"id\":\"chatcmpl-bench0000000000000000\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench-chat\",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":" + finishReason + "}]}\n\n";
 }

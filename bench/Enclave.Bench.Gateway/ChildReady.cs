@@ -8,4 +8,7 @@ internal sealed record ChildReady
     public string? ApiKey { get; init; }
 
     public string? DataDirectory { get; init; }
+
+    /// <summary>The soak gateway's further principals' keys by name (importer, approvers, the quota-limited user).</summary>
+    public IReadOnlyDictionary<string, string>? Keys { get; init; }
 }

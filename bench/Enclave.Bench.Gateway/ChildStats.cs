@@ -14,6 +14,9 @@ internal sealed record ChildStats
     public required int ThreadPoolThreads { get; init; }
     public required bool ServerGc { get; init; }
 
+    /// <summary>The GC heap after the last collection (<see cref="GCMemoryInfo.HeapSizeBytes"/>).</summary>
+    public long HeapBytes { get; init; }
+
     /// <summary>The gateway's ledger size; -1 for the stub and the forwarder.</summary>
     public long LedgerSize { get; init; } = -1;
 
@@ -26,6 +29,7 @@ internal sealed record ChildStats
         GcPauseMs = GC.GetTotalPauseDuration().TotalMilliseconds,
         ThreadPoolThreads = ThreadPool.ThreadCount,
         ServerGc = System.Runtime.GCSettings.IsServerGC,
+        HeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
         LedgerSize = ledgerSize,
     };
 }

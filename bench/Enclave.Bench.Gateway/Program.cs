@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Enclave.Bench.Gateway;
+using Enclave.Bench.Gateway.Soak;
 
 // Gateway benchmark: the enclave server in front of a fast stub upstream versus the stub directly (and a bare .NET
 // forwarder as the reference hop), each in its own process on loopback. Maximum throughput with wrk, latency at a
@@ -27,6 +28,18 @@ var profileWritersOption = new Option<int[]>("--profile-writers") { Description 
 var checkpointOption = new Option<double>("--gateway-checkpoint-interval") { Description = "Seconds between the gateway ledger's signed checkpoints (1, the default of `enclave serve`; 0: one per commit), for A/B runs", DefaultValueFactory = _ => 1, Recursive = true };
 var appendRateOption = new Option<int>("--profile-append-rate") { Description = "Appends/s for the durable-append latency part of the profile (two per request)", DefaultValueFactory = _ => 2000, Recursive = true };
 
+var minutesOption = new Option<int>("--minutes") { Description = "Minutes of mixed traffic at the fixed rate", DefaultValueFactory = _ => 30 };
+var warmupMinutesOption = new Option<int>("--warmup-minutes") { Description = "Minutes counted as warm-up (the RSS and p99 comparisons start after them)", DefaultValueFactory = _ => 1 };
+var fractionOption = new Option<double>("--fraction") { Description = "The fixed rate as a fraction of the saturation measured first", DefaultValueFactory = _ => 0.7 };
+var soakRateOption = new Option<int>("--rate") { Description = "A fixed rate in requests/s instead of --fraction of the measured saturation (0: measure)", DefaultValueFactory = _ => 0 };
+var saturationOption = new Option<double>("--saturation-seconds") { Description = "Measured seconds of the closed-loop saturation run", DefaultValueFactory = _ => 20 };
+var saturationWarmupOption = new Option<double>("--saturation-warmup") { Description = "Unmeasured seconds before the saturation run's measured window", DefaultValueFactory = _ => 10 };
+var concurrencyOption = new Option<int>("--concurrency") { Description = "Requests in flight in the closed-loop saturation run", DefaultValueFactory = _ => 32 };
+var importEveryOption = new Option<double>("--import-every") { Description = "Seconds between imports (a signed bundle uploaded and approved by two)", DefaultValueFactory = _ => 30 };
+var quotaRateOption = new Option<double>("--quota-rate") { Description = "Requests/s from the quota-limited user", DefaultValueFactory = _ => 2 };
+var quotaLimitOption = new Option<int>("--quota-per-minute") { Description = "The quota-limited user's requests per minute", DefaultValueFactory = _ => 60 };
+var soakQuotaOption = new Option<int>("--soak-quota-per-minute") { Description = "Add the soak's principals, with this quota for the limited one (0: none)", DefaultValueFactory = _ => 0 };
+
 var portOption = new Option<int>("--port") { Description = "Loopback port to listen on (0: any free one)", DefaultValueFactory = _ => 0 };
 var upstreamOption = new Option<string>("--upstream") { Description = "The stub's base URL, e.g. http://127.0.0.1:5000", Required = true };
 var dataOption = new Option<string>("--data") { Description = "A new data directory for the gateway", Required = true };
@@ -41,9 +54,13 @@ var latency = new Command("latency", "p50/p99 latency at fixed request rates aga
 var profile = new Command("profile", "CPU cost of each part of a gateway request, measured alone");
 var stub = new Command("stub", "Child process: the stub upstream") { portOption };
 var forwarder = new Command("forwarder", "Child process: the bare forwarder") { portOption, upstreamOption };
-var gateway = new Command("gateway", "Child process: the enclave gateway") { portOption, upstreamOption, dataOption };
+var soak = new Command("soak", "Mixed traffic (chat, streaming, embeddings, admin reads, imports, over-quota requests) at a fraction of saturation for many minutes, with pass criteria")
+{
+    minutesOption, warmupMinutesOption, fractionOption, soakRateOption, saturationOption, saturationWarmupOption, concurrencyOption, importEveryOption, quotaRateOption, quotaLimitOption,
+};
+var gateway = new Command("gateway", "Child process: the enclave gateway") { portOption, upstreamOption, dataOption, soakQuotaOption };
 gateway.Options.Add(checkpointOption);
-foreach (var command in new[] { throughput, latency, profile, stub, forwarder, gateway })
+foreach (var command in new[] { throughput, latency, profile, soak, stub, forwarder, gateway })
 {
     command.Hidden = command == stub || command == forwarder || command == gateway;
     root.Subcommands.Add(command);
@@ -55,7 +72,8 @@ latency.SetAction((result, _) => RunAsync(result, runThroughput: false, runLaten
 profile.SetAction((result, _) => RunAsync(result, runThroughput: false, runLatency: false, runProfile: true));
 stub.SetAction((result, _) => StubUpstream.RunAsync(result.GetValue(portOption)));
 forwarder.SetAction((result, _) => BareForwarder.RunAsync(result.GetValue(portOption), new Uri(result.GetValue(upstreamOption)!)));
-gateway.SetAction((result, _) => GatewayHost.RunAsync(result.GetValue(portOption), new Uri(result.GetValue(upstreamOption)!), result.GetValue(dataOption)!, TimeSpan.FromSeconds(result.GetValue(checkpointOption))));
+gateway.SetAction((result, _) => GatewayHost.RunAsync(result.GetValue(portOption), new Uri(result.GetValue(upstreamOption)!), result.GetValue(dataOption)!, TimeSpan.FromSeconds(result.GetValue(checkpointOption)), result.GetValue(soakQuotaOption)));
+soak.SetAction((result, _) => SoakAsync(result));
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
 
 async Task<int> RunAsync(ParseResult result, bool runThroughput, bool runLatency, bool runProfile)
@@ -137,6 +155,67 @@ async Task<int> RunAsync(ParseResult result, bool runThroughput, bool runLatency
     }
 
     return 0;
+}
+
+async Task<int> SoakAsync(ParseResult result)
+{
+    var quotaPerMinute = result.GetValue(quotaLimitOption);
+    var settings = new SoakSettings
+    {
+        Bench = new BenchSettings
+        {
+            Root = Path.GetFullPath(result.GetValue(dirOption)!),
+            Targets = [Target.Gateway],
+            Warmup = TimeSpan.Zero,
+            Duration = TimeSpan.Zero,
+            WrkThreads = 0,
+            WrkConnections = 0,
+            WrkPath = result.GetValue(wrkOption)!,
+            Rates = [],
+            RateDuration = TimeSpan.Zero,
+            RateWarmup = TimeSpan.Zero,
+            Keep = result.GetValue(keepOption),
+            GatewayEnvironment = ParseEnvironment(result.GetValue(gatewayEnvOption) ?? []),
+            GatewayCheckpointInterval = TimeSpan.FromSeconds(result.GetValue(checkpointOption)),
+            GatewayArguments = ["--soak-quota-per-minute", quotaPerMinute.ToString(CultureInfo.InvariantCulture)],
+        },
+        Minutes = result.GetValue(minutesOption),
+        WarmupMinutes = result.GetValue(warmupMinutesOption),
+        Fraction = result.GetValue(fractionOption),
+        Rate = result.GetValue(soakRateOption),
+        SaturationSeconds = result.GetValue(saturationOption),
+        SaturationWarmupSeconds = result.GetValue(saturationWarmupOption),
+        Concurrency = result.GetValue(concurrencyOption),
+        ImportEvery = TimeSpan.FromSeconds(result.GetValue(importEveryOption)),
+        QuotaRate = result.GetValue(quotaRateOption),
+        QuotaPerMinute = quotaPerMinute,
+    };
+    if (settings.Validate() is { Count: > 0 } problems)
+    {
+        foreach (var problem in problems)
+        {
+            Console.Error.WriteLine(problem);
+        }
+
+        return 2;
+    }
+
+    var log = Console.Error;
+    if (IsTmpfs(settings.Bench.Root))
+    {
+        log.WriteLine($"warning: {settings.Bench.Root} is on tmpfs; the gateway's ledger fsyncs there cost nothing and the numbers say nothing about a disk");
+    }
+
+    var (text, passed) = await SoakBenchmark.RunAsync(settings, "Enclave.Bench.Gateway " + string.Join(' ', args), log).ConfigureAwait(false);
+    Console.Out.Write(text);
+    if (result.GetValue(outOption) is { } output)
+    {
+        output.Directory?.Create();
+        await File.WriteAllTextAsync(output.FullName, text).ConfigureAwait(false);
+        log.WriteLine($"report written to {output.FullName}");
+    }
+
+    return passed ? 0 : 1;
 }
 
 static Dictionary<string, string> ParseEnvironment(string[] pairs)

@@ -11,6 +11,9 @@ namespace Enclave.Bench.Gateway;
 /// <summary>
 /// The fast stub upstream: bare Kestrel (no routing, no logging, no middleware) that drains the request body and answers
 /// <c>POST /v1/chat/completions</c> with <see cref="ChatRequest.Completion"/>, as little work as an HTTP/1.1 server can do.
+/// A chat request that accepts <c>text/event-stream</c> (how the gateway asks for <c>stream: true</c>) gets
+/// <see cref="ChatRequest.StreamEvents"/>, and <c>POST /v1/embeddings</c> gets <see cref="ChatRequest.Embedding"/> (the
+/// soak benchmark's mix).
 /// </summary>
 internal static class StubUpstream
 {
@@ -43,10 +46,24 @@ internal static class StubUpstream
     {
         var request = http.Request;
         byte[] answer;
+        var contentType = "application/json";
         if (HttpMethods.IsPost(request.Method) && request.Path.Equals(ChatRequest.Path, StringComparison.Ordinal))
         {
             await DrainAsync(request.BodyReader, http.RequestAborted).ConfigureAwait(false);
-            answer = ChatRequest.Completion;
+            if (AcceptsEventStream(request))
+            {
+                answer = ChatRequest.StreamEvents;
+                contentType = "text/event-stream";
+            }
+            else
+            {
+                answer = ChatRequest.Completion;
+            }
+        }
+        else if (HttpMethods.IsPost(request.Method) && request.Path.Equals(ChatRequest.EmbeddingsPath, StringComparison.Ordinal))
+        {
+            await DrainAsync(request.BodyReader, http.RequestAborted).ConfigureAwait(false);
+            answer = ChatRequest.Embedding;
         }
         else if (HttpMethods.IsGet(request.Method) && request.Path.Equals("/v1/models", StringComparison.Ordinal))
         {
@@ -59,9 +76,22 @@ internal static class StubUpstream
         }
 
         http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/json";
+        http.Response.ContentType = contentType;
         http.Response.ContentLength = answer.Length;
         await http.Response.Body.WriteAsync(answer, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static bool AcceptsEventStream(HttpRequest request)
+    {
+        foreach (var accept in request.Headers.Accept)
+        {
+            if (accept is not null && accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task DrainAsync(PipeReader reader, CancellationToken cancellationToken)

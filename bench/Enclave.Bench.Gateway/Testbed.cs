@@ -59,7 +59,7 @@ internal sealed class Testbed : IAsyncDisposable
                 var directory = target == Target.Gateway ? data : data + "-nodetections";
                 var gateway = await bed.StartChildAsync(
                     Role(target),
-                    ["gateway", "--upstream", stub.Ready.Url, "--data", directory, "--gateway-checkpoint-interval", settings.GatewayCheckpointInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture)],
+                    ["gateway", "--upstream", stub.Ready.Url, "--data", directory, "--gateway-checkpoint-interval", settings.GatewayCheckpointInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture), .. settings.GatewayArguments],
                     environment).ConfigureAwait(false);
                 bed._targets[target] = gateway;
                 bed._dataDirectories.Add(directory);

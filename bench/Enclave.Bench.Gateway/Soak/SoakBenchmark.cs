@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Globalization;
+using Enclave.Ledger;
+using Enclave.Signing.Keys;
+
+namespace Enclave.Bench.Gateway.Soak;
+
+/// <summary>
+/// The soak: the gateway of the gateway benchmark (its own process, built by the composition root, in front of the stub)
+/// under mixed traffic at a fixed fraction of its saturation for many minutes. First a closed-loop run of the same mix
+/// measures saturation; then one scheduler thread sends the mix open-loop at the fixed rate (request <c>i</c> due at
+/// <c>start + i / rate</c>, whatever came back), a second sends the quota-limited user's requests, and a task imports a
+/// signed bundle through the airlock every few seconds. At the end of every minute the gateway process is sampled; after
+/// the load the gateway is stopped and its ledger verified from its data directory.
+/// </summary>
+internal static class SoakBenchmark
+{
+    /// <summary>The mix, one slot per request: in every ten, five chats, two streamed chats, two embeddings, one admin read.</summary>
+    public static readonly SoakKind[] Mix =
+    [
+        SoakKind.Chat, SoakKind.Stream, SoakKind.Chat, SoakKind.Embeddings, SoakKind.Chat,
+        SoakKind.Admin, SoakKind.Chat, SoakKind.Stream, SoakKind.Embeddings, SoakKind.Chat,
+    ];
+
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    public static async Task<(string Report, bool Passed)> RunAsync(SoakSettings settings, string commandLine, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(log);
+        var bench = settings.Bench;
+        Directory.CreateDirectory(bench.Root);
+        var scratch = Path.Combine(bench.Root, $"enclave-soak-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..8]}");
+        Directory.CreateDirectory(scratch);
+        var run = new SoakRun { Settings = settings, CommandLine = commandLine, LoadAverageAtStart = LoadAverage() };
+        string dataDirectory;
+        long entriesUnderLoad;
+        try
+        {
+            await using (var bed = await Testbed.StartAsync(bench with { Keep = true }, log).ConfigureAwait(false))
+            {
+                dataDirectory = bed.DataDirectory;
+                var gateway = bed[Target.Gateway];
+                var keys = gateway.Ready.Keys ?? throw new InvalidOperationException("the gateway child did not report the soak principals' keys");
+                var adminKey = gateway.Ready.ApiKey ?? throw new InvalidOperationException("the gateway child reported no admin key");
+                var baseUrl = new Uri(gateway.Ready.Url);
+
+                var importCount = (int)Math.Ceiling(settings.Minutes * 60 / settings.ImportEvery.TotalSeconds) + 2;
+                log.WriteLine($"making a TUF repository and {importCount} signed dataset bundles in {scratch}");
+                using var imports = SoakImports.Prepare(scratch, importCount, baseUrl, keys, log);
+                log.WriteLine($"  done in {imports.Preparation.TotalSeconds:0.0} s, {imports.BundleBytes:N0} bytes a bundle");
+                await imports.PinAsync(adminKey).ConfigureAwait(false);
+                using var client = await SoakClient.CreateAsync(baseUrl, adminKey, keys[SoakPrincipals.Limited]).ConfigureAwait(false);
+                await VerifyAsync(client, imports, gateway, log).ConfigureAwait(false);
+
+                run.Saturation = await SaturationAsync(client, settings, log).ConfigureAwait(false);
+                run.Rate = settings.Rate > 0 ? settings.Rate : Math.Max(1, (int)(run.Saturation.RequestsPerSecond * settings.Fraction));
+                log.WriteLine($"soak: {settings.Minutes} minutes at {run.Rate:N0} requests/s of the mix, {settings.QuotaRate:0.##}/s from the quota-limited user, an import every {settings.ImportEvery.TotalSeconds:0} s");
+
+                (run.Recorder, run.Samples) = await SoakAsync(client, imports, gateway, dataDirectory, run.Rate, settings, log).ConfigureAwait(false);
+                run.ImportsDone = imports.Imported;
+                run.BundleBytes = imports.BundleBytes;
+                run.BundlePreparation = imports.Preparation;
+                entriesUnderLoad = (await gateway.StatsAsync().ConfigureAwait(false)).LedgerSize;
+                log.WriteLine("stopping the gateway");
+            }
+
+            log.WriteLine($"verifying the ledger in {dataDirectory}");
+            run.Ledger = VerifyLedger(dataDirectory);
+            run.EntriesUnderLoad = entriesUnderLoad;
+            run.LoadAverageAtEnd = LoadAverage();
+            if (!bench.Keep)
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+        }
+        finally
+        {
+            if (!bench.Keep && Directory.Exists(scratch))
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
+
+        var criteria = SoakReport.Criteria(run);
+        return (SoakReport.Render(run, criteria), criteria.All(c => c.Passed));
+    }
+
+    // One request of every kind (and the quota-limited user's first, which its quota still allows) and one import,
+    // each answered as expected, and two ledger entries for a chat: the mix works before any load is put on it.
+    private static async Task VerifyAsync(SoakClient client, SoakImports imports, BenchChild gateway, TextWriter log)
+    {
+        var before = (await gateway.StatsAsync().ConfigureAwait(false)).LedgerSize;
+        var (chat, chatError) = await client.SendAsync(SoakKind.Chat).ConfigureAwait(false);
+        var after = (await gateway.StatsAsync().ConfigureAwait(false)).LedgerSize;
+        if (chat != SoakOutcome.Ok || after - before != 2)
+        {
+            throw new InvalidOperationException($"a chat through the soak gateway: {chatError ?? "ok"}, {after - before} ledger entries (expected 2)");
+        }
+
+        foreach (var kind in new[] { SoakKind.Stream, SoakKind.Embeddings, SoakKind.Admin, SoakKind.Admin, SoakKind.Admin, SoakKind.OverQuota })
+        {
+            var (outcome, error) = await client.SendAsync(kind).ConfigureAwait(false);
+            if (outcome != SoakOutcome.Ok)
+            {
+                throw new InvalidOperationException($"the first {kind} request was not answered as expected: {error ?? outcome.ToString()}");
+            }
+        }
+
+        var failures = new List<string>();
+        await imports.ImportNextAsync((_, _, outcome, error) =>
+        {
+            if (outcome != SoakOutcome.Ok)
+            {
+                failures.Add(error ?? outcome.ToString());
+            }
+        }).ConfigureAwait(false);
+        if (failures.Count > 0)
+        {
+            throw new InvalidOperationException($"the first import: {string.Join("; ", failures)}");
+        }
+
+        log.WriteLine($"verified: chat (2 ledger entries), streamed chat, embeddings, {string.Join(", ", SoakClient.AdminReads)}, the quota-limited user's first request, and an import approved by two and activated");
+    }
+
+    private static async Task<SaturationResult> SaturationAsync(SoakClient client, SoakSettings settings, TextWriter log)
+    {
+        log.WriteLine($"saturation: {settings.Concurrency} requests in flight (closed loop) over the mix, {settings.SaturationWarmupSeconds:0} s unmeasured, then {settings.SaturationSeconds:0} s");
+        var begin = Stopwatch.GetTimestamp();
+        var measureFrom = begin + (long)(settings.SaturationWarmupSeconds * Stopwatch.Frequency);
+        var until = measureFrom + (long)(settings.SaturationSeconds * Stopwatch.Frequency);
+        var counts = new long[2];
+        var latencies = new List<long>[settings.Concurrency];
+        var workers = Enumerable.Range(0, settings.Concurrency).Select(async w =>
+        {
+            await Task.Yield();
+            var mine = latencies[w] = [];
+            for (var i = w; ; i++)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                if (sent >= until)
+                {
+                    return;
+                }
+
+                var (outcome, _) = await client.SendAsync(Mix[i % Mix.Length]).ConfigureAwait(false);
+                var end = Stopwatch.GetTimestamp();
+                if (end >= measureFrom && end < until)
+                {
+                    Interlocked.Increment(ref counts[0]);
+                    mine.Add(end - sent);
+                    if (outcome != SoakOutcome.Ok)
+                    {
+                        Interlocked.Increment(ref counts[1]);
+                    }
+                }
+            }
+        }).ToList();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+        var result = new SaturationResult
+        {
+            Concurrency = settings.Concurrency,
+            Seconds = settings.SaturationSeconds,
+            Requests = counts[0],
+            Errors = counts[1],
+            Latency = LatencyStats.FromTicks([.. latencies.SelectMany(l => l)]),
+        };
+        log.WriteLine($"  {result.RequestsPerSecond:N0} requests/s, {result.Errors} errors, p50 {result.Latency.P50Ms:0.00} ms, p99 {result.Latency.P99Ms:0.00} ms");
+        return result;
+    }
+
+    private static async Task<(SoakRecorder, IReadOnlyList<SoakSample>)> SoakAsync(
+        SoakClient client, SoakImports imports, BenchChild gateway, string dataDirectory, int rate, SoakSettings settings, TextWriter log)
+    {
+        var minuteTicks = (long)(Minute.TotalSeconds * Stopwatch.Frequency);
+        var samples = new List<SoakSample> { await SoakSample.TakeAsync(0, gateway, dataDirectory).ConfigureAwait(false) };
+        var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 5;
+        var end = start + settings.Minutes * minuteTicks;
+        var recorder = new SoakRecorder(start, settings.Minutes, Minute);
+        var inFlight = new long[1];
+        var mix = Schedule("soak-mix", rate, start, end, i => Mix[i % Mix.Length], client, recorder, inFlight);
+        var quota = Schedule("soak-quota", settings.QuotaRate, start, end, _ => SoakKind.OverQuota, client, recorder, inFlight);
+        var importing = Task.Run(async () =>
+        {
+            var every = (long)(settings.ImportEvery.TotalSeconds * Stopwatch.Frequency);
+            for (var due = start + every / 2; due < end; due += every)
+            {
+                await DelayUntilAsync(due).ConfigureAwait(false);
+                if (!await imports.ImportNextAsync((sent, done, outcome, error) => recorder.Record(SoakKind.Import, sent, done, outcome, error)).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        });
+
+        for (var m = 1; m <= settings.Minutes; m++)
+        {
+            await DelayUntilAsync(start + m * minuteTicks).ConfigureAwait(false);
+            var sample = await SoakSample.TakeAsync(m, gateway, dataDirectory).ConfigureAwait(false);
+            samples.Add(sample);
+            var chat = recorder.Summarize(SoakKind.Chat, m - 1, m);
+            var errors = Enum.GetValues<SoakKind>().Sum(k => recorder.Summarize(k, m - 1, m).Errors);
+            log.WriteLine($"  minute {m}: chat {chat.Ok:N0} p99 {chat.Latency.P99Ms:0.00} ms, {errors} errors; RSS {sample.RssBytes / 1048576.0:0.0} MiB, "
+                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles} ({sample.Sockets} sockets), ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight");
+        }
+
+        mix.Join();
+        quota.Join();
+        await importing.ConfigureAwait(false);
+        var deadline = Stopwatch.GetTimestamp() + 60 * Stopwatch.Frequency;
+        while (Volatile.Read(ref inFlight[0]) > 0 && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        var unanswered = Volatile.Read(ref inFlight[0]);
+        if (unanswered > 0)
+        {
+            log.WriteLine($"  {unanswered} requests still unanswered 60 s after the last was due (counted as errors)");
+            for (var i = 0; i < unanswered; i++)
+            {
+                recorder.Record(SoakKind.Chat, end - 1, end - 1, SoakOutcome.Error, "unanswered 60 s after the end of the run");
+            }
+        }
+
+        return (recorder, samples);
+    }
+
+    // One thread keeps the schedule (as FixedRateClient does): request i is due at start + i / rate and sent then.
+    private static Thread Schedule(string name, double rate, long start, long end, Func<long, SoakKind> kindOf, SoakClient client, SoakRecorder recorder, long[] inFlight)
+    {
+        var interval = Stopwatch.Frequency / rate;
+        var thread = new Thread(() =>
+        {
+            for (long i = 0; ; i++)
+            {
+                var due = start + (long)(i * interval);
+                if (due >= end)
+                {
+                    return;
+                }
+
+                PreciseSleep.Until(due);
+                Interlocked.Increment(ref inFlight[0]);
+                _ = SendAsync(client, kindOf(i), due, recorder, inFlight);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = name,
+        };
+        thread.Start();
+        return thread;
+    }
+
+    private static async Task SendAsync(SoakClient client, SoakKind kind, long due, SoakRecorder recorder, long[] inFlight)
+    {
+        try
+        {
+            var (outcome, error) = await client.SendAsync(kind).ConfigureAwait(false);
+            recorder.Record(kind, due, Stopwatch.GetTimestamp(), outcome, error);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Whatever SoakClient did not expect still counts, as an error of its kind.
+            recorder.Record(kind, due, Stopwatch.GetTimestamp(), SoakOutcome.Error, $"{kind}: {e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref inFlight[0]);
+        }
+    }
+
+    private static async Task DelayUntilAsync(long timestamp)
+    {
+        var remaining = timestamp - Stopwatch.GetTimestamp();
+        if (remaining > 0)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(remaining / (double)Stopwatch.Frequency)).ConfigureAwait(false);
+        }
+    }
+
+    // The library's verifier over the stopped gateway's data directory, as `enclave ledger verify --data DIR` runs it:
+    // the latest checkpoint's signature with the directory's verifier key, then every tile and entry against its root.
+    private static SoakLedgerCheck VerifyLedger(string dataDirectory)
+    {
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            using var reader = LedgerReader.Open(dataDirectory);
+            var keys = LedgerKeys.LoadVerifierKeys(dataDirectory);
+            var latest = reader.LatestCheckpoint() ?? throw new InvalidOperationException("the ledger has no signed checkpoint");
+            var checkpoint = LedgerAuditor.VerifyCheckpoint(System.Text.Encoding.UTF8.GetBytes(latest.Note), keys, BenchSettings.Origin);
+            var audit = LedgerAuditor.VerifyTiles(reader.OpenTileReader(), checkpoint, checkEntries: true);
+            return new SoakLedgerCheck
+            {
+                Verified = true,
+                CheckpointSize = checkpoint.Size,
+                TreeSize = reader.TreeSize(),
+                EntriesChecked = audit.EntriesChecked,
+                TilesRead = audit.TilesRead,
+                Elapsed = watch.Elapsed,
+            };
+        }
+        catch (Exception e) when (e is LedgerVerificationException or InvalidOperationException or IOException or Enclave.Core.EnclaveFormatException)
+        {
+            return new SoakLedgerCheck { Verified = false, Error = $"{e.GetType().Name}: {e.Message}", Elapsed = watch.Elapsed };
+        }
+    }
+
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
+}
+
+/// <summary>The closed-loop run that measures saturation.</summary>
+internal sealed record SaturationResult
+{
+    public required int Concurrency { get; init; }
+    public required double Seconds { get; init; }
+    public required long Requests { get; init; }
+    public required long Errors { get; init; }
+    public required LatencyStats Latency { get; init; }
+
+    public double RequestsPerSecond => Requests / Seconds;
+}
+
+/// <summary>Everything one soak run measured, for the report.</summary>
+internal sealed class SoakRun
+{
+    public required SoakSettings Settings { get; init; }
+    public required string CommandLine { get; init; }
+    public required string LoadAverageAtStart { get; init; }
+    public string LoadAverageAtEnd { get; set; } = "";
+    public SaturationResult Saturation { get; set; } = null!;
+    public int Rate { get; set; }
+    public SoakRecorder Recorder { get; set; } = null!;
+    public IReadOnlyList<SoakSample> Samples { get; set; } = [];
+    public int ImportsDone { get; set; }
+    public long BundleBytes { get; set; }
+    public TimeSpan BundlePreparation { get; set; }
+    public long EntriesUnderLoad { get; set; }
+    public SoakLedgerCheck Ledger { get; set; } = null!;
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+
+namespace Enclave.Bench.Gateway.Soak;
+
+/// <summary>
+/// The gateway process at one moment: from <c>/proc/PID/status</c> (RSS, threads), <c>/proc/PID/fd</c> (open file
+/// descriptors) and <c>/proc/PID/stat</c> (CPU), and from its own counters (GC heap, collections, ledger size); the
+/// size of <c>enclave.db</c> with its WAL.
+/// </summary>
+internal sealed record SoakSample
+{
+    /// <summary>Minutes since the soak started (0: at the start).</summary>
+    public required int Minute { get; init; }
+    public required long Timestamp { get; init; }
+    public required long RssBytes { get; init; }
+    public required int Threads { get; init; }
+    public required int OpenFiles { get; init; }
+
+    /// <summary>Of <see cref="OpenFiles"/>, the sockets (listeners, client and upstream connections).</summary>
+    public required int Sockets { get; init; }
+    public required double CpuSeconds { get; init; }
+    public required ChildStats Stats { get; init; }
+    public required long DatabaseBytes { get; init; }
+
+    public static async Task<SoakSample> TakeAsync(int minute, BenchChild gateway, string dataDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(gateway);
+        var timestamp = System.Diagnostics.Stopwatch.GetTimestamp();
+        var pid = gateway.Pid.ToString(CultureInfo.InvariantCulture);
+        long rss = -1;
+        var threads = -1;
+        foreach (var line in await File.ReadAllLinesAsync($"/proc/{pid}/status").ConfigureAwait(false))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+            else if (line.StartsWith("Threads:", StringComparison.Ordinal))
+            {
+                threads = int.Parse(line["Threads:".Length..].Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        var files = 0;
+        var sockets = 0;
+        foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+        {
+            files++;
+            try
+            {
+                if (new FileInfo(fd).LinkTarget?.StartsWith("socket:", StringComparison.Ordinal) == true)
+                {
+                    sockets++;
+                }
+            }
+            catch (IOException)
+            {
+                // Closed between the listing and the read.
+            }
+        }
+
+        return new SoakSample
+        {
+            Minute = minute,
+            Timestamp = timestamp,
+            RssBytes = rss,
+            Threads = threads,
+            OpenFiles = files,
+            Sockets = sockets,
+            CpuSeconds = gateway.CpuSeconds(),
+            Stats = await gateway.StatsAsync().ConfigureAwait(false),
+            DatabaseBytes = new[] { "enclave.db", "enclave.db-wal" }.Select(f => new FileInfo(Path.Combine(dataDirectory, f))).Where(f => f.Exists).Sum(f => f.Length),
+        };
+    }
+}

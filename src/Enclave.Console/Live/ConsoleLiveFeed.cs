@@ -10,8 +10,8 @@ namespace Enclave.OperatorConsole.Live;
 /// The console's one reader of the ledger's append feed: from the ledger's size at start, each new entry's type is
 /// mapped to its <see cref="LiveTopics">topic</see> and each batch of entries that arrived together is published once
 /// to <see cref="ConsoleLiveUpdates"/> (so a burst of requests costs the open pages nothing, and a burst of airlock
-/// entries one reload). On PostgreSQL the feed also reads back entries other replicas appended, as the usage rollup's
-/// does. The ledger is written first and the store that holds the change (an import's row, an alert) right after, so a
+/// entries one reload). On PostgreSQL, entries other replicas appended reach the feed when this replica's ledger
+/// catches up with them (its next append), as for the usage rollup. The ledger is written first and the store that holds the change (an import's row, an alert) right after, so a
 /// batch's topics are published again once <see cref="Settle"/> has passed without new ones: the open parts' second
 /// reload sees the committed change. A failure to read is logged and retried from the same index. The ledger is resolved when the service runs (the
 /// start-up stages registered before it have opened it), not when the host constructs it.

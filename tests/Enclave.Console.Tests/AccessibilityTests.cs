@@ -47,6 +47,12 @@ public sealed class AccessibilityTests(ConsoleFixture enclave) : IClassFixture<C
                 await page.GotoAsync(path);
             }
 
+            // A page with live parts is checked (and shown) once they are connected.
+            foreach (var live in await page.Locator(".live-status").AllAsync())
+            {
+                await Microsoft.Playwright.Assertions.Expect(live).ToHaveAttributeAsync("data-live", "on", new() { Timeout = 30_000 });
+            }
+
             var results = await page.RunAxe();
             failures.AddRange(results.Violations
                 .Where(v => v.Impact is "serious" or "critical")

@@ -29,6 +29,13 @@ public sealed class ConsoleAuthorizationTests(ConsoleFixture enclave) : IClassFi
         ["GET /console/signin/oidc/callback"] = Public,
         ["GET /console/playground.js"] = Public,
         ["GET /console/airlock-upload.js"] = Public,
+        ["GET /console/blazor-web.js"] = Public,
+        ["GET /console/live.js"] = Public,
+        // Blazor's hub for the live parts: any console session (a circuit checks its principal again on every update).
+        ["* /console/_blazor"] = Session,
+        ["* /console/_blazor/negotiate"] = Session,
+        ["* /console/_blazor/disconnect/"] = Session,
+        ["* /console/_blazor/initializers/"] = Session,
         ["POST /console/airlock/upload"] = ConsoleRoles.AirlockImport.Split(','),
         ["GET /console/models"] = Session,
         ["POST /console/models"] = Session,
@@ -128,7 +135,8 @@ public sealed class ConsoleAuthorizationTests(ConsoleFixture enclave) : IClassFi
             var path = string.Join('/', pattern.Split('/').Select(segment => segment.StartsWith('{') ? (segment.Contains(":long", StringComparison.Ordinal) ? "0" : "matrix-probe") : segment));
             foreach (var method in endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"])
             {
-                result.Add(($"{method} {pattern}", method, path));
+                // An endpoint for every method (Blazor's hub) is called with GET.
+                result.Add(($"{method} {pattern}", method == "*" ? "GET" : method, path));
             }
         }
 

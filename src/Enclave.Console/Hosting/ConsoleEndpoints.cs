@@ -4,11 +4,13 @@ using Enclave.OperatorConsole.Components;
 using Enclave.OperatorConsole.Usage;
 using Enclave.State.Usage;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -24,12 +26,19 @@ public static class ConsoleEndpoints
     public const string Prefix = "/console";
 
     /// <summary>
-    /// The Content-Security-Policy of every console answer: nothing but the enclave's own stylesheets and images; no
-    /// script at all (the console is server-rendered), no frames, forms only to itself.
+    /// The Content-Security-Policy of every console answer: nothing but the enclave's own stylesheets, images and script
+    /// files (no inline script, no eval), connections (the live parts' WebSocket, the playground's and the upload's
+    /// fetches) only to the enclave itself, no frames, forms only to itself.
     /// </summary>
     public const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+    /// <summary>
+    /// Where the live parts' circuits connect (Blazor's hub, mapped under <see cref="Prefix"/> so that the session cookie,
+    /// whose path is <see cref="Prefix"/>, goes with it).
+    /// </summary>
+    public const string HubPath = Prefix + "/_blazor";
 
     /// <summary>The longest message the Models page's playground sends.</summary>
     public const int MaxPlaygroundMessage = 8000;
@@ -72,7 +81,7 @@ public static class ConsoleEndpoints
         }
     });
 
-    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, single sign-on (<c>GET /console/signin/oidc</c> and its callback, <see cref="ConsoleOidcEndpoints"/>), the bundle upload <c>POST /console/airlock/upload</c> and its script <c>/console/airlock-upload.js</c>, the playground's script <c>/console/playground.js</c> and its chat <c>POST /console/models/chat</c>, the usage export <c>GET /console/usage.csv</c> and the audit export with proofs <c>GET /console/audit/export</c>. Call after <c>UseAntiforgery</c>.</summary>
+    /// <summary>Maps the pages, <c>/console/console.css</c>, <c>/console/banner.css</c>, <c>POST /console/signout</c>, single sign-on (<c>GET /console/signin/oidc</c> and its callback, <see cref="ConsoleOidcEndpoints"/>), the bundle upload <c>POST /console/airlock/upload</c> and its script <c>/console/airlock-upload.js</c>, the playground's script <c>/console/playground.js</c> and its chat <c>POST /console/models/chat</c>, the usage export <c>GET /console/usage.csv</c>, the audit export with proofs <c>GET /console/audit/export</c>, and for the live parts Blazor's script <c>/console/blazor-web.js</c>, its start-up <c>/console/live.js</c> and its hub under <see cref="HubPath"/>. Call after <c>UseAntiforgery</c>.</summary>
     public static void MapEnclaveConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -149,8 +158,33 @@ public static class ConsoleEndpoints
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Usage.Split(',')));
         app.MapGet(Prefix + "/audit/export", AuditExport.HandleAsync)
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Audit.Split(',')));
+        // Blazor's script (vendored: Assets/blazor.web.js, from the SDK's Microsoft.AspNetCore.App.Internal.Assets of the
+        // runtime the enclave is built with) and the console's own start-up for it; both loaded only by pages with live parts.
+        var blazor = ReadResource("Enclave.Console.blazor.web.js");
+        app.MapGet(Prefix + "/blazor-web.js", () => Results.Text(blazor, "text/javascript; charset=utf-8")).AllowAnonymous();
+        var live = ReadResource("Enclave.Console.live.js");
+        app.MapGet(Prefix + "/live.js", () => Results.Text(live, "text/javascript; charset=utf-8")).AllowAnonymous();
         app.MapEnclaveConsoleOidc();
-        app.MapRazorComponents<App>();
+        app.MapRazorComponents<App>()
+            // Blazor would add a second CSP header (frame-ancestors 'self') to every page for its compressed WebSocket;
+            // the console's own CSP already says frame-ancestors 'none', in one header.
+            .AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null)
+            .Add(HubUnderConsole);
+    }
+
+    /// <summary>
+    /// Blazor maps its hub at <c>/_blazor</c>; the console's goes under <see cref="HubPath"/>, where the session cookie is
+    /// sent, and needs a console session: a circuit is always some signed-in principal's (a GET without one goes to
+    /// sign-in, anything else is 401), and each live part checks that principal again before every update.
+    /// </summary>
+    private static void HubUnderConsole(EndpointBuilder endpoint)
+    {
+        if (endpoint is RouteEndpointBuilder { RoutePattern.RawText: { } raw } route
+            && raw.TrimStart('/') is var relative && (relative == "_blazor" || relative.StartsWith("_blazor/", StringComparison.Ordinal)))
+        {
+            route.RoutePattern = RoutePatternFactory.Parse(Prefix + "/" + relative);
+            endpoint.Metadata.Add(new AuthorizeAttribute { AuthenticationSchemes = ConsoleServices.Scheme });
+        }
     }
 
     private static string ReadResource(string name)

@@ -1,15 +1,17 @@
 using System.Security.Claims;
 using Enclave.OperatorConsole.Backend;
+using Enclave.OperatorConsole.Live;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Enclave.OperatorConsole.Hosting;
 
-/// <summary>Registers the operator console (<c>/console</c>): Blazor static server rendering, its session cookie, antiforgery, its options.</summary>
+/// <summary>Registers the operator console (<c>/console</c>): Blazor static server rendering with Interactive Server live parts, its session cookie, antiforgery, its options.</summary>
 public static class ConsoleServices
 {
     /// <summary>The console's authentication scheme: a session cookie, issued in exchange for an API key or after single sign-on.</summary>
@@ -22,7 +24,8 @@ public static class ConsoleServices
     public const string AntiforgeryCookieName = "enclave-console-af";
 
     /// <summary>
-    /// Adds the console: Razor components (static server rendering; no WebAssembly), the <see cref="Scheme"/> cookie
+    /// Adds the console: Razor components (static server rendering, and Interactive Server for the live parts, fed by
+    /// <see cref="ConsoleLiveUpdates"/> from the background <see cref="ConsoleLiveFeed"/>; no WebAssembly), the <see cref="Scheme"/> cookie
     /// (<c>HttpOnly</c>, <c>SameSite=Strict</c>, <c>Secure</c> over https, sliding idle timeout; each request re-reads
     /// the key it was signed in with through <see cref="IConsoleBackend.Refresh"/>, or a single sign-on's user through
     /// <see cref="IConsoleBackend.RefreshOidc"/>, so a revoked key or a disabled principal ends the session at once), antiforgery, and <see cref="ConsoleOptions"/> validated on start. The host
@@ -34,7 +37,13 @@ public static class ConsoleServices
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<ConsoleOptions>().Bind(configuration.GetSection(ConsoleOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ConsoleOptions>, ConsoleOptionsValidator>();
-        services.AddRazorComponents();
+        services.AddRazorComponents().AddInteractiveServerComponents(o =>
+        {
+            // A live part is a view: nothing of the server's internals in the browser when one fails.
+            o.DetailedErrors = false;
+        });
+        services.TryAddSingleton<ConsoleLiveUpdates>();
+        services.AddHostedService<ConsoleLiveFeed>();
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = AntiforgeryCookieName;
@@ -83,13 +92,26 @@ public static class ConsoleServices
         return services;
     }
 
+    /// <summary>
+    /// The principal of a console session read anew: the key it was signed in with through
+    /// <see cref="IConsoleBackend.Refresh"/>, or a single sign-on's user through <see cref="IConsoleBackend.RefreshOidc"/>,
+    /// with the roles and clearance the directory holds now. Null once the key is revoked or expired or the principal
+    /// disabled, or for a principal that is not a console session. Every request checks its session so, and every live
+    /// part checks its circuit's principal so before each update.
+    /// </summary>
+    public static ClaimsPrincipal? Revalidate(IConsoleBackend backend, ClaimsPrincipal? session)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var keyId = session?.FindFirst(Policy.Identity.EnclaveClaims.KeyId)?.Value;
+        var current = keyId is not null ? backend.Refresh(keyId)
+            : session?.FindFirst(Policy.Identity.EnclaveClaims.OidcSubject) is not null ? backend.RefreshOidc(session)
+            : null;
+        return current is null ? null : new ClaimsPrincipal(new ClaimsIdentity(current.Claims, Scheme, ClaimTypes.Name, ClaimTypes.Role));
+    }
+
     private static async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
-        var backend = context.HttpContext.RequestServices.GetRequiredService<IConsoleBackend>();
-        var keyId = context.Principal?.FindFirst(Policy.Identity.EnclaveClaims.KeyId)?.Value;
-        var current = keyId is not null ? backend.Refresh(keyId)
-            : context.Principal?.FindFirst(Policy.Identity.EnclaveClaims.OidcSubject) is not null ? backend.RefreshOidc(context.Principal)
-            : null;
+        var current = Revalidate(context.HttpContext.RequestServices.GetRequiredService<IConsoleBackend>(), context.Principal);
         if (current is null)
         {
             context.RejectPrincipal();
@@ -98,7 +120,7 @@ public static class ConsoleServices
         }
 
         // The roles and clearance the directory holds now, not those at sign-in.
-        context.ReplacePrincipal(new ClaimsPrincipal(new ClaimsIdentity(current.Claims, Scheme, ClaimTypes.Name, ClaimTypes.Role)));
+        context.ReplacePrincipal(current);
     }
 
     private sealed class ConsoleOptionsValidator : IValidateOptions<ConsoleOptions>

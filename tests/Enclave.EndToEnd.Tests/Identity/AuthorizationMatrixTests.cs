@@ -94,7 +94,7 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["POST /admin/v1/intel/hunt"] = [Roles.Admin],
 
         // The operator console (/console): its stylesheets and sign-in page are public; the rest needs a console session.
-        // Blazor's own endpoint for redirects after enhanced navigation (unused: the console loads no script).
+        // Blazor's own endpoint for redirects after enhanced navigation (unused: the console turns enhanced navigation off).
         ["GET /_framework/opaque-redirect"] = Public,
         ["GET /console/console.css"] = Public,
         ["GET /console/banner.css"] = Public,
@@ -104,6 +104,12 @@ public sealed class AuthorizationMatrixTests(IdentityFixture enclave) : IClassFi
         ["GET /console/signin/oidc/callback"] = Public,
         ["GET /console/playground.js"] = Public,
         ["GET /console/airlock-upload.js"] = Public,
+        ["GET /console/blazor-web.js"] = Public,
+        ["GET /console/live.js"] = Public,
+        ["* /console/_blazor"] = ConsoleSession,
+        ["* /console/_blazor/negotiate"] = ConsoleSession,
+        ["* /console/_blazor/disconnect/"] = ConsoleSession,
+        ["* /console/_blazor/initializers/"] = ConsoleSession,
         ["POST /console/airlock/upload"] = ConsoleSession,
         ["GET /console/models"] = ConsoleSession,
         ["POST /console/models"] = ConsoleSession,

@@ -1,0 +1,120 @@
+using System.Security.Claims;
+using Enclave.OperatorConsole.Backend;
+using Enclave.OperatorConsole.Hosting;
+using Enclave.OperatorConsole.Live;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.OperatorConsole.Components.Live;
+
+/// <summary>
+/// A live part of a console page: rendered with the page (static server rendering, so the page is whole without
+/// script), then kept up to date by an Interactive Server circuit. It subscribes to <see cref="ConsoleLiveUpdates"/>,
+/// and when its <see cref="Topics"/> change it first checks its circuit's principal again
+/// (<see cref="ConsoleServices.Revalidate"/>: a revoked key, an expired one or a disabled principal, or roles that no
+/// longer open the page, end it), then reloads what it shows (<see cref="Load"/>) from the in-process stores. A part
+/// whose session ended shows that it is signed out, shows nothing else, and stops updating.
+/// </summary>
+public abstract partial class LivePart : ComponentBase, IDisposable
+{
+    private IDisposable? _subscription;
+    private bool _disposed;
+
+    [Inject]
+    private ConsoleLiveUpdates Updates { get; set; } = null!;
+
+    [Inject]
+    private IConsoleBackend Backend { get; set; } = null!;
+
+    [Inject]
+    private AuthenticationStateProvider Authentication { get; set; } = null!;
+
+    [Inject]
+    private ILogger<LivePart> Logger { get; set; } = null!;
+
+    /// <summary>The signed-in principal, as of the last check.</summary>
+    protected ClaimsPrincipal User { get; private set; } = new();
+
+    /// <summary>Whether the session ended while the page was open: the part shows only that.</summary>
+    protected bool SignedOut { get; private set; }
+
+    /// <summary>Whether the part is connected and updates itself (false while the page is rendered on the server).</summary>
+    protected bool Connected => _subscription is not null && !SignedOut;
+
+    /// <summary>What the part shows; a change of <see cref="LiveTopics.Identity"/> always makes it check its principal.</summary>
+    protected abstract LiveTopics Topics { get; }
+
+    /// <summary>The roles (comma-separated, as <see cref="ConsoleRoles"/>) that may see the part; null for any signed-in principal.</summary>
+    protected abstract string? Roles { get; }
+
+    /// <summary>Reads what the part shows for <see cref="User"/>.</summary>
+    protected abstract void Load();
+
+    /// <inheritdoc/>
+    protected override async Task OnInitializedAsync()
+    {
+        User = (await Authentication.GetAuthenticationStateAsync().ConfigureAwait(true)).User;
+        Load();
+        if (RendererInfo.IsInteractive)
+        {
+            _subscription = Updates.Subscribe(OnChanged);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _disposed = true;
+        _subscription?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private void OnChanged(LiveTopics topics)
+    {
+        if ((topics & (Topics | LiveTopics.Identity)) != LiveTopics.None && !_disposed)
+        {
+            _ = UpdateAsync();
+        }
+    }
+
+    private async Task UpdateAsync()
+    {
+        try
+        {
+            await InvokeAsync(Update).ConfigureAwait(true);
+        }
+#pragma warning disable CA1031 // a failed reload fails this page's circuit (Blazor's error handling), never the feed that called it
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await DispatchExceptionAsync(ex).ConfigureAwait(true);
+        }
+    }
+
+    private void Update()
+    {
+        if (_disposed || SignedOut)
+        {
+            return;
+        }
+
+        var current = ConsoleServices.Revalidate(Backend, User);
+        if (current is null || (Roles is { } roles && !ConsoleRoles.Allows(current, roles)))
+        {
+            SignedOut = true;
+            _subscription?.Dispose();
+            LogSessionEnded(Logger, GetType().Name, User.Identity?.Name ?? "unknown", current is null ? "the session is no longer valid" : "its roles no longer open the page");
+        }
+        else
+        {
+            User = current;
+            Load();
+        }
+
+        StateHasChanged();
+    }
+
+    [LoggerMessage(EventId = 10503, Level = LogLevel.Information, Message = "a console page's live part {Part} of {Principal} stopped updating: {Reason}")]
+    private static partial void LogSessionEnded(ILogger logger, string part, string principal, string reason);
+}

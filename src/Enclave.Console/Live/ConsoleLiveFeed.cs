@@ -1,0 +1,81 @@
+using Enclave.Core.Audit;
+using Enclave.Ledger;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Enclave.OperatorConsole.Live;
+
+/// <summary>
+/// The console's one reader of the ledger's append feed: from the ledger's size at start, each new entry's type is
+/// mapped to its <see cref="LiveTopics">topic</see> and each batch of entries that arrived together is published once
+/// to <see cref="ConsoleLiveUpdates"/> (so a burst of requests costs the open pages nothing, and a burst of airlock
+/// entries one reload). On PostgreSQL, entries other replicas appended reach the feed when this replica's ledger
+/// catches up with them (its next append), as for the usage rollup. The ledger is written first and the store that holds the change (an import's row, an alert) right after, so a
+/// batch's topics are published again once <see cref="Settle"/> has passed without new ones: the open parts' second
+/// reload sees the committed change. A failure to read is logged and retried from the same index. The ledger is resolved when the service runs (the
+/// start-up stages registered before it have opened it), not when the host constructs it.
+/// </summary>
+internal sealed partial class ConsoleLiveFeed(IServiceProvider services, ConsoleLiveUpdates updates, ILogger<ConsoleLiveFeed> logger) : BackgroundService
+{
+    /// <summary>How long the feed waits for an appended entry before it looks at the ledger's size again (entries other replicas wrote, or dropped from a full channel).</summary>
+    internal static readonly TimeSpan Wait = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long after a batch with topics they are published again (the store commits right after the ledger).</summary>
+    internal static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(300);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var ledger = services.GetRequiredService<SqliteLedger>();
+        var feed = new LedgerFeed(ledger);
+        ledger.Subscribe(feed);
+        var clock = services.GetRequiredService<TimeProvider>();
+        var next = feed.LedgerSize;
+        var settling = LiveTopics.None;
+        var since = 0L;
+        LogStarted(logger, next);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var topics = ConsoleLiveUpdates.Drain(feed, ref next);
+                updates.Publish(topics);
+                if (topics != LiveTopics.None)
+                {
+                    settling |= topics;
+                    since = clock.GetTimestamp();
+                }
+                else if (settling != LiveTopics.None && clock.GetElapsedTime(since) >= Settle)
+                {
+                    updates.Publish(settling);
+                    settling = LiveTopics.None;
+                }
+
+                await feed.WaitAsync(settling != LiveTopics.None ? Settle : Wait, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException or LedgerVerificationException or System.Data.Common.DbException)
+            {
+                LogStepFailed(logger, next, ex.GetType().Name, ex.Message);
+                try
+                {
+                    await Task.Delay(Wait * 20, stoppingToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 10501, Level = LogLevel.Information, Message = "console live updates started at ledger index {Next}")]
+    private static partial void LogStarted(ILogger logger, long next);
+
+    [LoggerMessage(EventId = 10502, Level = LogLevel.Error, Message = "console live updates stopped at ledger index {Next} ({Error}: {Reason}); open pages stop updating until it is read again from the same index")]
+    private static partial void LogStepFailed(ILogger logger, long next, string error, string reason);
+}

@@ -28,6 +28,7 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
     private readonly List<Waiting> _prefilling = [];
     private readonly List<Row> _rows = [];
     private readonly Stack<int> _free = new();
+    private bool _cacheUsed;
     private readonly float[] _logits;
     private readonly int _sequences;
     private readonly int _chunk;
@@ -165,6 +166,15 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
 
             return false;
         });
+
+        if (_cacheUsed && _rows.Count == 0 && _prefilling.All(j => j.Sequences is null))
+        {
+            // Nothing runs: start the next prompt on an empty cache with the sequence ids in their first order, so that
+            // a request that runs alone lays out its cache as it would in a fresh context. llama.cpp's sums over the
+            // cache are not bit-identical across layouts, and with sampling a last-bit difference can change a token:
+            // the same seed must give the same text to requests made one after another.
+            ResetCache();
+        }
 
         var budget = _chunk;
         var before = budget;
@@ -310,6 +320,7 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
 
     private void Run(int count, int position)
     {
+        _cacheUsed = true;
         var result = Native.Decode(_batch);
         if (result != DecodeResult.Ok)
         {
@@ -370,12 +381,19 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
         }
 
         // Every sequence is gone: the cache is cleared and every id is free again.
+        ResetCache();
+    }
+
+    private void ResetCache()
+    {
         _context?.NativeHandle.MemoryClear(data: false);
         _free.Clear();
         for (var id = _sequences - 1; id >= 0; id--)
         {
             _free.Push(id);
         }
+
+        _cacheUsed = false;
     }
 
     public void Dispose()

@@ -40,7 +40,7 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         _loop = new DecodingLoop(ContextLength, VocabSize, Tokenizer.EndOfSequenceIds, options.Bounds, Scheduler, () => new Sequence(this), Batcher);
     }
 
-    /// <summary>The continuous batch of this model's sequences (<c>Engine:Gguf:Bounds:ContinuousBatching</c>, on by default); null when each sequence runs on its own context.</summary>
+    /// <summary>The continuous batch of this model's sequences (<c>Engine:Gguf:Bounds:ContinuousBatching</c>, off by default); null when each sequence runs on its own context.</summary>
     internal GgufBatcher? Batcher { get; }
 
     /// <summary>The model file.</summary>

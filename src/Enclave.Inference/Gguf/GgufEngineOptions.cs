@@ -20,8 +20,13 @@ public sealed record GgufEngineOptions
     /// <summary>Whether the model file is memory-mapped (llama.cpp's default) rather than read into memory.</summary>
     public bool MemoryMap { get; init; } = true;
 
-    /// <summary>The engine's bounds shared with ONNX models: concurrent and queued sequences, Retry-After, stop sequences, embedding batch.</summary>
-    public OnnxEngineOptions Bounds { get; init; } = new();
+    /// <summary>
+    /// The engine's bounds shared with ONNX models: concurrent and queued sequences, Retry-After, stop sequences,
+    /// embedding batch. Continuous batching is off by default for GGUF models (<c>Engine:Gguf:Bounds:ContinuousBatching</c>
+    /// true turns it on): with it on, a forced tool call's arguments differed between a streamed and an unstreamed
+    /// request with the same seed in the end-to-end test, which is not yet explained (docs/models.md).
+    /// </summary>
+    public OnnxEngineOptions Bounds { get; init; } = new() { ContinuousBatching = false };
 
     /// <summary>Every problem of these options, as the configuration names them (empty when they are valid).</summary>
     public IReadOnlyList<string> Validate()

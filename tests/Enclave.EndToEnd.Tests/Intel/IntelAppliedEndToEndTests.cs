@@ -45,9 +45,10 @@ public sealed class IntelAppliedEndToEndTests(EnclaveFixture enclave) : IClassFi
         Assert.Equal(0, (await CliAsync(admin, "airlock", "trust", trust.RootPath)).Code);
 
         // Before any intelligence: an import whose file will be listed, and a request from 127.0.0.1.
-        var earlyBytes = RandomNumberGenerator.GetBytes(4096);
-        var lateBytes = RandomNumberGenerator.GetBytes(4096);
-        var early = Bundle(repo, passphrase, "dataset", "early-data", "1.0.0", ("payload.bin", earlyBytes));
+        // Dataset documents (a dataset holds text, Markdown, HTML or PDF); random text, so each digest is new.
+        var earlyBytes = Encoding.UTF8.GetBytes("early " + Convert.ToHexString(RandomNumberGenerator.GetBytes(2048)));
+        var lateBytes = Encoding.UTF8.GetBytes("late " + Convert.ToHexString(RandomNumberGenerator.GetBytes(2048)));
+        var early = Bundle(repo, passphrase, "dataset", "early-data", "1.0.0", ("payload.txt", earlyBytes));
         var earlyImport = await CliAsync(admin, "airlock", "import", early, "--json");
         Assert.True(earlyImport.Code == 0, earlyImport.Error);
         var earlyId = JsonNode.Parse(earlyImport.Out)!["id"]!.GetValue<string>();
@@ -99,7 +100,7 @@ public sealed class IntelAppliedEndToEndTests(EnclaveFixture enclave) : IClassFi
         Assert.Contains(alerts, a => Fact(a, "indicator") == AddressIndicator && a["evidence"]!["ledgerIndices"]![0]!.GetValue<long>() == earlierRequest);
 
         // A later import of a listed file is rejected, reason intel, nothing of it kept.
-        var late = Bundle(repo, passphrase, "dataset", "late-data", "1.0.0", ("payload.bin", lateBytes));
+        var late = Bundle(repo, passphrase, "dataset", "late-data", "1.0.0", ("payload.txt", lateBytes));
         var quarantine = Path.Combine(enclave.DataDirectory, "quarantine");
         var quarantined = Quarantined(quarantine);
         var lateImport = await CliAsync(admin, "airlock", "import", late, "--json");

@@ -51,14 +51,37 @@ public abstract partial class LivePart : ComponentBase, IDisposable
     /// <summary>Reads what the part shows for <see cref="User"/>.</summary>
     protected abstract void Load();
 
+    /// <summary>
+    /// Raised by the page after an action of its own form (approve, reject) so that the part reads again. A form post
+    /// renders the page once to find the form's handler and again after it ran; without this the part kept what it
+    /// read in the first render (before the action) until its connection replaced it.
+    /// </summary>
+    [Parameter]
+    public int Revision { get; set; }
+
+    private bool _initialized;
+    private int _loadedRevision;
+
     /// <inheritdoc/>
     protected override async Task OnInitializedAsync()
     {
         User = (await Authentication.GetAuthenticationStateAsync().ConfigureAwait(true)).User;
         Load();
+        _loadedRevision = Revision;
+        _initialized = true;
         if (RendererInfo.IsInteractive)
         {
             _subscription = Updates.Subscribe(OnChanged);
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void OnParametersSet()
+    {
+        if (_initialized && !SignedOut && Revision != _loadedRevision)
+        {
+            _loadedRevision = Revision;
+            Load();
         }
     }
 

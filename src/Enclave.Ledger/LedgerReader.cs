@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Enclave.Core;
 using Enclave.Core.Audit;
@@ -15,14 +16,16 @@ namespace Enclave.Ledger;
 /// </summary>
 public sealed class LedgerReader : ILedgerHistory
 {
-    private readonly ILedgerConnection _connection;
+    private readonly ILedgerStore _store;
     private readonly Lock _gate = new();
+    private ILedgerConnection _connection;
 
     // Interior hashes of full tiles, which never change: shared by every proof this reader serves.
     private readonly TileInteriorCache _interiors = new();
 
-    private LedgerReader(ILedgerConnection connection, string dataDirectory, string origin)
+    private LedgerReader(ILedgerStore store, ILedgerConnection connection, string dataDirectory, string origin)
     {
+        _store = store;
         _connection = connection;
         DataDirectory = dataDirectory;
         Origin = origin;
@@ -45,7 +48,7 @@ public sealed class LedgerReader : ILedgerHistory
         try
         {
             var origin = store.Origin() ?? throw new LedgerNotFoundException(dataDirectory);
-            return new LedgerReader(connection, dataDirectory, origin);
+            return new LedgerReader(store, connection, dataDirectory, origin);
         }
         catch
         {
@@ -212,13 +215,43 @@ public sealed class LedgerReader : ILedgerHistory
         // a second transaction while one is open.
         lock (_gate)
         {
-            using var snapshot = _connection.BeginSnapshot();
-            return read(snapshot);
+            if (!_connection.IsOpen)
+            {
+                Reconnect();
+            }
+
+            try
+            {
+                using var snapshot = _connection.BeginSnapshot();
+                return read(snapshot);
+            }
+            catch (DbException) when (!_connection.IsOpen)
+            {
+                // The database ended the connection (on PostgreSQL: a restart, a failover, the session terminated, the
+                // network cut). A read changes nothing, so it is read again once on a new connection; without this the
+                // reader of a long-running server would fail every read from then on. A second failure is thrown.
+                Reconnect();
+                using var snapshot = _connection.BeginSnapshot();
+                return read(snapshot);
+            }
         }
     }
 
+    /// <summary>Replaces a connection the database ended with a new one (under <see cref="_gate"/>).</summary>
+    private void Reconnect()
+    {
+        _connection.Dispose();
+        _connection = _store.OpenReader() ?? throw new LedgerNotFoundException(DataDirectory);
+    }
+
     /// <inheritdoc/>
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _connection.Dispose();
+        }
+    }
 }
 
 /// <summary>What an export wrote.</summary>

@@ -83,6 +83,12 @@ public interface ILedgerView
 /// <summary>A connection to ledger storage. Reads outside a snapshot each see the latest commit.</summary>
 public interface ILedgerConnection : ILedgerView, IDisposable
 {
+    /// <summary>
+    /// Whether the connection is still open: false once the database ended it (a PostgreSQL restart or failover, the
+    /// session terminated, the network cut), after which the connection can never be used again.
+    /// </summary>
+    bool IsOpen { get; }
+
     /// <summary>Starts a consistent read snapshot; dispose it to end it.</summary>
     ILedgerSnapshot BeginSnapshot();
 }

@@ -194,6 +194,8 @@ public sealed class SqliteLedgerStore : ILedgerStore
 
         protected override PreparedReads? Prepared => _prepared;
 
+        public bool IsOpen => Db.State == System.Data.ConnectionState.Open;
+
         public ILedgerSnapshot BeginSnapshot() => new SnapshotView(Dialect, Db, _prepared);
 
         public virtual void Dispose()

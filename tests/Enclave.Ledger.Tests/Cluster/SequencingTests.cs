@@ -97,6 +97,32 @@ public sealed class SequencingTests : IDisposable
     }
 
     [Fact]
+    public async Task AReadersConnectionEndedByTheDatabase_IsReplaced_AndTheNextReadsAnswerAsBefore()
+    {
+        var replicas = Replicas(1);
+        SignedCheckpoint checkpoint;
+        await using (var writer = Open(replicas[0]))
+        {
+            await AppendMany(writer, 0, 12);
+            checkpoint = await writer.CheckpointAsync();
+        }
+
+        // The server's reader lives as long as the server; a PostgreSQL restart or failover ends its session (and every
+        // pooled one) under it. Each read after that must answer as before, not fail from then on.
+        using var reader = LedgerReader.Open(replicas[0].Directory, replicas[0].State);
+        var root = reader.RootHash(checkpoint.Size);
+        var index = _acknowledged.Keys.Min();
+        for (var round = 0; round < 2; round++)
+        {
+            Assert.True(TerminateEveryOtherSession() > 0);
+            Assert.Equal(checkpoint.Size, reader.TreeSize());
+            Assert.Equal(checkpoint.Note, reader.LatestCheckpoint()!.Note);
+            Assert.Equal(root, reader.RootHash(checkpoint.Size));
+            Assert.Equal(_acknowledged[index], reader.ReadEntry(index));
+        }
+    }
+
+    [Fact]
     public async Task AReplicasBatchKilledMidway_IsRolledBackWhole_LeavingNoGapOrDuplicate_AndNothingAcknowledgedIsLost()
     {
         var replicas = Replicas(2);
@@ -243,6 +269,16 @@ public sealed class SequencingTests : IDisposable
             Assert.True(waited.Elapsed < Bound, $"no statement '{statement}...' waited on the held row within {Bound}");
             await Task.Delay(20);
         }
+    }
+
+    /// <summary>Ends every other session of the database, as a restart of PostgreSQL does; returns how many.</summary>
+    private long TerminateEveryOtherSession()
+    {
+        // Outside the pool: a pooled admin connection would itself be among the sessions ended the next time.
+        using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_connection) { Pooling = false }.ConnectionString);
+        admin.Open();
+        using var command = new NpgsqlCommand("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", admin);
+        return (long)command.ExecuteScalar()!;
     }
 
     /// <summary>Ends a backend from outside, as PostgreSQL does when its client's process dies.</summary>

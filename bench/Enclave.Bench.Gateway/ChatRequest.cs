@@ -48,9 +48,19 @@ internal static class ChatRequest
         """data: {"id":"chatcmpl-bench0000000000000000","object":"chat.completion.chunk","created":1700000000,"model":"bench-chat","choices":[],"usage":{"prompt_tokens":24,"completion_tokens":7,"total_tokens":31}}""" + "\n\n",
         "data: [DONE]\n\n"));
 
-    /// <summary>A fixed 16-dimensional embedding with usage, as an OpenAI-compatible server answers <c>/v1/embeddings</c>.</summary>
-    public static readonly byte[] Embedding = Encoding.UTF8.GetBytes(
-        """{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.125,-0.25,0.375,-0.5,0.625,-0.75,0.875,-1,0.0625,-0.125,0.1875,-0.25,0.3125,-0.375,0.4375,-0.5]}],"model":"bench-embed","usage":{"prompt_tokens":10,"total_tokens":10}}""");
+    /// <summary>A fixed 16-dimensional embedding with usage, as an OpenAI-compatible server answers <c>/v1/embeddings</c> for one input.</summary>
+    public static readonly byte[] Embedding = EmbeddingsAnswer(1);
+
+    /// <summary>
+    /// The answer to an embeddings request of <paramref name="count"/> inputs: the fixed embedding at each index (the
+    /// one-input answer made once).
+    /// </summary>
+    public static byte[] Embeddings(int count) => count == 1 ? Embedding : EmbeddingsAnswer(Math.Max(count, 1));
+
+    private static byte[] EmbeddingsAnswer(int count) => Encoding.UTF8.GetBytes(
+        """{"object":"list","data":[""" +
+        string.Join(',', Enumerable.Range(0, count).Select(i => $$"""{"object":"embedding","index":{{i}},"embedding":[0.125,-0.25,0.375,-0.5,0.625,-0.75,0.875,-1,0.0625,-0.125,0.1875,-0.25,0.3125,-0.375,0.4375,-0.5]}""")) +
+        $$$"""],"model":"bench-embed","usage":{"prompt_tokens":{{{10 * count}}},"total_tokens":{{{10 * count}}}}}""");
 
     private static string Chunk(string delta, string finishReason) =>
         "data: {\"id\":\"chatcmpl-bench0000000000000000\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench-chat\",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":" + finishReason + "}]}\n\n";

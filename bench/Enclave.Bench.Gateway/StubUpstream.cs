@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -12,8 +13,8 @@ namespace Enclave.Bench.Gateway;
 /// The fast stub upstream: bare Kestrel (no routing, no logging, no middleware) that drains the request body and answers
 /// <c>POST /v1/chat/completions</c> with <see cref="ChatRequest.Completion"/>, as little work as an HTTP/1.1 server can do.
 /// A chat request that accepts <c>text/event-stream</c> (how the gateway asks for <c>stream: true</c>) gets
-/// <see cref="ChatRequest.StreamEvents"/>, and <c>POST /v1/embeddings</c> gets <see cref="ChatRequest.Embedding"/> (the
-/// soak benchmark's mix).
+/// <see cref="ChatRequest.StreamEvents"/>, and <c>POST /v1/embeddings</c> gets <see cref="ChatRequest.Embeddings"/>, one fixed embedding per input (the
+/// soak benchmark's mix and its datasets' ingestion).
 /// </summary>
 internal static class StubUpstream
 {
@@ -62,8 +63,9 @@ internal static class StubUpstream
         }
         else if (HttpMethods.IsPost(request.Method) && request.Path.Equals(ChatRequest.EmbeddingsPath, StringComparison.Ordinal))
         {
-            await DrainAsync(request.BodyReader, http.RequestAborted).ConfigureAwait(false);
-            answer = ChatRequest.Embedding;
+            // One embedding per input, as a real server answers: a dataset's ingestion embeds its chunks in one request.
+            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false);
+            answer = ChatRequest.Embeddings(body.RootElement.TryGetProperty("input", out var input) && input.ValueKind == JsonValueKind.Array ? input.GetArrayLength() : 1);
         }
         else if (HttpMethods.IsGet(request.Method) && request.Path.Equals("/v1/models", StringComparison.Ordinal))
         {

@@ -57,9 +57,10 @@ internal sealed class SoakImports : IDisposable
         var bundles = new List<string>(count);
         for (var i = 0; i < count; i++)
         {
-            // A few KiB of text per dataset, different each time (a new target digest per import).
-            var file = Path.Combine(content, "records.jsonl");
-            File.WriteAllLines(file, Enumerable.Range(0, 64).Select(n => $$"""{"dataset":{{i}},"record":{{n}},"text":"soak benchmark record {{n}} of dataset {{i}}"}"""));
+            // A few KiB of plain text per dataset, different each time (a new target digest per import). Datasets are
+            // indexed documents since the retrieval work, so the file is text (.txt), not records of another format.
+            var file = Path.Combine(content, "records.txt");
+            File.WriteAllLines(file, Enumerable.Range(0, 64).Select(n => $"Soak benchmark record {n} of dataset {i}: plain text that the dataset index reads."));
             var output = Path.Combine(scratch, $"soak-{i:D4}.tar");
             var created = repository.CreateBundle(
                 new BundleCreateOptions { Kind = "dataset", Name = $"soak-{i:D4}", Version = "1", Label = "UNCLASSIFIED", Sources = [file], Output = output },

@@ -226,6 +226,12 @@ internal static class SoakBenchmark
         return (recorder, samples);
     }
 
+    /// <summary>
+    /// Most requests in flight at once before the schedule counts new ones as errors without sending them: 40 times the
+    /// saturation run's 32, far above what a bed that keeps its rate has in flight (a few to a few tens).
+    /// </summary>
+    private const long MaxInFlight = 1280;
+
     // One thread keeps the schedule (as FixedRateClient does): request i is due at start + i / rate and sent then.
     private static Thread Schedule(string name, double rate, long start, long end, Func<long, SoakKind> kindOf, SoakClient client, SoakRecorder recorder, long[] inFlight)
     {
@@ -241,6 +247,15 @@ internal static class SoakBenchmark
                 }
 
                 PreciseSleep.Until(due);
+                if (Volatile.Read(ref inFlight[0]) >= MaxInFlight)
+                {
+                    // The bed no longer keeps the rate (a neighbour took the cores, or the gateway slowed down): every
+                    // request not sent is an error of its kind, and the driver's memory stays bounded instead of
+                    // growing with an unbounded queue of requests until the process runs out of memory.
+                    recorder.Record(kindOf(i), due, due, SoakOutcome.Error, $"not sent: {MaxInFlight} requests already in flight (the rate is not kept)");
+                    continue;
+                }
+
                 Interlocked.Increment(ref inFlight[0]);
                 _ = SendAsync(client, kindOf(i), due, recorder, inFlight);
             }

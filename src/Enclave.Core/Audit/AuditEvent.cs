@@ -61,6 +61,21 @@ public sealed partial record AuditEvent
     }
 
     /// <summary>
+    /// An event of the declared type whose details <paramref name="details"/> are (<see cref="AuditEventTypes"/>), written
+    /// straight into canonical form: the bytes a <see cref="JsonObject"/> of the same members gives.
+    /// </summary>
+    /// <exception cref="ArgumentException"><typeparamref name="TDetails"/> is no declared type's details record.</exception>
+    /// <exception cref="EnclaveFormatException">A string holds an unpaired surrogate, or a number is not finite.</exception>
+    public static AuditEvent Create<TDetails>(DateTimeOffset time, string actor, string subject, TDetails details)
+        where TDetails : class, IAuditDetails
+    {
+        ArgumentNullException.ThrowIfNull(details);
+        var type = AuditEventTypes.Find(details.GetType())
+            ?? throw new ArgumentException($"{details.GetType().Name} is not the details record of a declared audit event type (AuditEventTypes)", nameof(details));
+        return Create(type, time, actor, subject, details, static (ref writer, d) => d.Write(ref writer));
+    }
+
+    /// <summary>
     /// An event of a declared type whose details are written straight into canonical form by <paramref name="write"/>
     /// (see <see cref="AuditDetailsWriter"/>): the request path's events, without an intermediate <see cref="JsonObject"/>.
     /// </summary>

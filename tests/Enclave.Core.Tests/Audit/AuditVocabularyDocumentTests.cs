@@ -37,6 +37,53 @@ public sealed partial class AuditVocabularyDocumentTests
     }
 
     [Fact]
+    public void EveryDeclaredType_HasItsOwnDetailsRecord()
+    {
+        var problems = new List<string>();
+        foreach (var type in AuditEventTypes.All)
+        {
+            if (type.DetailsType is not { } record)
+            {
+                problems.Add($"{type.Name} has no details record");
+            }
+            else if (!record.IsSealed || !typeof(IAuditDetails).IsAssignableFrom(record))
+            {
+                problems.Add($"{type.Name}: {record.Name} is not a sealed IAuditDetails record");
+            }
+            else if (AuditEventTypes.Find(record) != type)
+            {
+                problems.Add($"{type.Name}: {record.Name} is the record of {AuditEventTypes.Find(record)?.Name ?? "no type"}");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void EveryDetailsRecord_IsDeclaredInTheCatalogue()
+    {
+        // A details record without a type could never be written: it is either unfinished or a leftover.
+        var records = typeof(IAuditDetails).Assembly.GetTypes().Where(t => t.IsClass && !t.IsAbstract && typeof(IAuditDetails).IsAssignableFrom(t));
+        Assert.Empty(records.Where(r => AuditEventTypes.Find(r) is null).Select(r => r.Name));
+    }
+
+    [Fact]
+    public void Document_ListsEveryFieldOfEveryDetailsRecord_AndNoOther()
+    {
+        var document = Document();
+        var problems = new List<string>();
+        foreach (var type in AuditEventTypes.All)
+        {
+            var fields = AuditDetailsShape.Of(type.DetailsType!).Fields;
+            var documented = document.GetValueOrDefault(type.Name) ?? [];
+            problems.AddRange(fields.Except(documented).Select(f => $"{type.Name}: {type.DetailsType!.Name} has the field '{f}', which docs/audit-events.md does not list"));
+            problems.AddRange(documented.Except(fields).Select(f => $"{type.Name}: docs/audit-events.md lists '{f}', which {type.DetailsType!.Name} does not have"));
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
     public void Catalogue_NamesAreValidEventTypes_AndUnique()
     {
         var names = AuditEventTypes.All.Select(t => t.Name).ToList();

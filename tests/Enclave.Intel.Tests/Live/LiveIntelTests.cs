@@ -85,9 +85,9 @@ public sealed class LiveIntelTests : IAsyncLifetime
         Assert.NotNull(details);
         var reader = new StixBundleReader();
         var expected = reader.Read(poisonIvy).Indicators.Count + 4; // the MISP event's four to_ids attributes
-        Assert.Equal(expected, details["indicators"]!.GetValue<int>());
+        Assert.Equal(expected, details!.Indicators);
         Assert.Equal(expected, _store.Indicators().Count);
-        Assert.Equal(2, details["sources"]!.AsArray().Count);
+        Assert.Equal(2, details!.Sources.Count);
         Assert.Contains(Entries(), e => e.Type == "intel.loaded" && e.Subject == "import:" + activation.ImportId);
         Assert.Contains(Entries(), e => e.Type == "intel.hunted");
         Assert.False(_live.IsEmpty);
@@ -122,8 +122,8 @@ public sealed class LiveIntelTests : IAsyncLifetime
         await _hook.LastHunt;
 
         Assert.NotNull(details);
-        Assert.Equal(4, details["indicators"]!.GetValue<int>()); // the event's four to_ids attributes
-        Assert.Equal(["events/" + MispEvent + ".json"], details["sources"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(4, details!.Indicators); // the event's four to_ids attributes
+        Assert.Equal(["events/" + MispEvent + ".json"], details!.Sources);
         Assert.NotEmpty(_live.Match(IndexedProperty.Sha256, "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", DateTimeOffset.Parse("2017-01-01T00:00:00Z", CultureInfo.InvariantCulture)));
     }
 
@@ -156,7 +156,7 @@ public sealed class LiveIntelTests : IAsyncLifetime
         Assert.Single(_live.Match(IndexedProperty.Ipv4, "203.0.113.7"));
 
         var older = await _hook.LoadAsync(Bundle(new() { ["a.json"] = Stix(Indicator(id, "[ipv4-addr:value = '198.51.100.1']", "2025-01-01T00:00:00Z")) }), default);
-        Assert.Equal(1, older!["keptNewer"]!.GetValue<int>());
+        Assert.Equal(1, older!.KeptNewer);
         Assert.Single(_live.Match(IndexedProperty.Ipv4, "203.0.113.7"));
 
         var revoked = Indicator(id, "[ipv4-addr:value = '203.0.113.7']", "2026-03-01T00:00:00Z");
@@ -164,8 +164,8 @@ public sealed class LiveIntelTests : IAsyncLifetime
         var snort = Indicator("indicator--22222222-2222-4222-8222-222222222222", "alert ip any any", "2026-03-01T00:00:00Z");
         snort["pattern_type"] = "snort";
         var newer = await _hook.LoadAsync(Bundle(new() { ["a.json"] = Stix(revoked, snort) }), default);
-        Assert.Equal((1, 1, 0), (newer!["replaced"]!.GetValue<int>(), newer["notEvaluable"]!.GetValue<int>(), newer["live"]!.GetValue<int>()));
-        Assert.Contains("snort", newer["notEvaluableSamples"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal((1, 1, 0), (newer!.Replaced, newer.NotEvaluable, newer.Live));
+        Assert.Contains("snort", newer.NotEvaluableSamples[0], StringComparison.Ordinal);
         Assert.Empty(_live.Match(IndexedProperty.Ipv4, "203.0.113.7"));
         Assert.Equal(new IntelCounts(0, 1, 1), _live.Counts());
         Assert.Equal("not-evaluable", _store.Indicators().Single(r => r.PatternType == "snort").Status);

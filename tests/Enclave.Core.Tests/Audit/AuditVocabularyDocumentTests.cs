@@ -84,6 +84,35 @@ public sealed partial class AuditVocabularyDocumentTests
     }
 
     [Fact]
+    public void SourceCode_WritesEveryEventThroughItsDetailsRecord()
+    {
+        // Outside the audit schema itself, an event is created from its typed details record (AuditEvent.Create(time,
+        // actor, subject, details)), never from a type and hand-built details.
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles())
+        {
+            if (file.Contains(Path.Combine("Enclave.Core", "Audit") + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (Match m in UntypedEvent().Matches(File.ReadAllText(file)))
+            {
+                offenders.Add($"{Path.GetRelativePath(RepositoryRoot(), file)}: {m.Value}");
+            }
+        }
+
+        Assert.True(offenders.Count == 0, "events written without their details record:\n" + string.Join("\n", offenders));
+    }
+
+    [GeneratedRegex("""AuditEvent\.Create\(\s*(AuditEventTypes\.\w+|type)\s*,""")]
+    private static partial Regex UntypedEvent();
+
+    private static IEnumerable<string> SourceFiles() =>
+        Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+
+    [Fact]
     public void Catalogue_NamesAreValidEventTypes_AndUnique()
     {
         var names = AuditEventTypes.All.Select(t => t.Name).ToList();

@@ -236,7 +236,7 @@ public sealed class LiveIntelTests : IAsyncLifetime
                 Indicator("indicator--55555555-5555-4555-8555-555555555555", $"[x-enclave-model:digest = 'sha256:{model.ToHex()}']", "2026-01-01T00:00:00Z")),
         }), default);
         var check = new IntelImportCheck(_live, _alerts);
-        var received = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ImportReceived, _clock.GetUtcNow(), "user:importer", "import:imp_x", new JsonObject { ["source"] = "x.tar" }));
+        var received = await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "user:importer", "import:imp_x", new ImportReceivedDetails { Source = "x.tar" }));
 
         var refusal = await check.CheckAsync(Candidate("dataset", Sha256Digest.Compute("manifest"u8), received, ("data/bad.bin", new Sha256Digest(SHA256.HashData(bad)))), default);
         Assert.NotNull(refusal);
@@ -271,7 +271,7 @@ public sealed class LiveIntelTests : IAsyncLifetime
         var flagged = screen.Screen(IPAddress.Parse("10.2.0.1"), "mallory", "prn_2", "mallory");
         Assert.False(flagged!.Deny);
         Assert.Equal(["user", "principal"], flagged.Hits.Select(h => h.What));
-        var index = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.RequestAdmitted, _clock.GetUtcNow(), "prn_2", "model:m", new JsonObject { ["requestId"] = "req_1" }));
+        var index = await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "prn_2", "model:m", Admitted("req_1", clientAddress: null)));
         await screen.RaiseAsync(flagged, index, "req_1", "prn_2");
         Assert.Equal(2, _alerts.List(new AlertFilter { Kind = AlertKind.Intel }).Count);
 
@@ -290,15 +290,26 @@ public sealed class LiveIntelTests : IAsyncLifetime
         for (var i = 0; i < RetroHunter.BatchSize + 100; i++)
         {
             var client = i == RetroHunter.BatchSize + 50 ? "192.0.2.66" : "198.51.100." + (i % 200).ToString(CultureInfo.InvariantCulture);
-            appends.Add(_ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.RequestAdmitted, _clock.GetUtcNow(), "prn_" + (i % 7).ToString(CultureInfo.InvariantCulture), "model:m", new JsonObject { ["requestId"] = "req_" + i.ToString(CultureInfo.InvariantCulture), ["clientAddress"] = client })).AsTask());
+            appends.Add(_ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "prn_" + (i % 7).ToString(CultureInfo.InvariantCulture), "model:m", Admitted("req_" + i.ToString(CultureInfo.InvariantCulture), client))).AsTask());
         }
 
         await Task.WhenAll(appends);
-        var verified = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ImportVerified, _clock.GetUtcNow(), "user:importer", "import:imp_old", new JsonObject
+        var verified = await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "user:importer", "import:imp_old", new ImportVerifiedDetails
         {
-            ["kind"] = "dataset",
-            ["manifest_sha256"] = new string('0', 64),
-            ["targets"] = new JsonArray(new JsonObject { ["path"] = "data/x.bin", ["sha256"] = listed }),
+            Kind = "dataset",
+            Name = "old",
+            Version = "1",
+            Label = "UNCLASSIFIED",
+            Task = null,
+            ManifestSha256 = new string('0', 64),
+            TargetCount = 1,
+            Targets = [new ImportVerifiedTarget { Path = "data/x.bin", Type = "data", Sha256 = listed, Length = 8 }],
+            SignerKeyIds = [],
+            SbomSha256 = null,
+            ProvenanceSha256 = null,
+            ArchiveBytes = 1024,
+            TufVersions = new Dictionary<string, int>(),
+            RequiredApprovals = 1,
         }));
         var addressEntry = await appends[RetroHunter.BatchSize + 50];
 
@@ -363,6 +374,17 @@ public sealed class LiveIntelTests : IAsyncLifetime
         ["pattern"] = pattern,
         ["pattern_type"] = "stix",
         ["valid_from"] = "2025-01-01T00:00:00Z",
+    };
+
+    private static RequestAdmittedDetails Admitted(string requestId, string? clientAddress) => new()
+    {
+        RequestId = requestId,
+        Endpoint = "/v1/chat/completions",
+        Model = "m",
+        Backend = "local",
+        Stream = false,
+        PromptSha256 = new string('a', 64),
+        ClientAddress = clientAddress,
     };
 
     private static byte[] Stix(params JsonObject[] objects) =>

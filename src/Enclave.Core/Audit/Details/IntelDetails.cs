@@ -44,7 +44,7 @@ public sealed record VulnsSbomAddedDetails : IAuditDetails
 {
     public required string InventoryId { get; init; }
     public required string Format { get; init; }
-    [WrittenWhenNull] public required string? SpecVersion { get; init; }
+    public required string SpecVersion { get; init; }
     public required int Components { get; init; }
     public required string Sha256 { get; init; }
 }

@@ -9,7 +9,7 @@ public sealed record ResponseStoredDetails : IAuditDetails
     public required string RequestId { get; init; }
     public required long AdmittedIndex { get; init; }
     public required string Model { get; init; }
-    [WrittenWhenNull] public required string? Label { get; init; }
+    public required string Label { get; init; }
     public string? PreviousResponseId { get; init; }
 }
 
@@ -25,7 +25,7 @@ public sealed record ResponseDeletedDetails : IAuditDetails
 {
     public required string ResponseId { get; init; }
     public required string Owner { get; init; }
-    [WrittenWhenNull] public required string? RequestId { get; init; }
+    public required string RequestId { get; init; }
 }
 
 /// <summary>Details of <c>response.cancelled</c>.</summary>
@@ -33,8 +33,8 @@ public sealed record ResponseCancelledDetails : IAuditDetails
 {
     public required string ResponseId { get; init; }
     public required string Owner { get; init; }
-    [WrittenWhenNull] public required string? RequestId { get; init; }
-    [WrittenWhenNull] public required string? Status { get; init; }
+    public required string RequestId { get; init; }
+    public required string Status { get; init; }
 }
 
 /// <summary>Details of <c>responses.purged</c>.</summary>

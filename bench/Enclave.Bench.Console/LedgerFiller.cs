@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 
@@ -50,38 +49,38 @@ internal static class LedgerFiller
         var request = "req_" + (i / 2).ToString("x24", CultureInfo.InvariantCulture);
         if (i % 1000 == 0)
         {
-            return AuditEvent.Create(AuditEventTypes.KeyCreated, time, "user:admin", "key:k" + i.ToString(CultureInfo.InvariantCulture), new JsonObject { ["principal"] = principal, ["name"] = "bench" });
+            return AuditEvent.Create(time, "user:admin", "key:k" + i.ToString(CultureInfo.InvariantCulture), new KeyCreatedDetails { Principal = principal, Name = "bench", Expires = null });
         }
 
         if (i % 5000 == 1)
         {
-            return AuditEvent.Create(AuditEventTypes.AuthFailed, time, "anonymous", "/v1/chat/completions", new JsonObject { ["scheme"] = "apikey", ["reason"] = "unknown_key", ["method"] = "POST" });
+            return AuditEvent.Create(time, "anonymous", "/v1/chat/completions", new AuthFailedDetails { Scheme = "apikey", Reason = "unknown_key", Method = "POST" });
         }
 
         if (i % 2 == 0)
         {
-            return AuditEvent.Create(AuditEventTypes.RequestAdmitted, time, principal, "model:" + model, new JsonObject
+            return AuditEvent.Create(time, principal, "model:" + model, new RequestAdmittedDetails
             {
-                ["requestId"] = request,
-                ["endpoint"] = "/v1/chat/completions",
-                ["model"] = model,
-                ["backend"] = "local",
-                ["stream"] = false,
-                ["promptSha256"] = (i * 7919).ToString("x64", CultureInfo.InvariantCulture),
+                RequestId = request,
+                Endpoint = "/v1/chat/completions",
+                Model = model,
+                Backend = "local",
+                Stream = false,
+                PromptSha256 = (i * 7919).ToString("x64", CultureInfo.InvariantCulture),
             });
         }
 
-        return AuditEvent.Create(AuditEventTypes.RequestCompleted, time, principal, "model:" + model, new JsonObject
+        return AuditEvent.Create(time, principal, "model:" + model, new RequestCompletedDetails
         {
-            ["requestId"] = request,
-            ["admittedIndex"] = i - 1,
-            ["endpoint"] = "/v1/chat/completions",
-            ["outcome"] = "ok",
-            ["status"] = 200,
-            ["backend"] = "local",
-            ["latencyMs"] = 20 + (i % 977),
-            ["promptTokens"] = 10 + (i % 300),
-            ["completionTokens"] = 5 + (i % 200),
+            RequestId = request,
+            AdmittedIndex = i - 1,
+            Endpoint = "/v1/chat/completions",
+            Outcome = "ok",
+            Status = 200,
+            Backend = "local",
+            LatencyMs = 20 + (i % 977),
+            PromptTokens = (int)(10 + (i % 300)),
+            CompletionTokens = (int)(5 + (i % 200)),
         });
     }
 }

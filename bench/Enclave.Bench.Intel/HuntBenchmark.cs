@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
@@ -36,22 +37,30 @@ internal static class HuntBenchmark
                 for (var i = 0; i < entries; i++)
                 {
                     var entry = i % 50 == 0
-                        ? AuditEvent.Create(AuditEventTypes.ImportVerified, now, "prn_importer", "import:imp_" + i.ToString(CultureInfo.InvariantCulture), new JsonObject
+                        ? new AuditEvent
                         {
-                            ["kind"] = "dataset",
-                            ["manifest_sha256"] = Hex(random),
-                            ["targets"] = new JsonArray(new JsonObject { ["path"] = "data/a.bin", ["sha256"] = Hex(random) }, new JsonObject { ["path"] = "data/b.bin", ["sha256"] = Hex(random) }),
-                        })
-                        : AuditEvent.Create(AuditEventTypes.RequestAdmitted, now, "prn_" + random.Next(5000).ToString(CultureInfo.InvariantCulture), "model:chat", new JsonObject
+                            // Only the fields the hunt reads, as the recorded runs had them (hand-built, not an ImportVerifiedDetails).
+                            Type = AuditEventTypes.ImportVerified.Name,
+                            Time = now,
+                            Actor = "prn_importer",
+                            Subject = "import:imp_" + i.ToString(CultureInfo.InvariantCulture),
+                            Details = JsonSerializer.SerializeToElement(new JsonObject
+                            {
+                                ["kind"] = "dataset",
+                                ["manifest_sha256"] = Hex(random),
+                                ["targets"] = new JsonArray(new JsonObject { ["path"] = "data/a.bin", ["sha256"] = Hex(random) }, new JsonObject { ["path"] = "data/b.bin", ["sha256"] = Hex(random) }),
+                            }),
+                        }
+                        : AuditEvent.Create(now, "prn_" + random.Next(5000).ToString(CultureInfo.InvariantCulture), "model:chat", new RequestAdmittedDetails
                         {
-                            ["requestId"] = "req_" + i.ToString(CultureInfo.InvariantCulture),
-                            ["endpoint"] = "/v1/chat/completions",
-                            ["model"] = "chat",
-                            ["backend"] = "local",
-                            ["stream"] = false,
-                            ["promptSha256"] = Hex(random),
-                            ["clientAddress"] = $"10.{random.Next(256)}.{random.Next(256)}.{random.Next(256)}",
-                            ["user"] = "user-" + random.Next(5000).ToString(CultureInfo.InvariantCulture),
+                            RequestId = "req_" + i.ToString(CultureInfo.InvariantCulture),
+                            Endpoint = "/v1/chat/completions",
+                            Model = "chat",
+                            Backend = "local",
+                            Stream = false,
+                            PromptSha256 = Hex(random),
+                            ClientAddress = $"10.{random.Next(256)}.{random.Next(256)}.{random.Next(256)}",
+                            User = "user-" + random.Next(5000).ToString(CultureInfo.InvariantCulture),
                         });
                     pending.Add(ledger.AppendAsync(entry).AsTask());
                     if (pending.Count == 4096)

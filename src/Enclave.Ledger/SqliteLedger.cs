@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Enclave.Core;
 using Enclave.Core.Audit;
@@ -197,13 +196,13 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
     {
         foreach (var upgrade in upgrades.Pending())
         {
-            var details = new JsonObject
+            var details = new StateMigratedDetails
             {
-                ["database"] = upgrade.Database,
-                ["from_version"] = upgrade.From,
-                ["to_version"] = upgrade.To,
+                Database = upgrade.Database,
+                FromVersion = upgrade.From,
+                ToVersion = upgrade.To,
             };
-            var entry = AuditEvent.Create(AuditEventTypes.StateMigrated, _clock.GetUtcNow(), "system", upgrade.Database, details);
+            var entry = AuditEvent.Create(_clock.GetUtcNow(), "system", upgrade.Database, details);
             AppendAsync(entry).AsTask().GetAwaiter().GetResult();
             upgrades.MarkRecorded(upgrade);
         }

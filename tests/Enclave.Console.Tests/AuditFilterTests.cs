@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.OperatorConsole.Components.Pages;
@@ -10,17 +11,20 @@ namespace Enclave.OperatorConsole.Tests;
 /// </summary>
 public sealed class AuditFilterTests
 {
-    private static readonly byte[] Verified = AuditEvent.Create(
-        AuditEventTypes.ImportVerified,
-        DateTimeOffset.Parse("2026-12-07T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
-        "user:ingrid",
-        "import:imp_1",
-        new JsonObject
+    private static readonly byte[] Verified = new AuditEvent
+    {
+        Type = AuditEventTypes.ImportVerified.Name,
+        Time = DateTimeOffset.Parse("2026-12-07T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture),
+        Actor = "user:ingrid",
+        Subject = "import:imp_1",
+
+        // Hand-built details: nested keys named like the envelope's must not be taken for it.
+        Details = JsonSerializer.SerializeToElement(new JsonObject
         {
-            // Nested keys named like the envelope's must not be taken for it.
             ["targets"] = new JsonArray(new JsonObject { ["path"] = "model.onnx", ["type"] = "key.created", ["actor"] = "user:admin" }),
             ["kind"] = "model",
-        }).ToCanonicalJson();
+        }),
+    }.ToCanonicalJson();
 
     [Theory]
     [InlineData(null, null, true)]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
@@ -50,5 +51,5 @@ public sealed class LiveFeedTests : IDisposable
     }
 
     private async Task AppendAsync(SqliteLedger ledger, AuditEventType type, JsonObject details) =>
-        await ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), "user:admin", "test", details));
+        await ledger.AppendAsync(new AuditEvent { Type = type.Name, Time = _clock.GetUtcNow(), Actor = "user:admin", Subject = "test", Details = JsonSerializer.SerializeToElement(details) });
 }

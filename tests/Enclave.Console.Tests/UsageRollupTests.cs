@@ -31,7 +31,7 @@ public sealed class UsageRollupTests : IDisposable
         {
             var auditor = new RequestAuditor(ledger, _clock);
             await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 120, 10, 5);
-            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.KeyCreated, _clock.GetUtcNow(), "user:admin", "key:k1", new System.Text.Json.Nodes.JsonObject { ["principal"] = "user:uma" }));
+            await ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "user:admin", "key:k1", new KeyCreatedDetails { Principal = "user:uma", Name = "k1", Expires = null }));
             await CompleteAsync(auditor, "user:uma", "chat", "local", "error", 30, 0, 0);
             await auditor.DenyAsync(new DeniedRequest { RequestId = "r-d", Actor = "user:uma", Endpoint = "/v1/chat/completions", Model = "chat", Status = 403, Rule = "policy.clearance", PromptSha256 = new string('0', 64) });
             _clock.Advance(TimeSpan.FromMinutes(1));

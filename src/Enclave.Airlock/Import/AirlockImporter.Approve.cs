@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text.Json.Nodes;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
 
@@ -55,11 +54,11 @@ public sealed partial class AirlockImporter
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 AirlockLog.HookFailed(_logger, e, hook.GetType().Name, record.Id, record.Kind);
-                await TryAppendAsync(AuditEventTypes.ImportHookFailed, actor, "import:" + record.Id, new JsonObject
+                await TryAppendAsync(actor, "import:" + record.Id, new ImportHookFailedDetails
                 {
-                    ["hook"] = hook.GetType().Name,
-                    ["kind"] = record.Kind,
-                    ["error"] = Short($"{e.GetType().Name}: {e.Message}"),
+                    Hook = hook.GetType().Name,
+                    Kind = record.Kind,
+                    Error = Short($"{e.GetType().Name}: {e.Message}"),
                 }).ConfigureAwait(false);
             }
         }
@@ -88,7 +87,7 @@ public sealed partial class AirlockImporter
             var subject = "import:" + id;
             if (string.Equals(actor, record.Importer, StringComparison.Ordinal))
             {
-                await AppendAsync(AuditEventTypes.ImportApprovalRefused, actor, subject, Via(new JsonObject { ["reason"] = "self-approval" }, via), cancellationToken).ConfigureAwait(false);
+                await AppendAsync(actor, subject, new ImportApprovalRefusedDetails { Reason = "self-approval", Via = via }, cancellationToken).ConfigureAwait(false);
                 throw new ImportWorkflowException(ImportWorkflowError.SelfApproval, $"{actor} imported {id} and cannot approve it; another person must (two-person rule); nothing was changed");
             }
 
@@ -106,14 +105,14 @@ public sealed partial class AirlockImporter
                 return activated;
             }
 
-            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, approvals, via), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(actor, subject, ApprovedDetails(record, approvals, via), cancellationToken).ConfigureAwait(false);
             try
             {
                 _store.AddApproval(id, actor, _clock.GetUtcNow());
             }
             catch (Exception e) when (e is DbException or IOException)
             {
-                await TryAppendAsync(AuditEventTypes.ImportApprovalFailed, actor, subject, new JsonObject { ["error"] = Short(e.Message) }).ConfigureAwait(false);
+                await TryAppendAsync(actor, subject, new ImportApprovalFailedDetails { Error = Short(e.Message) }).ConfigureAwait(false);
                 throw;
             }
 
@@ -147,10 +146,9 @@ public sealed partial class AirlockImporter
         {
             var record = Pending(id);
             await AppendAsync(
-                AuditEventTypes.ImportRejected,
                 actor,
                 "import:" + id,
-                Via(new JsonObject { ["stage"] = "approval", ["reason"] = "rejected-by-approver", ["detail"] = reason, ["manifest_sha256"] = record.ManifestSha256.ToHex() }, via),
+                new ImportRejectedDetails { Stage = "approval", Reason = "rejected-by-approver", Detail = reason, ManifestSha256 = record.ManifestSha256.ToHex(), Via = via },
                 cancellationToken).ConfigureAwait(false);
             var quarantine = QuarantineOf(id);
             MarkRejected(id, actor, reason, _clock.GetUtcNow());

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 
 namespace Enclave.Airlock.Import;
@@ -6,130 +5,92 @@ namespace Enclave.Airlock.Import;
 // Ledger entries: every stage's audit event and its details.
 public sealed partial class AirlockImporter
 {
-    private async Task<long> AppendAsync(AuditEventType type, string actor, string subject, JsonObject details, CancellationToken cancellationToken)
+    private async Task<long> AppendAsync<TDetails>(string actor, string subject, TDetails details, CancellationToken cancellationToken)
+        where TDetails : class, IAuditDetails
     {
-        return await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
+        return await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), actor, subject, details), cancellationToken).ConfigureAwait(false);
     }
 
     // For entries written on a failure path: the original failure is what the caller must see.
-    private async Task TryAppendAsync(AuditEventType type, string actor, string subject, JsonObject details)
+    private async Task TryAppendAsync<TDetails>(string actor, string subject, TDetails details)
+        where TDetails : class, IAuditDetails
     {
         try
         {
-            await AppendAsync(type, actor, subject, details, CancellationToken.None).ConfigureAwait(false);
+            await AppendAsync(actor, subject, details, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The ledger itself may be what failed; the caller gets the original error either way.
-            AirlockLog.FailureEntryNotWritten(_logger, e, type.Name, subject);
+            AirlockLog.FailureEntryNotWritten(_logger, e, AuditEventTypes.Find(typeof(TDetails))?.Name ?? typeof(TDetails).Name, subject);
         }
     }
 
-    private static JsonObject VerifiedDetails(ImportRecord record)
+    private static ImportVerifiedDetails VerifiedDetails(ImportRecord record, string? via) => new()
     {
-        var details = new JsonObject
-        {
-            ["kind"] = record.Kind,
-            ["name"] = record.Name,
-            ["version"] = record.Version,
-            ["label"] = record.Label,
-            ["task"] = record.Task,
-            ["manifest_sha256"] = record.ManifestSha256.ToHex(),
-            ["target_count"] = record.Targets.Count,
-            ["signer_key_ids"] = new JsonArray([.. record.SignerKeyIds.Select(k => (JsonNode?)k)]),
-            ["sbom_sha256"] = record.SbomSha256?.ToHex(),
-            ["provenance_sha256"] = record.ProvenanceSha256?.ToHex(),
-            ["archive_bytes"] = record.ArchiveBytes,
-            ["tuf_versions"] = new JsonObject([.. record.TufVersions.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value))]),
-            ["required_approvals"] = record.RequiredApprovals,
-        };
-        if (record.Targets.Count <= MaxTargetsInLedgerEntry && record.Targets.Sum(t => t.Path.Length) < 16 * 1024)
-        {
-            details["targets"] = new JsonArray([.. record.Targets.Select(t => (JsonNode?)new JsonObject
-            {
-                ["path"] = t.Path,
-                ["type"] = t.Type,
-                ["sha256"] = t.Sha256.ToHex(),
-                ["length"] = t.Length,
-            })]);
-        }
-
-        return details;
-    }
-
-    private static JsonObject ApprovedDetails(ImportRecord record, int approvals, string? via)
-    {
-        var details = new JsonObject
-        {
-            ["manifest_sha256"] = record.ManifestSha256.ToHex(),
-            ["approvals"] = approvals,
-            ["required_approvals"] = record.RequiredApprovals,
-        };
-        if (via is not null)
-        {
-            details["via"] = via;
-        }
-
-        return details;
-    }
-
-    private static JsonObject Via(JsonObject details, string? via)
-    {
-        if (via is not null)
-        {
-            details["via"] = via;
-        }
-
-        return details;
-    }
-
-    private static JsonObject ActivatedDetails(ImportRecord record) => new()
-    {
-        ["kind"] = record.Kind,
-        ["name"] = record.Name,
-        ["version"] = record.Version,
-        ["label"] = record.Label,
-        ["task"] = record.Task,
-        ["manifest_sha256"] = record.ManifestSha256.ToHex(),
-        ["approvers"] = new JsonArray([.. record.Approvers.Select(a => (JsonNode?)a)]),
-        ["folder"] = $"{ArtifactsFolderName}/{record.Kind}/{record.Name}/{record.Version}",
+        Kind = record.Kind,
+        Name = record.Name,
+        Version = record.Version,
+        Label = record.Label,
+        Task = record.Task,
+        ManifestSha256 = record.ManifestSha256.ToHex(),
+        TargetCount = record.Targets.Count,
+        SignerKeyIds = record.SignerKeyIds,
+        SbomSha256 = record.SbomSha256?.ToHex(),
+        ProvenanceSha256 = record.ProvenanceSha256?.ToHex(),
+        ArchiveBytes = record.ArchiveBytes,
+        TufVersions = record.TufVersions,
+        RequiredApprovals = record.RequiredApprovals,
+        Targets = record.Targets.Count <= MaxTargetsInLedgerEntry && record.Targets.Sum(t => t.Path.Length) < 16 * 1024
+            ? [.. record.Targets.Select(t => new ImportVerifiedTarget { Path = t.Path, Type = t.Type, Sha256 = t.Sha256.ToHex(), Length = t.Length })]
+            : null,
+        Via = via,
     };
 
-    private static JsonObject RejectedDetails(Exception e, BundleSelector? selector)
+    private static ImportApprovedDetails ApprovedDetails(ImportRecord record, int approvals, string? via) => new()
     {
-        var details = new JsonObject();
-        switch (e)
+        ManifestSha256 = record.ManifestSha256.ToHex(),
+        Approvals = approvals,
+        RequiredApprovals = record.RequiredApprovals,
+        Via = via,
+    };
+
+    private static ImportActivatedDetails ActivatedDetails(ImportRecord record, string? via) => new()
+    {
+        Kind = record.Kind,
+        Name = record.Name,
+        Version = record.Version,
+        Label = record.Label,
+        Task = record.Task,
+        ManifestSha256 = record.ManifestSha256.ToHex(),
+        Approvers = record.Approvers,
+        Folder = $"{ArtifactsFolderName}/{record.Kind}/{record.Name}/{record.Version}",
+        Via = via,
+    };
+
+    private static ImportRejectedDetails RejectedDetails(Exception e, BundleSelector? selector, string? via)
+    {
+        var (stage, reason, detail, findings) = e switch
         {
-            case ImportRejectedException rejected:
-                details["stage"] = Stage(rejected.Reason);
-                details["reason"] = rejected.Code;
-                details["detail"] = Short(rejected.Detail);
-                if (rejected.Findings.Count > 0)
-                {
-                    details["findings"] = new JsonArray([.. rejected.Findings.Take(MaxFindingsInLedgerEntry).Select(f => (JsonNode?)Short(f, 500))]);
-                }
-
-                break;
-            case OperationCanceledException:
-                details["stage"] = "import";
-                details["reason"] = "cancelled";
-                details["detail"] = "the import was cancelled";
-                break;
-            default:
-                details["stage"] = "storage";
-                details["reason"] = "internal-error";
-                details["detail"] = Short($"{e.GetType().Name}: {e.Message}");
-                break;
-        }
-
-        if (selector is not null)
+            ImportRejectedException rejected => (
+                Stage(rejected.Reason),
+                rejected.Code,
+                Short(rejected.Detail),
+                rejected.Findings.Count > 0 ? (IReadOnlyList<string>)[.. rejected.Findings.Take(MaxFindingsInLedgerEntry).Select(f => Short(f, 500))] : null),
+            OperationCanceledException => ("import", "cancelled", "the import was cancelled", null),
+            _ => ("storage", "internal-error", Short($"{e.GetType().Name}: {e.Message}"), null),
+        };
+        return new ImportRejectedDetails
         {
-            details["kind"] = selector.Kind;
-            details["name"] = selector.Name;
-            details["version"] = selector.Version;
-        }
-
-        return details;
+            Stage = stage,
+            Reason = reason,
+            Detail = detail,
+            Findings = findings,
+            Kind = selector?.Kind,
+            Name = selector?.Name,
+            Version = selector?.Version,
+            Via = via,
+        };
     }
 
     private static string Stage(ImportRejection reason) => reason switch

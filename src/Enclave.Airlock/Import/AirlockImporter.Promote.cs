@@ -1,6 +1,5 @@
 using System.Data.Common;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Core.Audit;
 using Enclave.Core.Storage;
@@ -51,10 +50,10 @@ public sealed partial class AirlockImporter
             BlobStore.SyncDirectory(Path.GetDirectoryName(folder)!);
             Fault("promote.folder");
 
-            await AppendAsync(AuditEventTypes.ImportApproved, actor, subject, ApprovedDetails(record, record.Approvers.Count + 1, via), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(actor, subject, ApprovedDetails(record, record.Approvers.Count + 1, via), cancellationToken).ConfigureAwait(false);
             ledgered = true;
             Fault("promote.approved");
-            await AppendAsync(AuditEventTypes.ImportActivated, actor, subject, Via(ActivatedDetails(record), via), cancellationToken).ConfigureAwait(false);
+            await AppendAsync(actor, subject, ActivatedDetails(record, via), cancellationToken).ConfigureAwait(false);
             Fault("promote.activated");
 
             using var transaction = _store.Begin();
@@ -82,10 +81,10 @@ public sealed partial class AirlockImporter
 
             if (ledgered)
             {
-                await TryAppendAsync(AuditEventTypes.ImportActivationFailed, actor, subject, new JsonObject
+                await TryAppendAsync(actor, subject, new ImportActivationFailedDetails
                 {
-                    ["error"] = Short($"{e.GetType().Name}: {e.Message}"),
-                    ["detail"] = "the approval was not recorded and nothing was activated; approve again once the cause is fixed",
+                    Error = Short($"{e.GetType().Name}: {e.Message}"),
+                    Detail = "the approval was not recorded and nothing was activated; approve again once the cause is fixed",
                 }).ConfigureAwait(false);
             }
 

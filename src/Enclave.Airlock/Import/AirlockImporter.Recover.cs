@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Enclave.Airlock.Bundles;
 using Enclave.Core;
 using Enclave.Core.Audit;
@@ -65,7 +64,7 @@ public sealed partial class AirlockImporter
                 if (quarantine is null || (!Directory.Exists(quarantine) && MayJudge(quarantine)))
                 {
                     const string reason = "the quarantined files disappeared while the import waited for approval; import the bundle again";
-                    await AppendAsync(AuditEventTypes.ImportRejected, "system", "import:" + id, new JsonObject { ["stage"] = "recovery", ["reason"] = "quarantine-lost", ["detail"] = reason }, cancellationToken).ConfigureAwait(false);
+                    await AppendAsync("system", "import:" + id, new ImportRejectedDetails { Stage = "recovery", Reason = "quarantine-lost", Detail = reason }, cancellationToken).ConfigureAwait(false);
                     MarkRejected(id, "system", reason, _clock.GetUtcNow());
                     lost.Add(id);
                 }

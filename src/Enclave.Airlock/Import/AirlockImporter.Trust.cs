@@ -1,5 +1,4 @@
 using System.Data.Common;
-using System.Text.Json.Nodes;
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
 using Enclave.Core.Audit;
@@ -49,18 +48,14 @@ public sealed partial class AirlockImporter
             }
 
             var now = _clock.GetUtcNow();
-            var details = new JsonObject
+            var details = new ImportTrustPinnedDetails
             {
-                ["root_sha256"] = digest.ToHex(),
-                ["root_version"] = state.Root.Version,
-                ["forced"] = current is not null,
+                RootSha256 = digest.ToHex(),
+                RootVersion = state.Root.Version,
+                Forced = current is not null,
+                ReplacedSha256 = current?.RootSha256.ToHex(),
             };
-            if (current is not null)
-            {
-                details["replaced_sha256"] = current.RootSha256.ToHex();
-            }
-
-            await AppendAsync(AuditEventTypes.ImportTrustPinned, actor, "airlock:trust", details, cancellationToken).ConfigureAwait(false);
+            await AppendAsync(actor, "airlock:trust", details, cancellationToken).ConfigureAwait(false);
             try
             {
                 using var transaction = _store.Begin();
@@ -70,7 +65,7 @@ public sealed partial class AirlockImporter
             }
             catch (Exception e) when (e is DbException or IOException)
             {
-                await TryAppendAsync(AuditEventTypes.ImportTrustPinFailed, actor, "airlock:trust", new JsonObject { ["root_sha256"] = digest.ToHex(), ["error"] = Short(e.Message) }).ConfigureAwait(false);
+                await TryAppendAsync(actor, "airlock:trust", new ImportTrustPinFailedDetails { RootSha256 = digest.ToHex(), Error = Short(e.Message) }).ConfigureAwait(false);
                 throw;
             }
 

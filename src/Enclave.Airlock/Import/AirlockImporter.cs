@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Scanners;
 using Enclave.Airlock.Tuf;
@@ -162,7 +161,7 @@ public sealed partial class AirlockImporter
             var id = "imp_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
             var subject = "import:" + id;
             var received = _clock.GetUtcNow();
-            var receivedIndex = await AppendAsync(AuditEventTypes.ImportReceived, actor, subject, Via(new JsonObject { ["source"] = ArtifactNames.Printable(source) }, via), cancellationToken).ConfigureAwait(false);
+            var receivedIndex = await AppendAsync(actor, subject, new ImportReceivedDetails { Source = ArtifactNames.Printable(source), Via = via }, cancellationToken).ConfigureAwait(false);
 
             ImportPlan? plan = null;
             BundleContents? contents = null;
@@ -185,7 +184,7 @@ public sealed partial class AirlockImporter
                 var record = await Task.Run(() => Verify(id, actor, received, plan!, read, cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 Fault("import.scanned");
                 await CheckAdmissionAsync(record, read, receivedIndex, cancellationToken).ConfigureAwait(false);
-                await AppendAsync(AuditEventTypes.ImportVerified, actor, subject, Via(VerifiedDetails(record), via), cancellationToken).ConfigureAwait(false);
+                await AppendAsync(actor, subject, VerifiedDetails(record, via), cancellationToken).ConfigureAwait(false);
                 AirlockLog.Verified(_logger, id, record.Kind, record.Name, record.Version, record.ManifestSha256.ToHex(), record.Targets.Count, record.RequiredApprovals);
                 Fault("import.verified");
 
@@ -215,7 +214,7 @@ public sealed partial class AirlockImporter
                 };
                 var reported = rejection ?? e;
                 LogRefused(id, reported);
-                await TryAppendAsync(AuditEventTypes.ImportRejected, actor, subject, Via(RejectedDetails(reported, plan?.Selector), via)).ConfigureAwait(false);
+                await TryAppendAsync(actor, subject, RejectedDetails(reported, plan?.Selector, via)).ConfigureAwait(false);
                 if (rejection is not null)
                 {
                     throw rejection;

@@ -373,13 +373,13 @@ internal static class LedgerCommands
         {
             await using var ledger = SqliteLedger.Open(new LedgerOptions { DataDirectory = dataDirectory, Purpose = "enclave ledger export" }, TimeProvider.System);
             var actor = "local:" + (string.IsNullOrWhiteSpace(Environment.UserName) ? "unknown" : Environment.UserName);
-            var index = await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.LedgerExported, TimeProvider.System.GetUtcNow(), actor, $"ledger:0-{treeSize - 1}", new JsonObject
+            var index = await ledger.AppendAsync(AuditEvent.Create(TimeProvider.System.GetUtcNow(), actor, $"ledger:0-{treeSize - 1}", new LedgerExportedDetails
             {
-                ["from"] = 0,
-                ["to"] = treeSize - 1,
-                ["entries"] = treeSize,
-                ["output"] = Path.GetFullPath(output),
-                ["filesWritten"] = filesWritten,
+                From = 0,
+                To = treeSize - 1,
+                Entries = treeSize,
+                Output = Path.GetFullPath(output),
+                FilesWritten = filesWritten,
             })).ConfigureAwait(false);
             return (index, null);
         }

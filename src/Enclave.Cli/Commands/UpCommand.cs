@@ -270,12 +270,12 @@ internal static class UpCommand
     }
 
     private static async ValueTask Record(SqliteLedger ledger, TimeProvider clock, PrincipalRecord principal) =>
-        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.UserAdded, clock.GetUtcNow(), SystemActor, principal.Id, new JsonObject
+        await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), SystemActor, principal.Id, new UserAddedDetails
         {
-            ["name"] = principal.Name,
-            ["kind"] = "user",
-            ["roles"] = new JsonArray(Roles.AirlockApprover),
-            ["clearance"] = null,
-            ["purpose"] = "enclave up demo approver",
+            Name = principal.Name,
+            Kind = "user",
+            Roles = [Roles.AirlockApprover],
+            Clearance = null,
+            Purpose = "enclave up demo approver",
         })).ConfigureAwait(false);
 }

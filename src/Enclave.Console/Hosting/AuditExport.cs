@@ -87,12 +87,12 @@ public static class AuditExport
         try
         {
             await ledger.AppendAsync(
-                AuditEvent.Create(AuditEventTypes.LedgerExported, now, http.User.PrincipalId(), $"ledger:{first}-{end - 1}", new JsonObject
+                AuditEvent.Create(now, http.User.PrincipalId(), $"ledger:{first}-{end - 1}", new LedgerExportedDetails
                 {
-                    ["from"] = first,
-                    ["to"] = end - 1,
-                    ["entries"] = end - first,
-                    ["via"] = "console",
+                    From = first,
+                    To = end - 1,
+                    Entries = end - first,
+                    Via = "console",
                 }),
                 http.RequestAborted).ConfigureAwait(false);
         }

@@ -74,6 +74,24 @@ public ref struct AuditDetailsWriter
         CanonicalJson.Write(value, _output);
     }
 
+    /// <summary>A string member when <paramref name="value"/> is not null; nothing otherwise.</summary>
+    public void Optional(string name, string? value)
+    {
+        if (value is not null)
+        {
+            String(name, value);
+        }
+    }
+
+    /// <summary>A JSON member when <paramref name="value"/> is not null; nothing otherwise.</summary>
+    public void Optional(string name, JsonNode? value)
+    {
+        if (value is not null)
+        {
+            Node(name, value);
+        }
+    }
+
     internal void End() => _output.Write("}"u8);
 
     // 2^53: integers up to this are written as digits by both Utf8Formatter and ECMAScript's Number.toString.

@@ -52,20 +52,39 @@ public sealed partial record AuditEvent
         return new AuditEvent { Type = type, Time = time, Actor = actor, Subject = subject, CanonicalDetails = CanonicalJson.Canonicalize(details) };
     }
 
-    /// <summary>An event of a declared type (<see cref="AuditEventTypes"/>), details canonicalized once, here.</summary>
+    /// <summary>
+    /// An event of a declared type (<see cref="AuditEventTypes"/>) with hand-built details, canonicalized once, here:
+    /// only for the audit schema's own tests, which hold each details record to the bytes such details gave. Code
+    /// writes an event from its details record (<see cref="Create{TDetails}(DateTimeOffset, string, string, TDetails)"/>).
+    /// </summary>
     /// <exception cref="EnclaveFormatException">The details hold a non-finite number or an unpaired surrogate.</exception>
-    public static AuditEvent Create(AuditEventType type, DateTimeOffset time, string actor, string subject, JsonObject details)
+    internal static AuditEvent Create(AuditEventType type, DateTimeOffset time, string actor, string subject, JsonObject details)
     {
         ArgumentNullException.ThrowIfNull(type);
         return Create(type.Name, time, actor, subject, details);
     }
 
     /// <summary>
+    /// An event of the declared type whose details <paramref name="details"/> are (<see cref="AuditEventTypes"/>), written
+    /// straight into canonical form: the bytes a <see cref="JsonObject"/> of the same members gives.
+    /// </summary>
+    /// <exception cref="ArgumentException"><typeparamref name="TDetails"/> is no declared type's details record.</exception>
+    /// <exception cref="EnclaveFormatException">A string holds an unpaired surrogate, or a number is not finite.</exception>
+    public static AuditEvent Create<TDetails>(DateTimeOffset time, string actor, string subject, TDetails details)
+        where TDetails : class, IAuditDetails
+    {
+        ArgumentNullException.ThrowIfNull(details);
+        var type = AuditEventTypes.Find(details.GetType())
+            ?? throw new ArgumentException($"{details.GetType().Name} is not the details record of a declared audit event type (AuditEventTypes)", nameof(details));
+        return Create(type, time, actor, subject, details, static (ref writer, d) => d.Write(ref writer));
+    }
+
+    /// <summary>
     /// An event of a declared type whose details are written straight into canonical form by <paramref name="write"/>
-    /// (see <see cref="AuditDetailsWriter"/>): the request path's events, without an intermediate <see cref="JsonObject"/>.
+    /// (see <see cref="AuditDetailsWriter"/>): how every details record is written, without an intermediate <see cref="JsonObject"/>.
     /// </summary>
     /// <exception cref="EnclaveFormatException">A string holds an unpaired surrogate, or a number is not finite.</exception>
-    public static AuditEvent Create<TState>(AuditEventType type, DateTimeOffset time, string actor, string subject, TState state, AuditDetailsWriting<TState> write)
+    internal static AuditEvent Create<TState>(AuditEventType type, DateTimeOffset time, string actor, string subject, TState state, AuditDetailsWriting<TState> write)
     {
         ArgumentNullException.ThrowIfNull(type);
         ArgumentNullException.ThrowIfNull(write);

@@ -79,21 +79,17 @@ public sealed class AlertService
             var id = "alert_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
             var now = _clock.GetUtcNow();
             var evidence = EvidenceJson(request.Evidence);
-            var details = new JsonObject
+            var details = new AlertRaisedDetails
             {
-                ["alertId"] = id,
-                ["kind"] = request.Kind.Name(),
-                ["severity"] = request.Severity.Name(),
-                ["title"] = request.Title,
-                ["subject"] = request.Subject,
-                ["evidence"] = evidence.DeepClone(),
+                AlertId = id,
+                Kind = request.Kind.Name(),
+                Severity = request.Severity.Name(),
+                Title = request.Title,
+                Subject = request.Subject,
+                Evidence = evidence,
+                DedupKey = request.DeduplicationKey,
             };
-            if (request.DeduplicationKey is { } dedup)
-            {
-                details["dedupKey"] = dedup;
-            }
-
-            var index = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.AlertRaised, now, request.Actor, "alert:" + id, details), CancellationToken.None).ConfigureAwait(false);
+            var index = await _ledger.AppendAsync(AuditEvent.Create(now, request.Actor, "alert:" + id, details), CancellationToken.None).ConfigureAwait(false);
             var row = new AlertRow
             {
                 Id = id,
@@ -198,29 +194,25 @@ public sealed class AlertService
             }
 
             var now = _clock.GetUtcNow();
-            var details = new JsonObject { ["alertId"] = id, ["raisedIndex"] = row.RaisedIndex, ["from"] = current.State.Name() };
-            AuditEventType type;
-            if (target == AlertState.Acknowledged)
-            {
-                type = AuditEventTypes.AlertAcknowledged;
-                if (reason is not null)
+            var (type, entry) = target == AlertState.Acknowledged
+                ? (AuditEventTypes.AlertAcknowledged, AuditEvent.Create(now, actor, "alert:" + id, new AlertAcknowledgedDetails
                 {
-                    details["note"] = reason;
-                }
-            }
-            else
-            {
-                type = AuditEventTypes.AlertResolved;
-                details["resolution"] = target.Name();
-                details["reason"] = reason;
-            }
-
-            if (via is not null)
-            {
-                details["via"] = via;
-            }
-
-            var index = await _ledger.AppendAsync(AuditEvent.Create(type, now, actor, "alert:" + id, details), CancellationToken.None).ConfigureAwait(false);
+                    AlertId = id,
+                    RaisedIndex = row.RaisedIndex,
+                    From = current.State.Name(),
+                    Note = reason,
+                    Via = via,
+                }))
+                : (AuditEventTypes.AlertResolved, AuditEvent.Create(now, actor, "alert:" + id, new AlertResolvedDetails
+                {
+                    AlertId = id,
+                    RaisedIndex = row.RaisedIndex,
+                    From = current.State.Name(),
+                    Resolution = target.Name(),
+                    Reason = reason,
+                    Via = via,
+                }));
+            var index = await _ledger.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
             if (!_store.ChangeState(id, row.State, new AlertStateChange(target.Name(), now, actor, index, reason)))
             {
                 // Only this service changes alerts and it holds the gate: a miss means the store was changed behind it.

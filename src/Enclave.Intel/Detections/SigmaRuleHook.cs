@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
@@ -101,25 +100,25 @@ public sealed class SigmaRuleHook : IArtifactActivationHook
         var now = _clock.GetUtcNow();
         _store.PutRuleSet(new DetectionRuleSetRow(activation.Name, activation.ImportId, activation.Version, now, live, skipped.Count), files);
         _live.Reload();
-        var details = new JsonObject
+        var details = new DetectionsLoadedDetails
         {
-            ["importId"] = activation.ImportId,
-            ["name"] = activation.Name,
-            ["version"] = activation.Version,
-            ["files"] = files.Count,
-            ["rules"] = set.Rules.Count - otherProducts.Count,
-            ["correlations"] = set.Correlations.Count,
-            ["filters"] = set.Filters.Count,
-            ["skipped"] = skipped.Count,
-            ["skippedSamples"] = new JsonArray([.. skipped.Take(MaxSkippedInLedgerEntry).Select(s => (JsonNode)new JsonObject
+            ImportId = activation.ImportId,
+            Name = activation.Name,
+            Version = activation.Version,
+            Files = files.Count,
+            Rules = set.Rules.Count - otherProducts.Count,
+            Correlations = set.Correlations.Count,
+            Filters = set.Filters.Count,
+            Skipped = skipped.Count,
+            SkippedSamples = [.. skipped.Take(MaxSkippedInLedgerEntry).Select(s => new DetectionsSkippedSample
             {
-                ["source"] = Clip(s.Source, 200),
-                ["id"] = s.Id,
-                ["reason"] = s.Reason.ToString(),
-                ["detail"] = Clip(s.Detail, 300),
-            })]),
+                Source = Clip(s.Source, 200),
+                Id = s.Id,
+                Reason = s.Reason.ToString(),
+                Detail = Clip(s.Detail, 300),
+            })],
         };
-        return await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.DetectionsLoaded, now, "system", "import:" + activation.ImportId, details), cancellationToken).ConfigureAwait(false);
+        return await _ledger.AppendAsync(AuditEvent.Create(now, "system", "import:" + activation.ImportId, details), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<byte[]?> ReadAsync(string folder, ArtifactFile file, CancellationToken cancellationToken)

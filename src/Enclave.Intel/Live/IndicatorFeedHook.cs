@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
 using Enclave.Intel.Indicators;
@@ -63,7 +62,7 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
     /// Loads one activated bundle; returns the <c>intel.loaded</c> details, or null when the bundle was already loaded,
     /// holds no STIX or MISP data, or was refused (then <c>intel.rejected</c> is in the ledger and the store is unchanged).
     /// </summary>
-    public async Task<JsonObject?> LoadAsync(ArtifactActivation activation, CancellationToken cancellationToken)
+    public async Task<IntelLoadedDetails?> LoadAsync(ArtifactActivation activation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(activation);
         if (_store.HasSource(activation.ImportId))
@@ -79,13 +78,13 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
         }
         catch (Exception e) when (e is StixRejectedException or StixPatternException or JsonException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.IntelRejected, _clock.GetUtcNow(), "system", subject, new JsonObject
+            await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "system", subject, new IntelRejectedDetails
             {
-                ["importId"] = activation.ImportId,
-                ["name"] = activation.Name,
-                ["version"] = activation.Version,
-                ["reason"] = e is StixRejectedException s ? s.Reason.ToString() : e is IOException or UnauthorizedAccessException ? "Unreadable" : "Invalid",
-                ["error"] = Clip(e.Message, 1000),
+                ImportId = activation.ImportId,
+                Name = activation.Name,
+                Version = activation.Version,
+                Reason = e is StixRejectedException s ? s.Reason.ToString() : e is IOException or UnauthorizedAccessException ? "Unreadable" : "Invalid",
+                Error = Clip(e.Message, 1000),
             }), cancellationToken).ConfigureAwait(false);
             return null;
         }
@@ -135,22 +134,22 @@ public sealed class IndicatorFeedHook : IArtifactActivationHook
         var result = _store.Apply(
             new IndicatorSourceRow(activation.ImportId, activation.Name, activation.Version, now, arrived, rows.Count, notEvaluable.Count, contents.Skipped),
             rows);
-        var details = new JsonObject
+        var details = new IntelLoadedDetails
         {
-            ["importId"] = activation.ImportId,
-            ["name"] = activation.Name,
-            ["version"] = activation.Version,
-            ["sources"] = new JsonArray([.. contents.Sources.Select(s => (JsonNode?)JsonValue.Create(s))]),
-            ["indicators"] = rows.Count,
-            ["live"] = live,
-            ["notEvaluable"] = notEvaluable.Count,
-            ["skipped"] = contents.Skipped,
-            ["added"] = result.Added,
-            ["replaced"] = result.Replaced,
-            ["keptNewer"] = result.KeptNewer,
-            ["notEvaluableSamples"] = new JsonArray([.. notEvaluable.Take(MaxSamplesInLedgerEntry).Select(n => (JsonNode?)JsonValue.Create(Clip(n.Id + ": " + n.Reason, 300)))]),
+            ImportId = activation.ImportId,
+            Name = activation.Name,
+            Version = activation.Version,
+            Sources = [.. contents.Sources],
+            Indicators = rows.Count,
+            Live = live,
+            NotEvaluable = notEvaluable.Count,
+            Skipped = contents.Skipped,
+            Added = result.Added,
+            Replaced = result.Replaced,
+            KeptNewer = result.KeptNewer,
+            NotEvaluableSamples = [.. notEvaluable.Take(MaxSamplesInLedgerEntry).Select(n => Clip(n.Id + ": " + n.Reason, 300))],
         };
-        await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.IntelLoaded, now, "system", subject, details), cancellationToken).ConfigureAwait(false);
+        await _ledger.AppendAsync(AuditEvent.Create(now, "system", subject, details), cancellationToken).ConfigureAwait(false);
         _live.Reload();
         if (_hunter is not null)
         {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Intel.Alerts;
 
@@ -75,14 +74,14 @@ public sealed class RetroHunter
             var end = Math.Min(to ?? _ledger.Size, _ledger.Size);
             var start = Math.Clamp(from, 0, end);
             var result = _live.IsEmpty ? new HuntResult(start, end, 0, 0, 0) : await ScanAsync(start, end, cancellationToken).ConfigureAwait(false);
-            await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.IntelHunted, _clock.GetUtcNow(), actor, "intel", new JsonObject
+            await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), actor, "intel", new IntelHuntedDetails
             {
-                ["trigger"] = trigger,
-                ["from"] = result.From,
-                ["to"] = result.To,
-                ["entries"] = result.Entries,
-                ["hits"] = result.Hits,
-                ["alerts"] = result.Alerts,
+                Trigger = trigger,
+                From = result.From,
+                To = result.To,
+                Entries = result.Entries,
+                Hits = result.Hits,
+                Alerts = result.Alerts,
             }), CancellationToken.None).ConfigureAwait(false);
             return result;
         }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Intel.Vulnerabilities;
 using Enclave.Intel.Vulnerabilities.Findings;
@@ -89,17 +88,17 @@ public sealed class UpgradeService
                 var release = _installer.Stage(artifact, cancellationToken);
                 var comparison = Compare(release);
                 var index = await _ledger.AppendAsync(
-                    AuditEvent.Create(AuditEventTypes.UpgradeStaged, _clock.GetUtcNow(), actor, "release:" + release.Version, new JsonObject
+                    AuditEvent.Create(_clock.GetUtcNow(), actor, "release:" + release.Version, new UpgradeStagedDetails
                     {
-                        ["version"] = release.Version,
-                        ["importId"] = artifact.ImportId,
-                        ["name"] = artifact.Name,
-                        ["files"] = artifact.Files.Count,
-                        ["bytes"] = artifact.Files.Sum(f => f.Length),
-                        ["running"] = _running?.Version ?? _installer.Current?.Version,
-                        ["data"] = comparison.Data is { } d ? (d.HasData ? (d.Stale ? "stale" : "fresh") : "no-data") : null,
-                        ["resolves"] = Ids(comparison.Resolves),
-                        ["introduces"] = Ids(comparison.Introduces),
+                        Version = release.Version,
+                        ImportId = artifact.ImportId,
+                        Name = artifact.Name,
+                        Files = artifact.Files.Count,
+                        Bytes = artifact.Files.Sum(f => f.Length),
+                        Running = _running?.Version ?? _installer.Current?.Version,
+                        Data = comparison.Data is { } d ? (d.HasData ? (d.Stale ? "stale" : "fresh") : "no-data") : null,
+                        Resolves = Ids(comparison.Resolves),
+                        Introduces = Ids(comparison.Introduces),
                     }),
                     cancellationToken).ConfigureAwait(false);
                 return new StageResult(release, comparison, index);
@@ -142,7 +141,7 @@ public sealed class UpgradeService
                 }
 
                 var comparison = Compare(staged);
-                return await SwitchAsync(staged, AuditEventTypes.UpgradeApplied, actor, d => d["resolves"] = Ids(comparison.Resolves), cancellationToken).ConfigureAwait(false);
+                return await SwitchAsync(staged, actor, (before, release, root) => new UpgradeAppliedDetails { From = before, To = release.Version, ImportId = release.ImportId, InstallRoot = root, Resolves = Ids(comparison.Resolves) }, cancellationToken).ConfigureAwait(false);
             }
             catch (UpgradeException e)
             {
@@ -172,7 +171,7 @@ public sealed class UpgradeService
                     throw new UpgradeException(UpgradeFailure.NoPrevious, "there is no previous release to roll back to; the current release is unchanged");
                 }
 
-                return await SwitchAsync(previous, AuditEventTypes.UpgradeRolledBack, actor, null, cancellationToken).ConfigureAwait(false);
+                return await SwitchAsync(previous, actor, (before, release, root) => new UpgradeRolledBackDetails { From = before, To = release.Version, ImportId = release.ImportId, InstallRoot = root }, cancellationToken).ConfigureAwait(false);
             }
             catch (UpgradeException e)
             {
@@ -188,7 +187,8 @@ public sealed class UpgradeService
 
     // Verify, self-check, switch the links (the commit point), then the ledger entry; a ledger that cannot record it
     // undoes the switch, so no release becomes current unrecorded.
-    private async Task<SwitchResult> SwitchAsync(InstalledRelease release, AuditEventType type, string actor, Action<JsonObject>? more, CancellationToken cancellationToken)
+    private async Task<SwitchResult> SwitchAsync<TDetails>(InstalledRelease release, string actor, Func<string?, InstalledRelease, string, TDetails> details, CancellationToken cancellationToken)
+        where TDetails : class, IAuditDetails
     {
         var artifact = _updates().FirstOrDefault(u => u.ImportId == release.ImportId && u.Version == release.Version)
             ?? throw new UpgradeException(UpgradeFailure.Tampered, $"release {release.Version} in {release.Path} names no activated update bundle (import '{release.ImportId ?? "(none)"}'), so its files cannot be checked; stage it again from its bundle");
@@ -196,18 +196,11 @@ public sealed class UpgradeService
         _ = _installer.SelfCheck(release.Path, release.Version, cancellationToken);
         var previous = _installer.Previous;
         var before = _installer.SwitchTo(release);
-        var details = new JsonObject
-        {
-            ["from"] = before?.Version,
-            ["to"] = release.Version,
-            ["importId"] = release.ImportId,
-            ["installRoot"] = _installer.Root,
-        };
-        more?.Invoke(details);
         long index;
         try
         {
-            index = await _ledger.AppendAsync(AuditEvent.Create(type, _clock.GetUtcNow(), actor, "release:" + release.Version, details), cancellationToken).ConfigureAwait(false);
+            var entry = AuditEvent.Create(_clock.GetUtcNow(), actor, "release:" + release.Version, details(before?.Version, release, _installer.Root));
+            index = await _ledger.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -297,21 +290,21 @@ public sealed class UpgradeService
         return (f.AdvisoryId, at < 0 ? purl : purl[..at]);
     }
 
-    private static JsonArray? Ids(IReadOnlyList<FindingRow>? findings) =>
-        findings is null ? null : new JsonArray([.. findings.Select(f => f.AdvisoryId).Distinct(StringComparer.Ordinal).Take(200).Select(id => (JsonNode)id)]);
+    private static IReadOnlyList<string>? Ids(IReadOnlyList<FindingRow>? findings) =>
+        findings is null ? null : [.. findings.Select(f => f.AdvisoryId).Distinct(StringComparer.Ordinal).Take(200)];
 
     private async Task FailedAsync(string step, string version, UpgradeException e, string actor)
     {
         try
         {
             await _ledger.AppendAsync(
-                AuditEvent.Create(AuditEventTypes.UpgradeFailed, _clock.GetUtcNow(), actor, "release:" + (version.Length == 0 ? "(none)" : version), new JsonObject
+                AuditEvent.Create(_clock.GetUtcNow(), actor, "release:" + (version.Length == 0 ? "(none)" : version), new UpgradeFailedDetails
                 {
-                    ["step"] = step,
-                    ["version"] = version.Length == 0 ? null : version,
-                    ["reason"] = e.Code,
-                    ["error"] = e.Message.Length <= 1000 ? e.Message : e.Message[..1000] + "…",
-                    ["current"] = _installer.Current?.Version,
+                    Step = step,
+                    Version = version.Length == 0 ? null : version,
+                    Reason = e.Code,
+                    Error = e.Message.Length <= 1000 ? e.Message : e.Message[..1000] + "…",
+                    Current = _installer.Current?.Version,
                 }),
                 CancellationToken.None).ConfigureAwait(false);
         }

@@ -299,18 +299,14 @@ public static partial class AirlockAdminEndpoints
             return null;
         }
 
-        var details = new JsonObject
+        var details = new VulnsApprovalBlockedDetails
         {
-            ["importId"] = id,
-            ["kev"] = new JsonArray([.. kev.Select(f => f.KevCve).Distinct(StringComparer.Ordinal).Take(50).Select(c => (JsonNode)c!)]),
-            ["findings"] = kev.Count,
+            ImportId = id,
+            Kev = [.. kev.Select(f => f.KevCve!).Distinct(StringComparer.Ordinal).Take(50)],
+            Findings = kev.Count,
+            Via = via,
         };
-        if (via is not null)
-        {
-            details["via"] = via;
-        }
-
-        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.VulnsApprovalBlocked, clock.GetUtcNow(), actor, "import:" + id, details), ct).ConfigureAwait(false);
+        await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), actor, "import:" + id, details), ct).ConfigureAwait(false);
         var sample = string.Join(", ", kev.Take(5).Select(f => $"{f.AdvisoryId} ({f.KevCve}) in {f.Component}"));
         return $"approval refused: the SBOM of {id} has {kev.Count} open findings listed in CISA KEV ({sample}{(kev.Count > 5 ? ", …" : "")}) and Vulns:BlockApprovalOnKev is on; " +
             "reject the import and bring in a fixed version, or record a VEX decision (enclave vulns vex decide) where the component is not affected; nothing was approved";

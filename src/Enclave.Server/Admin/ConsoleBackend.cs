@@ -76,20 +76,18 @@ internal sealed class ConsoleBackend(
         };
 
         // Refused like the API refuses a key: an auth.failed entry (never the key itself, only its ID).
-        var details = new JsonObject { ["scheme"] = "console", ["reason"] = reason, ["method"] = "POST" };
-        if (ApiKeyStore.PresentedKeyId(presentedKey.Trim()) is { } keyId)
+        var details = new AuthFailedDetails
         {
-            details["keyId"] = keyId;
-        }
-
-        if (remoteAddress is not null)
-        {
-            details["remoteAddress"] = remoteAddress;
-        }
+            Scheme = "console",
+            Reason = reason,
+            Method = "POST",
+            KeyId = ApiKeyStore.PresentedKeyId(presentedKey.Trim()),
+            RemoteAddress = remoteAddress,
+        };
 
         try
         {
-            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.AuthFailed, clock.GetUtcNow(), "anonymous", "/console/signin", details), cancellationToken).ConfigureAwait(false);
+            await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), "anonymous", "/console/signin", details), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is LedgerWriteException or ObjectDisposedException or EnclaveFormatException)
         {

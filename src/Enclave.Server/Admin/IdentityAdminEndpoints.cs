@@ -102,12 +102,12 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return await ChangeAsync(async () =>
         {
-            var added = await store.AddPrincipalAsync(name!, kind, roles, clearance, p => Record(ledger, clock, AuditEventTypes.UserAdded, actor, p.Id, new JsonObject
+            var added = await store.AddPrincipalAsync(name!, kind, roles, clearance, p => Record(ledger, clock, actor, p.Id, new UserAddedDetails
             {
-                ["name"] = p.Name,
-                ["kind"] = PrincipalNames.KindName(p.Kind),
-                ["roles"] = new JsonArray([.. p.Roles.Select(r => (JsonNode)r)]),
-                ["clearance"] = p.Clearance,
+                Name = p.Name,
+                Kind = PrincipalNames.KindName(p.Kind),
+                Roles = [.. p.Roles],
+                Clearance = p.Clearance,
             }), http.RequestAborted).ConfigureAwait(false);
             return Results.Created($"{AdminApi.Prefix}/users/{added.Name}", ToJson(added));
         }).ConfigureAwait(false);
@@ -158,13 +158,13 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return await ChangeAsync(async () =>
         {
-            var (_, updated) = await store.UpdatePrincipalAsync(name, roles, clearance, (before, after) => Record(ledger, clock, AuditEventTypes.UserUpdated, actor, after.Id, new JsonObject
+            var (_, updated) = await store.UpdatePrincipalAsync(name, roles, clearance, (before, after) => Record(ledger, clock, actor, after.Id, new UserUpdatedDetails
             {
-                ["name"] = after.Name,
-                ["roles"] = new JsonArray([.. after.Roles.Select(r => (JsonNode)r)]),
-                ["clearance"] = after.Clearance,
-                ["previousRoles"] = new JsonArray([.. before.Roles.Select(r => (JsonNode)r)]),
-                ["previousClearance"] = before.Clearance,
+                Name = after.Name,
+                Roles = [.. after.Roles],
+                Clearance = after.Clearance,
+                PreviousRoles = [.. before.Roles],
+                PreviousClearance = before.Clearance,
             }), http.RequestAborted).ConfigureAwait(false);
             return Results.Json(ToJson(updated));
         }).ConfigureAwait(false);
@@ -175,10 +175,10 @@ public static class IdentityAdminEndpoints
         var actor = http.User.PrincipalId();
         return ChangeAsync(async () =>
         {
-            var disabled = await store.DisablePrincipalAsync(name, p => Record(ledger, clock, AuditEventTypes.UserDisabled, actor, p.Id, new JsonObject
+            var disabled = await store.DisablePrincipalAsync(name, p => Record(ledger, clock, actor, p.Id, new UserDisabledDetails
             {
-                ["name"] = p.Name,
-                ["activeKeys"] = store.ListKeys(p.Id).Count(k => k.Revoked is null),
+                Name = p.Name,
+                ActiveKeys = store.ListKeys(p.Id).Count(k => k.Revoked is null),
             }), http.RequestAborted).ConfigureAwait(false);
             return Results.Json(ToJson(disabled));
         });
@@ -297,8 +297,9 @@ public static class IdentityAdminEndpoints
         }
     }
 
-    private static ValueTask Record(ILedger ledger, TimeProvider clock, AuditEventType type, string actor, string subject, JsonObject details) =>
-        IdentityChanges.Record(ledger, clock, type, actor, subject, details);
+    private static ValueTask Record<TDetails>(ILedger ledger, TimeProvider clock, string actor, string subject, TDetails details)
+        where TDetails : class, IAuditDetails =>
+        IdentityChanges.Record(ledger, clock, actor, subject, details);
 
     private static async Task<(JsonObject? Body, IResult? Error)> ReadBodyAsync(HttpContext http, string[] allowed)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
@@ -14,31 +13,24 @@ internal static class IdentityChanges
 {
     public static Task<(string Key, ApiKeyRecord Record)> CreateKeyAsync(
         ApiKeyStore store, ILedger ledger, TimeProvider clock, string actor, string user, string? name, DateTimeOffset? expires, string? via, CancellationToken cancellationToken) =>
-        store.CreateKeyAsync(user, name, expires, k => Record(ledger, clock, AuditEventTypes.KeyCreated, actor, "key:" + k.Id, Via(new JsonObject
+        store.CreateKeyAsync(user, name, expires, k => Record(ledger, clock, actor, "key:" + k.Id, new KeyCreatedDetails
         {
-            ["principal"] = k.PrincipalId,
-            ["name"] = k.Name,
-            ["expires"] = k.Expires is { } e ? AuditEvent.FormatTime(e) : null,
-        }, via)), cancellationToken);
+            Principal = k.PrincipalId,
+            Name = k.Name,
+            Expires = k.Expires is { } e ? AuditEvent.FormatTime(e) : null,
+            Via = via,
+        }), cancellationToken);
 
     public static Task<ApiKeyRecord> RevokeKeyAsync(
         ApiKeyStore store, ILedger ledger, TimeProvider clock, string actor, string id, string? via, CancellationToken cancellationToken) =>
-        store.RevokeKeyAsync(id, k => Record(ledger, clock, AuditEventTypes.KeyRevoked, actor, "key:" + k.Id, Via(new JsonObject
+        store.RevokeKeyAsync(id, k => Record(ledger, clock, actor, "key:" + k.Id, new KeyRevokedDetails
         {
-            ["principal"] = k.PrincipalId,
-            ["name"] = k.Name,
-        }, via)), cancellationToken);
+            Principal = k.PrincipalId,
+            Name = k.Name,
+            Via = via,
+        }), cancellationToken);
 
-    public static async ValueTask Record(ILedger ledger, TimeProvider clock, AuditEventType type, string actor, string subject, JsonObject details) =>
-        await ledger.AppendAsync(AuditEvent.Create(type, clock.GetUtcNow(), actor, subject, details), CancellationToken.None).ConfigureAwait(false);
-
-    private static JsonObject Via(JsonObject details, string? via)
-    {
-        if (via is not null)
-        {
-            details["via"] = via;
-        }
-
-        return details;
-    }
+    public static async ValueTask Record<TDetails>(ILedger ledger, TimeProvider clock, string actor, string subject, TDetails details)
+        where TDetails : class, IAuditDetails =>
+        await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), actor, subject, details), CancellationToken.None).ConfigureAwait(false);
 }

@@ -83,13 +83,13 @@ internal static class LedgerAdminEndpoints
         }
 
         var index = await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.LedgerExported, clock.GetUtcNow(), http.User.PrincipalId(), $"ledger:0-{to}", new JsonObject
+            AuditEvent.Create(clock.GetUtcNow(), http.User.PrincipalId(), $"ledger:0-{to}", new LedgerExportedDetails
             {
-                ["from"] = 0,
-                ["to"] = to,
-                ["entries"] = to + 1,
-                ["output"] = output,
-                ["filesWritten"] = filesWritten,
+                From = 0,
+                To = to,
+                Entries = to + 1,
+                Output = output,
+                FilesWritten = filesWritten,
             }),
             http.RequestAborted).ConfigureAwait(false);
         return Results.Json(new JsonObject { ["ledgerIndex"] = index });

@@ -48,11 +48,10 @@ internal static class RetentionAdminEndpoints
             // Reading someone's prompt is itself an auditable act, recorded durably before the content leaves.
             var read = await ledger.AppendAsync(
                 AuditEvent.Create(
-                    AuditEventTypes.RetentionRead,
                     clock.GetUtcNow(),
                     http.User.PrincipalId(),
                     "ledger:" + ledgerIndex.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    new JsonObject { ["requestId"] = record.RequestId }),
+                    new RetentionReadDetails { RequestId = record.RequestId }),
                 http.RequestAborted).ConfigureAwait(false);
             http.Response.Headers["Enclave-Ledger-Index"] = read.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Json(new JsonObject

@@ -22,29 +22,20 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     public async Task<long> AdmitAsync(AdmittedRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var entry = Event(AuditEventTypes.RequestAdmitted, request.Actor, request.Model, request, static (ref details, r) =>
+        var entry = Event(request.Actor, request.Model, new RequestAdmittedDetails
         {
-            // Members in canonical (ordinal) order; AuditDetailsWriter refuses any other.
-            details.String("backend", r.Backend);
-            WhoAddress(ref details, r.ClientAddress);
-            details.String("endpoint", r.Endpoint);
-            WhoIntel(ref details, r.Intel);
-            details.String("model", r.Model);
-            if (r.Policy is not null)
-            {
-                details.Node("policy", r.Policy);
-            }
-
-            details.String("promptSha256", r.PromptSha256);
-            details.String("requestId", r.RequestId);
-            if (r.Retrieval is { Count: > 0 } retrieval)
-            {
-                details.Node("retrieval", new JsonArray([.. retrieval.Select(i => (JsonNode)i)]));
-            }
-
-            details.Boolean("stream", r.Stream);
-            WhoUser(ref details, r.User);
-            Optional(ref details, "via", r.Via);
+            RequestId = request.RequestId,
+            Endpoint = request.Endpoint,
+            Model = request.Model,
+            Backend = request.Backend,
+            Stream = request.Stream,
+            PromptSha256 = request.PromptSha256,
+            Policy = request.Policy,
+            ClientAddress = request.ClientAddress,
+            User = User(request.User),
+            Intel = request.Intel,
+            Retrieval = request.Retrieval is { Count: > 0 } retrieval ? retrieval : null,
+            Via = request.Via,
         });
         return await ledger.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
     }
@@ -56,23 +47,19 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     public async Task<long> DenyAsync(DeniedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var entry = Event(AuditEventTypes.RequestDenied, request.Actor, request.Model, request, static (ref details, r) =>
+        var entry = Event(request.Actor, request.Model, new RequestDeniedDetails
         {
-            WhoAddress(ref details, r.ClientAddress);
-            details.String("endpoint", r.Endpoint);
-            WhoIntel(ref details, r.Intel);
-            details.String("model", r.Model);
-            if (r.Policy is not null)
-            {
-                details.Node("policy", r.Policy);
-            }
-
-            details.String("promptSha256", r.PromptSha256);
-            details.String("requestId", r.RequestId);
-            details.String("rule", r.Rule);
-            details.Number("status", r.Status);
-            WhoUser(ref details, r.User);
-            Optional(ref details, "via", r.Via);
+            RequestId = request.RequestId,
+            Endpoint = request.Endpoint,
+            Model = request.Model,
+            PromptSha256 = request.PromptSha256,
+            Status = request.Status,
+            Rule = request.Rule,
+            Policy = request.Policy,
+            ClientAddress = request.ClientAddress,
+            User = User(request.User),
+            Intel = request.Intel,
+            Via = request.Via,
         });
         return await ledger.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
     }
@@ -80,32 +67,24 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     public async Task<long> CompleteAsync(CompletedRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var entry = Event(AuditEventTypes.RequestCompleted, request.Actor, request.Model, request, static (ref details, r) =>
+        var entry = Event(request.Actor, request.Model, new RequestCompletedDetails
         {
-            details.Number("admittedIndex", r.AdmittedIndex);
-            Optional(ref details, "answerSha256", r.AnswerSha256);
-            details.String("backend", r.Backend);
-            if (r.Usage is { } usage)
-            {
-                details.Number("completionTokens", usage.CompletionTokens);
-            }
-
-            details.String("endpoint", r.Endpoint);
-            Optional(ref details, "error", r.Error);
-            details.Number("latencyMs", Math.Round(r.Latency.TotalMilliseconds, 3));
-            Optional(ref details, "modelDigest", r.ModelDigest);
-            Optional(ref details, "modelVersion", r.ModelVersion);
-            details.String("outcome", r.Outcome);
-            if (r.Usage is { } used)
-            {
-                details.Number("promptTokens", used.PromptTokens);
-            }
-
-            Optional(ref details, "region", r.Region);
-            details.String("requestId", r.RequestId);
-            details.Number("status", r.Status);
-            Optional(ref details, "vendor", r.Vendor);
-            Optional(ref details, "via", r.Via);
+            RequestId = request.RequestId,
+            Endpoint = request.Endpoint,
+            AdmittedIndex = request.AdmittedIndex,
+            Outcome = request.Outcome,
+            Status = request.Status,
+            Backend = request.Backend,
+            LatencyMs = Math.Round(request.Latency.TotalMilliseconds, 3),
+            ModelDigest = request.ModelDigest,
+            PromptTokens = request.Usage?.PromptTokens,
+            CompletionTokens = request.Usage?.CompletionTokens,
+            AnswerSha256 = request.AnswerSha256,
+            Error = request.Error,
+            Vendor = request.Vendor,
+            Region = request.Region,
+            ModelVersion = request.ModelVersion,
+            Via = request.Via,
         });
 
         // Completion entries are written even when the client went away: the request's fate belongs in the record.
@@ -124,38 +103,15 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     /// <summary>Longest <c>user</c> field recorded, in characters (longer ones are cut).</summary>
     public const int MaxUserLength = 256;
 
-    // Who sent it, as threat intelligence and the retro-hunt match it: the client's address, the live indicators it
-    // matched and the body's 'user' (three members, written each at its place in canonical order).
-    private static void WhoAddress(ref AuditDetailsWriter details, string? clientAddress) => Optional(ref details, "clientAddress", clientAddress);
+    // The body's 'user' as recorded: absent when empty, cut to MaxUserLength.
+    private static string? User(string? user) =>
+        string.IsNullOrEmpty(user) ? null : user.Length <= MaxUserLength ? user : user[..MaxUserLength];
 
-    private static void WhoIntel(ref AuditDetailsWriter details, JsonArray? intel)
-    {
-        if (intel is not null)
-        {
-            details.Node("intel", intel);
-        }
-    }
-
-    private static void WhoUser(ref AuditDetailsWriter details, string? user)
-    {
-        if (!string.IsNullOrEmpty(user))
-        {
-            details.String("user", user.Length <= MaxUserLength ? user : user[..MaxUserLength]);
-        }
-    }
-
-    private static void Optional(ref AuditDetailsWriter details, string name, string? value)
-    {
-        if (value is not null)
-        {
-            details.String(name, value);
-        }
-    }
-
-    private AuditEvent Event<TRequest>(AuditEventType type, string actor, string model, TRequest request, AuditDetailsWriting<TRequest> write)
+    private AuditEvent Event<TDetails>(string actor, string model, TDetails details)
+        where TDetails : class, IAuditDetails
     {
         var subject = "model:" + model;
-        return AuditEvent.Create(type, clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], request, write);
+        return AuditEvent.Create(clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
     }
 }
 

@@ -71,37 +71,25 @@ internal static partial class AuthResponses
 
     private static async Task RecordAsync(HttpContext context, string scheme, string reason, Exception failure)
     {
-        var details = new JsonObject
+        var details = new AuthFailedDetails
         {
-            ["scheme"] = scheme,
-            ["reason"] = reason,
-            ["method"] = context.Request.Method,
-        };
-        if (reason == "invalid_token")
-        {
+            Scheme = scheme,
+            Reason = reason,
+            Method = context.Request.Method,
+
             // An unexpected kind of failure: its type tells an operator where to look (its message may quote the token).
-            details["exception"] = failure.GetType().Name;
-        }
-
-        if (failure is AuthenticationRejectedException { KeyId: { } keyId })
-        {
-            details["keyId"] = keyId;
-        }
-
+            Exception = reason == "invalid_token" ? failure.GetType().Name : null,
+            KeyId = (failure as AuthenticationRejectedException)?.KeyId,
+            RemoteAddress = context.Connection.RemoteIpAddress?.ToString(),
+        };
         if (scheme == EnclaveAuthentication.OidcScheme)
         {
-            AddTokenFacts(details, context.Request.Headers.Authorization.ToString());
-        }
-
-        if (context.Connection.RemoteIpAddress is { } remote)
-        {
-            details["remoteAddress"] = remote.ToString();
+            details = WithTokenFacts(details, context.Request.Headers.Authorization.ToString());
         }
 
         try
         {
             var evt = AuditEvent.Create(
-                AuditEventTypes.AuthFailed,
                 context.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow(),
                 "anonymous",
                 Clean(context.Request.Path.Value is { Length: > 0 } path ? path : "/", AuditEvent.MaxFieldLength),
@@ -116,17 +104,17 @@ internal static partial class AuthResponses
     }
 
     /// <summary>The unverified header facts of a refused JWT that help an operator: kid, alg and iss.</summary>
-    private static void AddTokenFacts(JsonObject details, string authorization)
+    private static AuthFailedDetails WithTokenFacts(AuthFailedDetails details, string authorization)
     {
         if (!EnclaveAuthentication.TryGetBearer(authorization, out var token))
         {
-            return;
+            return details;
         }
 
         var parts = token.Split('.');
         if (parts.Length != 3)
         {
-            return;
+            return details;
         }
 
         try
@@ -135,30 +123,26 @@ internal static partial class AuthResponses
             {
                 if (header.RootElement.ValueKind == JsonValueKind.Object)
                 {
-                    CopyString(header.RootElement, "kid", details);
-                    CopyString(header.RootElement, "alg", details);
+                    details = details with { Kid = Text(header.RootElement, "kid"), Alg = Text(header.RootElement, "alg") };
                 }
             }
 
             using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(parts[1]));
             if (payload.RootElement.ValueKind == JsonValueKind.Object)
             {
-                CopyString(payload.RootElement, "iss", details);
+                details = details with { Iss = Text(payload.RootElement, "iss") };
             }
         }
         catch (Exception ex) when (ex is FormatException or JsonException or ArgumentException)
         {
             // A token too broken to read: the reason says so; nothing more to record.
         }
+
+        return details;
     }
 
-    private static void CopyString(JsonElement source, string name, JsonObject target)
-    {
-        if (source.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
-        {
-            target[name] = Clean(value.GetString()!, MaxRecordedText);
-        }
-    }
+    private static string? Text(JsonElement source, string name) =>
+        source.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? Clean(value.GetString()!, MaxRecordedText) : null;
 
     private static string Clean(string text, int max)
     {

@@ -351,38 +351,35 @@ internal sealed partial class ConsoleOidcClient : IDisposable
 
     private async Task RecordAsync(string reason, string? remoteAddress, string? idToken, Exception failure)
     {
-        var details = new JsonObject { ["scheme"] = Scheme, ["reason"] = reason, ["method"] = "GET" };
-        if (reason == "invalid_token")
-        {
-            details["exception"] = failure.GetType().Name;
-        }
-
-        if (idToken is not null && OidcTokens.HeaderAlgorithm(idToken) is { Length: > 0 } alg)
-        {
-            details["alg"] = Shorten(alg);
-        }
-
+        string? kid = null, iss = null;
         if (idToken is not null && ReadUnverified(idToken) is { } unverified)
         {
-            if (unverified.TryGetHeaderValue<string>("kid", out var kid) && kid is not null)
+            if (unverified.TryGetHeaderValue<string>("kid", out var headerKid) && headerKid is not null)
             {
-                details["kid"] = Shorten(kid);
+                kid = Shorten(headerKid);
             }
 
-            if (unverified.TryGetPayloadValue<string>("iss", out var iss) && iss is not null)
+            if (unverified.TryGetPayloadValue<string>("iss", out var payloadIss) && payloadIss is not null)
             {
-                details["iss"] = Shorten(iss);
+                iss = Shorten(payloadIss);
             }
         }
 
-        if (remoteAddress is not null)
+        var details = new AuthFailedDetails
         {
-            details["remoteAddress"] = remoteAddress;
-        }
+            Scheme = Scheme,
+            Reason = reason,
+            Method = "GET",
+            Exception = reason == "invalid_token" ? failure.GetType().Name : null,
+            Alg = idToken is not null && OidcTokens.HeaderAlgorithm(idToken) is { Length: > 0 } alg ? Shorten(alg) : null,
+            Kid = kid,
+            Iss = iss,
+            RemoteAddress = remoteAddress,
+        };
 
         try
         {
-            await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.AuthFailed, _clock.GetUtcNow(), "anonymous", CallbackPath, details), CancellationToken.None).ConfigureAwait(false);
+            await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "anonymous", CallbackPath, details), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is LedgerWriteException or ObjectDisposedException or EnclaveFormatException)
         {

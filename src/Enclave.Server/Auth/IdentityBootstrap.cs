@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
@@ -51,20 +50,20 @@ public static class IdentityBootstrap
 
         if (admin is null)
         {
-            await store.AddPrincipalAsync(AdminUser, PrincipalKind.User, [Roles.Admin], clearance: null, p => RecordAsync(ledger, clock, AuditEventTypes.UserAdded, p.Id, new JsonObject
+            await store.AddPrincipalAsync(AdminUser, PrincipalKind.User, [Roles.Admin], clearance: null, p => RecordAsync(ledger, clock, p.Id, new UserAddedDetails
             {
-                ["name"] = p.Name,
-                ["kind"] = "user",
-                ["roles"] = new JsonArray(Roles.Admin),
-                ["clearance"] = null,
+                Name = p.Name,
+                Kind = "user",
+                Roles = [Roles.Admin],
+                Clearance = null,
             }), cancellationToken).ConfigureAwait(false);
         }
 
-        var (key, record) = await store.CreateKeyAsync(AdminUser, keyFile is null ? "initial admin" : "enclave up demo", expires: null, k => RecordAsync(ledger, clock, AuditEventTypes.KeyCreated, "key:" + k.Id, new JsonObject
+        var (key, record) = await store.CreateKeyAsync(AdminUser, keyFile is null ? "initial admin" : "enclave up demo", expires: null, k => RecordAsync(ledger, clock, "key:" + k.Id, new KeyCreatedDetails
         {
-            ["principal"] = k.PrincipalId,
-            ["name"] = k.Name,
-            ["expires"] = null,
+            Principal = k.PrincipalId,
+            Name = k.Name,
+            Expires = null,
         }), cancellationToken).ConfigureAwait(false);
         if (keyFile is not null)
         {
@@ -82,8 +81,9 @@ public static class IdentityBootstrap
         return new AdminKeyResult { Key = key, Created = record };
     }
 
-    private static async ValueTask RecordAsync(ILedger ledger, TimeProvider clock, AuditEventType type, string subject, JsonObject details) =>
-        await ledger.AppendAsync(AuditEvent.Create(type, clock.GetUtcNow(), SystemActor, subject, details)).ConfigureAwait(false);
+    private static async ValueTask RecordAsync<TDetails>(ILedger ledger, TimeProvider clock, string subject, TDetails details)
+        where TDetails : class, IAuditDetails =>
+        await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), SystemActor, subject, details)).ConfigureAwait(false);
 }
 
 /// <summary>What <see cref="IdentityBootstrap.EnsureAdminKeyAsync"/> did.</summary>

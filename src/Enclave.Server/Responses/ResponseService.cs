@@ -94,20 +94,16 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
     {
         ArgumentNullException.ThrowIfNull(row);
         store.Put(row);
-        var details = new JsonObject
+        var details = new ResponseStoredDetails
         {
-            ["responseId"] = row.Id,
-            ["requestId"] = row.RequestId,
-            ["admittedIndex"] = row.AdmittedIndex,
-            ["model"] = row.Model,
-            ["label"] = row.Label,
+            ResponseId = row.Id,
+            RequestId = row.RequestId,
+            AdmittedIndex = row.AdmittedIndex,
+            Model = row.Model,
+            Label = row.Label,
+            PreviousResponseId = row.PreviousId,
         };
-        if (row.PreviousId is not null)
-        {
-            details["previousResponseId"] = row.PreviousId;
-        }
-
-        return await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseStored, clock.GetUtcNow(), row.Owner, "response:" + row.Id, details)).ConfigureAwait(false);
+        return await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), row.Owner, "response:" + row.Id, details)).ConfigureAwait(false);
     }
 
     /// <summary>Records an admin's read of a response another principal owns (nothing when the owner reads it).</summary>
@@ -117,10 +113,10 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
         var actor = Actor(user);
         if (row.Owner != actor)
         {
-            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseRead, clock.GetUtcNow(), actor, "response:" + row.Id, new JsonObject
+            await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), actor, "response:" + row.Id, new ResponseReadDetails
             {
-                ["responseId"] = row.Id,
-                ["owner"] = row.Owner,
+                ResponseId = row.Id,
+                Owner = row.Owner,
             })).ConfigureAwait(false);
         }
     }
@@ -129,11 +125,11 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
     public async Task DeleteAsync(StoredResponse row, ClaimsPrincipal user)
     {
         ArgumentNullException.ThrowIfNull(row);
-        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseDeleted, clock.GetUtcNow(), Actor(user), "response:" + row.Id, new JsonObject
+        await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), Actor(user), "response:" + row.Id, new ResponseDeletedDetails
         {
-            ["responseId"] = row.Id,
-            ["owner"] = row.Owner,
-            ["requestId"] = row.RequestId,
+            ResponseId = row.Id,
+            Owner = row.Owner,
+            RequestId = row.RequestId,
         })).ConfigureAwait(false);
         store.Delete(row.Id);
     }
@@ -146,12 +142,12 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
     public async Task<string?> CancelAsync(StoredResponse row, ClaimsPrincipal user)
     {
         ArgumentNullException.ThrowIfNull(row);
-        await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponseCancelled, clock.GetUtcNow(), Actor(user), "response:" + row.Id, new JsonObject
+        await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), Actor(user), "response:" + row.Id, new ResponseCancelledDetails
         {
-            ["responseId"] = row.Id,
-            ["owner"] = row.Owner,
-            ["requestId"] = row.RequestId,
-            ["status"] = row.Status,
+            ResponseId = row.Id,
+            Owner = row.Owner,
+            RequestId = row.RequestId,
+            Status = row.Status,
         })).ConfigureAwait(false);
         var response = JsonNode.Parse(row.Response) as JsonObject ?? [];
         response["status"] = "cancelled";
@@ -169,11 +165,11 @@ internal sealed class ResponseService(IResponseStore store, EnclavePolicy policy
         var count = store.DeleteCreatedBefore(cutoff);
         if (count > 0)
         {
-            await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ResponsesPurged, clock.GetUtcNow(), "system", "responses", new JsonObject
+            await ledger.AppendAsync(AuditEvent.Create(clock.GetUtcNow(), "system", "responses", new ResponsesPurgedDetails
             {
-                ["count"] = count,
-                ["createdBefore"] = cutoff.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                ["retentionDays"] = settings.Responses.RetentionDays,
+                Count = count,
+                CreatedBefore = cutoff.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                RetentionDays = settings.Responses.RetentionDays,
             })).ConfigureAwait(false);
         }
 

@@ -103,27 +103,23 @@ internal sealed partial class RetrievalService(
         var blob = _blobs.Put(stream, cancellationToken: cancellationToken);
         var id = "file-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var now = clock.GetUtcNow();
-        var details = new JsonObject
+        var details = new FileUploadedDetails
         {
-            ["fileId"] = id,
-            ["filename"] = prepared.Filename,
-            ["purpose"] = prepared.Purpose,
-            ["sha256"] = blob.Digest.ToHex(),
-            ["bytes"] = content.LongLength,
-            ["documentType"] = document.Type.ToString(),
-            ["pages"] = document.Pages,
-            ["label"] = policy.Scheme.FormatBanner(prepared.Label),
-            ["highestLabel"] = policy.Scheme.FormatBanner(prepared.Highest),
-            ["chunks"] = chunks.Count,
-            ["embeddingModel"] = model.Id,
-            ["modelDigest"] = model.Digest,
+            FileId = id,
+            Filename = prepared.Filename,
+            Purpose = prepared.Purpose,
+            Sha256 = blob.Digest.ToHex(),
+            Bytes = content.LongLength,
+            DocumentType = document.Type.ToString(),
+            Pages = document.Pages,
+            Label = policy.Scheme.FormatBanner(prepared.Label),
+            HighestLabel = policy.Scheme.FormatBanner(prepared.Highest),
+            Chunks = chunks.Count,
+            EmbeddingModel = model.Id,
+            ModelDigest = model.Digest,
+            ImportId = importId,
         };
-        if (importId is not null)
-        {
-            details["importId"] = importId;
-        }
-
-        var index = await ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.FileUploaded, now, actor, id, details), cancellationToken).ConfigureAwait(false);
+        var index = await ledger.AppendAsync(AuditEvent.Create(now, actor, id, details), cancellationToken).ConfigureAwait(false);
         var row = new RetrievalFileRow(id, prepared.Filename, prepared.Purpose, content.LongLength, blob.Digest.ToHex(), document.Type.ToString(), document.Pages, policy.Scheme.FormatBanner(prepared.Label), actor, now, chunks.Count, index);
         store.PutFile(row, [.. chunks.Select((c, i) => new RetrievalChunkRow(id, c.Index, c.Start, policy.Scheme.FormatBanner(c.Label), c.Text, model.Id, vectors[i]))]);
         Log.FileIndexed(logger, id, blob.Digest.ToHex(), chunks.Count, model.Id);
@@ -138,7 +134,7 @@ internal sealed partial class RetrievalService(
     public async Task<bool> DeleteFileAsync(string actor, RetrievalFileRow file, CancellationToken cancellationToken)
     {
         await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.FileDeleted, clock.GetUtcNow(), actor, file.Id, new JsonObject { ["fileId"] = file.Id, ["sha256"] = file.Sha256 }),
+            AuditEvent.Create(clock.GetUtcNow(), actor, file.Id, new FileDeletedDetails { FileId = file.Id, Sha256 = file.Sha256 }),
             cancellationToken).ConfigureAwait(false);
         return store.DeleteFile(file.Id);
     }
@@ -148,11 +144,11 @@ internal sealed partial class RetrievalService(
     {
         var row = new VectorStoreRow("vs_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)), name, actor, clock.GetUtcNow());
         await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.VectorStoreCreated, row.Created, actor, row.Id, new JsonObject
+            AuditEvent.Create(row.Created, actor, row.Id, new VectorStoreCreatedDetails
             {
-                ["vectorStoreId"] = row.Id,
-                ["name"] = name,
-                ["files"] = new JsonArray([.. files.Select(f => (JsonNode)new JsonObject { ["fileId"] = f.Id, ["sha256"] = f.Sha256 })]),
+                VectorStoreId = row.Id,
+                Name = name,
+                Files = Audited(files),
             }),
             cancellationToken).ConfigureAwait(false);
         store.PutVectorStore(row);
@@ -169,10 +165,10 @@ internal sealed partial class RetrievalService(
     {
         var now = clock.GetUtcNow();
         await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.VectorStoreFilesAdded, now, actor, vectorStore.Id, new JsonObject
+            AuditEvent.Create(now, actor, vectorStore.Id, new VectorStoreFilesAddedDetails
             {
-                ["vectorStoreId"] = vectorStore.Id,
-                ["files"] = new JsonArray([.. files.Select(f => (JsonNode)new JsonObject { ["fileId"] = f.Id, ["sha256"] = f.Sha256 })]),
+                VectorStoreId = vectorStore.Id,
+                Files = Audited(files),
             }),
             cancellationToken).ConfigureAwait(false);
         foreach (var file in files)
@@ -185,7 +181,7 @@ internal sealed partial class RetrievalService(
     public async Task<bool> DeleteStoreAsync(string actor, VectorStoreRow vectorStore, CancellationToken cancellationToken)
     {
         await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.VectorStoreDeleted, clock.GetUtcNow(), actor, vectorStore.Id, new JsonObject { ["vectorStoreId"] = vectorStore.Id }),
+            AuditEvent.Create(clock.GetUtcNow(), actor, vectorStore.Id, new VectorStoreDeletedDetails { VectorStoreId = vectorStore.Id }),
             cancellationToken).ConfigureAwait(false);
         resident.Forget(vectorStore.Id);
         return store.DeleteVectorStore(vectorStore.Id);
@@ -217,23 +213,26 @@ internal sealed partial class RetrievalService(
 
         var files = hits.Select(h => h.Chunk.FileId).Distinct().ToDictionary(id => id, id => store.GetFile(id)!);
         var entry = await ledger.AppendAsync(
-            AuditEvent.Create(AuditEventTypes.RetrievalSearched, clock.GetUtcNow(), actor, vectorStore.Id, new JsonObject
+            AuditEvent.Create(clock.GetUtcNow(), actor, vectorStore.Id, new RetrievalSearchedDetails
             {
-                ["vectorStoreId"] = vectorStore.Id,
-                ["querySha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(query))),
-                ["clearance"] = policy.Scheme.FormatBanner(clearance),
-                ["embeddingModel"] = model.Id,
-                ["results"] = new JsonArray([.. hits.Select(h => (JsonNode)new JsonObject
+                VectorStoreId = vectorStore.Id,
+                QuerySha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(query))),
+                Clearance = policy.Scheme.FormatBanner(clearance),
+                EmbeddingModel = model.Id,
+                Results = [.. hits.Select(h => new RetrievalSearchedResult
                 {
-                    ["fileId"] = h.Chunk.FileId,
-                    ["sha256"] = files[h.Chunk.FileId].Sha256,
-                    ["chunkId"] = h.Chunk.ChunkId,
-                    ["label"] = h.Chunk.Label,
-                })]),
+                    FileId = h.Chunk.FileId,
+                    Sha256 = files[h.Chunk.FileId].Sha256,
+                    ChunkId = h.Chunk.ChunkId,
+                    Label = h.Chunk.Label,
+                })],
             }),
             cancellationToken).ConfigureAwait(false);
         return new SearchOutcome(entry, [.. hits.Select(h => new SearchResult(h.Chunk, files[h.Chunk.FileId], h.Score))]);
     }
+
+    private static IReadOnlyList<VectorStoreFileDetail> Audited(IReadOnlyList<RetrievalFileRow> files) =>
+        [.. files.Select(f => new VectorStoreFileDetail { FileId = f.Id, Sha256 = f.Sha256 })];
 
     /// <summary>A stored label (banner form); one that no longer parses is the top of the lattice (fail closed).</summary>
     public SecurityLabel Parse(string marking) => policy.Scheme.TryParse(marking, portion: false, out var label, out _) == MarkingError.None ? label : policy.Scheme.Highest;

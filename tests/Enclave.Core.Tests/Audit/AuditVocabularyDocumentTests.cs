@@ -37,6 +37,82 @@ public sealed partial class AuditVocabularyDocumentTests
     }
 
     [Fact]
+    public void EveryDeclaredType_HasItsOwnDetailsRecord()
+    {
+        var problems = new List<string>();
+        foreach (var type in AuditEventTypes.All)
+        {
+            if (type.DetailsType is not { } record)
+            {
+                problems.Add($"{type.Name} has no details record");
+            }
+            else if (!record.IsSealed || !typeof(IAuditDetails).IsAssignableFrom(record))
+            {
+                problems.Add($"{type.Name}: {record.Name} is not a sealed IAuditDetails record");
+            }
+            else if (AuditEventTypes.Find(record) != type)
+            {
+                problems.Add($"{type.Name}: {record.Name} is the record of {AuditEventTypes.Find(record)?.Name ?? "no type"}");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void EveryDetailsRecord_IsDeclaredInTheCatalogue()
+    {
+        // A details record without a type could never be written: it is either unfinished or a leftover.
+        var records = typeof(IAuditDetails).Assembly.GetTypes().Where(t => t.IsClass && !t.IsAbstract && typeof(IAuditDetails).IsAssignableFrom(t));
+        Assert.Empty(records.Where(r => AuditEventTypes.Find(r) is null).Select(r => r.Name));
+    }
+
+    [Fact]
+    public void Document_ListsEveryFieldOfEveryDetailsRecord_AndNoOther()
+    {
+        var document = Document();
+        var problems = new List<string>();
+        foreach (var type in AuditEventTypes.All)
+        {
+            var fields = AuditDetailsShape.Of(type.DetailsType!).Fields;
+            var documented = document.GetValueOrDefault(type.Name) ?? [];
+            problems.AddRange(fields.Except(documented).Select(f => $"{type.Name}: {type.DetailsType!.Name} has the field '{f}', which docs/audit-events.md does not list"));
+            problems.AddRange(documented.Except(fields).Select(f => $"{type.Name}: docs/audit-events.md lists '{f}', which {type.DetailsType!.Name} does not have"));
+        }
+
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void SourceCode_WritesEveryEventThroughItsDetailsRecord()
+    {
+        // Outside the audit schema itself, an event is created from its typed details record (AuditEvent.Create(time,
+        // actor, subject, details)), never from a type and hand-built details.
+        var offenders = new List<string>();
+        foreach (var file in SourceFiles())
+        {
+            if (file.Contains(Path.Combine("Enclave.Core", "Audit") + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            foreach (Match m in UntypedEvent().Matches(File.ReadAllText(file)))
+            {
+                offenders.Add($"{Path.GetRelativePath(RepositoryRoot(), file)}: {m.Value}");
+            }
+        }
+
+        Assert.True(offenders.Count == 0, "events written without their details record:\n" + string.Join("\n", offenders));
+    }
+
+    [GeneratedRegex("""AuditEvent\.Create\(\s*(AuditEventTypes\.\w+|type)\s*,""")]
+    private static partial Regex UntypedEvent();
+
+    private static IEnumerable<string> SourceFiles() =>
+        Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+
+    [Fact]
     public void Catalogue_NamesAreValidEventTypes_AndUnique()
     {
         var names = AuditEventTypes.All.Select(t => t.Name).ToList();

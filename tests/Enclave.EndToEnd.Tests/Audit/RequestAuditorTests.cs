@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Core.Audit;
@@ -207,7 +208,9 @@ public sealed class RequestAuditorTests
         byte[] expected;
         try
         {
-            expected = AuditEvent.Create(type, Now, actor, subject, details).ToCanonicalJson();
+            // The earlier code's event: the JsonObject canonicalized, in the envelope.
+            using var canonical = JsonDocument.Parse(CanonicalJson.Canonicalize(details));
+            expected = new AuditEvent { Type = type.Name, Time = Now, Actor = actor, Subject = subject, Details = canonical.RootElement.Clone() }.ToCanonicalJson();
         }
         catch (EnclaveFormatException)
         {

@@ -85,9 +85,9 @@ public sealed class LiveIntelTests : IAsyncLifetime
         Assert.NotNull(details);
         var reader = new StixBundleReader();
         var expected = reader.Read(poisonIvy).Indicators.Count + 4; // the MISP event's four to_ids attributes
-        Assert.Equal(expected, details["indicators"]!.GetValue<int>());
+        Assert.Equal(expected, details!.Indicators);
         Assert.Equal(expected, _store.Indicators().Count);
-        Assert.Equal(2, details["sources"]!.AsArray().Count);
+        Assert.Equal(2, details!.Sources.Count);
         Assert.Contains(Entries(), e => e.Type == "intel.loaded" && e.Subject == "import:" + activation.ImportId);
         Assert.Contains(Entries(), e => e.Type == "intel.hunted");
         Assert.False(_live.IsEmpty);
@@ -122,8 +122,8 @@ public sealed class LiveIntelTests : IAsyncLifetime
         await _hook.LastHunt;
 
         Assert.NotNull(details);
-        Assert.Equal(4, details["indicators"]!.GetValue<int>()); // the event's four to_ids attributes
-        Assert.Equal(["events/" + MispEvent + ".json"], details["sources"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(4, details!.Indicators); // the event's four to_ids attributes
+        Assert.Equal(["events/" + MispEvent + ".json"], details!.Sources);
         Assert.NotEmpty(_live.Match(IndexedProperty.Sha256, "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", DateTimeOffset.Parse("2017-01-01T00:00:00Z", CultureInfo.InvariantCulture)));
     }
 
@@ -156,7 +156,7 @@ public sealed class LiveIntelTests : IAsyncLifetime
         Assert.Single(_live.Match(IndexedProperty.Ipv4, "203.0.113.7"));
 
         var older = await _hook.LoadAsync(Bundle(new() { ["a.json"] = Stix(Indicator(id, "[ipv4-addr:value = '198.51.100.1']", "2025-01-01T00:00:00Z")) }), default);
-        Assert.Equal(1, older!["keptNewer"]!.GetValue<int>());
+        Assert.Equal(1, older!.KeptNewer);
         Assert.Single(_live.Match(IndexedProperty.Ipv4, "203.0.113.7"));
 
         var revoked = Indicator(id, "[ipv4-addr:value = '203.0.113.7']", "2026-03-01T00:00:00Z");
@@ -164,8 +164,8 @@ public sealed class LiveIntelTests : IAsyncLifetime
         var snort = Indicator("indicator--22222222-2222-4222-8222-222222222222", "alert ip any any", "2026-03-01T00:00:00Z");
         snort["pattern_type"] = "snort";
         var newer = await _hook.LoadAsync(Bundle(new() { ["a.json"] = Stix(revoked, snort) }), default);
-        Assert.Equal((1, 1, 0), (newer!["replaced"]!.GetValue<int>(), newer["notEvaluable"]!.GetValue<int>(), newer["live"]!.GetValue<int>()));
-        Assert.Contains("snort", newer["notEvaluableSamples"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal((1, 1, 0), (newer!.Replaced, newer.NotEvaluable, newer.Live));
+        Assert.Contains("snort", newer.NotEvaluableSamples[0], StringComparison.Ordinal);
         Assert.Empty(_live.Match(IndexedProperty.Ipv4, "203.0.113.7"));
         Assert.Equal(new IntelCounts(0, 1, 1), _live.Counts());
         Assert.Equal("not-evaluable", _store.Indicators().Single(r => r.PatternType == "snort").Status);
@@ -236,7 +236,7 @@ public sealed class LiveIntelTests : IAsyncLifetime
                 Indicator("indicator--55555555-5555-4555-8555-555555555555", $"[x-enclave-model:digest = 'sha256:{model.ToHex()}']", "2026-01-01T00:00:00Z")),
         }), default);
         var check = new IntelImportCheck(_live, _alerts);
-        var received = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ImportReceived, _clock.GetUtcNow(), "user:importer", "import:imp_x", new JsonObject { ["source"] = "x.tar" }));
+        var received = await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "user:importer", "import:imp_x", new ImportReceivedDetails { Source = "x.tar" }));
 
         var refusal = await check.CheckAsync(Candidate("dataset", Sha256Digest.Compute("manifest"u8), received, ("data/bad.bin", new Sha256Digest(SHA256.HashData(bad)))), default);
         Assert.NotNull(refusal);
@@ -271,7 +271,7 @@ public sealed class LiveIntelTests : IAsyncLifetime
         var flagged = screen.Screen(IPAddress.Parse("10.2.0.1"), "mallory", "prn_2", "mallory");
         Assert.False(flagged!.Deny);
         Assert.Equal(["user", "principal"], flagged.Hits.Select(h => h.What));
-        var index = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.RequestAdmitted, _clock.GetUtcNow(), "prn_2", "model:m", new JsonObject { ["requestId"] = "req_1" }));
+        var index = await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "prn_2", "model:m", Admitted("req_1", clientAddress: null)));
         await screen.RaiseAsync(flagged, index, "req_1", "prn_2");
         Assert.Equal(2, _alerts.List(new AlertFilter { Kind = AlertKind.Intel }).Count);
 
@@ -290,15 +290,26 @@ public sealed class LiveIntelTests : IAsyncLifetime
         for (var i = 0; i < RetroHunter.BatchSize + 100; i++)
         {
             var client = i == RetroHunter.BatchSize + 50 ? "192.0.2.66" : "198.51.100." + (i % 200).ToString(CultureInfo.InvariantCulture);
-            appends.Add(_ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.RequestAdmitted, _clock.GetUtcNow(), "prn_" + (i % 7).ToString(CultureInfo.InvariantCulture), "model:m", new JsonObject { ["requestId"] = "req_" + i.ToString(CultureInfo.InvariantCulture), ["clientAddress"] = client })).AsTask());
+            appends.Add(_ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "prn_" + (i % 7).ToString(CultureInfo.InvariantCulture), "model:m", Admitted("req_" + i.ToString(CultureInfo.InvariantCulture), client))).AsTask());
         }
 
         await Task.WhenAll(appends);
-        var verified = await _ledger.AppendAsync(AuditEvent.Create(AuditEventTypes.ImportVerified, _clock.GetUtcNow(), "user:importer", "import:imp_old", new JsonObject
+        var verified = await _ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "user:importer", "import:imp_old", new ImportVerifiedDetails
         {
-            ["kind"] = "dataset",
-            ["manifest_sha256"] = new string('0', 64),
-            ["targets"] = new JsonArray(new JsonObject { ["path"] = "data/x.bin", ["sha256"] = listed }),
+            Kind = "dataset",
+            Name = "old",
+            Version = "1",
+            Label = "UNCLASSIFIED",
+            Task = null,
+            ManifestSha256 = new string('0', 64),
+            TargetCount = 1,
+            Targets = [new ImportVerifiedTarget { Path = "data/x.bin", Type = "data", Sha256 = listed, Length = 8 }],
+            SignerKeyIds = [],
+            SbomSha256 = null,
+            ProvenanceSha256 = null,
+            ArchiveBytes = 1024,
+            TufVersions = new Dictionary<string, int>(),
+            RequiredApprovals = 1,
         }));
         var addressEntry = await appends[RetroHunter.BatchSize + 50];
 
@@ -363,6 +374,17 @@ public sealed class LiveIntelTests : IAsyncLifetime
         ["pattern"] = pattern,
         ["pattern_type"] = "stix",
         ["valid_from"] = "2025-01-01T00:00:00Z",
+    };
+
+    private static RequestAdmittedDetails Admitted(string requestId, string? clientAddress) => new()
+    {
+        RequestId = requestId,
+        Endpoint = "/v1/chat/completions",
+        Model = "m",
+        Backend = "local",
+        Stream = false,
+        PromptSha256 = new string('a', 64),
+        ClientAddress = clientAddress,
     };
 
     private static byte[] Stix(params JsonObject[] objects) =>

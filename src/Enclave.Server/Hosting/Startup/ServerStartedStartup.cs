@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
@@ -20,14 +19,14 @@ internal sealed class ServerStartedStartup(IServiceProvider services) : IHostedS
         var settings = services.GetRequiredService<ServerSettings>();
         var upstream = services.GetRequiredService<UpstreamOptions>();
         var models = services.GetRequiredService<EnclaveStartupReport>().Models ?? [];
-        var details = new JsonObject
+        var details = new ServerStartedDetails
         {
-            ["urls"] = new JsonArray([.. settings.Urls.Select(u => JsonValue.Create(u))]),
-            ["models"] = new JsonArray([.. models.Select(r => (JsonNode)new JsonObject { ["id"] = r.Id, ["kind"] = r.Kind, ["digest"] = r.Digest, ["source"] = r.Source })]),
-            ["upstreamBackends"] = new JsonArray([.. upstream.Backends.Select(b => (JsonNode)new JsonObject { ["name"] = b.Name, ["baseUrl"] = b.BaseUrl, ["models"] = new JsonArray([.. b.Models.Select(m => JsonValue.Create(m))]) })]),
-            ["retention"] = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
+            Urls = [.. settings.Urls],
+            Models = [.. models.Select(r => new ServerStartedModel { Id = r.Id, Kind = r.Kind, Digest = r.Digest, Source = r.Source })],
+            UpstreamBackends = [.. upstream.Backends.Select(b => new ServerStartedBackend { Name = b.Name, BaseUrl = b.BaseUrl, Models = [.. b.Models] })],
+            Retention = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
         };
-        var started = AuditEvent.Create(AuditEventTypes.ServerStarted, services.GetRequiredService<TimeProvider>().GetUtcNow(), "system", "server", details);
+        var started = AuditEvent.Create(services.GetRequiredService<TimeProvider>().GetUtcNow(), "system", "server", details);
         await services.GetRequiredService<ILedger>().AppendAsync(started, cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,5 +1,6 @@
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Quotas;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting;
 using Enclave.State;
 using Enclave.State.Quotas;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
+using Enclave.Policy.Requests;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.Extensions.Configuration;

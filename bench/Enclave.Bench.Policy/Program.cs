@@ -6,6 +6,7 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Policy.Identity;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting;
 using Enclave.Server.Policy;
 using Microsoft.Extensions.Configuration;

@@ -93,14 +93,15 @@ public static class ExitCodeTable
     private static readonly FrozenDictionary<Enum, ExitCode> ByReason = new Dictionary<Enum, ExitCode>
     {
         [SigningFailure.KeyMissing] = ExitCode.NotFound,
+        [SigningFailure.KeyDecryptionFailed] = ExitCode.Denied,
+        [SigningFailure.KeyNotAuthorised] = ExitCode.Denied,
+        [SigningFailure.KeyFileInvalid] = ExitCode.VerificationFailed,
         [LedgerError.NotFound] = ExitCode.NotFound,
         [ImportWorkflowError.NotFound] = ExitCode.NotFound,
         [ImportWorkflowError.SelfApproval] = ExitCode.Denied,
         [ImportWorkflowError.QuarantineLost] = ExitCode.Failure,
-        [TrustRepositoryError.KeyDecryptionFailed] = ExitCode.Denied,
         [TrustRepositoryError.KeyNotAuthorised] = ExitCode.Denied,
         [TrustRepositoryError.BelowThreshold] = ExitCode.Denied,
-        [TrustRepositoryError.KeyFileInvalid] = ExitCode.VerificationFailed,
         [TrustRepositoryError.BundleInvalid] = ExitCode.VerificationFailed,
         [TrustRepositoryError.SourceChanged] = ExitCode.Failure,
         [AlertError.NotFound] = ExitCode.NotFound,

@@ -1,3 +1,4 @@
 using System.Runtime.CompilerServices;
 
 [assembly: InternalsVisibleTo("Enclave.Policy.Tests")]
+[assembly: InternalsVisibleTo("Enclave.Fuzz")]

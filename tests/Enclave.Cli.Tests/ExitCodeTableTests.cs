@@ -52,10 +52,14 @@ public sealed class ExitCodeTableTests : IDisposable
     }
 
     [Theory]
-    [InlineData(TrustRepositoryError.KeyDecryptionFailed, ExitCode.Denied)]
+    [InlineData(SigningFailure.KeyDecryptionFailed, ExitCode.Denied)]
+    [InlineData(SigningFailure.KeyNotAuthorised, ExitCode.Denied)]
     [InlineData(TrustRepositoryError.KeyNotAuthorised, ExitCode.Denied)]
     [InlineData(TrustRepositoryError.BelowThreshold, ExitCode.Denied)]
-    [InlineData(TrustRepositoryError.KeyFileInvalid, ExitCode.VerificationFailed)]
+    [InlineData(SigningFailure.KeyFileInvalid, ExitCode.VerificationFailed)]
+    [InlineData(SigningFailure.InvalidArgument, ExitCode.InvalidInput)]
+    [InlineData(SigningFailure.OutputExists, ExitCode.InvalidInput)]
+    [InlineData(TrustRepositoryError.OutputExists, ExitCode.InvalidInput)]
     [InlineData(TrustRepositoryError.BundleInvalid, ExitCode.VerificationFailed)]
     [InlineData(TrustRepositoryError.SourceChanged, ExitCode.Failure)]
     [InlineData(TrustRepositoryError.InvalidAttestation, ExitCode.InvalidInput)]
@@ -79,7 +83,7 @@ public sealed class ExitCodeTableTests : IDisposable
     [Fact]
     public void Map_GivesTheFamilysReason_AndKeepsTheMessage()
     {
-        var failure = ExitCodeTable.Map(new TrustRepositoryException(TrustRepositoryError.KeyDecryptionFailed, "cannot decrypt k.pem"));
+        var failure = ExitCodeTable.Map(new SigningException(SigningFailure.KeyDecryptionFailed, "cannot decrypt k.pem"));
         Assert.Equal(new CliFailure(ExitCode.Denied, "cannot decrypt k.pem", "KeyDecryptionFailed"), failure);
 
         var state = ExitCodeTable.Map(new StateException(StateFailure.MigrationFailed, "migration 7 failed"));

@@ -1,6 +1,7 @@
 using Enclave.Core.Audit;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
+using Enclave.Policy.Requests;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Builder;

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Decisions;
 using Enclave.Policy.Identity;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting;
 using Enclave.Server.Policy;
 using Microsoft.Extensions.Configuration;

@@ -6,6 +6,7 @@ using Enclave.Inference.Upstream;
 using Enclave.Policy.Decisions;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting;
 using Enclave.Server.Policy;
 using FsCheck.Xunit;

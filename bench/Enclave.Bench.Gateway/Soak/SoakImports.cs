@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Enclave.Airlock.Repository;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Bench.Gateway.Soak;
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Enclave.Core;
 using Enclave.Inference.Backends;
 using Enclave.Inference.Onnx;
+using Enclave.Policy.Requests;
 using Enclave.Server.Policy;
 
 namespace Enclave.Fuzz.Targets;
@@ -20,7 +21,7 @@ internal static class OpenAiRequestTarget
     public static Harness Harness { get; } = new()
     {
         Name = "openai-request",
-        Parser = "Enclave.Server request bodies (/v1), Enclave.Server.Policy.RequestText, Enclave.Inference.Onnx.OpenAiRequest",
+        Parser = "Enclave.Server request bodies (/v1), Enclave.Policy.Requests.RequestText, Enclave.Inference.Onnx.OpenAiRequest",
         Run = Run,
         Seeds = () =>
         [

@@ -1,5 +1,6 @@
 using System.Text;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Fuzz.Targets;
 

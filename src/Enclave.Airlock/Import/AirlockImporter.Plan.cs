@@ -4,6 +4,7 @@ using System.Text.Json;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Import;
 

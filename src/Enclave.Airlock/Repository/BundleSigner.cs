@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text.Json;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Repository;
 

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Repository;
 
@@ -151,7 +152,7 @@ internal sealed class BundleWriter(
             }
         }
 
-        var selector = MetadataJson.Serialize(new Dictionary<string, object?>(StringComparer.Ordinal)
+        var selector = TufJsonFormat.Serialize(new Dictionary<string, object?>(StringComparer.Ordinal)
         {
             ["format"] = BundleTar.Format,
             ["kind"] = options.Kind,

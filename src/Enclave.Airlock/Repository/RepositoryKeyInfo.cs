@@ -1,3 +1,5 @@
+using Enclave.Signing.Keys;
+
 namespace Enclave.Airlock.Repository;
 
 /// <summary>A key file the repository made, and what it signs.</summary>

@@ -1,3 +1,5 @@
+using Enclave.Signing.Keys;
+
 namespace Enclave.Airlock.Repository;
 
 /// <summary>What <see cref="TrustRepository.Initialize"/> creates.</summary>

@@ -1,5 +1,6 @@
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Repository;
 
@@ -417,7 +418,7 @@ public sealed class TrustRepository
             {
                 id = KeyFile.ReadPublicKeyId(file);
             }
-            catch (TrustRepositoryException)
+            catch (SigningException)
             {
                 continue;
             }

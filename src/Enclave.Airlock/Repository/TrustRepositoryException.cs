@@ -2,7 +2,12 @@ using Enclave.Core;
 
 namespace Enclave.Airlock.Repository;
 
-/// <summary>What went wrong on the connected (writing) side of the airlock; a person and a script can both match it.</summary>
+/// <summary>
+/// What went wrong on the connected (writing) side of the airlock; a person and a script can both match it. A key file
+/// that cannot be read or decrypted is <c>Enclave.Signing</c>'s <see cref="Signing.Keys.SigningException"/>
+/// (<see cref="Signing.Keys.SigningFailure.KeyFileInvalid"/>, <see cref="Signing.Keys.SigningFailure.KeyDecryptionFailed"/>),
+/// with the same message and exit code.
+/// </summary>
 public enum TrustRepositoryError
 {
     /// <summary>An option or argument is invalid (a name, a label, a threshold, a path).</summary>
@@ -10,12 +15,6 @@ public enum TrustRepositoryError
 
     /// <summary>No passphrase was given (no <c>ENCLAVE_PASSPHRASE</c> and no terminal to ask on).</summary>
     PassphraseRequired,
-
-    /// <summary>A key file could not be decrypted: the passphrase is wrong or the encrypted data is damaged.</summary>
-    KeyDecryptionFailed,
-
-    /// <summary>A key file is not an encrypted PKCS#8 key of a supported type, or it was altered.</summary>
-    KeyFileInvalid,
 
     /// <summary>A key is not authorised for any role it was asked to sign.</summary>
     KeyNotAuthorised,

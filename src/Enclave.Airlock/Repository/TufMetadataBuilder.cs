@@ -1,11 +1,12 @@
 using System.Globalization;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Repository;
 
 /// <summary>
 /// Builds and signs TUF metadata envelopes with the verifier's own canonical JSON (<see cref="TufJson"/>): a
-/// signature is over the canonical bytes of <c>signed</c>; files are written as ordinary JSON (<see cref="MetadataJson"/>).
+/// signature is over the canonical bytes of <c>signed</c>; files are written as ordinary JSON (<see cref="TufJsonFormat.Serialize"/>).
 /// </summary>
 internal static class TufMetadataBuilder
 {
@@ -76,6 +77,6 @@ internal static class TufMetadataBuilder
             });
         }
 
-        return MetadataJson.Serialize(new Dictionary<string, object?>(StringComparer.Ordinal) { ["signed"] = signed, ["signatures"] = signatures });
+        return TufJsonFormat.Serialize(new Dictionary<string, object?>(StringComparer.Ordinal) { ["signed"] = signed, ["signatures"] = signatures });
     }
 }

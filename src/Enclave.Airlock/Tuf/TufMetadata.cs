@@ -1,3 +1,5 @@
+using Enclave.Signing.Keys;
+
 namespace Enclave.Airlock.Tuf;
 
 /// <summary>Fields every signed TUF metadata file has (spec §4.2), and the bytes it was read from.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tuf;
 
@@ -187,7 +188,14 @@ internal static class TufMetadataParser
         var keys = new Dictionary<string, TufKey>(StringComparer.Ordinal);
         foreach (var (keyId, keyValue) in obj)
         {
-            keys[keyId] = TufKey.Parse(keyId, keyValue, options.RequireKeyIdMatchesKey, $"{where}[{TufKey.Short(keyId)}]");
+            try
+            {
+                keys[keyId] = TufKey.Parse(keyId, keyValue, options.RequireKeyIdMatchesKey, $"{where}[{TufKey.Short(keyId)}]");
+            }
+            catch (SigningException e)
+            {
+                throw TufJson.Rejected(e);
+            }
         }
 
         return keys;

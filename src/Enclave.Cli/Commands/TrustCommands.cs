@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Enclave.Airlock.Repository;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Cli.Commands;
 

@@ -12,6 +12,7 @@ using Enclave.Ledger;
 using Enclave.Policy.Identity;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Cli.Commands;
 

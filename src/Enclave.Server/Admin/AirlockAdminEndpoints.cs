@@ -5,6 +5,7 @@ using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting;
 using Enclave.Server.Policy;
 using Microsoft.AspNetCore.Builder;

@@ -10,6 +10,7 @@ using Enclave.Ledger;
 using Enclave.OperatorConsole.Backend;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
+using Enclave.Policy.Requests;
 using Enclave.Server.Audit;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;

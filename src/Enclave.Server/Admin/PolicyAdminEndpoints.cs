@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Enclave.Policy.Decisions;
 using Enclave.Policy.Identity;
+using Enclave.Policy.Requests;
 using Enclave.Server.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -3,6 +3,7 @@ using Enclave.Inference.Forge;
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Policy.Configuration;
+using Enclave.Policy.Requests;
 using Enclave.Server.Policy;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -4,6 +4,7 @@ using Enclave.Core.Audit;
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Ledger;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.Policy;
 using Enclave.State;

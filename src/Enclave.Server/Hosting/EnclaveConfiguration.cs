@@ -1,5 +1,6 @@
 using System.Globalization;
 using Enclave.Inference.Upstream;
+using Enclave.Policy.Requests;
 using Microsoft.Extensions.Configuration;
 
 namespace Enclave.Server.Hosting;

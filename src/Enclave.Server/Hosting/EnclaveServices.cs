@@ -1,8 +1,9 @@
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Hosting;
-using Enclave.Server.Auth;
+using Enclave.Policy.Hosting;
 using Enclave.Server.Admin;
 using Enclave.Server.Audit;
+using Enclave.Server.Auth;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.OpenAi;
 using Enclave.Server.Policy;
@@ -59,6 +60,7 @@ public static class EnclaveServices
         services.AddEnclaveIdentity(settings);
         services.AddHostedService<ServerStartedStartup>();
         services.AddEnclavePolicy(configuration);
+        services.AddHostedService<QuotaFlusher>();
         services.AddEnclaveRetention(settings);
         services.AddEnclaveTelemetry(settings);
         services.AddEnclaveIntel(configuration);

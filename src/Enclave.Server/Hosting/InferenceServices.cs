@@ -1,6 +1,7 @@
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;
+using Enclave.Policy.Requests;
 using Enclave.Server.Hosting.Startup;
 using Enclave.State;
 using Microsoft.Extensions.Configuration;
@@ -14,7 +15,7 @@ public static class InferenceServices
 {
     /// <summary>
     /// An empty <see cref="ModelCatalog"/> (a test may register its own, with routes of its own, before
-    /// <see cref="EnclaveServices.AddEnclave"/>), <see cref="LocalModelRegistry"/>, <see cref="UpstreamOptions"/> bound from
+    /// <see cref="EnclaveServices.AddEnclave"/>), also the policy's <see cref="IRouteCatalog"/>, <see cref="LocalModelRegistry"/>, <see cref="UpstreamOptions"/> bound from
     /// the <c>Upstream</c> section and validated at start, and start-up stage 3, <see cref="ModelLoadingStartup"/>: the
     /// airlock's activated models, dev-registered folders and upstream routes (<c>Models:{id}:Kind</c>,
     /// <c>Models:{id}:Label</c> of <paramref name="configuration"/>) into the catalog; <see cref="GgufEngineOptions"/> from
@@ -26,6 +27,7 @@ public static class InferenceServices
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(_ => new ModelCatalog([]));
+        services.TryAddSingleton<IRouteCatalog>(sp => sp.GetRequiredService<ModelCatalog>());
         services.TryAddSingleton(sp => new LocalModelRegistry(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<StateConnectionFactory>()));
         services.AddValidatedRecord(
             () => configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions(),

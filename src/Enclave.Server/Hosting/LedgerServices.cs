@@ -3,6 +3,7 @@ using Enclave.Ledger;
 using Enclave.Server.Hosting.Startup;
 using Enclave.State;
 using Enclave.State.Changes;
+using Enclave.State.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -16,8 +17,9 @@ public static class LedgerServices
     public const string Purpose = "enclave serve";
 
     /// <summary>
-    /// The enclave's state (<see cref="StateConnectionFactory"/>, <see cref="ServerSettings.State"/>: SQLite in the data
-    /// directory or PostgreSQL, migrated when first resolved), and
+    /// The enclave's state (<see cref="StateServices.AddEnclaveState"/>: <see cref="StateConnectionFactory"/>,
+    /// <see cref="ServerSettings.State"/>: SQLite in the data directory or PostgreSQL, migrated when first resolved;
+    /// <see cref="StateChanges"/>), and
     /// <see cref="SqliteLedger"/> (and <see cref="ILedger"/>) over <see cref="ServerSettings.DataDirectory"/>, opened, or
     /// initialised with a new key pair when the directory has no ledger yet, when first resolved (start-up stage 1,
     /// <see cref="LedgerStartup"/>). The container owns it: it closes the ledger, and releases the directory's lock,
@@ -28,14 +30,12 @@ public static class LedgerServices
         ArgumentNullException.ThrowIfNull(services);
 
         // The enclave's state (SQLite files in the data directory, or PostgreSQL), opened and migrated once for every
-        // component; the container disposes it (the PostgreSQL connection pools) when the host is disposed.
-        services.TryAddSingleton(sp =>
+        // component, and the change feed between replicas: Enclave.State's own registration.
+        services.AddEnclaveState(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
-            return EnclaveState.Open(settings.DataDirectory, settings.State, sp.GetRequiredService<TimeProvider>());
+            return (settings.DataDirectory, settings.State);
         });
-        // What other replicas on the same PostgreSQL database change (keys, principals), announced and listened for.
-        services.TryAddSingleton(sp => StateChanges.For(sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<StateChanges>>()));
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();

@@ -1,11 +1,12 @@
 using System.Collections.Frozen;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
+using Enclave.Policy.Requests;
 
 namespace Enclave.Server.Hosting;
 
-/// <summary>A model clients can ask for, which backends may serve it, and the label it carries.</summary>
-public sealed record ModelRoute
+/// <summary>A model clients can ask for, which backends may serve it, and the label it carries (what policy decides over, <see cref="IPolicyRoute"/>).</summary>
+public sealed record ModelRoute : IPolicyRoute
 {
     /// <summary>
     /// A model served by one fixed backend inside the enclave (the built-in engine): accredited at
@@ -69,51 +70,12 @@ public sealed record ModelRoute
     public DateTimeOffset Created { get; init; } = DateTimeOffset.UnixEpoch;
 }
 
-/// <summary>A backend that may serve a model, with what it is accredited for.</summary>
-/// <param name="Name">The backend's name (an upstream's configured name, or the built-in engine's).</param>
-/// <param name="Accreditation">The highest label it may process, in marking syntax; null for the built-in engine (<c>Policy:LocalAccreditation</c>).</param>
-/// <param name="Jurisdiction">Where it runs (<c>local</c> inside the enclave, or a country or organisation code).</param>
-/// <param name="LeavesEnclave">Whether requests to it leave the enclave; the egress guard then inspects what is sent.</param>
-public sealed record RouteBackend(string Name, string? Accreditation, string Jurisdiction, bool LeavesEnclave)
-{
-    /// <summary>The jurisdiction of backends inside the enclave.</summary>
-    public const string LocalJurisdiction = "local";
-}
-
-/// <summary>
-/// What policy allows for one request: which backends it may reach and, per backend, the body to send (the egress
-/// guard's redacted copy for a backend that leaves the enclave, when its route redacts).
-/// </summary>
-public sealed class RouteSelection
-{
-    private readonly Func<string, bool> _isAllowed;
-    private readonly Func<string, JsonObject, JsonObject> _bodyFor;
-
-    /// <param name="isAllowed">Whether the request may reach the backend with this name.</param>
-    /// <param name="bodyFor">The body to send to an allowed backend, given the body as the client sent it.</param>
-    public RouteSelection(Func<string, bool> isAllowed, Func<string, JsonObject, JsonObject> bodyFor)
-    {
-        ArgumentNullException.ThrowIfNull(isAllowed);
-        ArgumentNullException.ThrowIfNull(bodyFor);
-        _isAllowed = isAllowed;
-        _bodyFor = bodyFor;
-    }
-
-    /// <summary>Whether the request may reach <paramref name="backend"/>.</summary>
-    public bool IsAllowed(string backend) => _isAllowed(backend);
-
-    /// <summary>The body to send to <paramref name="backend"/>; refuses a backend that is not allowed.</summary>
-    public JsonObject BodyFor(string backend, JsonObject body) => _isAllowed(backend)
-        ? _bodyFor(backend, body)
-        : throw new InvalidOperationException($"policy did not allow backend '{backend}'; nothing may be sent to it");
-}
-
 /// <summary>
 /// The models this server serves. Reads (<see cref="TryResolve"/>, <see cref="List"/>) take an immutable snapshot and
 /// never lock; a change (a model activated by the airlock) builds a new snapshot and swaps it in atomically, so a
 /// request sees either the catalog before the change or after it, never a mix.
 /// </summary>
-public sealed class ModelCatalog
+public sealed class ModelCatalog : IRouteCatalog
 {
     private readonly Lock _writeLock = new();
     private volatile Snapshot _snapshot;
@@ -136,6 +98,9 @@ public sealed class ModelCatalog
 
     /// <summary>Every model, ordered by ID (a snapshot: later changes do not alter it).</summary>
     public IReadOnlyList<ModelRoute> List() => _snapshot.Sorted;
+
+    /// <inheritdoc />
+    IReadOnlyList<IPolicyRoute> IRouteCatalog.List() => _snapshot.Sorted;
 
     /// <summary>The route of model <paramref name="id"/>, lock-free.</summary>
     public bool TryResolve(string id, out ModelRoute route) => _snapshot.Routes.TryGetValue(id, out route!);

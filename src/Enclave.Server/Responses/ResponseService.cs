@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
+using Enclave.Policy.Requests;
 using Enclave.Server.Policy;
 using Enclave.State.Responses;
 

@@ -7,6 +7,7 @@ using Enclave.Core.Audit;
 using Enclave.Core.Storage;
 using Enclave.Inference.Backends;
 using Enclave.Policy.Labels;
+using Enclave.Policy.Requests;
 using Enclave.Retrieval.Chunking;
 using Enclave.Retrieval.Extraction;
 using Enclave.Retrieval.Index;

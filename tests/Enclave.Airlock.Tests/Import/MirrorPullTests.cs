@@ -5,6 +5,7 @@ using Enclave.Airlock.Repository;
 using Enclave.Airlock.Tests.Repository;
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tests.Import;
 

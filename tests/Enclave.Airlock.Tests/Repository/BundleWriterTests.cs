@@ -4,6 +4,7 @@ using System.Text;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Repository;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tests.Repository;
 
@@ -177,8 +178,8 @@ public sealed class BundleWriterTests(TemplateRepositories templates) : Reposito
         var repo = Copy(Templates.Basic);
         var before = Snapshot(repo);
         using var wrong = Passphrase.FromString("a different passphrase");
-        var e = Assert.Throws<TrustRepositoryException>(() => TrustRepository.Open(repo).CreateBundle(Model("demo.tar", WriteFile("model.onnx", RandomBytes(10))), wrong, TimeProvider.System));
-        Assert.Equal(TrustRepositoryError.KeyDecryptionFailed, e.Error);
+        var e = Assert.Throws<SigningException>(() => TrustRepository.Open(repo).CreateBundle(Model("demo.tar", WriteFile("model.onnx", RandomBytes(10))), wrong, TimeProvider.System));
+        Assert.Equal(SigningFailure.KeyDecryptionFailed, e.Reason);
         Assert.Equal(before, Snapshot(repo));
         Assert.Empty(Directory.EnumerateFileSystemEntries(Root, "*demo.tar*"));
     }
@@ -244,8 +245,8 @@ public sealed class BundleWriterTests(TemplateRepositories templates) : Reposito
     public void ExplicitKeyNotAuthorisedForTheRolesSigned_IsRefused()
     {
         var repo = Copy(Templates.Basic);
-        var e = Assert.Throws<TrustRepositoryException>(() => Create(repo, Model("demo.tar", WriteFile("model.onnx", RandomBytes(10))) with { KeyFiles = [Key(repo, "intel")] }));
-        Assert.Equal(TrustRepositoryError.KeyNotAuthorised, e.Error);
+        var e = Assert.Throws<SigningException>(() => Create(repo, Model("demo.tar", WriteFile("model.onnx", RandomBytes(10))) with { KeyFiles = [Key(repo, "intel")] }));
+        Assert.Equal(SigningFailure.KeyNotAuthorised, e.Reason);
     }
 
     internal static byte[] RandomBytes(int length) => RandomNumberGenerator.GetBytes(length);

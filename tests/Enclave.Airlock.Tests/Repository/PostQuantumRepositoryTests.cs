@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using Enclave.Airlock.Repository;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tests.Repository;
 
@@ -113,8 +114,8 @@ public sealed class PostQuantumRepositoryTests(TemplateRepositories templates) :
         Assert.Equal("2.16.840.1.101.3.4.3.18", info.AlgorithmId.Value);
 
         using var wrong = Passphrase.FromString("wrong passphrase entirely");
-        Assert.Equal(TrustRepositoryError.KeyDecryptionFailed, Assert.Throws<TrustRepositoryException>(() => KeyFile.Read(path, wrong)).Error);
-        Assert.Equal(TrustRepositoryError.InvalidArgument, Assert.Throws<TrustRepositoryException>(() => SigningKeyTypes.Parse("ml-dsa-65")).Error);
+        Assert.Equal(SigningFailure.KeyDecryptionFailed, Assert.Throws<SigningException>(() => KeyFile.Read(path, wrong)).Reason);
+        Assert.Equal(SigningFailure.InvalidArgument, Assert.Throws<SigningException>(() => SigningKeyTypes.Parse("ml-dsa-65")).Reason);
         Assert.Equal("ml-dsa-65", SigningKeyTypes.Name(SigningKeyType.MlDsa65));
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Repository;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tests.Repository;
 
@@ -34,7 +35,7 @@ public sealed class TemplateRepositories : IDisposable
     /// <summary>Two root keys (threshold 2), one key per other role, plus one ML-DSA-65 key per role (<c>--post-quantum</c>).</summary>
     public string PostQuantum => _postQuantum.Value;
 
-    public static Passphrase Passphrase() => Airlock.Repository.Passphrase.FromString(Secret);
+    public static Passphrase Passphrase() => Signing.Keys.Passphrase.FromString(Secret);
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 

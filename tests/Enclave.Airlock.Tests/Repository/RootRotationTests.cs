@@ -1,5 +1,6 @@
 using Enclave.Airlock.Repository;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tests.Repository;
 
@@ -74,8 +75,8 @@ public sealed class RootRotationTests(TemplateRepositories templates) : Reposito
         var repo = Copy(Templates.Basic);
         var before = Snapshot(repo);
         using var wrong = Passphrase.FromString("wrong passphrase entirely");
-        var e = Assert.Throws<TrustRepositoryException>(() => TrustRepository.Open(repo).RotateRoot(new RootRotationOptions(), wrong, TimeProvider.System));
-        Assert.Equal(TrustRepositoryError.KeyDecryptionFailed, e.Error);
+        var e = Assert.Throws<SigningException>(() => TrustRepository.Open(repo).RotateRoot(new RootRotationOptions(), wrong, TimeProvider.System));
+        Assert.Equal(SigningFailure.KeyDecryptionFailed, e.Reason);
         Assert.Equal(before, Snapshot(repo));
     }
 

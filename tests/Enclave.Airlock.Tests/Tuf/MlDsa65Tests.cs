@@ -1,5 +1,6 @@
 using System.Text;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 
@@ -75,8 +76,8 @@ public sealed class MlDsa65Tests : UpdaterTestBase
         // A key of another parameter set under the ml-dsa-65 name does not parse as ML-DSA-65.
         var mlDsa44 = MLDsaPrivateKeyParameters.FromSeed(MLDsaParameters.ml_dsa_44, seed).GetPublicKeyEncoded();
         var wrong = new Dictionary<string, object?>(keyObject) { ["keyval"] = new Dictionary<string, object?> { ["public"] = Convert.ToHexStringLower(mlDsa44) } };
-        var e = Assert.Throws<AirlockRejectedException>(() => TufKey.Parse(TufKey.ComputeKeyId(wrong), wrong, requireKeyIdMatch: true, "test key"));
-        Assert.Equal(AirlockRejection.Malformed, e.Reason);
+        var e = Assert.Throws<SigningException>(() => TufKey.Parse(TufKey.ComputeKeyId(wrong), wrong, requireKeyIdMatch: true, "test key"));
+        Assert.Equal(SigningFailure.Malformed, e.Reason);
     }
 
     [Theory]
@@ -92,9 +93,9 @@ public sealed class MlDsa65Tests : UpdaterTestBase
             ["scheme"] = "ml-dsa-65",
             ["keyval"] = new Dictionary<string, object?> { ["public"] = Convert.ToHexStringLower(new byte[length]) },
         };
-        var e = Assert.Throws<AirlockRejectedException>(() => TufKey.Parse(TufKey.ComputeKeyId(keyObject), keyObject, requireKeyIdMatch: true, "root.keys[x]"));
-        Assert.Equal(AirlockRejection.Malformed, e.Reason);
-        Assert.Contains("ML-DSA-65", e.Detail, StringComparison.Ordinal);
+        var e = Assert.Throws<SigningException>(() => TufKey.Parse(TufKey.ComputeKeyId(keyObject), keyObject, requireKeyIdMatch: true, "root.keys[x]"));
+        Assert.Equal(SigningFailure.Malformed, e.Reason);
+        Assert.Contains("ML-DSA-65", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,8 +107,8 @@ public sealed class MlDsa65Tests : UpdaterTestBase
             ["scheme"] = "ml-dsa-65",
             ["keyval"] = new Dictionary<string, object?> { ["public"] = new string('z', 3904) },
         };
-        var e = Assert.Throws<AirlockRejectedException>(() => TufKey.Parse(TufKey.ComputeKeyId(keyObject), keyObject, requireKeyIdMatch: true, "root.keys[x]"));
-        Assert.Equal(AirlockRejection.Malformed, e.Reason);
+        var e = Assert.Throws<SigningException>(() => TufKey.Parse(TufKey.ComputeKeyId(keyObject), keyObject, requireKeyIdMatch: true, "root.keys[x]"));
+        Assert.Equal(SigningFailure.Malformed, e.Reason);
     }
 
     [Fact]

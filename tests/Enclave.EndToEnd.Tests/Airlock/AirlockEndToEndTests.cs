@@ -13,6 +13,7 @@ using Enclave.Cli;
 using Enclave.Core.Audit;
 using Enclave.Inference.Forge;
 using Enclave.Ledger;
+using Enclave.Signing.Keys;
 using OpenAI;
 using OpenAI.Chat;
 

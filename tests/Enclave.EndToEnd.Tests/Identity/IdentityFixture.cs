@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
+using Enclave.Policy.Requests;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Enclave.Server.Hosting.Startup;

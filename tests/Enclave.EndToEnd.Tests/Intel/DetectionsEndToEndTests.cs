@@ -7,6 +7,7 @@ using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Signing.Keys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 

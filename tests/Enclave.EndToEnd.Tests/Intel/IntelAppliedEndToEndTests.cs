@@ -7,6 +7,7 @@ using Enclave.Airlock.Repository;
 using Enclave.Cli;
 using Enclave.Intel.Stix;
 using Enclave.Server.Auth;
+using Enclave.Signing.Keys;
 using Enclave.State.Intel;
 using Microsoft.Extensions.DependencyInjection;
 

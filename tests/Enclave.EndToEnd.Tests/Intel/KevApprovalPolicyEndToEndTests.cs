@@ -8,6 +8,7 @@ using Enclave.Inference.Forge;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Signing.Keys;
 using Microsoft.Extensions.Configuration;
 
 namespace Enclave.EndToEnd.Tests.Intel;

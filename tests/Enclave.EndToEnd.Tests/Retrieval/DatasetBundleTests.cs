@@ -53,7 +53,7 @@ public sealed class DatasetBundleTests(PolicyEnclave enclave) : IClassFixture<Po
         }
 
         var root = Directory.CreateTempSubdirectory("enclave-dataset-").FullName;
-        using var passphrase = Enclave.Airlock.Repository.Passphrase.FromString(Passphrase);
+        using var passphrase = Enclave.Signing.Keys.Passphrase.FromString(Passphrase);
         var trust = TrustRepository.Initialize(new TrustInitOptions { Directory = Path.Combine(root, "repo"), RootKeys = 1, RootThreshold = 1 }, passphrase, TimeProvider.System);
         var steps = new AdminSteps(enclave.BaseUrl, enclave.AdminKey, root);
         var adminKeyFile = steps.KeyFile("admin", enclave.AdminKey);
@@ -76,7 +76,7 @@ public sealed class DatasetBundleTests(PolicyEnclave enclave) : IClassFixture<Po
         }
 
         var output = Path.Combine(repository.Root, name + ".tar");
-        using var passphrase = Enclave.Airlock.Repository.Passphrase.FromString(Passphrase);
+        using var passphrase = Enclave.Signing.Keys.Passphrase.FromString(Passphrase);
         var created = repository.Trust.CreateBundle(
             new BundleCreateOptions { Kind = "dataset", Name = name, Version = "1.0", Label = label, Sources = [folder], Output = output },
             passphrase,

@@ -9,6 +9,7 @@ using Enclave.Inference.Forge;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Signing.Keys;
 using Enclave.State;
 using Enclave.State.Changes;
 using Enclave.State.Tests.Postgres;

@@ -5,6 +5,7 @@ using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
+using Enclave.Signing.Keys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

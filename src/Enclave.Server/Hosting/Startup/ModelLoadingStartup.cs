@@ -4,6 +4,7 @@ using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Quotas;
+using Enclave.Policy.Requests;
 using Enclave.Server.Policy;
 using Enclave.State.Changes;
 using Microsoft.Extensions.Configuration;

@@ -2,15 +2,17 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Text;
-using Enclave.Airlock.Tuf;
+using Enclave.Core.Storage;
 
-namespace Enclave.Airlock.Repository;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
 /// Key files: the private key as a PEM <c>ENCRYPTED PRIVATE KEY</c> (PKCS#8 EncryptedPrivateKeyInfo, PBES2 with
 /// PBKDF2-HMAC-SHA256 and AES-256-CBC, readable by <c>openssl pkey</c>), and beside it <c>NAME.pub.json</c>, the
 /// public TUF key object with its key ID. Loading checks the decrypted key against the public file, so a damaged or
-/// swapped key file is refused rather than signing with an unexpected key.
+/// swapped key file is refused rather than signing with an unexpected key. Refusals are <see cref="SigningException"/>
+/// with a reason (<see cref="SigningFailure.KeyFileInvalid"/>, <see cref="SigningFailure.KeyDecryptionFailed"/>, ...)
+/// and a message that names the file.
 /// </summary>
 public static class KeyFile
 {
@@ -65,10 +67,10 @@ public static class KeyFile
         }
 
         var pem = PemEncoding.WriteString(PemLabel, encrypted) + "\n";
-        AtomicFile.WriteNew(privatePath, Encoding.ASCII.GetBytes(pem), privateFile: true);
+        WriteNew(privatePath, Encoding.ASCII.GetBytes(pem), privateFile: true);
         try
         {
-            AtomicFile.WriteNew(PublicPath(privatePath), PublicKeyJson(key), privateFile: false);
+            WriteNew(PublicPath(privatePath), PublicKeyJson(key), privateFile: false);
         }
         catch
         {
@@ -83,7 +85,7 @@ public static class KeyFile
         ArgumentNullException.ThrowIfNull(passphrase);
         if (passphrase.Length < MinPassphraseLength)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.InvalidArgument, $"the passphrase for new key files must be at least {MinPassphraseLength} characters (got {passphrase.Length})");
+            throw new SigningException(SigningFailure.InvalidArgument, $"the passphrase for new key files must be at least {MinPassphraseLength} characters (got {passphrase.Length})");
         }
     }
 
@@ -93,7 +95,7 @@ public static class KeyFile
         ArgumentNullException.ThrowIfNull(key);
         var obj = key.KeyObjectCopy();
         obj["keyid"] = key.KeyId;
-        return MetadataJson.Serialize(obj);
+        return TufJsonFormat.Serialize(obj);
     }
 
     /// <summary>
@@ -111,15 +113,16 @@ public static class KeyFile
         var bytes = ReadBounded(path);
         try
         {
-            var obj = TufFields.Object(TufJson.Parse(bytes, 8), path);
-            var keyId = TufFields.String(obj, "keyid", path);
+            var obj = TufJsonFormat.Parse(bytes, 8) as Dictionary<string, object?> ?? throw Malformed($"{path} is not an object");
+            var keyId = (obj.TryGetValue("keyid", out var id) ? id : throw Malformed($"{path} has no \"keyid\"")) as string
+                ?? throw Malformed($"{path}.keyid is not a string");
             obj.Remove("keyid");
             var key = TufKey.Parse(keyId, obj, requireKeyIdMatch: true, path);
-            return key.IsSupported ? key.KeyId : throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{path} holds a {key.Scheme} key, which is not supported");
+            return key.IsSupported ? key.KeyId : throw new SigningException(SigningFailure.KeyFileInvalid, $"{path} holds a {key.Scheme} key, which is not supported");
         }
-        catch (AirlockRejectedException e)
+        catch (SigningException e) when (e.Reason is SigningFailure.Malformed or SigningFailure.NonCanonical)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"public key file {path} is invalid: {e.Detail}", e);
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"public key file {path} is invalid: {e.Message}", e);
         }
     }
 
@@ -134,7 +137,7 @@ public static class KeyFile
         var text = Encoding.ASCII.GetString(ReadBounded(privatePath));
         if (!PemEncoding.TryFind(text, out var fields))
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{privatePath} is not a PEM file (expected -----BEGIN {PemLabel}-----)");
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"{privatePath} is not a PEM file (expected -----BEGIN {PemLabel}-----)");
         }
 
         var label = text[fields.Label];
@@ -143,13 +146,13 @@ public static class KeyFile
             var hint = label is "PRIVATE KEY" or "EC PRIVATE KEY" or "RSA PRIVATE KEY" or "OPENSSH PRIVATE KEY"
                 ? "; unencrypted private keys are refused: encrypt it, e.g. openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA256 -iter 600000"
                 : string.Empty;
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{privatePath} holds a PEM \"{label}\", not an \"{PemLabel}\"{hint}");
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"{privatePath} holds a PEM \"{label}\", not an \"{PemLabel}\"{hint}");
         }
 
         var der = new byte[fields.DecodedDataLength];
         if (!Convert.TryFromBase64Chars(text.AsSpan()[fields.Base64Data], der, out var written) || written != der.Length)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{privatePath} has invalid base64 inside its PEM block; the file was altered or damaged");
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"{privatePath} has invalid base64 inside its PEM block; the file was altered or damaged");
         }
 
         CheckEncryption(der, privatePath);
@@ -159,12 +162,12 @@ public static class KeyFile
             info = Pkcs8PrivateKeyInfo.DecryptAndDecode(passphrase.Span, der, out var read);
             if (read != der.Length)
             {
-                throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{privatePath} has data after its encrypted key; the file was altered or damaged");
+                throw new SigningException(SigningFailure.KeyFileInvalid, $"{privatePath} has data after its encrypted key; the file was altered or damaged");
             }
         }
         catch (CryptographicException e)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyDecryptionFailed, $"cannot decrypt {privatePath}: the passphrase is wrong or the file is damaged", e);
+            throw new SigningException(SigningFailure.KeyDecryptionFailed, $"cannot decrypt {privatePath}: the passphrase is wrong or the file is damaged", e);
         }
 
         var pkcs8 = info.Encode();
@@ -183,7 +186,7 @@ public static class KeyFile
             var expected = ReadPublicKeyId(privatePath);
             if (expected is not null && !string.Equals(expected, key.KeyId, StringComparison.Ordinal))
             {
-                throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"the private key in {privatePath} (key {key.ShortId}) does not match {PublicPath(privatePath)} (key {TufKey.Short(expected)}); one of them was altered or swapped");
+                throw new SigningException(SigningFailure.KeyFileInvalid, $"the private key in {privatePath} (key {key.ShortId}) does not match {PublicPath(privatePath)} (key {TufKey.Short(expected)}); one of them was altered or swapped");
             }
 
             return key;
@@ -207,7 +210,7 @@ public static class KeyFile
             var scheme = algorithm.ReadObjectIdentifier();
             if (scheme != Pbes2Oid)
             {
-                throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} is encrypted with scheme {scheme}; only PBES2 (PKCS#5 v2) is accepted, re-encrypt with openssl pkcs8 -topk8 -v2 aes-256-cbc");
+                throw new SigningException(SigningFailure.KeyFileInvalid, $"{where} is encrypted with scheme {scheme}; only PBES2 (PKCS#5 v2) is accepted, re-encrypt with openssl pkcs8 -topk8 -v2 aes-256-cbc");
             }
 
             var parameters = algorithm.ReadSequence();
@@ -215,19 +218,30 @@ public static class KeyFile
             var kdfOid = kdf.ReadObjectIdentifier();
             if (kdfOid != Pbkdf2Oid)
             {
-                throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} derives its key with {kdfOid}; only PBKDF2 is accepted");
+                throw new SigningException(SigningFailure.KeyFileInvalid, $"{where} derives its key with {kdfOid}; only PBKDF2 is accepted");
             }
 
             var kdfParams = kdf.ReadSequence();
             kdfParams.ReadOctetString();
             if (!kdfParams.TryReadInt32(out var iterations) || iterations < 1 || iterations > MaxIterations)
             {
-                throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} asks for a PBKDF2 iteration count outside 1 to {MaxIterations}; the file was altered or damaged");
+                throw new SigningException(SigningFailure.KeyFileInvalid, $"{where} asks for a PBKDF2 iteration count outside 1 to {MaxIterations}; the file was altered or damaged");
             }
         }
         catch (AsnContentException e)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} is not a PKCS#8 EncryptedPrivateKeyInfo ({e.Message}); the file was altered or damaged", e);
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"{where} is not a PKCS#8 EncryptedPrivateKeyInfo ({e.Message}); the file was altered or damaged", e);
+        }
+    }
+
+    private static SigningException Malformed(string what) =>
+        new(SigningFailure.Malformed, $"malformed metadata: {what}");
+
+    private static void WriteNew(string path, ReadOnlySpan<byte> content, bool privateFile)
+    {
+        if (!AtomicFile.TryWriteNew(path, content, privateFile))
+        {
+            throw new SigningException(SigningFailure.OutputExists, $"{path} already exists; nothing was overwritten");
         }
     }
 
@@ -236,7 +250,7 @@ public static class KeyFile
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         if (stream.Length > MaxFileBytes)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{path} is {stream.Length} bytes; a key file is at most {MaxFileBytes}");
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"{path} is {stream.Length} bytes; a key file is at most {MaxFileBytes}");
         }
 
         var bytes = new byte[stream.Length];

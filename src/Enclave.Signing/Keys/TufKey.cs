@@ -1,17 +1,19 @@
 using System.Security.Cryptography;
 using Enclave.Core;
-using Enclave.Signing.Keys;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Math.EC.Rfc8032;
 
-namespace Enclave.Airlock.Tuf;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
 /// A public key from root or delegations metadata (spec §4.2): ed25519 (hex), ecdsa-sha2-nistp256 (PEM, DER
 /// signatures), rsassa-pss-sha256 (PEM, salt length 32 or the maximum) or rsa-pkcs1v15-sha256 (PEM; the
 /// securesystemslib scheme that tuf-conformance's repository signs with), or ml-dsa-65 (hex of the FIPS 204 public
 /// key; pure ML-DSA-65 with an empty context, this project's post-quantum key type, which TUF does not register).
-/// Keys of other types parse but never verify.
+/// Keys of other types parse but never verify. The airlock's TUF client verifies metadata signatures with it; the
+/// trust repository's <see cref="RepositoryKey"/> computes its key IDs with <see cref="ComputeKeyId"/>, so what the
+/// repository writes is what the client accepts. A malformed key is a <see cref="SigningException"/> with reason
+/// <see cref="SigningFailure.Malformed"/>, which the airlock turns into its own rejection.
 /// </summary>
 public sealed record TufKey
 {
@@ -33,16 +35,16 @@ public sealed record TufKey
     /// <summary>Whether this is a post-quantum (<c>ml-dsa-65</c>) key.</summary>
     public bool IsPostQuantum => Kind == KeyKind.MlDsa65;
 
-    internal KeyKind Kind { get; init; }
-
     /// <summary>What makes two key entries the same key, whatever IDs they are listed under.</summary>
-    internal string Identity => $"{Scheme}\n{PublicValue.Trim()}";
+    public string Identity => $"{Scheme}\n{PublicValue.Trim()}";
 
-    internal byte[] Ed25519PublicKey { get; init; } = [];
+    private KeyKind Kind { get; init; }
 
-    internal MLDsaPublicKeyParameters? MlDsa65PublicKey { get; init; }
+    private byte[] Ed25519PublicKey { get; init; } = [];
 
-    internal enum KeyKind
+    private MLDsaPublicKeyParameters? MlDsa65PublicKey { get; init; }
+
+    private enum KeyKind
     {
         Unsupported,
         Ed25519,
@@ -53,20 +55,20 @@ public sealed record TufKey
     }
 
     /// <summary>Parses a key object; checks that <paramref name="keyId"/> is its canonical hash when required.</summary>
-    internal static TufKey Parse(string keyId, object? value, bool requireKeyIdMatch, string where)
+    public static TufKey Parse(string keyId, object? value, bool requireKeyIdMatch, string where)
     {
-        var obj = TufFields.Object(value, where);
-        var keyType = TufFields.String(obj, "keytype", where);
-        var scheme = TufFields.String(obj, "scheme", where);
-        var keyval = TufFields.Object(TufFields.Required(obj, "keyval", where), where + ".keyval");
-        var publicValue = TufFields.String(keyval, "public", where + ".keyval");
+        var obj = FieldObject(value, where);
+        var keyType = FieldString(obj, "keytype", where);
+        var scheme = FieldString(obj, "scheme", where);
+        var keyval = FieldObject(FieldRequired(obj, "keyval", where), where + ".keyval");
+        var publicValue = FieldString(keyval, "public", where + ".keyval");
 
         if (requireKeyIdMatch)
         {
             var actual = ComputeKeyId(obj);
             if (!string.Equals(actual, keyId, StringComparison.Ordinal) && !string.Equals(LegacyKeyId(obj), keyId, StringComparison.Ordinal))
             {
-                throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} has key ID {Short(keyId)} but the key hashes to {Short(actual)}; key IDs must be the SHA-256 of the key's canonical JSON");
+                throw new SigningException(SigningFailure.Malformed, $"malformed metadata: {where} has key ID {Short(keyId)} but the key hashes to {Short(actual)}; key IDs must be the SHA-256 of the key's canonical JSON");
             }
         }
 
@@ -90,7 +92,7 @@ public sealed record TufKey
                     ed = Convert.FromHexString(publicValue);
                     if (ed.Length != Ed25519.PublicKeySize || !Ed25519.ValidatePublicKeyPartial(ed, 0))
                     {
-                        throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} is not a valid Ed25519 public key");
+                        throw new SigningException(SigningFailure.Malformed, $"malformed metadata: {where} is not a valid Ed25519 public key");
                     }
 
                     break;
@@ -110,7 +112,7 @@ public sealed record TufKey
                     var encoded = Convert.FromHexString(publicValue);
                     if (encoded.Length != MlDsa65.PublicKeySize)
                     {
-                        throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} is not a valid ML-DSA-65 public key ({encoded.Length} bytes; FIPS 204 ML-DSA-65 public keys are {MlDsa65.PublicKeySize})");
+                        throw new SigningException(SigningFailure.Malformed, $"malformed metadata: {where} is not a valid ML-DSA-65 public key ({encoded.Length} bytes; FIPS 204 ML-DSA-65 public keys are {MlDsa65.PublicKeySize})");
                     }
 
                     mlDsa = MlDsa65.PublicKey(encoded);
@@ -121,18 +123,18 @@ public sealed record TufKey
         }
         catch (Exception e) when (e is FormatException or ArgumentException or CryptographicException)
         {
-            throw new AirlockRejectedException(AirlockRejection.Malformed, $"malformed metadata: {where} public value is not a valid {scheme} key ({e.Message})", e);
+            throw new SigningException(SigningFailure.Malformed, $"malformed metadata: {where} public value is not a valid {scheme} key ({e.Message})", e);
         }
 
         return new TufKey { KeyId = keyId, KeyType = keyType, Scheme = scheme, PublicValue = publicValue, Kind = kind, Ed25519PublicKey = ed, MlDsa65PublicKey = mlDsa };
     }
 
     /// <summary>The key ID of a key object (spec §4.2): SHA-256 hex of its canonical JSON. Shared with the repository writer.</summary>
-    internal static string ComputeKeyId(IReadOnlyDictionary<string, object?> keyObject) =>
-        Sha256Digest.Compute(TufJson.Canonicalize(keyObject)).ToHex();
+    public static string ComputeKeyId(IReadOnlyDictionary<string, object?> keyObject) =>
+        Sha256Digest.Compute(TufJsonFormat.Canonicalize(keyObject)).ToHex();
 
     /// <summary>Verifies <paramref name="signature"/> over <paramref name="data"/>. Fails closed on any error.</summary>
-    internal bool Verify(byte[] data, byte[] signature)
+    public bool Verify(byte[] data, byte[] signature)
     {
         try
         {
@@ -174,6 +176,18 @@ public sealed record TufKey
         }
     }
 
+    private static Dictionary<string, object?> FieldObject(object? value, string where) =>
+        value as Dictionary<string, object?> ?? throw Bad($"{where} is not an object");
+
+    private static object? FieldRequired(Dictionary<string, object?> obj, string name, string where) =>
+        obj.TryGetValue(name, out var value) ? value : throw Bad($"{where} has no \"{name}\"");
+
+    private static string FieldString(Dictionary<string, object?> obj, string name, string where) =>
+        FieldRequired(obj, name, where) as string ?? throw Bad($"{where}.{name} is not a string");
+
+    private static SigningException Bad(string what) =>
+        new(SigningFailure.Malformed, $"malformed metadata: {what}");
+
     /// <summary>
     /// The key ID securesystemslib computed before 0.26: over the key with <c>keyid_hash_algorithms</c>
     /// ["sha256","sha512"] added, even where the metadata omits that field. Repositories made by python-tuf then
@@ -190,7 +204,7 @@ public sealed record TufKey
         {
             ["keyid_hash_algorithms"] = new List<object?> { "sha256", "sha512" },
         };
-        return Sha256Digest.Compute(TufJson.Canonicalize(legacy)).ToHex();
+        return Sha256Digest.Compute(TufJsonFormat.Canonicalize(legacy)).ToHex();
     }
 
     private static bool VerifyPssMaxSalt(RSA rsa, byte[] data, byte[] signature)
@@ -210,7 +224,8 @@ public sealed record TufKey
         return signer.VerifySignature(signature);
     }
 
-    internal static string Short(string keyId) => keyId.Length > 12 ? keyId[..12] : keyId;
+    /// <summary>The first 12 hex digits of a key ID, for messages.</summary>
+    public static string Short(string keyId) => keyId.Length > 12 ? keyId[..12] : keyId;
 
     private static ECDsa ImportEcdsa(string pem)
     {

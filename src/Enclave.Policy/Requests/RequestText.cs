@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Requests;
 
 /// <summary>
 /// Every string value of a request body (messages, content parts, prompts, inputs, tool definitions, <c>user</c>...),

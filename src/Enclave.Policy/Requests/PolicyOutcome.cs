@@ -2,9 +2,8 @@ using System.Text.Json.Nodes;
 using Enclave.Policy.Decisions;
 using Enclave.Policy.Egress;
 using Enclave.Policy.Labels;
-using Enclave.Server.Hosting;
 
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Requests;
 
 /// <summary>
 /// What policy decided for one request (or one <c>policy explain</c>): allow or deny, the rule that denied, every
@@ -109,7 +108,8 @@ public sealed record PolicyOutcome
         return details;
     }
 
-    internal static JsonObject Reason(PolicyReason r)
+    /// <summary>One reason as the admin API and <c>policy explain</c> show it: rule, message and the backend it concerns.</summary>
+    public static JsonObject Reason(PolicyReason r)
     {
         var o = new JsonObject { ["rule"] = r.RuleId, ["message"] = r.Message };
         if (r.BackendId is not null)

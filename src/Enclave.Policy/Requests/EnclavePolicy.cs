@@ -7,17 +7,16 @@ using Enclave.Policy.Decisions;
 using Enclave.Policy.Egress;
 using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
-using Enclave.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 
-namespace Enclave.Server.Policy;
+namespace Enclave.Policy.Requests;
 
 /// <summary>
 /// The policy every API request passes, whichever backend serves it: the request's label (header, markings, default),
 /// the caller's clearance, the model's label, each backend's accreditation and jurisdiction, and the egress guard for
-/// backends that leave the enclave. Built once at start-up from configuration and the model catalog (models activated later are added by
-/// <see cref="Admit"/>); deciding is
-/// synchronous and does no I/O.
+/// backends that leave the enclave. Built once at start-up from configuration and the routes of the model catalog
+/// (<see cref="IRouteCatalog"/>, which the server's catalog implements; models activated later are added by
+/// <see cref="Admit"/>); deciding is synchronous and does no I/O. The server only adapts HTTP to it.
 /// </summary>
 public sealed class EnclavePolicy
 {
@@ -69,7 +68,7 @@ public sealed class EnclavePolicy
 
     /// <summary>Builds the policy from the <c>Policy</c> section and the catalog's model and backend labels.</summary>
     /// <exception cref="PolicyConfigurationException">Every problem found.</exception>
-    public static EnclavePolicy Create(IConfiguration configuration, ModelCatalog catalog)
+    public static EnclavePolicy Create(IConfiguration configuration, IRouteCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         PolicySettings settings;
@@ -87,7 +86,7 @@ public sealed class EnclavePolicy
 
     /// <summary>Builds the policy from settings and the catalog's model and backend labels.</summary>
     /// <exception cref="PolicyConfigurationException">Every problem found.</exception>
-    public static EnclavePolicy Create(PolicySettings settings, ModelCatalog catalog)
+    public static EnclavePolicy Create(PolicySettings settings, IRouteCatalog catalog)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(catalog);
@@ -214,7 +213,7 @@ public sealed class EnclavePolicy
     /// model (docs/retrieval.md, "Models above a caller's clearance"). A model the policy does not know (never admitted) is
     /// decided from its route's label.
     /// </summary>
-    public bool MaySee(ClaimsPrincipal user, ModelRoute route)
+    public bool MaySee(ClaimsPrincipal user, IPolicyRoute route)
     {
         ArgumentNullException.ThrowIfNull(route);
         // A clearance claim that is not a valid marking counts as the lowest level here; Evaluate then denies the request
@@ -227,7 +226,7 @@ public sealed class EnclavePolicy
     /// denied by <see cref="PolicyRules.Clearance"/> with status 404, the status the caller is answered with (that of an
     /// unknown model). The message is for the ledger only: the caller is told nothing that shows the model exists.
     /// </summary>
-    public PolicyOutcome HiddenModel(ClaimsPrincipal user, ModelRoute route)
+    public PolicyOutcome HiddenModel(ClaimsPrincipal user, IPolicyRoute route)
     {
         ArgumentNullException.ThrowIfNull(route);
         var model = Model(route);
@@ -243,7 +242,7 @@ public sealed class EnclavePolicy
     /// <param name="classificationHeader">The <c>Enclave-Classification</c> header, or null when absent.</param>
     /// <param name="body">The request body as the client sent it (not modified).</param>
     /// <param name="route">The model's route.</param>
-    public PolicyOutcome Evaluate(ClaimsPrincipal user, string? classificationHeader, JsonObject body, ModelRoute route)
+    public PolicyOutcome Evaluate(ClaimsPrincipal user, string? classificationHeader, JsonObject body, IPolicyRoute route)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(route);
@@ -495,7 +494,7 @@ public sealed class EnclavePolicy
     /// Call it before the route enters the catalog, so that no request finds a route the policy does not know.
     /// </summary>
     /// <exception cref="PolicyConfigurationException">The label or an accreditation is not a valid marking; nothing changed.</exception>
-    public void Admit(ModelRoute route)
+    public void Admit(IPolicyRoute route)
     {
         ArgumentNullException.ThrowIfNull(route);
         var problems = new List<string>();
@@ -511,7 +510,7 @@ public sealed class EnclavePolicy
         }
     }
 
-    private ModelPolicy Model(ModelRoute route)
+    private ModelPolicy Model(IPolicyRoute route)
     {
         if (_models.TryGetValue(route.Id, out var m) && ReferenceEquals(m.Route, route))
         {
@@ -545,7 +544,7 @@ public sealed class EnclavePolicy
         }
     }
 
-    private static ModelPolicy BuildModel(ModelRoute route, LabelScheme scheme, SecurityLabel local, List<string> problems)
+    private static ModelPolicy BuildModel(IPolicyRoute route, LabelScheme scheme, SecurityLabel local, List<string> problems)
     {
         SecurityLabel Parse(string? marking, SecurityLabel fallback, string where) => ParseOrNote(scheme, marking, fallback, where, problems);
 
@@ -587,7 +586,7 @@ public sealed class EnclavePolicy
         return parsed;
     }
 
-    private sealed record ModelPolicy(ModelRoute Route, SecurityLabel Label, BackendCandidate[] Candidates);
+    private sealed record ModelPolicy(IPolicyRoute Route, SecurityLabel Label, BackendCandidate[] Candidates);
 
     private readonly record struct Parsed(SecurityLabel Label, string? Problem);
 }

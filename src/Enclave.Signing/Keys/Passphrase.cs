@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Enclave.Airlock.Repository;
+namespace Enclave.Signing.Keys;
 
 /// <summary>A key-file passphrase held in a char array that is wiped on <see cref="Dispose"/>.</summary>
 public sealed class Passphrase : IDisposable

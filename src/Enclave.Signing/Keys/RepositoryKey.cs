@@ -1,12 +1,10 @@
 using System.Security.Cryptography;
-using Enclave.Airlock.Tuf;
-using Enclave.Signing.Keys;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Math.EC.Rfc8032;
 using Org.BouncyCastle.Pkcs;
 using Org.BouncyCastle.Security;
 
-namespace Enclave.Airlock.Repository;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
 /// A private signing key of a TUF repository and its public TUF key object (spec §4.2). Key IDs are computed with the
@@ -64,13 +62,13 @@ public sealed class RepositoryKey : IDisposable
     };
 
     /// <summary>A copy of the public key object, for building metadata.</summary>
-    internal Dictionary<string, object?> KeyObjectCopy() => new(_keyObject.ToDictionary(
+    public Dictionary<string, object?> KeyObjectCopy() => new(_keyObject.ToDictionary(
         p => p.Key,
         p => p.Value is Dictionary<string, object?> d ? new Dictionary<string, object?>(d, StringComparer.Ordinal) : p.Value,
         StringComparer.Ordinal), StringComparer.Ordinal);
 
     /// <summary>Signs <paramref name="data"/> the way <see cref="TufKey"/> verifies it.</summary>
-    internal byte[] Sign(byte[] data)
+    public byte[] Sign(byte[] data)
     {
         switch (Type)
         {
@@ -196,12 +194,12 @@ public sealed class RepositoryKey : IDisposable
                     }
 
                 default:
-                    throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} holds a key of algorithm {algorithmOid}; supported are Ed25519, ECDSA P-256, RSA (PSS) and ML-DSA-65");
+                    throw new SigningException(SigningFailure.KeyFileInvalid, $"{where} holds a key of algorithm {algorithmOid}; supported are Ed25519, ECDSA P-256, RSA (PSS) and ML-DSA-65");
             }
         }
         catch (Exception e) when (e is CryptographicException or System.Formats.Asn1.AsnContentException or ArgumentException or InvalidOperationException or Org.BouncyCastle.Crypto.CryptoException or IOException)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyFileInvalid, $"{where} does not hold a valid private key ({e.Message}); the file was altered or damaged", e);
+            throw new SigningException(SigningFailure.KeyFileInvalid, $"{where} does not hold a valid private key ({e.Message}); the file was altered or damaged", e);
         }
     }
 

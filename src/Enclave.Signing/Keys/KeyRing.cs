@@ -1,10 +1,10 @@
-namespace Enclave.Airlock.Repository;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
 /// The key files available to one operation. Keys are identified by their <c>.pub.json</c> where present and
 /// decrypted only when a role being signed needs them (each decryption costs 600,000 PBKDF2 rounds).
 /// </summary>
-internal sealed class KeyRing : IDisposable
+public sealed class KeyRing : IDisposable
 {
     private readonly List<Candidate> _candidates;
     private readonly Passphrase _passphrase;
@@ -73,7 +73,7 @@ internal sealed class KeyRing : IDisposable
             var id = Identify(candidate)!;
             if (!keyIds.Contains(id))
             {
-                throw new TrustRepositoryException(TrustRepositoryError.KeyNotAuthorised, $"key {Tuf.TufKey.Short(id)} ({candidate.Path}) is not authorised to sign {what}; nothing was written");
+                throw new SigningException(SigningFailure.KeyNotAuthorised, $"key {TufKey.Short(id)} ({candidate.Path}) is not authorised to sign {what}; nothing was written");
             }
         }
     }

@@ -2,13 +2,12 @@ using System.Diagnostics;
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Text;
-using Enclave.Airlock.Repository;
-using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 using Xunit.Abstractions;
 
-namespace Enclave.Airlock.Tests.Repository;
+namespace Enclave.Signing.Tests.Keys;
 
-public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
+public sealed class RepositoryKeyFileTests(ITestOutputHelper output) : IDisposable
 {
     private const string Secret = "key file test passphrase";
     private readonly string _root = Directory.CreateTempSubdirectory("enclave-keyfile-").FullName;
@@ -69,8 +68,8 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
     public void Read_WithWrongPassphrase_IsRefusedWithAClearError()
     {
         var path = WriteKey(SigningKeyType.Ed25519);
-        var e = Assert.Throws<TrustRepositoryException>(() => Read(path, "not the passphrase at all"));
-        Assert.Equal(TrustRepositoryError.KeyDecryptionFailed, e.Error);
+        var e = Assert.Throws<SigningException>(() => Read(path, "not the passphrase at all"));
+        Assert.Equal(SigningFailure.KeyDecryptionFailed, e.Reason);
         Assert.Contains("passphrase is wrong", e.Message, StringComparison.Ordinal);
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
@@ -96,8 +95,8 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
         der[index] ^= 0x40;
         WriteDer(path, der);
 
-        var e = Assert.Throws<TrustRepositoryException>(() => Read(path, Secret));
-        Assert.True(e.Error is TrustRepositoryError.KeyDecryptionFailed or TrustRepositoryError.KeyFileInvalid, e.Error + ": " + e.Message);
+        var e = Assert.Throws<SigningException>(() => Read(path, Secret));
+        Assert.True(e.Reason is SigningFailure.KeyDecryptionFailed or SigningFailure.KeyFileInvalid, e.Reason + ": " + e.Message);
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
 
@@ -136,8 +135,8 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
 
         var path = Path.Combine(_root, "slow.pem");
         WriteDer(path, writer.Encode());
-        var e = Assert.Throws<TrustRepositoryException>(() => Read(path, Secret));
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, e.Error);
+        var e = Assert.Throws<SigningException>(() => Read(path, Secret));
+        Assert.Equal(SigningFailure.KeyFileInvalid, e.Reason);
         Assert.Contains("iteration", e.Message, StringComparison.Ordinal);
     }
 
@@ -147,13 +146,13 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
         var path = WriteKey(SigningKeyType.Ed25519);
         var text = File.ReadAllText(path);
         File.WriteAllText(path, text[..(text.Length / 2)]);
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, Assert.Throws<TrustRepositoryException>(() => Read(path, Secret)).Error);
+        Assert.Equal(SigningFailure.KeyFileInvalid, Assert.Throws<SigningException>(() => Read(path, Secret)).Reason);
 
         File.WriteAllText(path, "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n");
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, Assert.Throws<TrustRepositoryException>(() => Read(path, Secret)).Error);
+        Assert.Equal(SigningFailure.KeyFileInvalid, Assert.Throws<SigningException>(() => Read(path, Secret)).Reason);
 
         File.WriteAllBytes(path, new byte[100_000]);
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, Assert.Throws<TrustRepositoryException>(() => Read(path, Secret)).Error);
+        Assert.Equal(SigningFailure.KeyFileInvalid, Assert.Throws<SigningException>(() => Read(path, Secret)).Reason);
     }
 
     [Fact]
@@ -162,8 +161,8 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
         var path = Path.Combine(_root, "plain.pem");
         using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         File.WriteAllText(path, ecdsa.ExportPkcs8PrivateKeyPem());
-        var e = Assert.Throws<TrustRepositoryException>(() => Read(path, Secret));
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, e.Error);
+        var e = Assert.Throws<SigningException>(() => Read(path, Secret));
+        Assert.Equal(SigningFailure.KeyFileInvalid, e.Reason);
         Assert.Contains("unencrypted private keys are refused", e.Message, StringComparison.Ordinal);
     }
 
@@ -173,8 +172,8 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
         var first = WriteKey(SigningKeyType.Ed25519, "first.pem");
         var second = WriteKey(SigningKeyType.Ed25519, "second.pem");
         File.Copy(second, first, overwrite: true);
-        var e = Assert.Throws<TrustRepositoryException>(() => Read(first, Secret));
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, e.Error);
+        var e = Assert.Throws<SigningException>(() => Read(first, Secret));
+        Assert.Equal(SigningFailure.KeyFileInvalid, e.Reason);
         Assert.Contains("does not match", e.Message, StringComparison.Ordinal);
     }
 
@@ -187,7 +186,7 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
         var edited = text.Replace("\"keyid\": \"", "\"keyid\": \"00", StringComparison.Ordinal);
         Assert.NotEqual(text, edited);
         File.WriteAllText(pub, edited);
-        Assert.Equal(TrustRepositoryError.KeyFileInvalid, Assert.Throws<TrustRepositoryException>(() => Read(path, Secret)).Error);
+        Assert.Equal(SigningFailure.KeyFileInvalid, Assert.Throws<SigningException>(() => Read(path, Secret)).Reason);
     }
 
     [Fact]
@@ -196,14 +195,14 @@ public sealed class KeyFileTests(ITestOutputHelper output) : IDisposable
         using var key = RepositoryKey.Generate(SigningKeyType.Ed25519);
         using (var weak = Passphrase.FromString("short"))
         {
-            Assert.Equal(TrustRepositoryError.InvalidArgument, Assert.Throws<TrustRepositoryException>(() => KeyFile.Write(Path.Combine(_root, "weak.pem"), key, weak)).Error);
+            Assert.Equal(SigningFailure.InvalidArgument, Assert.Throws<SigningException>(() => KeyFile.Write(Path.Combine(_root, "weak.pem"), key, weak)).Reason);
         }
 
         Assert.False(File.Exists(Path.Combine(_root, "weak.pem")));
         var path = WriteKey(SigningKeyType.Ed25519);
         var before = File.ReadAllBytes(path);
         using var passphrase = Passphrase.FromString(Secret);
-        Assert.Equal(TrustRepositoryError.OutputExists, Assert.Throws<TrustRepositoryException>(() => KeyFile.Write(path, key, passphrase)).Error);
+        Assert.Equal(SigningFailure.OutputExists, Assert.Throws<SigningException>(() => KeyFile.Write(path, key, passphrase)).Reason);
         Assert.Equal(before, File.ReadAllBytes(path));
     }
 

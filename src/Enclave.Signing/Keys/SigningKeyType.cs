@@ -1,7 +1,7 @@
-namespace Enclave.Airlock.Repository;
+namespace Enclave.Signing.Keys;
 
 /// <summary>
-/// Signature algorithms the repository generates keys for; all verify in <see cref="Tuf.TufKey"/>. The first three
+/// Signature algorithms the repository generates keys for; all verify in <see cref="TufKey"/>. The first three
 /// are a repository's primary (classical) key type; <see cref="MlDsa65"/> is only ever an additional key per role
 /// (<c>--post-quantum</c>).
 /// </summary>
@@ -18,7 +18,7 @@ public enum SigningKeyType
 
     /// <summary>
     /// ML-DSA-65 (FIPS 204, pure, empty context; TUF <c>ml-dsa-65</c>/<c>ml-dsa-65</c>, a type of this project's
-    /// own). Added beside the classical keys by <see cref="TrustInitOptions.PostQuantum"/>, never used alone.
+    /// own). Added beside the classical keys by the trust repository's <c>--post-quantum</c>, never used alone.
     /// </summary>
     MlDsa65,
 }
@@ -35,8 +35,8 @@ public static class SigningKeyTypes
         "ed25519" => SigningKeyType.Ed25519,
         "ecdsa-p256" => SigningKeyType.EcdsaP256,
         "rsa-pss" => SigningKeyType.RsaPss,
-        "ml-dsa-65" => throw new TrustRepositoryException(TrustRepositoryError.InvalidArgument, "ml-dsa-65 is added beside a classical key type, not used alone: keep --key-type and add --post-quantum"),
-        _ => throw new TrustRepositoryException(TrustRepositoryError.InvalidArgument, $"unknown key type \"{name}\"; use one of {string.Join(", ", Names)}"),
+        "ml-dsa-65" => throw new SigningException(SigningFailure.InvalidArgument, "ml-dsa-65 is added beside a classical key type, not used alone: keep --key-type and add --post-quantum"),
+        _ => throw new SigningException(SigningFailure.InvalidArgument, $"unknown key type \"{name}\"; use one of {string.Join(", ", Names)}"),
     };
 
     /// <summary>The command-line name of <paramref name="type"/>.</summary>

@@ -1,4 +1,6 @@
 using Enclave.Inference.Forge;
+using Enclave.OperatorConsole.Live;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Enclave.OperatorConsole.Tests.Cluster;
@@ -7,7 +9,8 @@ namespace Enclave.OperatorConsole.Tests.Cluster;
 /// The console's live parts across replicas: two servers on one real PostgreSQL database, one person's browser on
 /// replica B watching the airlock queue, the overview and an import's page, while the import and both approvals are
 /// made through replica A (the admin API and two other people's browsers on A). B's open pages show each change
-/// without a reload.
+/// without a reload: the airlock's changes reach B from the state change feed (PostgreSQL LISTEN/NOTIFY, sent when A's
+/// transaction commits), the ledger's entries from the shared ledger.
 /// </summary>
 public sealed class ClusterLiveUpdateTests : IClassFixture<ConsoleClusterFixture>
 {
@@ -40,7 +43,10 @@ public sealed class ClusterLiveUpdateTests : IClassFixture<ConsoleClusterFixture
         await MarkAsync(overview);
         Assert.StartsWith(enclave.ReplicaBUrl, queue.Url, StringComparison.Ordinal);
 
-        // Ada imports through replica A's admin API.
+        // Ada imports through replica A's admin API. B hears of it from the state change feed (announced when A's store
+        // commits the import), not only from the ledger's entries.
+        var updatesOnB = enclave.ReplicaB.Services.GetRequiredService<ConsoleLiveUpdates>();
+        var announced = updatesOnB.FromChangeFeed;
         var modelDir = Directory.CreateTempSubdirectory("enclave-console-model-").FullName;
         ModelForge.ForgeDecoder(modelDir, new ForgeOptions { Seed = 31 });
         var id = await enclave.ImportBundleAsync(importer.Key, "model", "cluster-chat", "1.0", modelDir, task: "chat");
@@ -49,6 +55,7 @@ public sealed class ClusterLiveUpdateTests : IClassFixture<ConsoleClusterFixture
         await Assertions.Expect(row).ToContainTextAsync("pending approval");
         await Assertions.Expect(row).ToContainTextAsync("0 of 2");
         await Assertions.Expect(overview.Locator("#attention")).ToContainTextAsync("1 airlock import(s) pending approval");
+        Assert.True(updatesOnB.FromChangeFeed > announced, "replica B's console did not hear of A's import from the state change feed");
 
         // Bea opens the import on B too; Abe approves it in his browser on replica A.
         var detail = await onB.NewPageAsync();

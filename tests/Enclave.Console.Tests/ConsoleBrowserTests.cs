@@ -375,7 +375,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture enclave) : IClassFixture<
             Assert.Equal(0, await page.Locator("script:not([src])").CountAsync());
             foreach (var source in await page.Locator("script[src]").EvaluateAllAsync<string[]>("s => s.map(e => e.getAttribute('src'))"))
             {
-                Assert.Matches("^/console/[a-z-]+\\.js$", source);
+                Assert.Matches("^/console/[a-z-]+\\.js\\?v=[0-9a-f]{16}$", source);
             }
         }
 

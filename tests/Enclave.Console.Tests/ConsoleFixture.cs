@@ -7,6 +7,7 @@ using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
+using Enclave.State;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Playwright;
@@ -66,18 +67,18 @@ public class ConsoleFixture : IAsyncLifetime
         }
 
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        SqliteLedger.Initialize(DataDirectory, "console.example/ledger", postQuantum: false, TimeProvider.System);
-        AdminKey = new ApiKeyStore(DataDirectory, TimeProvider.System).Create("console admin", "admin").Key;
-        var more = await MoreSettingsAsync();
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var state = SharedState is { } settings ? EnclaveState.Open(DataDirectory, settings, TimeProvider.System) : null;
+        try
         {
-            ["Server:DataDirectory"] = DataDirectory,
-            ["Server:Urls:0"] = "http://127.0.0.1:0",
-            // A checkpoint signed with every commit, so an entry a test just made is covered by one.
-            ["Server:CheckpointInterval"] = "00:00:00",
-        }.Concat(ConfiguredSecrets.Select(s => KeyValuePair.Create(s.Key, (string?)s.Secret)))).AddInMemoryCollection(more).Build();
-        _app = EnclaveHost.Create(configuration);
-        await _app.StartAsync();
+            SqliteLedger.Initialize(DataDirectory, "console.example/ledger", postQuantum: false, TimeProvider.System, state);
+            AdminKey = new ApiKeyStore(DataDirectory, TimeProvider.System, state: state).Create("console admin", "admin").Key;
+        }
+        finally
+        {
+            (state as IDisposable)?.Dispose();
+        }
+
+        _app = await StartServerAsync(DataDirectory);
         BaseUrl = _app.Urls.First();
 
         _playwright = await Playwright.CreateAsync();
@@ -89,10 +90,35 @@ public class ConsoleFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>A fresh browser context (its own cookies: one person) on the enclave.</summary>
-    public Task<IBrowserContext> NewContextAsync(bool bypassCsp = false) => Browser.NewContextAsync(new BrowserNewContextOptions
+    /// <summary>
+    /// The state a derived fixture shares between replicas (PostgreSQL); null: the data directory's SQLite. The ledger
+    /// and the admin key are made in it before the server starts.
+    /// </summary>
+    protected virtual StateSettings? SharedState => null;
+
+    /// <summary>
+    /// Starts a server (built by <see cref="EnclaveHost.Create"/>) on a loopback port over <paramref name="dataDirectory"/>,
+    /// with the fixture's settings and <see cref="MoreSettingsAsync"/>: the fixture's own, or another replica of it.
+    /// </summary>
+    protected async Task<WebApplication> StartServerAsync(string dataDirectory)
     {
-        BaseURL = BaseUrl,
+        var more = await MoreSettingsAsync();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Server:DataDirectory"] = dataDirectory,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            // A checkpoint signed with every commit, so an entry a test just made is covered by one.
+            ["Server:CheckpointInterval"] = "00:00:00",
+        }.Concat(ConfiguredSecrets.Select(s => KeyValuePair.Create(s.Key, (string?)s.Secret)))).AddInMemoryCollection(more).Build();
+        var app = EnclaveHost.Create(configuration);
+        await app.StartAsync();
+        return app;
+    }
+
+    /// <summary>A fresh browser context (its own cookies: one person) on the enclave.</summary>
+    public Task<IBrowserContext> NewContextAsync(bool bypassCsp = false, string? baseUrl = null) => Browser.NewContextAsync(new BrowserNewContextOptions
+    {
+        BaseURL = baseUrl ?? BaseUrl,
         BypassCSP = bypassCsp,
         ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
     });

@@ -1,4 +1,5 @@
 using Enclave.State.Airlock;
+using Enclave.State.Changes;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
@@ -115,6 +116,61 @@ public abstract class AirlockStoreTests : IDisposable
         again.InsertImport(Import("imp_2", "1"), []);
         again.Commit();
         Assert.Equal(("imp_2", "verified"), _store.FindLiveImport("dataset", "d", "1"));
+    }
+
+    [Fact]
+    public void EveryChangeOfAnImport_IsAnnouncedToTheOtherReplicas_WhenItCommits_AndOnlyThen()
+    {
+        var announced = 0;
+        using var changes = StateChanges.For(_state.Open(new FakeTimeProvider(Now)));
+        changes.Subscribe(StateTopics.Imports, () => Interlocked.Increment(ref announced));
+        Assert.True(changes.WaitUntilListening(TimeSpan.FromSeconds(30)), "the change feed did not connect");
+        var start = Volatile.Read(ref announced); // the full reload on connect (PostgreSQL)
+
+        using (var uncommitted = _store.Begin())
+        {
+            uncommitted.InsertImport(Import("imp_0", "0"), []);
+        }
+
+        using (var transaction = _store.Begin())
+        {
+            transaction.InsertImport(Import("imp_1", "1"), []);
+            transaction.InsertImport(Import("imp_2", "2"), []);
+            transaction.Commit();
+        }
+
+        WaitFor(start + 1);
+        _store.AddApproval("imp_1", "user:first", Now);
+        WaitFor(start + 2);
+        using (var transaction = _store.Begin())
+        {
+            transaction.AddApproval("imp_1", "user:second", Now);
+            transaction.Commit();
+        }
+
+        WaitFor(start + 3);
+        _store.MarkRejected("imp_2", "user:approver", "[\"no\"]", Now);
+        WaitFor(start + 4);
+        // Notifications arrive in commit order: the uncommitted one would have come before the first.
+        Assert.Equal(start + (changes.Shared ? 4 : 0), Volatile.Read(ref announced));
+        Assert.Equal(["user:first", "user:second"], _store.Approvers("imp_1"));
+        Assert.Equal("rejected", _store.Imports(id: "imp_2").Single().State);
+
+        void WaitFor(int count)
+        {
+            if (!changes.Shared)
+            {
+                return; // SQLite: one server, nothing announced
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref announced) < count && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(5); // polling the subscriber's counter, with a deadline
+            }
+
+            Assert.Equal(count, Volatile.Read(ref announced));
+        }
     }
 }
 

@@ -44,8 +44,8 @@ public static class ConsoleEndpoints
     public const int MaxPlaygroundMessage = 8000;
 
     /// <summary>
-    /// The console's security headers (CSP, <c>Referrer-Policy: no-referrer</c>, no sniffing, no framing, no caching)
-    /// on every answer under <see cref="Prefix"/>, and a plain-text body for an error answer that has none. Call before
+    /// The console's security headers (CSP, <c>Referrer-Policy: no-referrer</c>, no sniffing, no framing, no caching:
+    /// the console's static files alone say otherwise, <see cref="ConsoleAssets"/>) on every answer under <see cref="Prefix"/>, and a plain-text body for an error answer that has none. Call before
     /// authentication.
     /// </summary>
     public static IApplicationBuilder UseEnclaveConsoleHeaders(this IApplicationBuilder app) => app.Use(async (http, next) =>
@@ -85,10 +85,13 @@ public static class ConsoleEndpoints
     public static void MapEnclaveConsole(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var css = ReadResource("Enclave.Console.console.css");
-        app.MapGet(Prefix + "/console.css", () => Results.Text(css, "text/css; charset=utf-8")).AllowAnonymous();
-        var playground = ReadResource("Enclave.Console.playground.js");
-        app.MapGet(Prefix + "/playground.js", () => Results.Text(playground, "text/javascript; charset=utf-8")).AllowAnonymous();
+        // The console's files: long-cached at their current version, revalidated without it (ConsoleAssets).
+        var assets = app.Services.GetRequiredService<ConsoleAssets>();
+        foreach (var name in assets.Names)
+        {
+            app.MapGet(Prefix + "/" + name, (HttpContext http) => assets.Serve(http, name)).AllowAnonymous();
+        }
+
         app.MapPost(Prefix + "/models/chat", async (HttpContext http, IConsoleBackend backend) =>
             {
                 // A post without a valid antiforgery token: 400 (the headers middleware says why); nothing is sent.
@@ -119,8 +122,6 @@ public static class ConsoleEndpoints
             })
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireAuthenticatedUser());
-        var upload = ReadResource("Enclave.Console.airlock-upload.js");
-        app.MapGet(Prefix + "/airlock-upload.js", () => Results.Text(upload, "text/javascript; charset=utf-8")).AllowAnonymous();
         app.MapPost(Prefix + "/airlock/upload", async (HttpContext http, IConsoleBackend backend) =>
             {
                 // The token comes in the RequestVerificationToken header (the body is the bundle); without it: 400, nothing read.
@@ -134,8 +135,8 @@ public static class ConsoleEndpoints
             })
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.AirlockImport.Split(',')));
-        app.MapGet(Prefix + "/banner.css", (IConsoleBackend backend, IOptions<ConsoleOptions> options) =>
-            Results.Text(ClassificationBanner.Css(backend.Labels, options.Value), "text/css; charset=utf-8")).AllowAnonymous();
+        app.MapGet(Prefix + "/banner.css", (HttpContext http, IConsoleBackend backend, IOptions<ConsoleOptions> options) =>
+            ConsoleAssets.ServeBanner(http, backend.Labels, options.Value)).AllowAnonymous();
         app.MapPost(Prefix + "/signout", async (HttpContext http) =>
             {
                 await http.SignOutAsync(ConsoleServices.Scheme).ConfigureAwait(false);
@@ -159,11 +160,8 @@ public static class ConsoleEndpoints
         app.MapGet(Prefix + "/audit/export", AuditExport.HandleAsync)
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireRole(ConsoleRoles.Audit.Split(',')));
         // Blazor's script (vendored: Assets/blazor.web.js, from the SDK's Microsoft.AspNetCore.App.Internal.Assets of the
-        // runtime the enclave is built with) and the console's own start-up for it; both loaded only by pages with live parts.
-        var blazor = ReadResource("Enclave.Console.blazor.web.js");
-        app.MapGet(Prefix + "/blazor-web.js", () => Results.Text(blazor, "text/javascript; charset=utf-8")).AllowAnonymous();
-        var live = ReadResource("Enclave.Console.live.js");
-        app.MapGet(Prefix + "/live.js", () => Results.Text(live, "text/javascript; charset=utf-8")).AllowAnonymous();
+        // runtime the enclave is built with) and the console's own start-up for it, both loaded only by pages with live
+        // parts, are among the files mapped above.
         app.MapEnclaveConsoleOidc();
         app.MapRazorComponents<App>()
             // Blazor would add a second CSP header (frame-ancestors 'self') to every page for its compressed WebSocket;
@@ -185,13 +183,5 @@ public static class ConsoleEndpoints
             route.RoutePattern = RoutePatternFactory.Parse(Prefix + "/" + relative);
             endpoint.Metadata.Add(new AuthorizeAttribute { AuthenticationSchemes = ConsoleServices.Scheme });
         }
-    }
-
-    private static string ReadResource(string name)
-    {
-        using var stream = typeof(ConsoleEndpoints).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"the console's resource {name} is missing from the assembly");
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return reader.ReadToEnd();
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Enclave.OperatorConsole.Hosting;
@@ -122,8 +123,9 @@ public static class ConsoleOidcEndpoints
 
         // A page, not a redirect: the session cookie is SameSite=Strict, and a browser does not send it on a redirect
         // chain that began at the provider (another site); a navigation from this page is same-site. No script.
-        const string body = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed in · Enclave console</title>"
-            + "<meta http-equiv=\"refresh\" content=\"0;url=/console\"><link rel=\"stylesheet\" href=\"/console/console.css\"></head>"
+        var css = http.RequestServices.GetRequiredService<ConsoleAssets>().Url("console.css");
+        var body = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed in · Enclave console</title>"
+            + $"<meta http-equiv=\"refresh\" content=\"0;url=/console\"><link rel=\"stylesheet\" href=\"{css}\"></head>"
             + "<body><main><h1>Signed in</h1><p><a id=\"continue\" href=\"/console\">Continue to the console</a></p></main></body></html>";
         return Results.Content(body, "text/html; charset=utf-8");
     }

@@ -23,7 +23,10 @@ public sealed partial class ConsoleOptions
     /// </summary>
     public string? BannerColour { get; set; }
 
-    /// <summary>A console session ends after this long without a request (1 minute to 12 hours; default 20 minutes).</summary>
+    /// <summary>
+    /// A console session ends after this long without an action of the person (a page or a form; an open page's live
+    /// parts do not count): 10 seconds to 12 hours, default 20 minutes.
+    /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(20);
 
     /// <summary>Single sign-on to the console (<c>Console:Oidc</c>): authorization code + PKCE; off unless configured.</summary>
@@ -43,9 +46,9 @@ public sealed partial class ConsoleOptions
             problems.Add($"Console:BannerColour must be a colour like #c8102e, not '{(colour.Length > 16 ? colour[..16] + "…" : colour)}'");
         }
 
-        if (IdleTimeout < TimeSpan.FromMinutes(1) || IdleTimeout > TimeSpan.FromHours(12))
+        if (IdleTimeout < TimeSpan.FromSeconds(10) || IdleTimeout > TimeSpan.FromHours(12))
         {
-            problems.Add($"Console:IdleTimeout must be between 00:01:00 and 12:00:00, not {IdleTimeout}");
+            problems.Add($"Console:IdleTimeout must be between 00:00:10 and 12:00:00, not {IdleTimeout}");
         }
 
         problems.AddRange(Oidc.Validate());

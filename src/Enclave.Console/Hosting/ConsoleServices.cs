@@ -20,13 +20,21 @@ public static class ConsoleServices
     /// <summary>The session cookie's name.</summary>
     public const string CookieName = "enclave-console";
 
+    /// <summary>
+    /// The claim that tells a live part's circuit when its session ends unless the person acts (a page or a form; the
+    /// cookie's expiry, in Unix milliseconds): set by the server on every request it authenticates with the session
+    /// cookie, never kept in the cookie.
+    /// </summary>
+    public const string SessionExpiresClaim = "enclave:console-session-expires";
+
     /// <summary>The antiforgery cookie's name.</summary>
     public const string AntiforgeryCookieName = "enclave-console-af";
 
     /// <summary>
     /// Adds the console: Razor components (static server rendering, and Interactive Server for the live parts, fed by
     /// <see cref="ConsoleLiveUpdates"/> from the background <see cref="ConsoleLiveFeed"/>; no WebAssembly), the <see cref="Scheme"/> cookie
-    /// (<c>HttpOnly</c>, <c>SameSite=Strict</c>, <c>Secure</c> over https, sliding idle timeout; each request re-reads
+    /// (<c>HttpOnly</c>, <c>SameSite=Strict</c>, <c>Secure</c> over https, sliding idle timeout that only pages and forms
+    /// extend, never the live parts' hub; each request re-reads
     /// the key it was signed in with through <see cref="IConsoleBackend.Refresh"/>, or a single sign-on's user through
     /// <see cref="IConsoleBackend.RefreshOidc"/>, so a revoked key or a disabled principal ends the session at once), antiforgery, and <see cref="ConsoleOptions"/> validated on start. The host
     /// registers <see cref="IConsoleBackend"/>.
@@ -43,6 +51,7 @@ public static class ConsoleServices
             o.DetailedErrors = false;
         });
         services.TryAddSingleton<ConsoleLiveUpdates>();
+        services.TryAddSingleton<ConsoleAssets>();
         services.AddHostedService<ConsoleLiveFeed>();
         services.AddAntiforgery(o =>
         {
@@ -67,6 +76,17 @@ public static class ConsoleServices
             o.Events = new CookieAuthenticationEvents
             {
                 OnValidatePrincipal = ValidateAsync,
+                // Only a person's actions (pages, forms) keep a session alive: Blazor's hub (the live parts' connection,
+                // its negotiation and reconnections) never extends it, so an open page alone lets it end.
+                OnCheckSlidingExpiration = context =>
+                {
+                    if (context.HttpContext.Request.Path.StartsWithSegments(ConsoleEndpoints.HubPath, StringComparison.Ordinal))
+                    {
+                        context.ShouldRenew = false;
+                    }
+
+                    return Task.CompletedTask;
+                },
                 // A page or action the principal's roles do not allow: 403, never a redirect that hides it.
                 OnRedirectToAccessDenied = context =>
                 {
@@ -119,7 +139,13 @@ public static class ConsoleServices
             return;
         }
 
-        // The roles and clearance the directory holds now, not those at sign-in.
+        // The roles and clearance the directory holds now, not those at sign-in; and when the session ends unless the
+        // person acts (a live part's circuit, whose hub requests never extend it, ends then).
+        if (context.Properties.ExpiresUtc is { } expires)
+        {
+            ((ClaimsIdentity)current.Identity!).AddClaim(new Claim(SessionExpiresClaim, expires.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
+        }
+
         context.ReplacePrincipal(current);
     }
 

@@ -1,5 +1,6 @@
 using Enclave.Core.Audit;
 using Enclave.Ledger;
+using Enclave.State.Changes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,10 +11,14 @@ namespace Enclave.OperatorConsole.Live;
 /// The console's one reader of the ledger's append feed: from the ledger's size at start, each new entry's type is
 /// mapped to its <see cref="LiveTopics">topic</see> and each batch of entries that arrived together is published once
 /// to <see cref="ConsoleLiveUpdates"/> (so a burst of requests costs the open pages nothing, and a burst of airlock
-/// entries one reload). On PostgreSQL, entries other replicas appended reach the feed when this replica's ledger
-/// catches up with them (its next append), as for the usage rollup. The ledger is written first and the store that holds the change (an import's row, an alert) right after, so a
-/// batch's topics are published again once <see cref="Settle"/> has passed without new ones: the open parts' second
-/// reload sees the committed change. A failure to read is logged and retried from the same index. The ledger is resolved when the service runs (the
+/// entries one reload). The ledger is written first and the store that holds the change (an import's row, an alert)
+/// right after, so a batch's topics are published again once <see cref="Settle"/> has passed without new ones: the
+/// open parts' second reload sees the committed change. On PostgreSQL (several replicas) the entries other replicas
+/// appended reach this feed too, once the tree that holds them is integrated (this replica's integrator reads the tree
+/// size every 10 to 100 ms and the feed reads them back); and the airlock's changes come at once, and exactly when they
+/// are committed, from the state change feed (<see cref="StateChanges"/>: topics <see cref="StateTopics.Imports"/> and
+/// <see cref="StateTopics.Artifacts"/>, announced by the store in the transaction that makes the change, on every
+/// replica). A failure to read is logged and retried from the same index. The ledger is resolved when the service runs (the
 /// start-up stages registered before it have opened it), not when the host constructs it.
 /// </summary>
 internal sealed partial class ConsoleLiveFeed(IServiceProvider services, ConsoleLiveUpdates updates, ILogger<ConsoleLiveFeed> logger) : BackgroundService
@@ -31,6 +36,13 @@ internal sealed partial class ConsoleLiveFeed(IServiceProvider services, Console
         var feed = new LedgerFeed(ledger);
         ledger.Subscribe(feed);
         var clock = services.GetRequiredService<TimeProvider>();
+        if (services.GetService<StateChanges>() is { Shared: true } changes)
+        {
+            changes.Subscribe(StateTopics.Imports, () => updates.PublishAnnounced(LiveTopics.Airlock));
+            changes.Subscribe(StateTopics.Artifacts, () => updates.PublishAnnounced(LiveTopics.Airlock));
+            LogFollowsChangeFeed(logger);
+        }
+
         var next = feed.LedgerSize;
         var settling = LiveTopics.None;
         var since = 0L;
@@ -75,6 +87,9 @@ internal sealed partial class ConsoleLiveFeed(IServiceProvider services, Console
 
     [LoggerMessage(EventId = 10501, Level = LogLevel.Information, Message = "console live updates started at ledger index {Next}")]
     private static partial void LogStarted(ILogger logger, long next);
+
+    [LoggerMessage(EventId = 10700, Level = LogLevel.Information, Message = "console live updates follow the state change feed: airlock changes committed by any replica reach the open pages at once")]
+    private static partial void LogFollowsChangeFeed(ILogger logger);
 
     [LoggerMessage(EventId = 10502, Level = LogLevel.Error, Message = "console live updates stopped at ledger index {Next} ({Error}: {Reason}); open pages stop updating until it is read again from the same index")]
     private static partial void LogStepFailed(ILogger logger, long next, string error, string reason);

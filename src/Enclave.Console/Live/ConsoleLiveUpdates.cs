@@ -21,6 +21,20 @@ public sealed class ConsoleLiveUpdates
     public long Published => Interlocked.Read(ref _published);
 
     private long _published;
+    private long _fromChangeFeed;
+
+    /// <summary>Changes published because another replica (or this one) announced them on the state change feed.</summary>
+    public long FromChangeFeed => Interlocked.Read(ref _fromChangeFeed);
+
+    /// <summary>
+    /// Publishes <paramref name="topics"/> on a state change feed's announcement (a change committed by any replica,
+    /// <see cref="Enclave.State.Changes.StateChanges"/>): called on the feed's listener thread.
+    /// </summary>
+    public void PublishAnnounced(LiveTopics topics)
+    {
+        Interlocked.Increment(ref _fromChangeFeed);
+        Publish(topics);
+    }
 
     /// <summary>
     /// Calls <paramref name="changed"/> (on the feed's thread: hand the work to the component's dispatcher) with the

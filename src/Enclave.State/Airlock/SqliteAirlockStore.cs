@@ -197,25 +197,19 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
     }
 
     /// <inheritdoc/>
-    public void AddApproval(string importId, string approver, DateTimeOffset approved)
-    {
-        using var connection = Open();
-        InsertApproval(connection, null, importId, approver, approved);
-    }
+    public void AddApproval(string importId, string approver, DateTimeOffset approved) =>
+        WriteImport((connection, transaction) => InsertApproval(connection, transaction, importId, approver, approved));
 
     /// <inheritdoc/>
-    public void MarkRejected(string importId, string actor, string reasonsJson, DateTimeOffset decided)
-    {
-        using var connection = Open();
-        Dialect.NonQuery(
+    public void MarkRejected(string importId, string actor, string reasonsJson, DateTimeOffset decided) =>
+        WriteImport((connection, transaction) => Dialect.NonQuery(
             connection,
-            null,
+            transaction,
             "UPDATE airlock_imports SET state = 'rejected', reasons = $r, decided = $t, decided_by = $a, quarantine = NULL WHERE id = $id",
             ("$r", reasonsJson),
             ("$t", SqlDialect.FormatTime(decided)),
             ("$a", actor),
-            ("$id", importId));
-    }
+            ("$id", importId)));
 
     /// <inheritdoc/>
     public void StartPromotion(PromotionRow promotion)
@@ -241,6 +235,16 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
     }
 
     private DbConnection Open() => factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+
+    /// <summary>A change of an import (its approvals, its state) in a transaction of its own that announces it to the other replicas.</summary>
+    private void WriteImport(Action<DbConnection, DbTransaction> write)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        write(connection, transaction);
+        Changes.StateChanges.Announce(Dialect, connection, transaction, Changes.StateTopics.Imports);
+        transaction.Commit();
+    }
 
     private static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
@@ -356,10 +360,16 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
                     ("$l", target.Length),
                     ("$q", target.Quarantined));
             }
+
+            // The other replicas' open consoles show it (on PostgreSQL; sent when this transaction commits).
+            Changes.StateChanges.Announce(Dialect, _connection, _transaction, Changes.StateTopics.Imports);
         }
 
-        public void AddApproval(string importId, string approver, DateTimeOffset approved) =>
+        public void AddApproval(string importId, string approver, DateTimeOffset approved)
+        {
             _store.InsertApproval(_connection, _transaction, importId, approver, approved);
+            Changes.StateChanges.Announce(Dialect, _connection, _transaction, Changes.StateTopics.Imports);
+        }
 
         public void Activate(ArtifactRow artifact, string actor)
         {

@@ -9,6 +9,9 @@ public static class StateTopics
     /// <summary>Airlock artifacts: one activated (a model to serve on every replica).</summary>
     public const string Artifacts = "artifacts";
 
+    /// <summary>Airlock imports: one received (verified or rejected), approved or rejected (the operator console's live parts on every replica).</summary>
+    public const string Imports = "imports";
+
     /// <summary>Every topic, each reloaded when the feed (re)connects.</summary>
-    public static IReadOnlyList<string> All { get; } = [Principals, Artifacts];
+    public static IReadOnlyList<string> All { get; } = [Principals, Artifacts, Imports];
 }

@@ -14,11 +14,18 @@ namespace Enclave.OperatorConsole.Components.Live;
 /// and when its <see cref="Topics"/> change it first checks its circuit's principal again
 /// (<see cref="ConsoleServices.Revalidate"/>: a revoked key, an expired one or a disabled principal, or roles that no
 /// longer open the page, end it), then reloads what it shows (<see cref="Load"/>) from the in-process stores. A part
-/// whose session ended shows that it is signed out, shows nothing else, and stops updating.
+/// whose session ended shows that it is signed out, shows nothing else, and stops updating. A session also ends when its
+/// idle timeout passes: the circuit's connection never extends it (only pages and forms do), so a part ends itself at the
+/// session's expiry as its hub connection knew it (<see cref="ConsoleServices.SessionExpiresClaim"/>), whatever arrives
+/// after.
 /// </summary>
 public abstract partial class LivePart : ComponentBase, IDisposable
 {
+    // A timer's longest due time (about 49 days; a session's idle timeout is at most 12 hours).
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
     private IDisposable? _subscription;
+    private ITimer? _expiry;
+    private DateTimeOffset _expires = DateTimeOffset.MaxValue;
     private bool _disposed;
 
     [Inject]
@@ -32,6 +39,9 @@ public abstract partial class LivePart : ComponentBase, IDisposable
 
     [Inject]
     private ILogger<LivePart> Logger { get; set; } = null!;
+
+    [Inject]
+    private TimeProvider Clock { get; set; } = null!;
 
     /// <summary>The signed-in principal, as of the last check.</summary>
     protected ClaimsPrincipal User { get; private set; } = new();
@@ -71,7 +81,20 @@ public abstract partial class LivePart : ComponentBase, IDisposable
         _initialized = true;
         if (RendererInfo.IsInteractive)
         {
+            // When the session ends unless the person acts (the cookie's expiry when the circuit connected); a circuit
+            // without it is not a console session's (fail closed: signed out at once).
+            _expires = long.TryParse(User.FindFirst(ConsoleServices.SessionExpiresClaim)?.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms)
+                ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+                : DateTimeOffset.MinValue;
+            var left = _expires - Clock.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+            {
+                End("the session's idle timeout passed");
+                return;
+            }
+
             _subscription = Updates.Subscribe(OnChanged);
+            _expiry = Clock.CreateTimer(_ => _ = ExpireAsync(), null, left < MaxTimer ? left : MaxTimer, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -90,6 +113,7 @@ public abstract partial class LivePart : ComponentBase, IDisposable
     {
         _disposed = true;
         _subscription?.Dispose();
+        _expiry?.Dispose();
         GC.SuppressFinalize(this);
     }
 
@@ -101,11 +125,22 @@ public abstract partial class LivePart : ComponentBase, IDisposable
         }
     }
 
-    private async Task UpdateAsync()
+    private async Task UpdateAsync() => await RunAsync(Update).ConfigureAwait(true);
+
+    private async Task ExpireAsync() => await RunAsync(() =>
+    {
+        if (!_disposed && !SignedOut)
+        {
+            End("the session's idle timeout passed");
+            StateHasChanged();
+        }
+    }).ConfigureAwait(true);
+
+    private async Task RunAsync(Action action)
     {
         try
         {
-            await InvokeAsync(Update).ConfigureAwait(true);
+            await InvokeAsync(action).ConfigureAwait(true);
         }
 #pragma warning disable CA1031 // a failed reload fails this page's circuit (Blazor's error handling), never the feed that called it
         catch (Exception ex)
@@ -122,12 +157,14 @@ public abstract partial class LivePart : ComponentBase, IDisposable
             return;
         }
 
-        var current = ConsoleServices.Revalidate(Backend, User);
-        if (current is null || (Roles is { } roles && !ConsoleRoles.Allows(current, roles)))
+        var current = Clock.GetUtcNow() >= _expires ? null : ConsoleServices.Revalidate(Backend, User);
+        if (Clock.GetUtcNow() >= _expires)
         {
-            SignedOut = true;
-            _subscription?.Dispose();
-            LogSessionEnded(Logger, GetType().Name, User.Identity?.Name ?? "unknown", current is null ? "the session is no longer valid" : "its roles no longer open the page");
+            End("the session's idle timeout passed");
+        }
+        else if (current is null || (Roles is { } roles && !ConsoleRoles.Allows(current, roles)))
+        {
+            End(current is null ? "the session is no longer valid" : "its roles no longer open the page");
         }
         else
         {
@@ -136,6 +173,15 @@ public abstract partial class LivePart : ComponentBase, IDisposable
         }
 
         StateHasChanged();
+    }
+
+    /// <summary>Ends the part: it shows that it is signed out, and stops updating.</summary>
+    private void End(string reason)
+    {
+        SignedOut = true;
+        _subscription?.Dispose();
+        _expiry?.Dispose();
+        LogSessionEnded(Logger, GetType().Name, User.Identity?.Name ?? "unknown", reason);
     }
 
     [LoggerMessage(EventId = 10503, Level = LogLevel.Information, Message = "a console page's live part {Part} of {Principal} stopped updating: {Reason}")]

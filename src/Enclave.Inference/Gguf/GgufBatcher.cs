@@ -9,10 +9,13 @@ namespace Enclave.Inference.Gguf;
 /// sequence under a sequence id of its own (<c>n_seq_max</c> = <c>MaxConcurrentSequences</c>, each with the model's
 /// context length), and a worker thread that decodes all of them in one <c>llama_decode</c> per step, one token per
 /// sequence at its own position and id, each with its logits. Each sequence keeps its own <see cref="SequenceDecoder"/>
-/// (seed, penalties, constraint, logprobs, budget) and reads only its own logits, so it draws the tokens it would alone.
+/// (seed, penalties, constraint, logprobs, budget) and reads only its own logits, so it draws the tokens it would alone:
+/// a sequence's logits do not depend on the other sequences of its step (with flash attention off, see
+/// <see cref="GgufLoader.Open"/>, and a lone row padded, see <see cref="Decode"/>).
 /// <para>
 /// A new prompt is prefilled between two steps, at most <see cref="OnnxEngineOptions.PrefillChunkTokens"/> tokens per
-/// iteration (of one prompt or several, first come first served), under the sequence id of its first choice; its other
+/// iteration (of one prompt or several, first come first served, each cut into pieces of the same length whatever runs
+/// beside it), under the sequence id of its first choice; its other
 /// choices (OpenAI's <c>n</c>) copy that sequence's cache (<c>llama_memory_seq_cp</c>) and all of them join the batch at
 /// the next step. A sequence whose reader leaves is removed from the cache at the next step boundary, its id free for
 /// the next prompt; a prompt waits in the queue while there are not ids enough for its choices.
@@ -32,6 +35,7 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
     private readonly float[] _logits;
     private readonly int _sequences;
     private readonly int _chunk;
+    private readonly int _piece;
     private readonly int _batchSize;
     private readonly string _name;
     private LLamaContext? _context;
@@ -54,6 +58,7 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
         _logits = new float[vocabSize];
         _chunk = chunk;
         _batchSize = batchSize;
+        _piece = Math.Min(chunk, batchSize);
         _name = name;
         for (var id = sequences - 1; id >= 0; id--)
         {
@@ -211,6 +216,14 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
             return true;
         }
 
+        // A prompt is cut into pieces of the same length whatever runs beside it (a piece that does not fit the rest of
+        // this iteration's budget waits for the next one), so that its cache is the same as when it runs alone.
+        var count = Math.Min(_piece, join.Prompt.Length - join.Done);
+        if (count > budget)
+        {
+            return false;
+        }
+
         if (join.Sequences is null)
         {
             if (_free.Count < join.Members.Length)
@@ -222,7 +235,6 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
         }
 
         var sequence = (LLamaSeqId)join.Sequences[0];
-        var count = Math.Min(Math.Min(budget, _batchSize), join.Prompt.Length - join.Done);
         budget -= count;
         _batch.Clear();
         for (var i = 0; i < count; i++)
@@ -287,7 +299,22 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
                 _batch.Add((LLamaToken)row.Input, row.Length, (LLamaSeqId)row.Sequence, logits: true);
             }
 
+            var pad = count == 1 && _free.Count > 0 ? _free.Peek() : -1;
+            if (pad >= 0)
+            {
+                // A call of one row runs other matrix kernels in llama.cpp (its CPU matmul takes the tiled path only from
+                // two rows on), whose sums differ in the last bits of F16 and F32 logits, so a sequence alone would draw
+                // from other logits than beside others. A lone row gets a second one: the same token at position 0 of a
+                // free (empty) sequence, whose logits are not read and whose cell is removed after the call.
+                _batch.Add((LLamaToken)_rows[start].Input, 0, (LLamaSeqId)pad, logits: true);
+            }
+
             Run(count, -1);
+            if (pad >= 0)
+            {
+                Native.MemorySequenceRemove((LLamaSeqId)pad, -1, -1);
+            }
+
             for (var r = 0; r < count; r++)
             {
                 var row = _rows[start + r];

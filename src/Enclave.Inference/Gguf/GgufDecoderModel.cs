@@ -11,7 +11,8 @@ namespace Enclave.Inference.Gguf;
 /// A GGUF causal LM run by llama.cpp (through LLamaSharp): the weights are loaded once, and the running sequences are
 /// decoded together in one llama.cpp context, one <c>llama_decode</c> per step (<see cref="GgufBatcher"/>, continuous
 /// batching, on by default); without batching (or for a request with more choices than the batch has sequences) each
-/// running sequence has its own llama.cpp context (its KV cache), taken from a pool and cleared when given back. llama.cpp computes the logits; the engine's <see cref="DecodingLoop"/> samples from them, so
+/// running sequence has its own llama.cpp context (its KV cache), taken from a pool and cleared when given back.
+/// llama.cpp computes the logits; the engine's <see cref="DecodingLoop"/> samples from them, so
 /// seed, temperature, top-p, stop sequences and structured-output masks work as for ONNX models. Load it only from
 /// a file the airlock's GGUF scanner passed.
 /// </summary>
@@ -21,7 +22,7 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
     private readonly ModelParams _parameters;
     private readonly ConcurrentBag<LLamaContext> _idle = [];
     private readonly DecodingLoop _loop;
-    private readonly int _batch;
+    private readonly int _piece;
     private bool _disposed;
 
     private GgufDecoderModel(string path, LLamaWeights weights, ModelParams parameters, GgufEngineOptions options, IChatTemplate? template)
@@ -29,7 +30,8 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         Path = path;
         _weights = weights;
         _parameters = parameters;
-        _batch = options.BatchSize;
+        // Prompts are run in the pieces the batch cuts them into, so that a prompt leaves the same cache batched or not.
+        _piece = Math.Min(options.BatchSize, options.Bounds.PrefillChunkTokens);
         Tokenizer = new LlamaTokenizer(weights.NativeHandle);
         ChatTemplate = template;
         ContextLength = (int)parameters.ContextSize!.Value;
@@ -40,7 +42,7 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         _loop = new DecodingLoop(ContextLength, VocabSize, Tokenizer.EndOfSequenceIds, options.Bounds, Scheduler, () => new Sequence(this), Batcher);
     }
 
-    /// <summary>The continuous batch of this model's sequences (<c>Engine:Gguf:Bounds:ContinuousBatching</c>, off by default); null when each sequence runs on its own context.</summary>
+    /// <summary>The continuous batch of this model's sequences (<c>Engine:Gguf:Bounds:ContinuousBatching</c>, on by default); null when each sequence runs on its own context.</summary>
     internal GgufBatcher? Batcher { get; }
 
     /// <summary>The model file.</summary>
@@ -124,7 +126,8 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
 
     /// <summary>
     /// The batch's context: room for <paramref name="sequences"/> sequences of the model's context length each (the KV
-    /// cache split per sequence, as the contexts of unbatched sequences would hold them).
+    /// cache split per sequence, as the contexts of unbatched sequences would hold them), flash attention off as for
+    /// every GGUF decoder context (<see cref="GgufLoader.Open"/> says why).
     /// </summary>
     private static LLamaContext BatchContext(LLamaWeights weights, ModelParams parameters, int sequences)
     {
@@ -137,6 +140,7 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
             BatchSize = parameters.BatchSize,
             UBatchSize = parameters.UBatchSize,
             Embeddings = false,
+            FlashAttention = parameters.FlashAttention,
         };
         if (parameters.Threads is { } threads)
         {
@@ -191,10 +195,10 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
                 throw new InvalidOperationException($"cannot append {ids.Length} tokens to a sequence of {_length} (context {_model.ContextLength})");
             }
 
-            for (var start = 0; start < ids.Length; start += _model._batch)
+            for (var start = 0; start < ids.Length; start += _model._piece)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var count = Math.Min(_model._batch, ids.Length - start);
+                var count = Math.Min(_model._piece, ids.Length - start);
                 _batch.Clear();
                 for (var i = 0; i < count; i++)
                 {

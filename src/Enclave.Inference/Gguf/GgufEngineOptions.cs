@@ -22,11 +22,10 @@ public sealed record GgufEngineOptions
 
     /// <summary>
     /// The engine's bounds shared with ONNX models: concurrent and queued sequences, Retry-After, stop sequences,
-    /// embedding batch. Continuous batching is off by default for GGUF models (<c>Engine:Gguf:Bounds:ContinuousBatching</c>
-    /// true turns it on): with it on, a forced tool call's arguments differed between a streamed and an unstreamed
-    /// request with the same seed in the end-to-end test, which is not yet explained (docs/models.md).
+    /// embedding batch, and continuous batching (<c>Engine:Gguf:Bounds:ContinuousBatching</c>, on by default as for ONNX
+    /// models; false gives each running sequence its own llama.cpp context).
     /// </summary>
-    public OnnxEngineOptions Bounds { get; init; } = new() { ContinuousBatching = false };
+    public OnnxEngineOptions Bounds { get; init; } = new();
 
     /// <summary>Every problem of these options, as the configuration names them (empty when they are valid).</summary>
     public IReadOnlyList<string> Validate()

@@ -28,6 +28,17 @@ internal static class GgufLoader
             Embeddings = embeddings,
             PoolingType = embeddings ? LLamaPoolingType.Mean : LLamaPoolingType.Unspecified,
         };
+        if (!embeddings)
+        {
+            // Flash attention off (llama.cpp's default, auto, turns it on for the CPU). With it on, a sequence whose
+            // cache holds more than 256 tokens gets other logits (up to 0.07 apart on a forged model, not a last-bit
+            // difference) when it is decoded in one llama_decode step with another sequence than when it is decoded
+            // alone: the same seed then gave another answer depending on what else ran (a forced tool call's
+            // arguments, streamed against unstreamed, issue 16). Without it, a sequence's logits do not depend on the
+            // other sequences of its step (GgufBatchingTests), and unbatched contexts attend the same way as the batch.
+            parameters.FlashAttention = false;
+        }
+
         if (options.Threads > 0)
         {
             parameters.Threads = options.Threads;

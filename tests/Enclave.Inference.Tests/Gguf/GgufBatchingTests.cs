@@ -1,7 +1,10 @@
 using System.Text.Json.Nodes;
+using Enclave.Inference.Backends;
+using Enclave.Inference.Forge;
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Structured;
+using Enclave.Inference.Tests.Tools;
 
 namespace Enclave.Inference.Tests.Gguf;
 
@@ -192,6 +195,72 @@ public sealed class GgufBatchingTests(GgufModelsFixture models) : IClassFixture<
             var e = await Record.ExceptionAsync(() => task);
             Assert.True(e is ObjectDisposedException or OperationCanceledException, $"{e?.GetType().Name}: {e?.Message}");
         }
+    }
+
+    /// <summary>
+    /// Issue 16's defect: a forced tool call (constrained decoding, seed, temperature 1) whose prompt fills more than 256
+    /// cells of the cache, decoded in the same steps as another running sequence, gave other logits than alone: llama.cpp's
+    /// CPU flash attention (on by default) attends a long cache differently when a step holds several sequences, so the
+    /// end-to-end test's streamed and unstreamed calls differed whenever an earlier request was still decoding. Here the
+    /// call runs alone on a fresh context, then unstreamed and streamed beside a long generation (the streamed one
+    /// reusing the sequence id the unstreamed one released), then alone again once the other has left: the same tokens
+    /// with the same log-probabilities, bit for bit, and the same call.
+    /// </summary>
+    [Theory]
+    [InlineData("q4")]
+    [InlineData("chat")]
+    public async Task AForcedToolCall_WithALongPrompt_BesideAnotherSequence_EqualsItAloneOnAFreshContext(string file)
+    {
+        var options = new GgufEngineOptions
+        {
+            ContextLength = 2048,
+            Threads = 2,
+            BatchSize = 64,
+            Bounds = new OnnxEngineOptions { MaxConcurrentSequences = 3, MaxQueuedSequences = 4 },
+        };
+        using var model = GgufDecoderModel.Load(Path.Combine(models.Root, file, ModelForge.GgufFileName), options);
+        Assert.NotNull(model.Batcher);
+        var backend = new OnnxInferenceBackend("gguf", new LocalChatModel(model, model.Tokenizer, model.ChatTemplate), null);
+        static JsonObject Request() => JsonNode.Parse("""
+            {"model":"forged","messages":[{"role":"user","content":"Weather in Oslo?"}],
+             "tools":[{"type":"function","function":{"name":"get_weather","description":"Weather in a city.","parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":20}},"required":["city"],"additionalProperties":false}}}],
+             "tool_choice":"required","max_tokens":120,"seed":5,"temperature":1,"logprobs":true}
+            """)!.AsObject();
+
+        var alone = await CallAsync(backend, Request());
+        Assert.True(alone.PromptTokens > 256, $"the prompt has {alone.PromptTokens} tokens; the defect shows beyond 256 cells of cache");
+        Assert.StartsWith("|get_weather:{\"city\":", alone.Shape, StringComparison.Ordinal);
+
+        // A long generation decodes in every step of the two calls below (it has far more tokens to go than they take).
+        var other = model.GenerateTokensAsync(model.Tokenizer.Encode("Go on and on", addSpecialTokens: false), new SamplingOptions { Seed = 11, MaxTokens = 1900, IgnoreEos = true }).GetAsyncEnumerator();
+        try
+        {
+            Assert.True(await other.MoveNextAsync());
+            var beside = await CallAsync(backend, Request());
+            Assert.Equal(2, model.Batcher.MaxRows);
+            var streamed = await ToolStreams.FoldAsync(backend, Request());
+            Assert.True(await other.MoveNextAsync(), "the other sequence still runs");
+            Assert.Null(other.Current.FinishReason);
+            Assert.Equal(alone.Logprobs, beside.Logprobs);
+            Assert.Equal(alone.Shape, beside.Shape);
+            Assert.Equal(alone.Shape, streamed);
+        }
+        finally
+        {
+            await other.DisposeAsync();
+        }
+
+        var after = await CallAsync(backend, Request());
+        Assert.Equal(alone.Logprobs, after.Logprobs);
+        Assert.Equal(alone.Shape, after.Shape);
+    }
+
+    /// <summary>An unstreamed chat answer: its prompt's size, its call as <see cref="ToolStreams.Shape(JsonNode)"/> gives it, and its tokens' log-probabilities as JSON.</summary>
+    private static async Task<(int PromptTokens, string Shape, string Logprobs)> CallAsync(IInferenceBackend backend, JsonObject request)
+    {
+        var response = await backend.ChatAsync(request, CancellationToken.None);
+        var choice = response.Body["choices"]![0]!;
+        return (response.Usage!.Value.PromptTokens, ToolStreams.Shape(choice), choice["logprobs"]!.ToJsonString());
     }
 
     private static void AssertSame(Answer expected, Answer actual, string what)

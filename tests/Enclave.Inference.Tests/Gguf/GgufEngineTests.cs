@@ -41,6 +41,17 @@ public sealed class GgufEngineTests(GgufModelsFixture models) : IClassFixture<Gg
     }
 
     [Fact]
+    public void ContinuousBatching_IsOnByDefault_AndBoundsContinuousBatchingFalseTurnsItOff()
+    {
+        var defaults = new GgufEngineOptions { ContextLength = 256, Threads = 2, BatchSize = 64 };
+        Assert.True(defaults.Bounds.ContinuousBatching);
+        using var batched = GgufDecoderModel.Load(models.ChatPath, defaults);
+        Assert.NotNull(batched.Batcher);
+        using var unbatched = GgufDecoderModel.Load(models.ChatPath, defaults with { Bounds = new OnnxEngineOptions { ContinuousBatching = false } });
+        Assert.Null(unbatched.Batcher);
+    }
+
+    [Fact]
     public async Task Greedy_IsTheArgmaxOfLlamaCppsLogits_EveryStep()
     {
         // Temperature 0: our sampler takes the argmax, so the tokens are llama.cpp's greedy continuation.

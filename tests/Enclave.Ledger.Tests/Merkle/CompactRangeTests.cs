@@ -105,6 +105,19 @@ public sealed class CompactRangeTests
     }
 
     [Fact]
+    public void Refusals_SayWhatIsWrong()
+    {
+        var frontier = CompactRange.FromSource(7, Source).Frontier;
+        var wrongLength = Assert.Throws<ArgumentException>(() => CompactRange.FromFrontier(8, frontier));
+        Assert.Equal("frontier", wrongLength.ParamName);
+        Assert.StartsWith("a tree of 8 leaves has a frontier of 1 subtree hashes, got 3", wrongLength.Message);
+
+        var full = CompactRange.FromFrontier(long.MaxValue, Enumerable.Repeat(Leaves[0], 63).ToArray());
+        var tooMany = Assert.Throws<InvalidOperationException>(() => full.Append(Leaves[1]));
+        Assert.Equal("the tree is full: it already holds long.MaxValue leaves", tooMany.Message);
+    }
+
+    [Fact]
     public void HugeRanges_MatchProofRoots_AndRefuseToGrowPastLongMaxValue()
     {
         var uniform = new UniformHashSource(long.MaxValue);

@@ -117,6 +117,20 @@ public sealed class CompactRangeTests
         Assert.Equal("the tree is full: it already holds long.MaxValue leaves", tooMany.Message);
     }
 
+    // Mutation testing (docs/testing.md): a negative size also makes the source throw ArgumentOutOfRangeException, and
+    // an empty range never reads its source, so each argument check is asserted by the parameter it names.
+    [Fact]
+    public void ArgumentChecks_NameTheirParameter_BeforeAnyRead()
+    {
+        var source = new RecordingSource(Source, MaxSize);
+
+        Assert.Equal("size", Assert.Throws<ArgumentOutOfRangeException>(() => CompactRange.FromSource(-1, source)).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentNullException>(() => CompactRange.FromSource(0, null!)).ParamName);
+        Assert.Equal("frontier", Assert.Throws<ArgumentNullException>(() => CompactRange.FromFrontier(1, null!)).ParamName);
+        Assert.Equal("size", Assert.Throws<ArgumentOutOfRangeException>(() => CompactRange.FromFrontier(-1, [])).ParamName);
+        Assert.Equal(0, source.Reads);
+    }
+
     [Fact]
     public void HugeRanges_MatchProofRoots_AndRefuseToGrowPastLongMaxValue()
     {

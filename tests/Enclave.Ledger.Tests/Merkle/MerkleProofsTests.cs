@@ -156,6 +156,9 @@ public sealed class MerkleProofsTests
         AssertRefused("index", () => MerkleProofs.Inclusion(-1, 4, source));
         AssertRefused("oldSize", () => MerkleProofs.Consistency(-1, 4, source));
         AssertRefused("oldSize", () => MerkleProofs.Consistency(5, 4, source));
+        var unaligned = Assert.Throws<ArgumentOutOfRangeException>(() => MerkleProofs.SubtreeRoot(2, 6, source));
+        Assert.Equal("start", unaligned.ParamName);
+        Assert.StartsWith("range [2, 6) does not start on a multiple of 4, so it is not a Merkle subtree", unaligned.Message);
         Assert.Equal(0, source.Reads);
     }
 
@@ -165,6 +168,7 @@ public sealed class MerkleProofsTests
         Assert.Throws<ArgumentNullException>(() => MerkleProofs.Root(1, null!));
         Assert.Throws<ArgumentNullException>(() => MerkleProofs.Inclusion(0, 1, null!));
         Assert.Throws<ArgumentNullException>(() => MerkleProofs.Consistency(1, 2, null!));
+        Assert.Equal("source", Assert.Throws<ArgumentNullException>(() => MerkleProofs.SubtreeRoot(0, 1, null!)).ParamName);
     }
 
     [Fact]

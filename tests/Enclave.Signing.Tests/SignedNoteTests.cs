@@ -418,6 +418,57 @@ public sealed class SignedNoteTests : IDisposable
         Assert.EndsWith("s4.example+00000004); known keys are none", five.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Sign_AndOpen_NameTheNullArgument()
+    {
+        Assert.Equal("text", Assert.Throws<ArgumentNullException>(() => SignedNote.Sign(null!, _ed)).ParamName);
+        Assert.Equal("signers", Assert.Throws<ArgumentNullException>(() => SignedNote.Sign(Checkpoint, null!)).ParamName);
+        Assert.Equal("signers", Assert.Throws<ArgumentNullException>(() => SignedNote.Sign(Checkpoint, _ed, null!)).ParamName);
+        var note = Utf8(SignedNote.Sign(Checkpoint, _ed));
+        Assert.Equal("knownKeys", Assert.Throws<ArgumentNullException>(() => SignedNote.Open(note, null!)).ParamName);
+        Assert.Equal("knownKeys", Assert.Throws<ArgumentNullException>(() => SignedNote.Open(note, [_ed.Verifier, null!])).ParamName);
+    }
+
+    [Fact]
+    public void Sign_RefusalsSayWhy()
+    {
+        Assert.StartsWith("a signed note needs at least one signer", Assert.Throws<ArgumentException>(() => SignedNote.Sign(Checkpoint)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("note text must end in a newline", Assert.Throws<ArgumentException>(() => SignedNote.Sign("x", _ed)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("note text has the control character U+0009 at byte offset 1; only newline is allowed", Assert.Throws<ArgumentException>(() => SignedNote.Sign("a\tb\n", _ed)).Message, StringComparison.Ordinal);
+        Assert.StartsWith($"two signers have the same key {_ed.Name}+{_ed.KeyId:x8}", Assert.Throws<ArgumentException>(() => SignedNote.Sign(Checkpoint, _ed, _ed)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Open_RefusalsSayWhy()
+    {
+        var good = SignedNote.Sign(Checkpoint, _ed)[(Checkpoint.Length + 1)..];
+        Assert.Contains("the note is 11 bytes, over the limit of 10", Assert.Throws<NoteVerificationException>(() => SignedNote.Open(new byte[11], [_ed.Verifier], new NoteLimits { MaxNoteBytes = 10 })).Message, StringComparison.Ordinal);
+        Assert.Contains("the note has no signature lines after the blank line", Reject(Utf8(Checkpoint + "\n"), _ed.Verifier).Message, StringComparison.Ordinal);
+        Assert.Contains("the last signature line does not end in a newline", Reject(Utf8(Checkpoint + "\n" + good.TrimEnd('\n')), _ed.Verifier).Message, StringComparison.Ordinal);
+        Assert.Contains("signature line 1 has an invalid key name: the key name is empty", Reject(Utf8(Checkpoint + "\n\u2014  AAAAAAAA\n"), _ed.Verifier).Message, StringComparison.Ordinal);
+        var ambiguous = Assert.Throws<NoteVerificationException>(() => SignedNote.Open(Utf8(Checkpoint + "\n" + good), [_ed.Verifier, _ed.Verifier]));
+        Assert.Equal(NoteRejection.AmbiguousKey, ambiguous.Reason);
+        Assert.Contains($"signature line 1 is from {_ed.Name}+{_ed.KeyId:x8}, which matches more than one known key", ambiguous.Message, StringComparison.Ordinal);
+    }
+
+    // The shortest text, one newline, makes the blank line the note's first two bytes.
+    [Fact]
+    public void SignThenOpen_OfTheShortestText_RoundTrips()
+    {
+        Assert.Equal("\n", SignedNote.Open(Utf8(SignedNote.Sign("\n", _ed)), [_ed.Verifier]).Text);
+    }
+
+    // Lines are told apart whole: "nameAAAA AAAAAAAA" and "name AAAAAAAAAAAA" are different lines.
+    [Fact]
+    public void Open_RecordsTwoLinesWhoseNameAndSignatureOnlySplitDifferently()
+    {
+        var good = SignedNote.Sign(Checkpoint, _ed)[(Checkpoint.Length + 1)..];
+
+        var opened = SignedNote.Open(Utf8(Checkpoint + "\n" + good + "\u2014 nameAAAA AAAAAAAA\n\u2014 name AAAAAAAAAAAA\n"), [_ed.Verifier]);
+
+        Assert.Equal(["nameAAAA", "name"], opened.Unverified.Select(s => s.Name));
+    }
+
     private sealed class FixedSigner(string name, uint keyId, byte[]? signature) : INoteSigner
     {
         public string Name => name;

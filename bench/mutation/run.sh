@@ -6,6 +6,14 @@
 #             killed by tests/Enclave.Ledger.Tests
 #   signing   src/Enclave.Signing Notes/ (C2SP signed notes, Ed25519 and ML-DSA-44 cosignatures),
 #             killed by tests/Enclave.Signing.Tests
+#   policy    src/Enclave.Policy Labels/ and Decisions/ (the label lattice, marking scanner and policy decider),
+#             killed by tests/Enclave.Policy.Tests
+#   tuf       src/Enclave.Airlock Tuf/ (the TUF updater and metadata parser), killed by the Tuf tests of
+#             tests/Enclave.Airlock.Tests
+#   bundle    src/Enclave.Airlock Bundles/ (the bundle and tar reader), killed by the Bundles tests of
+#             tests/Enclave.Airlock.Tests
+#   jwt       src/Enclave.Server Auth/ (JWT and JWKS handling), killed by the Identity tests of
+#             tests/Enclave.EndToEnd.Tests (real HTTP on loopback: minutes per mutant)
 # Reports (json, html, markdown) go to bench/results/mutation/CORE/ (git-ignored); docs/testing.md has the results
 # and the list of equivalent mutants. CPU-heavy: one project at a time, one test run at a time (--concurrency 1);
 # not part of CI. Extra arguments go to Stryker (e.g. --since:main). To run part of a core (one file or folder, so
@@ -27,7 +35,15 @@ case "$core" in
            # the unit tests of these folders (seconds per mutant); the SQLite ledger tests add minutes and no kills here
            filter="FullyQualifiedName~Enclave.Ledger.Tests.Merkle|FullyQualifiedName~Enclave.Ledger.Tests.FormatTests" ;;
   signing) tests=tests/Enclave.Signing.Tests; project=Enclave.Signing.csproj; mutate=("**/Notes/**/*.cs"); filter="" ;;
-  *) echo "usage: bench/mutation/run.sh ledger|signing [stryker options]" >&2; exit 2 ;;
+  policy)  tests=tests/Enclave.Policy.Tests;  project=Enclave.Policy.csproj;  mutate=("**/Labels/**/*.cs" "**/Decisions/**/*.cs")
+           filter="" ;;
+  tuf)     tests=tests/Enclave.Airlock.Tests; project=Enclave.Airlock.csproj; mutate=("**/Tuf/**/*.cs")
+           filter="FullyQualifiedName~Enclave.Airlock.Tests.Tuf" ;;
+  bundle)  tests=tests/Enclave.Airlock.Tests; project=Enclave.Airlock.csproj; mutate=("**/Bundles/**/*.cs")
+           filter="FullyQualifiedName~Enclave.Airlock.Tests.Bundles" ;;
+  jwt)     tests=tests/Enclave.EndToEnd.Tests; project=Enclave.Server.csproj; mutate=("**/Auth/**/*.cs")
+           filter="FullyQualifiedName~Enclave.EndToEnd.Tests.Identity" ;;
+  *) echo "usage: bench/mutation/run.sh ledger|signing|policy|tuf|bundle|jwt [stryker options]" >&2; exit 2 ;;
 esac
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

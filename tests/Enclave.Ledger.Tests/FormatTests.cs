@@ -159,6 +159,21 @@ public sealed class FormatTests
         Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse("c2sp.org/tlog-proof@v1\nextra !!\nindex 1\n\ncp\n"));
     }
 
+    // Mutation testing (docs/testing.md): .NET's integer parsing accepts trailing NUL characters (long.TryParse reads
+    // "12\0" as 12), so it is the all-ASCII-digits check that refuses them; that check weakened to "any character is a
+    // digit" survived every other test.
+    [Theory]
+    [InlineData("12\0")]
+    [InlineData("12\0\0")]
+    [InlineData("0\0")]
+    public void Checkpoint_AndTlogProof_RefuseANumberWithTrailingNuls(string number)
+    {
+        var checkpoint = Assert.Throws<EnclaveFormatException>(() => Checkpoint.Parse($"example.com/log\n{number}\n{Root.ToBase64()}\n"));
+        Assert.Contains("is not a decimal number without leading zeros", checkpoint.Message, StringComparison.Ordinal);
+        var proof = Assert.Throws<EnclaveFormatException>(() => TlogProof.Parse($"c2sp.org/tlog-proof@v1\nindex {number}\n\ncp\n"));
+        Assert.Contains("is not a decimal number without leading zeros", proof.Message, StringComparison.Ordinal);
+    }
+
     // Mutation testing (docs/testing.md): each refusal names its own problem, so that a condition or a message swapped
     // for another (or emptied) is noticed, and an empty extension is refused wherever it stands among the extensions.
     [Theory]

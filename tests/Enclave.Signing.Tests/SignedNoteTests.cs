@@ -362,6 +362,122 @@ public sealed class SignedNoteTests : IDisposable
         Assert.All(notes, note => Assert.Equal(2, SignedNote.Open(Utf8(note), [_ed.Verifier, _ml.Verifier]).Verified.Count));
     }
 
+    // Mutation testing (docs/testing.md): what Sign demands of each signer, asserted by the refusal it names.
+    [Fact]
+    public void Sign_RefusesASignerWithAnInvalidName_OrNoSignature()
+    {
+        var badName = Assert.Throws<ArgumentException>(() => SignedNote.Sign(Checkpoint, new FixedSigner("bad name", 1, [1])));
+        Assert.Contains("signer 'bad name' cannot sign a note", badName.Message, StringComparison.Ordinal);
+
+        foreach (var signature in new byte[]?[] { [], null })
+        {
+            var empty = Assert.Throws<InvalidOperationException>(() => SignedNote.Sign(Checkpoint, new FixedSigner("name.example", 7, signature)));
+            Assert.Equal("signer name.example+00000007 returned an empty signature", empty.Message);
+        }
+    }
+
+    [Fact]
+    public void Sign_WritesTheKeyIdBigEndian_ThenTheSignature_OneLinePerSigner()
+    {
+        var note = SignedNote.Sign("text\n", new FixedSigner("a.example", 0x01020304, [0xaa]), new FixedSigner("a.example", 0x05060708, [0xbb, 0xcc]));
+
+        Assert.Equal(
+            "text\n\n\u2014 a.example " + Convert.ToBase64String([1, 2, 3, 4, 0xaa]) + "\n\u2014 a.example " + Convert.ToBase64String([5, 6, 7, 8, 0xbb, 0xcc]) + "\n",
+            note);
+    }
+
+    // The shortest signature line is a key ID and one byte; an identical line repeated is recorded once.
+    [Fact]
+    public void Open_AcceptsAnUnknownOneByteSignature_AndRecordsIdenticalLinesOnce()
+    {
+        var good = SignedNote.Sign(Checkpoint, _ed)[(Checkpoint.Length + 1)..];
+        var oneByte = "\u2014 other.example " + Convert.ToBase64String([0, 0, 0, 7, 0xaa]) + "\n";
+
+        var opened = SignedNote.Open(Utf8(Checkpoint + "\n" + good + oneByte + oneByte + good), [_ed.Verifier]);
+
+        Assert.Equal(_ed.KeyId, Assert.Single(opened.Verified).KeyId);
+        var unknown = Assert.Single(opened.Unverified);
+        Assert.Equal(("other.example", 7u), (unknown.Name, unknown.KeyId));
+    }
+
+    [Fact]
+    public void Open_RefusalByUnknownKeys_NamesTheFirstFiveSigners_AndCountsTheRest()
+    {
+        var signers = Enumerable.Range(0, 7).Select(i => (INoteSigner)new FixedSigner($"s{i}.example", (uint)i, [1])).ToArray();
+
+        var ex = Reject(Utf8(SignedNote.Sign(Checkpoint, signers)), _ed.Verifier);
+
+        Assert.Equal(NoteRejection.NoKnownSignature, ex.Reason);
+        Assert.Contains(
+            "none of the note's 7 distinct signatures is from a known key (s0.example+00000000, s1.example+00000001, "
+            + "s2.example+00000002, s3.example+00000003, s4.example+00000004 and 2 more); "
+            + $"known keys are {_ed.Name}+{_ed.KeyId:x8}",
+            ex.Message,
+            StringComparison.Ordinal);
+        var five = Assert.Throws<NoteVerificationException>(() => SignedNote.Open(Utf8(SignedNote.Sign(Checkpoint, signers[..5])), []));
+        Assert.EndsWith("s4.example+00000004); known keys are none", five.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sign_AndOpen_NameTheNullArgument()
+    {
+        Assert.Equal("text", Assert.Throws<ArgumentNullException>(() => SignedNote.Sign(null!, _ed)).ParamName);
+        Assert.Equal("signers", Assert.Throws<ArgumentNullException>(() => SignedNote.Sign(Checkpoint, null!)).ParamName);
+        Assert.Equal("signers", Assert.Throws<ArgumentNullException>(() => SignedNote.Sign(Checkpoint, _ed, null!)).ParamName);
+        var note = Utf8(SignedNote.Sign(Checkpoint, _ed));
+        Assert.Equal("knownKeys", Assert.Throws<ArgumentNullException>(() => SignedNote.Open(note, null!)).ParamName);
+        Assert.Equal("knownKeys", Assert.Throws<ArgumentNullException>(() => SignedNote.Open(note, [_ed.Verifier, null!])).ParamName);
+    }
+
+    [Fact]
+    public void Sign_RefusalsSayWhy()
+    {
+        Assert.StartsWith("a signed note needs at least one signer", Assert.Throws<ArgumentException>(() => SignedNote.Sign(Checkpoint)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("note text must end in a newline", Assert.Throws<ArgumentException>(() => SignedNote.Sign("x", _ed)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("note text has the control character U+0009 at byte offset 1; only newline is allowed", Assert.Throws<ArgumentException>(() => SignedNote.Sign("a\tb\n", _ed)).Message, StringComparison.Ordinal);
+        Assert.StartsWith($"two signers have the same key {_ed.Name}+{_ed.KeyId:x8}", Assert.Throws<ArgumentException>(() => SignedNote.Sign(Checkpoint, _ed, _ed)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Open_RefusalsSayWhy()
+    {
+        var good = SignedNote.Sign(Checkpoint, _ed)[(Checkpoint.Length + 1)..];
+        Assert.Contains("the note is 11 bytes, over the limit of 10", Assert.Throws<NoteVerificationException>(() => SignedNote.Open(new byte[11], [_ed.Verifier], new NoteLimits { MaxNoteBytes = 10 })).Message, StringComparison.Ordinal);
+        Assert.Contains("the note has no signature lines after the blank line", Reject(Utf8(Checkpoint + "\n"), _ed.Verifier).Message, StringComparison.Ordinal);
+        Assert.Contains("the last signature line does not end in a newline", Reject(Utf8(Checkpoint + "\n" + good.TrimEnd('\n')), _ed.Verifier).Message, StringComparison.Ordinal);
+        Assert.Contains("signature line 1 has an invalid key name: the key name is empty", Reject(Utf8(Checkpoint + "\n\u2014  AAAAAAAA\n"), _ed.Verifier).Message, StringComparison.Ordinal);
+        var ambiguous = Assert.Throws<NoteVerificationException>(() => SignedNote.Open(Utf8(Checkpoint + "\n" + good), [_ed.Verifier, _ed.Verifier]));
+        Assert.Equal(NoteRejection.AmbiguousKey, ambiguous.Reason);
+        Assert.Contains($"signature line 1 is from {_ed.Name}+{_ed.KeyId:x8}, which matches more than one known key", ambiguous.Message, StringComparison.Ordinal);
+    }
+
+    // The shortest text, one newline, makes the blank line the note's first two bytes.
+    [Fact]
+    public void SignThenOpen_OfTheShortestText_RoundTrips()
+    {
+        Assert.Equal("\n", SignedNote.Open(Utf8(SignedNote.Sign("\n", _ed)), [_ed.Verifier]).Text);
+    }
+
+    // Lines are told apart whole: "nameAAAA AAAAAAAA" and "name AAAAAAAAAAAA" are different lines.
+    [Fact]
+    public void Open_RecordsTwoLinesWhoseNameAndSignatureOnlySplitDifferently()
+    {
+        var good = SignedNote.Sign(Checkpoint, _ed)[(Checkpoint.Length + 1)..];
+
+        var opened = SignedNote.Open(Utf8(Checkpoint + "\n" + good + "\u2014 nameAAAA AAAAAAAA\n\u2014 name AAAAAAAAAAAA\n"), [_ed.Verifier]);
+
+        Assert.Equal(["nameAAAA", "name"], opened.Unverified.Select(s => s.Name));
+    }
+
+    private sealed class FixedSigner(string name, uint keyId, byte[]? signature) : INoteSigner
+    {
+        public string Name => name;
+
+        public uint KeyId => keyId;
+
+        public byte[] Sign(ReadOnlySpan<byte> noteText) => signature!;
+    }
+
     private static NoteVerificationException Reject(byte[] note, INoteVerifier verifier) =>
         Assert.Throws<NoteVerificationException>(() => SignedNote.Open(note, [verifier]));
 }

@@ -105,6 +105,33 @@ public sealed class CompactRangeTests
     }
 
     [Fact]
+    public void Refusals_SayWhatIsWrong()
+    {
+        var frontier = CompactRange.FromSource(7, Source).Frontier;
+        var wrongLength = Assert.Throws<ArgumentException>(() => CompactRange.FromFrontier(8, frontier));
+        Assert.Equal("frontier", wrongLength.ParamName);
+        Assert.StartsWith("a tree of 8 leaves has a frontier of 1 subtree hashes, got 3", wrongLength.Message);
+
+        var full = CompactRange.FromFrontier(long.MaxValue, Enumerable.Repeat(Leaves[0], 63).ToArray());
+        var tooMany = Assert.Throws<InvalidOperationException>(() => full.Append(Leaves[1]));
+        Assert.Equal("the tree is full: it already holds long.MaxValue leaves", tooMany.Message);
+    }
+
+    // Mutation testing (docs/testing.md): a negative size also makes the source throw ArgumentOutOfRangeException, and
+    // an empty range never reads its source, so each argument check is asserted by the parameter it names.
+    [Fact]
+    public void ArgumentChecks_NameTheirParameter_BeforeAnyRead()
+    {
+        var source = new RecordingSource(Source, MaxSize);
+
+        Assert.Equal("size", Assert.Throws<ArgumentOutOfRangeException>(() => CompactRange.FromSource(-1, source)).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentNullException>(() => CompactRange.FromSource(0, null!)).ParamName);
+        Assert.Equal("frontier", Assert.Throws<ArgumentNullException>(() => CompactRange.FromFrontier(1, null!)).ParamName);
+        Assert.Equal("size", Assert.Throws<ArgumentOutOfRangeException>(() => CompactRange.FromFrontier(-1, [])).ParamName);
+        Assert.Equal(0, source.Reads);
+    }
+
+    [Fact]
     public void HugeRanges_MatchProofRoots_AndRefuseToGrowPastLongMaxValue()
     {
         var uniform = new UniformHashSource(long.MaxValue);

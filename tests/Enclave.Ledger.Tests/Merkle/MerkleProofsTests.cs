@@ -139,12 +139,36 @@ public sealed class MerkleProofsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => MerkleProofs.SubtreeRoot(2, 6, Source));
     }
 
+    // Mutation testing (docs/testing.md): a negative or empty range also makes the source throw
+    // ArgumentOutOfRangeException, so asserting only the exception's type let each argument check be removed unnoticed.
+    // Each refusal is asserted here by the parameter it names, before the source is read at all.
+    [Fact]
+    public void BadRanges_AreRefusedByTheirOwnArgumentCheck_BeforeAnyRead()
+    {
+        var source = new RecordingSource(Source, ExhaustiveSize);
+
+        AssertRefused("size", () => MerkleProofs.Root(-1, source));
+        AssertRefused("start", () => MerkleProofs.SubtreeRoot(-4, 0, source));
+        AssertRefused("start", () => MerkleProofs.SubtreeRoot(-2, 2, source));
+        AssertRefused("end", () => MerkleProofs.SubtreeRoot(0, 0, source));
+        AssertRefused("end", () => MerkleProofs.SubtreeRoot(4, 4, source));
+        AssertRefused("end", () => MerkleProofs.SubtreeRoot(8, 4, source));
+        AssertRefused("index", () => MerkleProofs.Inclusion(-1, 4, source));
+        AssertRefused("oldSize", () => MerkleProofs.Consistency(-1, 4, source));
+        AssertRefused("oldSize", () => MerkleProofs.Consistency(5, 4, source));
+        var unaligned = Assert.Throws<ArgumentOutOfRangeException>(() => MerkleProofs.SubtreeRoot(2, 6, source));
+        Assert.Equal("start", unaligned.ParamName);
+        Assert.StartsWith("range [2, 6) does not start on a multiple of 4, so it is not a Merkle subtree", unaligned.Message);
+        Assert.Equal(0, source.Reads);
+    }
+
     [Fact]
     public void Proofs_RejectNullSource()
     {
         Assert.Throws<ArgumentNullException>(() => MerkleProofs.Root(1, null!));
         Assert.Throws<ArgumentNullException>(() => MerkleProofs.Inclusion(0, 1, null!));
         Assert.Throws<ArgumentNullException>(() => MerkleProofs.Consistency(1, 2, null!));
+        Assert.Equal("source", Assert.Throws<ArgumentNullException>(() => MerkleProofs.SubtreeRoot(0, 1, null!)).ParamName);
     }
 
     [Fact]
@@ -172,4 +196,18 @@ public sealed class MerkleProofsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => source.GetHash(-1, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => source.GetHash(0, -1));
     }
+
+    [Fact]
+    public void MemoryHashSource_RefusalsNameTheArgument_AndTheMissingSubtree()
+    {
+        Assert.Equal("leafHashes", Assert.Throws<ArgumentNullException>(() => new MemoryHashSource(null!)).ParamName);
+        Assert.Equal("leaves", Assert.Throws<ArgumentNullException>(() => MemoryHashSource.FromLeafData(null!)).ParamName);
+
+        var missing = Assert.Throws<ArgumentOutOfRangeException>(() => new MemoryHashSource(Leaves.Take(6)).GetHash(2, 1));
+        Assert.Equal("index", missing.ParamName);
+        Assert.StartsWith("the subtree at level 2, index 1 is not complete in a tree of 6 leaves", missing.Message);
+    }
+
+    private static void AssertRefused(string parameter, Action call) =>
+        Assert.Equal(parameter, Assert.Throws<ArgumentOutOfRangeException>(call).ParamName);
 }

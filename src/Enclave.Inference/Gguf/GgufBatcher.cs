@@ -11,7 +11,8 @@ namespace Enclave.Inference.Gguf;
 /// sequence at its own position and id, each with its logits. Each sequence keeps its own <see cref="SequenceDecoder"/>
 /// (seed, penalties, constraint, logprobs, budget) and reads only its own logits, so it draws the tokens it would alone:
 /// a sequence's logits do not depend on the other sequences of its step (with flash attention off, see
-/// <see cref="GgufLoader.Open"/>, and a lone row padded, see <see cref="Decode"/>).
+/// <see cref="GgufLoader.Open"/>), except in the last bits of an F16 or F32 model's logits when it is alone in a step
+/// (one row takes another matmul kernel, see <see cref="Decode"/>).
 /// <para>
 /// A new prompt is prefilled between two steps, at most <see cref="OnnxEngineOptions.PrefillChunkTokens"/> tokens per
 /// iteration (of one prompt or several, first come first served, each cut into pieces of the same length whatever runs
@@ -299,22 +300,12 @@ internal sealed class GgufBatcher : ISequenceBatcher, IDisposable
                 _batch.Add((LLamaToken)row.Input, row.Length, (LLamaSeqId)row.Sequence, logits: true);
             }
 
-            var pad = count == 1 && _free.Count > 0 ? _free.Peek() : -1;
-            if (pad >= 0)
-            {
-                // A call of one row runs other matrix kernels in llama.cpp (its CPU matmul takes the tiled path only from
-                // two rows on), whose sums differ in the last bits of F16 and F32 logits, so a sequence alone would draw
-                // from other logits than beside others. A lone row gets a second one: the same token at position 0 of a
-                // free (empty) sequence, whose logits are not read and whose cell is removed after the call.
-                _batch.Add((LLamaToken)_rows[start].Input, 0, (LLamaSeqId)pad, logits: true);
-            }
-
+            // A lone row is not padded to two: llama.cpp's CPU matmul takes another kernel for one row than for two or
+            // more, whose sums differ in the last bits of F16 and F32 logits (Q4_0's agree bit for bit), but a second
+            // row with logits made a single stream 1.8x (F16) to 2.4x (Q4_0) slower, the common case of a model
+            // serving one request. So a sequence of an F16 or F32 model decoded alone may draw from logits that differ
+            // in the last bits from those it would have beside others (docs/models.md).
             Run(count, -1);
-            if (pad >= 0)
-            {
-                Native.MemorySequenceRemove((LLamaSeqId)pad, -1, -1);
-            }
-
             for (var r = 0; r < count; r++)
             {
                 var row = _rows[start + r];

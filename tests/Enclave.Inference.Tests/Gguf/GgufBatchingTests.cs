@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Inference.Backends;
 using Enclave.Inference.Forge;
@@ -241,7 +242,11 @@ public sealed class GgufBatchingTests(GgufModelsFixture models) : IClassFixture<
             var streamed = await ToolStreams.FoldAsync(backend, Request());
             Assert.True(await other.MoveNextAsync(), "the other sequence still runs");
             Assert.Null(other.Current.FinishReason);
-            Assert.Equal(alone.Logprobs, beside.Logprobs);
+            // Q4_0's logits agree bit for bit whatever the step holds. An F16 model's differ in the last bits between a
+            // step of one row and one of several (llama.cpp's one-row matmul kernel; GgufBatcher.Decode), and through
+            // the cache the difference grows (a log-probability 1e-4 apart by the 41st token here): for F16 the call and
+            // the tokens drawn are compared, not their log-probabilities.
+            AssertSameLogprobs(alone.Logprobs, beside.Logprobs, exact: file == "q4");
             Assert.Equal(alone.Shape, beside.Shape);
             Assert.Equal(alone.Shape, streamed);
         }
@@ -251,8 +256,20 @@ public sealed class GgufBatchingTests(GgufModelsFixture models) : IClassFixture<
         }
 
         var after = await CallAsync(backend, Request());
-        Assert.Equal(alone.Logprobs, after.Logprobs);
+        Assert.Equal(alone.Logprobs, after.Logprobs); // alone again: the same kernels, bit for bit
         Assert.Equal(alone.Shape, after.Shape);
+    }
+
+    private static void AssertSameLogprobs(string expected, string actual, bool exact)
+    {
+        if (exact)
+        {
+            Assert.Equal(expected, actual);
+            return;
+        }
+
+        static IEnumerable<string> Tokens(string logprobs) => JsonNode.Parse(logprobs)!["content"]!.AsArray().Select(t => t!["token"]!.GetValue<string>());
+        Assert.Equal(Tokens(expected), Tokens(actual));
     }
 
     /// <summary>An unstreamed chat answer: its prompt's size, its call as <see cref="ToolStreams.Shape(JsonNode)"/> gives it, and its tokens' log-probabilities as JSON.</summary>

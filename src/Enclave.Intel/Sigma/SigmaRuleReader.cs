@@ -360,7 +360,7 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
         var encoded = Has("base64") || Has("base64offset") || Has("utf16le") || Has("utf16be") || Has("utf16") || Has("wide");
         if (!encoded)
         {
-            return strings.Select(s => SigmaValueTest.Pattern(s, wildcards: true, Lead(kind), Trail(kind), cased, _options));
+            return strings.Select(s => WildcardPattern(s, key, line, Lead(kind), Trail(kind), cased));
         }
 
         if (!Has("base64") && !Has("base64offset"))
@@ -394,6 +394,20 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
         static bool Trail(SigmaValueTest.StringTest.Kind k) => k is SigmaValueTest.StringTest.Kind.Contains or SigmaValueTest.StringTest.Kind.StartsWith;
     }
 
+    private SigmaValueTest WildcardPattern(string value, string key, int line, bool leadingStar, bool trailingStar, bool cased)
+    {
+        try
+        {
+            return SigmaValueTest.Pattern(value, wildcards: true, leadingStar, trailingStar, cased, _options);
+        }
+        catch (NotSupportedException ex)
+        {
+            // The linear-time engine refuses a pattern whose automaton would pass its node limit: a long value with
+            // '?' wildcards, case-insensitive, can (found by fuzz/, harness sigma, 30-minute run of session 9).
+            throw new SigmaRejectedException(SigmaRejection.TooLarge, $"line {line}: '{key}': a value of {value.Length} characters whose wildcards make a pattern larger than the matcher takes ({ex.Message})");
+        }
+    }
+
     private SigmaValueTest Regex(string key, YamlScalar value, bool ignoreCase, bool multiline, bool singleline)
     {
         if (value.Value.Length > _options.MaxRegexLength)
@@ -411,7 +425,7 @@ public sealed class SigmaRuleReader(SigmaReaderOptions? options = null)
         }
         catch (NotSupportedException ex)
         {
-            throw new SigmaRejectedException(SigmaRejection.Unsupported, $"line {value.Line}: '{key}': the regular expression uses a construct the linear-time engine refuses (backreference, lookaround, atomic group): {ex.Message}");
+            throw new SigmaRejectedException(SigmaRejection.Unsupported, $"line {value.Line}: '{key}': the regular expression uses a construct the linear-time engine refuses (backreference, lookaround, atomic group) or is too large for it: {ex.Message}");
         }
         catch (ArgumentException ex)
         {

@@ -69,6 +69,12 @@ internal static class SigmaYaml
         {
             throw new SigmaRejectedException(SigmaRejection.YamlSyntax, $"{source}: line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}");
         }
+        catch (ArgumentException ex) when (ex.TargetSite?.DeclaringType?.Assembly == typeof(Parser).Assembly)
+        {
+            // YamlDotNet throws this, not a YamlException, for a tag it cannot name ("!!!!x": "Global tags must be
+            // valid URIs"); found by fuzz/, harness sigma (30-minute run of session 9).
+            throw new SigmaRejectedException(SigmaRejection.YamlSyntax, $"{source}: not valid YAML ({ex.Message})");
+        }
         catch (InvalidOperationException ex) when (ex.TargetSite?.DeclaringType?.Assembly == typeof(Parser).Assembly)
         {
             // YamlDotNet's scanner throws this, not a YamlException, for some malformed plain scalars (an unclosed

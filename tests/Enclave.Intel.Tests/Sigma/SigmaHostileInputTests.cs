@@ -13,6 +13,27 @@ public sealed class SigmaHostileInputTests
         Assert.Throws<SigmaRejectedException>(() => new SigmaRuleReader(options).Read(bytes, "r.yml"));
 
     [Fact]
+    public void ATagYamlCannotName_IsRefusedAsYamlSyntax_NotThrownThrough()
+    {
+        // Found by fuzz/ (harness sigma): YamlDotNet threw ArgumentException ("Global tags must be valid URIs").
+        var ex = Reject(Encoding.UTF8.GetBytes("title: t\nlogsource:\n!!!!!!base]\n  product: x\n"));
+        Assert.Equal(SigmaRejection.YamlSyntax, ex.Reason);
+    }
+
+    [Fact]
+    public void AWildcardValueTooLargeForTheLinearTimeMatcher_IsRefusedAsTooLarge_NotThrownThrough()
+    {
+        // Found by fuzz/ (harness sigma): RegexOptions.NonBacktracking threw NotSupportedException (automaton nodes
+        // over its limit) from a long keyword with a '?' wildcard (keywords match anywhere, case-insensitive).
+        // The rule is skipped with its reason; the file's other rules still load.
+        var value = new string('t', 7000) + "?" + new string('t', 7000);
+        var set = SigmaRuleSet.Load([("r.yml", Encoding.UTF8.GetBytes(Detection($"    sel:\n        - '{value}'\n    condition: sel")))]);
+        var skipped = Assert.Single(set.Skipped);
+        Assert.Equal(SigmaRejection.TooLarge, skipped.Reason);
+        Assert.Contains("14001 characters", skipped.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DuplicateKey_IsRejected_NamingKeyAndLine()
     {
         var ex = Reject(Encoding.UTF8.GetBytes("title: a\ntitle: b\n"));

@@ -57,6 +57,17 @@ public sealed class StixPatternEvaluatorTests
     public void Observable_MatchesLikeTheSpecSays(string pattern, string observable, bool expected) => Assert.Equal(expected, Matches(pattern, observable));
 
     [Fact]
+    public void ALikePatternTooLargeForTheLinearTimeEngine_StillEvaluates_InsteadOfThrowing()
+    {
+        // A long LIKE with '_' made RegexOptions.NonBacktracking throw NotSupportedException (automaton over its node
+        // limit) when the indicator was first evaluated; found beside the Sigma reader's same defect (fuzz/, sigma).
+        var middle = new string('t', 7000);
+        var pattern = $"[domain-name:value LIKE '%{middle}_{middle}%']";
+        Assert.True(Matches(pattern, $"domain-name:value=a{middle}x{middle}b"));
+        Assert.False(Matches(pattern, $"domain-name:value=a{middle}{middle}b"));
+    }
+
+    [Fact]
     public void AndOnSameType_MustHoldForTheSameObject()
     {
         var twoFiles = Observation(0, """{"type":"file","name":"a.exe","size":1}""", """{"type":"file","name":"b.exe","size":2}""");

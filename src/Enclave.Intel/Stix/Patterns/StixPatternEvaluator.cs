@@ -78,7 +78,16 @@ public sealed class StixPatternEvaluator
                 regex.Append(c switch { '%' => ".*", '_' => ".", _ => Regex.Escape(c.ToString()) });
             }
 
-            return new Regex(regex.Append('$').ToString(), RegexOptions.NonBacktracking | RegexOptions.Singleline | RegexOptions.CultureInvariant);
+            try
+            {
+                return new Regex(regex.Append('$').ToString(), RegexOptions.NonBacktracking | RegexOptions.Singleline | RegexOptions.CultureInvariant);
+            }
+            catch (NotSupportedException)
+            {
+                // A pattern whose automaton would pass the linear engine's node limit (a long LIKE with '_'): the
+                // backtracking engine, bounded by the timeout as MATCHES is, instead of an exception at evaluation.
+                return new Regex(regex.ToString(), RegexOptions.Singleline | RegexOptions.CultureInvariant, _options.RegexTimeout);
+            }
         }
 
         try

@@ -306,14 +306,18 @@ internal sealed partial class ToolCallStream
 
     private string InCallHeader(string rest)
     {
+        var before = _pending.Length;
         _pending.Append(rest);
-        if (_pending.Length > MaxHeaderChars)
+        if (before >= MaxHeaderChars)
         {
-            return string.Empty; // read whole at the end
+            return string.Empty; // the header's first MaxHeaderChars were read without a call: read whole at the end
         }
 
+        // Only the first MaxHeaderChars characters may hold the header, however the text arrives: matching that prefix
+        // (never where a piece happens to end) is what makes the whole text and any split of it start the same call
+        // (fuzz finding 11: a header matched in small pieces, but a long text read at once skipped the match).
         var text = _pending.ToString();
-        var match = Header().Match(text);
+        var match = Header().Match(text, 0, Math.Min(text.Length, MaxHeaderChars));
         if (!match.Success
             || !TryName(match.Groups[1].Value, out var name)
             || !_names.Contains(name)

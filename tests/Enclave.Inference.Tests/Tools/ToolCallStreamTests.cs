@@ -32,6 +32,12 @@ public sealed class ToolCallStreamTests
         { ToolCallFormat.Mistral, false, "[TOOL_CALL" },
         { ToolCallFormat.Mistral, true, "[{\"name\":\"now\",\"arguments\":{}},{\"name\":\"get_weather\",\"arguments\":{\"city\":\"[]\"}}]" },
         { ToolCallFormat.Mistral, true, "{\"name\":\"now\",\"arguments\":{}}" },
+
+        // Fuzz finding 11: constrained answers longer than the header's limit, malformed after a good header; read
+        // whole they were left to be parsed at the end (content), in pieces the header matched first (a call).
+        { ToolCallFormat.Hermes, true, "{\"name\": \"get_weather\", \"arguments\": {\"cit_call>\n<to" + new string('<', 5000) },
+        { ToolCallFormat.Llama3Json, true, "{\"name\": \"get_weather\",\"parameters\": {" + new string('\ufffd', 5000) },
+        { ToolCallFormat.Hermes, true, "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"" + new string('x', 5000) + "\"}}" },
     };
 
     [Theory]
@@ -121,6 +127,30 @@ public sealed class ToolCallStreamTests
         var text = "{\"name\":\"" + new string('x', 10_000) + "\",\"arguments\":{}}";
         Assert.Empty(stream.Push(text));
         Assert.Equal([ToolCallEventKind.Content], stream.Complete().Select(e => e.Kind));
+    }
+
+    [Theory]
+    [InlineData(4096, true)]  // the header's '{' is the 4,096th character: a call, however the text arrives
+    [InlineData(4097, false)] // one character later: past the limit, so the (truncated) call is content, whatever the split
+    public void AHeaderEndingAtTheLimit_IsReadTheSameWholeAndInPieces(int headerEnd, bool call)
+    {
+        const string Header = "{\"name\": \"get_weather\", \"arguments\": {";
+        var text = new string(' ', headerEnd - Header.Length) + Header + "\"city\": \"Oslo\"";
+        var whole = new ToolCallStream(ToolCallFormat.Hermes, Names, constrained: true).ReadAll(text);
+        Assert.Equal(call, whole.Calls.Count == 1);
+        Assert.Equal(call ? "get_weather:{\"city\":\"Oslo\"" : text.TrimEnd() + "|", Shape(whole).Replace("<null>|", string.Empty, StringComparison.Ordinal));
+        foreach (var piece in new[] { 1, 3, 4, 5, 7, 4095, 4097 })
+        {
+            var stream = new ToolCallStream(ToolCallFormat.Hermes, Names, constrained: true);
+            var events = new List<ToolCallEvent>();
+            for (var start = 0; start < text.Length; start += piece)
+            {
+                events.AddRange(stream.Push(text.Substring(start, Math.Min(piece, text.Length - start))));
+            }
+
+            events.AddRange(stream.Complete());
+            Assert.Equal(Shape(whole), Shape(ToolCallStream.Collect(events)));
+        }
     }
 
     private static string[] Texts(IEnumerable<ToolCallEvent> events) => [.. events.Select(e => e.Text)];

@@ -89,6 +89,11 @@ public sealed class JinjaChatTemplateTests
     [InlineData("{{ a b }}")]
     [InlineData("{{ 'bad escape \\q' }}")]
     [InlineData("{# never closed")]
+    [InlineData("{% continue %}")]                                                                            // fuzz finding 12: thrown through the render
+    [InlineData("x{% if true %}{% break %}{% endif %}")]
+    [InlineData("{% for m in messages %}{% else %}{% break %}{% endfor %}")]                                  // the else block is not the loop
+    [InlineData("{% for m in messages %}{% macro f() %}{% continue %}{% endmacro %}{{ f() }}{% endfor %}")]  // a macro runs where it is called
+    [InlineData("{% macro f() %}{{ caller() }}{% endmacro %}{% for m in messages %}{% call f() %}{% break %}{% endcall %}{% endfor %}")]
     public void Parse_RejectsSyntaxErrors(string template)
     {
         TokenizerException e = Assert.Throws<TokenizerException>(() => JinjaChatTemplate.Parse(template));

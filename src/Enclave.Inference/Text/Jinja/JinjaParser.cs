@@ -10,6 +10,13 @@ internal sealed class JinjaParser
     private int _current;
     private int _depth;
 
+    /// <summary>
+    /// The <c>for</c> bodies the statement being parsed is in, within the current macro or call block (whose bodies run
+    /// where they are called, not in the loop around their definition): <c>break</c> and <c>continue</c> need one, as in
+    /// Jinja2, so that a template cannot stop a loop it is not in (fuzz finding 12: they were thrown through the render).
+    /// </summary>
+    private int _loops;
+
     private JinjaParser(List<JinjaToken> tokens, int maxDepth)
     {
         _tokens = tokens;
@@ -180,7 +187,7 @@ internal sealed class JinjaParser
 
                 List<JinjaNode> args = ParseArgs(parameters: true);
                 Expect(JinjaTokenType.CloseStatement, "Expected closing statement token");
-                List<JinjaNode> body = ParseUntil("endmacro");
+                List<JinjaNode> body = OutsideLoops(() => ParseUntil("endmacro"));
                 result = new MacroNode(id, args, body);
                 Expect(JinjaTokenType.OpenStatement, "Expected {% token");
                 ExpectIdentifier("endmacro");
@@ -207,7 +214,7 @@ internal sealed class JinjaParser
 
                 List<JinjaNode> callArgs = ParseArgs(parameters: false);
                 Expect(JinjaTokenType.CloseStatement, "Expected closing statement token");
-                List<JinjaNode> body = ParseUntil("endcall");
+                List<JinjaNode> body = OutsideLoops(() => ParseUntil("endcall"));
                 Expect(JinjaTokenType.OpenStatement, "Expected '{%'");
                 ExpectIdentifier("endcall");
                 Expect(JinjaTokenType.CloseStatement, "Expected closing statement token");
@@ -216,11 +223,13 @@ internal sealed class JinjaParser
             }
 
             case "break":
+                RequireLoop(name);
                 _current++;
                 Expect(JinjaTokenType.CloseStatement, "Expected closing statement token");
                 result = new BreakNode();
                 break;
             case "continue":
+                RequireLoop(name);
                 _current++;
                 Expect(JinjaTokenType.CloseStatement, "Expected closing statement token");
                 result = new ContinueNode();
@@ -301,6 +310,28 @@ internal sealed class JinjaParser
         }
     }
 
+    private void RequireLoop(string statement)
+    {
+        if (_loops == 0)
+        {
+            throw new JinjaSyntaxException($"'{statement}' outside of a for loop");
+        }
+    }
+
+    private List<JinjaNode> OutsideLoops(Func<List<JinjaNode>> parse)
+    {
+        var loops = _loops;
+        _loops = 0;
+        try
+        {
+            return parse();
+        }
+        finally
+        {
+            _loops = loops;
+        }
+    }
+
     private ForNode ParseFor()
     {
         JinjaNode loopVar = ParseExpressionSequence(primary: true);
@@ -317,7 +348,17 @@ internal sealed class JinjaParser
         _current++;
         JinjaNode iterable = ParseExpression();
         Expect(JinjaTokenType.CloseStatement, "Expected closing statement token");
-        List<JinjaNode> body = ParseUntil("endfor", "else");
+        _loops++;
+        List<JinjaNode> body;
+        try
+        {
+            body = ParseUntil("endfor", "else");
+        }
+        finally
+        {
+            _loops--;
+        }
+
         var alternative = new List<JinjaNode>();
         if (IsStatement("else"))
         {

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core.Audit;
 using Enclave.Inference.Backends;
 using Enclave.Ledger;
 using Enclave.Server.Audit;
@@ -20,6 +21,9 @@ namespace Enclave.Bench.Gateway;
 /// </summary>
 internal static class ComponentProfile
 {
+    // The actor of the admitted entries the profile writes (an API key's principal, as a request's).
+    private const string AdmittedActor = "key:0123456789ab";
+
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonWriterOptions UpstreamWriter = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private static readonly JsonDocumentOptions RequestOptions = new() { MaxDepth = 64 };
@@ -54,17 +58,16 @@ internal static class ComponentProfile
 
             var encodeOnly = new EncodeOnlyLedger();
             var auditor = new RequestAuditor(encodeOnly, TimeProvider.System);
-            var admitted = new AdmittedRequest
+            var admitted = new RequestAdmittedDetails
             {
                 RequestId = "req_0123456789abcdef01234567",
-                Actor = "key:0123456789ab",
                 Endpoint = ChatRequest.Path,
                 Model = BenchSettings.Model,
                 Backend = "upstream",
                 Stream = false,
                 PromptSha256 = RequestAuditor.Digest(messages),
             };
-            rows.Add(Measure(log, "admitted entry: `RequestAuditor.AdmitAsync`, no storage", "details JsonObject written once as canonical JSON, validation, envelope, leaf hash (what SqliteLedger does on the caller's thread)", () => auditor.AdmitAsync(admitted, CancellationToken.None).GetAwaiter().GetResult()));
+            rows.Add(Measure(log, "admitted entry: `RequestAuditor.AdmitAsync`, no storage", "details JsonObject written once as canonical JSON, validation, envelope, leaf hash (what SqliteLedger does on the caller's thread)", () => auditor.AdmitAsync(AdmittedActor, admitted, CancellationToken.None).GetAwaiter().GetResult()));
             var admittedBytes = encodeOnly.LastEntryBytes;
             rows.Add(Measure(log, "upstream request body (as `UpstreamJson.CreateContent`)", "JsonObject written with Utf8JsonWriter, minus `stream`", () =>
             {
@@ -105,7 +108,7 @@ internal static class ComponentProfile
             {
                 Endpoint = ChatRequest.Path,
                 RequestId = admitted.RequestId,
-                Actor = admitted.Actor,
+                Actor = AdmittedActor,
                 Model = BenchSettings.Model,
                 AdmittedIndex = 123_456,
                 Backend = "stub",
@@ -189,7 +192,7 @@ internal static class ComponentProfile
     /// <see cref="SqliteLedger"/> (default options: a signed checkpoint per commit) for three seconds after one of
     /// warm-up; the cost is this process's CPU per append, which includes the encoding measured above.
     /// </summary>
-    private static async Task<ProfileRow> DurableAppendsAsync(string root, int writers, AdmittedRequest admitted, TextWriter log)
+    private static async Task<ProfileRow> DurableAppendsAsync(string root, int writers, RequestAdmittedDetails admitted, TextWriter log)
     {
         var dir = Path.Combine(root, $"ledger-{writers.ToString(CultureInfo.InvariantCulture)}");
         SqliteLedger.Initialize(dir, BenchSettings.Origin, postQuantum: false, TimeProvider.System);
@@ -202,7 +205,7 @@ internal static class ComponentProfile
         {
             while (!stop.IsCancellationRequested)
             {
-                await auditor.AdmitAsync(admitted, CancellationToken.None).ConfigureAwait(false);
+                await auditor.AdmitAsync(AdmittedActor, admitted, CancellationToken.None).ConfigureAwait(false);
                 if (Volatile.Read(ref measuring))
                 {
                     Interlocked.Increment(ref appended);
@@ -235,7 +238,7 @@ internal static class ComponentProfile
     /// Durable appends at a fixed rate (open loop, as <see cref="FixedRateClient"/> schedules requests): the latency
     /// one audit entry adds to a request when the ledger is not saturated. A request waits for two in a row.
     /// </summary>
-    private static async Task<ProfileRow> AppendLatencyAsync(string root, int rate, AdmittedRequest admitted, TextWriter log)
+    private static async Task<ProfileRow> AppendLatencyAsync(string root, int rate, RequestAdmittedDetails admitted, TextWriter log)
     {
         var dir = Path.Combine(root, "ledger-rate");
         SqliteLedger.Initialize(dir, BenchSettings.Origin, postQuantum: false, TimeProvider.System);
@@ -275,7 +278,7 @@ internal static class ComponentProfile
 
         async Task AppendAsync(long due, int slot)
         {
-            await auditor.AdmitAsync(admitted, CancellationToken.None).ConfigureAwait(false);
+            await auditor.AdmitAsync(AdmittedActor, admitted, CancellationToken.None).ConfigureAwait(false);
             if (slot >= 0)
             {
                 latencies[slot] = Stopwatch.GetTimestamp() - due;

@@ -100,7 +100,6 @@ public static class ExitCodeTable
         [ImportWorkflowError.NotFound] = ExitCode.NotFound,
         [ImportWorkflowError.SelfApproval] = ExitCode.Denied,
         [ImportWorkflowError.QuarantineLost] = ExitCode.Failure,
-        [TrustRepositoryError.KeyNotAuthorised] = ExitCode.Denied,
         [TrustRepositoryError.BelowThreshold] = ExitCode.Denied,
         [TrustRepositoryError.BundleInvalid] = ExitCode.VerificationFailed,
         [TrustRepositoryError.SourceChanged] = ExitCode.Failure,

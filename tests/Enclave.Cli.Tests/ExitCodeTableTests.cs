@@ -54,7 +54,6 @@ public sealed class ExitCodeTableTests : IDisposable
     [Theory]
     [InlineData(SigningFailure.KeyDecryptionFailed, ExitCode.Denied)]
     [InlineData(SigningFailure.KeyNotAuthorised, ExitCode.Denied)]
-    [InlineData(TrustRepositoryError.KeyNotAuthorised, ExitCode.Denied)]
     [InlineData(TrustRepositoryError.BelowThreshold, ExitCode.Denied)]
     [InlineData(SigningFailure.KeyFileInvalid, ExitCode.VerificationFailed)]
     [InlineData(SigningFailure.InvalidArgument, ExitCode.InvalidInput)]

@@ -176,6 +176,33 @@ public sealed record ImportRecoveryReport
 
     /// <summary>Imports pending approval whose quarantine had disappeared, now rejected.</summary>
     public required IReadOnlyList<string> ImportsLost { get; init; }
+
+    /// <summary>What recovery did, in one line for the operator; null when there was nothing to do.</summary>
+    public string? Describe()
+    {
+        var parts = new List<string>();
+        if (QuarantinesRemoved.Count > 0)
+        {
+            parts.Add($"{QuarantinesRemoved.Count} interrupted quarantine(s) removed");
+        }
+
+        if (PromotionsUndone.Count > 0)
+        {
+            parts.Add($"unfinished activation(s) undone: {string.Join(", ", PromotionsUndone)} (approve again to activate)");
+        }
+
+        if (TemporaryBlobsRemoved > 0)
+        {
+            parts.Add($"{TemporaryBlobsRemoved} temporary blob file(s) removed");
+        }
+
+        if (ImportsLost.Count > 0)
+        {
+            parts.Add($"pending import(s) rejected because their quarantine vanished: {string.Join(", ", ImportsLost)}");
+        }
+
+        return parts.Count == 0 ? null : "airlock recovery: " + string.Join("; ", parts);
+    }
 }
 
 /// <summary>The result of pinning a root.</summary>

@@ -72,7 +72,7 @@ public static class BundleSigner
         var authorised = state.SignedFiles().Where(f => state.AuthorisedKeyIds(f).Contains(key.KeyId)).ToList();
         if (authorised.Count == 0)
         {
-            throw new TrustRepositoryException(TrustRepositoryError.KeyNotAuthorised, $"key {key.ShortId} is not authorised to sign any metadata in {bundlePath} ({string.Join(", ", state.SignedFiles())}); nothing was changed");
+            throw new SigningException(SigningFailure.KeyNotAuthorised, $"key {key.ShortId} is not authorised to sign any metadata in {bundlePath} ({string.Join(", ", state.SignedFiles())}); nothing was changed");
         }
 
         if (!state.Status(authorised).Any(s => s.MissingKeyIds.Contains(key.KeyId)))

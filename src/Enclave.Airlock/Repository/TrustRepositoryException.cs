@@ -6,7 +6,8 @@ namespace Enclave.Airlock.Repository;
 /// What went wrong on the connected (writing) side of the airlock; a person and a script can both match it. A key file
 /// that cannot be read or decrypted is <c>Enclave.Signing</c>'s <see cref="Signing.Keys.SigningException"/>
 /// (<see cref="Signing.Keys.SigningFailure.KeyFileInvalid"/>, <see cref="Signing.Keys.SigningFailure.KeyDecryptionFailed"/>),
-/// with the same message and exit code.
+/// with the same message and exit code; so is a key that is not authorised to sign what it was asked to
+/// (<see cref="Signing.Keys.SigningFailure.KeyNotAuthorised"/>, whether the key ring or the bundle signer finds it).
 /// </summary>
 public enum TrustRepositoryError
 {
@@ -15,9 +16,6 @@ public enum TrustRepositoryError
 
     /// <summary>No passphrase was given (no <c>ENCLAVE_PASSPHRASE</c> and no terminal to ask on).</summary>
     PassphraseRequired,
-
-    /// <summary>A key is not authorised for any role it was asked to sign.</summary>
-    KeyNotAuthorised,
 
     /// <summary>Not enough keys to reach a role's threshold where the threshold is mandatory (root rotation).</summary>
     BelowThreshold,

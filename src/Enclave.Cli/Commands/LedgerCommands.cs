@@ -57,7 +57,7 @@ internal static class LedgerCommands
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
             var dir = result.GetValue(data)!;
-            var name = result.GetValue(origin) ?? Enclave.Server.Hosting.LedgerServices.DefaultOrigin();
+            var name = result.GetValue(origin) ?? Enclave.Ledger.Hosting.LedgerServices.DefaultOrigin();
             var keys = SqliteLedger.Initialize(dir, name, result.GetValue(pq), context.Clock);
             if (result.GetValue(json))
             {

@@ -9,6 +9,7 @@ using Enclave.Core.Audit;
 using Enclave.Inference.Forge;
 using Enclave.Inference.Packaged;
 using Enclave.Ledger;
+using Enclave.Ledger.Hosting;
 using Enclave.Policy.Identity;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting;

@@ -19,24 +19,21 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     /// </summary>
     public static readonly object ViaItem = new();
 
-    public async Task<long> AdmitAsync(AdmittedRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records an admitted request, durable before any work: <paramref name="details"/> as given, except that its
+    /// <c>user</c> is recorded only when not empty and cut to <see cref="MaxUserLength"/>, and an empty
+    /// <c>retrieval</c> list not at all (a copy is made only then: the common request allocates nothing here).
+    /// </summary>
+    public async Task<long> AdmitAsync(string actor, RequestAdmittedDetails details, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var entry = Event(request.Actor, request.Model, new RequestAdmittedDetails
+        ArgumentNullException.ThrowIfNull(actor);
+        ArgumentNullException.ThrowIfNull(details);
+        if (details.User is { Length: 0 or > MaxUserLength } || details.Retrieval is { Count: 0 })
         {
-            RequestId = request.RequestId,
-            Endpoint = request.Endpoint,
-            Model = request.Model,
-            Backend = request.Backend,
-            Stream = request.Stream,
-            PromptSha256 = request.PromptSha256,
-            Policy = request.Policy,
-            ClientAddress = request.ClientAddress,
-            User = User(request.User),
-            Intel = request.Intel,
-            Retrieval = request.Retrieval is { Count: > 0 } retrieval ? retrieval : null,
-            Via = request.Via,
-        });
+            details = details with { User = User(details.User), Retrieval = details.Retrieval is { Count: > 0 } retrieval ? retrieval : null };
+        }
+
+        var entry = Event(actor, details.Model, details);
         return await ledger.AppendAsync(entry, cancellationToken).ConfigureAwait(false);
     }
 
@@ -113,35 +110,6 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         var subject = "model:" + model;
         return AuditEvent.Create(clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
     }
-}
-
-public sealed record AdmittedRequest
-{
-    public required string RequestId { get; init; }
-    public required string Actor { get; init; }
-    public required string Endpoint { get; init; }
-    public required string Model { get; init; }
-    public required string Backend { get; init; }
-    public required bool Stream { get; init; }
-    public required string PromptSha256 { get; init; }
-
-    /// <summary>The policy decision that admitted it (rule results, labels, backends, egress findings).</summary>
-    public JsonObject? Policy { get; init; }
-
-    /// <summary>The client's IP address as the server saw it (null when unknown).</summary>
-    public string? ClientAddress { get; init; }
-
-    /// <summary>The request body's <c>user</c> field, when given.</summary>
-    public string? User { get; init; }
-
-    /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
-    public JsonArray? Intel { get; init; }
-
-    /// <summary>The ledger indexes of the <c>retrieval.searched</c> entries whose chunks were put into the request (file_search).</summary>
-    public IReadOnlyList<long>? Retrieval { get; init; }
-
-    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
-    public string? Via { get; init; }
 }
 
 /// <summary>A request refused by policy or a quota.</summary>

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
-/// <summary>The server's airlock importer: one per data directory, recovered before the server listens (start-up stage 2, <see cref="Startup.AirlockRecoveryStartup"/>).</summary>
+/// <summary>The server's airlock importer: one per data directory, recovered before the server listens (start-up stage 2, <c>AirlockRecoveryStartup</c> in <c>Enclave.Airlock</c>).</summary>
 public static class AirlockHosting
 {
     /// <summary>
@@ -28,33 +28,5 @@ public static class AirlockHosting
     {
         ArgumentNullException.ThrowIfNull(importer);
         return importer.RecoverAsync(cancellationToken);
-    }
-
-    /// <summary>What recovery did, in one line for the operator; null when there was nothing to do.</summary>
-    public static string? Describe(ImportRecoveryReport report)
-    {
-        ArgumentNullException.ThrowIfNull(report);
-        var parts = new List<string>();
-        if (report.QuarantinesRemoved.Count > 0)
-        {
-            parts.Add($"{report.QuarantinesRemoved.Count} interrupted quarantine(s) removed");
-        }
-
-        if (report.PromotionsUndone.Count > 0)
-        {
-            parts.Add($"unfinished activation(s) undone: {string.Join(", ", report.PromotionsUndone)} (approve again to activate)");
-        }
-
-        if (report.TemporaryBlobsRemoved > 0)
-        {
-            parts.Add($"{report.TemporaryBlobsRemoved} temporary blob file(s) removed");
-        }
-
-        if (report.ImportsLost.Count > 0)
-        {
-            parts.Add($"pending import(s) rejected because their quarantine vanished: {string.Join(", ", report.ImportsLost)}");
-        }
-
-        return parts.Count == 0 ? null : "airlock recovery: " + string.Join("; ", parts);
     }
 }

@@ -1,4 +1,5 @@
 using Enclave.Core.Artifacts;
+using Enclave.Core.Hosting;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Detections;
 using Enclave.Ledger;

@@ -1,6 +1,12 @@
+using Enclave.Airlock.Hosting;
+using Enclave.Core.Hosting;
+using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
+using Enclave.Ledger.Hosting;
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Hosting;
 using Enclave.Policy.Hosting;
+using Enclave.Policy.Requests;
 using Enclave.Server.Admin;
 using Enclave.Server.Audit;
 using Enclave.Server.Auth;
@@ -9,10 +15,12 @@ using Enclave.Server.OpenAi;
 using Enclave.Server.Policy;
 using Enclave.Server.Retention;
 using Enclave.Server.Telemetry;
+using Enclave.State.Hosting;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting;
 
@@ -31,8 +39,8 @@ public static class EnclaveServices
     /// Start-up runs as hosted services in this order, each finished before the next begins, and all before the
     /// server listens (the web host starts its server after the hosted services registered here):
     /// <list type="number">
-    /// <item><see cref="LedgerStartup"/>: the ledger open (initialised when new), holding the data directory's lock.</item>
-    /// <item><see cref="AirlockRecoveryStartup"/>: airlock crash recovery.</item>
+    /// <item><c>LedgerStartup</c> (<c>Enclave.Ledger</c>): the ledger open (initialised when new), holding the data directory's lock.</item>
+    /// <item><c>AirlockRecoveryStartup</c> (<c>Enclave.Airlock</c>): airlock crash recovery.</item>
     /// <item><see cref="ModelLoadingStartup"/>: activated and dev-registered models and upstream routes into the
     /// catalog; then the policy and quotas built and validated over it.</item>
     /// <item><see cref="IdentityBootstrapStartup"/>: the first admin key of a fresh enclave.</item>
@@ -52,10 +60,29 @@ public static class EnclaveServices
         services.AddValidatedRecord(() => EnclaveConfiguration.Server(configuration), s => s.Validate());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(_ => new EnclaveStartupReport());
+        services.TryAddSingleton<IStartupNotices>(sp => sp.GetRequiredService<EnclaveStartupReport>());
 
-        // Order matters only for the start-up stages each registers (see the remarks).
-        services.AddEnclaveLedger();
-        services.AddEnclaveAirlock();
+        // Order matters only for the start-up stages each registers (see the remarks). The enclave's state (SQLite files in the data directory, or PostgreSQL), opened and migrated once for every
+        // component, with the change feed between replicas; then the ledger (stage 1) and the airlock (stage 2), each
+        // its assembly's own registration given what it needs of the server's settings.
+        services.AddEnclaveState(sp =>
+        {
+            var server = sp.GetRequiredService<ServerSettings>();
+            return (server.DataDirectory, server.State);
+        });
+        services.AddEnclaveLedger(sp =>
+        {
+            var server = sp.GetRequiredService<ServerSettings>();
+            return (server.DataDirectory, server.CheckpointInterval);
+        });
+        services.AddEnclaveAirlock(sp =>
+        {
+            var server = sp.GetRequiredService<ServerSettings>();
+            return server.Airlock.ToImportOptions(server.DataDirectory) with { SharedDirectory = server.SharedDirectory };
+        });
+
+        // The server's adapter of the airlock: serves a model the moment an approval activates it.
+        services.TryAddSingleton(sp => new AirlockModels(sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<EnclavePolicy>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<GgufEngineOptions>(), sp.GetService<OnnxEngineOptions>(), sp.GetService<ILogger<AirlockModels>>()));
         services.AddEnclaveInference(configuration);
         services.AddEnclaveIdentity(settings);
         services.AddHostedService<ServerStartedStartup>();

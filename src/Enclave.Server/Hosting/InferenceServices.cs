@@ -1,3 +1,4 @@
+using Enclave.Core.Hosting;
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;

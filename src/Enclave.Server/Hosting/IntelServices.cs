@@ -1,4 +1,5 @@
 using Enclave.Core.Audit;
+using Enclave.Core.Hosting;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Live;
 using Enclave.Ledger;

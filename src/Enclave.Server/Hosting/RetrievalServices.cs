@@ -1,4 +1,5 @@
 using Enclave.Core.Artifacts;
+using Enclave.Core.Hosting;
 using Enclave.Server.Lineage;
 using Enclave.Server.Retrieval;
 using Enclave.State;

@@ -2,6 +2,7 @@ using System.Globalization;
 using Enclave.Airlock.Import;
 using Enclave.Core.Artifacts;
 using Enclave.Core.Audit;
+using Enclave.Core.Hosting;
 using Enclave.Intel.Upgrades;
 using Enclave.Intel.Vulnerabilities.Findings;
 using Microsoft.Extensions.Configuration;

@@ -205,10 +205,9 @@ internal sealed partial class RequestHandler(
         long admitted;
         try
         {
-            admitted = await auditor.AdmitAsync(new AdmittedRequest
+            admitted = await auditor.AdmitAsync(actor, new RequestAdmittedDetails
             {
                 RequestId = requestId,
-                Actor = actor,
                 Endpoint = http.Request.Path.Value!,
                 Model = model,
                 Backend = route.BackendName,

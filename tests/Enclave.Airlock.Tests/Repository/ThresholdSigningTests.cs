@@ -1,5 +1,6 @@
 using Enclave.Airlock.Repository;
 using Enclave.Airlock.Tuf;
+using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Tests.Repository;
 
@@ -48,8 +49,8 @@ public sealed class ThresholdSigningTests(TemplateRepositories templates) : Repo
             KeyFiles = [Key(repo, "snapshot"), Key(repo, "timestamp"), Key(repo, "model-1")],
         }).Files.Single();
         var bytes = File.ReadAllBytes(bundle);
-        var e = Assert.Throws<TrustRepositoryException>(() => Sign(bundle, Key(repo, "update-1")));
-        Assert.Equal(TrustRepositoryError.KeyNotAuthorised, e.Error);
+        var e = Assert.Throws<SigningException>(() => Sign(bundle, Key(repo, "update-1")));
+        Assert.Equal(SigningFailure.KeyNotAuthorised, e.Reason);
         Assert.Equal(bytes, File.ReadAllBytes(bundle));
     }
 

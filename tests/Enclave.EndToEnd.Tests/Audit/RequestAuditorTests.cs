@@ -21,10 +21,10 @@ public sealed class RequestAuditorTests
     [Property(MaxTest = 200)]
     public bool Admitted_IsTheSameEntryAsBefore(NonNull<string> requestId, NonNull<string> model, bool stream, string? user, string? address, bool policy, bool intel)
     {
-        var request = new AdmittedRequest
+        const string Actor = "key:ek_1";
+        var request = new RequestAdmittedDetails
         {
             RequestId = requestId.Get,
-            Actor = "key:ek_1",
             Endpoint = "/v1/chat/completions",
             Model = model.Get,
             Backend = "stub",
@@ -50,7 +50,7 @@ public sealed class RequestAuditorTests
         }
 
         AddWho(expected, address, user, request.Intel?.DeepClone().AsArray());
-        return Same(expected, AuditEventTypes.RequestAdmitted, request.Actor, model.Get, ledger => new RequestAuditor(ledger, new FixedClock()).AdmitAsync(request, default));
+        return Same(expected, AuditEventTypes.RequestAdmitted, Actor, model.Get, ledger => new RequestAuditor(ledger, new FixedClock()).AdmitAsync(Actor, request, default));
     }
 
     [Property(MaxTest = 200)]
@@ -172,6 +172,23 @@ public sealed class RequestAuditorTests
 
         var details = JsonNode.Parse(ledger.Entries.Single().ToCanonicalJson())!["details"]!;
         Assert.Equal(RequestAuditor.MaxUserLength, details["user"]!.GetValue<string>().Length);
+    }
+
+    [Theory]
+    [InlineData(new long[0], null)]
+    [InlineData(new long[] { 7, 12 }, "[7,12]")]
+    public async Task Admitted_RecordsRetrievalOnlyWhenItHasIndexes_AsBefore(long[] indexes, string? recorded)
+    {
+        var ledger = new CapturingLedger();
+        await new RequestAuditor(ledger, new FixedClock()).AdmitAsync("a", new RequestAdmittedDetails
+        {
+            RequestId = "r", Endpoint = "/v1/chat/completions", Model = "m", Backend = "b", Stream = false, PromptSha256 = "p",
+            Retrieval = indexes, User = "",
+        }, default);
+
+        var details = JsonNode.Parse(ledger.Entries.Single().ToCanonicalJson())!["details"]!.AsObject();
+        Assert.Equal(recorded, details["retrieval"]?.ToJsonString());
+        Assert.False(details.ContainsKey("user"));
     }
 
     // The previous code's AddWho, verbatim in effect.

@@ -1,3 +1,4 @@
+using Enclave.Core.Hosting;
 using Enclave.Server.Auth;
 
 namespace Enclave.Server.Hosting.Startup;
@@ -8,7 +9,7 @@ namespace Enclave.Server.Hosting.Startup;
 /// The CLI registers its own instance (<c>services.AddSingleton(new EnclaveStartupReport(...))</c>) to print notices on
 /// standard error; other hosts keep the default, which only collects them.
 /// </summary>
-public sealed class EnclaveStartupReport
+public sealed class EnclaveStartupReport : IStartupNotices
 {
     private readonly Action<string>? _onNotice;
     private readonly Lock _lock = new();

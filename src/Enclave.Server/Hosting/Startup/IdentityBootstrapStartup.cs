@@ -1,8 +1,8 @@
 using Enclave.Core.Audit;
+using Enclave.Core.Hosting;
 using Enclave.Ledger;
 using Enclave.Server.Auth;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Enclave.Server.Hosting.Startup;
 
@@ -12,16 +12,16 @@ namespace Enclave.Server.Hosting.Startup;
 /// <see cref="EnclaveStartupReport.AdminKey"/>: the host prints a key created now once; a problem is a notice.
 /// Services are resolved when the stage runs, not when the host constructs it, so that nothing opens before its stage.
 /// </summary>
-internal sealed class IdentityBootstrapStartup(IServiceProvider services) : IHostedService
+internal sealed class IdentityBootstrapStartup(IServiceProvider services) : StartupStage(services)
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        var settings = services.GetRequiredService<ServerSettings>();
-        var report = services.GetRequiredService<EnclaveStartupReport>();
+        var settings = Services.GetRequiredService<ServerSettings>();
+        var report = Services.GetRequiredService<EnclaveStartupReport>();
         var result = await IdentityBootstrap.EnsureAdminKeyAsync(
-            services.GetRequiredService<ApiKeyStore>(),
-            services.GetRequiredService<ILedger>(),
-            services.GetRequiredService<TimeProvider>(),
+            Services.GetRequiredService<ApiKeyStore>(),
+            Services.GetRequiredService<ILedger>(),
+            Services.GetRequiredService<TimeProvider>(),
             settings.AdminKeyFile,
             cancellationToken).ConfigureAwait(false);
         report.AdminKey = result;
@@ -31,5 +31,4 @@ internal sealed class IdentityBootstrapStartup(IServiceProvider services) : IHos
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -1,3 +1,4 @@
+using Enclave.Core.Hosting;
 using Enclave.Intel.Alerts;
 using Enclave.Intel.Live;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,25 +12,23 @@ namespace Enclave.Server.Hosting.Startup;
 /// intelligence earlier activations loaded), so the first request and the first import are already screened; the
 /// upstream backends (stage 3's router) are guarded by <see cref="UpstreamIntelGuard"/>.
 /// </summary>
-internal sealed partial class IntelIndexStartup(IServiceProvider services) : IHostedService, IDisposable
+internal sealed partial class IntelIndexStartup(IServiceProvider services) : StartupStage(services), IDisposable
 {
     private UpstreamIntelGuard? _guard;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task RunAsync(CancellationToken cancellationToken)
     {
-        var live = services.GetRequiredService<LiveIndicators>();
+        var live = Services.GetRequiredService<LiveIndicators>();
         live.Reload();
-        if (services.GetServices<IHostedService>().OfType<ModelLoadingStartup>().FirstOrDefault()?.Router is { } router)
+        if (Services.GetServices<IHostedService>().OfType<ModelLoadingStartup>().FirstOrDefault()?.Router is { } router)
         {
-            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Enclave.Intel.UpstreamIntelGuard");
-            _guard = new UpstreamIntelGuard(router, live, services.GetRequiredService<AlertService>(), e => Log.GuardFailed(logger, e));
-            _guard.Start(services.GetRequiredService<TimeProvider>());
+            var logger = Services.GetRequiredService<ILoggerFactory>().CreateLogger("Enclave.Intel.UpstreamIntelGuard");
+            _guard = new UpstreamIntelGuard(router, live, Services.GetRequiredService<AlertService>(), e => Log.GuardFailed(logger, e));
+            _guard.Start(Services.GetRequiredService<TimeProvider>());
         }
 
         return Task.CompletedTask;
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public void Dispose() => _guard?.Dispose();
 

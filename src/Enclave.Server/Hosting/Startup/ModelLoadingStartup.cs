@@ -1,4 +1,5 @@
 using Enclave.Airlock.Import;
+using Enclave.Core.Hosting;
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;
@@ -9,7 +10,6 @@ using Enclave.Server.Policy;
 using Enclave.State.Changes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Enclave.Server.Hosting.Startup;
@@ -24,7 +24,7 @@ namespace Enclave.Server.Hosting.Startup;
 /// the change feed, so that models activated through other replicas are served here. The stage owns the loaded models and the router and releases
 /// them when the host is disposed, after the server stopped.
 /// </summary>
-internal sealed class ModelLoadingStartup(IServiceProvider services, IConfiguration configuration) : IHostedService, IDisposable
+internal sealed class ModelLoadingStartup(IServiceProvider services, IConfiguration configuration) : StartupStage(services), IDisposable
 {
     private readonly List<LoadedLocalModel> _local = [];
     private UpstreamRouter? _router;
@@ -32,23 +32,23 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
     /// <summary>The router of the configured upstream backends, once this stage ran (null without upstream backends).</summary>
     internal UpstreamRouter? Router => _router;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task RunAsync(CancellationToken cancellationToken)
     {
-        var clock = services.GetRequiredService<TimeProvider>();
-        var report = services.GetRequiredService<EnclaveStartupReport>();
-        var catalog = services.GetRequiredService<ModelCatalog>();
-        var upstream = services.GetRequiredService<UpstreamOptions>();
-        var gguf = services.GetService<GgufEngineOptions>();
-        var onnx = services.GetService<OnnxEngineOptions>();
-        LlamaNative.Logger ??= services.GetService<ILoggerFactory>()?.CreateLogger("Enclave.Inference.Gguf");
-        foreach (var activated in AirlockModels.ToServe(services.GetRequiredService<AirlockImporter>()))
+        var clock = Services.GetRequiredService<TimeProvider>();
+        var report = Services.GetRequiredService<EnclaveStartupReport>();
+        var catalog = Services.GetRequiredService<ModelCatalog>();
+        var upstream = Services.GetRequiredService<UpstreamOptions>();
+        var gguf = Services.GetService<GgufEngineOptions>();
+        var onnx = Services.GetService<OnnxEngineOptions>();
+        LlamaNative.Logger ??= Services.GetService<ILoggerFactory>()?.CreateLogger("Enclave.Inference.Gguf");
+        foreach (var activated in AirlockModels.ToServe(Services.GetRequiredService<AirlockImporter>()))
         {
             cancellationToken.ThrowIfCancellationRequested();
             _local.Add(AirlockModels.Load(activated, clock, gguf, onnx));
         }
 
         var airlockNames = _local.Select(m => m.Route.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var record in services.GetRequiredService<LocalModelRegistry>().List())
+        foreach (var record in Services.GetRequiredService<LocalModelRegistry>().List())
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (airlockNames.Contains(record.Id))
@@ -63,7 +63,7 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
         IEnumerable<ModelRoute> routes = _local.Select(m => m.Route);
         if (upstream.Backends.Count > 0)
         {
-            _router = new UpstreamRouter(upstream, clock, logger: services.GetService<ILogger<UpstreamRouter>>());
+            _router = new UpstreamRouter(upstream, clock, logger: Services.GetService<ILogger<UpstreamRouter>>());
             _router.StartHealthChecks();
             routes = routes.Concat(EnclaveConfiguration.UpstreamRoutes(_router, upstream, configuration));
         }
@@ -81,15 +81,15 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
         report.Models = [.. _local.Select(m => m.Route)];
 
         // The policy admits every model's label now that the catalog is complete; the quotas read their section.
-        _ = services.GetRequiredService<EnclavePolicy>();
-        _ = services.GetRequiredService<QuotaService>();
+        _ = Services.GetRequiredService<EnclavePolicy>();
+        _ = Services.GetRequiredService<QuotaService>();
 
         // Replicas on one PostgreSQL database: a model activated through another is served here too (the change feed,
         // within a second; everything missed while its connection was down when it comes back). One refresh now covers
         // an activation between the listing above and the subscription.
-        var airlock = services.GetRequiredService<AirlockImporter>();
-        var models = services.GetRequiredService<AirlockModels>();
-        var changes = services.GetRequiredService<StateChanges>();
+        var airlock = Services.GetRequiredService<AirlockImporter>();
+        var models = Services.GetRequiredService<AirlockModels>();
+        var changes = Services.GetRequiredService<StateChanges>();
         if (changes.Shared)
         {
             changes.Subscribe(StateTopics.Artifacts, () => models.Refresh(airlock));
@@ -98,8 +98,6 @@ internal sealed class ModelLoadingStartup(IServiceProvider services, IConfigurat
 
         return Task.CompletedTask;
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public void Dispose()
     {

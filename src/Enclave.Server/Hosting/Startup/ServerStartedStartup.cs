@@ -1,9 +1,9 @@
 using System.Text.Json;
 using Enclave.Core.Audit;
+using Enclave.Core.Hosting;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Enclave.Server.Hosting.Startup;
 
@@ -12,13 +12,13 @@ namespace Enclave.Server.Hosting.Startup;
 /// built-in engine serves, with its digest and where it came from (<c>airlock:IMPORT-ID</c> for an airlock import,
 /// <c>dev:folder</c> for a folder registered past the airlock), and every upstream backend.
 /// </summary>
-internal sealed class ServerStartedStartup(IServiceProvider services) : IHostedService
+internal sealed class ServerStartedStartup(IServiceProvider services) : StartupStage(services)
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task RunAsync(CancellationToken cancellationToken)
     {
-        var settings = services.GetRequiredService<ServerSettings>();
-        var upstream = services.GetRequiredService<UpstreamOptions>();
-        var models = services.GetRequiredService<EnclaveStartupReport>().Models ?? [];
+        var settings = Services.GetRequiredService<ServerSettings>();
+        var upstream = Services.GetRequiredService<UpstreamOptions>();
+        var models = Services.GetRequiredService<EnclaveStartupReport>().Models ?? [];
         var details = new ServerStartedDetails
         {
             Urls = [.. settings.Urls],
@@ -26,9 +26,8 @@ internal sealed class ServerStartedStartup(IServiceProvider services) : IHostedS
             UpstreamBackends = [.. upstream.Backends.Select(b => new ServerStartedBackend { Name = b.Name, BaseUrl = b.BaseUrl, Models = [.. b.Models] })],
             Retention = settings.Retention.Enabled ? $"{settings.Retention.Days} days" : "off",
         };
-        var started = AuditEvent.Create(services.GetRequiredService<TimeProvider>().GetUtcNow(), "system", "server", details);
-        await services.GetRequiredService<ILedger>().AppendAsync(started, cancellationToken).ConfigureAwait(false);
+        var started = AuditEvent.Create(Services.GetRequiredService<TimeProvider>().GetUtcNow(), "system", "server", details);
+        await Services.GetRequiredService<ILedger>().AppendAsync(started, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

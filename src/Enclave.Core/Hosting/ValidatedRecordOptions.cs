@@ -2,18 +2,25 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace Enclave.Server.Hosting;
+namespace Enclave.Core.Hosting;
 
 /// <summary>
 /// Options of an immutable settings record (<c>sealed record</c> with <c>init</c> properties, which the options pattern
 /// cannot configure in place): the record is read from configuration by a function, validated by the record's own
-/// <c>Validate()</c> (every problem listed) with <c>ValidateOnStart</c>, and registered as itself for injection.
+/// <c>Validate()</c> (every problem listed) with <c>ValidateOnStart</c>, and registered as itself for injection. Every
+/// component's registration (<c>AddEnclave&lt;Component&gt;</c>) binds its own options record with it.
 /// </summary>
-internal static class ValidatedRecordOptions
+public static class ValidatedRecordOptions
 {
+    /// <summary>
+    /// Registers <typeparamref name="T"/> as read by <paramref name="read"/> and validated on start by
+    /// <paramref name="validate"/> (all its problems in one <see cref="OptionsValidationException"/>), injectable as
+    /// itself; a record registered before is kept (<c>TryAdd*</c>).
+    /// </summary>
     public static OptionsBuilder<T> AddValidatedRecord<T>(this IServiceCollection services, Func<T> read, Func<T, IReadOnlyList<string>> validate)
         where T : class
     {
+        ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(read);
         ArgumentNullException.ThrowIfNull(validate);
         services.TryAddTransient<IOptionsFactory<T>>(sp => new Factory<T>(

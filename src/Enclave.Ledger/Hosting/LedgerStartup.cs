@@ -1,8 +1,7 @@
-using Enclave.Ledger;
+using Enclave.Core.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
-namespace Enclave.Server.Hosting.Startup;
+namespace Enclave.Ledger.Hosting;
 
 /// <summary>
 /// Start-up stage 1: opens the ledger (initialising it when the data directory has none), which takes the data
@@ -10,13 +9,11 @@ namespace Enclave.Server.Hosting.Startup;
 /// (<see cref="Enclave.Core.Storage.DataDirectoryLockedException"/>). The ledger is resolved when the stage runs, after
 /// the configuration was validated, not when the host constructs its hosted services.
 /// </summary>
-internal sealed class LedgerStartup(IServiceProvider services) : IHostedService
+internal sealed class LedgerStartup(IServiceProvider services) : StartupStage(services)
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    protected override Task RunAsync(CancellationToken cancellationToken)
     {
-        _ = services.GetRequiredService<SqliteLedger>();
+        _ = Services.GetRequiredService<SqliteLedger>();
         return Task.CompletedTask;
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

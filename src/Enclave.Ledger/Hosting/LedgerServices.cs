@@ -1,14 +1,11 @@
 using Enclave.Core.Audit;
-using Enclave.Ledger;
-using Enclave.Server.Hosting.Startup;
+using Enclave.Core.Hosting;
 using Enclave.State;
-using Enclave.State.Changes;
-using Enclave.State.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
-namespace Enclave.Server.Hosting;
+namespace Enclave.Ledger.Hosting;
 
 /// <summary>Registers the audit ledger of the data directory.</summary>
 public static class LedgerServices
@@ -17,33 +14,24 @@ public static class LedgerServices
     public const string Purpose = "enclave serve";
 
     /// <summary>
-    /// The enclave's state (<see cref="StateServices.AddEnclaveState"/>: <see cref="StateConnectionFactory"/>,
-    /// <see cref="ServerSettings.State"/>: SQLite in the data directory or PostgreSQL, migrated when first resolved;
-    /// <see cref="StateChanges"/>), and
-    /// <see cref="SqliteLedger"/> (and <see cref="ILedger"/>) over <see cref="ServerSettings.DataDirectory"/>, opened, or
-    /// initialised with a new key pair when the directory has no ledger yet, when first resolved (start-up stage 1,
-    /// <see cref="LedgerStartup"/>). The container owns it: it closes the ledger, and releases the directory's lock,
-    /// when the host is disposed.
+    /// <see cref="SqliteLedger"/> (and <see cref="ILedger"/>) over the data directory <paramref name="location"/> gives
+    /// (with the checkpoint interval), its tables in the host's <see cref="StateConnectionFactory"/>: opened, or
+    /// initialised with a new key pair when the directory has no ledger yet (the verifier key an
+    /// <see cref="IStartupNotices"/> notice), when first resolved: start-up stage 1, <see cref="LedgerStartup"/>. The
+    /// container owns it: it closes the ledger, and releases the directory's lock, when the host is disposed.
     /// </summary>
-    public static IServiceCollection AddEnclaveLedger(this IServiceCollection services)
+    public static IServiceCollection AddEnclaveLedger(this IServiceCollection services, Func<IServiceProvider, (string DataDirectory, TimeSpan CheckpointInterval)> location)
     {
         ArgumentNullException.ThrowIfNull(services);
-
-        // The enclave's state (SQLite files in the data directory, or PostgreSQL), opened and migrated once for every
-        // component, and the change feed between replicas: Enclave.State's own registration.
-        services.AddEnclaveState(sp =>
-        {
-            var settings = sp.GetRequiredService<ServerSettings>();
-            return (settings.DataDirectory, settings.State);
-        });
+        ArgumentNullException.ThrowIfNull(location);
         services.TryAddSingleton(sp =>
         {
-            var settings = sp.GetRequiredService<ServerSettings>();
-            var report = sp.GetRequiredService<EnclaveStartupReport>();
-            return OpenOrInitialize(settings.DataDirectory, settings.CheckpointInterval, sp.GetRequiredService<TimeProvider>(), report.Notice, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<SqliteLedger>>());
+            var (dataDirectory, checkpointInterval) = location(sp);
+            var notices = sp.GetRequiredService<IStartupNotices>();
+            return OpenOrInitialize(dataDirectory, checkpointInterval, sp.GetRequiredService<TimeProvider>(), notices.Notice, sp.GetRequiredService<StateConnectionFactory>(), sp.GetService<ILogger<SqliteLedger>>());
         });
         services.TryAddSingleton<ILedger>(sp => sp.GetRequiredService<SqliteLedger>());
-        services.AddHostedService<LedgerStartup>();
+        services.AddStartupStage<LedgerStartup>();
         return services;
     }
 

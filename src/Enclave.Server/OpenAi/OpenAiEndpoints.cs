@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
@@ -201,7 +200,9 @@ internal sealed partial class RequestHandler(
                 who).ConfigureAwait(false);
         }
 
-        var promptBytes = RequestAuditor.CanonicalBytes(input);
+        // The canonical prompt is kept only for content retention; otherwise only its digest is taken (no copy).
+        var promptBytes = retention is null ? null : RequestAuditor.CanonicalBytes(input);
+        var promptSha256 = promptBytes is null ? RequestAuditor.Digest(input) : RequestAuditor.Digest(promptBytes);
         long admitted;
         try
         {
@@ -213,7 +214,7 @@ internal sealed partial class RequestHandler(
                 Model = model,
                 Backend = route.BackendName,
                 Stream = stream,
-                PromptSha256 = RequestAuditor.Digest(promptBytes),
+                PromptSha256 = promptSha256,
                 Policy = outcome.ToLedger(policy.Scheme),
                 ClientAddress = who.ClientAddress,
                 User = who.User,
@@ -280,13 +281,23 @@ internal sealed partial class RequestHandler(
                 response.Body["model"] = model;
                 decorate?.Invoke(response.Body);
                 var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
-                var answerBytes = RequestAuditor.CanonicalBytes(answer);
-                await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
+                string answerSha256;
+                if (retention is null)
+                {
+                    answerSha256 = RequestAuditor.Digest(answer);
+                }
+                else
+                {
+                    var answerBytes = RequestAuditor.CanonicalBytes(answer);
+                    await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
+                    answerSha256 = RequestAuditor.Digest(answerBytes);
+                }
+
                 var finished = FinishAsync(completion with
                 {
                     Latency = clock.GetElapsedTime(started),
                     Usage = response.Usage,
-                    AnswerSha256 = RequestAuditor.Digest(answerBytes),
+                    AnswerSha256 = answerSha256,
                 }, backend);
                 if (settings.Audit.CompletionBeforeAnswer)
                 {
@@ -308,7 +319,7 @@ internal sealed partial class RequestHandler(
                     ObserveCompletion(finished, requestId);
                 }
 
-                return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
+                return JsonAnswer.Result(response.Body);
             }
             catch (BackendException ex)
             {
@@ -357,7 +368,7 @@ internal sealed partial class RequestHandler(
     }
 
     // decorate adds fields to the first chunk sent (retrieval's citations), before the answer's text.
-    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes, Action<JsonObject>? decorate)
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[]? promptBytes, Action<JsonObject>? decorate)
     {
         // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.
         using var retained = retention is null ? null : new MemoryStream();
@@ -478,8 +489,8 @@ internal sealed partial class RequestHandler(
     }
 
     /// <summary>With content retention on, queues the prompt and answer to be sealed (off the request path).</summary>
-    private ValueTask RetainAsync(CompletedRequest completion, byte[] prompt, byte[]? answer) =>
-        retention is null
+    private ValueTask RetainAsync(CompletedRequest completion, byte[]? prompt, byte[]? answer) =>
+        retention is null || prompt is null
             ? ValueTask.CompletedTask
             : retention.RecordAsync(new Retention.RetainedContent { AdmittedIndex = completion.AdmittedIndex, RequestId = completion.RequestId, Actor = completion.Actor, Prompt = prompt, Answer = answer });
 

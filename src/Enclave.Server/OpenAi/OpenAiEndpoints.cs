@@ -132,7 +132,7 @@ internal sealed partial class RequestHandler(
         }
 
         var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
-        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var requestId = NewRequestId();
         var clientAddress = http.Connection.RemoteIpAddress;
         var address = clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString();
         var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
@@ -520,6 +520,17 @@ internal sealed partial class RequestHandler(
     private static JsonArray IntelDetails(Intel.Live.RequestScreenVerdict verdict) =>
         [.. verdict.Hits.Select(h => (JsonNode?)new JsonObject { ["indicator"] = h.Hit.IndicatorId, ["matched"] = h.What, ["action"] = h.Action })];
 
+    // "req_" and 24 lower-case hex digits of 12 random bytes, built in one string (no byte array, no second string).
+    private static string NewRequestId() =>
+        string.Create(4 + 24, 0, static (chars, _) =>
+        {
+            "req_".CopyTo(chars);
+            Span<byte> random = stackalloc byte[12];
+            RandomNumberGenerator.Fill(random);
+            var done = Convert.TryToHexStringLower(random, chars[4..], out var written);
+            Debug.Assert(done && written == 24, "24 hex digits fit");
+        });
+
     private static IResult UnknownModel(string model) =>
         OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
 
@@ -569,10 +580,14 @@ internal sealed partial class RequestHandler(
 
     private Task<long> FinishAsync(CompletedRequest completed, IInferenceBackend? answered = null, long? estimatedTokens = null)
     {
-        completed = answered is null ? completed : completed with { Backend = answered.Name };
+        // One copy of the record with what the answering backend says of itself (every request passes here).
         if (answered is Enclave.Inference.Upstream.IUpstreamProvenanceSource { Provenance: { } provenance })
         {
-            completed = completed with { Vendor = provenance.Vendor, Region = provenance.Region, ModelVersion = provenance.ModelVersion };
+            completed = completed with { Backend = answered.Name, Vendor = provenance.Vendor, Region = provenance.Region, ModelVersion = provenance.ModelVersion };
+        }
+        else if (answered is not null)
+        {
+            completed = completed with { Backend = answered.Name };
         }
 
         if ((completed.Usage?.TotalTokens ?? estimatedTokens) is { } tokens)

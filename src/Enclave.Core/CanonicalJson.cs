@@ -114,7 +114,7 @@ public static class CanonicalJson
                 WriteString(element.GetString()!, output);
                 break;
             case JsonValueKind.Number:
-                WriteAscii(output, FormatNumber(element.GetDouble()));
+                WriteNumber(element.GetDouble(), output);
                 break;
             case JsonValueKind.True:
                 WriteAscii(output, "true");
@@ -184,28 +184,39 @@ public static class CanonicalJson
                 WriteAscii(output, "null");
                 break;
             case JsonObject obj:
-                var members = new KeyValuePair<string, JsonNode?>[obj.Count];
-                var n = 0;
-                foreach (var member in obj)
+                // Members sorted in a pooled array, read by position (no enumerator, no array per object: a request's
+                // prompt and answer digests walk a dozen objects each).
+                var count = obj.Count;
+                var members = ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Rent(count);
+                try
                 {
-                    members[n++] = member;
-                }
-
-                Array.Sort(members, static (x, y) => string.CompareOrdinal(x.Key, y.Key));
-                WriteAscii(output, "{");
-                for (var i = 0; i < members.Length; i++)
-                {
-                    if (i > 0)
+                    for (var i = 0; i < count; i++)
                     {
-                        WriteAscii(output, ",");
+                        members[i] = obj.GetAt(i);
                     }
 
-                    WriteString(members[i].Key, output);
-                    WriteAscii(output, ":");
-                    WriteNode(members[i].Value, output, depth - 1);
+                    members.AsSpan(0, count).Sort(static (x, y) => string.CompareOrdinal(x.Key, y.Key));
+                    WriteAscii(output, "{");
+                    for (var i = 0; i < count; i++)
+                    {
+                        if (i > 0)
+                        {
+                            WriteAscii(output, ",");
+                        }
+
+                        WriteString(members[i].Key, output);
+                        WriteAscii(output, ":");
+                        WriteNode(members[i].Value, output, depth - 1);
+                    }
+
+                    WriteAscii(output, "}");
+                }
+                finally
+                {
+                    members.AsSpan(0, count).Clear();
+                    ArrayPool<KeyValuePair<string, JsonNode?>>.Shared.Return(members);
                 }
 
-                WriteAscii(output, "}");
                 break;
             case JsonArray array:
                 WriteAscii(output, "[");
@@ -233,6 +244,11 @@ public static class CanonicalJson
     {
         if (value.TryGetValue<JsonElement>(out var element))
         {
+            if (element.ValueKind == JsonValueKind.String && TryWriteRawString(element, output))
+            {
+                return;
+            }
+
             Write(element, output);
             return;
         }
@@ -250,7 +266,7 @@ public static class CanonicalJson
                     throw new EnclaveFormatException("JSON numbers must be finite");
                 }
 
-                WriteAscii(output, FormatNumber(number));
+                WriteNumber(number, output);
                 break;
             case JsonValueKind.True:
                 WriteAscii(output, "true");
@@ -283,6 +299,11 @@ public static class CanonicalJson
         if (value == 0)
         {
             return "0"; // also for -0
+        }
+
+        if (IsSafeInteger(value))
+        {
+            return ((long)value).ToString(CultureInfo.InvariantCulture);
         }
 
         // Shortest round-trip digits and exponent from .NET's "E" form of the "R" value.
@@ -348,6 +369,75 @@ public static class CanonicalJson
         }
 
         return sb.ToString();
+    }
+
+    /// <summary>Writes <paramref name="value"/> as an RFC 8785 number (see <see cref="FormatNumber"/>).</summary>
+    /// <exception cref="EnclaveFormatException">The number is not finite.</exception>
+    public static void WriteNumber(double value, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (IsSafeInteger(value))
+        {
+            // Token counts, indexes, timestamps: written as their digits, no string in between.
+            var span = output.GetSpan(20);
+            if (((long)value).TryFormat(span, out var written, default, CultureInfo.InvariantCulture))
+            {
+                output.Advance(written);
+                return;
+            }
+        }
+
+        WriteAscii(output, FormatNumber(value));
+    }
+
+    // An integer a double holds exactly (|value| < 2^53): ECMAScript writes it as its digits, as long.ToString does.
+    // -0 is "0" in both. Larger integers are not: ECMAScript writes 2^60 as 1152921504606847000.
+    private static bool IsSafeInteger(double value) => Math.Abs(value) < 9007199254740992d && Math.Floor(value) == value;
+
+    // A string the parser holds as UTF-8 with no escape in it: its bytes are its text, written with RFC 8785's escapes
+    // straight from them (no string decoded). False (nothing written) for a string with escapes or bytes that are not
+    // valid UTF-8: the caller decodes it, which refuses what must be refused.
+    private static bool TryWriteRawString(JsonElement element, IBufferWriter<byte> output)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element);
+        if (raw.Length >= 2 && raw[0] == (byte)'"' && raw[^1] == (byte)'"')
+        {
+            raw = raw[1..^1];
+        }
+
+        if (raw.Contains((byte)'\\') || !System.Text.Unicode.Utf8.IsValid(raw))
+        {
+            return false;
+        }
+
+        WriteAscii(output, "\"");
+        var start = 0;
+        for (var i = 0; i < raw.Length; i++)
+        {
+            var b = raw[i];
+            if (b >= 0x20 && b != (byte)'"')
+            {
+                continue;
+            }
+
+            output.Write(raw[start..i]);
+            switch (b)
+            {
+                case (byte)'"': WriteAscii(output, "\\\""); break;
+                case (byte)'\b': WriteAscii(output, "\\b"); break;
+                case (byte)'\f': WriteAscii(output, "\\f"); break;
+                case (byte)'\n': WriteAscii(output, "\\n"); break;
+                case (byte)'\r': WriteAscii(output, "\\r"); break;
+                case (byte)'\t': WriteAscii(output, "\\t"); break;
+                default: WriteAscii(output, ControlEscapes[b]); break;
+            }
+
+            start = i + 1;
+        }
+
+        output.Write(raw[start..]);
+        WriteAscii(output, "\"");
+        return true;
     }
 
     /// <summary>Writes <paramref name="value"/> as an RFC 8785 JSON string.</summary>

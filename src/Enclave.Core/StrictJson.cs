@@ -157,11 +157,12 @@ public static class StrictJson
             case JsonObject obj:
                 try
                 {
-                    // Enumerating builds the member dictionary: names are decoded and duplicates detected here. A
-                    // member's own problems are JsonExceptions, which this catch does not take.
-                    foreach (var member in obj)
+                    // Count builds the member dictionary: names are decoded and duplicates detected here. A member's own
+                    // problems are JsonExceptions, which this catch does not take. Read by position: no enumerator.
+                    var count = obj.Count;
+                    for (var i = 0; i < count; i++)
                     {
-                        Check(member.Value, stringsChecked);
+                        Check(obj.GetAt(i).Value, stringsChecked);
                     }
                 }
                 catch (Exception e) when (e is InvalidOperationException or ArgumentException)

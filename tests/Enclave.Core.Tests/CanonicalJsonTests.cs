@@ -149,6 +149,98 @@ public sealed class CanonicalJsonTests
         Assert.Throws<EnclaveFormatException>(() => CanonicalJson.Canonicalize(new System.Text.Json.Nodes.JsonObject { ["x"] = double.NaN }));
     }
 
+    // A node parsed from text holds its strings as the text's UTF-8; the writer copies those bytes (with RFC 8785's
+    // escapes) instead of decoding them: the result must be what canonicalizing the text gives, for any string.
+    [Property(MaxTest = 300)]
+    public bool NodeWriter_OnParsedText_EqualsCanonicalizingTheText(NonNull<string> text, NonNull<string> key, int integer, NormalFloat number)
+    {
+        if (!IsValidUtf16(text.Get) || !IsValidUtf16(key.Get))
+        {
+            return true; // lone surrogates: covered by the refusal tests
+        }
+
+        var relaxed = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        foreach (var options in new[] { relaxed, JsonSerializerOptions.Default })
+        {
+            var json = "{" + JsonSerializer.Serialize(key.Get, options) + ":[" + JsonSerializer.Serialize(text.Get, options) + "," + integer + ","
+                + JsonSerializer.Serialize(number.Get) + "],\"t\":" + JsonSerializer.Serialize(text.Get + "\u00e9\"\\\n", options) + "}";
+            var bytes = Encoding.UTF8.GetBytes(json);
+            if (!CanonicalJson.Canonicalize(System.Text.Json.Nodes.JsonNode.Parse(bytes)).AsSpan().SequenceEqual(CanonicalJson.Canonicalize(bytes)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    [Fact]
+    public void NodeWriter_OnParsedText_RefusesAStringThatIsNotUtf8_AsBefore()
+    {
+        // JsonNode.Parse keeps the bytes of {"s":"\xff"} unchecked; the writer must not hash them as they are.
+        byte[] json = [.. "{\"s\":\""u8, 0xFF, .. "\"}"u8];
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json);
+        Assert.ThrowsAny<InvalidOperationException>(() => CanonicalJson.Canonicalize(node));
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(1.0)]
+    [InlineData(-1.0)]
+    [InlineData(16.0)]
+    [InlineData(0.5)]
+    [InlineData(-2.5)]
+    [InlineData(9007199254740991.0)]
+    [InlineData(-9007199254740991.0)]
+    [InlineData(9007199254740992.0)]
+    [InlineData(1152921504606846976.0)]
+    [InlineData(1e20)]
+    [InlineData(1e21)]
+    [InlineData(1e-7)]
+    public void WriteNumber_WritesWhatFormatNumberGives(double value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        CanonicalJson.WriteNumber(value, buffer);
+        Assert.Equal(CanonicalJson.FormatNumber(value), Encoding.ASCII.GetString(buffer.WrittenSpan));
+
+        var negative = new System.Buffers.ArrayBufferWriter<byte>();
+        CanonicalJson.WriteNumber(-value, negative);
+        Assert.Equal(CanonicalJson.FormatNumber(-value), Encoding.ASCII.GetString(negative.WrittenSpan)); // -0 too
+    }
+
+    [Property(MaxTest = 500)]
+    public bool WriteNumber_WritesWhatFormatNumberGives_ForIntegersAndOtherDoubles(long integer, NormalFloat number)
+    {
+        foreach (var value in new[] { (double)integer, (double)(integer % 9007199254740992L), number.Get })
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            CanonicalJson.WriteNumber(value, buffer);
+            if (Encoding.ASCII.GetString(buffer.WrittenSpan) != CanonicalJson.FormatNumber(value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsValidUtf16(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static bool Throws(Action action)
     {
         try

@@ -97,7 +97,10 @@ public sealed class OpenAiApiTests(EnclaveFixture enclave) : IClassFixture<Encla
         {
             using var response = await http.PostAsync("/v1/embeddings", new StringContent($$"""{"model":"echo-embed","input":["hello"],"encoding_format":"{{format}}"}""", Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("application/json; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+            var answer = await response.Content.ReadAsByteArrayAsync();
+            Assert.Equal(answer.Length, response.Content.Headers.ContentLength);
+            using var doc = JsonDocument.Parse(answer);
             var value = doc.RootElement.GetProperty("data")[0].GetProperty("embedding");
             float[] vector = format == "float"
                 ? [.. value.EnumerateArray().Select(v => v.GetSingle())]

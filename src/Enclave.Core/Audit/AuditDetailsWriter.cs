@@ -57,7 +57,7 @@ public ref struct AuditDetailsWriter
     public void Number(string name, double value)
     {
         Name(name);
-        Write(CanonicalJson.FormatNumber(value));
+        CanonicalJson.WriteNumber(value, _output);
     }
 
     /// <summary>A boolean member.</summary>

@@ -37,49 +37,94 @@ internal static class UpstreamJson
 
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json") { CharSet = "utf-8" };
 
-    /// <summary>The request body, with a Content-Length; the caller's object is not modified.</summary>
+    // Writers that grew past this (a very large request) are dropped rather than kept by their thread.
+    private const int MaxKeptBytes = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _scratch;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _scratchWriter;
+
+    /// <summary>
+    /// The request body, with a Content-Length; the caller's object is not modified. Written through this thread's
+    /// scratch buffer and copied into an array of its exact length: the content owns its bytes, since the handler may
+    /// still be sending them after the call that made it returned (no pooled array is handed to it).
+    /// </summary>
     public static HttpContent CreateContent(JsonObject request, StreamField stream)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
+        var buffer = _scratch ?? new ArrayBufferWriter<byte>(1024);
+        _scratch = null;
+        var writer = _scratchWriter;
+        if (writer is null)
         {
-            if (stream == StreamField.AsGiven)
+            writer = new Utf8JsonWriter(buffer, WriterOptions);
+        }
+        else
+        {
+            _scratchWriter = null;
+            writer.Reset(buffer);
+        }
+
+        byte[] body;
+        try
+        {
+            Write(writer, request, stream);
+            writer.Flush();
+            body = buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            // Prompts may be sensitive: cleared before the buffer is kept for the next request on this thread.
+            buffer.Clear();
+            writer.Reset();
+            if (buffer.Capacity <= MaxKeptBytes)
             {
-                request.WriteTo(writer);
-            }
-            else
-            {
-                writer.WriteStartObject();
-                foreach (var (name, value) in request)
-                {
-                    if (name == "stream" || (name == "stream_options" && stream == StreamField.NotStreaming))
-                    {
-                        continue;
-                    }
-
-                    writer.WritePropertyName(name);
-                    if (value is null)
-                    {
-                        writer.WriteNullValue();
-                    }
-                    else
-                    {
-                        value.WriteTo(writer);
-                    }
-                }
-
-                if (stream == StreamField.Streaming)
-                {
-                    writer.WriteBoolean("stream", true);
-                }
-
-                writer.WriteEndObject();
+                _scratch = buffer;
+                _scratchWriter = writer;
             }
         }
 
-        var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
+        var content = new ReadOnlyMemoryContent(body);
         content.Headers.ContentType = JsonMediaType;
         return content;
+    }
+
+    private static void Write(Utf8JsonWriter writer, JsonObject request, StreamField stream)
+    {
+        if (stream == StreamField.AsGiven)
+        {
+            request.WriteTo(writer);
+            return;
+        }
+
+        writer.WriteStartObject();
+        var count = request.Count;
+        for (var i = 0; i < count; i++)
+        {
+            var (name, value) = request.GetAt(i);
+            if (name == "stream" || (name == "stream_options" && stream == StreamField.NotStreaming))
+            {
+                continue;
+            }
+
+            writer.WritePropertyName(name);
+            if (value is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(writer);
+            }
+        }
+
+        if (stream == StreamField.Streaming)
+        {
+            writer.WriteBoolean("stream", true);
+        }
+
+        writer.WriteEndObject();
     }
 
     /// <summary>Parses one JSON object; <see cref="JsonException"/> when it is not one.</summary>

@@ -31,8 +31,10 @@ internal sealed class RequestText
         ArgumentNullException.ThrowIfNull(body);
         var texts = new List<string>(8);
         var truncated = false;
-        foreach (var (name, value) in body)
+        var count = body.Count;
+        for (var i = 0; i < count; i++)
         {
+            var (name, value) = body.GetAt(i);
             if (name == "model")
             {
                 continue;
@@ -95,9 +97,11 @@ internal sealed class RequestText
         switch (node)
         {
             case JsonObject o:
-                foreach (var (_, v) in o)
+                // Read by position: no enumerator per object or array (every request passes here).
+                var members = o.Count;
+                for (var i = 0; i < members; i++)
                 {
-                    if (!Walk(v, texts, max))
+                    if (!Walk(o.GetAt(i).Value, texts, max))
                     {
                         return false;
                     }
@@ -105,9 +109,9 @@ internal sealed class RequestText
 
                 return true;
             case JsonArray a:
-                foreach (var v in a)
+                for (var i = 0; i < a.Count; i++)
                 {
-                    if (!Walk(v, texts, max))
+                    if (!Walk(a[i], texts, max))
                     {
                         return false;
                     }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Core;
@@ -133,7 +132,7 @@ internal sealed partial class RequestHandler(
         }
 
         var actor = http.User.FindFirstValue(ClaimTypes.NameIdentifier) ?? "anonymous";
-        var requestId = "req_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var requestId = NewRequestId();
         var clientAddress = http.Connection.RemoteIpAddress;
         var address = clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString();
         var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
@@ -201,7 +200,9 @@ internal sealed partial class RequestHandler(
                 who).ConfigureAwait(false);
         }
 
-        var promptBytes = RequestAuditor.CanonicalBytes(input);
+        // The canonical prompt is kept only for content retention; otherwise only its digest is taken (no copy).
+        var promptBytes = retention is null ? null : RequestAuditor.CanonicalBytes(input);
+        var promptSha256 = promptBytes is null ? RequestAuditor.Digest(input) : RequestAuditor.Digest(promptBytes);
         long admitted;
         try
         {
@@ -212,7 +213,7 @@ internal sealed partial class RequestHandler(
                 Model = model,
                 Backend = route.BackendName,
                 Stream = stream,
-                PromptSha256 = RequestAuditor.Digest(promptBytes),
+                PromptSha256 = promptSha256,
                 Policy = outcome.ToLedger(policy.Scheme),
                 ClientAddress = who.ClientAddress,
                 User = who.User,
@@ -279,13 +280,23 @@ internal sealed partial class RequestHandler(
                 response.Body["model"] = model;
                 decorate?.Invoke(response.Body);
                 var answer = wantsEmbedding ? response.Body["data"] : response.Body["choices"];
-                var answerBytes = RequestAuditor.CanonicalBytes(answer);
-                await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
+                string answerSha256;
+                if (retention is null)
+                {
+                    answerSha256 = RequestAuditor.Digest(answer);
+                }
+                else
+                {
+                    var answerBytes = RequestAuditor.CanonicalBytes(answer);
+                    await RetainAsync(completion, promptBytes, answerBytes).ConfigureAwait(false);
+                    answerSha256 = RequestAuditor.Digest(answerBytes);
+                }
+
                 var finished = FinishAsync(completion with
                 {
                     Latency = clock.GetElapsedTime(started),
                     Usage = response.Usage,
-                    AnswerSha256 = RequestAuditor.Digest(answerBytes),
+                    AnswerSha256 = answerSha256,
                 }, backend);
                 if (settings.Audit.CompletionBeforeAnswer)
                 {
@@ -307,7 +318,7 @@ internal sealed partial class RequestHandler(
                     ObserveCompletion(finished, requestId);
                 }
 
-                return Results.Text(response.Body.ToJsonString(Compact), "application/json", Encoding.UTF8);
+                return JsonAnswer.Result(response.Body);
             }
             catch (BackendException ex)
             {
@@ -356,7 +367,7 @@ internal sealed partial class RequestHandler(
     }
 
     // decorate adds fields to the first chunk sent (retrieval's citations), before the answer's text.
-    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[] promptBytes, Action<JsonObject>? decorate)
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[]? promptBytes, Action<JsonObject>? decorate)
     {
         // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.
         using var retained = retention is null ? null : new MemoryStream();
@@ -477,8 +488,8 @@ internal sealed partial class RequestHandler(
     }
 
     /// <summary>With content retention on, queues the prompt and answer to be sealed (off the request path).</summary>
-    private ValueTask RetainAsync(CompletedRequest completion, byte[] prompt, byte[]? answer) =>
-        retention is null
+    private ValueTask RetainAsync(CompletedRequest completion, byte[]? prompt, byte[]? answer) =>
+        retention is null || prompt is null
             ? ValueTask.CompletedTask
             : retention.RecordAsync(new Retention.RetainedContent { AdmittedIndex = completion.AdmittedIndex, RequestId = completion.RequestId, Actor = completion.Actor, Prompt = prompt, Answer = answer });
 
@@ -507,6 +518,17 @@ internal sealed partial class RequestHandler(
 
     private static JsonArray IntelDetails(Intel.Live.RequestScreenVerdict verdict) =>
         [.. verdict.Hits.Select(h => (JsonNode?)new JsonObject { ["indicator"] = h.Hit.IndicatorId, ["matched"] = h.What, ["action"] = h.Action })];
+
+    // "req_" and 24 lower-case hex digits of 12 random bytes, built in one string (no byte array, no second string).
+    private static string NewRequestId() =>
+        string.Create(4 + 24, 0, static (chars, _) =>
+        {
+            "req_".CopyTo(chars);
+            Span<byte> random = stackalloc byte[12];
+            RandomNumberGenerator.Fill(random);
+            var done = Convert.TryToHexStringLower(random, chars[4..], out var written);
+            Debug.Assert(done && written == 24, "24 hex digits fit");
+        });
 
     private static IResult UnknownModel(string model) =>
         OpenAiError.NotFound($"The model '{model}' does not exist or you do not have access to it.", "model");
@@ -557,10 +579,14 @@ internal sealed partial class RequestHandler(
 
     private Task<long> FinishAsync(CompletedRequest completed, IInferenceBackend? answered = null, long? estimatedTokens = null)
     {
-        completed = answered is null ? completed : completed with { Backend = answered.Name };
+        // One copy of the record with what the answering backend says of itself (every request passes here).
         if (answered is Enclave.Inference.Upstream.IUpstreamProvenanceSource { Provenance: { } provenance })
         {
-            completed = completed with { Vendor = provenance.Vendor, Region = provenance.Region, ModelVersion = provenance.ModelVersion };
+            completed = completed with { Backend = answered.Name, Vendor = provenance.Vendor, Region = provenance.Region, ModelVersion = provenance.ModelVersion };
+        }
+        else if (answered is not null)
+        {
+            completed = completed with { Backend = answered.Name };
         }
 
         if ((completed.Usage?.TotalTokens ?? estimatedTokens) is { } tokens)

@@ -115,4 +115,32 @@ public sealed class UpstreamParsingTests
 
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => UpstreamJson.ParseObject(System.Text.Encoding.UTF8.GetBytes("{\"a\":" + json + "}")));
     }
+
+    [Fact]
+    public async Task UpstreamJson_CreateContent_EachBodyOwnsItsBytes_AfterTheThreadsBufferIsReused()
+    {
+        // The body is written through a per-thread scratch buffer: a later body (here one much longer) must not change an
+        // earlier content, which the handler may still be sending.
+        var text = new string('x', 3000) + " \u00e9\u4e2d\ud83d\ude00 \"quoted\"";
+        var first = UpstreamJson.CreateContent(
+            new JsonObject
+            {
+                ["model"] = "m",
+                ["stream"] = true,
+                ["stream_options"] = new JsonObject { ["include_usage"] = true },
+                ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hello \u00e9" }),
+                ["max_tokens"] = 16,
+            },
+            StreamField.NotStreaming);
+        var second = UpstreamJson.CreateContent(
+            new JsonObject { ["model"] = "x", ["stream_options"] = new JsonObject { ["include_usage"] = true }, ["prompt"] = text },
+            StreamField.Streaming);
+        var third = UpstreamJson.CreateContent(new JsonObject { ["input"] = "a", ["stream"] = false }, StreamField.AsGiven);
+
+        Assert.Equal("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hello \u00e9\"}],\"max_tokens\":16}", await first.ReadAsStringAsync());
+        Assert.Equal("{\"model\":\"x\",\"stream_options\":{\"include_usage\":true},\"prompt\":" + new JsonObject { ["p"] = text }.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping })[5..^1] + ",\"stream\":true}", await second.ReadAsStringAsync());
+        Assert.Equal("{\"input\":\"a\",\"stream\":false}", await third.ReadAsStringAsync());
+        Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(await first.ReadAsStringAsync()), first.Headers.ContentLength);
+        Assert.Equal("application/json", first.Headers.ContentType?.MediaType);
+    }
 }

@@ -160,9 +160,9 @@ public class ConsoleFixture : IAsyncLifetime
     /// and imports it through <c>POST /admin/v1/airlock/imports</c> with <paramref name="importerKey"/>. Returns the
     /// import's ID; it waits for approval.
     /// </summary>
-    public async Task<string> ImportBundleAsync(string importerKey, string kind, string name, string version, string sources, string? task = null)
+    public async Task<string> ImportBundleAsync(string importerKey, string kind, string name, string version, string sources, string? task = null, string? sbom = null, string? provenance = null)
     {
-        var bundle = await CreateBundleAsync(kind, name, version, sources, task);
+        var bundle = await CreateBundleAsync(kind, name, version, sources, task, sbom, provenance);
         try
         {
             using var http = AdminClient(importerKey);
@@ -182,9 +182,10 @@ public class ConsoleFixture : IAsyncLifetime
     /// <summary>
     /// Makes a signed bundle of <paramref name="kind"/> from the files in <paramref name="sources"/> (deleted afterwards)
     /// with this fixture's trust repository (made and pinned on first use); returns its path, in a folder of its own the
-    /// caller deletes.
+    /// caller deletes. <paramref name="sbom"/> and <paramref name="provenance"/> (files outside <paramref name="sources"/>)
+    /// become the bundle's attestations.
     /// </summary>
-    public async Task<string> CreateBundleAsync(string kind, string name, string version, string sources, string? task = null)
+    public async Task<string> CreateBundleAsync(string kind, string name, string version, string sources, string? task = null, string? sbom = null, string? provenance = null)
     {
         var root = Directory.CreateTempSubdirectory("enclave-console-bundle-").FullName;
         await _trustGate.WaitAsync();
@@ -206,7 +207,7 @@ public class ConsoleFixture : IAsyncLifetime
 
             var bundle = Path.Combine(root, name + ".tar");
             var created = TrustRepository.Open(_trustDirectory).CreateBundle(
-                new BundleCreateOptions { Kind = kind, Name = name, Version = version, Label = "UNCLASSIFIED", Task = task, Sources = [sources], Output = bundle },
+                new BundleCreateOptions { Kind = kind, Name = name, Version = version, Label = "UNCLASSIFIED", Task = task, Sources = [sources], Output = bundle, Sbom = sbom, Provenance = provenance },
                 passphrase,
                 TimeProvider.System);
             Assert.True(created.IsComplete);

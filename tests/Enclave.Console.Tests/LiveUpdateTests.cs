@@ -1,6 +1,7 @@
 using System.Net;
 using Enclave.Airlock.Import;
 using Enclave.Inference.Forge;
+using Enclave.Intel.Alerts;
 using Enclave.OperatorConsole.Hosting;
 using Enclave.OperatorConsole.Live;
 using Microsoft.Extensions.DependencyInjection;
@@ -167,6 +168,44 @@ public sealed class LiveUpdateTests : IClassFixture<ConsoleFixture>
         Assert.Equal(0, await page.Locator("#imports").CountAsync());
         await page.ReloadAsync();
         Assert.Contains("/console/signin", page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RaisedAlert_AppearsInAnOpenAlertsPage_AndItsAcknowledgementInAnotherSession_WithoutReload()
+    {
+        var analyst = await enclave.AddUserAsync("alma", "analyst");
+        await using var watcher = await enclave.NewContextAsync();
+        var page = await ConsoleFixture.SignInAsync(watcher, analyst.Key);
+        await page.GotoAsync("/console/alerts");
+        await WaitLiveAsync(page);
+        await MarkAsync(page);
+
+        // A detection raises an alert (the same AlertService call: an alert.raised ledger entry, then the alerts table).
+        var alert = await enclave.Services.GetRequiredService<AlertService>().RaiseAsync(new AlertRequest
+        {
+            Kind = AlertKind.Detection,
+            Severity = AlertSeverity.High,
+            Title = "live alert probe",
+            Subject = "user:mallory",
+            Evidence = new AlertEvidence { Summary = "raised while the alerts page was open" },
+        });
+        var row = page.Locator("#alerts tbody tr", new() { HasText = alert.Id });
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("open");
+        await Assertions.Expect(row).ToContainTextAsync("live alert probe");
+
+        // An admin acknowledges it from the console in another session: the analyst's open page shows it.
+        await using var adminContext = await enclave.NewContextAsync();
+        var admin = await ConsoleFixture.SignInAsync(adminContext, enclave.AdminKey);
+        await admin.GotoAsync("/console/alerts");
+        await admin.SelectOptionAsync("#alert-id", alert.Id);
+        await admin.ClickAsync("#alert-ack");
+        Assert.Contains($"Acknowledged: alert {alert.Id}", await admin.TextContentAsync("#action-result"), StringComparison.Ordinal);
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("acknowledged");
+
+        // Resolved: it leaves the list of open and acknowledged alerts.
+        await enclave.Services.GetRequiredService<AlertService>().ResolveAsync(alert.Id, "user:admin", falsePositive: true, "a probe");
+        await Assertions.Expect(row).ToHaveCountAsync(0);
+        Assert.True(await page.EvaluateAsync<bool>("() => window.enclaveLiveMark === true"));
     }
 
     [Fact]

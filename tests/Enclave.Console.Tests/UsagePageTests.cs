@@ -114,6 +114,60 @@ public sealed class UsagePageTests(ConsoleFixture enclave) : IClassFixture<Conso
         Assert.Equal(400, bad.Status);
         Assert.Contains("range 'year'", await bad.TextAsync(), StringComparison.Ordinal);
 
+        // The Models page: the model's usage from the same rollup, linked to the Usage page filtered to it, and its lineage.
+        await page.GotoAsync("/console/models");
+        var modelRow = page.Locator("#models tbody tr", new() { HasText = "usage-chat" });
+        Assert.Equal("3", (await modelRow.Locator(".usage-requests").TextContentAsync())!.Trim());
+        Assert.Equal((Tokens("user:uma", "promptTokens") + Tokens("user:uma", "completionTokens") + Tokens("user:ulf", "promptTokens") + Tokens("user:ulf", "completionTokens")).ToString(), (await modelRow.Locator(".usage-tokens").TextContentAsync())!.Trim());
+        var lineage = page.Locator("section.lineage[data-model='usage-chat']");
+        var verified = entries.Single(e => e.Type == "import.verified" && e.Subject == "import:" + id);
+        var activatedEntry = entries.Single(e => e.Type == "import.activated" && e.Subject == "import:" + id);
+        Assert.Contains(id, await lineage.Locator(".origin").TextContentAsync(), StringComparison.Ordinal);
+        Assert.Equal($"/console/airlock/{id}", await lineage.Locator(".origin a").GetAttributeAsync("href"));
+        Assert.Contains("model usage-chat version 1.0", await lineage.Locator(".bundle").TextContentAsync(), StringComparison.Ordinal);
+        var tufVersions = await lineage.Locator(".tuf-versions").TextContentAsync();
+        foreach (var role in verified.Details!.Value.GetProperty("tuf_versions").EnumerateObject())
+        {
+            Assert.Contains($"{role.Name} version {role.Value.GetInt32()}", tufVersions, StringComparison.Ordinal);
+        }
+
+        var signers = await lineage.Locator(".signers").TextContentAsync();
+        Assert.All(verified.Details!.Value.GetProperty("signer_key_ids").EnumerateArray(), k => Assert.Contains(k.GetString()!, signers, StringComparison.Ordinal));
+        Assert.Contains("user:iris", await lineage.Locator(".importer").TextContentAsync(), StringComparison.Ordinal);
+        Assert.Equal("user:paul, user:petra (2 of 2 required)", (await lineage.Locator(".approvers").TextContentAsync())!.Trim());
+        var decided = enclave.Services.GetRequiredService<Enclave.Airlock.Import.AirlockImporter>().Get(id)!.Decided!.Value;
+        Assert.Equal($"{Enclave.Core.Audit.AuditEvent.FormatTime(decided)} by {activatedEntry.Actor}", (await lineage.Locator(".activated").TextContentAsync())!.Trim());
+        Assert.Equal("user:petra", activatedEntry.Actor);
+        Assert.Contains("3 requests, 1 denials", await lineage.Locator(".usage").TextContentAsync(), StringComparison.Ordinal);
+        var modelsAxe = await page.RunAxe();
+        Assert.Empty(modelsAxe.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{v.Id}: {string.Join(" ", v.Nodes.Select(n => n.Html))}"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(dir, "models-lineage.png"), FullPage = true });
+
+        await modelRow.Locator(".usage-requests a").ClickAsync();
+        await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/console/usage\\?range=month&by=principal&model=usage-chat$"));
+        Assert.Contains("usage-chat", await page.TextContentAsync("#usage-model"), StringComparison.Ordinal);
+        Assert.Equal(["user:uma", "2", "0", "1"], (await RowAsync(page, "user:uma"))[..4]);
+        Assert.Equal(["user:ulf", "1", "0", "0"], (await RowAsync(page, "user:ulf"))[..4]);
+        Assert.EndsWith("&model=usage-chat", await page.GetAttributeAsync("#export", "href"), StringComparison.Ordinal);
+        await page.GotoAsync("/console/usage?range=month&by=principal&model=no-such-model");
+        Assert.Equal(0, await page.Locator("#usage-totals tbody tr").CountAsync());
+        var modelCsv = await context.APIRequest.GetAsync("/console/usage.csv?range=month&by=principal&model=usage-chat");
+        Assert.Equal(3, (await modelCsv.TextAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(',')).Sum(f => long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture)));
+
+        // The activated model's import page: each file and the scanners that examined it (the weights by the ONNX scanner).
+        await page.GotoAsync($"/console/airlock/{id}");
+        Assert.Contains(await page.Locator("#scans tbody tr").AllTextContentsAsync(), r => r.Contains("model.onnx", StringComparison.Ordinal) && r.Contains("onnx: clean", StringComparison.Ordinal));
+        Assert.Contains("carries no SBOM", await page.TextContentAsync("#no-sbom"), StringComparison.Ordinal);
+
+        // A user sees the model, its origin, but neither the airlock's signers and approvers nor usage figures.
+        await using (var umaContext = await enclave.NewContextAsync())
+        {
+            var umaPage = await ConsoleFixture.SignInAsync(umaContext, uma.Key);
+            await umaPage.GotoAsync("/console/models");
+            Assert.Equal(0, await umaPage.Locator(".usage-requests, .approvers, .signers, section.lineage .usage").CountAsync());
+            Assert.Contains("which your roles do not open", await umaPage.Locator("section.lineage[data-model='usage-chat'] .origin").TextContentAsync(), StringComparison.Ordinal);
+        }
+
         // An auditor may see usage; a user may not (no link, 403 for the page and the export).
         await using (var auditorContext = await enclave.NewContextAsync())
         {

@@ -1,4 +1,5 @@
 using Enclave.State.Alerts;
+using Enclave.State.Changes;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
@@ -88,6 +89,52 @@ public abstract class AlertStoreTests : IDisposable
         _store.Add(Row("a3", "vulnerability", "critical", Now, 3));
 
         Assert.Equal([new AlertCount("intel", "high", "open", 2), new AlertCount("vulnerability", "critical", "open", 1)], _store.Count());
+    }
+
+    [Fact]
+    public void EveryChangeOfAnAlert_IsAnnouncedToTheOtherReplicas_WhenItCommits_AndNothingThatChangedNothing()
+    {
+        var announced = 0;
+        var barriers = 0;
+        using var changes = StateChanges.For(_state.Open(new FakeTimeProvider(Now)));
+        changes.Subscribe(StateTopics.Alerts, () => Interlocked.Increment(ref announced));
+        changes.Subscribe(StateTopics.Imports, () => Interlocked.Increment(ref barriers));
+        Assert.True(changes.WaitUntilListening(TimeSpan.FromSeconds(30)), "the change feed did not connect");
+        var start = Volatile.Read(ref announced); // the full reload on connect (PostgreSQL)
+        var barrierStart = Volatile.Read(ref barriers);
+        var airlock = new Airlock.SqliteAirlockStore(_state.Open(new FakeTimeProvider(Now)));
+
+        Assert.True(_store.Add(Row("alert_1", "detection", "high", Now, 1) with { DedupKey = "d1" }));
+        WaitFor(ref announced, start + 1);
+
+        // A duplicate raise and a change from a state the alert is not in change nothing, and announce nothing: an
+        // airlock change committed after them is announced on the same channel, in commit order, so once it arrives any
+        // announcement of theirs would have too.
+        Assert.False(_store.Add(Row("alert_2", "detection", "high", Now, 2) with { DedupKey = "d1" }));
+        Assert.False(_store.ChangeState("alert_1", "acknowledged", new AlertStateChange("resolved", Now, "user:a", 3, "no")));
+        airlock.MarkRejected("imp_barrier", "user:a", "[]", Now);
+        WaitFor(ref barriers, barrierStart + 1);
+        Assert.Equal(start + (changes.Shared ? 1 : 0), Volatile.Read(ref announced));
+
+        Assert.True(_store.ChangeState("alert_1", "open", new AlertStateChange("acknowledged", Now, "user:a", 4, "on it")));
+        WaitFor(ref announced, start + 2);
+        Assert.Equal("acknowledged", _store.Find("alert_1")!.State);
+
+        void WaitFor(ref int counter, int count)
+        {
+            if (!changes.Shared)
+            {
+                return; // SQLite: one server, nothing announced
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref counter) < count && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(5); // polling the subscriber's counter, with a deadline
+            }
+
+            Assert.Equal(count, Volatile.Read(ref counter));
+        }
     }
 
     private string[] Ids(AlertQuery query) => [.. _store.List(query).Select(a => a.Id)];

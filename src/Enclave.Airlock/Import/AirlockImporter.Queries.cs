@@ -101,19 +101,32 @@ public sealed partial class AirlockImporter
     public string? SbomFile(string id)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
-        if (Get(id) is not { } record || record.Targets.FirstOrDefault(t => t.Type == "sbom") is not { } sbom)
-        {
-            return null;
-        }
+        return Get(id) is { } record && record.Targets.FirstOrDefault(t => t.Type == "sbom") is { } sbom ? TargetFile(record, sbom) : null;
+    }
 
+    /// <summary>
+    /// The file of one of an import's targets, as <see cref="SbomFile"/> finds the SBOM's: in quarantine while it awaits
+    /// approval, in its folder once activated; null when it was rejected or the file is gone. Read-only use (the console's
+    /// import page shows the provenance and which scanners examined each file).
+    /// </summary>
+    public string? TargetFile(ImportRecord record, ImportedTarget target)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(target);
         string? path = record.State switch
         {
-            ImportState.Activated when record.Folder is not null => Path.Combine(record.Folder, sbom.RelativePath.Replace('/', Path.DirectorySeparatorChar)),
-            ImportState.Verified when QuarantineOf(id) is { } quarantine => QuarantinedFiles(id, quarantine).GetValueOrDefault(sbom.Path),
+            ImportState.Activated when record.Folder is not null => Path.Combine(record.Folder, target.RelativePath.Replace('/', Path.DirectorySeparatorChar)),
+            ImportState.Verified when QuarantineOf(record.Id) is { } quarantine => QuarantinedFiles(record.Id, quarantine).GetValueOrDefault(target.Path),
             _ => null,
         };
         return path is not null && File.Exists(path) ? path : null;
     }
+
+    /// <summary>The largest SBOM or provenance attestation an import may carry (<see cref="AirlockImportOptions.MaxAttestationBytes"/>).</summary>
+    public long MaxAttestationBytes => _options.MaxAttestationBytes;
+
+    /// <summary>The names of the content scanners that apply to <paramref name="path"/> (by its name or leading bytes).</summary>
+    public IReadOnlyList<string> ScannersFor(string path) => _scanners.ScannersFor(path);
 
     private Dictionary<string, string> QuarantinedFiles(string id, string quarantine)
     {

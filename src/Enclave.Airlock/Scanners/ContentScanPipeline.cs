@@ -15,6 +15,30 @@ public sealed class ContentScanPipeline
     public static ContentScanPipeline CreateDefault(DigestDenyListScanner denyList, ContentScanOptions? options = null) =>
         new([new PickleScanner(options), new OnnxScanner(options), new SafetensorsScanner(options), new GgufScanner(options), denyList]);
 
+    /// <summary>The names of the scanners that apply to <paramref name="path"/>; one that cannot read it says so by applying.</summary>
+    public IReadOnlyList<string> ScannersFor(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var names = new List<string>();
+        foreach (var scanner in _scanners)
+        {
+            try
+            {
+                if (scanner.Applies(path))
+                {
+                    names.Add(scanner.Name);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The scan at import would have reported it unreadable (and refused the import): count it as applying.
+                names.Add(scanner.Name);
+            }
+        }
+
+        return names;
+    }
+
     /// <summary>Scans the files; the result lists every scanner's result for every file it applied to.</summary>
     public IReadOnlyList<ScanResult> Scan(IEnumerable<string> paths, CancellationToken cancellationToken = default)
     {

@@ -144,7 +144,7 @@ public static class ConsoleEndpoints
             })
             .WithMetadata(new RequireAntiforgeryTokenAttribute())
             .RequireAuthorization(p => p.AddAuthenticationSchemes(ConsoleServices.Scheme).RequireAuthenticatedUser());
-        app.MapGet(Prefix + "/usage.csv", (IUsageStore store, IConsoleBackend backend, TimeProvider clock, string? range, string? by) =>
+        app.MapGet(Prefix + "/usage.csv", (IUsageStore store, IConsoleBackend backend, TimeProvider clock, string? range, string? by, string? model) =>
             {
                 if (!UsageReport.TryParse(range, by, out var r, out var d, out var problem))
                 {
@@ -152,7 +152,7 @@ public static class ConsoleEndpoints
                 }
 
                 var now = clock.GetUtcNow();
-                var csv = UsageReport.Build(store, r, d, now, UsageReport.RolesOf(backend, d)).ToCsv();
+                var csv = UsageReport.Build(store, r, d, now, UsageReport.RolesOf(backend, d), string.IsNullOrEmpty(model) ? null : model).ToCsv();
                 var name = $"enclave-usage-{UsageReport.RangeName(r)}-by-{UsageReport.DimensionName(d)}-{now.UtcDateTime:yyyyMMdd'T'HHmm'Z'}.csv";
                 return Results.File(Encoding.UTF8.GetBytes(csv), "text/csv; charset=utf-8", name);
             })

@@ -1,5 +1,6 @@
 using Enclave.Core.Audit;
 using Enclave.Ledger;
+using Enclave.OperatorConsole.Backend;
 using Enclave.State.Changes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -18,7 +19,8 @@ namespace Enclave.OperatorConsole.Live;
 /// size every 10 to 100 ms and the feed reads them back); and the airlock's changes come at once, and exactly when they
 /// are committed, from the state change feed (<see cref="StateChanges"/>: topics <see cref="StateTopics.Imports"/> and
 /// <see cref="StateTopics.Artifacts"/>, announced by the store in the transaction that makes the change, on every
-/// replica). A failure to read is logged and retried from the same index. The ledger is resolved when the service runs (the
+/// replica), as do alerts raised or changed anywhere (<see cref="StateTopics.Alerts"/>) and keys revoked or principals
+/// disabled anywhere (<see cref="StateTopics.Principals"/>: every open part checks its principal again at once). A failure to read is logged and retried from the same index. The ledger is resolved when the service runs (the
 /// start-up stages registered before it have opened it), not when the host constructs it.
 /// </summary>
 internal sealed partial class ConsoleLiveFeed(IServiceProvider services, ConsoleLiveUpdates updates, ILogger<ConsoleLiveFeed> logger) : BackgroundService
@@ -40,6 +42,14 @@ internal sealed partial class ConsoleLiveFeed(IServiceProvider services, Console
         {
             changes.Subscribe(StateTopics.Imports, () => updates.PublishAnnounced(LiveTopics.Airlock));
             changes.Subscribe(StateTopics.Artifacts, () => updates.PublishAnnounced(LiveTopics.Airlock));
+            changes.Subscribe(StateTopics.Alerts, () => updates.PublishAnnounced(LiveTopics.Alerts));
+
+            // A key revoked or a principal disabled on another replica: every open part checks its principal at once.
+            // The identity store reloads on the same topic and subscribed when it was made; the backend holds it, so
+            // resolving the backend first puts the store's reload before this one (the feed calls a topic's
+            // subscribers in order, on one thread), and the parts' check reads the reloaded keys.
+            _ = services.GetRequiredService<IConsoleBackend>();
+            changes.Subscribe(StateTopics.Principals, () => updates.PublishAnnounced(LiveTopics.Identity));
             LogFollowsChangeFeed(logger);
         }
 
@@ -88,7 +98,7 @@ internal sealed partial class ConsoleLiveFeed(IServiceProvider services, Console
     [LoggerMessage(EventId = 10501, Level = LogLevel.Information, Message = "console live updates started at ledger index {Next}")]
     private static partial void LogStarted(ILogger logger, long next);
 
-    [LoggerMessage(EventId = 10700, Level = LogLevel.Information, Message = "console live updates follow the state change feed: airlock changes committed by any replica reach the open pages at once")]
+    [LoggerMessage(EventId = 10700, Level = LogLevel.Information, Message = "console live updates follow the state change feed: airlock, alert and identity changes committed by any replica reach the open pages at once")]
     private static partial void LogFollowsChangeFeed(ILogger logger);
 
     [LoggerMessage(EventId = 10502, Level = LogLevel.Error, Message = "console live updates stopped at ledger index {Next} ({Error}: {Reason}); open pages stop updating until it is read again from the same index")]

@@ -114,8 +114,11 @@ public sealed class UsageReport
         _ => (UsageSpan.Day, 30),
     };
 
-    /// <summary>Reads the report for the range ending now; <paramref name="rolesOf"/> gives a principal's current roles.</summary>
-    public static UsageReport Build(IUsageStore store, UsageRange range, UsageDimension by, DateTimeOffset now, Func<string, IReadOnlyList<string>> rolesOf)
+    /// <summary>
+    /// Reads the report for the range ending now; <paramref name="rolesOf"/> gives a principal's current roles. With
+    /// <paramref name="model"/>, only that model's usage counts (the Models page links the Usage page filtered to it).
+    /// </summary>
+    public static UsageReport Build(IUsageStore store, UsageRange range, UsageDimension by, DateTimeOffset now, Func<string, IReadOnlyList<string>> rolesOf, string? model = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(rolesOf);
@@ -128,6 +131,11 @@ public sealed class UsageReport
         var grand = new Accumulator();
         foreach (var row in store.Read(span, buckets[0]))
         {
+            if (model is not null && !string.Equals(row.Model, model, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             grand.Add(row);
             IEnumerable<string> groups = by switch
             {

@@ -14,9 +14,10 @@ public sealed class SqliteAlertStore(StateConnectionFactory factory) : IAlertSto
     {
         ArgumentNullException.ThrowIfNull(alert);
         using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
-        return factory.Dialect.NonQuery(
+        using var transaction = factory.Dialect.BeginWrite(connection);
+        var added = factory.Dialect.NonQuery(
             connection,
-            null,
+            transaction,
             $"""
             INSERT INTO alerts ({Columns})
             VALUES ($id, $kind, $sev, $title, $subject, $evidence, $dedup, $state, $raised, $raisedBy, $raisedIndex, $updated, $updatedBy, $updatedIndex, $reason)
@@ -37,6 +38,7 @@ public sealed class SqliteAlertStore(StateConnectionFactory factory) : IAlertSto
             ("$updatedBy", alert.UpdatedBy),
             ("$updatedIndex", alert.UpdatedIndex),
             ("$reason", alert.Reason)) > 0;
+        return Commit(connection, transaction, added);
     }
 
     /// <inheritdoc/>
@@ -88,9 +90,10 @@ public sealed class SqliteAlertStore(StateConnectionFactory factory) : IAlertSto
         ArgumentNullException.ThrowIfNull(expectedState);
         ArgumentNullException.ThrowIfNull(change);
         using var connection = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
-        return factory.Dialect.NonQuery(
+        using var transaction = factory.Dialect.BeginWrite(connection);
+        var changed = factory.Dialect.NonQuery(
             connection,
-            null,
+            transaction,
             "UPDATE alerts SET state = $state, updated = $t, updated_by = $by, updated_index = $idx, reason = $reason WHERE id = $id AND state = $expected",
             ("$state", change.State),
             ("$t", SqlDialect.FormatTime(change.Time)),
@@ -99,6 +102,22 @@ public sealed class SqliteAlertStore(StateConnectionFactory factory) : IAlertSto
             ("$reason", change.Reason),
             ("$id", id),
             ("$expected", expectedState)) > 0;
+        return Commit(connection, transaction, changed);
+    }
+
+    /// <summary>
+    /// Commits a change, announcing it to the other replicas when it changed a row (<see cref="Changes.StateChanges"/>,
+    /// topic <see cref="Changes.StateTopics.Alerts"/>: sent when the transaction commits).
+    /// </summary>
+    private bool Commit(DbConnection connection, DbTransaction transaction, bool changed)
+    {
+        if (changed)
+        {
+            Changes.StateChanges.Announce(factory.Dialect, connection, transaction, Changes.StateTopics.Alerts);
+        }
+
+        transaction.Commit();
+        return changed;
     }
 
     /// <inheritdoc/>

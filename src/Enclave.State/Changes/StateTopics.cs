@@ -12,6 +12,9 @@ public static class StateTopics
     /// <summary>Airlock imports: one received (verified or rejected), approved or rejected (the operator console's live parts on every replica).</summary>
     public const string Imports = "imports";
 
+    /// <summary>Alerts: one raised, acknowledged or resolved (the operator console's live Alerts page on every replica).</summary>
+    public const string Alerts = "alerts";
+
     /// <summary>Every topic, each reloaded when the feed (re)connects.</summary>
-    public static IReadOnlyList<string> All { get; } = [Principals, Artifacts, Imports];
+    public static IReadOnlyList<string> All { get; } = [Principals, Artifacts, Imports, Alerts];
 }

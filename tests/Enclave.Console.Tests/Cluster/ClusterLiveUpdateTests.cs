@@ -1,4 +1,5 @@
 using Enclave.Inference.Forge;
+using Enclave.Intel.Alerts;
 using Enclave.OperatorConsole.Live;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
@@ -87,6 +88,85 @@ public sealed class ClusterLiveUpdateTests : IClassFixture<ConsoleClusterFixture
         foreach (var page in new[] { queue, overview, detail })
         {
             Assert.True(await page.EvaluateAsync<bool>("() => window.enclaveLiveMark === true"), page.Url);
+        }
+    }
+
+    [Fact]
+    public async Task AlertRaisedThroughReplicaA_AppearsInAnAlertsPageOpenOnReplicaB_FromTheChangeFeed()
+    {
+        var analyst = await enclave.AddUserAsync("cara", "analyst");
+        await using var onB = await enclave.NewContextOnBAsync();
+        var page = await ConsoleFixture.SignInAsync(onB, analyst.Key);
+        await page.GotoAsync("/console/alerts");
+        await WaitLiveAsync(page);
+        await MarkAsync(page);
+
+        // A detection on replica A raises an alert: B hears of it when A's alerts table commits it.
+        var updatesOnB = enclave.ReplicaB.Services.GetRequiredService<ConsoleLiveUpdates>();
+        var announced = updatesOnB.FromChangeFeed;
+        var alertsOnA = enclave.Services.GetRequiredService<AlertService>();
+        var alert = await alertsOnA.RaiseAsync(new AlertRequest
+        {
+            Kind = AlertKind.Detection,
+            Severity = AlertSeverity.Critical,
+            Title = "cluster alert probe",
+            Subject = "user:mallory",
+            Evidence = new AlertEvidence { Summary = "raised on replica A" },
+        });
+        var row = page.Locator("#alerts tbody tr", new() { HasText = alert.Id });
+        await Assertions.Expect(row).ToContainTextAsync("cluster alert probe");
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("open");
+        Assert.True(updatesOnB.FromChangeFeed > announced, "replica B's console did not hear of A's alert from the state change feed");
+
+        // Acknowledged on A: the row on B changes.
+        await alertsOnA.AcknowledgeAsync(alert.Id, "user:admin", "on it");
+        await Assertions.Expect(row.Locator("td").Nth(2)).ToHaveTextAsync("acknowledged");
+        Assert.True(await page.EvaluateAsync<bool>("() => window.enclaveLiveMark === true"));
+    }
+
+    [Fact]
+    public async Task KeyRevokedOrPrincipalDisabledOnReplicaA_EndsTheLivePartsOpenOnReplicaB_FromTheChangeFeed()
+    {
+        var revokedUser = await enclave.AddUserAsync("cole", "airlock-approver");
+        var disabledUser = await enclave.AddUserAsync("cleo", "auditor");
+        await using var coleOnB = await enclave.NewContextOnBAsync();
+        var queue = await ConsoleFixture.SignInAsync(coleOnB, revokedUser.Key);
+        await queue.GotoAsync("/console/airlock");
+        await using var cleoOnB = await enclave.NewContextOnBAsync();
+        var overview = await ConsoleFixture.SignInAsync(cleoOnB, disabledUser.Key);
+        await WaitLiveAsync(queue);
+        await WaitLiveAsync(overview);
+        await MarkAsync(queue);
+        await MarkAsync(overview);
+        var updatesOnB = enclave.ReplicaB.Services.GetRequiredService<ConsoleLiveUpdates>();
+
+        // Cole's key is revoked through replica A's admin API: his open page on B ends, without a reload.
+        var announced = updatesOnB.FromChangeFeed;
+        using var admin = enclave.AdminClient();
+        using (var revoked = await admin.DeleteAsync($"/admin/v1/keys/{revokedUser.KeyId}"))
+        {
+            Assert.True(revoked.IsSuccessStatusCode, await revoked.Content.ReadAsStringAsync());
+        }
+
+        await Assertions.Expect(queue.Locator("#live-signed-out")).ToContainTextAsync("You are signed out");
+        Assert.Equal(0, await queue.Locator("#imports").CountAsync());
+        Assert.True(updatesOnB.FromChangeFeed > announced, "replica B's console did not hear of the revocation from the state change feed");
+
+        // Cleo is disabled through A: her overview on B ends; Cole's stays ended.
+        announced = updatesOnB.FromChangeFeed;
+        using (var disabled = await admin.PostAsync("/admin/v1/users/cleo/disable", null))
+        {
+            Assert.True(disabled.IsSuccessStatusCode, await disabled.Content.ReadAsStringAsync());
+        }
+
+        await Assertions.Expect(overview.Locator("#live-signed-out")).ToContainTextAsync("You are signed out");
+        Assert.Equal(0, await overview.Locator("#attention, #all-well").CountAsync());
+        Assert.True(updatesOnB.FromChangeFeed > announced, "replica B's console did not hear of the disabled principal from the state change feed");
+        foreach (var page in new[] { queue, overview })
+        {
+            Assert.True(await page.EvaluateAsync<bool>("() => window.enclaveLiveMark === true"), page.Url);
+            await page.ReloadAsync();
+            Assert.Contains("/console/signin", page.Url, StringComparison.Ordinal);
         }
     }
 

@@ -3,6 +3,7 @@
 //        dotnet run -c Release -- grammar [tokens] [documents]   (constrained decoding: GrammarBench.cs)
 //        dotnet run -c Release -- batch [threads] [tokens per stream] [rounds] [streams]   (continuous batching: BatchBench.cs)
 //        dotnet run -c Release -- gguf [f16|q4_0] [threads] [tokens] [rounds] [100m|10m]   (GGUF through llama.cpp: GgufBench.cs)
+//        dotnet run -c Release -- gguf-ab [f16|q4_0] [threads] [tokens] [rounds] [variants] [100m|10m]   (one GGUF stream, A/B of context settings and engine modes: GgufAbBench.cs)
 //        dotnet run -c Release -- gguf-batch [f16|q4_0] [threads] [tokens per stream] [rounds] [streams] [100m|10m]   (GGUF batching: GgufBatchBench.cs)
 // The bare loop uses the same session options and inputs, feeds present -> past and takes the argmax: the least any
 // engine must do. The engine adds sampling, stop handling, the scheduler and streaming.
@@ -14,6 +15,12 @@ using Microsoft.ML.OnnxRuntime;
 if (args.Length > 0 && args[0] == "gguf-batch")
 {
     await GgufBatchBench.RunAsync(args[1..]);
+    return;
+}
+
+if (args.Length > 0 && args[0] == "gguf-ab")
+{
+    await GgufAbBench.RunAsync(args[1..]);
     return;
 }
 

@@ -10,8 +10,8 @@ namespace Enclave.Inference.Gguf;
 /// context length), and a worker thread that decodes all of them in one <c>llama_decode</c> per step, one token per
 /// sequence at its own position and id, each with its logits. Each sequence keeps its own <see cref="SequenceDecoder"/>
 /// (seed, penalties, constraint, logprobs, budget) and reads only its own logits, so it draws the tokens it would alone:
-/// a sequence's logits do not depend on the other sequences of its step (with flash attention off, see
-/// <see cref="GgufLoader.Open"/>), except in the last bits of an F16 or F32 model's logits when it is alone in a step
+/// a sequence's logits do not depend on the other sequences of its step (with flash attention off, or on over a BF16 or
+/// Q8_0 cache, see <see cref="GgufLoader.Open"/>), except in the last bits of an F16 or F32 model's logits when it is alone in a step
 /// (one row takes another matmul kernel, see <see cref="Decode"/>).
 /// <para>
 /// A new prompt is prefilled between two steps, at most <see cref="OnnxEngineOptions.PrefillChunkTokens"/> tokens per

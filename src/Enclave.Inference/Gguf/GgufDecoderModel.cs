@@ -126,8 +126,8 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
 
     /// <summary>
     /// The batch's context: room for <paramref name="sequences"/> sequences of the model's context length each (the KV
-    /// cache split per sequence, as the contexts of unbatched sequences would hold them), flash attention off as for
-    /// every GGUF decoder context (<see cref="GgufLoader.Open"/> says why).
+    /// cache split per sequence, as the contexts of unbatched sequences would hold them), with the attention and cache
+    /// type of every GGUF decoder context (<see cref="GgufLoader.Open"/> says why they keep batched equal to alone).
     /// </summary>
     private static LLamaContext BatchContext(LLamaWeights weights, ModelParams parameters, int sequences)
     {
@@ -141,6 +141,8 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
             UBatchSize = parameters.UBatchSize,
             Embeddings = false,
             FlashAttention = parameters.FlashAttention,
+            TypeK = parameters.TypeK,
+            TypeV = parameters.TypeV,
         };
         if (parameters.Threads is { } threads)
         {

@@ -30,13 +30,16 @@ internal static class GgufLoader
         };
         if (!embeddings)
         {
-            // Flash attention off (llama.cpp's default, auto, turns it on for the CPU). With it on, a sequence whose
-            // cache holds more than 256 tokens gets other logits (up to 0.07 apart on a forged model, not a last-bit
-            // difference) when it is decoded in one llama_decode step with another sequence than when it is decoded
-            // alone: the same seed then gave another answer depending on what else ran (a forced tool call's
-            // arguments, streamed against unstreamed, issue 16). Without it, a sequence's logits do not depend on the
-            // other sequences of its step (GgufBatchingTests), and unbatched contexts attend the same way as the batch.
-            parameters.FlashAttention = false;
+            // Attention as configured (GgufEngineOptions.FlashAttention, CacheType). With flash attention, llama.cpp's CPU
+            // kernel splits a sequence's attention into one chunk of the cache per thread when the sequence is alone in
+            // its step and its cache (rounded up to 256 cells) reaches 512 cells, for F16 and F32 caches only; beside other
+            // sequences, or for other cache types, each head runs over the whole cache on one thread. The two sum in
+            // another order (with F16 partial sums), so an F16 cache gave a sequence logits up to 0.07 apart alone and
+            // batched (the same seed then gave another answer depending on what else ran, issue 16). A BF16 or Q8_0
+            // cache always takes the whole-cache path: a sequence's logits do not depend on the other sequences of its
+            // step (GgufBatchingTests), and unbatched contexts attend the same way as the batch.
+            parameters.FlashAttention = options.FlashAttention;
+            parameters.TypeK = parameters.TypeV = CacheType(options.CacheType);
         }
 
         if (options.Threads > 0)
@@ -66,6 +69,14 @@ internal static class GgufLoader
 
         return (weights, parameters);
     }
+
+    /// <summary>llama.cpp's type of a KV cache (LLamaSharp's enum has no BF16: ggml's number is used).</summary>
+    private static GGMLType CacheType(GgufCacheType type) => type switch
+    {
+        GgufCacheType.F16 => GGMLType.GGML_TYPE_F16,
+        GgufCacheType.Q8_0 => GGMLType.GGML_TYPE_Q8_0,
+        _ => (GGMLType)30, // GGML_TYPE_BF16
+    };
 
     /// <summary>The template variables <c>bos_token</c> and <c>eos_token</c>, as llama.cpp's vocabulary names them.</summary>
     public static Dictionary<string, string> SpecialTokens(LLamaWeights weights)

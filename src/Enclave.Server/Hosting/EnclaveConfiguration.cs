@@ -10,7 +10,7 @@ namespace Enclave.Server.Hosting;
 /// (e.g. <c>ENCLAVE__Upstream__Backends__0__BaseUrl</c>). Sections: <c>Upstream</c> (backends, retry policy, labels),
 /// <c>Server</c> (<see cref="ServerSettings"/>: data directory, URLs, certificate; the CLI's options land here),
 /// <c>Models</c> (per-model settings: <c>Kind</c>, <c>Label</c>), <c>Engine:Gguf</c> (GGUF models through llama.cpp:
-/// <c>ContextLength</c>, <c>Threads</c>, <c>BatchSize</c>, <c>MemoryMap</c>; <see cref="Enclave.Inference.Gguf.GgufEngineOptions"/>), <c>Engine:Onnx</c> (ONNX models: threads,
+/// <c>ContextLength</c>, <c>Threads</c>, <c>BatchSize</c>, <c>MemoryMap</c>, <c>FlashAttention</c>, <c>CacheType</c>, <c>ExactBatching</c>; <see cref="Enclave.Inference.Gguf.GgufEngineOptions"/>), <c>Engine:Onnx</c> (ONNX models: threads,
 /// bounds, <c>ContinuousBatching</c>, <c>PrefillChunkTokens</c>; <see cref="Enclave.Inference.Onnx.OnnxEngineOptions"/>), <c>Policy</c> (label scheme, default request label,
 /// jurisdictions, egress), <c>Quotas</c> (rates and budgets per principal and role), <c>Identity:Oidc</c> (single sign-on,
 /// <see cref="Auth.OidcOptions"/>) <c>Retention</c> (encrypted content retention), <c>Responses</c> (stored responses:

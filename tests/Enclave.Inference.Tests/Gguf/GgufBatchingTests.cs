@@ -143,11 +143,17 @@ public sealed class GgufBatchingTests(GgufModelsFixture models) : IClassFixture<
         Assert.Equal(0, batched.Scheduler.Running);
     }
 
+    /// <remarks>
+    /// On the Q4_0 model, whose logits agree bit for bit whatever a step holds: the F16 model's differ in the last bits
+    /// between a step of one row (each choice run alone) and one of four, and with flash attention's BF16 query such a
+    /// difference turned choice 1's 13th token here (docs/models.md).
+    /// </remarks>
     [Fact]
     public async Task ChoicesOfOneRequest_CopyThePromptsCache_AndEqualTheChoicesRunOneAfterAnother()
     {
-        using var alone = GgufDecoderModel.Load(models.ChatPath, Options(batching: false));
-        using var batched = GgufDecoderModel.Load(models.ChatPath, Options(batching: true));
+        var path = Path.Combine(models.Root, "q4", ModelForge.GgufFileName);
+        using var alone = GgufDecoderModel.Load(path, Options(batching: false));
+        using var batched = GgufDecoderModel.Load(path, Options(batching: true));
         var prompt = alone.Tokenizer.Encode(Prompts[2], addSpecialTokens: false);
         var sampling = new SamplingOptions { Temperature = 1f, Seed = 77, MaxTokens = 20, IgnoreEos = true };
 

@@ -41,6 +41,42 @@ public sealed class GgufEngineTests(GgufModelsFixture models) : IClassFixture<Gg
     }
 
     [Fact]
+    public void Attention_DefaultsToFlashAttentionWithABf16Cache_AndRefusesAnF16CacheWithFlashAttentionUnlessExactBatchingIsOff()
+    {
+        var defaults = new GgufEngineOptions();
+        Assert.True(defaults.FlashAttention);
+        Assert.Equal(GgufCacheType.BF16, defaults.CacheType);
+        Assert.True(defaults.ExactBatching);
+        Assert.Empty(defaults.Validate());
+
+        var f16 = Assert.Single(new GgufEngineOptions { CacheType = GgufCacheType.F16 }.Validate());
+        Assert.StartsWith("Engine:Gguf: CacheType F16 with FlashAttention", f16, StringComparison.Ordinal);
+        Assert.Contains("ExactBatching", f16, StringComparison.Ordinal);
+        Assert.Empty(new GgufEngineOptions { CacheType = GgufCacheType.F16, ExactBatching = false }.Validate());
+        Assert.Empty(new GgufEngineOptions { CacheType = GgufCacheType.F16, FlashAttention = false }.Validate());
+        Assert.Empty(new GgufEngineOptions { CacheType = GgufCacheType.BF16, FlashAttention = false }.Validate());
+        Assert.Empty(new GgufEngineOptions { CacheType = GgufCacheType.Q8_0 }.Validate());
+        Assert.Contains("needs FlashAttention", Assert.Single(new GgufEngineOptions { CacheType = GgufCacheType.Q8_0, FlashAttention = false }.Validate()), StringComparison.Ordinal);
+        Assert.Contains("CacheType must be", Assert.Single(new GgufEngineOptions { CacheType = (GgufCacheType)7 }.Validate()), StringComparison.Ordinal);
+        var refused = Assert.Throws<ArgumentException>(() => GgufDecoderModel.Load(models.ChatPath, new GgufEngineOptions { CacheType = GgufCacheType.F16 }));
+        Assert.Contains("ExactBatching", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(GgufCacheType.F16, false, true)]
+    [InlineData(GgufCacheType.F16, true, false)]
+    [InlineData(GgufCacheType.BF16, false, true)]
+    public async Task EveryAttentionSetting_Loads_AndGivesTheSameTextForTheSameSeed(GgufCacheType cache, bool flash, bool exact)
+    {
+        using var model = GgufDecoderModel.Load(models.ChatPath, new GgufEngineOptions { ContextLength = 256, Threads = 2, BatchSize = 64, CacheType = cache, FlashAttention = flash, ExactBatching = exact });
+        var backend = models.Backend(model);
+        var first = await backend.ChatAsync(Chat(maxTokens: 8, seed: 42), CancellationToken.None);
+        var second = await backend.ChatAsync(Chat(maxTokens: 8, seed: 42), CancellationToken.None);
+        Assert.Equal(8, first.Usage!.Value.CompletionTokens);
+        Assert.Equal((string?)first.Body["choices"]![0]!["message"]!["content"], (string?)second.Body["choices"]![0]!["message"]!["content"]);
+    }
+
+    [Fact]
     public void ContinuousBatching_IsOnByDefault_AndBoundsContinuousBatchingFalseTurnsItOff()
     {
         var defaults = new GgufEngineOptions { ContextLength = 256, Threads = 2, BatchSize = 64 };

@@ -94,6 +94,22 @@ public sealed class PolicyDeciderEdgeTests
     }
 
     [Fact]
+    public void Refusals_OfAModelWithoutBackends_AndOfUnknownLevels_SayExactlyWhy()
+    {
+        PolicyDecision d = new PolicyDecider(Scheme, Jurisdictions).Decide(new PolicyRequest
+        {
+            UserClearance = B("SECRET"),
+            RequestLabel = B("UNCLASSIFIED"),
+            ModelLabel = B("UNCLASSIFIED"),
+            Candidates = [],
+        });
+        Assert.Equal("denied: the model has no backends", Assert.Single(d.Reasons).Message);
+
+        var e = Assert.Throws<ArgumentException>(() => new JurisdictionPolicy(Scheme, new Dictionary<string, IReadOnlyList<string>> { ["CONFIDENTIAL"] = ["USA"], ["RESTRICTED"] = [] }));
+        Assert.StartsWith("invalid jurisdiction policy: level 'CONFIDENTIAL' is not in the label scheme; level 'RESTRICTED' is not in the label scheme", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ALabelAboveTheScheme_IsDenied_AndDescribedWithoutFormattingIt()
     {
         var outside = new SecurityLabel(Scheme.Levels.Count + 2, 0, unrestricted: true, 0);

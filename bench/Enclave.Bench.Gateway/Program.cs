@@ -7,6 +7,7 @@ using Enclave.Bench.Gateway.Soak;
 // forwarder as the reference hop), each in its own process on loopback. Maximum throughput with wrk, latency at a
 // fixed rate with an open-loop client. Markdown on stdout (and --out), progress on stderr.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CrashReport.Install(args.FirstOrDefault(a => a is "throughput" or "latency" or "profile" or "soak" or "stub" or "forwarder" or "gateway") ?? "benchmark");
 
 var dirOption = new Option<string>("--dir") { Description = "Directory for the gateway's data directory (ledger, key store), on the disk to measure (not tmpfs)", DefaultValueFactory = _ => Path.GetTempPath(), Recursive = true };
 var outOption = new Option<FileInfo?>("--out") { Description = "Also write the markdown report to this file", Recursive = true };
@@ -34,7 +35,7 @@ var fractionOption = new Option<double>("--fraction") { Description = "The fixed
 var soakRateOption = new Option<int>("--rate") { Description = "A fixed rate in requests/s instead of --fraction of the measured saturation (0: measure)", DefaultValueFactory = _ => 0 };
 var saturationOption = new Option<double>("--saturation-seconds") { Description = "Measured seconds of the closed-loop saturation run", DefaultValueFactory = _ => 20 };
 var saturationWarmupOption = new Option<double>("--saturation-warmup") { Description = "Unmeasured seconds before the saturation run's measured window", DefaultValueFactory = _ => 10 };
-var concurrencyOption = new Option<int>("--concurrency") { Description = "Requests in flight in the closed-loop saturation run", DefaultValueFactory = _ => 32 };
+var concurrencyOption = new Option<int>("--concurrency") { Description = "Requests in flight in the closed-loop saturation run, and the most connections the soak opens to the gateway (per pool: API keys, console session)", DefaultValueFactory = _ => 32 };
 var importEveryOption = new Option<double>("--import-every") { Description = "Seconds between imports (a signed bundle uploaded and approved by two)", DefaultValueFactory = _ => 30 };
 var quotaRateOption = new Option<double>("--quota-rate") { Description = "Requests/s from the quota-limited user", DefaultValueFactory = _ => 2 };
 var quotaLimitOption = new Option<int>("--quota-per-minute") { Description = "The quota-limited user's requests per minute", DefaultValueFactory = _ => 60 };

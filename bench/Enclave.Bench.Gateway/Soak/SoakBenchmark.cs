@@ -50,7 +50,7 @@ internal static class SoakBenchmark
                 using var imports = SoakImports.Prepare(scratch, importCount, baseUrl, keys, log);
                 log.WriteLine($"  done in {imports.Preparation.TotalSeconds:0.0} s, {imports.BundleBytes:N0} bytes a bundle");
                 await imports.PinAsync(adminKey).ConfigureAwait(false);
-                using var client = await SoakClient.CreateAsync(baseUrl, adminKey, keys[SoakPrincipals.Limited]).ConfigureAwait(false);
+                using var client = await SoakClient.CreateAsync(baseUrl, adminKey, keys[SoakPrincipals.Limited], settings.Concurrency).ConfigureAwait(false);
                 await VerifyAsync(client, imports, gateway, log).ConfigureAwait(false);
 
                 run.Saturation = await SaturationAsync(client, settings, log).ConfigureAwait(false);
@@ -177,7 +177,7 @@ internal static class SoakBenchmark
         var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 5;
         var end = start + settings.Minutes * minuteTicks;
         var recorder = new SoakRecorder(start, settings.Minutes, Minute);
-        var inFlight = new long[1];
+        var inFlight = new long[2]; // [0] requests in flight now, [1] the most in flight since the last minute's line
         var mix = Schedule("soak-mix", rate, start, end, i => Mix[i % Mix.Length], client, recorder, inFlight);
         var quota = Schedule("soak-quota", settings.QuotaRate, start, end, _ => SoakKind.OverQuota, client, recorder, inFlight);
         var importing = Task.Run(async () =>
@@ -201,7 +201,7 @@ internal static class SoakBenchmark
             var chat = recorder.Summarize(SoakKind.Chat, m - 1, m);
             var errors = Enum.GetValues<SoakKind>().Sum(k => recorder.Summarize(k, m - 1, m).Errors);
             log.WriteLine($"  minute {m}: chat {chat.Ok:N0} p99 {chat.Latency.P99Ms:0.00} ms, {errors} errors; RSS {sample.RssBytes / 1048576.0:0.0} MiB, "
-                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles} ({sample.Sockets} sockets), ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight");
+                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles} ({sample.Sockets} sockets), ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight (at most {Interlocked.Exchange(ref inFlight[1], 0)})");
         }
 
         mix.Join();
@@ -256,7 +256,15 @@ internal static class SoakBenchmark
                     continue;
                 }
 
-                Interlocked.Increment(ref inFlight[0]);
+                var now = Interlocked.Increment(ref inFlight[0]);
+                for (var peak = Volatile.Read(ref inFlight[1]); now > peak; peak = Volatile.Read(ref inFlight[1]))
+                {
+                    if (Interlocked.CompareExchange(ref inFlight[1], now, peak) == peak)
+                    {
+                        break;
+                    }
+                }
+
                 _ = SendAsync(client, kindOf(i), due, recorder, inFlight);
             }
         })

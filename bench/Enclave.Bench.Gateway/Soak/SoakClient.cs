@@ -9,7 +9,11 @@ namespace Enclave.Bench.Gateway.Soak;
 /// Sends one request of each <see cref="SoakKind"/> to the soak gateway and says whether its answer was the one expected:
 /// 200 with a chat completion, an event stream that ends in <c>data: [DONE]</c>, an embedding, a checkpoint note, the
 /// import list, the usage CSV; for the quota-limited user 200 or, deliberately, 429. Keep-alive connections from one
-/// pool for the API keys, and a second client holding the console session cookie for the usage export.
+/// pool for the API keys, and a second client holding the console session cookie for the usage export; each pool holds
+/// at most <c>connections</c> connections (the saturation run's concurrency), so that the open loop drives the gateway
+/// over the same connections as the closed loop that measured its saturation: a request that finds them all busy waits
+/// in the client for one (its wait counts in its latency) instead of opening one more connection to the gateway, and
+/// one more from the gateway to the stub.
 /// </summary>
 internal sealed partial class SoakClient : IDisposable
 {
@@ -24,27 +28,31 @@ internal sealed partial class SoakClient : IDisposable
     private readonly AuthenticationHeaderValue _limited;
     private long _adminTurn;
 
-    private SoakClient(Uri baseUrl, string adminKey, string limitedKey, HttpClient console)
+    private SoakClient(Uri baseUrl, string adminKey, string limitedKey, HttpClient console, int connections)
     {
         _admin = new AuthenticationHeaderValue("Bearer", adminKey);
         _limited = new AuthenticationHeaderValue("Bearer", limitedKey);
-        _http = new HttpClient(Handler(cookies: null)) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        _http = new HttpClient(Handler(cookies: null, connections)) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
         _console = console;
     }
 
     /// <summary>The admin reads in the order <see cref="SoakKind.Admin"/> takes them.</summary>
     public static IReadOnlyList<string> AdminReads { get; } = ["/admin/v1/ledger/checkpoint", "/admin/v1/airlock/imports", "/console/usage.csv?range=hour&by=model"];
 
-    /// <summary>A client for the gateway at <paramref name="baseUrl"/>, signed in to the console with the admin key.</summary>
-    public static async Task<SoakClient> CreateAsync(Uri baseUrl, string adminKey, string limitedKey)
+    /// <summary>
+    /// A client for the gateway at <paramref name="baseUrl"/>, signed in to the console with the admin key, with at most
+    /// <paramref name="connections"/> connections in each of its two pools.
+    /// </summary>
+    public static async Task<SoakClient> CreateAsync(Uri baseUrl, string adminKey, string limitedKey, int connections)
     {
         ArgumentNullException.ThrowIfNull(baseUrl);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(connections);
         var cookies = new CookieContainer();
-        var console = new HttpClient(Handler(cookies)) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var console = new HttpClient(Handler(cookies, connections)) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
         try
         {
             await SignInAsync(console, cookies, baseUrl, adminKey).ConfigureAwait(false);
-            return new SoakClient(baseUrl, adminKey, limitedKey, console);
+            return new SoakClient(baseUrl, adminKey, limitedKey, console, connections);
         }
         catch
         {
@@ -84,8 +92,9 @@ internal sealed partial class SoakClient : IDisposable
         _console.Dispose();
     }
 
-    private static SocketsHttpHandler Handler(CookieContainer? cookies) => new()
+    private static SocketsHttpHandler Handler(CookieContainer? cookies, int connections) => new()
     {
+        MaxConnectionsPerServer = connections,
         UseProxy = false,
         AllowAutoRedirect = false,
         UseCookies = cookies is not null,

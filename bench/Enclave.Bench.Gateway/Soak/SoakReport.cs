@@ -49,10 +49,10 @@ internal static class SoakReport
         var sat = run.Saturation;
         Line($"- **Mix** (in every ten requests): five chats (`POST {ChatRequest.Path}`), two streamed chats (`stream: true`, read to `data: [DONE]`), two embeddings "
             + $"(`POST {ChatRequest.EmbeddingsPath}`) and one admin read, in turn {string.Join(", ", SoakClient.AdminReads.Select(p => $"`GET {p}`"))} (the last with a console session signed in with the admin key: the admin API has no usage read).");
-        Line($"- **Saturation**: the mix closed-loop with {sat.Concurrency} requests in flight, {s.SaturationWarmupSeconds:0} s unmeasured then {sat.Seconds:0} s: "
+        Line($"- **Saturation**: the mix closed-loop with {sat.Concurrency} requests in flight over {sat.Concurrency} keep-alive connections, {s.SaturationWarmupSeconds:0} s unmeasured then {sat.Seconds:0} s: "
             + $"**{sat.RequestsPerSecond:N0} requests/s** (p50 {sat.Latency.P50Ms:0.00} ms, p99 {sat.Latency.P99Ms:0.00} ms, {sat.Errors} errors).");
         Line($"- **Fixed rate**: {(s.Rate > 0 ? $"{run.Rate:N0} requests/s (given with --rate)" : $"{s.Fraction:0.##} × saturation = **{run.Rate:N0} requests/s**")} of the mix, open loop (each request due at start + i / rate "
-            + "and sent then whatever came back; latency from the time it was due), for " + $"{s.Minutes} minutes, the first {s.WarmupMinutes} counted as warm-up.");
+            + $"and sent then whatever came back; latency from the time it was due) over the same pool of at most {s.Concurrency} connections as the saturation run (a request that finds them all busy waits in the client for one), for " + $"{s.Minutes} minutes, the first {s.WarmupMinutes} counted as warm-up.");
         Line($"- **Over quota**: {s.QuotaRate:0.##} chats/s from the user `{SoakPrincipals.Limited}`, whose quota is {s.QuotaPerMinute} requests a minute (`Quotas:Principals`): 429s on purpose, counted apart.");
         Line($"- **Imports**: every {s.ImportEvery.TotalSeconds:0} s a signed dataset bundle ({run.BundleBytes:N0} bytes; all made before the load, in {run.BundlePreparation.TotalSeconds:0.0} s) uploaded by `{SoakPrincipals.Importer}` "
             + $"through `POST /admin/v1/airlock/imports`, approved by `{SoakPrincipals.FirstApprover}` and `{SoakPrincipals.SecondApprover}` (`Airlock:RequiredApprovals:dataset = 2`) and activated: three requests, each counted under Import. {run.ImportsDone} imports, one of them before the load.");

@@ -24,7 +24,10 @@ internal sealed record SoakSettings
     /// <summary>Measured seconds of the closed-loop saturation run.</summary>
     public required double SaturationSeconds { get; init; }
 
-    /// <summary>Requests in flight in the closed-loop saturation run (each waits for its answer).</summary>
+    /// <summary>
+    /// Requests in flight in the closed-loop saturation run (each waits for its answer), and the most connections the
+    /// client opens to the gateway in each of its pools, so that the open loop uses the connections the saturation used.
+    /// </summary>
     public required int Concurrency { get; init; }
 
     /// <summary>Time between imports.</summary>

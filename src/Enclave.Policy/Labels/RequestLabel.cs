@@ -14,4 +14,10 @@ public sealed record RequestLabel
 
     /// <summary>Why scanning escalated, or markings that only partly parsed; empty when none.</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
+
+    /// <summary>
+    /// When <see cref="Source"/> is <see cref="LabelSource.Escalated"/>, why the scan stopped (a bound reached, or a
+    /// match that timed out), without the words about the label; null otherwise.
+    /// </summary>
+    public string? Escalation { get; init; }
 }

@@ -88,7 +88,7 @@ public sealed class RequestLabelExtractor
         if (escalation is not null)
         {
             problems.Add(escalation + "; the request is labelled at the top of the lattice");
-            return new RequestLabel { Label = _scheme.Highest, Source = LabelSource.Escalated, Markings = found, Problems = problems };
+            return new RequestLabel { Label = _scheme.Highest, Source = LabelSource.Escalated, Markings = found, Problems = problems, Escalation = escalation };
         }
 
         if (found.Count == 0)

@@ -7,4 +7,12 @@ namespace Enclave.Retrieval.Chunking;
 /// <param name="Start">Offset of the chunk's first character in the document text.</param>
 /// <param name="Text">The chunk's text.</param>
 /// <param name="Label">The document's label joined with every marking found inside the chunk.</param>
-public sealed record TextChunk(int Index, int Start, string Text, SecurityLabel Label);
+public sealed record TextChunk(int Index, int Start, string Text, SecurityLabel Label)
+{
+    /// <summary>
+    /// Why the marking scan of the chunk, or of a paragraph it overlaps, could not finish (a bound reached, or a match
+    /// that timed out), so that <see cref="Label"/> is the top of the lattice whatever the text holds; empty when every
+    /// scan finished.
+    /// </summary>
+    public IReadOnlyList<string> Escalations { get; init; } = [];
+}

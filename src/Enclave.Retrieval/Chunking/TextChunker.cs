@@ -54,16 +54,22 @@ public sealed class TextChunker
             }
 
             string piece = text[start..end].TrimEnd();
-            var label = documentLabel.Join(_markings.Extract(null, [piece]).Label);
-            foreach (var (portionStart, portionEnd, portionLabel) in portions)
+            var scanned = _markings.Extract(null, [piece]);
+            var label = documentLabel.Join(scanned.Label);
+            List<string>? escalations = scanned.Escalation is { } own ? [$"the chunk: {own}"] : null;
+            foreach (var (portionStart, portionEnd, portionLabel, portionEscalation) in portions)
             {
                 if (portionStart < end && portionEnd > start)
                 {
                     label = label.Join(portionLabel);
+                    if (portionEscalation is not null)
+                    {
+                        (escalations ??= []).Add($"the paragraph at {portionStart}: {portionEscalation}");
+                    }
                 }
             }
 
-            chunks.Add(new TextChunk(chunks.Count, start, piece, label));
+            chunks.Add(new TextChunk(chunks.Count, start, piece, label) { Escalations = (IReadOnlyList<string>?)escalations ?? [] });
             if (end >= text.Length)
             {
                 break;
@@ -84,18 +90,18 @@ public sealed class TextChunker
     }
 
     /// <summary>The paragraphs of <paramref name="text"/> (separated by a line with only whitespace) and the label of the markings in each.</summary>
-    private List<(int Start, int End, SecurityLabel Label)> Portions(string text)
+    private List<(int Start, int End, SecurityLabel Label, string? Escalation)> Portions(string text)
     {
-        var portions = new List<(int, int, SecurityLabel)>();
+        var portions = new List<(int, int, SecurityLabel, string?)>();
         int start = 0;
         while (start < text.Length)
         {
             int end = ParagraphEnd(text, start);
-            var label = _markings.Extract(null, [text[start..end]]).Label;
-            if (label != _lowest)
+            var scanned = _markings.Extract(null, [text[start..end]]);
+            if (scanned.Label != _lowest)
             {
                 // Only raised paragraphs are kept: a chunk checks these, not every paragraph of the document.
-                portions.Add((start, end, label));
+                portions.Add((start, end, scanned.Label, scanned.Escalation));
             }
 
             start = end + 1;

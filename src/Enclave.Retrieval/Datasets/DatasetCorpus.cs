@@ -149,6 +149,16 @@ public sealed class DatasetCorpus
         if (!bundleLabel.Dominates(highest))
         {
             var above = chunks.First(c => !bundleLabel.Dominates(c.Label));
+            if (above.Escalations.Count > 0)
+            {
+                // Not a marking in the text: the scan stopped, and a chunk it could not finish is labelled at the top of
+                // the lattice (fail closed). Say so, rather than name a marking the document does not hold.
+                throw new DocumentRejectedException(
+                    DocumentRejection.LabelAboveBundle,
+                    $"{file.Path}: its chunk {above.Index} could not be scanned for markings ({string.Join("; ", above.Escalations)}), so it is labelled {_scheme.FormatBanner(above.Label)}, above the bundle's label {_scheme.FormatBanner(bundleLabel)}; "
+                    + "a timeout means the machine was too busy: import the bundle again; a bound means the document holds too much marked text for one scan: split it");
+            }
+
             throw new DocumentRejectedException(
                 DocumentRejection.LabelAboveBundle,
                 $"{file.Path}: its chunk {above.Index} is marked {_scheme.FormatBanner(above.Label)}, above the bundle's label {_scheme.FormatBanner(bundleLabel)}; bundle it under a label that dominates it, or remove the portion");

@@ -65,6 +65,28 @@ public sealed class DatasetCorpusTests
     }
 
     [Fact]
+    public void Prepare_ADocumentWhoseMarkingScanCannotFinish_IsRefusedSayingWhy_NotAsMarkedTopSecret()
+    {
+        // One paragraph of 4,097 portion markings, over the scan's bound of 4,096 (LabelExtractionOptions.MaxMarkings):
+        // the scan stops and the paragraph is labelled at the top of the lattice, fail closed, as a scan that timed out
+        // on a busy machine is (the soak benchmark of issue 18 saw that refusal reported as a TOP SECRET marking).
+        var text = string.Concat(Enumerable.Repeat("(U) ", 4097)).TrimEnd();
+        var chunker = new TextChunker(Scheme);
+        var corpus = new DatasetCorpus(Scheme, chunker, new ExtractionOptions { MaxFileBytes = 64 * 1024 });
+
+        var chunks = chunker.Chunk(text, Unclassified);
+        Assert.All(chunks, c => Assert.Equal(Scheme.Highest, c.Label));
+        Assert.All(chunks, c => Assert.Equal(["the paragraph at 0: over 4096 markings found, the scanning limit"], c.Escalations));
+        Assert.All(chunker.Chunk(Handbook, Unclassified), c => Assert.Empty(c.Escalations));
+
+        var e = Assert.Throws<DocumentRejectedException>(() => corpus.Prepare(File("markings.txt", text), new DatasetManifest(), Unclassified));
+        Assert.Equal(DocumentRejection.LabelAboveBundle, e.Reason);
+        Assert.Contains("markings.txt: its chunk 0 could not be scanned for markings (the paragraph at 0: over 4096 markings found, the scanning limit)", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"so it is labelled {Scheme.FormatBanner(Scheme.Highest)}, above the bundle's label UNCLASSIFIED", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("is marked", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Check_NamesEveryProblem_UnknownTypesOversizedAndUnreadableFiles()
     {
         DatasetFile[] files =

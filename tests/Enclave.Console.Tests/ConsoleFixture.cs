@@ -130,7 +130,10 @@ public class ConsoleFixture : IAsyncLifetime
         await page.GotoAsync("/console/signin");
         await page.FillAsync("#key", key);
         await page.ClickAsync("#signin");
-        await page.WaitForURLAsync("**/console");
+
+        // Waits for the overview without Playwright's 30-second default: a clean-clone CI run on 2 loaded cores once
+        // took longer than that to sign in (the same test passed in 16 s alone). This bounds a wait; it times nothing.
+        await page.WaitForURLAsync("**/console", new() { Timeout = 120_000 });
         return page;
     }
 

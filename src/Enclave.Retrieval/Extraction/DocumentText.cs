@@ -85,7 +85,16 @@ public static class DocumentText
         // Plain text as Markdig renders it: markup gone, link text and code kept. Portion markings such as "(S)" are text
         // and survive, so the chunker still finds them.
         var pipeline = new Markdig.MarkdownPipelineBuilder().Build();
-        return Markdig.Markdown.ToPlainText(markdown, pipeline);
+        try
+        {
+            return Markdig.Markdown.ToPlainText(markdown, pipeline);
+        }
+        catch (ArgumentException ex) when (ex.TargetSite?.DeclaringType?.Assembly == typeof(Markdig.Markdown).Assembly)
+        {
+            // Markdig refuses input nested past its depth limit with ArgumentException (fuzz finding 13): a refused
+            // document, never a 500. Only when Markdig itself threw it.
+            throw new DocumentRejectedException(DocumentRejection.Malformed, $"the Markdown could not be read ({ex.Message}); upload it as plain text", ex);
+        }
     }
 
     private static string Html(string html)
@@ -144,7 +153,7 @@ public static class DocumentText
         {
             throw;
         }
-        catch (Exception ex) when (ex is PdfDocumentFormatException or InvalidOperationException or ArgumentException or IndexOutOfRangeException
+        catch (Exception ex) when (ex is PdfDocumentFormatException or UglyToad.PdfPig.Core.PdfDocumentStackDepthException or InvalidOperationException or ArgumentException or IndexOutOfRangeException
             or NullReferenceException or InvalidCastException or KeyNotFoundException or FormatException or OverflowException or IOException
             or NotSupportedException or NotImplementedException or DivideByZeroException or EndOfStreamException)
         {

@@ -159,6 +159,11 @@ public sealed class CanonicalJsonTests
             return true; // lone surrogates: covered by the refusal tests
         }
 
+        if (key.Get == "t")
+        {
+            return true; // the object's second member is "t": a duplicate key is refused, covered by the refusal tests
+        }
+
         var relaxed = new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         foreach (var options in new[] { relaxed, JsonSerializerOptions.Default })
         {

@@ -51,6 +51,25 @@ public sealed class JinjaChatTemplateTests
         Assert.Equal(expected, Render(template));
     }
 
+    // Expected outputs are Jinja2 3.1.6's (with the loopcontrols extension), the engine transformers renders chat
+    // templates with: what an iteration wrote before its break or continue is kept; what a filter or set block wrote
+    // before it is dropped (the block never ends); an iteration left by break or continue does not count for the
+    // loop's else block, a completed one does.
+    [Theory]
+    [InlineData("{% for x in xs %}a{% if x == 2 %}{% break %}{% endif %}b{% endfor %}", "aba")]
+    [InlineData("{% for x in xs %}a{{ x }}{% if x == 2 %}c{% continue %}{% endif %}b{% endfor %}", "a1ba2ca3b")]
+    [InlineData("{% for x in xs %}{% if x == 1 %}{% if true %}p{{ x }}{% continue %}{% endif %}{% endif %}q{% endfor %}", "p1qq")]
+    [InlineData("{% for x in xs %}{% for y in xs %}{{ x }}{{ y }}{% if y == 2 %}{% break %}{% endif %}{% endfor %}|{% if x == 2 %}{% continue %}{% endif %}-{% endfor %}", "1112|-2122|3132|-")]
+    [InlineData("{% for x in xs %}<{% filter upper %}a{% if x == 2 %}{% break %}{% endif %}{% endfilter %}>{% endfor %}", "<A><")]
+    [InlineData("{% for x in xs %}{% set v %}a{% if x == 2 %}{% break %}{% endif %}{% endset %}{{ v }}{% endfor %}", "a")]
+    [InlineData("{% for x in xs %}{% continue %}{% else %}E{% endfor %}", "E")]
+    [InlineData("{% for x in xs %}{% break %}{% else %}E{% endfor %}", "E")]
+    [InlineData("{% for x in xs %}a{% if x == 2 %}{% break %}{% endif %}{% else %}E{% endfor %}", "aa")]
+    public void Render_BreakAndContinue_KeepWhatTheIterationWrote_AsJinja2Does(string template, string expected)
+    {
+        Assert.Equal(expected, Render("{% set xs = [1, 2, 3] %}" + template));
+    }
+
     [Fact]
     public void Render_PassesAddGenerationPrompt()
     {

@@ -47,17 +47,44 @@ internal sealed class JinjaInterpreter
     private JinjaString EvaluateBlock(List<JinjaNode> statements, JinjaEnvironment env)
     {
         var sb = new StringBuilder();
-        foreach (JinjaNode statement in statements)
+        try
         {
-            JinjaValue value = Evaluate(statement, env);
-            if (value is not (JinjaNull or JinjaUndefined))
+            foreach (JinjaNode statement in statements)
             {
-                sb.Append(value.Render());
-                CheckSize(sb.Length);
+                JinjaValue value = Evaluate(statement, env);
+                if (value is not (JinjaNull or JinjaUndefined))
+                {
+                    sb.Append(value.Render());
+                    CheckSize(sb.Length);
+                }
             }
+        }
+        catch (LoopControl control)
+        {
+            // Jinja2 (which transformers renders chat templates with) yields output as it goes, so what this
+            // iteration wrote before its break or continue stays in the loop's output: carry it out to the loop.
+            control.Written.Insert(0, sb);
+            throw;
         }
 
         return new JinjaString(sb.ToString());
+    }
+
+    /// <summary>
+    /// A block rendered into a buffer that a filter or a <c>set</c> consumes when the block ends. A break or continue
+    /// leaves the block before that, so, as in Jinja2, what the block wrote is dropped.
+    /// </summary>
+    private JinjaString EvaluateBuffered(List<JinjaNode> statements, JinjaEnvironment env)
+    {
+        try
+        {
+            return EvaluateBlock(statements, env);
+        }
+        catch (LoopControl control)
+        {
+            control.Written.Clear();
+            throw;
+        }
     }
 
     private JinjaValue Evaluate(JinjaNode? node, JinjaEnvironment env)
@@ -96,7 +123,7 @@ internal sealed class JinjaInterpreter
                 UnaryNode u => EvaluateUnary(u, env),
                 BinaryNode b => EvaluateBinary(b, env),
                 FilterNode f => ApplyFilter(Evaluate(f.Operand, env), f.Filter, env),
-                FilterStatementNode f => ApplyFilter(EvaluateBlock(f.Body, env), f.Filter, env),
+                FilterStatementNode f => ApplyFilter(EvaluateBuffered(f.Body, env), f.Filter, env),
                 TestNode t => EvaluateTest(t, env),
                 SelectNode s => Evaluate(s.Test, env).Truthy ? Evaluate(s.Lhs, env) : JinjaUndefined.Instance,
                 TernaryNode t => Evaluate(t.Condition, env).Truthy ? Evaluate(t.TrueExpr, env) : Evaluate(t.FalseExpr, env),
@@ -128,7 +155,7 @@ internal sealed class JinjaInterpreter
 
     private JinjaNull EvaluateSet(SetNode node, JinjaEnvironment env)
     {
-        JinjaValue rhs = node.Value is not null ? Evaluate(node.Value, env) : EvaluateBlock(node.Body, env);
+        JinjaValue rhs = node.Value is not null ? Evaluate(node.Value, env) : EvaluateBuffered(node.Body, env);
         switch (node.Assignee)
         {
             case IdentifierNode id:
@@ -245,12 +272,16 @@ internal sealed class JinjaInterpreter
                 sb.Append(EvaluateBlock(node.Body, scope).Value);
                 CheckSize(sb.Length);
             }
-            catch (LoopContinue)
+            catch (LoopContinue control)
             {
+                sb.Append(control.Written);
+                CheckSize(sb.Length);
                 continue;
             }
-            catch (LoopBreak)
+            catch (LoopBreak control)
             {
+                sb.Append(control.Written);
+                CheckSize(sb.Length);
                 break;
             }
 
@@ -1689,7 +1720,13 @@ internal sealed class JinjaInterpreter
         }
     }
 
-    private sealed class LoopBreak : Exception;
+    /// <summary>A break or continue on its way to its loop, with what the iteration wrote before it.</summary>
+    private abstract class LoopControl : Exception
+    {
+        public StringBuilder Written { get; } = new();
+    }
 
-    private sealed class LoopContinue : Exception;
+    private sealed class LoopBreak : LoopControl;
+
+    private sealed class LoopContinue : LoopControl;
 }

@@ -178,8 +178,13 @@ internal static class SoakBenchmark
         var end = start + settings.Minutes * minuteTicks;
         var recorder = new SoakRecorder(start, settings.Minutes, Minute);
         var inFlight = new long[2]; // [0] requests in flight now, [1] the most in flight since the last minute's line
-        var mix = Schedule("soak-mix", rate, start, end, i => Mix[i % Mix.Length], client, recorder, inFlight);
-        var quota = Schedule("soak-quota", settings.QuotaRate, start, end, _ => SoakKind.OverQuota, client, recorder, inFlight);
+        // The mix ramps up linearly over the warm-up minutes: started at full rate, a freshly saturated gateway's first
+        // seconds (connections opened, the tiered JIT's second tier, the first imports) queued up to the in-flight cap
+        // and counted thousands of unsent requests as errors in minute 1 (2026-12-07, quiet machine); minute 2 on
+        // had none. Every request of the ramp still counts.
+        var ramp = settings.WarmupMinutes * minuteTicks;
+        var mix = Schedule("soak-mix", rate, start, end, ramp, i => Mix[i % Mix.Length], client, recorder, inFlight);
+        var quota = Schedule("soak-quota", settings.QuotaRate, start, end, 0, _ => SoakKind.OverQuota, client, recorder, inFlight);
         var importing = Task.Run(async () =>
         {
             var every = (long)(settings.ImportEvery.TotalSeconds * Stopwatch.Frequency);
@@ -232,15 +237,14 @@ internal static class SoakBenchmark
     /// </summary>
     private const long MaxInFlight = 1280;
 
-    // One thread keeps the schedule (as FixedRateClient does): request i is due at start + i / rate and sent then.
-    private static Thread Schedule(string name, double rate, long start, long end, Func<long, SoakKind> kindOf, SoakClient client, SoakRecorder recorder, long[] inFlight)
+    // One thread keeps the schedule (as FixedRateClient does): request i is due at start + Offset(i) and sent then.
+    private static Thread Schedule(string name, double rate, long start, long end, long rampTicks, Func<long, SoakKind> kindOf, SoakClient client, SoakRecorder recorder, long[] inFlight)
     {
-        var interval = Stopwatch.Frequency / rate;
         var thread = new Thread(() =>
         {
             for (long i = 0; ; i++)
             {
-                var due = start + (long)(i * interval);
+                var due = start + DueOffset(i, rate, rampTicks);
                 if (due >= end)
                 {
                     return;
@@ -274,6 +278,20 @@ internal static class SoakBenchmark
         };
         thread.Start();
         return thread;
+    }
+
+    /// <summary>
+    /// Ticks after the start at which request <paramref name="i"/> is due: the rate grows linearly from 0 to
+    /// <paramref name="rate"/> over <paramref name="rampTicks"/> (so <c>rate * t² / (2 * ramp)</c> requests are due by
+    /// time <c>t</c> in the ramp, half as many as at full rate), then stays at <paramref name="rate"/>.
+    /// </summary>
+    internal static long DueOffset(long i, double rate, long rampTicks)
+    {
+        var perTick = rate / Stopwatch.Frequency;
+        var inRamp = perTick * rampTicks / 2;
+        return i < inRamp
+            ? (long)Math.Sqrt(2.0 * rampTicks * i / perTick)
+            : rampTicks + (long)((i - inRamp) / perTick);
     }
 
     private static async Task SendAsync(SoakClient client, SoakKind kind, long due, SoakRecorder recorder, long[] inFlight)

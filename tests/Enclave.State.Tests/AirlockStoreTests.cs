@@ -112,7 +112,7 @@ public abstract class AirlockStoreTests : IDisposable
 
         Assert.Equal(roles, Assert.Single(_store.Imports(id: "imp_1")).RoleSignersJson);
         Assert.Null(Assert.Single(_store.Imports(id: "imp_2")).RoleSignersJson);
-        Assert.Equal(roles, Assert.Single(_store.Imports(state: "verified", kind: "dataset").Where(r => r.Id == "imp_1")).RoleSignersJson);
+        Assert.Equal(roles, Assert.Single(_store.Imports(state: "verified", kind: "dataset"), r => r.Id == "imp_1").RoleSignersJson);
     }
 
     [Fact]

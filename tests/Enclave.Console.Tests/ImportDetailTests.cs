@@ -97,6 +97,33 @@ public sealed class ImportDetailTests(ConsoleFixture enclave) : IClassFixture<Co
         // Each section says the label of what it shows.
         Assert.Equal(4, await page.Locator(".section-label:has-text('UNCLASSIFIED')").CountAsync());
 
+        // TUF signers per role: every role that verified the import, its version, threshold and the keys whose signatures
+        // verified, exactly as the verifier recorded them (the admin API's record of the same import).
+        JsonArray recorded;
+        using (var http = enclave.AdminClient(approvers[0].Key))
+        {
+            var record = JsonNode.Parse(await http.GetStringAsync($"/admin/v1/airlock/imports/{id}"))!;
+            recorded = record["roleSigners"]!.AsArray();
+            Assert.Equal(record["signerKeyIds"]!.AsArray().Select(k => k!.GetValue<string>()), recorded[^1]!["keyIds"]!.AsArray().Select(k => k!.GetValue<string>()));
+        }
+
+        Assert.Equal(["root", "timestamp", "snapshot", "targets", "dataset"], recorded.Select(r => r!["role"]!.GetValue<string>()));
+        var roleRows = page.Locator("#role-signers tbody tr");
+        Assert.Equal(recorded.Count, await roleRows.CountAsync());
+        for (var i = 0; i < recorded.Count; i++)
+        {
+            var role = recorded[i]!;
+            var roleCells = (await roleRows.Nth(i).Locator("td").AllTextContentsAsync()).Select(c => c.Trim()).ToArray();
+            Assert.Equal([role["role"]!.GetValue<string>(), role["version"]!.ToJsonString(), role["threshold"]!.ToJsonString()], roleCells[..3]);
+            var keys = role["keyIds"]!.AsArray().Select(k => k!.GetValue<string>()).ToArray();
+            Assert.NotEmpty(keys);
+            Assert.Equal(keys, await roleRows.Nth(i).Locator("code.key-id").AllTextContentsAsync());
+            Assert.StartsWith($"{keys.Length} verified: ", roleCells[3], StringComparison.Ordinal);
+        }
+
+        // The findings line: the freshness is a sentence of its own, then the count.
+        Assert.Matches(@"^Vulnerability data is [^\n]+\. \d+ finding\(s\) in its SBOM's components", (await page.TextContentAsync("#findings-summary"))!.Trim());
+
         // Scanners per file: the deny-list looked at every file, and found nothing (the import waits for approval).
         var scans = await page.Locator("#scans tbody tr").AllTextContentsAsync();
         Assert.Equal(3, scans.Count);
@@ -140,5 +167,21 @@ public sealed class ImportDetailTests(ConsoleFixture enclave) : IClassFixture<Co
         Assert.Contains("carries no SBOM", await page.TextContentAsync("#no-sbom"), StringComparison.Ordinal);
         Assert.Contains("carries no provenance", await page.TextContentAsync("#no-provenance"), StringComparison.Ordinal);
         Assert.Contains("nothing to match", await page.TextContentAsync("#no-findings-sbom"), StringComparison.Ordinal);
+        Assert.Equal(5, await page.Locator("#role-signers tbody tr").CountAsync());
+
+        // An import recorded before the per-role signers were (its column NULL, as migration 13 leaves older rows) says
+        // they were not recorded, and shows no table.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(enclave.DataDirectory, "enclave.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var clear = connection.CreateCommand();
+            clear.CommandText = "UPDATE airlock_imports SET role_signers = NULL WHERE id = $id";
+            clear.Parameters.AddWithValue("$id", plainId);
+            Assert.Equal(1, clear.ExecuteNonQuery());
+        }
+
+        await page.GotoAsync($"/console/airlock/{plainId}");
+        Assert.StartsWith("Not recorded (imported before this release)", (await page.TextContentAsync(".role-signers-unrecorded"))!.Trim(), StringComparison.Ordinal);
+        Assert.Equal(0, await page.Locator("#role-signers").CountAsync());
     }
 }

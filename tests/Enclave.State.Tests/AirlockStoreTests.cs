@@ -1,5 +1,6 @@
 using Enclave.State.Airlock;
 using Enclave.State.Changes;
+using Enclave.State.Migrations;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Enclave.State.Tests;
@@ -99,6 +100,22 @@ public abstract class AirlockStoreTests : IDisposable
     }
 
     [Fact]
+    public void RoleSigners_RoundTripWithTheImport_AndAnImportWithoutThemReadsAsNotRecorded()
+    {
+        const string roles = """[{"role":"root","version":2,"threshold":1,"key_ids":["r1"]},{"role":"model","version":3,"threshold":2,"key_ids":["m1","m3"]}]""";
+        using (var transaction = _store.Begin())
+        {
+            transaction.InsertImport(Import("imp_1", "1") with { RoleSignersJson = roles }, []);
+            transaction.InsertImport(Import("imp_2", "2"), []);
+            transaction.Commit();
+        }
+
+        Assert.Equal(roles, Assert.Single(_store.Imports(id: "imp_1")).RoleSignersJson);
+        Assert.Null(Assert.Single(_store.Imports(id: "imp_2")).RoleSignersJson);
+        Assert.Equal(roles, Assert.Single(_store.Imports(state: "verified", kind: "dataset"), r => r.Id == "imp_1").RoleSignersJson);
+    }
+
+    [Fact]
     public void Rejected_IsNoLongerLive_SoTheVersionCanBeImportedAgain()
     {
         using (var transaction = _store.Begin())
@@ -179,3 +196,57 @@ public sealed class AirlockStoreOnSqlite() : AirlockStoreTests(new SqliteTarget(
 
 /// <summary>The <see cref="AirlockStoreTests"/> contract on PostgreSQL.</summary>
 public sealed class AirlockStoreOnPostgres(PostgresDatabase database) : AirlockStoreTests(database.Target()), IClassFixture<PostgresDatabase>;
+
+/// <summary>
+/// Migration 13 on a database of schema 12 that already holds an import: the import still reads, with its per-role
+/// signers not recorded (NULL, never invented), and imports written afterwards keep theirs.
+/// </summary>
+public abstract class AirlockRoleSignersMigrationTests(StateTarget state) : IDisposable
+{
+    private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2027-01-02T03:04:05Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    public void Dispose()
+    {
+        state.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public void Migration13_KeepsAnImportFromSchema12Readable_WithItsRoleSignersNotRecorded()
+    {
+        var factory = state.Unmigrated();
+        StateMigrator.Migrate(factory, StateDatabase.Enclave, [.. StateDatabase.Enclave.Migrations.Where(m => m.Version <= 12)], _clock);
+        // The row exactly as the schema-12 release wrote it (its INSERT named these columns).
+        state.Execute("""
+            INSERT INTO airlock_imports (id, kind, name, version, label, task, state, importer, signer_key_ids, sbom_sha256,
+                provenance_sha256, manifest_sha256, archive_bytes, tuf_versions, quarantine, reasons, received, verified)
+            VALUES ('imp_old', 'dataset', 'd', '1', 'UNCLASSIFIED', NULL, 'verified', 'user:importer', '["k1"]', NULL, NULL,
+                'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 10, '{"root":1,"targets":2}', '/q/imp_old', '[]',
+                '2027-01-01T00:00:00.0000000Z', '2027-01-01T00:00:01.0000000Z')
+            """);
+
+        var result = StateMigrator.Migrate(factory, StateDatabase.Enclave, _clock);
+
+        Assert.Equal((12, StateDatabase.Enclave.LatestVersion), (result.From, result.To));
+        var store = new SqliteAirlockStore(state.Open(_clock));
+        var old = Assert.Single(store.Imports(id: "imp_old"));
+        Assert.Equal(("[\"k1\"]", "{\"root\":1,\"targets\":2}", "/q/imp_old"), (old.SignerKeyIdsJson, old.TufVersionsJson, old.Quarantine));
+        Assert.Null(old.RoleSignersJson);
+
+        const string roles = """[{"role":"targets","version":2,"threshold":1,"key_ids":["t1"]}]""";
+        using (var transaction = store.Begin())
+        {
+            transaction.InsertImport(old with { Id = "imp_new", Version = "2", RoleSignersJson = roles }, []);
+            transaction.Commit();
+        }
+
+        Assert.Equal(roles, Assert.Single(store.Imports(id: "imp_new")).RoleSignersJson);
+        Assert.Null(Assert.Single(store.Imports(id: "imp_old")).RoleSignersJson);
+    }
+}
+
+/// <summary>The <see cref="AirlockRoleSignersMigrationTests"/> on a SQLite file.</summary>
+public sealed class AirlockRoleSignersMigrationOnSqlite() : AirlockRoleSignersMigrationTests(new SqliteTarget());
+
+/// <summary>The <see cref="AirlockRoleSignersMigrationTests"/> on PostgreSQL.</summary>
+public sealed class AirlockRoleSignersMigrationOnPostgres(PostgresDatabase database) : AirlockRoleSignersMigrationTests(database.Target()), IClassFixture<PostgresDatabase>;

@@ -19,6 +19,9 @@ public abstract class StateTarget : IDisposable
     /// <summary>Raw SQL on the <c>enclave</c> database from outside the state layer (to set up or sabotage a test).</summary>
     public abstract void Execute(string sql);
 
+    /// <summary>The engine's connection factory, nothing migrated (to build the schema of an earlier release step by step).</summary>
+    public abstract StateConnectionFactory Unmigrated();
+
     /// <summary>A binary literal in the engine's SQL (<c>x'01'</c>, <c>'\x01'::bytea</c>).</summary>
     public abstract string BlobLiteral(string hex);
 
@@ -42,6 +45,8 @@ public sealed class SqliteTarget : StateTarget
 
     public override void Execute(string sql) => Raw.Execute(_dir.EnclaveDb, sql);
 
+    public override StateConnectionFactory Unmigrated() => new SqliteConnectionFactory(_dir.Path);
+
     public override string BlobLiteral(string hex) => $"x'{hex}'";
 
     protected override void Dispose(bool disposing) => _dir.Dispose();
@@ -62,6 +67,13 @@ public sealed class PostgresTarget : StateTarget
     public override StateConnectionFactory Open(TimeProvider clock)
     {
         var factory = EnclaveState.Open("unused-by-postgres", new StateSettings { Provider = StateProvider.Postgres, ConnectionString = _connectionString }, clock);
+        _opened.Add(factory);
+        return factory;
+    }
+
+    public override StateConnectionFactory Unmigrated()
+    {
+        var factory = new PostgresConnectionFactory(_connectionString);
         _opened.Add(factory);
         return factory;
     }

@@ -79,7 +79,9 @@ public sealed class UpgradeTests : IDisposable
 
             // Airlock: the activated import and the trusted TUF versions.
             var importer = new AirlockImporter(new AirlockImportOptions { DataDirectory = _dir.Path }, ledger, _clock);
-            Assert.Equal(ImportState.Activated, importer.Get(Expected("importId"))!.State);
+            var import = importer.Get(Expected("importId"))!;
+            Assert.Equal(ImportState.Activated, import.State);
+            Assert.Null(import.RoleSigners); // imported before per-role signers were recorded: not known, not invented
             var versions = importer.TrustStore.Versions();
             Assert.Equal(
                 _expected.GetProperty("trustVersions").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt32()),

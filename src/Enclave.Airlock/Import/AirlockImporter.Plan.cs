@@ -4,7 +4,6 @@ using System.Text.Json;
 using Enclave.Airlock.Bundles;
 using Enclave.Airlock.Tuf;
 using Enclave.Core;
-using Enclave.Signing.Keys;
 
 namespace Enclave.Airlock.Import;
 
@@ -188,9 +187,10 @@ public sealed partial class AirlockImporter
             t => "targets/" + t.Target.Path,
             t => new ExpectedEntry { Length = t.Target.Length, Sha256 = t.Sha256 },
             StringComparer.Ordinal);
-        var roles = targets.Select(t => t.Target.Role).Distinct(StringComparer.Ordinal).ToList();
-        var signers = roles.SelectMany(role => SignerKeyIds(state, role)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
-        return new ImportPlan(selector, updater, targets, labels.Single(), tasks.SingleOrDefault(), signers, expected);
+        var roleSigners = RoleSigners(updater.Trusted, targets.Select(t => t.Target));
+        var listing = targets.Select(t => t.Target.Role).ToHashSet(StringComparer.Ordinal);
+        var signers = roleSigners.Where(r => listing.Contains(r.Role)).SelectMany(r => r.KeyIds).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return new ImportPlan(selector, updater, targets, labels.Single(), tasks.SingleOrDefault(), signers, roleSigners, expected);
     }
 
     private static (string Type, string Label, string? Task)? ReadCustom(TargetFile target, BundleSelector selector, List<string> problems)
@@ -242,48 +242,37 @@ public sealed partial class AirlockImporter
         return problems.Count == before ? (type!, label!, task) : null;
     }
 
-    private static IEnumerable<string> SignerKeyIds(TrustedState state, string role)
+    // Every role that took part in verifying the targets, with the keys the verifier counted when it trusted each: the
+    // root in force, timestamp, snapshot, top-level targets, then each delegated role on the path to a target (in the
+    // order lookup met them). The signers come from the metadata as the updater trusted it, never re-derived here.
+    private static IReadOnlyList<ImportRoleSigners> RoleSigners(TrustedState state, IEnumerable<TargetFile> targets)
     {
-        TargetsMetadata metadata;
-        IReadOnlyDictionary<string, TufKey> keys;
-        TufRole authorised;
-        if (role == "targets")
+        var roles = new List<ImportRoleSigners>
         {
-            metadata = state.Targets!;
-            keys = state.Root.Keys;
-            authorised = state.Root.Roles["targets"];
-        }
-        else
+            Signed("root", state.Root),
+            Signed("timestamp", state.Timestamp),
+            Signed("snapshot", state.Snapshot),
+            Signed("targets", state.Targets),
+        };
+        var delegated = new List<string>();
+        foreach (var target in targets)
         {
-            metadata = state.Delegated[role];
-            var parent = state.Delegated.Values.Prepend(state.Targets!)
-                .First(p => p.Delegations?.Roles.Any(r => r.Name == role) == true);
-            keys = parent.Delegations!.Keys;
-            authorised = parent.Delegations.Roles.First(r => r.Name == role).Role;
-        }
-
-        foreach (var signature in metadata.Signatures.DistinctBy(s => s.KeyId))
-        {
-            if (!authorised.KeyIds.Contains(signature.KeyId) || !keys.TryGetValue(signature.KeyId, out var key))
+            foreach (var role in target.DelegationChain.Skip(1))
             {
-                continue;
-            }
-
-            byte[] sig;
-            try
-            {
-                sig = Convert.FromHexString(signature.SignatureHex);
-            }
-            catch (FormatException)
-            {
-                continue;
-            }
-
-            if (key.Verify(metadata.CanonicalSigned, sig))
-            {
-                yield return signature.KeyId;
+                if (!delegated.Contains(role, StringComparer.Ordinal))
+                {
+                    delegated.Add(role);
+                }
             }
         }
+
+        roles.AddRange(delegated.Select(role => Signed(role, state.Delegated.GetValueOrDefault(role))));
+        return roles;
+
+        static ImportRoleSigners Signed(string role, TufMetadata? metadata) =>
+            metadata?.VerifiedSigners is { } signers
+                ? new ImportRoleSigners { Role = role, Version = metadata.Version, Threshold = signers.Threshold, KeyIds = signers.KeyIds }
+                : throw new InvalidOperationException($"the updater trusted no verified {role} metadata for the bundle's targets");
     }
 
     private sealed record PlannedTarget(TargetFile Target, string RelativePath, string Type, Sha256Digest Sha256);
@@ -295,5 +284,6 @@ public sealed partial class AirlockImporter
         string Label,
         string? Task,
         IReadOnlyList<string> SignerKeyIds,
+        IReadOnlyList<ImportRoleSigners> RoleSigners,
         IReadOnlyDictionary<string, ExpectedEntry> Expected);
 }

@@ -72,6 +72,7 @@ public sealed partial class AirlockImporter
                 },
                 Importer = row.Importer,
                 SignerKeyIds = JsonSerializer.Deserialize(row.SignerKeyIdsJson, ImportJson.Default.IReadOnlyListString) ?? [],
+                RoleSigners = row.RoleSignersJson is null ? null : JsonSerializer.Deserialize(row.RoleSignersJson, ImportJson.Default.IReadOnlyListImportRoleSigners) ?? [],
                 SbomSha256 = row.SbomSha256 is null ? null : Digest(row.SbomSha256),
                 ProvenanceSha256 = row.ProvenanceSha256 is null ? null : Digest(row.ProvenanceSha256),
                 ManifestSha256 = Digest(row.ManifestSha256),

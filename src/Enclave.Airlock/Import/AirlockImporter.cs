@@ -309,4 +309,5 @@ public sealed partial class AirlockImporter
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<string>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(List<string>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyDictionary<string, int>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyList<ImportRoleSigners>))]
 internal sealed partial class ImportJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Enclave.Core;
 
 namespace Enclave.Airlock.Import;
@@ -34,6 +35,13 @@ public sealed record ImportRecord
 
     /// <summary>Key IDs whose signatures verified on the role that lists the artifact's targets.</summary>
     public required IReadOnlyList<string> SignerKeyIds { get; init; }
+
+    /// <summary>
+    /// Every TUF role that took part in verifying the import (root, timestamp, snapshot, targets, then each delegated role
+    /// on the path to its files), with its version, threshold and the keys whose signatures verified; null when the
+    /// import was made before this was recorded (not known, never guessed).
+    /// </summary>
+    public IReadOnlyList<ImportRoleSigners>? RoleSigners { get; init; }
 
     /// <summary>SHA-256 of the SBOM target, if the bundle carries one.</summary>
     public Sha256Digest? SbomSha256 { get; init; }
@@ -73,6 +81,29 @@ public sealed record ImportRecord
 
     /// <summary>The materialised folder once activated (<c>DATA/artifacts/KIND/NAME/VERSION</c>).</summary>
     public string? Folder { get; init; }
+}
+
+/// <summary>One TUF role that took part in verifying an import, as the verifier trusted it.</summary>
+public sealed record ImportRoleSigners
+{
+    /// <summary><c>root</c>, <c>timestamp</c>, <c>snapshot</c>, <c>targets</c> or a delegated role's name.</summary>
+    [JsonPropertyName("role")]
+    public required string Role { get; init; }
+
+    /// <summary>The version of the role's metadata that was trusted (for root: the root in force).</summary>
+    [JsonPropertyName("version")]
+    public required int Version { get; init; }
+
+    /// <summary>How many distinct authorised keys had to sign it.</summary>
+    [JsonPropertyName("threshold")]
+    public required int Threshold { get; init; }
+
+    /// <summary>
+    /// The authorised key IDs whose signatures verified (one per distinct key, ordinal order); a signature by a key the
+    /// role does not authorise, or one that does not verify, is not here.
+    /// </summary>
+    [JsonPropertyName("key_ids")]
+    public required IReadOnlyList<string> KeyIds { get; init; }
 }
 
 /// <summary>One target file of an artifact.</summary>

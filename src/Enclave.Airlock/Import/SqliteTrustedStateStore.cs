@@ -140,7 +140,7 @@ public sealed class SqliteTrustedStateStore : ITrustedStateStore
                 try
                 {
                     var metadata = TufMetadataParser.ParseTargets(bytes, delegation.Name, Math.Max(bytes.LongLength, _options.MaxTargetsBytes), _options);
-                    TufSignatureVerifier.Verify(metadata, parent.Delegations.Keys, delegation.Role, $"the keys {parent.RoleName} delegates to {delegation.Name}");
+                    metadata = metadata with { VerifiedSigners = TufSignatureVerifier.Verify(metadata, parent.Delegations.Keys, delegation.Role, $"the keys {parent.RoleName} delegates to {delegation.Name}") };
                     delegated[delegation.Name] = metadata;
                     parents.Enqueue(metadata);
                 }

@@ -22,6 +22,12 @@ public sealed record TargetFile
     /// <summary>The role whose metadata listed this target.</summary>
     public string Role { get; init; } = "targets";
 
+    /// <summary>
+    /// The roles the lookup trusted on its way to <see cref="Role"/>, from top-level <c>targets</c> down to
+    /// <see cref="Role"/> itself (set by <see cref="Updater.FindTarget"/>; empty on a target only parsed).
+    /// </summary>
+    public IReadOnlyList<string> DelegationChain { get; init; } = [];
+
     /// <summary>The SHA-256 digest, when listed.</summary>
     public Sha256Digest? Sha256 =>
         Hashes.TryGetValue("sha256", out var hex) && Sha256Digest.TryParseHex(hex, out var digest) ? digest : null;

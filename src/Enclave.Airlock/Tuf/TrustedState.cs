@@ -29,7 +29,7 @@ public sealed record TrustedState
     {
         ArgumentNullException.ThrowIfNull(rootJson);
         var root = TufMetadataParser.ParseRoot(rootJson, options ?? TufUpdaterOptions.Default);
-        TufSignatureVerifier.Verify(root, root.Keys, root.Roles["root"], $"its own root keys");
+        root = root with { VerifiedSigners = TufSignatureVerifier.Verify(root, root.Keys, root.Roles["root"], $"its own root keys") };
         return new TrustedState { Root = root };
     }
 
@@ -79,19 +79,19 @@ public sealed record TrustedState
         if (timestamp is not null)
         {
             ts = TufMetadataParser.ParseTimestamp(timestamp, options);
-            TufSignatureVerifier.Verify(ts, state.Root.Keys, roles["timestamp"], "the trusted root's timestamp keys");
+            ts = ts with { VerifiedSigners = TufSignatureVerifier.Verify(ts, state.Root.Keys, roles["timestamp"], "the trusted root's timestamp keys") };
         }
 
         if (snapshot is not null)
         {
             sn = TufMetadataParser.ParseSnapshot(snapshot, Math.Max(snapshot.LongLength, options.MaxSnapshotBytes), options);
-            TufSignatureVerifier.Verify(sn, state.Root.Keys, roles["snapshot"], "the trusted root's snapshot keys");
+            sn = sn with { VerifiedSigners = TufSignatureVerifier.Verify(sn, state.Root.Keys, roles["snapshot"], "the trusted root's snapshot keys") };
         }
 
         if (targets is not null)
         {
             tg = TufMetadataParser.ParseTargets(targets, "targets", Math.Max(targets.LongLength, options.MaxTargetsBytes), options);
-            TufSignatureVerifier.Verify(tg, state.Root.Keys, roles["targets"], "the trusted root's targets keys");
+            tg = tg with { VerifiedSigners = TufSignatureVerifier.Verify(tg, state.Root.Keys, roles["targets"], "the trusted root's targets keys") };
         }
 
         return state with { Timestamp = ts, Snapshot = sn, Targets = tg };

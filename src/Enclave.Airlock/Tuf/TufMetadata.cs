@@ -26,6 +26,14 @@ public abstract record TufMetadata
     /// <summary>The file's bytes exactly as received, for persistence.</summary>
     public required ReadOnlyMemory<byte> Bytes { get; init; }
 
+    /// <summary>
+    /// The keys whose signatures verified when this metadata was trusted, and the threshold they met: set by the
+    /// <see cref="Updater"/> and the trusted-state loaders as they verify it (a root by its own root keys, timestamp,
+    /// snapshot and top-level targets by the root's keys for them, a delegated role by the keys its delegating role
+    /// lists). Null on metadata only parsed, never verified.
+    /// </summary>
+    public TufSigners? VerifiedSigners { get; init; }
+
     internal byte[] CanonicalSigned { get; init; } = [];
 
     internal byte[] RawSigned { get; init; } = [];

@@ -12,12 +12,17 @@ namespace Enclave.Airlock.Tuf;
 internal static class TufSignatureVerifier
 {
     /// <summary>The outcome of counting: valid distinct keys, and what went wrong with the others.</summary>
-    internal readonly record struct Count(int Valid, int Threshold, bool AuthorisedSignatureFailed, bool SignedOverNonCanonicalBody, string? FailedKeyId, bool PostQuantumValid = false, string? FailedPostQuantumKeyId = null);
+    internal readonly record struct Count(int Valid, int Threshold, bool AuthorisedSignatureFailed, bool SignedOverNonCanonicalBody, string? FailedKeyId, bool PostQuantumValid = false, string? FailedPostQuantumKeyId = null, IReadOnlyList<string>? ValidKeyIds = null)
+    {
+        /// <summary>The keys that counted (one key ID per distinct key, ordinal order) and the threshold they were held to.</summary>
+        public TufSigners Signers => new() { Threshold = Threshold, KeyIds = ValidKeyIds ?? [] };
+    }
 
     public static Count CountValid(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role)
     {
         // Distinct keys, not distinct IDs: one key listed under two IDs must not count twice.
         var valid = new HashSet<string>(StringComparer.Ordinal);
+        var validKeyIds = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var failed = false;
         var nonCanonical = false;
@@ -47,7 +52,11 @@ internal static class TufSignatureVerifier
 
             if (key.Verify(metadata.CanonicalSigned, sig))
             {
-                valid.Add(key.Identity);
+                if (valid.Add(key.Identity))
+                {
+                    validKeyIds.Add(signature.KeyId);
+                }
+
                 postQuantum |= key.IsPostQuantum;
             }
             else
@@ -59,14 +68,15 @@ internal static class TufSignatureVerifier
             }
         }
 
-        return new Count(valid.Count, role.Threshold, failed, nonCanonical, failedKeyId, postQuantum, failedPostQuantum);
+        validKeyIds.Sort(StringComparer.Ordinal);
+        return new Count(valid.Count, role.Threshold, failed, nonCanonical, failedKeyId, postQuantum, failedPostQuantum, validKeyIds);
     }
 
     /// <summary>
     /// Throws unless a threshold of <paramref name="role"/>'s keys signed <paramref name="metadata"/> and, when
-    /// <paramref name="requirePostQuantum"/>, one of them is a valid ML-DSA-65 signature.
+    /// <paramref name="requirePostQuantum"/>, one of them is a valid ML-DSA-65 signature; returns the keys that counted.
     /// </summary>
-    public static void Verify(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role, string signerDescription, bool requirePostQuantum = false)
+    public static TufSigners Verify(TufMetadata metadata, IReadOnlyDictionary<string, TufKey> keys, TufRole role, string signerDescription, bool requirePostQuantum = false)
     {
         var count = CountValid(metadata, keys, role);
         if (count.Valid < count.Threshold)
@@ -78,6 +88,8 @@ internal static class TufSignatureVerifier
         {
             RequirePostQuantum(count, metadata, signerDescription);
         }
+
+        return count.Signers;
     }
 
     /// <summary>

@@ -93,6 +93,7 @@ public sealed class Updater
         var stack = new Stack<(string Role, TargetsMetadata? Parent, DelegatedRole? Delegation, int Depth)>();
         stack.Push(("targets", null, null, 0));
         var visited = new HashSet<string>(StringComparer.Ordinal);
+        var delegatedBy = new Dictionary<string, string>(StringComparer.Ordinal);
         TargetFile? found = null;
         while (stack.Count > 0)
         {
@@ -100,6 +101,11 @@ public sealed class Updater
             if (!visited.Add(role))
             {
                 continue;
+            }
+
+            if (parent is not null)
+            {
+                delegatedBy[role] = parent.RoleName;
             }
 
             if (visited.Count > _options.MaxDelegations + 1)
@@ -118,9 +124,17 @@ public sealed class Updater
                 // delegation (whose keys may have changed with a new parent version) still authorises it.
                 var cached = delegated.GetValueOrDefault(role);
                 var loaded = cached;
-                if (loaded is null || !IsCurrent(loaded, state.Snapshot) || !StillAuthorised(loaded, parent, delegation!, now))
+                var signers = loaded is null || !IsCurrent(loaded, state.Snapshot) ? null : StillAuthorised(loaded, parent, delegation!, now);
+                if (signers is null)
                 {
                     loaded = LoadDelegated(state, role, parent, delegation!, now, cached);
+                    delegated[role] = loaded;
+                }
+                else if (!signers.SameAs(loaded!.VerifiedSigners))
+                {
+                    // Still authorised, but by other keys than when it was cached (or it was cached unverified): the
+                    // signers recorded are those of the delegation in force now.
+                    loaded = loaded with { VerifiedSigners = signers };
                     delegated[role] = loaded;
                 }
 
@@ -129,7 +143,7 @@ public sealed class Updater
 
             if (metadata.Targets.TryGetValue(targetPath, out var target))
             {
-                found = target;
+                found = target with { DelegationChain = Chain(role, delegatedBy) };
                 break;
             }
 
@@ -173,6 +187,19 @@ public sealed class Updater
         return found;
     }
 
+    // The roles lookup trusted on its way to role, from top-level targets down to role itself.
+    private static IReadOnlyList<string> Chain(string role, Dictionary<string, string> delegatedBy)
+    {
+        var chain = new List<string> { role };
+        while (delegatedBy.TryGetValue(chain[^1], out var parent))
+        {
+            chain.Add(parent);
+        }
+
+        chain.Reverse();
+        return chain;
+    }
+
     private void Commit(TrustedState state)
     {
         _store?.Commit(state);
@@ -189,13 +216,16 @@ public sealed class Updater
         }
     }
 
-    private bool StillAuthorised(TargetsMetadata metadata, TargetsMetadata parent, DelegatedRole delegation, DateTimeOffset now)
+    // The keys of the current delegation that still verify a cached role, or null when it is no longer authorised.
+    private TufSigners? StillAuthorised(TargetsMetadata metadata, TargetsMetadata parent, DelegatedRole delegation, DateTimeOffset now)
     {
         var count = TufSignatureVerifier.CountValid(metadata, parent.Delegations!.Keys, delegation.Role);
         return count.Valid >= count.Threshold
             && (count.PostQuantumValid || !_options.RequirePostQuantumSignature)
             && !metadata.IsExpired(now)
-            && (!_options.RejectTargetsOutsideDelegatedPaths || metadata.Targets.Keys.All(delegation.IsDelegatedPath));
+            && (!_options.RejectTargetsOutsideDelegatedPaths || metadata.Targets.Keys.All(delegation.IsDelegatedPath))
+            ? count.Signers
+            : null;
     }
 
     private static bool IsCurrent(TargetsMetadata metadata, SnapshotMetadata snapshot) =>
@@ -253,7 +283,8 @@ public sealed class Updater
                 throw new AirlockRejectedException(AirlockRejection.BadRootRotation, $"bad root rotation: fetched root {next} but it says version {candidate.Version}; each root must be exactly the previous version + 1");
             }
 
-            root = candidate;
+            // The root role's signers are those of its own keys: the keys this version says may sign roots.
+            root = candidate with { VerifiedSigners = byNew.Signers };
             if (_options.CommitEachStep)
             {
                 // Each verified root is kept before the next is fetched and before the expiry check (§5.3.8).
@@ -303,7 +334,7 @@ public sealed class Updater
         var bytes = _source.Fetch("timestamp", null, _options.MaxTimestampBytes)
             ?? throw new AirlockRejectedException(AirlockRejection.UnknownRole, "unknown role: the source has no timestamp metadata");
         var timestamp = TufMetadataParser.ParseTimestamp(bytes, _options);
-        TufSignatureVerifier.Verify(timestamp, state.Root.Keys, state.Root.Roles["timestamp"], $"root {state.Root.Version}'s timestamp keys", _options.RequirePostQuantumSignature);
+        timestamp = timestamp with { VerifiedSigners = TufSignatureVerifier.Verify(timestamp, state.Root.Keys, state.Root.Roles["timestamp"], $"root {state.Root.Version}'s timestamp keys", _options.RequirePostQuantumSignature) };
 
         if (state.Timestamp is { } trusted)
         {
@@ -346,7 +377,7 @@ public sealed class Updater
         CheckBounded(bytes, meta, "snapshot.json", _options.MaxSnapshotBytes);
         TufSignatureVerifier.CheckMetaFile(bytes, meta, "snapshot.json");
         var snapshot = TufMetadataParser.ParseSnapshot(bytes, Math.Max(maxBytes, _options.MaxSnapshotBytes), _options);
-        TufSignatureVerifier.Verify(snapshot, state.Root.Keys, state.Root.Roles["snapshot"], $"root {state.Root.Version}'s snapshot keys", _options.RequirePostQuantumSignature);
+        snapshot = snapshot with { VerifiedSigners = TufSignatureVerifier.Verify(snapshot, state.Root.Keys, state.Root.Roles["snapshot"], $"root {state.Root.Version}'s snapshot keys", _options.RequirePostQuantumSignature) };
 
         if (state.Snapshot is { } trusted)
         {
@@ -396,7 +427,7 @@ public sealed class Updater
         }
 
         var targets = FetchTargets("targets", meta, state.Root.ConsistentSnapshot);
-        TufSignatureVerifier.Verify(targets, state.Root.Keys, state.Root.Roles["targets"], $"root {state.Root.Version}'s targets keys", _options.RequirePostQuantumSignature);
+        targets = targets with { VerifiedSigners = TufSignatureVerifier.Verify(targets, state.Root.Keys, state.Root.Roles["targets"], $"root {state.Root.Version}'s targets keys", _options.RequirePostQuantumSignature) };
         CheckTargetsVersion(targets, meta, snapshot, state.Targets, now);
         // Delegated roles stay cached: each is re-checked against the new delegations before it is used,
         // and their versions keep bounding what later snapshots may list.
@@ -412,7 +443,7 @@ public sealed class Updater
         }
 
         var targets = FetchTargets(role, meta, state.Root.ConsistentSnapshot);
-        TufSignatureVerifier.Verify(targets, parent.Delegations!.Keys, delegation.Role, $"the keys {parent.RoleName} delegates to {role}", _options.RequirePostQuantumSignature);
+        targets = targets with { VerifiedSigners = TufSignatureVerifier.Verify(targets, parent.Delegations!.Keys, delegation.Role, $"the keys {parent.RoleName} delegates to {role}", _options.RequirePostQuantumSignature) };
         CheckTargetsVersion(targets, meta, snapshot, trusted, now);
         if (_options.RejectTargetsOutsideDelegatedPaths)
         {

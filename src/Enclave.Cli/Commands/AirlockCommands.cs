@@ -284,6 +284,7 @@ internal static class AirlockCommands
                 $"provenance  {(record["provenanceSha256"] is { } provenance ? "sha256:" + provenance : "-")}",
                 $"size        {record["archiveBytes"]} bytes",
             };
+            lines.AddRange(RoleSignerLines(record["roleSigners"] as JsonArray));
             foreach (var reason in record["reasons"]!.AsArray())
             {
                 lines.Add($"reason      {reason}");
@@ -301,6 +302,25 @@ internal static class AirlockCommands
             return ExitCode.Success;
         }));
         return command;
+    }
+
+    // Every TUF role that verified the import: version, threshold, and the key IDs whose signatures verified; an import
+    // made before they were recorded says so.
+    private static IEnumerable<string> RoleSignerLines(JsonArray? roles)
+    {
+        if (roles is null)
+        {
+            yield return "tuf roles   not recorded (imported before this release)";
+            yield break;
+        }
+
+        yield return "tuf roles   role, version, threshold, verified signatures by key ID";
+        var width = roles.Select(r => Text(r!.AsObject(), "role").Length).DefaultIfEmpty(0).Max();
+        foreach (var role in roles.Select(r => r!.AsObject()))
+        {
+            var keys = role["keyIds"]!.AsArray().Select(k => k!.GetValue<string>()).ToList();
+            yield return $"  {Text(role, "role").PadRight(width)}  version {role["version"]}  threshold {role["threshold"]}  signed by {(keys.Count == 0 ? "none" : string.Join(", ", keys))}";
+        }
     }
 
     private static Command Approve(CliContext context)

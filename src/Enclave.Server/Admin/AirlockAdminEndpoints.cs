@@ -406,6 +406,14 @@ public static partial class AirlockAdminEndpoints
         ["requiredApprovals"] = record.RequiredApprovals,
         ["approvalsNeeded"] = record.State == ImportState.Verified ? Math.Max(0, record.RequiredApprovals - record.Approvers.Count) : 0,
         ["signerKeyIds"] = new JsonArray([.. record.SignerKeyIds.Select(k => (JsonNode)k)]),
+        // Null: imported before the per-role signers were recorded (not known; never filled in afterwards).
+        ["roleSigners"] = record.RoleSigners is null ? null : new JsonArray([.. record.RoleSigners.Select(r => (JsonNode)new JsonObject
+        {
+            ["role"] = r.Role,
+            ["version"] = r.Version,
+            ["threshold"] = r.Threshold,
+            ["keyIds"] = new JsonArray([.. r.KeyIds.Select(k => (JsonNode)k)]),
+        })]),
         ["manifestSha256"] = record.ManifestSha256.ToHex(),
         ["sbomSha256"] = record.SbomSha256?.ToHex(),
         ["provenanceSha256"] = record.ProvenanceSha256?.ToHex(),

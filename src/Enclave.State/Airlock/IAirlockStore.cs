@@ -99,6 +99,9 @@ public sealed record ImportRow
     public required string State { get; init; }
     public required string Importer { get; init; }
     public required string SignerKeyIdsJson { get; init; }
+
+    /// <summary>Every TUF role that verified the import with its version, threshold and verified key IDs (a JSON array); null for imports made before schema version 13.</summary>
+    public string? RoleSignersJson { get; init; }
     public string? SbomSha256 { get; init; }
     public string? ProvenanceSha256 { get; init; }
     public required string ManifestSha256 { get; init; }

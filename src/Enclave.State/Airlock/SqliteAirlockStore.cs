@@ -81,7 +81,7 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
             """
             SELECT i.id, i.kind, i.name, i.version, i.label, i.task, i.state, i.importer, i.signer_key_ids, i.sbom_sha256,
                    i.provenance_sha256, i.manifest_sha256, i.archive_bytes, i.tuf_versions, i.reasons, i.received, i.verified,
-                   i.decided, i.decided_by, a.folder, i.quarantine
+                   i.decided, i.decided_by, a.folder, i.quarantine, i.role_signers
             FROM airlock_imports i LEFT JOIN airlock_artifacts a ON a.import_id = i.id
             WHERE (CAST($id AS TEXT) IS NULL OR i.id = $id) AND (CAST($s AS TEXT) IS NULL OR i.state = $s) AND (CAST($k AS TEXT) IS NULL OR i.kind = $k)
             ORDER BY i.received DESC, i.id
@@ -116,6 +116,7 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
                 DecidedBy = NullableString(reader, 18),
                 Folder = NullableString(reader, 19),
                 Quarantine = NullableString(reader, 20),
+                RoleSignersJson = NullableString(reader, 21),
             });
         }
 
@@ -325,9 +326,9 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
                 _transaction,
                 """
                 INSERT INTO airlock_imports (id, kind, name, version, label, task, state, importer, signer_key_ids, sbom_sha256,
-                    provenance_sha256, manifest_sha256, archive_bytes, tuf_versions, quarantine, reasons, received, verified)
+                    provenance_sha256, manifest_sha256, archive_bytes, tuf_versions, quarantine, reasons, received, verified, role_signers)
                 VALUES ($id, $kind, $name, $version, $label, $task, $state, $importer, $signers, $sbom, $prov, $manifest,
-                    $bytes, $tuf, $quarantine, $reasons, $received, $verified)
+                    $bytes, $tuf, $quarantine, $reasons, $received, $verified, $roles)
                 """,
                 ("$id", import.Id),
                 ("$kind", import.Kind),
@@ -346,7 +347,8 @@ public sealed class SqliteAirlockStore(StateConnectionFactory factory) : IAirloc
                 ("$quarantine", import.Quarantine),
                 ("$reasons", import.ReasonsJson),
                 ("$received", SqlDialect.FormatTime(import.Received)),
-                ("$verified", SqlDialect.FormatTime(import.Verified)));
+                ("$verified", SqlDialect.FormatTime(import.Verified)),
+                ("$roles", import.RoleSignersJson));
             foreach (var target in targets)
             {
                 Dialect.NonQuery(

@@ -25,7 +25,15 @@ internal static class EnclaveMigrations
         new(10, "stored Responses API responses: owner, label, chain and conversation, so that any replica answers", Responses),
         new(11, "usage rollup: a latency histogram (fixed log-spaced buckets) per row, and the rollup counted again from the ledger to fill it", UsageLatencyHistogram),
         new(12, "stored responses: status (background responses queued, in progress, cancelled) and input items, by creation time for the retention purge", ResponsesBackground),
+        new(13, "airlock imports: every TUF role that verified an import, with its version, threshold and the keys whose signatures verified", AirlockRoleSigners),
     ];
+
+    private static void AirlockRoleSigners(MigrationContext context)
+    {
+        // A JSON array of {role, version, threshold, key_ids}, written with the import. Imports recorded before have
+        // NULL: their per-role signers were never recorded and are shown as not recorded, never filled in afterwards.
+        context.Execute("ALTER TABLE airlock_imports ADD COLUMN role_signers TEXT;");
+    }
 
     private static void ResponsesBackground(MigrationContext context)
     {

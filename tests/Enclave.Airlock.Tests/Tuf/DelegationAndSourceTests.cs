@@ -50,6 +50,62 @@ public sealed class DelegationAndSourceTests : UpdaterTestBase
     }
 
     [Fact]
+    public void RequireTarget_SaysTheDelegationChain_AndEveryTrustedRoleCarriesOnlyTheKeysThatVerifiedIt()
+    {
+        // targets -> models (2 of 3 keys) -> onnx (1 key): the target is listed by onnx, two delegations down.
+        var outsider = TestKey.Ed25519();
+        var models = new TestDelegation { Name = "models", Paths = ["models/*", "models/*/*"], Keys = [TestKey.Ed25519(), TestKey.Ed25519(), TestKey.Ecdsa()], Threshold = 2 };
+        var onnx = new TestDelegation { Name = "onnx", Parent = "models", Paths = ["models/onnx/*"] };
+        onnx.Targets["models/onnx/a"] = [1];
+        Repo.Delegations.Add(models);
+        Repo.Delegations.Add(onnx);
+        Repo.Publish();
+        // models.json signed by its first and third keys, and by a key it does not authorise (the snapshot lists no hashes).
+        Repo.Resign("models.json", _ => { }, [models.Keys[0], models.Keys[2], outsider]);
+        var updater = Refreshed();
+
+        var target = updater.RequireTarget("models/onnx/a");
+
+        Assert.Equal("onnx", target.Role);
+        Assert.Equal(["targets", "models", "onnx"], target.DelegationChain);
+        var trusted = updater.Trusted;
+        static string[] Ids(IEnumerable<TestKey> keys) => [.. keys.Select(k => k.KeyId).Order(StringComparer.Ordinal)];
+        Assert.Equal(1, trusted.Root.VerifiedSigners!.Threshold);
+        Assert.Equal(Ids(Repo.Keys["root"]), trusted.Root.VerifiedSigners.KeyIds);
+        Assert.Equal(Ids(Repo.Keys["timestamp"]), trusted.Timestamp!.VerifiedSigners!.KeyIds);
+        Assert.Equal(Ids(Repo.Keys["snapshot"]), trusted.Snapshot!.VerifiedSigners!.KeyIds);
+        Assert.Equal(Ids(Repo.Keys["targets"]), trusted.Targets!.VerifiedSigners!.KeyIds);
+        Assert.Equal(2, trusted.Delegated["models"].VerifiedSigners!.Threshold);
+        Assert.Equal(Ids([models.Keys[0], models.Keys[2]]), trusted.Delegated["models"].VerifiedSigners!.KeyIds);
+        Assert.Equal(1, trusted.Delegated["onnx"].VerifiedSigners!.Threshold);
+        Assert.Equal(Ids(onnx.Keys), trusted.Delegated["onnx"].VerifiedSigners!.KeyIds);
+    }
+
+    [Fact]
+    public void RequireTarget_RecordsTheKeysOfTheDelegationInForce_WhenACachedRoleIsStillAuthorisedByFewerOfThem()
+    {
+        var models = new TestDelegation { Name = "models", Paths = ["models/*"], Keys = [TestKey.Ed25519(), TestKey.Ed25519()], Threshold = 1 };
+        models.Targets["models/a"] = [1];
+        Repo.Delegations.Add(models);
+        Repo.Publish();
+        var updater = Refreshed();
+        updater.RequireTarget("models/a");
+        Assert.Equal(2, updater.Trusted.Delegated["models"].VerifiedSigners!.KeyIds.Count);
+
+        // targets v2 drops the second key from the delegation; models.json (same version, cached) still verifies by the first.
+        var cached = Repo.Source.Files["models.json"];
+        var dropped = models.Keys[1];
+        models.Keys.RemoveAt(1);
+        NextRelease();
+        Repo.Source.Files["models.json"] = cached;
+        updater.Refresh();
+        updater.RequireTarget("models/a");
+
+        Assert.Equal([models.Keys[0].KeyId], updater.Trusted.Delegated["models"].VerifiedSigners!.KeyIds);
+        Assert.DoesNotContain(dropped.KeyId, updater.Trusted.Delegated["models"].VerifiedSigners!.KeyIds);
+    }
+
+    [Fact]
     public void RequireTarget_ReverifiesACachedDelegatedRole_WhenTheParentChangesItsKeys()
     {
         var models = new TestDelegation { Name = "models", Paths = ["models/*"] };

@@ -93,6 +93,23 @@ public sealed class AirlockEndToEndTests : IDisposable
             Assert.Equal("user:ingrid", record["importer"]!.GetValue<string>());
             Assert.DoesNotContain(ModelName, await ModelsAsync(url, adminKey));
 
+            // airlock show: every role that verified it, with its version, threshold and verified signers, in text and JSON.
+            var shownJson = await CliAsync(approver1.File, "airlock", "show", id, "--json");
+            Assert.True(shownJson.Code == 0, shownJson.Error);
+            var roles = JsonNode.Parse(shownJson.Out)!["roleSigners"]!.AsArray().Select(r => r!.AsObject()).ToList();
+            Assert.Equal(["root", "timestamp", "snapshot", "targets", "model"], roles.Select(r => r["role"]!.GetValue<string>()));
+            Assert.All(roles, r => Assert.True(r["keyIds"]!.AsArray().Count >= r["threshold"]!.GetValue<int>()));
+            Assert.Equal(record["signerKeyIds"]!.AsArray().Select(k => k!.GetValue<string>()), roles[^1]["keyIds"]!.AsArray().Select(k => k!.GetValue<string>()));
+            var shown = await CliAsync(approver1.File, "airlock", "show", id);
+            Assert.True(shown.Code == 0, shown.Error);
+            Assert.Contains("tuf roles   role, version, threshold, verified signatures by key ID", shown.Out, StringComparison.Ordinal);
+            foreach (var role in roles)
+            {
+                var keys = string.Join(", ", role["keyIds"]!.AsArray().Select(k => k!.GetValue<string>()));
+                Assert.Contains(shown.Out.Split('\n'), line => line.TrimStart().StartsWith(role["role"]!.GetValue<string>() + " ", StringComparison.Ordinal)
+                    && line.Contains($"version {role["version"]}  threshold {role["threshold"]}  signed by {keys}", StringComparison.Ordinal));
+            }
+
             // The importer may not approve its own import, even holding the approver role.
             var self = await CliAsync(importer.File, "airlock", "approve", id);
             Assert.Equal((int)ExitCode.InvalidInput, self.Code);
@@ -189,6 +206,24 @@ public sealed class AirlockEndToEndTests : IDisposable
             // Rollback: after a newer bundle verified, an older one is refused as a rollback.
             var newest = await CliAsync(importer.File, "airlock", "import", newer, "--json");
             Assert.True(newest.Code == 0, newest.Error);
+
+            // An import recorded before the per-role signers were (its column NULL, as migration 13 leaves older rows):
+            // shown as not recorded, in text and JSON, never invented.
+            var newestId = JsonNode.Parse(newest.Out)!["id"]!.GetValue<string>();
+            using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Data, "enclave.db")}"))
+            {
+                connection.Open();
+                using var clear = connection.CreateCommand();
+                clear.CommandText = "UPDATE airlock_imports SET role_signers = NULL WHERE id = $id";
+                clear.Parameters.AddWithValue("$id", newestId);
+                Assert.Equal(1, clear.ExecuteNonQuery());
+            }
+
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            var unrecorded = await CliAsync(approver1.File, "airlock", "show", newestId);
+            Assert.True(unrecorded.Code == 0, unrecorded.Error);
+            Assert.Contains("tuf roles   not recorded (imported before this release)", unrecorded.Out, StringComparison.Ordinal);
+            Assert.Null(JsonNode.Parse((await CliAsync(approver1.File, "airlock", "show", newestId, "--json")).Out)!["roleSigners"]);
             var rollback = await CliAsync(importer.File, "airlock", "import", older, "--json");
             Assert.Equal((int)ExitCode.VerificationFailed, rollback.Code);
             Assert.Equal("rollback", JsonNode.Parse(rollback.Out)!["error"]!["rejection"]!.GetValue<string>());

@@ -19,7 +19,7 @@ public sealed class AuditEntryView
 {
     private const string DetailsName = "details";
 
-    private AuditEntryView(InsiderEvent insider, SigmaEvent? sigma, string? sigmaError)
+    internal AuditEntryView(InsiderEvent insider, SigmaEvent? sigma, string? sigmaError)
     {
         Insider = insider;
         Sigma = sigma;

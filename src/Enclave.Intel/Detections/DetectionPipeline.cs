@@ -36,6 +36,7 @@ public sealed class DetectionPipeline
     private readonly TimeProvider _clock;
     private InsiderEngine _insider;
     private SigmaEngine? _sigma;
+    private AuditEntryReader? _reader;
     private int _sigmaVersion = -1;
     private long _next = -1;
     private long _persisted = -1;
@@ -244,11 +245,12 @@ public sealed class DetectionPipeline
     /// <summary>Scores one entry; the alerts it calls for go to <paramref name="pending"/> when <paramref name="raise"/>.</summary>
     private void Score(long index, byte[] entry, bool raise, DateTimeOffset insiderFrom, List<AlertRequest>? pending = null)
     {
-        // One parse for both engines (AuditEntryView): the insider event and the Sigma event from one pass.
+        // One parse for both engines: the insider event and the Sigma event from one pass, with only the fields the
+        // loaded rules and the insider engine read (AuditEntryReader, its view valid until the next entry).
         AuditEntryView view;
         try
         {
-            view = AuditEntryView.Parse(entry, index);
+            view = _reader!.Read(entry, index);
         }
         catch (FormatException)
         {
@@ -296,7 +298,7 @@ public sealed class DetectionPipeline
     private void EnsureSigma()
     {
         var version = _rules.Version;
-        if (version == _sigmaVersion)
+        if (version == _sigmaVersion && _reader is not null)
         {
             return;
         }
@@ -304,6 +306,7 @@ public sealed class DetectionPipeline
         // New rules: a new engine (open correlation windows start afresh).
         var set = _rules.Current;
         _sigma = set.Rules.Count + set.Correlations.Count == 0 ? null : new SigmaEngine(set);
+        _reader = new AuditEntryReader(_sigma is not null, _sigma is null ? null : set.FieldsRead(), InsiderEngine.DetailsRead);
         _sigmaVersion = version;
     }
 

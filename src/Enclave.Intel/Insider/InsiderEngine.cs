@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 
 namespace Enclave.Intel.Insider;
@@ -64,6 +65,17 @@ public sealed class InsiderEngine
         SetRole(state, role);
         SetClearance(state, clearance);
     }
+
+    /// <summary>
+    /// The flattened detail names <see cref="Observe"/> reads (<see cref="InsiderEvent.Details"/>): a reader of ledger
+    /// entries may leave every other detail unread. Keep it in step with the engine: a test feeds the scenario traffic
+    /// with its details cut to these names and expects the same signals.
+    /// </summary>
+    public static IReadOnlySet<string> DetailsRead { get; } = new[]
+    {
+        "principal", "roles.0", "clearance", "keyId", "policy.clearance", "policy.label", "policy.egress.0.action",
+        "policy.egress.0.allowed", "promptTokens", "completionTokens",
+    }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Observes one ledger entry; returns the signals it raised (usually none). Entries come in ledger order.</summary>
     public IReadOnlyList<InsiderSignal> Observe(InsiderEvent entry, long ledgerIndex)

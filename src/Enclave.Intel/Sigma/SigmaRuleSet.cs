@@ -28,6 +28,40 @@ public sealed class SigmaRuleSet
     /// <summary>Files and rules not loaded, with the reason.</summary>
     public IReadOnlyList<SigmaSkippedRule> Skipped { get; }
 
+    /// <summary>
+    /// The names of the event fields the set's rules and correlations can read (detections with their filters,
+    /// <c>fieldref</c> targets, correlations' <c>group-by</c>, <c>field</c> and alias targets, and the names an alias
+    /// falls back to), so that a reader of events may leave every other field unread; null when some rule may read any
+    /// field (a keyword search).
+    /// </summary>
+    public IReadOnlySet<string>? FieldsRead()
+    {
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var rule in Rules)
+        {
+            if (!rule.Detection.CollectFields(fields))
+            {
+                return null;
+            }
+        }
+
+        foreach (var correlation in Correlations)
+        {
+            fields.UnionWith(correlation.GroupBy);
+            if (correlation.Field is { } field)
+            {
+                fields.Add(field);
+            }
+
+            foreach (var perRule in correlation.Aliases.Values)
+            {
+                fields.UnionWith(perRule.Values);
+            }
+        }
+
+        return fields;
+    }
+
     /// <summary>Loads rule files, and every <c>*.yml</c>/<c>*.yaml</c> below each folder given (in ordinal path order).</summary>
     public static SigmaRuleSet Load(IEnumerable<string> paths, SigmaReaderOptions? options = null)
     {

@@ -12,6 +12,11 @@ internal abstract class SigmaValueTest
     /// <summary>Whether a value of the field passes; <paramref name="value"/> is <see langword="null"/> for a JSON null.</summary>
     public abstract bool Test(string? value, SigmaEvent e);
 
+    /// <summary>Adds the names of other fields of the event the test reads (<c>fieldref</c>) to <paramref name="fields"/>.</summary>
+    public virtual void CollectFields(HashSet<string> fields)
+    {
+    }
+
     /// <summary>Builds a string pattern with Sigma wildcards (<c>*</c>, <c>?</c>, escaped with <c>\</c>).</summary>
     public static SigmaValueTest Pattern(string value, bool wildcards, bool leadingStar, bool trailingStar, bool cased, SigmaReaderOptions options)
     {
@@ -173,6 +178,8 @@ internal abstract class SigmaValueTest
     /// <summary><c>fieldref</c>: the value equals (starts, ends with, contains) another field's value in the same event.</summary>
     public sealed class FieldRefTest(string field, StringTest.Kind kind, StringComparison comparison) : SigmaValueTest
     {
+        public override void CollectFields(HashSet<string> fields) => fields.Add(field);
+
         public override bool Test(string? value, SigmaEvent e)
         {
             if (value is null || !e.Fields.TryGetValue(field, out var others))
@@ -195,6 +202,8 @@ internal abstract class SigmaValueTest
     /// <summary>Time modifiers (<c>minute</c>, <c>hour</c>, <c>day</c>, <c>week</c>, <c>month</c>, <c>year</c>): a part of a date value, then a test on it.</summary>
     public sealed class TimePartTest(string part, SigmaValueTest inner) : SigmaValueTest
     {
+        public override void CollectFields(HashSet<string> fields) => inner.CollectFields(fields);
+
         public override bool Test(string? value, SigmaEvent e)
         {
             if (value is null || !DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))

@@ -542,10 +542,9 @@ internal sealed partial class RequestHandler(
         long index;
         try
         {
-            index = await auditor.DenyAsync(new DeniedRequest
+            index = await auditor.DenyAsync(actor, new RequestDeniedDetails
             {
                 RequestId = requestId,
-                Actor = actor,
                 Endpoint = http.Request.Path.Value!,
                 Model = model,
                 Status = status,

@@ -6,7 +6,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Enclave.Bench.ConsolePages;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Enclave.State.Usage;
 using Microsoft.AspNetCore.Builder;

@@ -9,8 +9,8 @@ using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Inference.Backends;
 using Enclave.Ledger;
+using Enclave.Policy.Identity;
 using Enclave.Server.Audit;
-using Enclave.Server.Auth;
 
 namespace Enclave.Bench.Gateway;
 

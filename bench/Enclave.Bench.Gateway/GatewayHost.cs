@@ -1,8 +1,8 @@
 using System.Globalization;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
+using Enclave.Policy.Identity;
 using Enclave.Policy.Requests;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

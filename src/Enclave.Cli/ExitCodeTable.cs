@@ -71,6 +71,10 @@ public static class ExitCodeTable
         // The server's lineage: no such request, or an index that is not a request's entry (the admin API's 404 and 400)
         [typeof(Enclave.Server.Lineage.LineageError)] = ExitCode.InvalidInput,
 
+        // Enclave.Policy's identities: a principal or key change refused (the admin API's 400, 404 and 409; `enclave up`
+        // meets them directly when it provisions its demo users).
+        [typeof(Enclave.Policy.Identity.IdentityError)] = ExitCode.InvalidInput,
+
         // Enclave.Inference: a model folder, tokenizer or chat template refused is invalid input; a packaged model
         // (the demo embedding model) whose package is damaged or not the pinned one fails verification.
         [typeof(UpstreamConfigurationError)] = ExitCode.InvalidInput,
@@ -104,6 +108,7 @@ public static class ExitCodeTable
         [TrustRepositoryError.BundleInvalid] = ExitCode.VerificationFailed,
         [TrustRepositoryError.SourceChanged] = ExitCode.Failure,
         [AlertError.NotFound] = ExitCode.NotFound,
+        [Enclave.Policy.Identity.IdentityError.NotFound] = ExitCode.NotFound,
         [ModelRejectionReason.MissingFile] = ExitCode.NotFound,
         [PackagedModelError.PackageMissing] = ExitCode.NotFound,
         [UpgradeFailure.NotFound] = ExitCode.NotFound,

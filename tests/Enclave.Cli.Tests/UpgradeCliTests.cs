@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

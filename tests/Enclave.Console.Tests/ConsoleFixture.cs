@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Enclave.Airlock.Repository;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
 using Enclave.State;

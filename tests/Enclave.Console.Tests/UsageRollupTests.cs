@@ -33,7 +33,7 @@ public sealed class UsageRollupTests : IDisposable
             await CompleteAsync(auditor, "user:uma", "chat", "local", "ok", 120, 10, 5);
             await ledger.AppendAsync(AuditEvent.Create(_clock.GetUtcNow(), "user:admin", "key:k1", new KeyCreatedDetails { Principal = "user:uma", Name = "k1", Expires = null }));
             await CompleteAsync(auditor, "user:uma", "chat", "local", "error", 30, 0, 0);
-            await auditor.DenyAsync(new DeniedRequest { RequestId = "r-d", Actor = "user:uma", Endpoint = "/v1/chat/completions", Model = "chat", Status = 403, Rule = "policy.clearance", PromptSha256 = new string('0', 64) });
+            await auditor.DenyAsync("user:uma", new RequestDeniedDetails { RequestId = "r-d", Endpoint = "/v1/chat/completions", Model = "chat", Status = 403, Rule = "policy.clearance", PromptSha256 = new string('0', 64) });
             _clock.Advance(TimeSpan.FromMinutes(1));
             await CompleteAsync(auditor, "user:ulf", "chat", "local", "ok", 80, 7, 3);
 

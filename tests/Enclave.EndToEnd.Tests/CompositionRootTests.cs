@@ -159,6 +159,26 @@ public sealed class CompositionRootTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_WithUnparsableUpgradeAndVulnsValues_ListsBoth_BeforeTheLedgerIsCreated()
+    {
+        // Both sections are read and validated by Enclave.Intel's own registrations (AddEnclaveUpgrade, AddEnclaveVulnerabilities).
+        var data = Path.Combine(_root, "intel-bad");
+        await using var app = EnclaveHost.Create(Configuration(new()
+        {
+            ["Server:DataDirectory"] = data,
+            ["Server:Urls:0"] = "http://127.0.0.1:0",
+            ["Upgrade:SelfCheckTimeout"] = "soon",
+            ["Vulns:MaxDataAge"] = "old",
+        }));
+
+        var problems = EnclaveHost.Problems(await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync()));
+
+        Assert.Contains(problems, p => p.StartsWith("Upgrade:SelfCheckTimeout 'soon'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Vulns:MaxDataAge 'old'", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(data), "the ledger must not be created for a configuration that cannot start");
+    }
+
+    [Fact]
     public async Task Start_OnAFreshDataDirectory_RunsTheStagesInOrder_BeforeListening()
     {
         var data = Path.Combine(_root, "fresh");

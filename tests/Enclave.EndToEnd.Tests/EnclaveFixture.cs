@@ -1,8 +1,8 @@
 using Enclave.Core.Audit;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
+using Enclave.Policy.Identity;
 using Enclave.Policy.Requests;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -71,7 +71,7 @@ public sealed class EnclaveFixture : IAsyncLifetime
         var catalog = new ModelCatalog([.. models.Select(m => Route(m, m == "echo-embed" ? "embedding" : "chat"))]);
         // Content retention on, as a deployment that must keep prompts would run (RetentionTests reads it back).
         var retentionKey = Path.Combine(DataDirectory, "retention.key");
-        Enclave.Server.Retention.RetentionKey.Generate(retentionKey);
+        Enclave.State.Retention.RetentionKey.Generate(retentionKey);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Server:DataDirectory"] = DataDirectory,

@@ -6,7 +6,6 @@ using Enclave.Core.Audit;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;

@@ -3,8 +3,8 @@ using Enclave.Airlock.Import;
 using Enclave.Core;
 using Enclave.Ledger;
 using Enclave.Ledger.Checkpoints;
+using Enclave.Policy.Identity;
 using Enclave.Policy.Quotas;
-using Enclave.Server.Auth;
 using Enclave.State.Migrations;
 using Microsoft.Extensions.Time.Testing;
 

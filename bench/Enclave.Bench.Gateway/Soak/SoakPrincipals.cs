@@ -1,5 +1,4 @@
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 
 namespace Enclave.Bench.Gateway.Soak;
 

@@ -1,29 +1,23 @@
+using Enclave.Core.Storage;
+
 namespace Enclave.Airlock.Bundles;
 
 /// <summary>
 /// Reads the parts of a split bundle (<c>FILE.000</c>, <c>FILE.001</c>...) as one forward-only stream,
-/// holding one part open at a time.
+/// holding one part open at a time, and optionally reporting the bytes read so far (the CLI's upload progress).
 /// </summary>
-public sealed class SplitPartsStream : Stream
+public sealed class SplitPartsStream : ReadOnlyStream
 {
     private readonly IReadOnlyList<string> _parts;
+    private readonly IProgress<long>? _progress;
     private int _index;
     private FileStream? _current;
+    private long _read;
 
-    private SplitPartsStream(IReadOnlyList<string> parts) => _parts = parts;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
+    private SplitPartsStream(IReadOnlyList<string> parts, IProgress<long>? progress)
     {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
+        _parts = parts;
+        _progress = progress;
     }
 
     /// <summary>
@@ -36,7 +30,17 @@ public sealed class SplitPartsStream : Stream
         var parts = Parts(path, maxParts);
         return parts.Count == 1 && string.Equals(parts[0], path, StringComparison.Ordinal) && !path.EndsWith(".000", StringComparison.Ordinal)
             ? OpenPart(path)
-            : new SplitPartsStream(parts);
+            : new SplitPartsStream(parts, progress: null);
+    }
+
+    /// <summary>
+    /// <paramref name="parts"/> (as <see cref="Parts"/> lists them) read one after another as one forward-only stream;
+    /// <paramref name="progress"/>, when given, is told the bytes read so far after every read that returns data.
+    /// </summary>
+    public static Stream OpenParts(IReadOnlyList<string> parts, IProgress<long>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        return new SplitPartsStream(parts, progress);
     }
 
     /// <summary>
@@ -115,7 +119,7 @@ public sealed class SplitPartsStream : Stream
             var read = _current.Read(buffer);
             if (read > 0)
             {
-                return read;
+                return Report(read);
             }
 
             _current.Dispose();
@@ -126,15 +130,32 @@ public sealed class SplitPartsStream : Stream
         return 0;
     }
 
-    public override void Flush()
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        while (_index < _parts.Count)
+        {
+            _current ??= OpenPart(_parts[_index]);
+            var read = await _current.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            if (read > 0)
+            {
+                return Report(read);
+            }
+
+            await _current.DisposeAsync().ConfigureAwait(false);
+            _current = null;
+            _index++;
+        }
+
+        return 0;
     }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -145,6 +166,13 @@ public sealed class SplitPartsStream : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    private int Report(int read)
+    {
+        _read += read;
+        _progress?.Report(_read);
+        return read;
     }
 
     private static string PartName(string basePath, int index) =>

@@ -274,35 +274,13 @@ public sealed partial class AirlockImporter
     }
 
     // The caller owns a stream it passes in; the reader disposes what it is given.
-    private sealed class NonClosingStream(Stream inner) : Stream
+    private sealed class NonClosingStream(Stream inner) : Enclave.Core.Storage.ReadOnlyStream
     {
         public override bool CanRead => inner.CanRead;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
 
         public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
 
         public override int Read(Span<byte> buffer) => inner.Read(buffer);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 

@@ -1,4 +1,5 @@
 using Enclave.Airlock.Bundles;
+using Enclave.Core.Storage;
 
 namespace Enclave.Airlock.Import;
 
@@ -9,16 +10,12 @@ namespace Enclave.Airlock.Import;
 /// each read waits at most the idle timeout. Reports a length and a position because the tar writer asks for them;
 /// it cannot seek.
 /// </summary>
-internal sealed class MirrorTargetStream(HttpResponseMessage response, Stream body, long length, string entryName, Uri url, TimeSpan idleTimeout) : Stream
+internal sealed class MirrorTargetStream(HttpResponseMessage response, Stream body, long length, string entryName, Uri url, TimeSpan idleTimeout) : ReadOnlyStream
 {
     private long _position;
 
     // Seekable for the tar writer's sake only: it reads Length and Position to size the entry, then copies forward.
     public override bool CanSeek => true;
-
-    public override bool CanRead => true;
-
-    public override bool CanWrite => false;
 
     public override long Length => length;
 
@@ -62,16 +59,6 @@ internal sealed class MirrorTargetStream(HttpResponseMessage response, Stream bo
         _position += read;
         return read;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Enclave.Core.Storage;
 
 namespace Enclave.Airlock.Repository;
 
@@ -7,16 +8,12 @@ namespace Enclave.Airlock.Repository;
 /// held in memory. Presents itself as seekable with a fixed <see cref="Length"/> because the tar writer takes the
 /// entry size from it; it never seeks. Reading stops at <c>length</c> even if the file grew.
 /// </summary>
-internal sealed class HashingReadStream(Stream inner, long length, Action<int>? onRead, bool leaveOpen = false) : Stream
+internal sealed class HashingReadStream(Stream inner, long length, Action<int>? onRead, bool leaveOpen = false) : ReadOnlyStream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private long _read;
 
-    public override bool CanRead => true;
-
     public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
 
     public override long Length => length;
 
@@ -57,14 +54,6 @@ internal sealed class HashingReadStream(Stream inner, long length, Action<int>? 
 
     public override long Seek(long offset, SeekOrigin origin) =>
         (origin == SeekOrigin.Current && offset == 0) || (origin == SeekOrigin.Begin && offset == _read) ? _read : throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

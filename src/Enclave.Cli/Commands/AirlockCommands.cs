@@ -91,7 +91,7 @@ internal static class AirlockCommands
             {
                 record = (await ProgressDisplay.RunAsync(context, "sending and verifying the bundle", total, async progress =>
                 {
-                    await using var upload = new PartsStream(parts, progress);
+                    await using var upload = Enclave.Airlock.Bundles.SplitPartsStream.OpenParts(parts, progress);
                     return await client.PostStreamAsync("airlock/imports", upload, "application/x-tar", ct).ConfigureAwait(false);
                 }).ConfigureAwait(false))!.AsObject();
             }
@@ -396,106 +396,4 @@ internal static class AirlockCommands
 
 
     private static string Text(JsonObject node, string name) => node[name]?.GetValue<string>() ?? "-";
-
-    /// <summary>The parts of a bundle read one after another as one forward-only stream, reporting bytes read.</summary>
-    private sealed class PartsStream(IReadOnlyList<string> parts, IProgress<long>? progress) : Stream
-    {
-        private int _next;
-        private FileStream? _current;
-        private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            while (true)
-            {
-                if (_current is null)
-                {
-                    if (_next == parts.Count)
-                    {
-                        return 0;
-                    }
-
-                    _current = new FileStream(parts[_next++], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-                }
-
-                var n = _current.Read(buffer);
-                if (n > 0)
-                {
-                    _read += n;
-                    progress?.Report(_read);
-                    return n;
-                }
-
-                _current.Dispose();
-                _current = null;
-            }
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            while (true)
-            {
-                if (_current is null)
-                {
-                    if (_next == parts.Count)
-                    {
-                        return 0;
-                    }
-
-                    _current = new FileStream(parts[_next++], FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan | FileOptions.Asynchronous);
-                }
-
-                var n = await _current.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (n > 0)
-                {
-                    _read += n;
-                    progress?.Report(_read);
-                    return n;
-                }
-
-                await _current.DisposeAsync().ConfigureAwait(false);
-                _current = null;
-            }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _current?.Dispose();
-                _current = null;
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Enclave.Cli.Admin;
-using Enclave.Server.Retention;
+using Enclave.State.Retention;
 
 namespace Enclave.Cli.Commands;
 

@@ -11,7 +11,6 @@ using Enclave.Inference.Packaged;
 using Enclave.Ledger;
 using Enclave.Ledger.Hosting;
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
 

@@ -258,17 +258,9 @@ public static class ReleaseArchive
     }
 
     // Hashes what is read through it (the archive as stored), and counts it.
-    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Stream
+    private sealed class HashingStream(Stream inner, IncrementalHash hash) : Enclave.Core.Storage.ReadOnlyStream
     {
         public long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
 
         public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
 
@@ -281,16 +273,6 @@ public static class ReleaseArchive
             BytesRead += read;
             return read;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 

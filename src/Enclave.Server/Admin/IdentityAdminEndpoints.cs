@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

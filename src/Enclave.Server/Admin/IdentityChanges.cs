@@ -1,6 +1,6 @@
 using Enclave.Core.Audit;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 
 namespace Enclave.Server.Admin;
 

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
-using Enclave.Server.Retention;
+using Enclave.State.Retention;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -38,26 +38,20 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     }
 
     /// <summary>
-    /// Records a request that policy or a quota refused, durable before the caller is answered: the rule, every
-    /// reason and the decision's inputs (labels, never text).
+    /// Records a request that policy or a quota refused, durable before the caller is answered: <paramref name="details"/>
+    /// (the rule, every reason and the decision's inputs: labels, never text) as given, except that its <c>user</c> is
+    /// recorded only when not empty and cut to <see cref="MaxUserLength"/> (a copy is made only then).
     /// </summary>
-    public async Task<long> DenyAsync(DeniedRequest request)
+    public async Task<long> DenyAsync(string actor, RequestDeniedDetails details)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var entry = Event(request.Actor, request.Model, new RequestDeniedDetails
+        ArgumentNullException.ThrowIfNull(actor);
+        ArgumentNullException.ThrowIfNull(details);
+        if (details.User is { Length: 0 or > MaxUserLength })
         {
-            RequestId = request.RequestId,
-            Endpoint = request.Endpoint,
-            Model = request.Model,
-            PromptSha256 = request.PromptSha256,
-            Status = request.Status,
-            Rule = request.Rule,
-            Policy = request.Policy,
-            ClientAddress = request.ClientAddress,
-            User = User(request.User),
-            Intel = request.Intel,
-            Via = request.Via,
-        });
+            details = details with { User = User(details.User) };
+        }
+
+        var entry = Event(actor, details.Model, details);
         return await ledger.AppendAsync(entry, CancellationToken.None).ConfigureAwait(false);
     }
 
@@ -110,33 +104,6 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
         var subject = "model:" + model;
         return AuditEvent.Create(clock.GetUtcNow(), actor, subject.Length <= AuditEvent.MaxFieldLength ? subject : subject[..AuditEvent.MaxFieldLength], details);
     }
-}
-
-/// <summary>A request refused by policy or a quota.</summary>
-public sealed record DeniedRequest
-{
-    public required string RequestId { get; init; }
-    public required string Actor { get; init; }
-    public required string Endpoint { get; init; }
-    public required string Model { get; init; }
-    public required int Status { get; init; }
-    public required string Rule { get; init; }
-    public required string PromptSha256 { get; init; }
-
-    /// <summary>The decision with every reason.</summary>
-    public JsonObject? Policy { get; init; }
-
-    /// <summary>The client's IP address as the server saw it (null when unknown).</summary>
-    public string? ClientAddress { get; init; }
-
-    /// <summary>The request body's <c>user</c> field, when given.</summary>
-    public string? User { get; init; }
-
-    /// <summary>Live threat-intelligence indicators the request matched: <c>{indicator, matched, action}</c> each.</summary>
-    public JsonArray? Intel { get; init; }
-
-    /// <summary>The surface that sent it when not the API itself (<c>console</c> for the console's playground); null through the API.</summary>
-    public string? Via { get; init; }
 }
 
 public sealed record CompletedRequest

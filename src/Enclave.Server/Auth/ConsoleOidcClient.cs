@@ -9,6 +9,7 @@ using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Hosting;
+using Enclave.Policy.Identity;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;

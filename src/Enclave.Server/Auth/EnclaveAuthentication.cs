@@ -1,7 +1,6 @@
 using Enclave.Server.Hosting;
+using Enclave.Policy.Hosting;
 using Enclave.Policy.Identity;
-using Enclave.State;
-using Enclave.State.Changes;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;
@@ -51,15 +50,8 @@ public static class EnclaveAuthentication
             }
         }
 
-        // A factory, so that the state layer can take over the store with a small edit.
-        services.TryAddSingleton(sp =>
-        {
-            var store = new ApiKeyStore(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), state: sp.GetRequiredService<StateConnectionFactory>());
-            // Replicas on one PostgreSQL database: a key or principal another changes is reloaded here (within a second).
-            sp.GetRequiredService<StateChanges>().Subscribe(StateTopics.Principals, store.Reload);
-            return store;
-        });
-        services.TryAddSingleton<IPrincipalDirectory>(sp => sp.GetRequiredService<ApiKeyStore>());
+        // The identity store is Enclave.Policy's; the server gives it the data directory.
+        services.AddEnclaveIdentityStore(sp => sp.GetRequiredService<ServerSettings>().DataDirectory);
         services.TryAddSingleton(oidc);
         var builder = services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "API key or OIDC token", o => o.ForwardDefaultSelector = context =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Enclave.Inference.Upstream;
 using Enclave.Policy.Requests;
+using Enclave.State.Retention;
 using Microsoft.Extensions.Configuration;
 
 namespace Enclave.Server.Hosting;
@@ -18,8 +19,8 @@ namespace Enclave.Server.Hosting;
 /// (<see cref="Audit.AuditOptions.CompletionDurability"/>), <c>State</c> (<c>Provider</c>: <c>sqlite</c>, the default, or
 /// <c>postgres</c>; <c>ConnectionString</c>: the Npgsql connection string for <c>postgres</c>, e.g.
 /// <c>ENCLAVE__State__ConnectionString</c>; <see cref="Enclave.State.StateSettings"/>), <c>Vulns</c> (<c>MaxDataAge</c>, <c>BlockApprovalOnKev</c>:
-/// <see cref="VulnerabilityServices.Read"/>) and <c>Upgrade</c> (<c>InstallRoot</c>, default <c>enclave-install</c> beside the
-/// data directory; <c>SelfCheckTimeout</c>: <see cref="UpgradeServices.Read"/>).
+/// <see cref="Enclave.Intel.Hosting.VulnerabilityServices.Read"/>) and <c>Upgrade</c> (<c>InstallRoot</c>, default <c>enclave-install</c> beside the
+/// data directory; <c>SelfCheckTimeout</c>: <see cref="Enclave.Intel.Hosting.UpgradeServices.Read"/>).
 /// </summary>
 public static class EnclaveConfiguration
 {
@@ -77,7 +78,7 @@ public static class EnclaveConfiguration
             CheckpointInterval = Parse(section, "CheckpointInterval", v => TimeSpan.Parse(v, CultureInfo.InvariantCulture), defaults.CheckpointInterval, problems),
             AdminKeyFile = NullIfEmpty(section["AdminKeyFile"]),
             State = Enclave.State.StateSettings.From(configuration["State:Provider"], configuration["State:ConnectionString"]),
-            Retention = Bind(configuration, "Retention", () => new Retention.RetentionOptions(), problems),
+            Retention = Bind(configuration, "Retention", () => new RetentionOptions(), problems),
             Responses = Bind(configuration, "Responses", () => new Responses.ResponsesOptions(), problems),
             Airlock = Bind(configuration, "Airlock", () => new AirlockSettings(), problems),
             Audit = Bind(configuration, "Audit", () => new Enclave.Server.Audit.AuditOptions(), problems),
@@ -135,10 +136,10 @@ public static class EnclaveConfiguration
     }
 
     /// <summary>The <c>Retention</c> section (content retention; off unless configured).</summary>
-    public static Retention.RetentionOptions Retention(IConfiguration configuration)
+    public static RetentionOptions Retention(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        return configuration.GetSection("Retention").Get<Retention.RetentionOptions>() ?? new Retention.RetentionOptions();
+        return configuration.GetSection("Retention").Get<RetentionOptions>() ?? new RetentionOptions();
     }
 
     /// <summary>The upstream settings, validated (all problems at once).</summary>

@@ -1,7 +1,11 @@
 using Enclave.Airlock.Hosting;
+using Enclave.Airlock.Import;
+using Enclave.Core.Artifacts;
 using Enclave.Core.Hosting;
 using Enclave.Inference.Gguf;
 using Enclave.Inference.Onnx;
+using Enclave.Intel.Hosting;
+using Enclave.Intel.Upgrades;
 using Enclave.Ledger.Hosting;
 using Enclave.OperatorConsole.Backend;
 using Enclave.OperatorConsole.Hosting;
@@ -13,7 +17,6 @@ using Enclave.Server.Auth;
 using Enclave.Server.Hosting.Startup;
 using Enclave.Server.OpenAi;
 using Enclave.Server.Policy;
-using Enclave.Server.Retention;
 using Enclave.Server.Telemetry;
 using Enclave.State.Hosting;
 using Microsoft.AspNetCore.DataProtection;
@@ -88,13 +91,21 @@ public static class EnclaveServices
         services.AddHostedService<ServerStartedStartup>();
         services.AddEnclavePolicy(configuration);
         services.AddHostedService<QuotaFlusher>();
-        services.AddEnclaveRetention(settings);
+        services.AddEnclaveRetention(settings.Retention.Enabled, sp =>
+        {
+            var server = sp.GetRequiredService<ServerSettings>();
+            return (server.DataDirectory, server.Retention);
+        });
         services.AddEnclaveTelemetry(settings);
         services.AddEnclaveIntel(configuration);
         services.AddEnclaveDetections(configuration);
         services.AddEnclaveVulnerabilities(configuration);
         services.AddEnclaveUsage();
-        services.AddEnclaveUpgrade(configuration);
+        services.AddEnclaveUpgrade(configuration, sp =>
+        {
+            var importer = sp.GetRequiredService<AirlockImporter>();
+            return (sp.GetRequiredService<ServerSettings>().DataDirectory, () => ActivatedUpdates(importer));
+        });
         services.AddEnclaveRetrieval(configuration);
 
         services.AddEnclaveConsole(configuration);
@@ -118,4 +129,16 @@ public static class EnclaveServices
         services.AddProblemDetails();
         return services;
     }
+
+    // The airlock's activated 'update' artifacts as the upgrade service reads them (Enclave.Intel does not reference the airlock).
+    private static IReadOnlyList<UpdateArtifact> ActivatedUpdates(AirlockImporter importer) =>
+        [.. importer.ListActivated("update").Select(a => new UpdateArtifact
+        {
+            Name = a.Name,
+            Version = a.Version,
+            ImportId = a.ImportId,
+            Folder = a.Folder,
+            Files = [.. a.Files.Select(f => new ArtifactFile(f.RelativePath, f.Sha256, f.Length))],
+            Activated = a.Activated,
+        })];
 }

@@ -1,3 +1,4 @@
+using Enclave.Policy.Identity;
 using Enclave.Server.Auth;
 using Enclave.Server.Hosting.Startup;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +9,8 @@ namespace Enclave.Server.Hosting;
 public static class IdentityServices
 {
     /// <summary>
-    /// <see cref="ApiKeyStore"/>, the authentication schemes (<see cref="EnclaveAuthentication"/>, single sign-on from
+    /// <see cref="ApiKeyStore"/> (<c>Enclave.Policy</c>'s own registration, <c>AddEnclaveIdentityStore</c>, given the data
+    /// directory), the authentication schemes (<see cref="EnclaveAuthentication"/>, single sign-on from
     /// <paramref name="settings"/>' <c>Identity:Oidc</c>), authorisation, and start-up stage 4,
     /// <see cref="IdentityBootstrapStartup"/> (the first admin key of a fresh enclave).
     /// </summary>

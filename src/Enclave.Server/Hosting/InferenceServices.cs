@@ -1,5 +1,5 @@
-using Enclave.Core.Hosting;
 using Enclave.Inference.Gguf;
+using Enclave.Inference.Hosting;
 using Enclave.Inference.Onnx;
 using Enclave.Inference.Upstream;
 using Enclave.Policy.Requests;
@@ -16,12 +16,14 @@ public static class InferenceServices
 {
     /// <summary>
     /// An empty <see cref="ModelCatalog"/> (a test may register its own, with routes of its own, before
-    /// <see cref="EnclaveServices.AddEnclave"/>), also the policy's <see cref="IRouteCatalog"/>, <see cref="LocalModelRegistry"/>, <see cref="UpstreamOptions"/> bound from
-    /// the <c>Upstream</c> section and validated at start, and start-up stage 3, <see cref="ModelLoadingStartup"/>: the
-    /// airlock's activated models, dev-registered folders and upstream routes (<c>Models:{id}:Kind</c>,
-    /// <c>Models:{id}:Label</c> of <paramref name="configuration"/>) into the catalog; <see cref="GgufEngineOptions"/> from
-    /// <c>Engine:Gguf</c> (context length, threads, batch, memory mapping of GGUF models) and <see cref="OnnxEngineOptions"/>
-    /// from <c>Engine:Onnx</c> (threads, bounds, continuous batching and its prefill piece of ONNX models), validated at start.
+    /// <see cref="EnclaveServices.AddEnclave"/>), also the policy's <see cref="IRouteCatalog"/>, <see cref="LocalModelRegistry"/>,
+    /// the engine and upstream settings registered by <c>Enclave.Inference</c>'s own
+    /// <see cref="InferenceOptionsServices.AddEnclaveInferenceOptions"/> (<see cref="UpstreamOptions"/> from <c>Upstream</c>,
+    /// <see cref="GgufEngineOptions"/> from <c>Engine:Gguf</c>, <see cref="OnnxEngineOptions"/> from <c>Engine:Onnx</c>,
+    /// validated at start), and start-up stage 3, <see cref="ModelLoadingStartup"/>: the airlock's activated models,
+    /// dev-registered folders and upstream routes (<c>Models:{id}:Kind</c>, <c>Models:{id}:Label</c> of
+    /// <paramref name="configuration"/>) into the catalog. The catalog, the registry and the stage stay here: they are
+    /// the server's routes over the engine (<c>ModelRoute</c>), not the engine's own.
     /// </summary>
     public static IServiceCollection AddEnclaveInference(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,15 +32,7 @@ public static class InferenceServices
         services.TryAddSingleton(_ => new ModelCatalog([]));
         services.TryAddSingleton<IRouteCatalog>(sp => sp.GetRequiredService<ModelCatalog>());
         services.TryAddSingleton(sp => new LocalModelRegistry(sp.GetRequiredService<ServerSettings>().DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<StateConnectionFactory>()));
-        services.AddValidatedRecord(
-            () => configuration.GetSection("Upstream").Get<UpstreamOptions>() ?? new UpstreamOptions(),
-            options => options.Validate());
-        services.AddValidatedRecord(
-            () => configuration.GetSection("Engine:Gguf").Get<GgufEngineOptions>() ?? new GgufEngineOptions(),
-            options => options.Validate());
-        services.AddValidatedRecord(
-            () => configuration.GetSection("Engine:Onnx").Get<OnnxEngineOptions>() ?? new OnnxEngineOptions(),
-            options => [.. options.Problems().Select(p => "Engine:Onnx: " + p)]);
+        services.AddEnclaveInferenceOptions(configuration);
         services.AddHostedService(sp => new ModelLoadingStartup(sp, configuration));
         return services;
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Enclave.State.Retention;
 
 namespace Enclave.Server.Hosting;
 
@@ -59,7 +60,7 @@ public sealed record ServerSettings
     public Enclave.State.StateSettings State { get; init; } = Enclave.State.StateSettings.Embedded;
 
     /// <summary>Whether and how long prompts and answers are kept (encrypted); off by default.</summary>
-    public Retention.RetentionOptions Retention { get; init; } = new();
+    public RetentionOptions Retention { get; init; } = new();
 
     /// <summary>Stored responses of the Responses API: retention period, purge interval, background bound (section <c>Responses</c>).</summary>
     public Responses.ResponsesOptions Responses { get; init; } = new();

@@ -73,7 +73,7 @@ internal sealed partial class RequestHandler(
     EnclavePolicy policy,
     QuotaService quotas,
     ILogger<RequestHandler> logger,
-    Retention.ContentRetentionStore? retention = null,
+    Enclave.State.Retention.ContentRetentionStore? retention = null,
     Intel.Live.IntelRequestScreen? intel = null)
 {
     private static readonly JsonSerializerOptions Compact = new() { WriteIndented = false, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -491,7 +491,7 @@ internal sealed partial class RequestHandler(
     private ValueTask RetainAsync(CompletedRequest completion, byte[]? prompt, byte[]? answer) =>
         retention is null || prompt is null
             ? ValueTask.CompletedTask
-            : retention.RecordAsync(new Retention.RetainedContent { AdmittedIndex = completion.AdmittedIndex, RequestId = completion.RequestId, Actor = completion.Actor, Prompt = prompt, Answer = answer });
+            : retention.RecordAsync(new Enclave.State.Retention.RetainedContent { AdmittedIndex = completion.AdmittedIndex, RequestId = completion.RequestId, Actor = completion.Actor, Prompt = prompt, Answer = answer });
 
     private void ObserveCompletion(Task<long> completion, string requestId)
     {
@@ -542,10 +542,9 @@ internal sealed partial class RequestHandler(
         long index;
         try
         {
-            index = await auditor.DenyAsync(new DeniedRequest
+            index = await auditor.DenyAsync(actor, new RequestDeniedDetails
             {
                 RequestId = requestId,
-                Actor = actor,
                 Endpoint = http.Request.Path.Value!,
                 Model = model,
                 Status = status,

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
+using Enclave.Policy.Identity;
 using Enclave.Server.Auth;
 using Enclave.OperatorConsole.Hosting;
 using Microsoft.AspNetCore.WebUtilities;

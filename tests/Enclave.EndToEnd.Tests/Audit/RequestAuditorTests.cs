@@ -56,10 +56,10 @@ public sealed class RequestAuditorTests
     [Property(MaxTest = 200)]
     public bool Denied_IsTheSameEntryAsBefore(NonNull<string> rule, int status, string? user, bool policy)
     {
-        var request = new DeniedRequest
+        const string Actor = "user:alice";
+        var request = new RequestDeniedDetails
         {
             RequestId = "req_1",
-            Actor = "user:alice",
             Endpoint = "/v1/embeddings",
             Model = "m",
             Status = status,
@@ -84,7 +84,7 @@ public sealed class RequestAuditorTests
         }
 
         AddWho(expected, request.ClientAddress, user, null);
-        return Same(expected, AuditEventTypes.RequestDenied, request.Actor, request.Model, ledger => new RequestAuditor(ledger, new FixedClock()).DenyAsync(request));
+        return Same(expected, AuditEventTypes.RequestDenied, Actor, request.Model, ledger => new RequestAuditor(ledger, new FixedClock()).DenyAsync(Actor, request));
     }
 
     [Property(MaxTest = 300)]
@@ -164,14 +164,30 @@ public sealed class RequestAuditorTests
     public async Task ALongUserIsCut_AsBefore()
     {
         var ledger = new CapturingLedger();
-        await new RequestAuditor(ledger, new FixedClock()).DenyAsync(new DeniedRequest
+        await new RequestAuditor(ledger, new FixedClock()).DenyAsync("a", new RequestDeniedDetails
         {
-            RequestId = "r", Actor = "a", Endpoint = "/v1/completions", Model = "m", Status = 403, Rule = "clearance", PromptSha256 = "p",
+            RequestId = "r", Endpoint = "/v1/completions", Model = "m", Status = 403, Rule = "clearance", PromptSha256 = "p",
             User = new string('u', RequestAuditor.MaxUserLength + 10),
         });
 
         var details = JsonNode.Parse(ledger.Entries.Single().ToCanonicalJson())!["details"]!;
         Assert.Equal(RequestAuditor.MaxUserLength, details["user"]!.GetValue<string>().Length);
+    }
+
+    [Fact]
+    public async Task Denied_RecordsNoEmptyUser_AndLeavesTheCallersDetailsAsTheyWere()
+    {
+        var ledger = new CapturingLedger();
+        var denied = new RequestDeniedDetails
+        {
+            RequestId = "r", Endpoint = "/v1/completions", Model = "m", Status = 403, Rule = "clearance", PromptSha256 = "p", User = "",
+        };
+        await new RequestAuditor(ledger, new FixedClock()).DenyAsync("a", denied);
+
+        var entry = JsonNode.Parse(ledger.Entries.Single().ToCanonicalJson())!;
+        Assert.Equal("a", entry["actor"]!.GetValue<string>());
+        Assert.False(entry["details"]!.AsObject().ContainsKey("user"));
+        Assert.Equal(string.Empty, denied.User);
     }
 
     [Theory]

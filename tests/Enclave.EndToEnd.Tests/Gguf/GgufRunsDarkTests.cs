@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Enclave.Cli;
 using Enclave.Inference.Forge;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 
 namespace Enclave.EndToEnd.Tests.Gguf;
 

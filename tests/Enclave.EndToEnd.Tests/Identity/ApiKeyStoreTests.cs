@@ -1,6 +1,5 @@
 using System.Globalization;
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 

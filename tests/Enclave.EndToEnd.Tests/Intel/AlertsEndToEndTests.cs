@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Cli;
 using Enclave.Intel.Alerts;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Enclave.EndToEnd.Tests.Intel;

@@ -5,7 +5,7 @@ using Enclave.Airlock.Repository;
 using Enclave.Cli;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
 using Microsoft.AspNetCore.Builder;

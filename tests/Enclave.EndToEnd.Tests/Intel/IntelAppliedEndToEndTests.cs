@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using Enclave.Airlock.Repository;
 using Enclave.Cli;
 using Enclave.Intel.Stix;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Signing.Keys;
 using Enclave.State.Intel;
 using Microsoft.Extensions.DependencyInjection;

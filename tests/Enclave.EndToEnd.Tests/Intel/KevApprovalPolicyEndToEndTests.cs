@@ -6,7 +6,7 @@ using Enclave.Airlock.Repository;
 using Enclave.Cli;
 using Enclave.Inference.Forge;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
 using Microsoft.Extensions.Configuration;

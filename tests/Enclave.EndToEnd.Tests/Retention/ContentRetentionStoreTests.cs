@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Enclave.Server.Retention;
+using Enclave.State.Retention;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 

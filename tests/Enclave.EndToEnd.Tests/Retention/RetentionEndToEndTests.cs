@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 
 namespace Enclave.EndToEnd.Tests.Retention;
 

@@ -11,7 +11,7 @@ using Enclave.Cli.Tests.Interop;
 using Enclave.Core.Audit;
 using Enclave.Ledger;
 using Enclave.Ledger.Merkle;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.State;
 using Enclave.State.Postgres;
 using Enclave.State.Tests.Postgres;

@@ -7,7 +7,7 @@ using Enclave.Airlock.Repository;
 using Enclave.Core.Storage;
 using Enclave.Inference.Forge;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
 using Enclave.State;

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Enclave.Airlock.Repository;
 using Enclave.Intel.Vulnerabilities.Findings;
 using Enclave.Ledger;
-using Enclave.Server.Auth;
+using Enclave.Policy.Identity;
 using Enclave.Server.Hosting;
 using Enclave.Signing.Keys;
 using Microsoft.AspNetCore.Builder;

@@ -4,7 +4,6 @@ using Enclave.Inference.Tests.Upstream;
 using Enclave.Inference.Upstream;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -5,7 +5,6 @@ using Enclave.Core.Audit;
 using Enclave.Inference.Tests.Upstream;
 using Enclave.Ledger;
 using Enclave.Policy.Identity;
-using Enclave.Server.Auth;
 using Enclave.Server.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;

@@ -1,6 +1,7 @@
 using Enclave.Core.Audit;
 using Enclave.Core.Hosting;
 using Enclave.Ledger;
+using Enclave.Policy.Identity;
 using Enclave.Server.Auth;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,4 +1,4 @@
-namespace Enclave.Server.Retention;
+namespace Enclave.State.Retention;
 
 /// <summary>
 /// Content retention (configuration section <c>Retention</c>): off by default, so the ledger holds only digests of

@@ -1,6 +1,4 @@
-using Enclave.Policy.Identity;
-
-namespace Enclave.Server.Auth;
+namespace Enclave.Policy.Identity;
 
 /// <summary>A user or service account as the identity store holds it.</summary>
 public sealed record PrincipalRecord

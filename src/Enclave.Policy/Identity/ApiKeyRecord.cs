@@ -1,4 +1,4 @@
-namespace Enclave.Server.Auth;
+namespace Enclave.Policy.Identity;
 
 /// <summary>What is known about an API key (never its secret).</summary>
 public sealed record ApiKeyRecord

@@ -3,10 +3,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
-using Enclave.State;
-using Enclave.State.Retention;
 
-namespace Enclave.Server.Retention;
+namespace Enclave.State.Retention;
 
 /// <summary>
 /// Keeps prompts and answers encrypted at rest for a retention period. Each part is sealed with AES-256-GCM under

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Enclave.Server.Retention;
+namespace Enclave.State.Retention;
 
 /// <summary>Deletes expired retained content at start-up and every hour after.</summary>
-internal sealed class RetentionPurgeService(ContentRetentionStore store, TimeProvider clock, ILogger<RetentionPurgeService> logger) : BackgroundService
+internal sealed partial class RetentionPurgeService(ContentRetentionStore store, TimeProvider clock, ILogger<RetentionPurgeService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -16,14 +16,20 @@ internal sealed class RetentionPurgeService(ContentRetentionStore store, TimePro
                 var deleted = store.Purge();
                 if (deleted > 0)
                 {
-                    logger.LogInformation("deleted {Count} retained records past their retention period", deleted);
+                    LogPurged(logger, deleted);
                 }
             }
             catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
             {
-                logger.LogError(ex, "purging expired retained content failed; will retry in an hour");
+                LogPurgeFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "deleted {Count} retained records past their retention period")]
+    private static partial void LogPurged(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Error, Message = "purging expired retained content failed; will retry in an hour")]
+    private static partial void LogPurgeFailed(ILogger logger, Exception exception);
 }

@@ -1,4 +1,6 @@
-namespace Enclave.Server.Auth;
+using Enclave.Core;
+
+namespace Enclave.Policy.Identity;
 
 /// <summary>What kind of problem an identity change ran into; the admin API maps it to an HTTP status.</summary>
 public enum IdentityError
@@ -14,8 +16,11 @@ public enum IdentityError
 }
 
 /// <summary>An identity change was refused; nothing was changed. The message says what was wrong.</summary>
-public sealed class IdentityException(IdentityError error, string message) : Exception(message)
+public sealed class IdentityException(IdentityError error, string message) : Exception(message), IEnclaveError<IdentityError>
 {
     /// <summary>The kind of problem.</summary>
     public IdentityError Error { get; } = error;
+
+    /// <summary>The kind of problem (<see cref="Error"/>), as the exception families' reason.</summary>
+    public IdentityError Reason => Error;
 }

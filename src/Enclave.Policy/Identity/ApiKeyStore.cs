@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
-using Enclave.Policy.Identity;
 using Enclave.Policy.Labels;
 using Enclave.State;
 using Enclave.State.Changes;
 using Enclave.State.Principals;
 
-namespace Enclave.Server.Auth;
+namespace Enclave.Policy.Identity;
 
 /// <summary>
 /// The enclave's principals (users and service accounts: roles, clearance, disabled flag) and their API keys, in the

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Enclave.Server.Retention;
+namespace Enclave.State.Retention;
 
 /// <summary>The 256-bit content-retention key: a file with its base64 text (44 characters), readable by its owner only.</summary>
 public static class RetentionKey

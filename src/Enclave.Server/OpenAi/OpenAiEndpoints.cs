@@ -501,7 +501,7 @@ internal sealed partial class RequestHandler(
         }
 
         _ = completion.ContinueWith(
-            t => logger.LogError(t.Exception, "the ledger could not record the completion of request {RequestId}", requestId),
+            t => Log.CompletionNotRecordedAfterAnswer(logger, t.Exception, requestId),
             CancellationToken.None,
             TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);
@@ -511,6 +511,9 @@ internal sealed partial class RequestHandler(
     {
         [LoggerMessage(EventId = 3101, Level = LogLevel.Error, Message = "The ledger could not record the completion of request {RequestId} ({Error}); its answer was withheld (Audit:CompletionDurability before-answer)")]
         public static partial void CompletionNotRecorded(ILogger logger, string requestId, string error);
+
+        [LoggerMessage(EventId = 3102, Level = LogLevel.Error, Message = "The ledger could not record the completion of request {RequestId}; its answer had already left (Audit:CompletionDurability after-answer)")]
+        public static partial void CompletionNotRecordedAfterAnswer(ILogger logger, Exception? exception, string requestId);
     }
 
     // Who sent a request, as recorded in its ledger entry and matched by threat intelligence.

@@ -227,7 +227,9 @@ public sealed class MlDsa65Tests : UpdaterTestBase
         Repo.PublishRoot([.. oldClassical, oldPq, newKeys[0]]);
         e = Assert.Throws<AirlockRejectedException>(() => Repo.NewUpdater(options: RequirePq).Refresh());
         Assert.Equal(AirlockRejection.MissingPostQuantumSignature, e.Reason);
-        Assert.Contains("root version 2", e.Detail, StringComparison.Ordinal);
+        Assert.Equal(
+            "missing post-quantum signature: root version 2 carries no ml-dsa-65 signature by its own root keys, and this enclave requires one on every role (RequirePostQuantumSignature); sign the repository with --post-quantum keys, or pin a root that lists them",
+            e.Detail);
 
         Repo.PublishRoot([.. oldClassical, oldPq, .. newKeys]);
         Assert.Equal(2, Repo.NewUpdater(options: RequirePq).Refresh().Root.Version);

@@ -671,4 +671,113 @@ public sealed class UpdaterEdgeTests : UpdaterTestBase
         e = Rejected(updater, AirlockRejection.UnknownRole, () => updater.RequireTarget("models/a"));
         Assert.Equal("unknown role: the source has no metadata for models (version 1 expected)", e.Detail);
     }
+
+    // ---- arguments and order of calls ----
+
+    [Fact]
+    public void Updater_NamesItsMissingArguments()
+    {
+        var trusted = TrustedState.FromRoot(Repo.RootV1);
+
+        Assert.Equal("trusted", Assert.Throws<ArgumentNullException>(() => new Updater(null!, Repo.Source, Repo.Clock)).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentNullException>(() => new Updater(trusted, null!, Repo.Clock)).ParamName);
+        Assert.Equal("time", Assert.Throws<ArgumentNullException>(() => new Updater(trusted, Repo.Source, null!)).ParamName);
+        Assert.Equal("targetPath", Assert.Throws<ArgumentNullException>(() => Refreshed().FindTarget(null!)).ParamName);
+    }
+
+    [Fact]
+    public void FindTarget_BeforeTargetsAreTrusted_IsAProgrammingError_EvenWithASnapshot()
+    {
+        // Each step kept: timestamp and snapshot are trusted, the targets that failed are not.
+        var updater = Repo.NewUpdater(Store, new TufUpdaterOptions { CommitEachStep = true });
+        Repo.Source.Files.Remove("targets.json");
+        Assert.Throws<AirlockRejectedException>(() => updater.Refresh());
+        Assert.NotNull(updater.Trusted.Snapshot);
+        Assert.Null(updater.Trusted.Targets);
+
+        var e = Assert.Throws<InvalidOperationException>(() => updater.FindTarget("models/demo.onnx"));
+        Assert.Equal("call Refresh before looking up targets", e.Message);
+    }
+
+    [Fact]
+    public void FindTarget_CommitsTheDelegatedRolesItLoaded()
+    {
+        var models = new TestDelegation { Name = "models", Paths = ["models/*"] };
+        models.Targets["models/a"] = [1];
+        Repo.Delegations.Add(models);
+        Repo.Publish();
+        var updater = Refreshed();
+        var commits = Store.Commits.Count;
+
+        Assert.Equal("models", updater.FindTarget("models/a")!.Role);
+
+        Assert.Equal(commits + 1, Store.Commits.Count);
+        Assert.Same(updater.Trusted, Store.Commits[^1]);
+        Assert.True(updater.Trusted.Delegated.ContainsKey("models"));
+    }
+
+    [Fact]
+    public void FindTarget_FollowsADelegationCycleOnce()
+    {
+        var d1 = new TestDelegation { Name = "d1", Paths = ["x/*"] };
+        var d2 = new TestDelegation { Name = "d2", Parent = "d1", Paths = ["x/*"] };
+        var back = new TestDelegation { Name = "d1", Parent = "d2", Paths = ["x/*"], Keys = d1.Keys }; // d2 delegates to d1 again
+        Repo.Delegations.AddRange([d1, d2, back]);
+        Repo.Publish();
+        var updater = Refreshed();
+
+        Assert.Null(updater.FindTarget("x/none"));
+        Assert.Equal(["d1", "d2"], updater.Trusted.Delegated.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void RequireTarget_NamesTheFirstFivePathsOutsideTheDelegation()
+    {
+        var models = new TestDelegation { Name = "models", Paths = ["models/*"] };
+        models.Targets["models/a"] = [1];
+        for (var i = 1; i <= 6; i++)
+        {
+            models.Targets[$"bin/{i}"] = [(byte)i];
+        }
+
+        Repo.Delegations.Add(models);
+        Repo.Publish();
+        var updater = Refreshed();
+
+        var e = Rejected(updater, AirlockRejection.DelegationViolation, () => updater.RequireTarget("models/a"));
+        Assert.Equal("delegation violation: role models (version 1) lists \"bin/1\", \"bin/2\", \"bin/3\", \"bin/4\", \"bin/5\", outside the paths targets delegates to it", e.Detail);
+    }
+
+    [Fact]
+    public void FindTarget_StopsAtATerminatingDelegation_EvenBelowAnotherRole_AndSkipsItsParentsLaterSiblings()
+    {
+        var first = new TestDelegation { Name = "first", Paths = ["x/*"] };
+        var later = new TestDelegation { Name = "later", Paths = ["x/*"] };
+        later.Targets["x/t"] = [1];
+        var terminating = new TestDelegation { Name = "terminating", Parent = "first", Paths = ["x/*"], Terminating = true };
+        Repo.Delegations.AddRange([first, later, terminating]);
+        Repo.Publish();
+        var updater = Refreshed();
+
+        Assert.Null(updater.FindTarget("x/t"));
+        Assert.DoesNotContain("later.json", Repo.Source.Fetched);
+    }
+
+    [Fact]
+    public void Refresh_MetadataLengthAndHashRefusals_NameTheFile()
+    {
+        var updater = Refreshed();
+        NextRelease();
+        var snapshot = Repo.Source.Files["snapshot.json"];
+        Repo.Source.Files["snapshot.json"] = [.. snapshot, (byte)' '];
+        var e = Rejected(updater, AirlockRejection.LengthMismatch, () => updater.Refresh());
+        Assert.Equal($"length mismatch: snapshot.json is {snapshot.Length + 1} bytes but its parent lists {snapshot.Length}", e.Detail);
+
+        Repo.HashesInSnapshot = true;
+        Repo.Publish();
+        var targets = Repo.Source.Files["targets.json"];
+        Repo.Source.Files["targets.json"] = [.. targets[..^1], (byte)(targets[^1] ^ 1)];
+        e = Rejected(updater, AirlockRejection.HashMismatch, () => updater.Refresh());
+        Assert.StartsWith("hash mismatch: targets.json has sha256 ", e.Detail, StringComparison.Ordinal);
+    }
 }

@@ -406,6 +406,8 @@ public sealed class BundleReaderEdgeTests : IDisposable
     [InlineData("/7 a=b\n", "pax record length at byte 0 is not decimal")]
     [InlineData("5 a=b\n", "pax record at byte 0 has a wrong length")]
     [InlineData("7 a=b\n", "pax record at byte 0 has a wrong length")]
+    [InlineData("9999999999 a=b\n", "pax record at byte 0 has a wrong length")] // more than an int holds: an OverflowException escaped before
+    [InlineData("6 a=b\n9 c=d\n", "pax record at byte 0 has a wrong length")] // the second too long by less than its offset
     [InlineData("0 a=b\n", "pax record at byte 0 has a wrong length")]
     [InlineData("3 \n", "pax record at byte 0 has no key")]
     [InlineData("4 =\n", "pax record at byte 0 has no key")]
@@ -506,6 +508,39 @@ public sealed class BundleReaderEdgeTests : IDisposable
 
             Assert.Equal(name, Assert.Single(Read(tar, Expect((name, Ten))).Targets).Name);
         }
+    }
+
+    [Fact]
+    public void GnuLongName_StartingWithANul_IsRefused_AndOneOfOnlyNulsIsEmpty()
+    {
+        var leading = "\0models/a.bin"u8.ToArray();
+        var e = Refused(BundleRejection.PathTraversal, Tar(Header("././@LongLink", 'L', leading.Length), Padded(leading), Entry("models/a.bin", Ten)), Expect(("models/a.bin", Ten)));
+        Assert.Equal("GNU long name at byte 0 has a NUL inside it", e.Detail);
+
+        var nuls = new byte[5];
+        e = Refused(BundleRejection.Malformed, Tar(Header("././@LongLink", 'L', nuls.Length), Padded(nuls), Entry("models/a.bin", Ten)), Expect(("models/a.bin", Ten)));
+        Assert.Equal("entry at byte 1024 has an empty name", e.Detail);
+    }
+
+    [Fact]
+    public void Checksum_ThatIsNotOctal_IsRefused_NamingTheField()
+    {
+        var header = Header("a", '0', 0);
+        Encoding.ASCII.GetBytes("12x4567\0").CopyTo(header, 148);
+
+        var e = Refused(BundleRejection.Malformed, Tar(header), Expect(("a", None)));
+
+        Assert.Equal("the checksum at byte 0 is not an octal number", e.Detail);
+    }
+
+    [Fact]
+    public void GnuLongName_CutShort_IsTruncated_NamingIt()
+    {
+        var name = "models/a.bin"u8.ToArray();
+
+        var e = Refused(BundleRejection.Truncated, [.. Header("././@LongLink", 'L', name.Length), .. name.AsSpan(0, 3)], Expect(("models/a.bin", Ten)));
+
+        Assert.Equal("GNU long name at byte 0 is cut short", e.Detail);
     }
 
     [Fact]

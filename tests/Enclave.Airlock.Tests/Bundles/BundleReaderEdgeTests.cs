@@ -829,4 +829,40 @@ public sealed class BundleReaderEdgeTests : IDisposable
         Assert.Equal(1024, contents.ArchiveBytes);
         Assert.True(File.Exists(Path.Combine(contents.QuarantineDirectory, ".read-complete")));
     }
+
+    [Fact]
+    public void SizeFields_FilledToTheLastByte_AreReadWithinTheField()
+    {
+        var e = Refused(BundleRejection.Malformed, Tar(WithSize(Encoding.ASCII.GetBytes(new string(' ', 12)))), Expect(("a.bin", None)));
+        Assert.Equal("the size at byte 0 is empty", e.Detail);
+
+        Assert.Single(Read(Tar(WithSize(Encoding.ASCII.GetBytes("000000000012")), Padded(Ten)), Expect(("a.bin", Ten))).Targets);
+    }
+
+    [Fact]
+    public void PaxKeysValuesAndLongNames_ThatAreNotUtf8_AreRefused_NamingWhich()
+    {
+        foreach (var (data, what) in new[] { ((byte[])[.. "6 "u8, 0xFF, .. "=b\n"u8], "pax key"), ((byte[])[.. "6 a="u8, 0xFF, .. "\n"u8], "pax value") })
+        {
+            var e = Refused(BundleRejection.Malformed, Tar([.. Header("PaxHeaders/x", 'x', data.Length), .. Padded(data)], Entry("a", Ten)), Expect(("a", Ten)));
+            Assert.Equal($"the {what} at byte 0 is not valid UTF-8", e.Detail);
+        }
+
+        byte[] longName = [(byte)'a', 0xFF];
+        var longNameRefusal = Refused(BundleRejection.Malformed, Tar([.. Header("././@LongLink", 'L', longName.Length), .. Padded(longName)], Entry("a", Ten)), Expect(("a", Ten)));
+        Assert.Equal("the GNU long name at byte 0 is not valid UTF-8", longNameRefusal.Detail);
+    }
+
+    [Fact]
+    public void Targets_GoUnderTheQuarantinesTargetsFolder_AndTheResolverIsAskedOnce()
+    {
+        var calls = 0;
+        using var stream = new MemoryStream(Tar(Entry("metadata/root.json", Json(2)), Entry("x/a", Ten), Entry("b", Ten)), writable: false);
+
+        var contents = new BundleReader(new BundleReaderOptions { FlushToDisk = false }).Read(stream, _ => { calls++; return Expect(("x/a", Ten), ("b", Ten)); }, DataDirectory);
+
+        Assert.Equal(1, calls);
+        Assert.Equal(Path.Combine(contents.QuarantineDirectory, "targets", "x", "a"), contents.Targets[0].Path);
+        Assert.True(Directory.Exists(Path.Combine(Read(Tar(), Expect()).QuarantineDirectory, "targets")));
+    }
 }

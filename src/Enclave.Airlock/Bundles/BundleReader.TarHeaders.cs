@@ -218,7 +218,8 @@ public sealed partial class BundleReader
                     throw Reject(BundleRejection.Malformed, $"pax record at byte {headerOffset} has no length");
                 }
 
-                var length = 0;
+                // At most ten digits: a long holds any of them (an int does not: 9999999999 overflowed).
+                long length = 0;
                 for (var i = pos; i < space; i++)
                 {
                     if (data[i] is < (byte)'0' or > (byte)'9')
@@ -234,7 +235,7 @@ public sealed partial class BundleReader
                     throw Reject(BundleRejection.Malformed, $"pax record at byte {headerOffset} has a wrong length");
                 }
 
-                var record = data.AsSpan(space + 1, pos + length - space - 2);
+                var record = data.AsSpan(space + 1, (int)(pos + length - space - 2));
                 var equals = record.IndexOf((byte)'=');
                 if (equals <= 0)
                 {
@@ -258,7 +259,7 @@ public sealed partial class BundleReader
                     throw Reject(BundleRejection.Malformed, $"global pax header at byte {headerOffset} sets {key}");
                 }
 
-                pos += length;
+                pos += (int)length;
             }
 
             return records;

@@ -135,7 +135,8 @@ public sealed class DelegationAndSourceTests : UpdaterTestBase
         Repo.PublishTimestamp();
         var updater = Refreshed();
 
-        Rejected(updater, AirlockRejection.UnknownRole, () => updater.RequireTarget("models/a"));
+        var e = Rejected(updater, AirlockRejection.UnknownRole, () => updater.RequireTarget("models/a"));
+        Assert.Equal("unknown role: snapshot version 1 does not list delegated role models.json", e.Detail);
     }
 
     [Fact]

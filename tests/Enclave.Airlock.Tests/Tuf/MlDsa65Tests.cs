@@ -227,7 +227,9 @@ public sealed class MlDsa65Tests : UpdaterTestBase
         Repo.PublishRoot([.. oldClassical, oldPq, newKeys[0]]);
         e = Assert.Throws<AirlockRejectedException>(() => Repo.NewUpdater(options: RequirePq).Refresh());
         Assert.Equal(AirlockRejection.MissingPostQuantumSignature, e.Reason);
-        Assert.Contains("root version 2", e.Detail, StringComparison.Ordinal);
+        Assert.Equal(
+            "missing post-quantum signature: root version 2 carries no ml-dsa-65 signature by its own root keys, and this enclave requires one on every role (RequirePostQuantumSignature); sign the repository with --post-quantum keys, or pin a root that lists them",
+            e.Detail);
 
         Repo.PublishRoot([.. oldClassical, oldPq, .. newKeys]);
         Assert.Equal(2, Repo.NewUpdater(options: RequirePq).Refresh().Root.Version);
@@ -254,6 +256,37 @@ public sealed class MlDsa65Tests : UpdaterTestBase
         updater = Repo.NewUpdater(options: RequirePq);
         updater.Refresh();
         Assert.Equal(3, updater.RequireTarget("model/a.bin").Length);
+    }
+
+    [Fact]
+    public void CachedDelegatedRole_WithTheOptionOn_IsVerifiedAgain_WhenItsParentReplacesThePostQuantumKey()
+    {
+        AddPostQuantumKeys();
+        var model = new TestDelegation { Name = "model", Keys = [TestKey.Ed25519(), new MlDsa65TestKey()], Paths = ["model/*"] };
+        model.Targets["model/a.bin"] = [1, 2, 3];
+        Repo.Delegations.Add(model);
+        Repo.Versions["targets"]++;
+        Repo.Publish();
+        var updater = Repo.NewUpdater(options: RequirePq);
+        updater.Refresh();
+        Assert.Equal(3, updater.RequireTarget("model/a.bin").Length);
+
+        // The parent now delegates to another ML-DSA-65 key; the role itself (same version) still carries the old
+        // key's signature, which no longer counts: the classical threshold alone is not enough.
+        var signedByTheOldKeys = Repo.Source.Files["model.json"];
+        model.Keys[1] = new MlDsa65TestKey();
+        Repo.Versions["targets"]++;
+        Repo.Versions["snapshot"]++;
+        Repo.Versions["timestamp"]++;
+        Repo.Publish();
+        Repo.Source.Files["model.json"] = signedByTheOldKeys;
+        updater.Refresh();
+
+        var e = Assert.Throws<AirlockRejectedException>(() => updater.RequireTarget("model/a.bin"));
+        Assert.Equal(AirlockRejection.MissingPostQuantumSignature, e.Reason);
+        Assert.Equal(
+            "missing post-quantum signature: model version 1 carries no ml-dsa-65 signature by the keys targets delegates to model, and this enclave requires one on every role (RequirePostQuantumSignature); sign the repository with --post-quantum keys, or pin a root that lists them",
+            e.Detail);
     }
 
     /// <summary>Adds one ML-DSA-65 key to every top-level role (thresholds unchanged) and republishes version 1.</summary>

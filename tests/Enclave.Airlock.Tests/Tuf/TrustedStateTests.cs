@@ -32,6 +32,65 @@ public sealed class TrustedStateTests : UpdaterTestBase
         Assert.Equal(AirlockRejection.BelowThreshold, e.Reason);
     }
 
+    [Theory]
+    [InlineData("snapshot.json", "snapshot")]
+    [InlineData("targets.json", "targets")]
+    public void Load_RejectsAPersistedSnapshotOrTargetsNotSignedByTheTrustedRoot_SayingWhich(string file, string role)
+    {
+        var updater = Refreshed();
+        var files = updater.Trusted.ToFiles().ToDictionary(f => f.Key, f => f.Value.ToArray());
+        files[file] = TufTestRepository.Envelope(TufTestRepository.Parse(files[file]), [TestKey.Ed25519()]);
+
+        var e = Assert.Throws<AirlockRejectedException>(() => TrustedState.Load(files["root.json"], files["timestamp.json"], files["snapshot.json"], files["targets.json"]));
+
+        Assert.Equal(AirlockRejection.BelowThreshold, e.Reason);
+        Assert.Equal($"below threshold: {role} version 1 has 0 of 1 required signatures by the trusted root's {role} keys", e.Detail);
+    }
+
+    [Fact]
+    public void Load_OfRootAlone_TrustsOnlyTheRoot_AndFromRootSaysWhoseKeysFellShort()
+    {
+        var state = TrustedState.Load(Repo.RootV1, null, null, null);
+
+        Assert.Equal(1, state.Root.Version);
+        Assert.Null(state.Timestamp);
+        Assert.Null(state.Snapshot);
+        Assert.Null(state.Targets);
+        Assert.Equal(["root.json"], state.ToFiles().Keys);
+        var e = Assert.Throws<AirlockRejectedException>(() => TrustedState.FromRoot(TufTestRepository.Envelope(Repo.RootSigned(), [TestKey.Ed25519()])));
+        Assert.Equal("below threshold: root version 1 has 0 of 1 required signatures by its own root keys", e.Detail);
+    }
+
+    [Fact]
+    public void Load_AcceptsPersistedSnapshotAndTargetsLargerThanTheBounds_WhichTheyPassedWhenListedWithTheirLength()
+    {
+        Repo.HashesInSnapshot = true;
+        Repo.Publish();
+        var options = new TufUpdaterOptions { MaxSnapshotBytes = 64, MaxTargetsBytes = 64 };
+        var files = Repo.NewUpdater(Store, options).Refresh().ToFiles();
+
+        var state = TrustedState.Load(files["root.json"].ToArray(), files["timestamp.json"].ToArray(), files["snapshot.json"].ToArray(), files["targets.json"].ToArray(), options);
+
+        Assert.Equal((1, 1), (state.Snapshot!.Version, state.Targets!.Version));
+    }
+
+    [Fact]
+    public void ToFiles_WritesEveryTrustedRole_DelegatedOnesUnderTheirEncodedName()
+    {
+        var models = new TestDelegation { Name = "models/x", Paths = ["models/*"] };
+        models.Targets["models/a"] = [1];
+        Repo.Delegations.Add(models);
+        Repo.Publish();
+        var updater = Refreshed();
+        updater.RequireTarget("models/a");
+
+        var files = updater.Trusted.ToFiles();
+
+        Assert.Equal(["root.json", "timestamp.json", "snapshot.json", "targets.json", "models%2Fx.json"], files.Keys);
+        Assert.Equal(updater.Trusted.Delegated["models/x"].Bytes.ToArray(), files["models%2Fx.json"].ToArray());
+        Assert.Equal(updater.Trusted.Targets!.Bytes.ToArray(), files["targets.json"].ToArray());
+    }
+
     [Fact]
     public void Refresh_RejectsOversizedRootInTheRotationChain()
     {

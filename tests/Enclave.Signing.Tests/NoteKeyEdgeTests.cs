@@ -218,4 +218,44 @@ public sealed class NoteKeyEdgeTests
 
     private static string PrivateKeyOf(string seedHex) =>
         $"PRIVATE+KEY+{TorchwoodName}+{TorchwoodKeyId:x8}+{Convert.ToBase64String([0x06, .. Convert.FromHexString(seedHex)])}";
+
+    // A disposed key has wiped its seed: every use of it must refuse, not sign with zeros.
+    [Fact]
+    public void DisposedKeys_RefuseToSignOrFormat()
+    {
+        var ed = Ed25519NoteKey.Generate("example.com/log");
+        ed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => ed.Sign("text\n"u8));
+        Assert.Throws<ObjectDisposedException>(() => ed.FormatPrivateKey());
+        ed.Dispose(); // twice is harmless
+
+        var ml = MlDsa44CosignerKey.Generate("example.com/log", Clock);
+        ml.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => ml.Sign(Encoding.UTF8.GetBytes(Checkpoint)));
+        Assert.Throws<ObjectDisposedException>(() => ml.FormatPrivateKey());
+        ml.Dispose();
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("plus+sign")]
+    public void Generate_RefusesAnInvalidName_NamingTheArgument(string name)
+    {
+        Assert.Equal("name", Assert.ThrowsAny<ArgumentException>(() => Ed25519NoteKey.Generate(name)).ParamName);
+        Assert.Equal("name", Assert.ThrowsAny<ArgumentException>(() => MlDsa44CosignerKey.Generate(name, Clock)).ParamName);
+    }
+
+    // Each generated key has its own random seed (a removed fill would give every key the all-zero seed).
+    [Fact]
+    public void Generate_GivesEachKeyItsOwnSeed()
+    {
+        using var ed1 = Ed25519NoteKey.Generate("example.com/log");
+        using var ed2 = Ed25519NoteKey.Generate("example.com/log");
+        Assert.NotEqual(ed1.FormatPrivateKey(), ed2.FormatPrivateKey());
+
+        using var ml1 = MlDsa44CosignerKey.Generate("example.com/log", Clock);
+        using var ml2 = MlDsa44CosignerKey.Generate("example.com/log", Clock);
+        Assert.NotEqual(ml1.FormatPrivateKey(), ml2.FormatPrivateKey());
+    }
 }

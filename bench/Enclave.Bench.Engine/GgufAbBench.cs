@@ -123,7 +123,9 @@ internal static class GgufAbBench
         for (var v = 0; v < variants.Count; v++)
         {
             var median = Median(results[v]);
-            Console.WriteLine($"{variants[v].Name,-10} median {median,7:0.0} tok/s  ratio {median / baseline:0.000}  [{string.Join(", ", results[v].Select(x => x.ToString("0", CultureInfo.InvariantCulture)))}]");
+            // Per-round ratio to the baseline of the same round (adjacent runs share the neighbours' load), then median.
+            var paired = Median([.. results[v].Zip(results[0], (a, b) => a / b)]);
+            Console.WriteLine($"{variants[v].Name,-10} median {median,7:0.0} tok/s  ratio {median / baseline:0.000}  paired {paired:0.000}  [{string.Join(", ", results[v].Select(x => x.ToString("0", CultureInfo.InvariantCulture)))}]");
         }
 
         foreach (var d in disposables)

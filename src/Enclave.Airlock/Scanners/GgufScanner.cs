@@ -4,13 +4,16 @@ namespace Enclave.Airlock.Scanners;
 
 /// <summary>
 /// Checks a GGUF header (versions 2 and 3): magic, bounded tensor and key-value counts, bounded strings and
-/// arrays, tensor dimensions, and that every tensor lies aligned inside the data section.
+/// arrays, keys and tensor names that appear once, tensor dimensions, and that every tensor lies aligned inside the
+/// data section. Keys, tensor names and string values (the chat template, the architecture, ...) must be valid UTF-8;
+/// the strings inside arrays (vocabularies, merges) are byte strings to llama.cpp and are only bounded.
 /// </summary>
 public sealed class GgufScanner : IContentScanner
 {
     private const uint Magic = 0x46554747; // "GGUF" little-endian
     private const int MaxDimensions = 4;
     private const int MaxNesting = 3;
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     // ggml type → (block size in elements, bytes per block), for the types whose layout is fixed.
     private static readonly Dictionary<uint, (int Block, int Bytes)> TypeSizes = new()
@@ -89,6 +92,8 @@ public sealed class GgufScanner : IContentScanner
     private sealed class Walker(FileStream file, ContentScanOptions options, CancellationToken cancellationToken, GgufTaskHints? hints = null)
     {
         private readonly byte[] _scratch = new byte[8];
+        private byte[]? _text;
+        private string _key = string.Empty;
         private ulong _alignment = 32;
 
         public void Run()
@@ -120,7 +125,8 @@ public sealed class GgufScanner : IContentScanner
             for (ulong i = 0; i < kvCount; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var key = ReadString(65535);
+                var key = ReadString(65535, "a key");
+                _key = key;
                 if (!keys.Add(key))
                 {
                     throw new ScanFormatException($"key '{key}' appears twice");
@@ -145,7 +151,7 @@ public sealed class GgufScanner : IContentScanner
 
                 if (hints is not null && key == "general.architecture" && type == 8)
                 {
-                    hints.Architecture = ReadString(256);
+                    hints.Architecture = ReadString(256, $"the value of '{key}'");
                     continue;
                 }
 
@@ -168,7 +174,7 @@ public sealed class GgufScanner : IContentScanner
             for (ulong i = 0; i < tensorCount; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var name = ReadString(65535);
+                var name = ReadString(65535, "a tensor name");
                 if (!names.Add(name))
                 {
                     throw new ScanFormatException($"tensor '{name}' appears twice");
@@ -251,7 +257,15 @@ public sealed class GgufScanner : IContentScanner
                         throw new ScanFormatException($"a string of {length} bytes exceeds the limit of {options.MaxGgufStringBytes}");
                     }
 
-                    Skip(length);
+                    if (depth == 0)
+                    {
+                        SkipText(length);
+                    }
+                    else
+                    {
+                        Skip(length); // an element of an array: a byte string to llama.cpp (a vocabulary may hold any bytes)
+                    }
+
                     break;
                 case 9:
                     if (depth >= MaxNesting)
@@ -296,7 +310,7 @@ public sealed class GgufScanner : IContentScanner
             }
         }
 
-        private string ReadString(int max)
+        private string ReadString(int max, string what)
         {
             var length = U64();
             if (length > (ulong)max)
@@ -306,7 +320,42 @@ public sealed class GgufScanner : IContentScanner
 
             var bytes = new byte[length];
             Read(bytes);
-            return System.Text.Encoding.UTF8.GetString(bytes);
+            try
+            {
+                return StrictUtf8.GetString(bytes);
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw new ScanFormatException($"{what} is not valid UTF-8");
+            }
+        }
+
+        /// <summary>Reads past a string value of <paramref name="length"/> bytes (already bounded), checking that it is UTF-8 in pieces.</summary>
+        private void SkipText(ulong length)
+        {
+            if (length > (ulong)(file.Length - file.Position))
+            {
+                throw new ScanFormatException($"a value of {length} bytes runs past the end of the file");
+            }
+
+            _text ??= new byte[64 * 1024];
+            var decoder = StrictUtf8.GetDecoder();
+            var left = length;
+            try
+            {
+                do
+                {
+                    var piece = (int)Math.Min(left, (ulong)_text.Length);
+                    Read(_text.AsSpan(0, piece));
+                    left -= (ulong)piece;
+                    decoder.GetCharCount(_text.AsSpan(0, piece), flush: left == 0);
+                }
+                while (left > 0);
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw new ScanFormatException($"the value of '{_key}' is not valid UTF-8");
+            }
         }
 
         private uint U32()

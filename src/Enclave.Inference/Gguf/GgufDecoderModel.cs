@@ -11,7 +11,8 @@ namespace Enclave.Inference.Gguf;
 /// A GGUF causal LM run by llama.cpp (through LLamaSharp): the weights are loaded once, and the running sequences are
 /// decoded together in one llama.cpp context, one <c>llama_decode</c> per step (<see cref="GgufBatcher"/>, continuous
 /// batching, on by default); without batching (or for a request with more choices than the batch has sequences) each
-/// running sequence has its own llama.cpp context (its KV cache), taken from a pool and cleared when given back.
+/// running sequence has its own llama.cpp context (its KV cache), taken from a pool and cleared when given back, each
+/// context decoded on a thread of its own (<see cref="LlamaThread"/>: llama.cpp's OpenMP team stays with one thread).
 /// llama.cpp computes the logits; the engine's <see cref="DecodingLoop"/> samples from them, so
 /// seed, temperature, top-p, stop sequences and structured-output masks work as for ONNX models. Load it only from
 /// a file the airlock's GGUF scanner passed.
@@ -20,10 +21,12 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
 {
     private readonly LLamaWeights _weights;
     private readonly ModelParams _parameters;
-    private readonly ConcurrentBag<LLamaContext> _idle = [];
+    private readonly ConcurrentBag<LlamaThread> _idle = [];
+    private readonly string _name;
     private readonly DecodingLoop _loop;
     private readonly int _piece;
-    private bool _disposed;
+    private int _contexts;
+    private volatile bool _disposed;
 
     private GgufDecoderModel(string path, LLamaWeights weights, ModelParams parameters, GgufEngineOptions options, IChatTemplate? template)
     {
@@ -37,6 +40,7 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         ContextLength = (int)parameters.ContextSize!.Value;
         VocabSize = weights.Vocab.Count;
         var name = System.IO.Path.GetFileName(System.IO.Path.GetDirectoryName(path)) ?? path;
+        _name = name;
         Scheduler = new SequenceScheduler(name, options.Bounds.MaxConcurrentSequences, options.Bounds.MaxQueuedSequences, options.Bounds.RetryAfter);
         Batcher = options.Bounds.ContinuousBatching ? new GgufBatcher(() => BatchContext(weights, parameters, options.Bounds.MaxConcurrentSequences), options.Bounds.MaxConcurrentSequences, VocabSize, options.Bounds.PrefillChunkTokens, options.BatchSize, name) : null;
         _loop = new DecodingLoop(ContextLength, VocabSize, Tokenizer.EndOfSequenceIds, options.Bounds, Scheduler, () => new Sequence(this), Batcher);
@@ -116,9 +120,9 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
 
         _disposed = true;
         Batcher?.Dispose();
-        while (_idle.TryTake(out var context))
+        while (_idle.TryTake(out var slot))
         {
-            context.Dispose();
+            slot.Dispose();
         }
 
         _weights.Dispose();
@@ -157,35 +161,65 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
         return weights.CreateContext(batched);
     }
 
-    private LLamaContext Rent() => _idle.TryTake(out var context) ? context : _weights.CreateContext(_parameters);
+    /// <summary>Called on a context's thread before each <c>llama_decode</c> of an unbatched sequence (tests).</summary>
+    internal Action? BeforeDecode { get; set; }
 
-    private void Return(LLamaContext context)
+    /// <summary>Unbatched contexts made so far (each with its thread), in the pool or in use.</summary>
+    internal int Contexts => Volatile.Read(ref _contexts);
+
+    private LlamaThread Rent()
     {
-        context.NativeHandle.MemoryClear(data: false);
+        if (_idle.TryTake(out var idle))
+        {
+            return idle;
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var slot = new LlamaThread(_weights.CreateContext(_parameters), _name);
+        Interlocked.Increment(ref _contexts);
+        return slot;
+    }
+
+    private void Return(LlamaThread slot)
+    {
+        slot.Context.NativeHandle.MemoryClear(data: false);
         if (_disposed)
         {
-            context.Dispose();
+            slot.Dispose();
         }
         else
         {
-            _idle.Add(context);
+            _idle.Add(slot);
+            if (_disposed)
+            {
+                // Unloaded while this was given back: the unload may have emptied the pool before it was added.
+                while (_idle.TryTake(out var late))
+                {
+                    late.Dispose();
+                }
+            }
         }
     }
 
-    /// <summary>One sequence: a pooled llama.cpp context whose KV cache holds it at sequence 0.</summary>
+    /// <summary>One sequence: a pooled llama.cpp context whose KV cache holds it at sequence 0, decoded on the context's own thread.</summary>
     private sealed class Sequence : IDecoderSequence
     {
         private readonly GgufDecoderModel _model;
-        private readonly LLamaContext _context;
+        private readonly LlamaThread _slot;
         private readonly LLamaBatch _batch = new();
         private readonly float[] _logits;
+        private readonly Action _append;
+        private int[] _pending = new int[16];
+        private int _pendingCount;
+        private CancellationToken _cancellation;
         private int _length;
 
         public Sequence(GgufDecoderModel model)
         {
             _model = model;
-            _context = model.Rent();
+            _slot = model.Rent();
             _logits = new float[model.VocabSize];
+            _append = AppendPending;
         }
 
         public ReadOnlySpan<float> Logits => _logits;
@@ -197,9 +231,36 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
                 throw new InvalidOperationException($"cannot append {ids.Length} tokens to a sequence of {_length} (context {_model.ContextLength})");
             }
 
+            // The ids go to the context's thread through fields (a span cannot be captured); one sequence appends at a time.
+            if (_pending.Length < ids.Length)
+            {
+                _pending = new int[Math.Max(ids.Length, _pending.Length * 2)];
+            }
+
+            ids.CopyTo(_pending);
+            _pendingCount = ids.Length;
+            _cancellation = cancellationToken;
+            try
+            {
+                _slot.Run(_append);
+            }
+            finally
+            {
+                _pendingCount = 0;
+                _cancellation = CancellationToken.None;
+            }
+        }
+
+        public void Dispose() => _model.Return(_slot);
+
+        /// <summary>On the context's thread: the pending ids in pieces of the batch's prompt piece, the logits after the last.</summary>
+        private void AppendPending()
+        {
+            var ids = _pending.AsSpan(0, _pendingCount);
+            var context = _slot.Context.NativeHandle;
             for (var start = 0; start < ids.Length; start += _model._piece)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                _cancellation.ThrowIfCancellationRequested();
                 var count = Math.Min(_model._piece, ids.Length - start);
                 _batch.Clear();
                 for (var i = 0; i < count; i++)
@@ -207,17 +268,16 @@ public sealed class GgufDecoderModel : ITextGenerator, IDisposable
                     _batch.Add((LLamaToken)ids[start + i], _length + i, LLamaSeqId.Zero, logits: i == count - 1);
                 }
 
-                var result = _context.NativeHandle.Decode(_batch);
+                _model.BeforeDecode?.Invoke();
+                var result = context.Decode(_batch);
                 if (result != DecodeResult.Ok)
                 {
                     throw new InvalidOperationException($"llama.cpp could not decode {count} tokens at position {_length}: {result}");
                 }
 
                 _length += count;
-                _context.NativeHandle.GetLogitsIth(count - 1).CopyTo(_logits);
+                context.GetLogitsIth(count - 1).CopyTo(_logits);
             }
         }
-
-        public void Dispose() => _model.Return(_context);
     }
 }

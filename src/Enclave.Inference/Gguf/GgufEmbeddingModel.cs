@@ -10,15 +10,16 @@ namespace Enclave.Inference.Gguf;
 /// <summary>
 /// A GGUF embedding model run by llama.cpp with mean pooling: one input per decode, the pooled vector normalised to
 /// unit length (as the ONNX embedding model gives them). Concurrency is bounded by the model's scheduler; each
-/// running input has its own pooled llama.cpp context.
+/// running request has its own pooled llama.cpp context, decoded on a thread of its own (<see cref="LlamaThread"/>).
 /// </summary>
 public sealed class GgufEmbeddingModel : ITextEmbedder, IDisposable
 {
     private readonly LLamaWeights _weights;
     private readonly ModelParams _parameters;
     private readonly GgufEngineOptions _options;
-    private readonly System.Collections.Concurrent.ConcurrentBag<LLamaContext> _idle = [];
-    private bool _disposed;
+    private readonly System.Collections.Concurrent.ConcurrentBag<LlamaThread> _idle = [];
+    private readonly string _name;
+    private volatile bool _disposed;
 
     private GgufEmbeddingModel(LLamaWeights weights, ModelParams parameters, GgufEngineOptions options, string path)
     {
@@ -28,7 +29,8 @@ public sealed class GgufEmbeddingModel : ITextEmbedder, IDisposable
         Tokenizer = new LlamaTokenizer(weights.NativeHandle);
         Dimensions = weights.EmbeddingSize;
         ContextLength = (int)parameters.ContextSize!.Value;
-        Scheduler = new SequenceScheduler(Path.GetFileName(Path.GetDirectoryName(path)) ?? path, options.Bounds.MaxConcurrentSequences, options.Bounds.MaxQueuedSequences, options.Bounds.RetryAfter);
+        _name = Path.GetFileName(Path.GetDirectoryName(path)) ?? path;
+        Scheduler = new SequenceScheduler(_name, options.Bounds.MaxConcurrentSequences, options.Bounds.MaxQueuedSequences, options.Bounds.RetryAfter);
     }
 
     /// <summary>llama.cpp's tokenizer of the model.</summary>
@@ -39,6 +41,9 @@ public sealed class GgufEmbeddingModel : ITextEmbedder, IDisposable
 
     /// <summary>Most tokens of one input.</summary>
     public int ContextLength { get; }
+
+    /// <summary>Called on a context's thread before each <c>llama_decode</c> (tests).</summary>
+    internal Action? BeforeDecode { get; set; }
 
     /// <summary>Admission of this model's inputs.</summary>
     public SequenceScheduler Scheduler { get; }
@@ -78,43 +83,31 @@ public sealed class GgufEmbeddingModel : ITextEmbedder, IDisposable
         }
 
         using var lease = await Scheduler.EnterAsync(cancellationToken).ConfigureAwait(false);
-        var context = _idle.TryTake(out var idle) ? idle : _weights.CreateContext(_parameters);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var slot = _idle.TryTake(out var idle) ? idle : new LlamaThread(_weights.CreateContext(_parameters), _name);
         try
         {
-            var batch = new LLamaBatch();
             var vectors = new float[inputs.Count][];
-            for (var i = 0; i < inputs.Count; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                context.NativeHandle.MemoryClear(data: false);
-                batch.Clear();
-                var ids = inputs[i];
-                for (var p = 0; p < ids.Count; p++)
-                {
-                    batch.Add((LLamaToken)ids[p], p, LLamaSeqId.Zero, logits: true);
-                }
-
-                var result = context.NativeHandle.Decode(batch);
-                if (result != DecodeResult.Ok)
-                {
-                    throw new InvalidOperationException($"llama.cpp could not embed input {i} ({ids.Count} tokens): {result}");
-                }
-
-                vectors[i] = Normalise(context.NativeHandle.GetEmbeddingsSeq(LLamaSeqId.Zero));
-            }
-
+            slot.Run(() => Embed(slot.Context, inputs, vectors, cancellationToken));
             return vectors;
         }
         finally
         {
-            context.NativeHandle.MemoryClear(data: false);
+            slot.Context.NativeHandle.MemoryClear(data: false);
             if (_disposed)
             {
-                context.Dispose();
+                slot.Dispose();
             }
             else
             {
-                _idle.Add(context);
+                _idle.Add(slot);
+                if (_disposed)
+                {
+                    while (_idle.TryTake(out var late))
+                    {
+                        late.Dispose();
+                    }
+                }
             }
         }
     }
@@ -127,12 +120,38 @@ public sealed class GgufEmbeddingModel : ITextEmbedder, IDisposable
         }
 
         _disposed = true;
-        while (_idle.TryTake(out var context))
+        while (_idle.TryTake(out var slot))
         {
-            context.Dispose();
+            slot.Dispose();
         }
 
         _weights.Dispose();
+    }
+
+    /// <summary>On the context's thread: each input decoded alone on a cleared cache, its mean-pooled vector normalised.</summary>
+    private void Embed(LLamaContext context, IReadOnlyList<IReadOnlyList<int>> inputs, float[][] vectors, CancellationToken cancellationToken)
+    {
+        var batch = new LLamaBatch();
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            context.NativeHandle.MemoryClear(data: false);
+            batch.Clear();
+            var ids = inputs[i];
+            for (var p = 0; p < ids.Count; p++)
+            {
+                batch.Add((LLamaToken)ids[p], p, LLamaSeqId.Zero, logits: true);
+            }
+
+            BeforeDecode?.Invoke();
+            var result = context.NativeHandle.Decode(batch);
+            if (result != DecodeResult.Ok)
+            {
+                throw new InvalidOperationException($"llama.cpp could not embed input {i} ({ids.Count} tokens): {result}");
+            }
+
+            vectors[i] = Normalise(context.NativeHandle.GetEmbeddingsSeq(LLamaSeqId.Zero));
+        }
     }
 
     private static float[] Normalise(ReadOnlySpan<float> pooled)

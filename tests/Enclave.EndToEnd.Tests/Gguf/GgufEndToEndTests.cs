@@ -19,8 +19,9 @@ namespace Enclave.EndToEnd.Tests.Gguf;
 /// GGUF models on the built-in engine, end to end: a forged llama-architecture chat model (Q4_0) and a forged GGUF
 /// embedding model are bundled and signed on the connected side, imported through the airlock of a real server
 /// (its GGUF scanner passes them), approved, activated, and served by llama.cpp; the official OpenAI client chats,
-/// streams, reads usage, embeds and cancels; the same seed gives the same text. A tampered GGUF header is refused at
-/// import and never reaches llama.cpp.
+/// streams, reads usage, embeds and cancels; the same seed gives the same text; batched (the default) and with
+/// <c>Engine:Gguf:Bounds:ContinuousBatching</c> false. A tampered GGUF header is refused at import and never reaches
+/// llama.cpp.
 /// </summary>
 public sealed class GgufEndToEndTests : IDisposable
 {
@@ -29,8 +30,10 @@ public sealed class GgufEndToEndTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    [Fact]
-    public async Task ForgedGgufModels_ThroughTheAirlock_ChatStreamEmbedAndCancel_WithTheOpenAiClient()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // each sequence on its own pooled context, decoded on that context's thread (Gguf/LlamaThread.cs)
+    public async Task ForgedGgufModels_ThroughTheAirlock_ChatStreamEmbedAndCancel_WithTheOpenAiClient(bool continuousBatching)
     {
         var data = Path.Combine(_root, "data");
         SqliteLedger.Initialize(data, "e2e.example/gguf", postQuantum: false, TimeProvider.System);
@@ -42,6 +45,7 @@ public sealed class GgufEndToEndTests : IDisposable
             ["Engine:Gguf:ContextLength"] = "1024", // a prompt with tools is several hundred of the forged vocabulary's tokens
             ["Engine:Gguf:Threads"] = "2",
             ["Engine:Gguf:BatchSize"] = "64",
+            ["Engine:Gguf:Bounds:ContinuousBatching"] = continuousBatching ? "true" : "false",
         }).Build());
         await app.StartAsync();
         var url = app.Urls.First();

@@ -61,6 +61,21 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task UnchangedRequest_ReachesTheUpstreamAsTheClientsOwnBytes()
+    {
+        var internalBefore = enclave.Internal.Received.Count;
+        // Whitespace and an escaped letter: the gateway writing the request out again would send other bytes.
+        const string Text = """{ "model" : "chat-m", "messages" : [ { "role" : "user", "content" : "SECRET//NOFORN conv\u006fy at dawn" } ], "max_tokens" : 8 }""";
+        using var http = enclave.Client(enclave.SecretKey);
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(Text, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Encoding.UTF8.GetBytes(Text), enclave.Internal.Received.Skip(internalBefore).Single());
+        Assert.Equal("request.admitted", enclave.Entry(response).Type);
+    }
+
+    [Fact]
     public async Task UnclassifiedRequestWithAPrivateKey_IsBlockedBeforeItLeaves_AndTheDenialIsRecorded()
     {
         var cloudBefore = enclave.Cloud.Received.Count;

@@ -6,7 +6,9 @@ namespace Enclave.Inference.Backends;
 /// Something that answers OpenAI-shaped requests: the built-in ONNX engine, or an upstream OpenAI-compatible server
 /// (vLLM, llama.cpp, Ollama, a cloud vendor). Requests and responses are the OpenAI JSON bodies, so fields this
 /// gateway does not interpret (tools, response_format, logprobs, ...) pass through to engines that support them.
-/// The <c>model</c> field of a request is already the backend's own model name.
+/// The <c>model</c> field of a request is already the backend's own model name. A request carries the client's bytes
+/// while the gateway has not changed it (<see cref="InferenceRequest.ClientBytes"/>): an OpenAI-compatible upstream
+/// forwards those rather than writing the body out again; engines read <see cref="InferenceRequest.Body"/>.
 /// </summary>
 public interface IInferenceBackend
 {
@@ -14,22 +16,22 @@ public interface IInferenceBackend
     string Name { get; }
 
     /// <summary><c>POST /v1/chat/completions</c> without streaming.</summary>
-    Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken);
+    Task<BackendResponse> ChatAsync(InferenceRequest request, CancellationToken cancellationToken);
 
     /// <summary>
     /// <c>POST /v1/chat/completions</c> with <c>stream: true</c>: each <c>chat.completion.chunk</c> object as it arrives.
     /// When the request asks for <c>stream_options.include_usage</c>, the last chunk has <c>choices: []</c> and usage.
     /// </summary>
-    IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, CancellationToken cancellationToken);
+    IAsyncEnumerable<JsonObject> ChatStreamAsync(InferenceRequest request, CancellationToken cancellationToken);
 
     /// <summary><c>POST /v1/completions</c> without streaming.</summary>
-    Task<BackendResponse> CompletionAsync(JsonObject request, CancellationToken cancellationToken);
+    Task<BackendResponse> CompletionAsync(InferenceRequest request, CancellationToken cancellationToken);
 
     /// <summary><c>POST /v1/completions</c> with <c>stream: true</c>.</summary>
-    IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, CancellationToken cancellationToken);
+    IAsyncEnumerable<JsonObject> CompletionStreamAsync(InferenceRequest request, CancellationToken cancellationToken);
 
     /// <summary><c>POST /v1/embeddings</c>.</summary>
-    Task<BackendResponse> EmbeddingsAsync(JsonObject request, CancellationToken cancellationToken);
+    Task<BackendResponse> EmbeddingsAsync(InferenceRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>A backend's answer: the OpenAI response body and what the audit needs to know about it.</summary>

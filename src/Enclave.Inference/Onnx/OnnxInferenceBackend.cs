@@ -51,7 +51,42 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
 
     public string Name { get; }
 
-    public async Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    public Task<BackendResponse> ChatAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return ChatCoreAsync(request.Body, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public IAsyncEnumerable<JsonObject> ChatStreamAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return ChatStreamCoreAsync(request.Body, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<BackendResponse> CompletionAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return CompletionCoreAsync(request.Body, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return CompletionStreamCoreAsync(request.Body, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public Task<BackendResponse> EmbeddingsAsync(InferenceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return EmbeddingsCoreAsync(request.Body, cancellationToken);
+    }
+
+    private async Task<BackendResponse> ChatCoreAsync(JsonObject request, CancellationToken cancellationToken)
     {
         var plan = PrepareChat(request);
         var results = await CollectAsync(Generate(plan, cancellationToken), plan.Choices).ConfigureAwait(false);
@@ -75,7 +110,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return new BackendResponse { Body = body, Usage = usage };
     }
 
-    public async IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<JsonObject> ChatStreamCoreAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var plan = PrepareChat(request);
         var includeUsage = IncludeUsage(request);
@@ -154,7 +189,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         }
     }
 
-    public async Task<BackendResponse> CompletionAsync(JsonObject request, CancellationToken cancellationToken)
+    private async Task<BackendResponse> CompletionCoreAsync(JsonObject request, CancellationToken cancellationToken)
     {
         var plan = PrepareCompletion(request);
         var results = await CollectAsync(Generate(plan, cancellationToken), plan.Choices).ConfigureAwait(false);
@@ -165,7 +200,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         return new BackendResponse { Body = body, Usage = usage };
     }
 
-    public async IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<JsonObject> CompletionStreamCoreAsync(JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var plan = PrepareCompletion(request);
         var includeUsage = IncludeUsage(request);
@@ -198,7 +233,7 @@ public sealed class OnnxInferenceBackend : IInferenceBackend
         }
     }
 
-    public async Task<BackendResponse> EmbeddingsAsync(JsonObject request, CancellationToken cancellationToken)
+    private async Task<BackendResponse> EmbeddingsCoreAsync(JsonObject request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var embedding = _embeddings ?? throw new BackendException(400, "invalid_request_error", $"'{Name}' serves no embedding model (parameter 'model')");

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
+using Enclave.Inference.Backends;
 
 namespace Enclave.Inference.Upstream;
 
@@ -21,15 +22,26 @@ internal sealed class OpenAiDialect : UpstreamDialect
         _healthUri = HealthUri(baseUri);
     }
 
-    public override HttpRequestMessage CreateRequest(UpstreamOperation operation, JsonObject request, StreamField stream, string? key)
+    public override HttpRequestMessage CreateRequest(UpstreamOperation operation, JsonObject request, StreamField stream, string? key) =>
+        Authorized(Post(UriFor(operation), request, stream), key);
+
+    /// <summary>The client's bytes when the gateway did not change the request and they need no rewriting; otherwise the body written out.</summary>
+    public override HttpRequestMessage CreateRequest(UpstreamOperation operation, InferenceRequest request, StreamField stream, string? key)
     {
-        var uri = operation switch
-        {
-            UpstreamOperation.Chat => _chatUri,
-            UpstreamOperation.Completion => _completionsUri,
-            _ => _embeddingsUri,
-        };
-        var message = Post(uri, request, stream);
+        ArgumentNullException.ThrowIfNull(request);
+        var content = UpstreamJson.CreateContent(request, stream);
+        return Authorized(new HttpRequestMessage(HttpMethod.Post, UriFor(operation)) { Content = content }, key);
+    }
+
+    private Uri UriFor(UpstreamOperation operation) => operation switch
+    {
+        UpstreamOperation.Chat => _chatUri,
+        UpstreamOperation.Completion => _completionsUri,
+        _ => _embeddingsUri,
+    };
+
+    private static HttpRequestMessage Authorized(HttpRequestMessage message, string? key)
+    {
         Authorize(message, key);
         return message;
     }

@@ -12,7 +12,9 @@ namespace Enclave.Inference.Upstream;
 /// <summary>
 /// An upstream engine over HTTP(S). With <see cref="UpstreamBackendOptions.Kind"/> <c>openai</c> (the default) it
 /// speaks the OpenAI API: vLLM, llama.cpp server, Ollama, Foundry Local, OpenAI; bodies pass through unchanged (tool
-/// calls, response formats, logprobs...), except that the <c>stream</c> field is set by the call made. Other kinds
+/// calls, response formats, logprobs...), except that the <c>stream</c> field is set by the call made; a request the
+/// gateway did not change goes out as the client's own bytes (<see cref="InferenceRequest.ClientBytes"/>) when its
+/// <c>stream</c> field is already what the call needs. Other kinds
 /// (<c>azure-openai</c>, <c>anthropic</c>) are cloud vendors whose protocol an <see cref="UpstreamDialect"/>
 /// translates to and from the OpenAI API; the transport below (bounds, timeouts, TLS, errors) is the same for all.
 /// </summary>
@@ -116,26 +118,26 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     public bool Serves(string model) => _models.Contains(model);
 
     /// <inheritdoc/>
-    public Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public Task<BackendResponse> ChatAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         PostAsync(UpstreamOperation.Chat, request, StreamField.NotStreaming, cancellationToken);
 
     /// <inheritdoc/>
-    public Task<BackendResponse> CompletionAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public Task<BackendResponse> CompletionAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         PostAsync(UpstreamOperation.Completion, request, StreamField.NotStreaming, cancellationToken);
 
     /// <inheritdoc/>
-    public Task<BackendResponse> EmbeddingsAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public Task<BackendResponse> EmbeddingsAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         PostAsync(UpstreamOperation.Embeddings, request, StreamField.AsGiven, cancellationToken);
 
     /// <inheritdoc/>
-    public IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, CancellationToken cancellationToken)
+    public IAsyncEnumerable<JsonObject> ChatStreamAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         return StreamAsync(UpstreamOperation.Chat, request, cancellationToken);
     }
 
     /// <inheritdoc/>
-    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, CancellationToken cancellationToken)
+    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         return StreamAsync(UpstreamOperation.Completion, request, cancellationToken);
@@ -220,7 +222,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         return handler;
     }
 
-    private async Task<BackendResponse> PostAsync(UpstreamOperation operation, JsonObject request, StreamField stream, CancellationToken cancellationToken)
+    private async Task<BackendResponse> PostAsync(UpstreamOperation operation, InferenceRequest request, StreamField stream, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         using var timeout = new CancellationTokenSource(Options.Timeout, _time);
@@ -256,7 +258,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
                 throw UpstreamErrors.FromErrorObject(Name, body, chunksBefore: 0);
             }
 
-            body = _dialect.TranslateResponse(operation, request, body);
+            body = _dialect.TranslateResponse(operation, request.Body, body);
             return new BackendResponse { Body = body, Usage = UpstreamUsage.Read(body) };
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
@@ -273,7 +275,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         }
     }
 
-    private async IAsyncEnumerable<JsonObject> StreamAsync(UpstreamOperation operation, JsonObject request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<JsonObject> StreamAsync(UpstreamOperation operation, InferenceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // One timer for "time to headers" and then "time between two events"; disarmed while the caller holds a chunk.
         using var timeout = new CancellationTokenSource(Options.Timeout, _time);
@@ -282,7 +284,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
         var body = await ReadStreamAsync(response, timeout, linked.Token, cancellationToken).ConfigureAwait(false);
         await using var bodyScope = body.ConfigureAwait(false);
         using var reader = _dialect.OpenStreamReader(body);
-        var translator = _dialect.StartStream(request);
+        var translator = _dialect.StartStream(request.Body);
         var pending = new List<JsonObject>();
         var next = 0;
         var yielded = 0;
@@ -311,7 +313,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     }
 
     private async Task<HttpResponseMessage> OpenStreamAsync(
-        UpstreamOperation operation, JsonObject request, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancellationToken)
+        UpstreamOperation operation, InferenceRequest request, CancellationTokenSource timeout, CancellationToken linked, CancellationToken cancellationToken)
     {
         try
         {
@@ -437,7 +439,7 @@ public sealed class OpenAiUpstreamBackend : IInferenceBackend, IDisposable
     private BackendException ConnectionFailed(Exception e) =>
         new(502, "upstream_unavailable", $"upstream backend '{Name}' at {_authority} could not be reached or broke the connection ({e.Message})", null, e);
 
-    private async Task<HttpResponseMessage> SendAsync(UpstreamOperation operation, JsonObject request, StreamField stream, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(UpstreamOperation operation, InferenceRequest request, StreamField stream, CancellationToken cancellationToken)
     {
         using var message = _dialect.CreateRequest(operation, request, stream, await KeyAsync(cancellationToken).ConfigureAwait(false));
         message.Headers.Accept.Add(stream == StreamField.Streaming ? _dialect.AcceptStream : AcceptJson);

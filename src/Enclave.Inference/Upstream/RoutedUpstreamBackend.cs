@@ -15,19 +15,19 @@ internal sealed class RoutedUpstreamBackend(UpstreamRouter router, UpstreamCall 
 
     public UpstreamProvenance? Provenance => call.Provenance;
 
-    public async Task<BackendResponse> ChatAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public async Task<BackendResponse> ChatAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         Noted(await router.ChatAsync(request, call, cancellationToken).ConfigureAwait(false));
 
-    public IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public IAsyncEnumerable<JsonObject> ChatStreamAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         NotedAsync(router.ChatStreamAsync(request, call, cancellationToken), cancellationToken);
 
-    public async Task<BackendResponse> CompletionAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public async Task<BackendResponse> CompletionAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         Noted(await router.CompletionAsync(request, call, cancellationToken).ConfigureAwait(false));
 
-    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         NotedAsync(router.CompletionStreamAsync(request, call, cancellationToken), cancellationToken);
 
-    public async Task<BackendResponse> EmbeddingsAsync(JsonObject request, CancellationToken cancellationToken) =>
+    public async Task<BackendResponse> EmbeddingsAsync(InferenceRequest request, CancellationToken cancellationToken) =>
         Noted(await router.EmbeddingsAsync(request, call, cancellationToken).ConfigureAwait(false));
 
     private BackendResponse Noted(BackendResponse response)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Enclave.Inference.Backends;
 
 namespace Enclave.Inference.Upstream;
 
@@ -50,10 +51,20 @@ public sealed class UpstreamCall
     /// <summary>The model the answering vendor reported (the response's <c>model</c>); null when none.</summary>
     public string? ModelVersion { get; private set; }
 
-    internal JsonObject BodyFor(UpstreamBackendOptions backend, JsonObject request)
+    /// <summary>
+    /// The request for <paramref name="backend"/>: the caller's (with its client bytes) unless <see cref="PrepareBody"/>
+    /// gives another body, which then goes out as a body the gateway wrote (the client's bytes are not those).
+    /// </summary>
+    internal InferenceRequest BodyFor(UpstreamBackendOptions backend, InferenceRequest request)
     {
         _tried[backend.Name] = backend;
-        return PrepareBody is null ? request : PrepareBody(backend, request);
+        if (PrepareBody is null)
+        {
+            return request;
+        }
+
+        var prepared = PrepareBody(backend, request.Body);
+        return ReferenceEquals(prepared, request.Body) ? request : new InferenceRequest(prepared);
     }
 
     /// <summary>Keeps the first non-empty <c>model</c> an answer or chunk reported (bounded, one line).</summary>

@@ -39,6 +39,18 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
     /// <exception cref="BackendException">400: the vendor cannot do what the request asks.</exception>
     public abstract HttpRequestMessage CreateRequest(UpstreamOperation operation, JsonObject request, StreamField stream, string? key);
 
+    /// <summary>
+    /// The HTTP request for <paramref name="request"/>: by default the vendor's translation of its
+    /// <see cref="InferenceRequest.Body"/>; a dialect whose wire format is the OpenAI body itself may forward the
+    /// client's bytes instead.
+    /// </summary>
+    /// <exception cref="BackendException">400: the vendor cannot do what the request asks.</exception>
+    public virtual HttpRequestMessage CreateRequest(UpstreamOperation operation, InferenceRequest request, StreamField stream, string? key)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return CreateRequest(operation, request.Body, stream, key);
+    }
+
     /// <summary>The health-check request.</summary>
     public abstract HttpRequestMessage CreateHealthRequest(string? key);
 
@@ -71,7 +83,7 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
             ? model
             : throw new BackendException(400, "invalid_request_error", "the request has no 'model'; name the model to use");
 
-    /// <summary>A POST of <paramref name="body"/> (written as <see cref="UpstreamJson.CreateContent"/> does).</summary>
+    /// <summary>A POST of <paramref name="body"/> (written as <see cref="UpstreamJson.CreateContent(JsonObject, StreamField)"/> does).</summary>
     protected static HttpRequestMessage Post(Uri uri, JsonObject body, StreamField stream) =>
         new(HttpMethod.Post, uri) { Content = UpstreamJson.CreateContent(body, stream) };
 

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Inference.Backends;
 
 namespace Enclave.Inference.Upstream;
 
@@ -45,6 +46,33 @@ internal static class UpstreamJson
 
     [ThreadStatic]
     private static Utf8JsonWriter? _scratchWriter;
+
+    /// <summary>
+    /// The body of <paramref name="request"/>, with a Content-Length: the client's bytes as they came when the gateway
+    /// did not change the request and its <c>stream</c> fields are already what <paramref name="stream"/> writes (no
+    /// <c>stream</c> nor <c>stream_options</c> for a call without streaming, <c>"stream": true</c> for a streaming
+    /// one); otherwise the object written out as <see cref="CreateContent(JsonObject, StreamField)"/> does.
+    /// </summary>
+    public static HttpContent CreateContent(InferenceRequest request, StreamField stream)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!request.HasClientBytes || !NeedsNoRewrite(request.Body, stream))
+        {
+            return CreateContent(request.Body, stream);
+        }
+
+        // The bytes belong to the request (never a pooled buffer), so the handler may send them after this returns.
+        var content = new ReadOnlyMemoryContent(request.ClientBytes);
+        content.Headers.ContentType = JsonMediaType;
+        return content;
+    }
+
+    private static bool NeedsNoRewrite(JsonObject body, StreamField stream) => stream switch
+    {
+        StreamField.AsGiven => true,
+        StreamField.NotStreaming => !body.ContainsKey("stream") && !body.ContainsKey("stream_options"),
+        _ => body["stream"] is JsonValue value && value.GetValueKind() == JsonValueKind.True,
+    };
 
     /// <summary>
     /// The request body, with a Content-Length; the caller's object is not modified. Written through this thread's

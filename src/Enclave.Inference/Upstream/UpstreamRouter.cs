@@ -151,19 +151,19 @@ public sealed class UpstreamRouter : IDisposable
     }
 
     /// <summary><c>POST /v1/chat/completions</c> on an allowed backend.</summary>
-    public Task<BackendResponse> ChatAsync(JsonObject request, UpstreamCall call, CancellationToken cancellationToken) =>
+    public Task<BackendResponse> ChatAsync(InferenceRequest request, UpstreamCall call, CancellationToken cancellationToken) =>
         SendAsync(request, call, static (backend, body, token) => backend.ChatAsync(body, token), cancellationToken);
 
     /// <summary><c>POST /v1/completions</c> on an allowed backend.</summary>
-    public Task<BackendResponse> CompletionAsync(JsonObject request, UpstreamCall call, CancellationToken cancellationToken) =>
+    public Task<BackendResponse> CompletionAsync(InferenceRequest request, UpstreamCall call, CancellationToken cancellationToken) =>
         SendAsync(request, call, static (backend, body, token) => backend.CompletionAsync(body, token), cancellationToken);
 
     /// <summary><c>POST /v1/embeddings</c> on an allowed backend.</summary>
-    public Task<BackendResponse> EmbeddingsAsync(JsonObject request, UpstreamCall call, CancellationToken cancellationToken) =>
+    public Task<BackendResponse> EmbeddingsAsync(InferenceRequest request, UpstreamCall call, CancellationToken cancellationToken) =>
         SendAsync(request, call, static (backend, body, token) => backend.EmbeddingsAsync(body, token), cancellationToken);
 
     /// <summary>Streaming chat on an allowed backend; retried and failed over only before the first chunk.</summary>
-    public IAsyncEnumerable<JsonObject> ChatStreamAsync(JsonObject request, UpstreamCall call, CancellationToken cancellationToken)
+    public IAsyncEnumerable<JsonObject> ChatStreamAsync(InferenceRequest request, UpstreamCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(call);
@@ -171,7 +171,7 @@ public sealed class UpstreamRouter : IDisposable
     }
 
     /// <summary>Streaming completion on an allowed backend; retried and failed over only before the first chunk.</summary>
-    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(JsonObject request, UpstreamCall call, CancellationToken cancellationToken)
+    public IAsyncEnumerable<JsonObject> CompletionStreamAsync(InferenceRequest request, UpstreamCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(call);
@@ -199,24 +199,25 @@ public sealed class UpstreamRouter : IDisposable
     }
 
     private async Task<BackendResponse> SendAsync(
-        JsonObject request,
+        InferenceRequest request,
         UpstreamCall call,
-        Func<OpenAiUpstreamBackend, JsonObject, CancellationToken, Task<BackendResponse>> send,
+        Func<OpenAiUpstreamBackend, InferenceRequest, CancellationToken, Task<BackendResponse>> send,
         CancellationToken cancellationToken)
     {
-        var (state, response) = await RouteAsync(request, call, (s, token) => send(s.Backend, call.BodyFor(s.Backend.Options, request), token), cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(request);
+        var (state, response) = await RouteAsync(request.Body, call, (s, token) => send(s.Backend, call.BodyFor(s.Backend.Options, request), token), cancellationToken).ConfigureAwait(false);
         state.Exit();
         return response;
     }
 
     private async IAsyncEnumerable<JsonObject> StreamAsync(
-        JsonObject request,
+        InferenceRequest request,
         UpstreamCall call,
-        Func<OpenAiUpstreamBackend, JsonObject, CancellationToken, IAsyncEnumerable<JsonObject>> open,
+        Func<OpenAiUpstreamBackend, InferenceRequest, CancellationToken, IAsyncEnumerable<JsonObject>> open,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var (state, started) = await RouteAsync(
-            request,
+            request.Body,
             call,
             (s, token) => StartStreamAsync(open(s.Backend, call.BodyFor(s.Backend.Options, request), token), token),
             cancellationToken).ConfigureAwait(false);

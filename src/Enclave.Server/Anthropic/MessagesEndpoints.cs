@@ -40,7 +40,7 @@ internal static class MessagesEndpoints
                 JsonObject chat;
                 try
                 {
-                    chat = MessagesTranslation.ToChatRequest(request!);
+                    chat = MessagesTranslation.ToChatRequest(request!.Body);
                 }
                 catch (MessagesRequestException ex)
                 {

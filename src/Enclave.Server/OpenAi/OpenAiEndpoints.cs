@@ -81,8 +81,8 @@ internal sealed partial class RequestHandler(
     /// <param name="http">The request; its body is read unless <paramref name="parsed"/> is given.</param>
     /// <param name="operation">Which API operation.</param>
     /// <param name="parsed">
-    /// A request already read and translated to the OpenAI form (by <c>/v1/messages</c>, <see cref="Anthropic.MessagesEndpoints"/>;
-    /// by <see cref="Retrieval.FileSearchStep"/> with retrieved excerpts).
+    /// A request already read (by <see cref="Retrieval.FileSearchStep"/>: as the client sent it, or with retrieved
+    /// excerpts) or translated to the OpenAI form (by <c>/v1/messages</c>, <see cref="Anthropic.MessagesEndpoints"/>).
     /// </param>
     /// <param name="classification">
     /// The classification marking to evaluate instead of the request's <c>Enclave-Classification</c> header (the
@@ -96,16 +96,17 @@ internal sealed partial class RequestHandler(
     /// backend call and its <c>request.completed</c>) to run under the token it is given, the answer it produces then;
     /// what <paramref name="detach"/> returns is the answer now.
     /// </param>
-    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, JsonObject? parsed = null, string? classification = null, Action<JsonObject>? decorate = null, IReadOnlyList<long>? retrieval = null, Func<Func<CancellationToken, Task<IResult>>, Task<IResult>>? detach = null)
+    public async Task<IResult> HandleAsync(HttpContext http, Operation operation, InferenceRequest? parsed = null, string? classification = null, Action<JsonObject>? decorate = null, IReadOnlyList<long>? retrieval = null, Func<Func<CancellationToken, Task<IResult>>, Task<IResult>>? detach = null)
     {
         var started = clock.GetTimestamp();
-        var (request, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
+        var (read, error) = parsed is null ? await ReadBodyAsync(http).ConfigureAwait(false) : (parsed, null);
         if (error is not null)
         {
             return error;
         }
 
-        if (request!["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var model) || model.Length == 0)
+        var request = read!.Body;
+        if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var model) || model.Length == 0)
         {
             return OpenAiError.InvalidRequest("you must provide a model parameter", "model", "missing_required_parameter");
         }
@@ -234,9 +235,11 @@ internal sealed partial class RequestHandler(
         {
             await intel!.RaiseAsync(screened, admitted, requestId, actor, CancellationToken.None).ConfigureAwait(false);
         }
-        if (route.BackendModel is { } backendModel)
+        if (route.BackendModel is { } backendModel && !string.Equals(backendModel, model, StringComparison.Ordinal))
         {
+            // The one rewrite of the gateway's own: the body goes out written from the object, not as the client's bytes.
             request["model"] = backendModel;
+            read = new InferenceRequest(request);
         }
 
         using var activity = Telemetry.EnclaveTelemetry.ActivitySource.StartActivity("enclave.inference");
@@ -261,7 +264,7 @@ internal sealed partial class RequestHandler(
 
         if (stream && detach is null)
         {
-            await StreamAsync(http, operation, backend, request, model, completion, started, promptBytes, decorate).ConfigureAwait(false);
+            await StreamAsync(http, operation, backend, read, model, completion, started, promptBytes, decorate).ConfigureAwait(false);
             return Results.Empty;
         }
 
@@ -273,9 +276,9 @@ internal sealed partial class RequestHandler(
             {
                 var response = operation switch
                 {
-                    Operation.Chat => await backend.ChatAsync(request!, cancel).ConfigureAwait(false),
-                    Operation.Completion => await backend.CompletionAsync(request!, cancel).ConfigureAwait(false),
-                    _ => await backend.EmbeddingsAsync(request!, cancel).ConfigureAwait(false),
+                    Operation.Chat => await backend.ChatAsync(read, cancel).ConfigureAwait(false),
+                    Operation.Completion => await backend.CompletionAsync(read, cancel).ConfigureAwait(false),
+                    _ => await backend.EmbeddingsAsync(read, cancel).ConfigureAwait(false),
                 };
                 response.Body["model"] = model;
                 decorate?.Invoke(response.Body);
@@ -367,7 +370,7 @@ internal sealed partial class RequestHandler(
     }
 
     // decorate adds fields to the first chunk sent (retrieval's citations), before the answer's text.
-    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, JsonObject request, string model, CompletedRequest completion, long started, byte[]? promptBytes, Action<JsonObject>? decorate)
+    private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, InferenceRequest request, string model, CompletedRequest completion, long started, byte[]? promptBytes, Action<JsonObject>? decorate)
     {
         // With retention on, the answer kept is the concatenation of the chunks' canonical choices: the bytes hashed.
         using var retained = retention is null ? null : new MemoryStream();
@@ -600,7 +603,11 @@ internal sealed partial class RequestHandler(
         return auditor.CompleteAsync(completed);
     }
 
-    internal async Task<(JsonObject? Request, IResult? Error)> ReadBodyAsync(HttpContext http)
+    /// <summary>
+    /// Reads and strictly parses the body (<see cref="StrictJson"/>); the request keeps a copy of the client's bytes,
+    /// which an OpenAI-compatible upstream is sent when nothing rewrites the body.
+    /// </summary>
+    internal async Task<(InferenceRequest? Request, IResult? Error)> ReadBodyAsync(HttpContext http)
     {
         if (http.Request.ContentLength is > 0 and var length && length > settings.MaxRequestBytes)
         {
@@ -608,7 +615,7 @@ internal sealed partial class RequestHandler(
         }
 
         // One pooled buffer sized by Content-Length when given (grown by doubling otherwise), returned after parsing:
-        // the body's bytes are not kept, only the parsed object.
+        // what is kept is the parsed object and an exact copy of the bytes it was parsed from (forwarded as they are).
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(http.Request.ContentLength ?? 4096, 256) + 1, settings.MaxRequestBytes + 1));
         var filled = 0;
         try
@@ -633,7 +640,9 @@ internal sealed partial class RequestHandler(
 
             // Strict: duplicate keys at any depth, invalid UTF-8 and lone surrogate escapes are refused here, not found later.
             var node = StrictJson.Parse(buffer.AsSpan(0, filled), maxDepth: 64);
-            return node is JsonObject o ? (o, null) : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
+            return node is JsonObject o
+                ? (InferenceRequest.FromClient(o, buffer.AsSpan(0, filled).ToArray()), null)
+                : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
         }
         catch (JsonException ex)
         {

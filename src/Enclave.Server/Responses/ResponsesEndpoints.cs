@@ -226,11 +226,13 @@ internal static class ResponsesEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext http, RequestHandler handler, ResponseService responses, BackgroundResponses background, ServerSettings settings)
     {
-        var (request, error) = await handler.ReadBodyAsync(http).ConfigureAwait(false);
+        var (read, error) = await handler.ReadBodyAsync(http).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
         }
+
+        var request = read!.Body; // translated into a chat request: the client's bytes are not forwarded
 
         StoredResponse? previous = null;
         JsonArray? earlier = null;

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json.Nodes;
 using Enclave.Core.Audit;
+using Enclave.Inference.Backends;
 using Enclave.Server.OpenAi;
 using Enclave.State.Retrieval;
 using Microsoft.AspNetCore.Http;
@@ -22,15 +23,16 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
 {
     public async Task<IResult> HandleAsync(HttpContext http, RequestHandler handler)
     {
-        var (request, error) = await handler.ReadBodyAsync(http).ConfigureAwait(false);
+        var (read, error) = await handler.ReadBodyAsync(http).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
         }
 
-        if (request!["tools"] is not JsonArray tools || !tools.Any(t => t is JsonObject o && o["type"] is JsonValue v && v.TryGetValue<string>(out var type) && type == "file_search"))
+        var request = read!.Body;
+        if (request["tools"] is not JsonArray tools || !tools.Any(t => t is JsonObject o && o["type"] is JsonValue v && v.TryGetValue<string>(out var type) && type == "file_search"))
         {
-            return await handler.HandleAsync(http, Operation.Chat, request).ConfigureAwait(false);
+            return await handler.HandleAsync(http, Operation.Chat, read).ConfigureAwait(false); // as the client sent it
         }
 
         var tool = (JsonObject)tools.First(t => t is JsonObject o && o["type"]?.GetValue<string>() == "file_search")!;
@@ -116,6 +118,6 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             ["sha256"] = r.File.Sha256,
             ["score"] = Math.Round(r.Score, 6),
         })]);
-        return await handler.HandleAsync(http, Operation.Chat, request, decorate: body => body["enclave_citations"] = citations.DeepClone(), retrieval: searches).ConfigureAwait(false);
+        return await handler.HandleAsync(http, Operation.Chat, new InferenceRequest(request), decorate: body => body["enclave_citations"] = citations.DeepClone(), retrieval: searches).ConfigureAwait(false);
     }
 }

@@ -176,7 +176,8 @@ internal static class RetrievalEndpoints
 
     private static async Task<IResult> CreateStoreAsync(HttpContext http, IRetrievalStore store, RetrievalService retrieval, RequestHandler reader)
     {
-        var (body, error) = await reader.ReadBodyAsync(http).ConfigureAwait(false);
+        var (read, error) = await reader.ReadBodyAsync(http).ConfigureAwait(false);
+        var body = read?.Body;
         if (error is not null)
         {
             return error;
@@ -236,7 +237,8 @@ internal static class RetrievalEndpoints
 
     private static async Task<IResult> AddFilesAsync(string id, HttpContext http, IRetrievalStore store, RetrievalService retrieval, RequestHandler reader, bool batch)
     {
-        var (body, error) = await reader.ReadBodyAsync(http).ConfigureAwait(false);
+        var (read, error) = await reader.ReadBodyAsync(http).ConfigureAwait(false);
+        var body = read?.Body;
         if (error is not null)
         {
             return error;
@@ -297,7 +299,8 @@ internal static class RetrievalEndpoints
 
     private static async Task<IResult> SearchAsync(string id, HttpContext http, IRetrievalStore store, RetrievalService retrieval, RetrievalOptions options, RequestHandler reader)
     {
-        var (body, error) = await reader.ReadBodyAsync(http).ConfigureAwait(false);
+        var (read, error) = await reader.ReadBodyAsync(http).ConfigureAwait(false);
+        var body = read?.Body;
         if (error is not null)
         {
             return error;

@@ -11,6 +11,21 @@ public sealed class VendorBackendTests
     private const string Claude = "claude-sonnet-4-5";
 
     [Fact]
+    public async Task Anthropic_Chat_WithTheClientsBytes_StillSendsTheTranslation()
+    {
+        await using var stub = await AnthropicStub.StartAsync();
+        using var backend = new OpenAiUpstreamBackend(AnthropicOptions(stub), AnthropicStub.Key);
+        var bytes = System.Text.Encoding.UTF8.GetBytes($$"""{"model":"{{Claude}}","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Hi"}],"max_tokens":300}""");
+
+        await backend.ChatAsync(InferenceRequest.FromClient((JsonObject)JsonNode.Parse(bytes)!, bytes), CancellationToken.None);
+
+        var (sent, _, _) = Assert.Single(stub.Received);
+        Assert.Equal("You are terse.", (string?)sent["system"]);
+        Assert.Equal(300, (int)sent["max_tokens"]!);
+        Assert.Equal("user", (string?)Assert.Single(sent["messages"]!.AsArray())!["role"]);
+    }
+
+    [Fact]
     public async Task Anthropic_Chat_TranslatesSystemImagesStopAndTools_AndTheToolUseAnswerBack()
     {
         await using var stub = await AnthropicStub.StartAsync();

@@ -46,7 +46,11 @@ public enum FaultKind
 internal sealed record StubFault(FaultKind Kind, string? RetryAfter = null, int Status = 500, int Bytes = 0, int AfterChunks = 1);
 
 /// <summary>A request the stub received.</summary>
-internal sealed record ReceivedRequest(string Path, JsonObject Body, string? Authorization);
+internal sealed record ReceivedRequest(string Path, JsonObject Body, string? Authorization)
+{
+    /// <summary>The body's bytes as they arrived.</summary>
+    public byte[] Raw { get; init; } = [];
+}
 
 /// <summary>
 /// A Kestrel server on 127.0.0.1 that answers like vLLM's OpenAI server (<c>/v1/chat/completions</c>,
@@ -199,8 +203,11 @@ internal sealed class VllmStub : IAsyncDisposable
             _ => Interlocked.Increment(ref _embeddingRequests),
         };
 
-        var body = (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;
-        Received.Enqueue(new ReceivedRequest(context.Request.Path, body, context.Request.Headers.Authorization.ToString() is { Length: > 0 } auth ? auth : null));
+        using var copy = new MemoryStream();
+        await context.Request.Body.CopyToAsync(copy);
+        var raw = copy.ToArray();
+        var body = (JsonObject)JsonNode.Parse(raw)!;
+        Received.Enqueue(new ReceivedRequest(context.Request.Path, body, context.Request.Headers.Authorization.ToString() is { Length: > 0 } auth ? auth : null) { Raw = raw });
         if (!await AuthorizedAsync(context))
         {
             return;

@@ -186,6 +186,7 @@ async Task<int> SoakAsync(ParseResult result)
             GatewayEnvironment = ParseEnvironment(result.GetValue(gatewayEnvOption) ?? []),
             GatewayCheckpointInterval = TimeSpan.FromSeconds(result.GetValue(checkpointOption)),
             GatewayArguments = ["--soak-quota-per-minute", quotaPerMinute.ToString(CultureInfo.InvariantCulture)],
+            GatewayData = result.GetValue(gatewayDataOption),
         },
         Minutes = result.GetValue(minutesOption),
         WarmupMinutes = result.GetValue(warmupMinutesOption),

@@ -112,13 +112,16 @@ internal static class SoakReport
         Line();
         Line("## The gateway process by minute");
         Line();
-        Line("| at the end of minute | RSS MiB | GC heap MiB | gen2 collections | threads | open fds (sockets) | ledger entries | enclave.db + WAL MiB | gateway CPU (share of all cores) |");
-        Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Line("| at the end of minute | RSS MiB | RSS anon / file MiB | GC heap MiB | gen2 collections | threads | open fds (sockets) | ledger entries | enclave.db + WAL MiB | WAL MiB | gateway CPU (share of all cores) | gateway CPU µs per entry |");
+        Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var i = 0; i < run.Samples.Count; i++)
         {
             var x = run.Samples[i];
             var cpu = i == 0 ? "–" : ((x.CpuSeconds - run.Samples[i - 1].CpuSeconds) / ((x.Timestamp - run.Samples[i - 1].Timestamp) / (double)System.Diagnostics.Stopwatch.Frequency) / Environment.ProcessorCount).ToString("P0", CultureInfo.InvariantCulture);
-            Line($"| {(i == 0 ? "start" : x.Minute.ToString(CultureInfo.InvariantCulture))} | {Mib(x.RssBytes)} | {Mib(x.Stats.HeapBytes)} | {x.Stats.Gen2} | {x.Threads} | {x.OpenFiles} ({x.Sockets}) | {x.Stats.LedgerSize:N0} | {Mib(x.DatabaseBytes)} | {cpu} |");
+            var perEntry = i == 0 || x.Stats.LedgerSize <= run.Samples[i - 1].Stats.LedgerSize
+                ? "–"
+                : ((x.CpuSeconds - run.Samples[i - 1].CpuSeconds) * 1e6 / (x.Stats.LedgerSize - run.Samples[i - 1].Stats.LedgerSize)).ToString("0.0", CultureInfo.InvariantCulture);
+            Line($"| {(i == 0 ? "start" : x.Minute.ToString(CultureInfo.InvariantCulture))} | {Mib(x.RssBytes)} | {Mib(x.RssAnonBytes)} / {Mib(x.RssFileBytes)} | {Mib(x.Stats.HeapBytes)} | {x.Stats.Gen2} | {x.Threads} | {x.OpenFiles} ({x.Sockets}) | {x.Stats.LedgerSize:N0} | {Mib(x.DatabaseBytes)} | {Mib(x.WalBytes)} | {cpu} | {perEntry} |");
         }
 
         Line();

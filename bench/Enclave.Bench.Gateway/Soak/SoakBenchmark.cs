@@ -49,7 +49,7 @@ internal static class SoakBenchmark
                 log.WriteLine($"making a TUF repository and {importCount} signed dataset bundles in {scratch}");
                 using var imports = SoakImports.Prepare(scratch, importCount, baseUrl, keys, log);
                 log.WriteLine($"  done in {imports.Preparation.TotalSeconds:0.0} s, {imports.BundleBytes:N0} bytes a bundle");
-                await imports.PinAsync(adminKey).ConfigureAwait(false);
+                await imports.PinAsync(adminKey, replace: bench.GatewayData is not null).ConfigureAwait(false); // a prefilled directory has an earlier run's root pinned
                 using var client = await SoakClient.CreateAsync(baseUrl, adminKey, keys[SoakPrincipals.Limited], settings.Concurrency).ConfigureAwait(false);
                 await VerifyAsync(client, imports, gateway, log).ConfigureAwait(false);
 

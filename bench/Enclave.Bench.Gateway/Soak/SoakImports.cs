@@ -86,10 +86,10 @@ internal sealed class SoakImports : IDisposable
         };
     }
 
-    /// <summary>Pins the repository's root with the admin key.</summary>
-    public async Task PinAsync(string adminKey)
+    /// <summary>Pins the repository's root with the admin key (<paramref name="replace"/>: forced over a root pinned before, as in a prefilled data directory an earlier run used).</summary>
+    public async Task PinAsync(string adminKey, bool replace = false)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/airlock/trust") { Content = new ByteArrayContent(await File.ReadAllBytesAsync(_rootPath).ConfigureAwait(false)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, replace ? "/admin/v1/airlock/trust?force=true" : "/admin/v1/airlock/trust") { Content = new ByteArrayContent(await File.ReadAllBytesAsync(_rootPath).ConfigureAwait(false)) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
         using var response = await _http.SendAsync(request).ConfigureAwait(false);

@@ -45,6 +45,12 @@ internal sealed record BenchSettings
     /// <summary>Further arguments for the gateway child process (the soak benchmark's principals and quota).</summary>
     public IReadOnlyList<string> GatewayArguments { get; init; } = [];
 
+    /// <summary>
+    /// An existing data directory for the gateway (one <c>prefill</c> grew) instead of a fresh one under
+    /// <see cref="Root"/>; it is used in place and never deleted. Null: a fresh directory.
+    /// </summary>
+    public string? GatewayData { get; init; }
+
     /// <summary>Keep the gateway's data directory after the run.</summary>
     public bool Keep { get; init; }
 

@@ -15,7 +15,8 @@ namespace Enclave.Bench.Gateway;
 /// The enclave server as <c>enclave serve</c> runs it (built by the composition root, <see cref="EnclaveHost.Create"/>),
 /// in front of the stub: a fresh ledger (signing a checkpoint at the given interval; zero signs in every commit) and key store in a scratch data
 /// directory, one admin key, one upstream backend serving <see cref="BenchSettings.Model"/> through the
-/// <see cref="UpstreamRouter"/> (and <see cref="ChatRequest.EmbeddingModel"/> as an embedding model). Auth and durable
+/// <see cref="UpstreamRouter"/> (and <see cref="ChatRequest.EmbeddingModel"/> as an embedding model). A data directory
+/// that holds a ledger already (<see cref="LedgerPrefill"/>, <c>--gateway-data</c>) is opened as it is. Auth and durable
 /// audit are on; nothing is switched off for the benchmark. With <c>soak</c> it also has the principals the soak
 /// benchmark's mix needs (see <see cref="Soak.SoakPrincipals"/>): an importer, two approvers (datasets need both), and a
 /// user whose quota the soak exceeds on purpose.
@@ -25,7 +26,10 @@ internal static class GatewayHost
     public static async Task<int> RunAsync(int port, Uri upstream, string dataDirectory, TimeSpan checkpointInterval, int soakQuotaPerMinute = 0)
     {
         Directory.CreateDirectory(dataDirectory);
-        SqliteLedger.Initialize(dataDirectory, BenchSettings.Origin, postQuantum: false, TimeProvider.System);
+        if (!LedgerPrefill.HoldsLedger(dataDirectory))
+        {
+            SqliteLedger.Initialize(dataDirectory, BenchSettings.Origin, postQuantum: false, TimeProvider.System);
+        }
         var keys = new ApiKeyStore(dataDirectory, TimeProvider.System);
         var key = keys.Create("bench", "admin").Key;
         var soakKeys = soakQuotaPerMinute > 0 ? await Soak.SoakPrincipals.CreateAsync(keys).ConfigureAwait(false) : null;

@@ -22,6 +22,7 @@ var ratesOption = new Option<int[]>("--rates") { Description = "Offered requests
 var rateDurationOption = new Option<double>("--rate-duration") { Description = "Measured seconds per fixed-rate run", DefaultValueFactory = _ => 15, Recursive = true };
 var repeatOption = new Option<int>("--repeat") { Description = "Rounds of every measurement (targets interleaved within a round)", DefaultValueFactory = _ => 1, Recursive = true };
 var keepOption = new Option<bool>("--keep") { Description = "Keep the gateway's data directory", Recursive = true };
+var gatewayDataOption = new Option<string?>("--gateway-data") { Description = "An existing data directory for the gateway (grown by prefill), used in place and kept, instead of a fresh one under --dir", Recursive = true };
 var gatewayEnvOption = new Option<string[]>("--gateway-env") { Description = "NAME=VALUE environment variable for the gateway process only (repeatable), for A/B runs", AllowMultipleArgumentsPerToken = false, Recursive = true };
 
 var profileWritersOption = new Option<int[]>("--profile-writers") { Description = "Concurrent writers for the durable-append part of the profile", DefaultValueFactory = _ => [64, 128], AllowMultipleArgumentsPerToken = true, Recursive = true };
@@ -41,6 +42,7 @@ var quotaRateOption = new Option<double>("--quota-rate") { Description = "Reques
 var quotaLimitOption = new Option<int>("--quota-per-minute") { Description = "The quota-limited user's requests per minute", DefaultValueFactory = _ => 60 };
 var soakQuotaOption = new Option<int>("--soak-quota-per-minute") { Description = "Add the soak's principals, with this quota for the limited one (0: none)", DefaultValueFactory = _ => 0 };
 
+var entriesOption = new Option<long>("--entries") { Description = "Grow the ledger to this many entries", DefaultValueFactory = _ => 8_000_000 };
 var portOption = new Option<int>("--port") { Description = "Loopback port to listen on (0: any free one)", DefaultValueFactory = _ => 0 };
 var upstreamOption = new Option<string>("--upstream") { Description = "The stub's base URL, e.g. http://127.0.0.1:5000", Required = true };
 var dataOption = new Option<string>("--data") { Description = "A new data directory for the gateway", Required = true };
@@ -48,7 +50,7 @@ var dataOption = new Option<string>("--data") { Description = "A new data direct
 var root = new RootCommand("Enclave gateway benchmark. Without a command, runs throughput, latency and profile.")
 {
     dirOption, outOption, targetsOption, warmupOption, durationOption, threadsOption, connectionsOption, wrkOption,
-    ratesOption, rateDurationOption, rateWarmupOption, repeatOption, keepOption, gatewayEnvOption, checkpointOption, profileWritersOption, appendRateOption,
+    ratesOption, rateDurationOption, rateWarmupOption, repeatOption, keepOption, gatewayEnvOption, gatewayDataOption, checkpointOption, profileWritersOption, appendRateOption,
 };
 var throughput = new Command("throughput", "Maximum requests/s with wrk against each target");
 var latency = new Command("latency", "p50/p99 latency at fixed request rates against each target");
@@ -59,9 +61,10 @@ var soak = new Command("soak", "Mixed traffic (chat, streaming, embeddings, admi
 {
     minutesOption, warmupMinutesOption, fractionOption, soakRateOption, saturationOption, saturationWarmupOption, concurrencyOption, importEveryOption, quotaRateOption, quotaLimitOption,
 };
+var prefill = new Command("prefill", "Grow the ledger of --gateway-data (made first when missing) to --entries entries of the request kinds the soak writes, through the real ledger writer") { entriesOption };
 var gateway = new Command("gateway", "Child process: the enclave gateway") { portOption, upstreamOption, dataOption, soakQuotaOption };
 gateway.Options.Add(checkpointOption);
-foreach (var command in new[] { throughput, latency, profile, soak, stub, forwarder, gateway })
+foreach (var command in new[] { throughput, latency, profile, soak, prefill, stub, forwarder, gateway })
 {
     command.Hidden = command == stub || command == forwarder || command == gateway;
     root.Subcommands.Add(command);
@@ -75,27 +78,31 @@ stub.SetAction((result, _) => StubUpstream.RunAsync(result.GetValue(portOption))
 forwarder.SetAction((result, _) => BareForwarder.RunAsync(result.GetValue(portOption), new Uri(result.GetValue(upstreamOption)!)));
 gateway.SetAction((result, _) => GatewayHost.RunAsync(result.GetValue(portOption), new Uri(result.GetValue(upstreamOption)!), result.GetValue(dataOption)!, TimeSpan.FromSeconds(result.GetValue(checkpointOption)), result.GetValue(soakQuotaOption)));
 soak.SetAction((result, _) => SoakAsync(result));
+prefill.SetAction((result, _) => LedgerPrefill.RunAsync(Settings(result), result.GetValue(entriesOption), Console.Error));
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+BenchSettings Settings(ParseResult result) => new()
+{
+    Root = Path.GetFullPath(result.GetValue(dirOption)!),
+    Targets = result.GetValue(targetsOption)!,
+    Warmup = TimeSpan.FromSeconds(result.GetValue(warmupOption)),
+    Duration = TimeSpan.FromSeconds(result.GetValue(durationOption)),
+    WrkThreads = result.GetValue(threadsOption),
+    WrkConnections = result.GetValue(connectionsOption),
+    WrkPath = result.GetValue(wrkOption)!,
+    Rates = result.GetValue(ratesOption)!,
+    RateDuration = TimeSpan.FromSeconds(result.GetValue(rateDurationOption)),
+    RateWarmup = TimeSpan.FromSeconds(result.GetValue(rateWarmupOption)),
+    Repeat = Math.Max(1, result.GetValue(repeatOption)),
+    Keep = result.GetValue(keepOption),
+    GatewayEnvironment = ParseEnvironment(result.GetValue(gatewayEnvOption) ?? []),
+    GatewayCheckpointInterval = TimeSpan.FromSeconds(result.GetValue(checkpointOption)),
+    GatewayData = result.GetValue(gatewayDataOption),
+};
 
 async Task<int> RunAsync(ParseResult result, bool runThroughput, bool runLatency, bool runProfile)
 {
-    var settings = new BenchSettings
-    {
-        Root = Path.GetFullPath(result.GetValue(dirOption)!),
-        Targets = result.GetValue(targetsOption)!,
-        Warmup = TimeSpan.FromSeconds(result.GetValue(warmupOption)),
-        Duration = TimeSpan.FromSeconds(result.GetValue(durationOption)),
-        WrkThreads = result.GetValue(threadsOption),
-        WrkConnections = result.GetValue(connectionsOption),
-        WrkPath = result.GetValue(wrkOption)!,
-        Rates = result.GetValue(ratesOption)!,
-        RateDuration = TimeSpan.FromSeconds(result.GetValue(rateDurationOption)),
-        RateWarmup = TimeSpan.FromSeconds(result.GetValue(rateWarmupOption)),
-        Repeat = Math.Max(1, result.GetValue(repeatOption)),
-        Keep = result.GetValue(keepOption),
-        GatewayEnvironment = ParseEnvironment(result.GetValue(gatewayEnvOption) ?? []),
-        GatewayCheckpointInterval = TimeSpan.FromSeconds(result.GetValue(checkpointOption)),
-    };
+    var settings = Settings(result);
     var log = Console.Error;
     if (IsTmpfs(settings.Root))
     {
@@ -179,6 +186,7 @@ async Task<int> SoakAsync(ParseResult result)
             GatewayEnvironment = ParseEnvironment(result.GetValue(gatewayEnvOption) ?? []),
             GatewayCheckpointInterval = TimeSpan.FromSeconds(result.GetValue(checkpointOption)),
             GatewayArguments = ["--soak-quota-per-minute", quotaPerMinute.ToString(CultureInfo.InvariantCulture)],
+            GatewayData = result.GetValue(gatewayDataOption),
         },
         Minutes = result.GetValue(minutesOption),
         WarmupMinutes = result.GetValue(warmupMinutesOption),

@@ -34,8 +34,10 @@ internal sealed class Testbed : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
-        var data = Path.Combine(settings.Root, $"enclave-gateway-bench-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..8]}");
-        var bed = new Testbed(data, settings.Keep);
+        var data = settings.GatewayData is { } given
+            ? Path.GetFullPath(given)
+            : Path.Combine(settings.Root, $"enclave-gateway-bench-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}-{Guid.NewGuid().ToString("N")[..8]}");
+        var bed = new Testbed(data, settings.Keep || settings.GatewayData is not null);
         try
         {
             var stub = await bed.StartChildAsync("stub", ["stub"], NoEnvironment).ConfigureAwait(false);

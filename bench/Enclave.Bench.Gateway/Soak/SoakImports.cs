@@ -56,6 +56,8 @@ internal sealed class SoakImports : IDisposable
         var content = Path.Combine(scratch, "content");
         Directory.CreateDirectory(content);
         var bundles = new List<string>(count);
+        // Names unique to this run: on a prefilled data directory an earlier run's datasets are there already (versions are immutable).
+        var run = Guid.NewGuid().ToString("N")[..8];
         for (var i = 0; i < count; i++)
         {
             // A few KiB of plain text per dataset, different each time (a new target digest per import). Datasets are
@@ -64,7 +66,7 @@ internal sealed class SoakImports : IDisposable
             File.WriteAllLines(file, Enumerable.Range(0, 64).Select(n => $"Soak benchmark record {n} of dataset {i}: plain text that the dataset index reads."));
             var output = Path.Combine(scratch, $"soak-{i:D4}.tar");
             var created = repository.CreateBundle(
-                new BundleCreateOptions { Kind = "dataset", Name = $"soak-{i:D4}", Version = "1", Label = "UNCLASSIFIED", Sources = [file], Output = output },
+                new BundleCreateOptions { Kind = "dataset", Name = $"soak-{run}-{i:D4}", Version = "1", Label = "UNCLASSIFIED", Sources = [file], Output = output },
                 passphrase,
                 TimeProvider.System);
             if (!created.IsComplete)
@@ -86,10 +88,10 @@ internal sealed class SoakImports : IDisposable
         };
     }
 
-    /// <summary>Pins the repository's root with the admin key.</summary>
-    public async Task PinAsync(string adminKey)
+    /// <summary>Pins the repository's root with the admin key (<paramref name="replace"/>: forced over a root pinned before, as in a prefilled data directory an earlier run used).</summary>
+    public async Task PinAsync(string adminKey, bool replace = false)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/admin/v1/airlock/trust") { Content = new ByteArrayContent(await File.ReadAllBytesAsync(_rootPath).ConfigureAwait(false)) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, replace ? "/admin/v1/airlock/trust?force=true" : "/admin/v1/airlock/trust") { Content = new ByteArrayContent(await File.ReadAllBytesAsync(_rootPath).ConfigureAwait(false)) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminKey);
         using var response = await _http.SendAsync(request).ConfigureAwait(false);

@@ -14,14 +14,19 @@ internal static class SoakPrincipals
     public const string SecondApprover = "soak-approver-2";
     public const string Limited = "soak-limited";
 
-    /// <summary>Adds the principals and a key each; returns the keys by principal name.</summary>
+    /// <summary>Adds the principals (those not there yet: a prefilled data directory may have them) and a new key each; returns the keys by principal name.</summary>
     public static async Task<IReadOnlyDictionary<string, string>> CreateAsync(ApiKeyStore keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         var created = new Dictionary<string, string>(StringComparer.Ordinal);
+        var existing = keys.ListPrincipals().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (name, role) in new[] { (Importer, Roles.AirlockImporter), (FirstApprover, Roles.AirlockApprover), (SecondApprover, Roles.AirlockApprover), (Limited, Roles.User) })
         {
-            await keys.AddPrincipalAsync(name, PrincipalKind.User, [role], clearance: null).ConfigureAwait(false);
+            if (!existing.Contains(name))
+            {
+                await keys.AddPrincipalAsync(name, PrincipalKind.User, [role], clearance: null).ConfigureAwait(false);
+            }
+
             created[name] = (await keys.CreateKeyAsync(name, "soak", expires: null).ConfigureAwait(false)).Key;
         }
 

@@ -112,18 +112,24 @@ internal static class SoakReport
         Line();
         Line("## The gateway process by minute");
         Line();
-        Line("| at the end of minute | RSS MiB | GC heap MiB | gen2 collections | threads | open fds (sockets) | ledger entries | enclave.db + WAL MiB | gateway CPU (share of all cores) |");
-        Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Line("| at the end of minute | RSS MiB | RSS anon / file / shmem MiB | GC heap MiB | gen2 collections | threads | open fds (sockets) | ledger entries | enclave.db + WAL MiB | WAL MiB | gateway CPU (share of all cores) | gateway CPU µs per entry |");
+        Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var i = 0; i < run.Samples.Count; i++)
         {
             var x = run.Samples[i];
             var cpu = i == 0 ? "–" : ((x.CpuSeconds - run.Samples[i - 1].CpuSeconds) / ((x.Timestamp - run.Samples[i - 1].Timestamp) / (double)System.Diagnostics.Stopwatch.Frequency) / Environment.ProcessorCount).ToString("P0", CultureInfo.InvariantCulture);
-            Line($"| {(i == 0 ? "start" : x.Minute.ToString(CultureInfo.InvariantCulture))} | {Mib(x.RssBytes)} | {Mib(x.Stats.HeapBytes)} | {x.Stats.Gen2} | {x.Threads} | {x.OpenFiles} ({x.Sockets}) | {x.Stats.LedgerSize:N0} | {Mib(x.DatabaseBytes)} | {cpu} |");
+            var perEntry = i == 0 || x.Stats.LedgerSize <= run.Samples[i - 1].Stats.LedgerSize
+                ? "–"
+                : ((x.CpuSeconds - run.Samples[i - 1].CpuSeconds) * 1e6 / (x.Stats.LedgerSize - run.Samples[i - 1].Stats.LedgerSize)).ToString("0.0", CultureInfo.InvariantCulture);
+            Line($"| {(i == 0 ? "start" : x.Minute.ToString(CultureInfo.InvariantCulture))} | {Mib(x.RssBytes)} | {Mib(x.RssAnonBytes)} / {Mib(x.RssFileBytes)} / {Mib(x.RssShmemBytes)} | {Mib(x.Stats.HeapBytes)} | {x.Stats.Gen2} | {x.Threads} | {x.OpenFiles} ({x.Sockets}) | {x.Stats.LedgerSize:N0} | {Mib(x.DatabaseBytes)} | {Mib(x.WalBytes)} | {cpu} | {perEntry} |");
         }
 
         Line();
         Line("RSS and threads from `/proc/PID/status`, open file descriptors from `/proc/PID/fd`, CPU from `/proc/PID/stat`; the GC heap (size after the last collection), "
-            + "gen2 count and ledger size from the gateway process's own counters; the database size from the data directory.");
+            + "gen2 count and ledger size from the gateway process's own counters; the database size from the data directory. "
+            + "RSS by kind from `/proc/PID/status` (`RssAnon`: the GC heap and native allocations such as SQLite's page caches; `RssFile`: mapped assemblies, "
+            + "libraries and the WAL index; `RssShmem`: the runtime's double-mapped JIT code); CPU per entry: the gateway's CPU time in the minute over the "
+            + "ledger entries appended in it (two per API request).");
         Line();
         if (run.Recorder.Errors.Count > 0)
         {

@@ -5,7 +5,9 @@ namespace Enclave.Bench.Gateway.Soak;
 /// <summary>
 /// The gateway process at one moment: from <c>/proc/PID/status</c> (RSS, threads), <c>/proc/PID/fd</c> (open file
 /// descriptors) and <c>/proc/PID/stat</c> (CPU), and from its own counters (GC heap, collections, ledger size); the
-/// size of <c>enclave.db</c> with its WAL.
+/// size of <c>enclave.db</c> with its WAL. RSS is also split by kind (<c>RssAnon</c>: the GC heap and native
+/// allocations such as SQLite's page caches; <c>RssFile</c>: mapped files, among them the WAL index <c>enclave.db-shm</c>;
+/// <c>RssShmem</c>: shared memory, here the runtime's double-mapped JIT code, <c>memfd:doublemapper</c>).
 /// </summary>
 internal sealed record SoakSample
 {
@@ -22,18 +24,42 @@ internal sealed record SoakSample
     public required ChildStats Stats { get; init; }
     public required long DatabaseBytes { get; init; }
 
+    /// <summary>Anonymous resident memory (<c>RssAnon</c>): the GC heap, thread stacks and native allocations.</summary>
+    public long RssAnonBytes { get; init; } = -1;
+
+    /// <summary>File-backed resident memory (<c>RssFile</c>): mapped assemblies and libraries, the WAL index.</summary>
+    public long RssFileBytes { get; init; } = -1;
+
+    /// <summary>Shared resident memory (<c>RssShmem</c>): the runtime's double-mapped (W^X) JIT-compiled code.</summary>
+    public long RssShmemBytes { get; init; } = -1;
+
+    /// <summary>The size of <c>enclave.db-wal</c> alone (0 when there is none).</summary>
+    public long WalBytes { get; init; }
+
     public static async Task<SoakSample> TakeAsync(int minute, BenchChild gateway, string dataDirectory)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         var timestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         var pid = gateway.Pid.ToString(CultureInfo.InvariantCulture);
-        long rss = -1;
+        long rss = -1, rssAnon = -1, rssFile = -1, rssShmem = -1;
         var threads = -1;
         foreach (var line in await File.ReadAllLinesAsync($"/proc/{pid}/status").ConfigureAwait(false))
         {
             if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
             {
                 rss = long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+            else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+            {
+                rssAnon = long.Parse(line["RssAnon:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+            else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+            {
+                rssFile = long.Parse(line["RssFile:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+            else if (line.StartsWith("RssShmem:", StringComparison.Ordinal))
+            {
+                rssShmem = long.Parse(line["RssShmem:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
             }
             else if (line.StartsWith("Threads:", StringComparison.Ordinal))
             {
@@ -64,6 +90,10 @@ internal sealed record SoakSample
             Minute = minute,
             Timestamp = timestamp,
             RssBytes = rss,
+            RssAnonBytes = rssAnon,
+            RssFileBytes = rssFile,
+            RssShmemBytes = rssShmem,
+            WalBytes = new FileInfo(Path.Combine(dataDirectory, "enclave.db-wal")) is { Exists: true } wal ? wal.Length : 0,
             Threads = threads,
             OpenFiles = files,
             Sockets = sockets,

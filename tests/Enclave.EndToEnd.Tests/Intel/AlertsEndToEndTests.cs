@@ -14,6 +14,7 @@ namespace Enclave.EndToEnd.Tests.Intel;
 /// <see cref="AlertService"/>; an analyst sees it with <c>enclave alerts</c>, an admin acknowledges and resolves it,
 /// each step is in the ledger, and the counters are on <c>/metrics</c>.
 /// </summary>
+[Collection(MetricsScrapeCollection.Name)]
 public sealed class AlertsEndToEndTests(EnclaveFixture enclave) : IClassFixture<EnclaveFixture>, IDisposable
 {
     private readonly string _keys = Directory.CreateTempSubdirectory("enclave-alert-keys-").FullName;

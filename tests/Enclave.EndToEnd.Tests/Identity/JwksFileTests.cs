@@ -98,8 +98,11 @@ public sealed class JwksFileTests : IDisposable
 
     // The cause the canonical-json fuzz harness (fuzz/) found: the duplicate-member check threw InvalidOperationException.
     [Fact]
-    public void MemberNameWithALoneSurrogate_IsRefusedAsInvalidData() =>
-        Assert.Throws<InvalidDataException>(() => JwksFile.Parse("""{"keys":[],"\ud800":1}"""u8, "surrogate"));
+    public void MemberNameWithALoneSurrogate_IsRefusedAsInvalidData()
+    {
+        var refused = Assert.Throws<InvalidDataException>(() => JwksFile.Parse("""{"keys":[],"\ud800":1}"""u8, "surrogate"));
+        Assert.StartsWith("the JWKS 'surrogate' has a member name that is not valid Unicode: ", refused.Message, StringComparison.Ordinal);
+    }
 
     // Found by the jwks fuzz harness (fuzz/): invalid UTF-8 or a lone surrogate in a string threw InvalidOperationException.
     [Fact]

@@ -158,6 +158,22 @@ public sealed class LabelSchemeEdgeTests
     }
 
     [Fact]
+    public void Create_OfANameListedTwice_SetsItsBitOnce()
+    {
+        Assert.Equal(Scheme.Create("SECRET", ["SI"], ["GBR"]), Scheme.Create("SECRET", ["SI", "SI"], ["GBR", "GBR"]));
+        Assert.Equal(new SecurityLabel(2, 0b0011, unrestricted: false, 0b0011), Scheme.Create("SECRET", ["SI", "TK", "SI"], ["USA", "GBR", "USA"]));
+    }
+
+    [Fact]
+    public void Constructor_RefusesVocabularyNamesWithASpace()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new LabelScheme([new LabelLevel("LOW", "L")], ["S I"], ["US A", "USA"], "USA"));
+        Assert.Equal(
+            "invalid label scheme: compartment 'S I' must be upper-case letters and digits; releasability code 'US A' must be upper-case letters and digits (Parameter 'levels')",
+            e.Message);
+    }
+
+    [Fact]
     public void Contains_RefusesEachPartOutsideTheScheme()
     {
         Assert.True(Scheme.Contains(new SecurityLabel(3, 0b1111, unrestricted: false, 0b111111)));
@@ -243,6 +259,8 @@ public sealed class LabelSchemeEdgeTests
     [InlineData("SECRET//NOFORN//NF", MarkingError.Malformed, "banner marking rejected: 'NF' follows the releasability caveat in 'SECRET//NOFORN//NF'; give compartments first and one caveat last")]
     [InlineData("SECRET//SI//TK", MarkingError.Malformed, "banner marking rejected: a second compartment segment 'TK' in 'SECRET//SI//TK'; separate compartments with '/'")]
     [InlineData("SECRET//si", MarkingError.Malformed, "banner marking rejected: 'si' in 'SECRET//si' is not a compartment or caveat (upper-case letters and digits, separated by '/')")]
+    [InlineData("SECRET//SI/T K", MarkingError.Malformed, "banner marking rejected: 'T K' in 'SECRET//SI/T K' is not a compartment or caveat (upper-case letters and digits, separated by '/')")]
+    [InlineData("SECRET//REL TO USA, G B", MarkingError.Malformed, "banner marking rejected: REL TO list 'USA, G B' in 'SECRET//REL TO USA, G B' must be codes separated by ', '")]
     [InlineData("SECRET//SI/SI", MarkingError.Duplicate, "banner marking rejected: compartment 'SI' is given twice in 'SECRET//SI/SI'")]
     [InlineData("SECRET//REL TO USA,GBR", MarkingError.Malformed, "banner marking rejected: REL TO list 'USA,GBR' in 'SECRET//REL TO USA,GBR' must be codes separated by ', '")]
     [InlineData("SECRET//REL TO USA, FRA", MarkingError.UnknownReleasability, "banner marking rejected: unknown releasability code 'FRA' in 'SECRET//REL TO USA, FRA'; known codes are USA, GBR, CAN, AUS, NZL, NATO")]

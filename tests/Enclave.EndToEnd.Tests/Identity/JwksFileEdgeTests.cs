@@ -185,6 +185,23 @@ public sealed class JwksFileEdgeTests : IDisposable
     }
 
     [Fact]
+    public void AShortModulus_PaddedWithALeadingZero_IsCountedWithoutIt_AndRefused()
+    {
+        using var small = RSA.Create(2040);
+        var p = small.ExportParameters(false);
+        var jwks = new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject { ["kty"] = "RSA", ["kid"] = "padded", ["n"] = TestTokens.B64([0, .. p.Modulus!]), ["e"] = TestTokens.B64(p.Exponent!) }),
+        };
+
+        Assert.Equal("the JWKS 'sso.jwks' is not usable:\n- key 0 ('padded') is a 2040-bit RSA key; at least 2048 bits are required", Refusal(jwks));
+    }
+
+    [Fact]
+    public void Options_MatchUsersByPreferredUsername_ByDefault() =>
+        Assert.Equal("preferred_username", new OidcOptions().UserClaim);
+
+    [Fact]
     public void Options_AreOnWhenAnyOfTheThreeSettingsIsSet()
     {
         Assert.False(new OidcOptions { Issuer = " ", Audience = "", JwksFile = "\t" }.Enabled);

@@ -75,6 +75,52 @@ public sealed class ModelsCliTests : IDisposable
         Assert.False(Directory.Exists(data));
     }
 
+    [Fact]
+    public async Task Tokenize_a_GGUF_model_gives_llama_cpps_ids_which_equal_the_same_vocabularys_tokenizer_json()
+    {
+        // The forge trains one byte-level BPE vocabulary for both layouts: llama.cpp reading the GGUF's tokenizer.ggml.*
+        // and our tokenizer.json pipeline must agree on every id, for plain text and for a rendered chat.
+        var options = new ForgeOptions { Layers = 1, Hidden = 32, Heads = 2, Vocab = 400, Seed = 5 };
+        var onnx = Path.Combine(_dir, "onnx");
+        var gguf = Path.Combine(_dir, "gguf");
+        ModelForge.ForgeDecoder(onnx, options);
+        ModelForge.ForgeGguf(gguf, options);
+        var chat = Path.Combine(_dir, "chat.json");
+        await File.WriteAllTextAsync(chat, """[{"role":"system","content":"Be brief."},{"role":"user","content":"héllo wörld, 12 tokens?"}]""");
+
+        const string Text = "The quick brown fox: naïve café 42!";
+        var reference = await CliRunner.RunAsync("models", "tokenize", "--model", onnx, Text);
+        var folder = await CliRunner.RunAsync("models", "tokenize", "--model", gguf, Text);
+        var file = await CliRunner.RunAsync("models", "tokenize", "--model", Path.Combine(gguf, "model.gguf"), Text);
+        Assert.Equal(0, reference.ExitCode);
+        Assert.Equal(0, folder.ExitCode);
+        Assert.Equal(0, file.ExitCode);
+        Assert.True(reference.Out.Trim().Split(' ').Length > 5, reference.Out);
+        Assert.Equal(reference.Out, folder.Out);
+        Assert.Equal(reference.Out, file.Out);
+
+        var referenceChat = JsonNode.Parse((await CliRunner.RunAsync("models", "tokenize", "--model", onnx, "--chat", chat, "--json")).Out)!;
+        var ggufChat = JsonNode.Parse((await CliRunner.RunAsync("models", "tokenize", "--model", gguf, "--chat", chat, "--json")).Out)!;
+        Assert.Contains("héllo wörld", ggufChat["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(referenceChat["text"]!.GetValue<string>(), ggufChat["text"]!.GetValue<string>());
+        Assert.Equal(referenceChat["ids"]!.ToJsonString(), ggufChat["ids"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Tokenize_refuses_a_truncated_GGUF_file_by_the_scanner_before_llama_cpp_reads_it()
+    {
+        var gguf = Path.Combine(_dir, "gguf");
+        ModelForge.ForgeGguf(gguf, new ForgeOptions { Layers = 1, Hidden = 32, Heads = 2, Vocab = 300, Seed = 3 });
+        var cut = Path.Combine(_dir, "cut.gguf");
+        await File.WriteAllBytesAsync(cut, (await File.ReadAllBytesAsync(Path.Combine(gguf, "model.gguf")))[..100]);
+
+        var result = await CliRunner.RunAsync("models", "tokenize", "--model", cut, "hello");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Equal(string.Empty, result.Out);
+        Assert.Contains(cut, result.Error, StringComparison.Ordinal);
+        Assert.Contains("bad GGUF header", result.Error, StringComparison.Ordinal);
+    }
+
     // The rows an approval writes (the import, then its artifact), through the state store into the real enclave.db.
     private static void ActivateAirlockModel(string data, string id, string name, string version, string label, string manifest)
     {

@@ -1,8 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Airlock.Scanners;
 using Enclave.Core.Storage;
 using Enclave.Inference.Forge;
+using Enclave.Inference.Gguf;
+using Enclave.Inference.Onnx;
 using Enclave.Inference.Text;
 using Enclave.Server.Hosting;
 using Enclave.State;
@@ -175,7 +178,7 @@ internal static class ModelsCommands
 
     private static Command Tokenize(CliContext context)
     {
-        var model = new Option<string>("--model") { Description = "Model folder with tokenizer.json (and tokenizer_config.json).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model folder with tokenizer.json (and tokenizer_config.json), or a GGUF model (a folder with model.gguf, or the .gguf file).", Required = true };
         var chat = new Option<string>("--chat") { Description = "A JSON file with an array of {role, content} messages: render the chat template first." };
         var text = new Argument<string>("TEXT") { Description = "Text to tokenize (ignored with --chat).", Arity = ArgumentArity.ZeroOrOne };
         var json = new Option<bool>("--json") { Description = "Print one JSON object." };
@@ -185,7 +188,7 @@ internal static class ModelsCommands
         };
         command.SetAction((result, _) => CommandRunner.RunAsync(context, result.GetValue(json), async () =>
         {
-            var loaded = TokenizerLoader.Load(result.GetValue(model)!, timeProvider: context.Clock);
+            using var loaded = LoadTokenizer(result.GetValue(model)!, context.Clock);
             string input;
             if (result.GetValue(chat) is { } chatFile)
             {
@@ -217,6 +220,40 @@ internal static class ModelsCommands
             return ExitCode.Success;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The tokenizer and chat template of a model: a Hugging Face folder's <c>tokenizer.json</c>, or a GGUF model's own
+    /// (<c>tokenizer.ggml.*</c> read by llama.cpp, <c>tokenizer.chat_template</c> rendered by our Jinja), as the engine
+    /// serves it. A GGUF file passes the airlock's GGUF scanner before llama.cpp reads a byte of it, as in the engine.
+    /// </summary>
+    private static ModelTokenizer LoadTokenizer(string path, TimeProvider clock)
+    {
+        var gguf = File.Exists(path) && Path.GetExtension(path).Equals(".gguf", StringComparison.OrdinalIgnoreCase)
+            ? path
+            : Directory.Exists(path) && !File.Exists(Path.Combine(path, "tokenizer.json")) && File.Exists(Path.Combine(path, "model.gguf"))
+                ? Path.Combine(path, "model.gguf")
+                : null;
+        if (gguf is null)
+        {
+            var loaded = TokenizerLoader.Load(path, timeProvider: clock);
+            return new ModelTokenizer(loaded.Tokenizer, loaded.ChatTemplate, null);
+        }
+
+        var scan = new GgufScanner().Scan(gguf);
+        if (!scan.IsClean)
+        {
+            throw new InvalidModelException(gguf, [.. scan.Findings.Select(f => new ModelProblem(ModelRejectionReason.IncompatibleGraph, f))]);
+        }
+
+        // Tokenizing needs no decoding: the smallest context llama.cpp takes, so a long-context model reserves no cache.
+        var decoder = GgufDecoderModel.Load(gguf, new GgufEngineOptions { ContextLength = 256 }, clock);
+        return new ModelTokenizer(decoder.Tokenizer, decoder.ChatTemplate, decoder);
+    }
+
+    private sealed record ModelTokenizer(ITextTokenizer Tokenizer, IChatTemplate? ChatTemplate, IDisposable? Model) : IDisposable
+    {
+        public void Dispose() => Model?.Dispose();
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = true };

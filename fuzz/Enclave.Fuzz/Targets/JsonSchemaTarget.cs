@@ -47,6 +47,7 @@ internal static class JsonSchemaTarget
         JsonGrammar? grammar;
         try
         {
+            ResponseFormat.ClearCache(); // each run compiles: the same input takes the same paths every time
             grammar = ResponseFormat.Read(new JsonObject { ["response_format"] = format });
         }
         catch (SchemaRejectedException)

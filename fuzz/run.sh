@@ -29,7 +29,7 @@ corpus="$here/corpus/$harness"
 dicts=()
 case "$harness" in
   bundle) dicts=(tar) ;;
-  tuf|canonical-json|openai-request|tokenizer|jwks|safetensors|stix-bundle|misp-event|osv|sbom|vex|kev|admin-request) dicts=(json) ;;
+  tuf|canonical-json|openai-request|tokenizer|jwks|safetensors|stix-bundle|misp-event|osv|sbom|vex|kev|admin-request|vendor-answer) dicts=(json) ;;
   stix-pattern) dicts=(stix-pattern) ;;
   sigma) dicts=(sigma) ;;
   sse) dicts=(sse json) ;;

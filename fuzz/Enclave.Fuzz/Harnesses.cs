@@ -36,6 +36,7 @@ internal static class Harnesses
         DocumentTarget.Harness,
         DatasetManifestTarget.Harness,
         ToolCallsTarget.Harness,
+        VendorAnswerTarget.Harness,
     ];
 
     public static Harness? Find(string name) => All.FirstOrDefault(h => h.Name == name);

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core;
 using Enclave.Inference.Backends;
 
 namespace Enclave.Inference.Upstream;
@@ -155,22 +156,17 @@ internal static class UpstreamJson
         writer.WriteEndObject();
     }
 
-    /// <summary>Parses one JSON object; <see cref="JsonException"/> when it is not one.</summary>
+    /// <summary>
+    /// Parses one JSON object strictly (<see cref="StrictJson.Parse"/>: every string and member name valid text, no
+    /// duplicate member names, at most <see cref="DocumentOptions"/>' depth); <see cref="JsonException"/> when it is
+    /// not one. An upstream's answer is untrusted: without the string check, a string with invalid UTF-8 was accepted
+    /// here and threw <see cref="InvalidOperationException"/> when a dialect or the error mapping first read it, which
+    /// answered the client 500 instead of 502 (found by the <c>vendor-answer</c> fuzz harness).
+    /// </summary>
     public static JsonObject ParseObject(ReadOnlySpan<byte> utf8)
     {
-        // JsonNode.Parse over a span copies what it keeps, so the caller may reuse the buffer.
-        JsonNode? node;
-        try
-        {
-            node = JsonNode.Parse(utf8, nodeOptions: null, DocumentOptions);
-        }
-        catch (InvalidOperationException e)
-        {
-            // The duplicate-member check throws this for a member name with a lone surrogate escape.
-            throw new JsonException($"a member name is not valid Unicode ({e.Message})", e);
-        }
-
-        return node as JsonObject ?? throw new JsonException("the JSON value is not an object");
+        // The node copies what it keeps, so the caller may reuse the buffer.
+        return StrictJson.Parse(utf8, DocumentOptions.MaxDepth) as JsonObject ?? throw new JsonException("the JSON value is not an object");
     }
 
     /// <summary>

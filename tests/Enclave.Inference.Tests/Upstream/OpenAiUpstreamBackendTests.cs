@@ -309,6 +309,41 @@ public sealed class OpenAiUpstreamBackendTests
     }
 
     [Fact]
+    public async Task Chat_AnErrorObjectWithInvalidUtf8_IsABadGateway_NotAnInvalidOperation()
+    {
+        await using var stub = await VllmStub.StartAsync("vllm-a");
+        stub.Faults.Enqueue(new StubFault(FaultKind.InvalidUtf8Error));
+        using var backend = new OpenAiUpstreamBackend(OptionsFor(stub), apiKey: null);
+
+        var error = await Assert.ThrowsAsync<BackendException>(() => backend.ChatAsync(ChatRequest(), CancellationToken.None));
+
+        Assert.Equal(502, error.StatusCode);
+        Assert.Contains("not a JSON object", error.Message, StringComparison.Ordinal);
+        Assert.Contains("not valid text", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChatStream_AnEventWithInvalidUtf8_EndsTheStreamAsABadGateway_AfterTheChunksBefore()
+    {
+        await using var stub = await VllmStub.StartAsync("vllm-a");
+        stub.Faults.Enqueue(new StubFault(FaultKind.InvalidUtf8Error, AfterChunks: 1));
+        using var backend = new OpenAiUpstreamBackend(OptionsFor(stub), apiKey: null);
+
+        var chunks = 0;
+        var error = await Assert.ThrowsAsync<BackendException>(async () =>
+        {
+            await foreach (var _ in backend.ChatStreamAsync(StreamingChatRequest(), CancellationToken.None))
+            {
+                chunks++;
+            }
+        });
+
+        Assert.Equal(1, chunks);
+        Assert.Equal(502, error.StatusCode);
+        Assert.Contains("not a JSON object", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chat_UpstreamBadRequest_KeepsStatusAndMessage_AndIsNotRetryable()
     {
         await using var stub = await VllmStub.StartAsync("vllm-a");

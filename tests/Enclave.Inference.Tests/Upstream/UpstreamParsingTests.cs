@@ -108,6 +108,35 @@ public sealed class UpstreamParsingTests
         Assert.ThrowsAny<System.Text.Json.JsonException>(() => UpstreamJson.ParseObject(System.Text.Encoding.UTF8.GetBytes(json)));
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0xFF })]             // not UTF-8 at all
+    [InlineData(new byte[] { 0xC3 })]             // a sequence cut short
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })] // an encoded surrogate
+    public void UpstreamJson_RejectsAStringValueThatIsNotUtf8_AtParse_NotWhenFirstRead(byte[] bad)
+    {
+        // Found by the vendor-answer fuzz harness: accepted here, it threw InvalidOperationException from the error
+        // mapping's first read of the message (a 500 for the client instead of a 502).
+        byte[] json = [.. "{\"error\":{\"message\":\"a"u8, .. bad, .. "b\"}}"u8];
+
+        var error = Assert.ThrowsAny<System.Text.Json.JsonException>(() => UpstreamJson.ParseObject(json));
+
+        Assert.Contains("not valid text", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UpstreamJson_RejectsALoneSurrogateEscapeInAStringValue()
+    {
+        Assert.ThrowsAny<System.Text.Json.JsonException>(() => UpstreamJson.ParseObject("""{"choices":[{"message":{"content":"x\ud800y"}}]}"""u8));
+    }
+
+    [Fact]
+    public void UpstreamJson_KeepsValidNonAsciiText()
+    {
+        var parsed = UpstreamJson.ParseObject("""{"message":"héllo \u00e9 \ud83d\ude00 😀"}"""u8);
+
+        Assert.Equal("héllo é 😀 😀", parsed["message"]!.GetValue<string>());
+    }
+
     [Fact]
     public void UpstreamJson_RejectsExcessiveNesting()
     {

@@ -41,6 +41,12 @@ public enum FaultKind
 
     /// <summary>Streams <see cref="StubFault.AfterChunks"/> chunks, then a data line of <see cref="StubFault.Bytes"/> bytes.</summary>
     OversizedSseLine,
+
+    /// <summary>
+    /// 200 with an OpenAI error object whose message holds a byte that is not UTF-8 (0xFF); streamed, that error
+    /// object as an event after <see cref="StubFault.AfterChunks"/> chunks.
+    /// </summary>
+    InvalidUtf8Error,
 }
 
 internal sealed record StubFault(FaultKind Kind, string? RetryAfter = null, int Status = 500, int Bytes = 0, int AfterChunks = 1);
@@ -258,6 +264,10 @@ internal sealed class VllmStub : IAsyncDisposable
             case FaultKind.Malformed:
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync("{\"id\": \"chatcmpl-1\", \"choices\": [{\"index\": 0,");
+                return;
+            case FaultKind.InvalidUtf8Error when !(body["stream"] is JsonValue streamFlag && streamFlag.GetValue<bool>()):
+                context.Response.ContentType = "application/json";
+                await context.Response.Body.WriteAsync(InvalidUtf8ErrorObject);
                 return;
             case FaultKind.Oversized:
             case FaultKind.OversizedWithLength:
@@ -508,6 +518,12 @@ internal sealed class VllmStub : IAsyncDisposable
                         await WriteEventAsync(context, "{\"error\": {\"message\": \"the engine ran out of KV cache\", \"type\": \"server_error\", \"param\": null, \"code\": 500}}");
                         await WriteEventAsync(context, "[DONE]");
                         return;
+                    case FaultKind.InvalidUtf8Error:
+                        await context.Response.Body.WriteAsync("data: "u8.ToArray());
+                        await context.Response.Body.WriteAsync(InvalidUtf8ErrorObject);
+                        await context.Response.Body.WriteAsync("\n\n"u8.ToArray());
+                        await context.Response.Body.FlushAsync();
+                        return;
                     case FaultKind.OversizedSseLine:
                         await context.Response.WriteAsync("data: {\"pad\": \"");
                         await context.Response.WriteAsync(new string('x', fault.Bytes));
@@ -536,6 +552,11 @@ internal sealed class VllmStub : IAsyncDisposable
 
         await WriteEventAsync(context, "[DONE]");
     }
+
+    // {"error":{"message":"content\xFF filtered","type":"invalid_request_error"}}: the vendor-answer fuzz harness's first
+    // finding, which the strict parse now refuses (it threw InvalidOperationException when the message was read: a 500).
+    private static readonly byte[] InvalidUtf8ErrorObject =
+        [.. "{\"error\":{\"message\":\"content"u8, 0xFF, .. " filtered\",\"type\":\"invalid_request_error\"}}"u8];
 
     private static async Task WriteEventAsync(HttpContext context, string data)
     {

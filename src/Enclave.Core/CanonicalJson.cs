@@ -72,27 +72,40 @@ public static class CanonicalJson
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                WriteAscii(output, "{");
-                var members = new List<JsonProperty>();
-                foreach (var property in element.EnumerateObject())
+                // Names decoded once into a pooled array and sorted there (JsonProperty.Name decodes on every read: a
+                // request's prompt digest walks a dozen objects).
+                var count = element.GetPropertyCount();
+                var members = ArrayPool<KeyValuePair<string, JsonElement>>.Shared.Rent(count);
+                try
                 {
-                    members.Add(property);
-                }
-
-                members.Sort(static (x, y) => string.CompareOrdinal(x.Name, y.Name));
-                for (var i = 0; i < members.Count; i++)
-                {
-                    if (i > 0)
+                    var n = 0;
+                    foreach (var property in element.EnumerateObject())
                     {
-                        WriteAscii(output, ",");
+                        members[n++] = new KeyValuePair<string, JsonElement>(property.Name, property.Value);
                     }
 
-                    WriteString(members[i].Name, output);
-                    WriteAscii(output, ":");
-                    Write(members[i].Value, output);
+                    members.AsSpan(0, n).Sort(static (x, y) => string.CompareOrdinal(x.Key, y.Key));
+                    WriteAscii(output, "{");
+                    for (var i = 0; i < n; i++)
+                    {
+                        if (i > 0)
+                        {
+                            WriteAscii(output, ",");
+                        }
+
+                        WriteString(members[i].Key, output);
+                        WriteAscii(output, ":");
+                        Write(members[i].Value, output);
+                    }
+
+                    WriteAscii(output, "}");
+                }
+                finally
+                {
+                    members.AsSpan(0, count).Clear();
+                    ArrayPool<KeyValuePair<string, JsonElement>>.Shared.Return(members);
                 }
 
-                WriteAscii(output, "}");
                 break;
             case JsonValueKind.Array:
                 WriteAscii(output, "[");
@@ -111,7 +124,11 @@ public static class CanonicalJson
                 WriteAscii(output, "]");
                 break;
             case JsonValueKind.String:
-                WriteString(element.GetString()!, output);
+                if (!TryWriteRawString(element, output))
+                {
+                    WriteString(element.GetString()!, output);
+                }
+
                 break;
             case JsonValueKind.Number:
                 WriteNumber(element.GetDouble(), output);
@@ -156,6 +173,29 @@ public static class CanonicalJson
         {
             Write(node, buffer, maxDepth);
             return Sha256Hex(buffer.WrittenSpan);
+        }
+        finally
+        {
+            ScratchBuffer.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// SHA-256 (lower-case hex) of the canonical bytes of <paramref name="element"/> (the same bytes as the
+    /// <see cref="JsonNode"/> built from it gives <see cref="Sha256Hex(JsonNode?, int)"/>), without keeping a copy.
+    /// </summary>
+    /// <exception cref="EnclaveFormatException">A string holds an unpaired surrogate, or a number is not finite.</exception>
+    public static string Sha256Hex(JsonElement element)
+    {
+        var buffer = ScratchBuffer.Rent();
+        try
+        {
+            Write(element, buffer);
+            return Sha256Hex(buffer.WrittenSpan);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new EnclaveFormatException($"invalid JSON string: {ex.Message}", ex);
         }
         finally
         {

@@ -31,6 +31,79 @@ public static class StrictJson
         return ParseChecked(utf8Json, maxDepth, stringsChecked: true);
     }
 
+    /// <summary>
+    /// Parses <paramref name="utf8Json"/> exactly as strictly as <see cref="Parse"/> (the same checks, refused with
+    /// the same <see cref="JsonException"/> and message) into a read-only <see cref="JsonElement"/> that owns a copy of
+    /// the bytes (nothing to dispose), without building a <see cref="JsonNode"/> tree: a request body is read once
+    /// for its few fields, its text and its digest, and most bodies are never turned into nodes at all.
+    /// </summary>
+    /// <remarks>
+    /// Valid input is checked here on the element (tokens, then duplicate member names by the document, then numbers);
+    /// input that fails any check is handed to <see cref="Parse"/>, which refuses it with its own message, so that a
+    /// client sees one wording whichever form the server reads. Should <see cref="Parse"/> ever accept what failed
+    /// here, the input is still refused (fail closed).
+    /// </remarks>
+    /// <exception cref="JsonException">The input is not strictly valid JSON; the message is <see cref="Parse"/>'s.</exception>
+    public static JsonElement ParseElement(ReadOnlySpan<byte> utf8Json, int maxDepth = CanonicalJson.DefaultMaxDepth)
+    {
+        string? problem;
+        try
+        {
+            CheckTokens(utf8Json, maxDepth);
+            var root = JsonElement.Parse(utf8Json, new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false });
+            if (NumbersFit(root))
+            {
+                return root;
+            }
+
+            problem = "a number is out of the range of a double";
+        }
+        catch (JsonException e)
+        {
+            problem = e.Message;
+        }
+        catch (InvalidOperationException e)
+        {
+            problem = e.Message;
+        }
+
+        _ = Parse(utf8Json, maxDepth); // throws the problem in Parse's words
+        throw new JsonException($"the request body is not strictly valid JSON ({problem})");
+    }
+
+    // Every number of the document fits a finite double (RFC 8785, the ledger's canonical form): Check's rule, on the
+    // element (no node per value, no enumerator allocated).
+    private static bool NumbersFit(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
+                {
+                    if (!NumbersFit(member.Value))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (!NumbersFit(item))
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            case JsonValueKind.Number:
+                return element.TryGetDouble(out var number) && double.IsFinite(number);
+            default:
+                return true;
+        }
+    }
+
     private static void CheckTokens(ReadOnlySpan<byte> utf8Json, int maxDepth)
     {
         var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = maxDepth, CommentHandling = JsonCommentHandling.Disallow });

@@ -97,4 +97,74 @@ public sealed class RequestBodyTests(EnclaveFixture enclave) : IClassFixture<Enc
         using var response = await http.PostAsync("/v1/chat/completions", new StringContent(deep, Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
+
+    public static TheoryData<string, byte[]> StrictlyRefused()
+    {
+        static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+        const string Message = "{\"role\":\"user\",\"content\":\"hi\"}";
+        return new TheoryData<string, byte[]>
+        {
+            { "duplicate top-level key", Utf8("{\"model\":\"echo-chat\",\"model\":\"echo-chat\",\"messages\":[" + Message + "]}") },
+            { "duplicate key spelled with an escape", Utf8("{\"model\":\"echo-chat\",\"\\u006dessages\":[],\"messages\":[" + Message + "]}") },
+            { "duplicate nested key", Utf8("{\"model\":\"echo-chat\",\"messages\":[{\"role\":\"user\",\"role\":\"user\",\"content\":\"hi\"}]}") },
+            { "lone surrogate escape", Utf8("{\"model\":\"echo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800x\"}]}") },
+            { "lone surrogate in a member name", Utf8("{\"model\":\"echo-chat\",\"messages\":[" + Message + "],\"\\udfff\":1}") },
+            { "invalid UTF-8", [.. Utf8("{\"model\":\"echo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"a"), 0xFF, 0xFE, .. Utf8("\"}]}")] },
+            { "number out of the range of a double", Utf8("{\"model\":\"echo-chat\",\"messages\":[" + Message + "],\"temperature\":1e400}") },
+            { "nested deeper than 64", Utf8("{\"model\":\"echo-chat\",\"messages\":[" + Message + "],\"x\":" + new string('[', 100) + new string(']', 100) + "}") },
+            { "truncated", Utf8("{\"model\":\"echo-chat\",\"messages\":[" + Message) },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(StrictlyRefused))]
+    public async Task StrictlyRefusedBodies_Are400_WithTheStrictParsersMessage_AndAdmitNothing(string why, byte[] body)
+    {
+        // The message the node parser of 71a5c31 gave (StrictJson.Parse), which the handler's element parse keeps.
+        var expected = "the request body is not valid JSON: " + Assert.ThrowsAny<System.Text.Json.JsonException>(() => Enclave.Core.StrictJson.Parse(body, maxDepth: 64)).Message;
+        using var http = Client();
+        var before = enclave.Entries().Count;
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        using var response = await http.PostAsync("/v1/chat/completions", content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+        Assert.True(expected == error["message"]!.GetValue<string>(), $"{why}: expected '{expected}', got '{error["message"]}'");
+        Assert.Equal(before, enclave.Entries().Count);
+    }
+
+    [Theory]
+    [InlineData("\"stream\":\"yes\"", "stream")]
+    [InlineData("\"stream_options\":{\"include_usage\":1}", "stream_options")]
+    [InlineData("\"stream_options\":[]", "stream_options")]
+    [InlineData("\"user\":5", "user")]
+    [InlineData("\"model\":5", "model")]
+    [InlineData("\"model\":\"\"", "model")]
+    public async Task FieldsOfTheWrongType_Are400_NamingTheParameter(string field, string param)
+    {
+        using var http = Client();
+        var body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]," + field + (param == "model" ? string.Empty : ",\"model\":\"echo-chat\"") + "}";
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(param, JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!["param"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("{\"model\":\"echo-chat\",\"messages\":null}", HttpStatusCode.BadRequest)]
+    [InlineData("{\"model\":\"echo-chat\",\"messages\":{}}", HttpStatusCode.BadRequest)]
+    [InlineData("{\"model\":null,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", HttpStatusCode.BadRequest)]
+    [InlineData("{\"model\":\"echo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":null,\"user\":null,\"stream_options\":null}", HttpStatusCode.OK)]
+    [InlineData("{\"model\":\"echo-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream_options\":{\"include_usage\":null}}", HttpStatusCode.OK)]
+    public async Task NullFields_AreReadAsAbsent(string body, HttpStatusCode status)
+    {
+        using var http = Client();
+
+        using var response = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(status, response.StatusCode);
+    }
 }

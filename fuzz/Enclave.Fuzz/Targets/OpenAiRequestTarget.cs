@@ -35,19 +35,43 @@ internal static class OpenAiRequestTarget
 
     private static void Run(byte[] input)
     {
-        JsonObject body;
+        // The server's parse (RequestHandler.ReadBodyAsync: StrictJson.ParseElement) must refuse exactly what
+        // StrictJson.Parse refuses, with its message, and accept the same document: a differential, checked here.
+        string? nodeRefusal = null, elementRefusal = null;
+        JsonNode? parsed = null;
+        JsonElement root = default;
         try
         {
-            if (StrictJson.ParseNode(input, maxDepth: 64) is not JsonObject o)
-            {
-                return; // 400: the request body must be a JSON object
-            }
-
-            body = o;
+            parsed = StrictJson.Parse(input, maxDepth: 64);
         }
-        catch (JsonException)
+        catch (JsonException e)
         {
-            return; // 400: the request body is not valid JSON
+            nodeRefusal = e.Message;
+        }
+
+        try
+        {
+            root = StrictJson.ParseElement(input, maxDepth: 64);
+        }
+        catch (JsonException e)
+        {
+            elementRefusal = e.Message;
+        }
+
+        if (!string.Equals(nodeRefusal, elementRefusal, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"StrictJson.Parse and ParseElement disagree: '{nodeRefusal}' against '{elementRefusal}'");
+        }
+
+        if (parsed is not JsonObject body)
+        {
+            return; // 400: not valid JSON, or not a JSON object
+        }
+
+        if (!CanonicalJson.Canonicalize(parsed).AsSpan().SequenceEqual(CanonicalJson.Canonicalize(root))
+            || !RequestText.Collect(root, 1000).Texts.SequenceEqual(RequestText.Collect(body, 1000).Texts))
+        {
+            throw new InvalidOperationException("the element and the node of one body read differently");
         }
 
         // RequestHandler.HandleAsync: model, then the input for each operation, then stream.

@@ -57,7 +57,7 @@ internal static class UpstreamJson
     public static HttpContent CreateContent(InferenceRequest request, StreamField stream)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!request.HasClientBytes || !NeedsNoRewrite(request.Body, stream))
+        if (!request.HasClientBytes || !NeedsNoRewrite(request.Root, stream))
         {
             return CreateContent(request.Body, stream);
         }
@@ -68,11 +68,12 @@ internal static class UpstreamJson
         return content;
     }
 
-    private static bool NeedsNoRewrite(JsonObject body, StreamField stream) => stream switch
+    // Read on the client's element (no object tree built): a member present as JSON null counts as present.
+    private static bool NeedsNoRewrite(JsonElement body, StreamField stream) => stream switch
     {
         StreamField.AsGiven => true,
-        StreamField.NotStreaming => !body.ContainsKey("stream") && !body.ContainsKey("stream_options"),
-        _ => body["stream"] is JsonValue value && value.GetValueKind() == JsonValueKind.True,
+        StreamField.NotStreaming => !body.TryGetProperty("stream"u8, out _) && !body.TryGetProperty("stream_options"u8, out _),
+        _ => body.TryGetProperty("stream"u8, out var value) && value.ValueKind == JsonValueKind.True,
     };
 
     /// <summary>

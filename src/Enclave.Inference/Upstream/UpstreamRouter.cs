@@ -205,7 +205,7 @@ public sealed class UpstreamRouter : IDisposable
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (state, response) = await RouteAsync(request.Body, call, (s, token) => send(s.Backend, call.BodyFor(s.Backend.Options, request), token), cancellationToken).ConfigureAwait(false);
+        var (state, response) = await RouteAsync(ModelOf(request), call, (s, token) => send(s.Backend, call.BodyFor(s.Backend.Options, request), token), cancellationToken).ConfigureAwait(false);
         state.Exit();
         return response;
     }
@@ -217,7 +217,7 @@ public sealed class UpstreamRouter : IDisposable
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var (state, started) = await RouteAsync(
-            request.Body,
+            ModelOf(request),
             call,
             (s, token) => StartStreamAsync(open(s.Backend, call.BodyFor(s.Backend.Options, request), token), token),
             cancellationToken).ConfigureAwait(false);
@@ -280,15 +280,14 @@ public sealed class UpstreamRouter : IDisposable
     /// stays counted as in flight: the caller calls <see cref="UpstreamBackendState.Exit"/> when done with the result.
     /// </summary>
     private async Task<(UpstreamBackendState State, T Result)> RouteAsync<T>(
-        JsonObject request,
+        string? requestModel,
         UpstreamCall call,
         Func<UpstreamBackendState, CancellationToken, Task<T>> attempt,
         CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(call);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var model = request["model"] is JsonValue value && value.TryGetValue<string>(out var name) && name.Length > 0
+        var model = requestModel is { Length: > 0 } name
             ? name
             : throw new BackendException(400, "invalid_request_error", "the request has no 'model'; name the model to use");
         var candidates = Candidates(model, call);
@@ -353,6 +352,18 @@ public sealed class UpstreamRouter : IDisposable
         var exhausted = Exhausted(model, candidates.Length, attempts, last, deferral);
         UpstreamLog.Exhausted(_logger, UpstreamErrors.Sanitize(model), attempts, candidates.Length, exhausted.StatusCode);
         throw exhausted;
+    }
+
+    // The request's "model" when it is a string: read on the client's element when the request has one (no object tree).
+    private static string? ModelOf(InferenceRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.HasClientBytes)
+        {
+            return request.Root.TryGetProperty("model"u8, out var model) && model.ValueKind == System.Text.Json.JsonValueKind.String ? model.GetString() : null;
+        }
+
+        return request.Body["model"] is JsonValue value && value.TryGetValue<string>(out var name) ? name : null;
     }
 
     private UpstreamBackendState[] Candidates(string model, UpstreamCall call)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Claims;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Enclave.Policy.Configuration;
 using Enclave.Policy.Decisions;
@@ -261,6 +262,24 @@ public sealed class EnclavePolicy
     public PolicyOutcome Evaluate(ClaimsPrincipal user, string? classificationHeader, JsonObject body, IPolicyRoute route)
     {
         ArgumentNullException.ThrowIfNull(body);
+        return Evaluate(user, classificationHeader, Enclave.Core.JsonViews.ElementOf(body), route);
+    }
+
+    /// <summary>
+    /// Decides one API request read as an element (the form the server parses a client's body into: no
+    /// <see cref="JsonNode"/> tree is built unless the egress guard redacts); the same decision as for the object.
+    /// </summary>
+    /// <param name="user">The authenticated caller.</param>
+    /// <param name="classificationHeader">The <c>Enclave-Classification</c> header, or null when absent.</param>
+    /// <param name="body">The request body as the client sent it: a JSON object.</param>
+    /// <param name="route">The model's route.</param>
+    public PolicyOutcome Evaluate(ClaimsPrincipal user, string? classificationHeader, JsonElement body, IPolicyRoute route)
+    {
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            throw new ArgumentException($"a request body is a JSON object, not {body.ValueKind}", nameof(body));
+        }
+
         ArgumentNullException.ThrowIfNull(route);
         var model = Model(route);
         var (clearance, clearanceProblem) = ClearanceOf(user);
@@ -406,7 +425,7 @@ public sealed class EnclavePolicy
         }
     }
 
-    private PolicyOutcome ApplyEgress(JsonObject body, RequestText text, PolicyDecision decision, RequestLabel label, SecurityLabel clearance, ModelPolicy model)
+    private PolicyOutcome ApplyEgress(JsonElement body, RequestText text, PolicyDecision decision, RequestLabel label, SecurityLabel clearance, ModelPolicy model)
     {
         var allowed = new List<string>(decision.Backends.Count);
         List<PolicyReason>? reasons = null;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Enclave.Core;
 
 namespace Enclave.Policy.Requests;
 
@@ -29,18 +30,27 @@ internal sealed class RequestText
     public static RequestText Collect(JsonObject body, int maxStrings)
     {
         ArgumentNullException.ThrowIfNull(body);
+        return Collect(JsonViews.ElementOf(body), maxStrings);
+    }
+
+    /// <summary>
+    /// Collects the string values of <paramref name="body"/> (a JSON object), at most <paramref name="maxStrings"/>
+    /// plus one. The one definition of the request's text and its order: <see cref="PathOf(JsonElement, int)"/> and
+    /// <see cref="Replace(JsonElement, IReadOnlyList{string})"/> number the strings as this does.
+    /// </summary>
+    public static RequestText Collect(JsonElement body, int maxStrings)
+    {
+        RequireObject(body);
         var texts = new List<string>(8);
         var truncated = false;
-        var count = body.Count;
-        for (var i = 0; i < count; i++)
+        foreach (var member in body.EnumerateObject())
         {
-            var (name, value) = body.GetAt(i);
-            if (name == "model")
+            if (member.NameEquals("model"u8))
             {
                 continue;
             }
 
-            if (!Walk(value, texts, maxStrings))
+            if (!Walk(member.Value, texts, maxStrings))
             {
                 truncated = true;
                 break;
@@ -54,7 +64,18 @@ internal sealed class RequestText
     public static JsonObject Replace(JsonObject body, IReadOnlyList<string> replacements)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var copy = (JsonObject)body.DeepClone();
+        return Replace(JsonViews.ElementOf(body), replacements);
+    }
+
+    /// <summary>
+    /// A new object with the members of <paramref name="body"/> whose i-th string value (numbered as
+    /// <see cref="Collect(JsonElement, int)"/> numbers them) is <paramref name="replacements"/>[i].
+    /// </summary>
+    public static JsonObject Replace(JsonElement body, IReadOnlyList<string> replacements)
+    {
+        RequireObject(body);
+        ArgumentNullException.ThrowIfNull(replacements);
+        var copy = JsonObject.Create(body)!; // a tree of its own: the element is read-only
         var index = 0;
         foreach (var name in copy.Select(p => p.Key).ToList())
         {
@@ -75,15 +96,23 @@ internal sealed class RequestText
     /// <summary>The JSON path of the i-th string value, e.g. <c>messages[1].content</c>, for reasons a person reads.</summary>
     public static string PathOf(JsonObject body, int stringIndex)
     {
+        ArgumentNullException.ThrowIfNull(body);
+        return PathOf(JsonViews.ElementOf(body), stringIndex);
+    }
+
+    /// <summary>The JSON path of the i-th string value (numbered as <see cref="Collect(JsonElement, int)"/> numbers them).</summary>
+    public static string PathOf(JsonElement body, int stringIndex)
+    {
+        RequireObject(body);
         var index = 0;
-        foreach (var (name, value) in body)
+        foreach (var member in body.EnumerateObject())
         {
-            if (name == "model")
+            if (member.NameEquals("model"u8))
             {
                 continue;
             }
 
-            if (Find(value, name, stringIndex, ref index) is { } path)
+            if (Find(member.Value, member.Name, stringIndex, ref index) is { } path)
             {
                 return path;
             }
@@ -92,39 +121,46 @@ internal sealed class RequestText
         return "string " + stringIndex.ToString(CultureInfo.InvariantCulture);
     }
 
-    private static bool Walk(JsonNode? node, List<string> texts, int max)
+    private static void RequireObject(JsonElement body)
     {
-        switch (node)
+        if (body.ValueKind != JsonValueKind.Object)
         {
-            case JsonObject o:
-                // Read by position: no enumerator per object or array (every request passes here).
-                var members = o.Count;
-                for (var i = 0; i < members; i++)
+            throw new ArgumentException($"a request body is a JSON object, not {body.ValueKind}", nameof(body));
+        }
+    }
+
+    private static bool Walk(JsonElement element, List<string> texts, int max)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                // Struct enumerators: nothing allocated per object or array (every request passes here).
+                foreach (var member in element.EnumerateObject())
                 {
-                    if (!Walk(o.GetAt(i).Value, texts, max))
+                    if (!Walk(member.Value, texts, max))
                     {
                         return false;
                     }
                 }
 
                 return true;
-            case JsonArray a:
-                for (var i = 0; i < a.Count; i++)
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
                 {
-                    if (!Walk(a[i], texts, max))
+                    if (!Walk(item, texts, max))
                     {
                         return false;
                     }
                 }
 
                 return true;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+            case JsonValueKind.String:
                 if (texts.Count > max)
                 {
                     return false;
                 }
 
-                texts.Add(v.GetValue<string>());
+                texts.Add(element.GetString()!);
                 return true;
             default:
                 return true;
@@ -164,31 +200,34 @@ internal sealed class RequestText
         }
     }
 
-    private static string? Find(JsonNode? node, string path, int target, ref int index)
+    private static string? Find(JsonElement element, string path, int target, ref int index)
     {
-        switch (node)
+        switch (element.ValueKind)
         {
-            case JsonObject o:
-                foreach (var (name, v) in o)
+            case JsonValueKind.Object:
+                foreach (var member in element.EnumerateObject())
                 {
-                    if (Find(v, path + "." + name, target, ref index) is { } found)
+                    if (Find(member.Value, path + "." + member.Name, target, ref index) is { } found)
                     {
                         return found;
                     }
                 }
 
                 return null;
-            case JsonArray a:
-                for (var i = 0; i < a.Count; i++)
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray())
                 {
-                    if (Find(a[i], new StringBuilder(path).Append('[').Append(i).Append(']').ToString(), target, ref index) is { } found)
+                    if (Find(item, new StringBuilder(path).Append('[').Append(i).Append(']').ToString(), target, ref index) is { } found)
                     {
                         return found;
                     }
+
+                    i++;
                 }
 
                 return null;
-            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+            case JsonValueKind.String:
                 return index++ == target ? path : null;
             default:
                 return null;

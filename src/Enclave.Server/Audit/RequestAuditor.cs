@@ -88,6 +88,12 @@ public sealed class RequestAuditor(ILedger ledger, TimeProvider clock)
     /// <summary>The RFC 8785 canonical bytes of <paramref name="node"/>: what the ledger's digests are taken over.</summary>
     public static byte[] CanonicalBytes(JsonNode? node) => CanonicalJson.Canonicalize(node);
 
+    /// <summary>SHA-256 (hex) of the canonical JSON of <paramref name="element"/>: the same as of the node built from it.</summary>
+    public static string Digest(JsonElement element) => CanonicalJson.Sha256Hex(element);
+
+    /// <summary>The RFC 8785 canonical bytes of <paramref name="element"/>.</summary>
+    public static byte[] CanonicalBytes(JsonElement element) => CanonicalJson.Canonicalize(element);
+
     /// <summary>SHA-256 (hex) of bytes already canonical.</summary>
     public static string Digest(ReadOnlySpan<byte> canonical) => CanonicalJson.Sha256Hex(canonical);
 

@@ -105,19 +105,21 @@ internal sealed partial class RequestHandler(
             return error;
         }
 
-        var request = read!.Body;
-        if (request["model"] is not JsonValue modelValue || !modelValue.TryGetValue<string>(out var model) || model.Length == 0)
+        // Read from the request's element (no JsonNode tree: one is built only if a backend asks for the Body).
+        var request = read!.Root;
+        if (StringMember(request, "model") is not { Length: > 0 } model)
         {
             return OpenAiError.InvalidRequest("you must provide a model parameter", "model", "missing_required_parameter");
         }
 
-        var (inputName, input) = operation switch
+        var inputName = operation switch
         {
-            Operation.Chat => ("messages", request["messages"]),
-            Operation.Completion => ("prompt", request["prompt"]),
-            _ => ("input", request["input"]),
+            Operation.Chat => "messages",
+            Operation.Completion => "prompt",
+            _ => "input",
         };
-        if (input is null || (operation == Operation.Chat && (input is not JsonArray messages || messages.Count == 0)))
+        var input = Member(request, inputName);
+        if (input.ValueKind == JsonValueKind.Undefined || (operation == Operation.Chat && (input.ValueKind != JsonValueKind.Array || input.GetArrayLength() == 0)))
         {
             return OpenAiError.InvalidRequest($"'{inputName}' is required" + (operation == Operation.Chat ? " and must be a non-empty array" : string.Empty), inputName, "missing_required_parameter");
         }
@@ -136,7 +138,7 @@ internal sealed partial class RequestHandler(
         var requestId = NewRequestId();
         var clientAddress = http.Connection.RemoteIpAddress;
         var address = clientAddress is null ? null : (clientAddress.IsIPv4MappedToIPv6 ? clientAddress.MapToIPv4() : clientAddress).ToString();
-        var user = request["user"] is JsonValue userValue && userValue.TryGetValue<string>(out var userText) ? userText : null;
+        var user = StringMember(request, "user");
         if (!policy.MaySee(http.User, route))
         {
             // Above the caller's clearance: answered exactly as an unknown model (no ledger index, no request id in the
@@ -151,7 +153,7 @@ internal sealed partial class RequestHandler(
             return OpenAiError.InvalidRequest($"model '{model}' is a {route.Kind} model and does not support this endpoint", "model", "model_not_supported");
         }
 
-        var stream = request["stream"] is JsonValue s && s.TryGetValue<bool>(out var streaming) && streaming;
+        var stream = Member(request, "stream").ValueKind == JsonValueKind.True;
         if (stream && wantsEmbedding)
         {
             return OpenAiError.InvalidRequest("embeddings cannot be streamed", "stream");
@@ -237,9 +239,8 @@ internal sealed partial class RequestHandler(
         }
         if (route.BackendModel is { } backendModel && !string.Equals(backendModel, model, StringComparison.Ordinal))
         {
-            // The one rewrite of the gateway's own: the body goes out written from the object, not as the client's bytes.
-            request["model"] = backendModel;
-            read = new InferenceRequest(request);
+            // The one rewrite of the gateway's own: the body goes out written from a new object, not as the client's bytes.
+            read = read.WithModel(backendModel);
         }
 
         using var activity = Telemetry.EnclaveTelemetry.ActivitySource.StartActivity("enclave.inference");
@@ -346,28 +347,40 @@ internal sealed partial class RequestHandler(
     /// Fields every backend reads the same way, checked for their JSON type before any backend sees the request:
     /// <c>"stream":"yes"</c> is a 400 naming the parameter, never read as false.
     /// </summary>
-    private static IResult? WrongType(JsonObject request)
+    private static IResult? WrongType(JsonElement request)
     {
-        static bool Is(JsonNode? node, params JsonValueKind[] kinds) => node is null || kinds.Contains(node.GetValueKind());
+        static bool IsBoolean(JsonElement value) => value.ValueKind is JsonValueKind.Undefined or JsonValueKind.True or JsonValueKind.False;
 
-        if (!Is(request["stream"], JsonValueKind.True, JsonValueKind.False))
+        if (!IsBoolean(Member(request, "stream")))
         {
             return OpenAiError.InvalidRequest("'stream' must be true or false", "stream", "invalid_type");
         }
 
-        if (!Is(request["stream_options"], JsonValueKind.Object)
-            || (request["stream_options"] is JsonObject options && !Is(options["include_usage"], JsonValueKind.True, JsonValueKind.False)))
+        var options = Member(request, "stream_options");
+        if (options.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Object)
+            || (options.ValueKind == JsonValueKind.Object && !IsBoolean(Member(options, "include_usage"))))
         {
             return OpenAiError.InvalidRequest("'stream_options' must be an object whose include_usage is true or false", "stream_options", "invalid_type");
         }
 
-        if (!Is(request["user"], JsonValueKind.String))
+        if (Member(request, "user").ValueKind is not (JsonValueKind.Undefined or JsonValueKind.String))
         {
             return OpenAiError.InvalidRequest("'user' must be a string", "user", "invalid_type");
         }
 
         return null;
     }
+
+    /// <summary>
+    /// The member <paramref name="name"/> of an object; <see cref="JsonValueKind.Undefined"/> when it is absent or JSON
+    /// null, as a <see cref="JsonObject"/>'s indexer reads both as null (<c>"stream": null</c> is no stream).
+    /// </summary>
+    internal static JsonElement Member(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : default;
+
+    /// <summary>The member <paramref name="name"/> when it is a string; null otherwise.</summary>
+    internal static string? StringMember(JsonElement obj, string name) =>
+        Member(obj, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
 
     // decorate adds fields to the first chunk sent (retrieval's citations), before the answer's text.
     private async Task StreamAsync(HttpContext http, Operation operation, IInferenceBackend backend, InferenceRequest request, string model, CompletedRequest completion, long started, byte[]? promptBytes, Action<JsonObject>? decorate)
@@ -543,7 +556,7 @@ internal sealed partial class RequestHandler(
         OpenAiError.Result(StatusCodes.Status503ServiceUnavailable, "server_error", "the audit ledger is unavailable; the request was not processed", retryAfter: TimeSpan.FromSeconds(5));
 
     /// <summary>Records the denial (durable before the answer), then answers with <paramref name="error"/>.</summary>
-    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonNode input, int status, string rule, JsonObject decision, IResult error, Who who, Intel.Live.RequestScreenVerdict? screened = null, bool answerHeaders = true)
+    private async Task<IResult> DenyAsync(HttpContext http, string requestId, string actor, string model, JsonElement input, int status, string rule, JsonObject decision, IResult error, Who who, Intel.Live.RequestScreenVerdict? screened = null, bool answerHeaders = true)
     {
         long index;
         try
@@ -638,10 +651,11 @@ internal sealed partial class RequestHandler(
                 }
             }
 
-            // Strict: duplicate keys at any depth, invalid UTF-8 and lone surrogate escapes are refused here, not found later.
-            var node = StrictJson.Parse(buffer.AsSpan(0, filled), maxDepth: 64);
-            return node is JsonObject o
-                ? (InferenceRequest.FromClient(o, buffer.AsSpan(0, filled).ToArray()), null)
+            // Strict: duplicate keys at any depth, invalid UTF-8 and lone surrogate escapes are refused here, not found
+            // later (StrictJson.Parse's checks and messages); read as an element, no JsonNode tree.
+            var root = StrictJson.ParseElement(buffer.AsSpan(0, filled), maxDepth: 64);
+            return root.ValueKind == JsonValueKind.Object
+                ? (InferenceRequest.FromClient(root, buffer.AsSpan(0, filled).ToArray()), null)
                 : (null, OpenAiError.InvalidRequest("the request body must be a JSON object"));
         }
         catch (JsonException ex)

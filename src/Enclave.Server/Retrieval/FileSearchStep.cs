@@ -29,12 +29,13 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             return error;
         }
 
-        var request = read!.Body;
-        if (request["tools"] is not JsonArray tools || !tools.Any(t => t is JsonObject o && o["type"] is JsonValue v && v.TryGetValue<string>(out var type) && type == "file_search"))
+        if (!HasFileSearchTool(read!.Root))
         {
             return await handler.HandleAsync(http, Operation.Chat, read).ConfigureAwait(false); // as the client sent it
         }
 
+        var request = read.Body;
+        var tools = (JsonArray)request["tools"]!;
         var tool = (JsonObject)tools.First(t => t is JsonObject o && o["type"]?.GetValue<string>() == "file_search")!;
         var settings = tool["file_search"] as JsonObject ?? tool;
         if (settings["vector_store_ids"] is not JsonArray ids || ids.Count is 0 or > 10 || !ids.All(i => i is JsonValue iv && iv.TryGetValue<string>(out _)))
@@ -119,5 +120,24 @@ internal sealed class FileSearchStep(IRetrievalStore store, RetrievalService ret
             ["score"] = Math.Round(r.Score, 6),
         })]);
         return await handler.HandleAsync(http, Operation.Chat, new InferenceRequest(request), decorate: body => body["enclave_citations"] = citations.DeepClone(), retrieval: searches).ConfigureAwait(false);
+    }
+
+    // Whether "tools" holds a {"type":"file_search"} tool (read on the element: a request without one builds no tree).
+    private static bool HasFileSearchTool(System.Text.Json.JsonElement request)
+    {
+        if (RequestHandler.Member(request, "tools") is not { ValueKind: System.Text.Json.JsonValueKind.Array } tools)
+        {
+            return false;
+        }
+
+        foreach (var tool in tools.EnumerateArray())
+        {
+            if (RequestHandler.StringMember(tool, "type") == "file_search")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

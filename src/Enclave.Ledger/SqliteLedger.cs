@@ -39,6 +39,7 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
     private readonly Thread _writer;
+    private readonly QuietTaskWaiter _writerWait = new(); // the sequencer's wait for appends, without Task.Wait's spinning
     private readonly EdgeTile?[] _edge = new EdgeTile?[8];
     private CompactRange _range = null!;
     private long _checkpointSize = -1;
@@ -343,6 +344,7 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
                 if (_sequencer is not null)
                 {
                     // Sequencing only: checkpoints and the lease are the integrator's.
+                    _writerWait.Wait(waiting, Timeout.InfiniteTimeSpan);
                     if (!waiting.Result)
                     {
                         return;
@@ -353,7 +355,7 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
                 }
 
                 var timeout = _lease.Shared ? _options.SignerLeaseInterval : CheckpointDueIn();
-                if (!waiting.Wait(timeout))
+                if (!_writerWait.Wait(waiting, timeout))
                 {
                     if (_lease.Shared)
                     {

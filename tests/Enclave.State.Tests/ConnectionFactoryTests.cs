@@ -43,6 +43,20 @@ public sealed class ConnectionFactoryTests : IDisposable
     }
 
     [Fact]
+    public void PooledConnections_KeepASmallerPageCache_TheHeldWriterSqlitesDefault()
+    {
+        var factory = new SqliteConnectionFactory(_dir.Path);
+        using var held = factory.OpenWriter(StateDatabase.Enclave);
+        using var pooled = factory.OpenWriter(StateDatabase.Enclave, pooled: true);
+        using var reader = factory.OpenReader(StateDatabase.Enclave)!;
+
+        // A negative cache_size is KiB; SQLite's default is -2000.
+        Assert.Equal(-SqliteConnectionFactory.PooledCacheKibibytes, Pragma(pooled, "cache_size"));
+        Assert.Equal(-SqliteConnectionFactory.PooledCacheKibibytes, Pragma(reader, "cache_size"));
+        Assert.Equal(-2000, Pragma(held, "cache_size"));
+    }
+
+    [Fact]
     public void Reader_OfAMissingDatabase_IsNull_AndCreatesNothing()
     {
         var factory = new SqliteConnectionFactory(_dir.Path);

@@ -53,11 +53,20 @@ internal static class SoakBenchmark
                 using var client = await SoakClient.CreateAsync(baseUrl, adminKey, keys[SoakPrincipals.Limited], settings.Concurrency).ConfigureAwait(false);
                 await VerifyAsync(client, imports, gateway, log).ConfigureAwait(false);
 
-                run.Saturation = await SaturationAsync(client, settings, log).ConfigureAwait(false);
-                run.Rate = settings.Rate > 0 ? settings.Rate : Math.Max(1, (int)(run.Saturation.RequestsPerSecond * settings.Fraction));
+                if (settings.Rate > 0)
+                {
+                    run.Rate = settings.Rate;
+                    log.WriteLine($"saturation: not measured (--rate {settings.Rate.ToString(CultureInfo.InvariantCulture)})");
+                }
+                else
+                {
+                    run.Saturation = await SaturationAsync(client, bed, settings, log).ConfigureAwait(false);
+                    run.Rate = Math.Max(1, (int)(run.Saturation.RequestsPerSecond * settings.Fraction));
+                }
+
                 log.WriteLine($"soak: {settings.Minutes} minutes at {run.Rate:N0} requests/s of the mix, {settings.QuotaRate:0.##}/s from the quota-limited user, an import every {settings.ImportEvery.TotalSeconds:0} s");
 
-                (run.Recorder, run.Samples) = await SoakAsync(client, imports, gateway, dataDirectory, run.Rate, settings, log).ConfigureAwait(false);
+                (run.Recorder, run.Samples) = await SoakAsync(client, imports, gateway, bed[Target.Direct], dataDirectory, run.Rate, settings, log).ConfigureAwait(false);
                 run.ImportsDone = imports.Imported;
                 run.BundleBytes = imports.BundleBytes;
                 run.BundlePreparation = imports.Preparation;
@@ -134,8 +143,10 @@ internal static class SoakBenchmark
         log.WriteLine($"verified: chat (2 ledger entries), streamed chat, embeddings, {string.Join(", ", SoakClient.AdminReads)}, the quota-limited user's first request, and an import approved by two and activated");
     }
 
-    private static async Task<SaturationResult> SaturationAsync(SoakClient client, SoakSettings settings, TextWriter log)
+    private static async Task<SaturationResult> SaturationAsync(SoakClient client, Testbed bed, SoakSettings settings, TextWriter log)
     {
+        var gateway = bed[Target.Gateway];
+        var stub = bed[Target.Direct];
         log.WriteLine($"saturation: {settings.Concurrency} requests in flight (closed loop) over the mix, {settings.SaturationWarmupSeconds:0} s unmeasured, then {settings.SaturationSeconds:0} s");
         var begin = Stopwatch.GetTimestamp();
         var measureFrom = begin + (long)(settings.SaturationWarmupSeconds * Stopwatch.Frequency);
@@ -167,27 +178,44 @@ internal static class SoakBenchmark
                 }
             }
         }).ToList();
+
+        // The CPU of the measured window: the gateway's, the bed's own (this process and the stub) and the machine's.
+        var window = Task.Run(async () =>
+        {
+            await DelayUntilAsync(measureFrom).ConfigureAwait(false);
+            var from = (Time: Stopwatch.GetTimestamp(), Gateway: gateway.CpuSeconds(), Bed: ProcessCpu.Seconds(Environment.ProcessId) + stub.CpuSeconds(), Machine: MachineCpu.Read());
+            await DelayUntilAsync(until).ConfigureAwait(false);
+            var to = (Time: Stopwatch.GetTimestamp(), Gateway: gateway.CpuSeconds(), Bed: ProcessCpu.Seconds(Environment.ProcessId) + stub.CpuSeconds(), Machine: MachineCpu.Read());
+            return (Seconds: (to.Time - from.Time) / (double)Stopwatch.Frequency, Gateway: to.Gateway - from.Gateway, Bed: to.Bed - from.Bed, Shares: MachineCpu.SharesBetween(from.Machine, to.Machine));
+        });
         await Task.WhenAll(workers).ConfigureAwait(false);
+        var cpu = await window.ConfigureAwait(false);
         var result = new SaturationResult
         {
+            GatewayCpuSeconds = cpu.Gateway,
+            BedCpuSeconds = cpu.Bed,
+            CpuWindowSeconds = cpu.Seconds,
+            Idle = cpu.Shares.Idle,
+            Steal = cpu.Shares.Steal,
             Concurrency = settings.Concurrency,
             Seconds = settings.SaturationSeconds,
             Requests = counts[0],
             Errors = counts[1],
             Latency = LatencyStats.FromTicks([.. latencies.SelectMany(l => l)]),
         };
-        log.WriteLine($"  {result.RequestsPerSecond:N0} requests/s, {result.Errors} errors, p50 {result.Latency.P50Ms:0.00} ms, p99 {result.Latency.P99Ms:0.00} ms");
+        log.WriteLine($"  {result.RequestsPerSecond:N0} requests/s, {result.Errors} errors, p50 {result.Latency.P50Ms:0.00} ms, p99 {result.Latency.P99Ms:0.00} ms; "
+            + $"gateway {result.GatewayUsPerRequest:0} µs CPU per request ({result.GatewayShare:P0} of all cores), bed {result.BedShare:P0}, machine idle {result.Idle:P1}, steal {result.Steal:P1}");
         return result;
     }
 
     private static async Task<(SoakRecorder, IReadOnlyList<SoakSample>)> SoakAsync(
-        SoakClient client, SoakImports imports, BenchChild gateway, string dataDirectory, int rate, SoakSettings settings, TextWriter log)
+        SoakClient client, SoakImports imports, BenchChild gateway, BenchChild stub, string dataDirectory, int rate, SoakSettings settings, TextWriter log)
     {
         var minuteTicks = (long)(Minute.TotalSeconds * Stopwatch.Frequency);
-        var samples = new List<SoakSample> { await SoakSample.TakeAsync(0, gateway, dataDirectory).ConfigureAwait(false) };
         var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 5;
         var end = start + settings.Minutes * minuteTicks;
         var recorder = new SoakRecorder(start, settings.Minutes, Minute);
+        var samples = new List<SoakSample> { await SoakSample.TakeAsync(0, gateway, stub, dataDirectory, recorder.Answered).ConfigureAwait(false) };
         var inFlight = new long[2]; // [0] requests in flight now, [1] the most in flight since the last minute's line
         // The mix ramps up linearly over the warm-up minutes: started at full rate, a freshly saturated gateway's first
         // seconds (connections opened, the tiered JIT's second tier, the first imports) queued up to the in-flight cap
@@ -212,12 +240,14 @@ internal static class SoakBenchmark
         for (var m = 1; m <= settings.Minutes; m++)
         {
             await DelayUntilAsync(start + m * minuteTicks).ConfigureAwait(false);
-            var sample = await SoakSample.TakeAsync(m, gateway, dataDirectory).ConfigureAwait(false);
+            var sample = await SoakSample.TakeAsync(m, gateway, stub, dataDirectory, recorder.Answered).ConfigureAwait(false);
+            var cpu = SoakCpu.Between(samples[^1], sample);
             samples.Add(sample);
             var chat = recorder.Summarize(SoakKind.Chat, m - 1, m);
             var errors = Enum.GetValues<SoakKind>().Sum(k => recorder.Summarize(k, m - 1, m).Errors);
             log.WriteLine($"  minute {m}: chat {chat.Ok:N0} p99 {chat.Latency.P99Ms:0.00} ms, {errors} errors; RSS {sample.RssBytes / 1048576.0:0.0} MiB, "
-                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles} ({sample.Sockets} sockets), ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight (at most {Interlocked.Exchange(ref inFlight[1], 0)})");
+                + $"GC heap {sample.Stats.HeapBytes / 1048576.0:0.0} MiB, gen2 {sample.Stats.Gen2}, threads {sample.Threads}, fds {sample.OpenFiles} ({sample.Sockets} sockets), ledger {sample.Stats.LedgerSize:N0}, {Volatile.Read(ref inFlight[0])} in flight (at most {Interlocked.Exchange(ref inFlight[1], 0)}); "
+                + $"gateway {cpu.GatewayUsPerRequest:0} µs CPU per request ({cpu.GatewayShare:P0} of all cores), bed {cpu.BedShare:P0}, machine idle {cpu.Idle:P1}, steal {cpu.Steal:P1}");
         }
 
         mix.Join();
@@ -235,7 +265,7 @@ internal static class SoakBenchmark
             log.WriteLine($"  {unanswered} requests still unanswered 60 s after the last was due (counted as errors)");
             for (var i = 0; i < unanswered; i++)
             {
-                recorder.Record(SoakKind.Chat, end - 1, end - 1, SoakOutcome.Error, "unanswered 60 s after the end of the run");
+                recorder.RecordUnsent(SoakKind.Chat, end - 1, "unanswered 60 s after the end of the run");
             }
         }
 
@@ -267,7 +297,7 @@ internal static class SoakBenchmark
                     // The bed no longer keeps the rate (a neighbour took the cores, or the gateway slowed down): every
                     // request not sent is an error of its kind, and the driver's memory stays bounded instead of
                     // growing with an unbounded queue of requests until the process runs out of memory.
-                    recorder.Record(kindOf(i), due, due, SoakOutcome.Error, $"not sent: {MaxInFlight} requests already in flight (the rate is not kept)");
+                    recorder.RecordUnsent(kindOf(i), due, $"not sent: {MaxInFlight} requests already in flight (the rate is not kept)");
                     continue;
                 }
 
@@ -372,7 +402,29 @@ internal sealed record SaturationResult
     public required long Errors { get; init; }
     public required LatencyStats Latency { get; init; }
 
+    /// <summary>The gateway's CPU seconds over the measured window (user + system, <c>/proc/PID/stat</c>).</summary>
+    public required double GatewayCpuSeconds { get; init; }
+
+    /// <summary>CPU seconds of the bed's own processes (this one, the client, and the stub) over the measured window.</summary>
+    public required double BedCpuSeconds { get; init; }
+
+    /// <summary>The measured window's length as the CPU samples saw it.</summary>
+    public required double CpuWindowSeconds { get; init; }
+
+    /// <summary>The machine's idle share over the window (<c>/proc/stat</c>, idle + iowait).</summary>
+    public required double Idle { get; init; }
+
+    /// <summary>The machine's steal share over the window (<c>/proc/stat</c>).</summary>
+    public required double Steal { get; init; }
+
     public double RequestsPerSecond => Requests / Seconds;
+
+    /// <summary>Gateway CPU µs per request finished in the window.</summary>
+    public double GatewayUsPerRequest => Requests > 0 ? GatewayCpuSeconds * 1e6 / Requests : double.NaN;
+
+    public double GatewayShare => GatewayCpuSeconds / (CpuWindowSeconds * Environment.ProcessorCount);
+
+    public double BedShare => BedCpuSeconds / (CpuWindowSeconds * Environment.ProcessorCount);
 }
 
 /// <summary>Everything one soak run measured, for the report.</summary>
@@ -382,7 +434,8 @@ internal sealed class SoakRun
     public required string CommandLine { get; init; }
     public required string LoadAverageAtStart { get; init; }
     public string LoadAverageAtEnd { get; set; } = "";
-    public SaturationResult Saturation { get; set; } = null!;
+    /// <summary>The closed-loop saturation run; null when <c>--rate</c> gave the rate.</summary>
+    public SaturationResult? Saturation { get; set; }
     public int Rate { get; set; }
     public SoakRecorder Recorder { get; set; } = null!;
     public IReadOnlyList<SoakSample> Samples { get; set; } = [];

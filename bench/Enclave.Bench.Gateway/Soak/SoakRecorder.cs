@@ -17,6 +17,7 @@ internal sealed class SoakRecorder
     private readonly long _minuteTicks;
     private readonly Cell[,] _cells;
     private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private long _answered;
 
     public SoakRecorder(long start, int minutes, TimeSpan minute)
     {
@@ -38,7 +39,23 @@ internal sealed class SoakRecorder
     /// <summary>Error messages (with their counts), at most <see cref="MaxDistinctErrors"/> distinct ones.</summary>
     public IReadOnlyDictionary<string, long> Errors => _errors;
 
+    /// <summary>
+    /// Requests sent to the gateway and finished so far (answered, refused or failed), all kinds together; not those
+    /// recorded with <see cref="RecordUnsent"/>. The denominator of the gateway's CPU per request.
+    /// </summary>
+    public long Answered => Interlocked.Read(ref _answered);
+
+    /// <summary>A request that was sent: its outcome and, when answered, its latency from <paramref name="due"/> to <paramref name="end"/>.</summary>
     public void Record(SoakKind kind, long due, long end, SoakOutcome outcome, string? error)
+    {
+        Interlocked.Increment(ref _answered);
+        Count(kind, due, end, outcome, error);
+    }
+
+    /// <summary>A request counted as an error without an answer from the gateway (not sent, or never answered).</summary>
+    public void RecordUnsent(SoakKind kind, long due, string error) => Count(kind, due, due, SoakOutcome.Error, error);
+
+    private void Count(SoakKind kind, long due, long end, SoakOutcome outcome, string? error)
     {
         var minute = (int)Math.Clamp((due - _start) / _minuteTicks, 0, Minutes - 1);
         var cell = _cells[minute, (int)kind];

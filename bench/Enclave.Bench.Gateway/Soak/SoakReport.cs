@@ -49,8 +49,11 @@ internal static class SoakReport
         var sat = run.Saturation;
         Line($"- **Mix** (in every ten requests): five chats (`POST {ChatRequest.Path}`), two streamed chats (`stream: true`, read to `data: [DONE]`), two embeddings "
             + $"(`POST {ChatRequest.EmbeddingsPath}`) and one admin read, in turn {string.Join(", ", SoakClient.AdminReads.Select(p => $"`GET {p}`"))} (the last with a console session signed in with the admin key: the admin API has no usage read).");
-        Line($"- **Saturation**: the mix closed-loop with {sat.Concurrency} requests in flight over {sat.Concurrency} keep-alive connections, {s.SaturationWarmupSeconds:0} s unmeasured then {sat.Seconds:0} s: "
-            + $"**{sat.RequestsPerSecond:N0} requests/s** (p50 {sat.Latency.P50Ms:0.00} ms, p99 {sat.Latency.P99Ms:0.00} ms, {sat.Errors} errors).");
+        Line(sat is null
+            ? $"- **Saturation**: not measured (the rate was given with --rate)."
+            : $"- **Saturation**: the mix closed-loop with {sat.Concurrency} requests in flight over {sat.Concurrency} keep-alive connections, {s.SaturationWarmupSeconds:0} s unmeasured then {sat.Seconds:0} s: "
+                + $"**{sat.RequestsPerSecond:N0} requests/s** (p50 {sat.Latency.P50Ms:0.00} ms, p99 {sat.Latency.P99Ms:0.00} ms, {sat.Errors} errors); in the measured window the gateway used "
+                + $"**{Us(sat.GatewayUsPerRequest)} µs of CPU per request** ({Pct(sat.GatewayShare)} of all cores), the bed's client and stub {Pct(sat.BedShare)}, the machine was idle {Pct(sat.Idle)} with {Pct(sat.Steal)} steal.");
         Line($"- **Fixed rate**: {(s.Rate > 0 ? $"{run.Rate:N0} requests/s (given with --rate)" : $"{s.Fraction:0.##} × saturation = **{run.Rate:N0} requests/s**")} of the mix, open loop (each request due at start + i / rate "
             + $"and sent then whatever came back; latency from the time it was due) over the same pool of at most {s.Concurrency} connections as the saturation run (a request that finds them all busy waits in the client for one), for " + $"{s.Minutes} minutes, the first {s.WarmupMinutes} counted as warm-up.");
         Line($"- **Over quota**: {s.QuotaRate:0.##} chats/s from the user `{SoakPrincipals.Limited}`, whose quota is {s.QuotaPerMinute} requests a minute (`Quotas:Principals`): 429s on purpose, counted apart.");
@@ -112,16 +115,16 @@ internal static class SoakReport
         Line();
         Line("## The gateway process by minute");
         Line();
-        Line("| at the end of minute | RSS MiB | RSS anon / file / shmem MiB | GC heap MiB | gen2 collections | threads | open fds (sockets) | ledger entries | enclave.db + WAL MiB | WAL MiB | gateway CPU (share of all cores) | gateway CPU µs per entry |");
-        Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Line("| at the end of minute | RSS MiB | RSS anon / file / shmem MiB | GC heap MiB | gen2 collections | threads | open fds (sockets) | ledger entries | enclave.db + WAL MiB | WAL MiB | gateway CPU (share of all cores) | gateway CPU µs per request | gateway CPU µs per entry | bed CPU (client + stub) | machine idle | machine steal |");
+        Line("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (var i = 0; i < run.Samples.Count; i++)
         {
             var x = run.Samples[i];
-            var cpu = i == 0 ? "–" : ((x.CpuSeconds - run.Samples[i - 1].CpuSeconds) / ((x.Timestamp - run.Samples[i - 1].Timestamp) / (double)System.Diagnostics.Stopwatch.Frequency) / Environment.ProcessorCount).ToString("P0", CultureInfo.InvariantCulture);
-            var perEntry = i == 0 || x.Stats.LedgerSize <= run.Samples[i - 1].Stats.LedgerSize
-                ? "–"
-                : ((x.CpuSeconds - run.Samples[i - 1].CpuSeconds) * 1e6 / (x.Stats.LedgerSize - run.Samples[i - 1].Stats.LedgerSize)).ToString("0.0", CultureInfo.InvariantCulture);
-            Line($"| {(i == 0 ? "start" : x.Minute.ToString(CultureInfo.InvariantCulture))} | {Mib(x.RssBytes)} | {Mib(x.RssAnonBytes)} / {Mib(x.RssFileBytes)} / {Mib(x.RssShmemBytes)} | {Mib(x.Stats.HeapBytes)} | {x.Stats.Gen2} | {x.Threads} | {x.OpenFiles} ({x.Sockets}) | {x.Stats.LedgerSize:N0} | {Mib(x.DatabaseBytes)} | {Mib(x.WalBytes)} | {cpu} | {perEntry} |");
+            var c = i == 0 ? null : SoakCpu.Between(run.Samples[i - 1], x);
+            var cpu = c is null
+                ? "– | – | – | – | – | –"
+                : $"{Pct(c.GatewayShare)} | {Us(c.GatewayUsPerRequest)} | {Us(c.GatewayUsPerEntry)} | {Pct(c.BedShare)} | {Pct(c.Idle)} | {Pct(c.Steal)}";
+            Line($"| {(i == 0 ? "start" : x.Minute.ToString(CultureInfo.InvariantCulture))} | {Mib(x.RssBytes)} | {Mib(x.RssAnonBytes)} / {Mib(x.RssFileBytes)} / {Mib(x.RssShmemBytes)} | {Mib(x.Stats.HeapBytes)} | {x.Stats.Gen2} | {x.Threads} | {x.OpenFiles} ({x.Sockets}) | {x.Stats.LedgerSize:N0} | {Mib(x.DatabaseBytes)} | {Mib(x.WalBytes)} | {cpu} |");
         }
 
         Line();
@@ -129,7 +132,10 @@ internal static class SoakReport
             + "gen2 count and ledger size from the gateway process's own counters; the database size from the data directory. "
             + "RSS by kind from `/proc/PID/status` (`RssAnon`: the GC heap and native allocations such as SQLite's page caches; `RssFile`: mapped assemblies, "
             + "libraries and the WAL index; `RssShmem`: the runtime's double-mapped JIT code); CPU per entry: the gateway's CPU time in the minute over the "
-            + "ledger entries appended in it (two per API request).");
+            + "ledger entries appended in it (two per API request); CPU per request: the same over the requests the gateway finished in the minute (all kinds, imports' "
+            + "three requests each included; requests not sent are not counted). Bed CPU: this process (the client, its schedulers and the sampler) and the stub, "
+            + "as a share of all cores. Machine idle (idle + iowait) and steal (time the hypervisor ran someone else on this VM's CPUs): shares of all the "
+            + "machine's CPU time in the minute, from `/proc/stat`.");
         Line();
         if (run.Recorder.Errors.Count > 0)
         {
@@ -145,6 +151,10 @@ internal static class SoakReport
 
         return text.ToString();
     }
+
+    private static string Us(double us) => double.IsNaN(us) ? "–" : us.ToString("0", CultureInfo.InvariantCulture);
+
+    private static string Pct(double share) => double.IsNaN(share) ? "–" : share.ToString("P1", CultureInfo.InvariantCulture);
 
     private static string Ms(double ms) => double.IsNaN(ms) ? "–" : ms.ToString("0.00", CultureInfo.InvariantCulture);
 

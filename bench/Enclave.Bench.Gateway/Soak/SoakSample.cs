@@ -36,9 +36,19 @@ internal sealed record SoakSample
     /// <summary>The size of <c>enclave.db-wal</c> alone (0 when there is none).</summary>
     public long WalBytes { get; init; }
 
-    public static async Task<SoakSample> TakeAsync(int minute, BenchChild gateway, string dataDirectory)
+    /// <summary>The machine's CPU time by state (idle, steal, total), for the minute's shares.</summary>
+    public MachineCpu Machine { get; init; }
+
+    /// <summary>CPU seconds of the bed's own processes: this one (the client, its schedulers, the sampler) and the stub.</summary>
+    public double BedCpuSeconds { get; init; }
+
+    /// <summary>Requests the gateway had answered (or failed) by now, all kinds (<see cref="SoakRecorder.Answered"/>).</summary>
+    public long Answered { get; init; }
+
+    public static async Task<SoakSample> TakeAsync(int minute, BenchChild gateway, BenchChild stub, string dataDirectory, long answered)
     {
         ArgumentNullException.ThrowIfNull(gateway);
+        ArgumentNullException.ThrowIfNull(stub);
         var timestamp = System.Diagnostics.Stopwatch.GetTimestamp();
         var pid = gateway.Pid.ToString(CultureInfo.InvariantCulture);
         long rss = -1, rssAnon = -1, rssFile = -1, rssShmem = -1;
@@ -98,6 +108,9 @@ internal sealed record SoakSample
             OpenFiles = files,
             Sockets = sockets,
             CpuSeconds = gateway.CpuSeconds(),
+            Machine = MachineCpu.Read(),
+            BedCpuSeconds = ProcessCpu.Seconds(Environment.ProcessId) + stub.CpuSeconds(),
+            Answered = answered,
             Stats = await gateway.StatsAsync().ConfigureAwait(false),
             DatabaseBytes = new[] { "enclave.db", "enclave.db-wal" }.Select(f => new FileInfo(Path.Combine(dataDirectory, f))).Where(f => f.Exists).Sum(f => f.Length),
         };

@@ -27,6 +27,8 @@ public sealed class DelegationAndSourceTests : UpdaterTestBase
     [InlineData("*x", "abc", false)]
     [InlineData("?b", "ab", true)]
     [InlineData("??", "a/", false)]
+    [InlineData("ab", "xb", false)]
+    [InlineData("models/a.onnx", "models/b.onnx", false)]
     public void PathPattern_StarAndQuestionMarkNeverCrossSlash(string pattern, string path, bool expected)
     {
         Assert.Equal(expected, TufPathPattern.Matches(pattern, path));

@@ -47,6 +47,8 @@ public sealed class MetadataParserEdgeTests : UpdaterTestBase
     [InlineData("1..0")]
     [InlineData("1.0.")]
     [InlineData("1.a.0")]
+    [InlineData("1.0a")]
+    [InlineData("1.x1.0")]
     [InlineData("01.0")]
     [InlineData("")]
     public void SpecVersion_OtherThanOneDotDigits_IsRefused(string version)
@@ -353,6 +355,10 @@ public sealed class MetadataParserEdgeTests : UpdaterTestBase
         ["signature"] = ("timestamp.json", d => Arr(d["signatures"])[0] = "x", true, "timestamp.signatures[0] is not an object"),
         ["keyid"] = ("timestamp.json", d => Obj(Arr(d["signatures"])[0]).Remove("keyid"), true, "timestamp.signatures[0] has no \"keyid\""),
         ["sig"] = ("timestamp.json", d => Obj(Arr(d["signatures"])[0])["sig"] = 1L, true, "timestamp.signatures[0].sig is not a string"),
+        ["no root keys"] = ("1.root.json", s => s.Remove("keys"), false, "root has no \"keys\""),
+        ["no root roles"] = ("1.root.json", s => s.Remove("roles"), false, "root has no \"roles\""),
+        ["no timestamp meta"] = ("timestamp.json", s => s.Remove("meta"), false, "timestamp has no \"meta\""),
+        ["no snapshot meta"] = ("snapshot.json", s => s.Remove("meta"), false, "snapshot has no \"meta\""),
         ["root keys"] = ("1.root.json", s => s["keys"] = new List<object?>(), false, "root.keys is not an object"),
         ["root roles"] = ("1.root.json", s => s["roles"] = new List<object?>(), false, "root.roles is not an object"),
         ["root role"] = ("1.root.json", s => Obj(s["roles"])["snapshot"] = 1L, false, "root.roles.snapshot is not an object"),

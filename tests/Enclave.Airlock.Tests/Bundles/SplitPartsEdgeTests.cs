@@ -65,6 +65,8 @@ public sealed class SplitPartsEdgeTests : IDisposable
         using var stream = SplitPartsStream.Open(first, maxParts: 1);
         Assert.IsNotType<FileStream>(stream);
         Assert.Equal(new byte[] { 5, 6 }, ReadAll(stream));
+        using var byBase = SplitPartsStream.Open(Base, maxParts: 1);
+        Assert.Equal(new byte[] { 5, 6 }, ReadAll(byBase));
     }
 
     [Fact]
@@ -162,6 +164,22 @@ public sealed class SplitPartsEdgeTests : IDisposable
         // that shares nothing until the reader closes it.
         Assert.Throws<IOException>(() => new FileStream(first, FileMode.Open, FileAccess.ReadWrite, FileShare.None).Dispose());
         stream.Dispose();
+        new FileStream(first, FileMode.Open, FileAccess.ReadWrite, FileShare.None).Dispose();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task APartReadToItsEnd_IsClosed_BeforeTheNextIsRead(bool asynchronously)
+    {
+        var first = Write("b.tar.000", 1);
+        Write("b.tar.001", 2);
+        await using var stream = SplitPartsStream.OpenParts(SplitPartsStream.Parts(Base, 8));
+        var buffer = new byte[4];
+
+        Assert.Equal(1, asynchronously ? await stream.ReadAsync(buffer) : stream.Read(buffer));
+        Assert.Equal(1, asynchronously ? await stream.ReadAsync(buffer) : stream.Read(buffer));
+
         new FileStream(first, FileMode.Open, FileAccess.ReadWrite, FileShare.None).Dispose();
     }
 

@@ -146,13 +146,40 @@ public sealed class DirectoryTrustedStateStoreEdgeTests : UpdaterTestBase, IDisp
         File.WriteAllText(PathOf("%.json"), "{}");
         File.WriteAllText(PathOf("notes.txt"), "kept");
         File.WriteAllText(PathOf("a b.json"), "{}");
+        File.WriteAllText(PathOf("x"), "kept");
 
         var state = store.Load(TufUpdaterOptions.Default, out var ignored);
         store.Commit(TrustedState.FromRoot(Repo.RootV1));
 
         Assert.Empty(ignored);
         Assert.Equal(["models"], state.Delegated.Keys);
-        Assert.Equal(["%.json", ".json", "a b.json", "notes.txt", "root.json"], Files());
+        Assert.Equal(["%.json", ".json", "a b.json", "notes.txt", "root.json", "x"], Files());
+    }
+
+    [Fact]
+    public void Commit_WritesTheRootFirst_SoAWriteThatFailsLaterLeavesTheNewRoot()
+    {
+        var store = FullStore();
+        var delegated = store.Load(TufUpdaterOptions.Default, out _).Delegated;
+        Repo.Versions["root"]++;
+        var root2 = Repo.PublishRoot();
+        File.Delete(PathOf("models.json"));
+        Directory.CreateDirectory(PathOf("models.json")); // "models.json" sorts before "root.json": it cannot be written
+
+        Assert.ThrowsAny<UnauthorizedAccessException>(() => store.Commit(TrustedState.FromRoot(root2) with { Delegated = delegated }));
+
+        Assert.Equal(root2, File.ReadAllBytes(PathOf("root.json")));
+    }
+
+    [Fact]
+    public void Commit_ThatCannotWriteAFile_Throws()
+    {
+        var store = new DirectoryTrustedStateStore(_dir);
+        Directory.CreateDirectory(PathOf($".root.json.{Environment.ProcessId}.tmp")); // where the root is written first
+
+        Assert.ThrowsAny<UnauthorizedAccessException>(() => store.Initialize(Repo.RootV1));
+
+        Assert.False(File.Exists(PathOf("root.json")));
     }
 
     [Fact]

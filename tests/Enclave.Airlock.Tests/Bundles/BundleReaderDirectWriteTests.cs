@@ -207,12 +207,12 @@ public sealed class BundleReaderDirectWriteTests : IDisposable
         var buffer = QuarantineFile.AllocateAligned(3 * 4096);
         if (file.IsDirect)
         {
-            Assert.Throws<InvalidOperationException>(() => file.Append(buffer, 100));
+            Assert.Equal("a partial chunk before the end of a direct write", Assert.Throws<InvalidOperationException>(() => file.Append(buffer, 100)).Message);
         }
 
         file.Append(buffer, 4096);
-        Assert.Throws<InvalidOperationException>(() => file.Complete(flushToDisk: false));
-        Assert.Throws<InvalidOperationException>(() => file.Append(buffer, 3 * 4096));
+        Assert.Equal("target completed after 4096 of 12288 bytes", Assert.Throws<InvalidOperationException>(() => file.Complete(flushToDisk: false)).Message);
+        Assert.Equal("write past the declared target length", Assert.Throws<InvalidOperationException>(() => file.Append(buffer, 3 * 4096)).Message);
     }
 
     [Fact]

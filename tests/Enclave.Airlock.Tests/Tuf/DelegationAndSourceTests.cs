@@ -15,6 +15,20 @@ public sealed class DelegationAndSourceTests : UpdaterTestBase
     [InlineData("*/*", "a/b", true)]
     [InlineData("a/b", "a/b", true)]
     [InlineData("a/*b*c", "a/xxbyyc", true)]
+    [InlineData("a*", "a*b", true)]
+    [InlineData("a*c", "a*b", false)]
+    [InlineData("models/*", "models/", true)]
+    [InlineData("a**", "a", true)]
+    [InlineData("*?", "", false)]
+    [InlineData("a?", "a", false)]
+    [InlineData("ab", "a", false)]
+    [InlineData("a", "ab", false)]
+    [InlineData("a*c", "abcbd", false)]
+    [InlineData("*x", "abc", false)]
+    [InlineData("?b", "ab", true)]
+    [InlineData("??", "a/", false)]
+    [InlineData("ab", "xb", false)]
+    [InlineData("models/a.onnx", "models/b.onnx", false)]
     public void PathPattern_StarAndQuestionMarkNeverCrossSlash(string pattern, string path, bool expected)
     {
         Assert.Equal(expected, TufPathPattern.Matches(pattern, path));

@@ -47,6 +47,8 @@ public sealed class MetadataParserEdgeTests : UpdaterTestBase
     [InlineData("1..0")]
     [InlineData("1.0.")]
     [InlineData("1.a.0")]
+    [InlineData("1.0a")]
+    [InlineData("1.x1.0")]
     [InlineData("01.0")]
     [InlineData("")]
     public void SpecVersion_OtherThanOneDotDigits_IsRefused(string version)
@@ -334,5 +336,109 @@ public sealed class MetadataParserEdgeTests : UpdaterTestBase
         Assert.Null(roles[0].PathHashPrefixes);
         Assert.Equal(("hashed", false, 2), (roles[1].Name, roles[1].Terminating, roles[1].PathHashPrefixes!.Count));
         Assert.Null(roles[1].Paths);
+    }
+
+    // ---- every nested field's shape, by the path its refusal names ----
+
+    private static List<object?> Arr(object? value) => (List<object?>)value!;
+
+    private static Dictionary<string, object?> FirstDelegatedRole(Dictionary<string, object?> targets) =>
+        Obj(Arr(Obj(targets["delegations"])["roles"])[0]);
+
+    /// <summary>Each case: the file it edits, the edit (of the signed body, or of the whole document) and the exact refusal.</summary>
+    private static readonly Dictionary<string, (string File, Action<Dictionary<string, object?>> Edit, bool WholeDocument, string Message)> ShapeCases = new()
+    {
+        ["document"] = ("timestamp.json", d => d.Clear(), true, "timestamp has no \"signed\""),
+        ["signed"] = ("timestamp.json", d => d["signed"] = "x", true, "timestamp.signed is not an object"),
+        ["signatures"] = ("timestamp.json", d => d["signatures"] = new Dictionary<string, object?>(), true, "timestamp.signatures is not an array"),
+        ["no signatures"] = ("timestamp.json", d => d.Remove("signatures"), true, "timestamp has no \"signatures\""),
+        ["signature"] = ("timestamp.json", d => Arr(d["signatures"])[0] = "x", true, "timestamp.signatures[0] is not an object"),
+        ["keyid"] = ("timestamp.json", d => Obj(Arr(d["signatures"])[0]).Remove("keyid"), true, "timestamp.signatures[0] has no \"keyid\""),
+        ["sig"] = ("timestamp.json", d => Obj(Arr(d["signatures"])[0])["sig"] = 1L, true, "timestamp.signatures[0].sig is not a string"),
+        ["no root keys"] = ("1.root.json", s => s.Remove("keys"), false, "root has no \"keys\""),
+        ["no root roles"] = ("1.root.json", s => s.Remove("roles"), false, "root has no \"roles\""),
+        ["no timestamp meta"] = ("timestamp.json", s => s.Remove("meta"), false, "timestamp has no \"meta\""),
+        ["no snapshot meta"] = ("snapshot.json", s => s.Remove("meta"), false, "snapshot has no \"meta\""),
+        ["root keys"] = ("1.root.json", s => s["keys"] = new List<object?>(), false, "root.keys is not an object"),
+        ["root roles"] = ("1.root.json", s => s["roles"] = new List<object?>(), false, "root.roles is not an object"),
+        ["root role"] = ("1.root.json", s => Obj(s["roles"])["snapshot"] = 1L, false, "root.roles.snapshot is not an object"),
+        ["keyids"] = ("1.root.json", s => Obj(Obj(s["roles"])["targets"])["keyids"] = "x", false, "root.roles.targets.keyids is not an array"),
+        ["keyid type"] = ("1.root.json", s => Obj(Obj(s["roles"])["targets"])["keyids"] = new List<object?> { 1L }, false, "root.roles.targets.keyids holds a non-string"),
+        ["timestamp meta"] = ("timestamp.json", s => s["meta"] = new List<object?>(), false, "timestamp.meta is not an object"),
+        ["meta length"] = ("timestamp.json", s => Obj(Obj(s["meta"])["snapshot.json"])["length"] = "1", false, "timestamp.meta[\"snapshot.json\"].length is not an integer"),
+        ["snapshot meta"] = ("snapshot.json", s => s["meta"] = new List<object?>(), false, "snapshot.meta is not an object"),
+        ["snapshot entry"] = ("snapshot.json", s => Obj(Obj(s["meta"])["targets.json"])["version"] = 0L, false, "snapshot.meta[\"targets.json\"].version must be an integer from 1 to 2147483647, got 0"),
+        ["targets"] = ("targets.json", s => s["targets"] = new List<object?>(), false, "targets.targets is not an object"),
+        ["target"] = ("targets.json", s => Obj(s["targets"])["models/demo.onnx"] = 1L, false, "targets.targets[\"models/demo.onnx\"] is not an object"),
+        ["delegations"] = ("targets.json", s => s["delegations"] = new List<object?>(), false, "targets.delegations is not an object"),
+        ["delegated keys"] = ("targets.json", s => Obj(s["delegations"])["keys"] = new List<object?>(), false, "targets.delegations.keys is not an object"),
+        ["delegated roles"] = ("targets.json", s => Obj(s["delegations"])["roles"] = new Dictionary<string, object?>(), false, "targets.delegations.roles is not an array"),
+        ["delegated role"] = ("targets.json", s => Arr(Obj(s["delegations"])["roles"])[0] = "x", false, "targets.delegations.roles[0] is not an object"),
+        ["role name"] = ("targets.json", s => FirstDelegatedRole(s)["name"] = 1L, false, "targets.delegations.roles[0].name is not a string"),
+        ["role keyids"] = ("targets.json", s => FirstDelegatedRole(s).Remove("keyids"), false, "targets.delegations.roles[0] has no \"keyids\""),
+        ["prefixes"] = ("targets.json", s => { FirstDelegatedRole(s).Remove("paths"); FirstDelegatedRole(s)["path_hash_prefixes"] = new List<object?> { 1L }; }, false, "targets.delegations.roles[0].path_hash_prefixes holds a non-string"),
+    };
+
+    public static TheoryData<string> ShapeCaseNames => [.. ShapeCases.Keys];
+
+    [Theory]
+    [MemberData(nameof(ShapeCaseNames))]
+    public void NestedFields_OfTheWrongShape_AreRefused_NamingTheirPath(string name)
+    {
+        Repo.Delegations.Add(new TestDelegation { Name = "models", Paths = ["models/*"] });
+        Repo.Publish();
+        var (file, edit, wholeDocument, message) = ShapeCases[name];
+        var document = (Dictionary<string, object?>)TufJson.Parse(Repo.Source.Files[file], 64)!;
+        edit(wholeDocument ? document : Obj(document["signed"]));
+        var bytes = TestJson.Serialize(document);
+
+        Action parse = file switch
+        {
+            "1.root.json" => () => TufMetadataParser.ParseRoot(bytes, Options),
+            "timestamp.json" => () => TufMetadataParser.ParseTimestamp(bytes, Options),
+            "snapshot.json" => () => TufMetadataParser.ParseSnapshot(bytes, bytes.Length, Options),
+            _ => () => TufMetadataParser.ParseTargets(bytes, "targets", bytes.Length, Options),
+        };
+
+        Assert.Equal("malformed metadata: " + message, Refused(AirlockRejection.Malformed, parse).Detail);
+    }
+
+    [Fact]
+    public void AKeyThatDoesNotParse_IsRefused_NamingItsPlaceAndShortId()
+    {
+        var root = Repo.RootSigned();
+        var keyId = Repo.Keys["timestamp"][0].KeyId;
+        Obj(Obj(root["keys"])[keyId]).Remove("scheme");
+
+        var e = Refused(AirlockRejection.Malformed, () => TufMetadataParser.ParseRoot(TufTestRepository.Envelope(root, Repo.Keys["root"]), Options));
+
+        Assert.Equal($"malformed metadata: root.keys[{TufKey.Short(keyId)}] has no \"scheme\"", e.Detail);
+    }
+
+    [Fact]
+    public void DelegatedKeys_MayBeExactlyTheBound_AndNotOneMore_AndAreNamedByTheirPath()
+    {
+        Repo.Delegations.Add(new TestDelegation { Name = "models", Paths = ["models/*"], Keys = [TestKey.Ed25519(), TestKey.Ed25519()], Threshold = 2 });
+        var bytes = Targets(_ => { });
+
+        Assert.Equal(2, TufMetadataParser.ParseTargets(bytes, "targets", bytes.Length, Options with { MaxKeys = 2 }).Delegations!.Keys.Count);
+        var e = Refused(AirlockRejection.Oversized, () => TufMetadataParser.ParseTargets(bytes, "targets", bytes.Length, Options with { MaxKeys = 1 }));
+        Assert.Equal("oversized metadata: targets.delegations.keys has 2 keys, more than the limit of 1", e.Detail);
+    }
+
+    [Fact]
+    public void Parse_KeepsTheSignedBodyExactlyAsReceived_AndItsCanonicalForm()
+    {
+        var bytes = Repo.Source.Files["timestamp.json"];
+        var text = System.Text.Encoding.UTF8.GetString(bytes);
+
+        var timestamp = TufMetadataParser.ParseTimestamp(bytes, Options);
+
+        var raw = System.Text.Encoding.UTF8.GetString(timestamp.RawSigned);
+        Assert.StartsWith("{", raw, StringComparison.Ordinal);
+        Assert.EndsWith("}", raw, StringComparison.Ordinal);
+        Assert.Contains(raw, text, StringComparison.Ordinal);
+        Assert.Equal(TufJson.Canonicalize(Signed("timestamp.json")), timestamp.CanonicalSigned);
+        Assert.Equal(Signed("timestamp.json").Keys, timestamp.Signed.Keys);
     }
 }

@@ -16,6 +16,13 @@ public sealed record LedgerOptions
     public int MaxBatchSize { get; init; } = 4096;
 
     /// <summary>
+    /// The shortest time between the starts of two batch commits (group commit): entries that arrive meanwhile wait
+    /// and share the next commit. An append after a quiet spell is committed at once. Zero commits whatever is queued
+    /// as soon as the last commit ends. Linux sleeps in whole milliseconds here, so a value under 1 ms acts as 1 ms.
+    /// </summary>
+    public TimeSpan MinCommitInterval { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>
     /// On a database shared by replicas (PostgreSQL): most sequenced entries integrated into the tree in one transaction
     /// (the integrator reads them back and hashes them; more wait for its next transaction).
     /// </summary>
@@ -57,6 +64,11 @@ public sealed record LedgerOptions
         if (SignerLeaseInterval < TimeSpan.FromMilliseconds(10) || SignerLeaseInterval > TimeSpan.FromMinutes(1))
         {
             problems.Add("SignerLeaseInterval must be between 10 ms and 1 minute");
+        }
+
+        if (MinCommitInterval < TimeSpan.Zero || MinCommitInterval > TimeSpan.FromSeconds(1))
+        {
+            problems.Add("MinCommitInterval must be between 0 and 1 s");
         }
 
         if (MaxBatchSize is < 1 or > 65536)

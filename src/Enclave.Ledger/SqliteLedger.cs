@@ -47,6 +47,7 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
     private long _durableSize;
     private Exception? _fault;
     private bool _failedSinceCommit; // a commit failed and none succeeded since (logged once it does)
+    private long _lastCommitStarted; // Stopwatch timestamp of the last batch commit's start (MinCommitInterval)
     private int _disposed;
     private ILedgerObserver[] _observers = [];
     private long _observerFaults;
@@ -332,6 +333,14 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
     /// </summary>
     public IReadOnlyList<byte[]> ReadEntries(long start, int count) => _reader.ReadEntries(start, count);
 
+    private void Drain(List<Pending> batch)
+    {
+        while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var next))
+        {
+            batch.Add(next);
+        }
+    }
+
     private void WriterLoop()
     {
         var batch = new List<Pending>(Math.Min(_options.MaxBatchSize, 4096));
@@ -380,10 +389,21 @@ public sealed partial class SqliteLedger : ILedger, IAsyncDisposable, IDisposabl
             }
 
             batch.Add(first);
-            while (batch.Count < _options.MaxBatchSize && _queue.Reader.TryRead(out var next))
+            Drain(batch);
+            if (_sequencer is null && _options.MinCommitInterval > TimeSpan.Zero && batch.Count < _options.MaxBatchSize)
             {
-                batch.Add(next);
+                // At most one commit per MinCommitInterval: at a moderate rate the entries that arrive meanwhile share
+                // this commit (one transaction, one fsync, one rewrite of the edge tiles) instead of each paying its
+                // own. An idle ledger commits at once, since its last commit is long past.
+                var wait = _options.MinCommitInterval - System.Diagnostics.Stopwatch.GetElapsedTime(_lastCommitStarted);
+                if (wait > TimeSpan.Zero)
+                {
+                    Thread.Sleep((int)Math.Ceiling(wait.TotalMilliseconds)); // Sleep(TimeSpan) truncates: 0.7 ms would not wait
+                    Drain(batch);
+                }
             }
+
+            _lastCommitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
 
             try
             {

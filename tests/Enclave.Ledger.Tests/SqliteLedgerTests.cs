@@ -192,6 +192,35 @@ public sealed class SqliteLedgerTests
     }
 
     [Fact]
+    public async Task MinCommitInterval_AnAppendArrivingWhileTheIntervalRuns_SharesTheCommitOfTheOneBefore()
+    {
+        // A checkpoint is published in every commit here, so the checkpoint that is newest when an append returns tells
+        // which entries its commit held. The second append arrives 10 ms after the first: with no interval, the first
+        // is long committed alone by then; with one of 1 s, the writer holds the first and both share one commit.
+        using var t = new TestLedger();
+        await using var log = SqliteLedger.Open(new LedgerOptions { DataDirectory = t.Directory, MinCommitInterval = TimeSpan.FromSeconds(1) }, t.Clock);
+        Assert.Equal(0, await log.AppendAsync(TestLedger.Event(0))); // an idle ledger: committed at once
+
+        var first = log.AppendAsync(TestLedger.Event(1)).AsTask();
+        await Task.Delay(10);
+        var second = log.AppendAsync(TestLedger.Event(2)).AsTask();
+
+        Assert.Equal(1, await first);
+        Assert.Equal(3, log.LatestCheckpoint()!.Size);
+        Assert.Equal(2, await second);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1001)]
+    public void MinCommitInterval_OutsideZeroToOneSecond_IsAProblem(int milliseconds)
+    {
+        var problems = new LedgerOptions { DataDirectory = "/x", MinCommitInterval = TimeSpan.FromMilliseconds(milliseconds) }.Validate();
+
+        Assert.Contains("MinCommitInterval must be between 0 and 1 s", problems);
+    }
+
+    [Fact]
     public async Task CheckpointInterval_DefersCheckpointsUntilDueOrRequested()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));

@@ -136,7 +136,7 @@ internal sealed class AnthropicDialect : UpstreamDialect
         return body;
     }
 
-    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body)
+    protected override JsonObject TranslateAnswer(UpstreamOperation operation, JsonObject request, JsonObject body)
     {
         if (String(body["type"]) != "message" || body["content"] is not JsonArray content)
         {

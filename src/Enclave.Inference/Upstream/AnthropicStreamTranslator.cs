@@ -22,7 +22,7 @@ internal sealed class AnthropicStreamTranslator(UpstreamBackendOptions backend, 
 
     public override string EndEvent => "its message_stop event";
 
-    public override void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
+    protected override void Translate(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
     {
         var payload = UpstreamJson.ParseObject(data);
         var type = String(payload["type"]) ?? eventName;

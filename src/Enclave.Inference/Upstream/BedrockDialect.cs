@@ -157,7 +157,7 @@ internal sealed class BedrockDialect : UpstreamDialect
         return body;
     }
 
-    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body)
+    protected override JsonObject TranslateAnswer(UpstreamOperation operation, JsonObject request, JsonObject body)
     {
         if (body["output"]?["message"]?["content"] is not JsonArray content)
         {

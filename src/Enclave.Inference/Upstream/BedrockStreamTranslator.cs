@@ -18,7 +18,7 @@ internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, lo
 
     public override string EndEvent => "its messageStop event";
 
-    public override void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
+    protected override void Translate(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
     {
         var payload = UpstreamJson.ParseObject(data);
         if (eventName?.StartsWith("exception:", StringComparison.Ordinal) == true || eventName?.StartsWith("error:", StringComparison.Ordinal) == true)
@@ -90,7 +90,7 @@ internal sealed class BedrockStreamTranslator(UpstreamBackendOptions backend, lo
         }
     }
 
-    public override bool OnEnd(List<JsonObject> output)
+    protected override bool End(List<JsonObject> output)
     {
         Done = _stopped;
         return _stopped;

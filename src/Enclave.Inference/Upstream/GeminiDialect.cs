@@ -146,7 +146,7 @@ internal sealed class GeminiDialect : UpstreamDialect
         return body;
     }
 
-    public override JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body)
+    protected override JsonObject TranslateAnswer(UpstreamOperation operation, JsonObject request, JsonObject body)
     {
         var candidate = body["candidates"] is JsonArray { Count: > 0 } candidates ? candidates[0] as JsonObject : null;
         var text = new StringBuilder();

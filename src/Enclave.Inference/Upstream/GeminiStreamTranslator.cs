@@ -21,7 +21,7 @@ internal sealed class GeminiStreamTranslator(UpstreamBackendOptions backend, lon
 
     public override string EndEvent => "a chunk with a finishReason";
 
-    public override void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
+    protected override void Translate(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
     {
         var response = UpstreamJson.ParseObject(data);
         if (response["error"] is JsonObject)
@@ -77,7 +77,7 @@ internal sealed class GeminiStreamTranslator(UpstreamBackendOptions backend, lon
         }
     }
 
-    public override bool OnEnd(List<JsonObject> output)
+    protected override bool End(List<JsonObject> output)
     {
         if (!_finished)
         {

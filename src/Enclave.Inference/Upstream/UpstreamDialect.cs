@@ -56,7 +56,25 @@ internal abstract class UpstreamDialect(UpstreamBackendOptions options, TimeProv
 
     /// <summary>The OpenAI response for a vendor's successful (non-error) response body.</summary>
     /// <exception cref="BackendException">502: the body is not what the vendor documents.</exception>
-    public virtual JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body) => body;
+    public JsonObject TranslateResponse(UpstreamOperation operation, JsonObject request, JsonObject body)
+    {
+        try
+        {
+            return TranslateAnswer(operation, request, body);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new BackendException(502, "upstream_error", $"upstream backend '{Options.Name}' ({Options.Kind}) answered with a body whose members do not have the JSON types the vendor documents ({UpstreamErrors.Sanitize(e.Message)})", null, e);
+        }
+    }
+
+    /// <summary>
+    /// The dialect's translation behind <see cref="TranslateResponse"/>. A member of another JSON type than the vendor
+    /// documents (a number where an object is) makes System.Text.Json's node indexers and <c>GetValue</c> throw
+    /// <see cref="InvalidOperationException"/> or <see cref="FormatException"/>: the caller turns those into the 502, so
+    /// a malformed answer never reaches the client as a 500 (the <c>vendor-answer</c> fuzz harness found four).
+    /// </summary>
+    protected virtual JsonObject TranslateAnswer(UpstreamOperation operation, JsonObject request, JsonObject body) => body;
 
     /// <summary>Whether a health check's answer means the backend is up (2xx, unless the vendor has no health endpoint).</summary>
     public virtual bool IsHealthy(int status) => status is >= 200 and < 300;
@@ -107,13 +125,47 @@ internal abstract class UpstreamStreamTranslator
     /// </summary>
     /// <exception cref="BackendException">The vendor sent an error event.</exception>
     /// <exception cref="System.Text.Json.JsonException">The event is not the JSON the vendor documents.</exception>
-    public abstract void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output);
+    public void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
+    {
+        try
+        {
+            Translate(eventName, data, yielded, output);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw MistypedMember(e);
+        }
+    }
 
     /// <summary>
     /// The body ended before <see cref="Done"/>: true (and the last chunks in <paramref name="output"/>) when the
     /// vendor's protocol ends streams that way (Gemini: after a finish reason); false when the answer was cut short.
     /// </summary>
-    public virtual bool OnEnd(List<JsonObject> output) => false;
+    /// <exception cref="System.Text.Json.JsonException">What the stream held is not the JSON the vendor documents.</exception>
+    public bool OnEnd(List<JsonObject> output)
+    {
+        try
+        {
+            return End(output);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw MistypedMember(e);
+        }
+    }
+
+    /// <summary>
+    /// The translation of one event behind <see cref="OnEvent"/>. As for <see cref="UpstreamDialect.TranslateResponse"/>,
+    /// the <see cref="InvalidOperationException"/> or <see cref="FormatException"/> of a member with another JSON type
+    /// than the vendor documents becomes a <see cref="System.Text.Json.JsonException"/> (a 502), never a 500.
+    /// </summary>
+    protected abstract void Translate(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output);
+
+    /// <summary>The end of the body behind <see cref="OnEnd"/>; false by default (the answer was cut short).</summary>
+    protected virtual bool End(List<JsonObject> output) => false;
+
+    private static System.Text.Json.JsonException MistypedMember(Exception e) =>
+        new($"its members do not have the JSON types the vendor documents ({UpstreamErrors.Sanitize(e.Message)})", e);
 }
 
 /// <summary>The OpenAI stream: each <c>data:</c> is a chunk; <c>data: [DONE]</c> ends it.</summary>
@@ -121,7 +173,7 @@ internal sealed class OpenAiStreamTranslator(string backend) : UpstreamStreamTra
 {
     public override string EndEvent => "data: [DONE]";
 
-    public override void OnEvent(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
+    protected override void Translate(string? eventName, ReadOnlySpan<byte> data, int yielded, List<JsonObject> output)
     {
         if (data.SequenceEqual("[DONE]"u8))
         {

@@ -413,9 +413,11 @@ internal sealed partial class RequestHandler(
                     decorate = null;
                 }
 
-                if (chunk["usage"] is JsonObject u && u["prompt_tokens"] is JsonValue p && u["completion_tokens"] is JsonValue c)
+                // An upstream's chunk is untrusted: counts that are not plausible are ignored, as for a chunk without
+                // usage, never read with GetValue, which threw mid-stream, after the 200 (a string or 1e20 count).
+                if (chunk["usage"] is JsonObject { } u && u["completion_tokens"] is not null && Enclave.Inference.Upstream.UpstreamUsage.Read(chunk) is { } chunkUsage)
                 {
-                    usage = new TokenUsage(p.GetValue<int>(), c.GetValue<int>());
+                    usage = chunkUsage;
                 }
 
                 if (chunk["choices"] is JsonArray { Count: > 0 } choices)

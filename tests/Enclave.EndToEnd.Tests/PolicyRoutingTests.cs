@@ -76,6 +76,30 @@ public sealed class PolicyRoutingTests(PolicyEnclave enclave) : IClassFixture<Po
     }
 
     [Fact]
+    public async Task StreamedAnswer_WhoseUsageCountsAreNotIntegers_StillEndsWithDone()
+    {
+        // Read with GetValue<int>, a count that is a string or too large for an int threw mid-stream, after the 200:
+        // the client's stream broke off. Implausible counts are now ignored, as for a chunk without usage.
+        enclave.Internal.StreamUsage = new JsonObject { ["prompt_tokens"] = "many", ["completion_tokens"] = 1e20, ["total_tokens"] = -1 };
+        try
+        {
+            using var http = enclave.Client(enclave.SecretKey);
+            const string Text = """{"model":"chat-m","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"SECRET//NOFORN count me"}]}""";
+
+            using var response = await http.PostAsync("/v1/chat/completions", new StringContent(Text, Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("count me", body, StringComparison.Ordinal);
+            Assert.EndsWith("data: [DONE]\n\n", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            enclave.Internal.StreamUsage = null;
+        }
+    }
+
+    [Fact]
     public async Task UnclassifiedRequestWithAPrivateKey_IsBlockedBeforeItLeaves_AndTheDenialIsRecorded()
     {
         var cloudBefore = enclave.Cloud.Received.Count;

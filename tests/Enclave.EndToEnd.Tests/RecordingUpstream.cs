@@ -30,6 +30,9 @@ internal sealed class RecordingUpstream : IAsyncDisposable
     /// <summary>While true, every request is answered 500 (after being recorded).</summary>
     public bool Failing { get; set; }
 
+    /// <summary>When set, a streamed answer ends with one more chunk carrying this as its <c>usage</c> (whatever its shape).</summary>
+    public JsonObject? StreamUsage { get; set; }
+
     /// <summary>Every request body received, in order, as the bytes on the wire.</summary>
     public IReadOnlyList<byte[]> Received
     {
@@ -123,6 +126,12 @@ internal sealed class RecordingUpstream : IAsyncDisposable
                     ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
                 };
                 await http.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n");
+            }
+
+            if (StreamUsage is { } usage)
+            {
+                var usageChunk = new JsonObject { ["id"] = "chatcmpl-rec", ["object"] = "chat.completion.chunk", ["created"] = 1_700_000_000, ["choices"] = new JsonArray(), ["usage"] = usage.DeepClone() };
+                await http.Response.WriteAsync("data: " + usageChunk.ToJsonString() + "\n\n");
             }
 
             await http.Response.WriteAsync("data: [DONE]\n\n");
